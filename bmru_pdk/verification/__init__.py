@@ -1,0 +1,1 @@
+"""Verification engines: DRC (official deck), LVS and extraction (KLayout), SPICE (ngspice)."""
