@@ -1,4 +1,6 @@
-"""The ``bmru`` command. Exit codes: 0 clean / match, 1 violations / mismatch, 2 usage or tool error.
+"""The ``bmru`` command.
+
+Exit codes: 0 clean / match, 1 violations / mismatch, 2 usage or tool error.
 
 Engines are imported inside each command: ``import gdsfactory`` alone costs seconds.
 """

@@ -127,7 +127,8 @@ def klayout_program() -> str:
     exe = shutil.which("klayout")
     if exe is None:
         raise ToolMissingError(
-            "the 'klayout' program is not installed: run 'apt-get install klayout' (or 'make setup')"
+            "the 'klayout' program is not installed: "
+            "run 'apt-get install klayout' (or 'make setup')"
         )
     return exe
 

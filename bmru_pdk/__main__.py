@@ -1,0 +1,3 @@
+from bmru_pdk.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""ngspice with the gf180 BSIM4 models, through PySpice's shared-library front end.
+
+This is the only module that imports PySpice. It handles PySpice 1.5's quirks with
+ngspice 39: the version warning, stderr notes taken for errors, vectors returned as arrays.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from bmru_pdk import assets
+from bmru_pdk.errors import BmruError, ToolMissingError
+
+Corner = Literal["typical", "ff", "ss", "fs", "sf"]
+CORNERS: tuple[str, ...] = ("typical", "ff", "ss", "fs", "sf")
+
+# ngspice's shared library is one simulator per process: serialise its use.
+_LOCK = threading.Lock()
+
+
+class SpiceError(BmruError):
+    """ngspice rejected the netlist or the run failed; the message carries its log."""
+
+
+@dataclass
+class SimResult:
+    """Vectors of one analysis, by lower-case ngspice name (``v(out)`` is ``out``)."""
+
+    plot: str
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    log: str = ""
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        key = name.lower()
+        if key.startswith("v(") and key.endswith(")"):
+            key = key[2:-1]
+        if key.startswith("i(") and key.endswith(")"):
+            key = f"{key[2:-1]}#branch"
+        try:
+            return self.vectors[key]
+        except KeyError:
+            known = sorted(self.vectors)
+            raise KeyError(f"no vector {name!r} in plot {self.plot}: {known}") from None
+
+
+def ngspice_library() -> str:
+    """The ngspice shared library PySpice will load, or a clear error."""
+    lib = ctypes.util.find_library("ngspice")
+    if lib is None:
+        raise ToolMissingError(
+            "the ngspice shared library is not installed: "
+            "run 'apt-get install ngspice libngspice0 libngspice0-dev' (or 'make setup')"
+        )
+    return lib
+
+
+def model_header(corner: str = "typical", mismatch: bool = False) -> str:
+    """The lines that load the gf180 models for ``corner``.
+
+    Args:
+        corner: process corner, one of ``CORNERS``.
+        mismatch: keep the models' statistical mismatch on (Monte Carlo); off by default
+            so runs repeat exactly.
+    """
+    if corner not in CORNERS:
+        raise SpiceError(f"unknown process corner {corner!r}: choose one of {', '.join(CORNERS)}")
+    models = assets.model_dir()
+    return (
+        f".include {models / 'design.ngspice'}\n"
+        f".lib {models / 'sm141064.ngspice'} {corner}\n"
+        f".param sw_stat_mismatch={1 if mismatch else 0}\n"
+    )
+
+
+def _shared():  # noqa: ANN202  (PySpice has no type hints)
+    ngspice_library()
+    # PySpice warns on every start that it does not know ngspice 39; it works with it.
+    logging.getLogger("PySpice").setLevel(logging.CRITICAL)
+    from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+
+    ng = NgSpiceShared.new_instance()
+    ng.exec_command("set ngbehavior=hs")
+    # One solver thread: two runs at once on two cores otherwise slow each other 100x.
+    ng.exec_command("set num_threads=1")
+    return ng
+
+
+def _log(ng) -> list[str]:  # noqa: ANN001
+    text = "\n".join(s for s in (ng.stdout, ng.stderr) if s)
+    return [ln for ln in text.splitlines() if ln.strip() and "can't find init file" not in ln]
+
+
+def _problems(lines: list[str]) -> str:
+    """The lines of an ngspice log that say what went wrong."""
+    bad = [ln for ln in lines if any(w in ln.lower() for w in ("error", "could not", "unknown",
+                                                              "singular", "abort", "fatal"))]
+    return "; ".join(dict.fromkeys(bad or lines[-5:]))
+
+
+def simulate(
+    netlist: str,
+    *,
+    corner: str = "typical",
+    mismatch: bool = False,
+    title: str = "bmru-pdk",
+) -> SimResult:
+    """Run ``netlist`` (devices, sources and one analysis line) with the gf180 models.
+
+    Args:
+        netlist: SPICE body: may hold ``.subckt`` blocks, instances, sources, ``.ic`` and one
+            analysis (``.op``, ``.dc``, ``.tran``); no ``.end`` needed.
+        corner: process corner.
+        mismatch: statistical mismatch on (Monte Carlo).
+        title: first line of the deck.
+
+    Returns:
+        The vectors of the analysis as numpy arrays.
+    """
+    from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError, NgSpiceCommandError
+
+    deck = f"* {title}\n{model_header(corner, mismatch)}{netlist.rstrip()}\n.end\n"
+    with _LOCK:
+        ng = _shared()
+        ng.destroy()
+        log: list[str] = []
+        try:
+            ng.load_circuit(deck)
+            log += _log(ng)  # parse messages: ng.run() clears them
+            ng.run()
+        except (NgSpiceCircuitError, NgSpiceCommandError, NameError) as exc:
+            raise SpiceError(f"ngspice failed: {_problems(log + _log(ng))}") from exc
+        log += _log(ng)
+        plot = ng.last_plot
+        if not plot or plot == "const":
+            raise SpiceError(f"ngspice produced no results: {_problems(log)}")
+        vectors = {
+            name.lower(): np.array(vec._data if hasattr(vec, "_data") else vec, dtype=float)
+            for name, vec in ng.plot(None, plot).items()
+        }
+        ng.remove_circuit()
+    return SimResult(plot, vectors, "\n".join(log))
+
+
+def write_deck(path: Path, netlist: str, corner: str = "typical") -> None:
+    """Write a standalone deck (models included) that the ``ngspice`` program can run."""
+    from bmru_pdk.fileio import write_text
+
+    write_text(path, f"* bmru-pdk\n{model_header(corner)}{netlist.rstrip()}\n.end\n")
