@@ -1,0 +1,226 @@
+"""Netlist extraction of gf180mcu layouts on KLayout's engine (``klayout.db``).
+
+Recognises the 3.3 V ``nfet_03v3`` / ``pfet_03v3`` devices (W, L, AS, AD, PS, PD in µm),
+connects comp-contact-metal1-via1-metal2-via2-metal3, names nets from labels and writes a
+SPICE netlist whose transistors call the gf180 model subcircuits directly.
+
+The substrate is one global net (``SUBSTRATE``, tied by p-taps); each nwell is a net of its
+own, tied by n-taps. Labels name nets in the cell that holds them; labels of the top cell
+become its pins.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import klayout.db as kdb
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import write_text
+
+NFET = "nfet_03v3"
+PFET = "pfet_03v3"
+DEVICES = (NFET, PFET)
+TERMINALS = ("D", "G", "S", "B")
+SUBSTRATE = "SUBSTRATE"
+
+# GDS (layer, datatype) numbers, kept here as plain numbers because importing
+# bmru_pdk.layers pulls in gdsfactory (seconds); a test checks them against LAYER.
+GDS = {
+    "comp": (22, 0),
+    "nwell": (21, 0),
+    "poly2": (30, 0),
+    "nplus": (32, 0),
+    "pplus": (31, 0),
+    "contact": (33, 0),
+    "metal1": (34, 0),
+    "via1": (35, 0),
+    "metal2": (36, 0),
+    "via2": (38, 0),
+    "metal3": (42, 0),
+    "comp_label": (22, 10),
+    "poly2_label": (30, 10),
+    "metal1_label": (34, 10),
+    "metal2_label": (36, 10),
+    "metal3_label": (42, 10),
+}
+
+# SI unit of each MOS parameter as the model subcircuits take them (KLayout keeps µm, µm²).
+_SPICE_UNITS = {"W": "u", "L": "u", "AS": "p", "AD": "p", "PS": "u", "PD": "u"}
+
+
+@dataclass
+class ExtractResult:
+    """An extracted netlist and where it came from."""
+
+    gds: str
+    topcell: str
+    spice: str
+    devices: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: the cell and its device counts."""
+        counts = ", ".join(f"{n} {c}" for c, n in self.devices.items()) or "no devices"
+        return f"extracted {self.topcell} from {self.gds}: {counts}"
+
+
+def load_layout(gds: str | Path, topcell: str | None = None) -> tuple[kdb.Layout, kdb.Cell]:
+    """Read a GDS and pick its top cell.
+
+    Args:
+        gds: layout file.
+        topcell: cell to use; default the layout's only top cell.
+
+    Raises:
+        BmruError: unreadable file, unknown cell, or no single top cell.
+    """
+    gds = Path(gds)
+    if not gds.is_file():
+        raise BmruError(f"the layout {gds} does not exist")
+    layout = kdb.Layout()
+    try:
+        layout.read(str(gds))
+    except RuntimeError as exc:
+        raise BmruError(f"cannot read the layout {gds}: {str(exc).splitlines()[0]}") from exc
+    if topcell:
+        cell = layout.cell(topcell)
+        if cell is None:
+            raise BmruError(f"the layout {gds} has no cell named {topcell}")
+        return layout, cell
+    # gdsfactory writes a metadata cell beside the real top cell
+    tops = [c for c in layout.top_cells() if not c.name.startswith("$$$CONTEXT_INFO")]
+    if len(tops) != 1:
+        names = ", ".join(c.name for c in tops) or "none"
+        raise BmruError(f"the layout {gds} needs exactly one top cell (found: {names}); "
+                        "name one with --topcell")
+    return layout, tops[0]
+
+
+def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout) -> None:
+    """Declare the gf180 devices and connectivity on ``l2n`` and extract its netlist."""
+
+    def layer(name: str) -> kdb.Region:
+        return l2n.make_layer(layout.layer(*GDS[name]), name)
+
+    def texts(name: str, gds: tuple[int, int]) -> kdb.Texts:
+        return l2n.make_text_layer(layout.layer(*gds), name)
+
+    comp, nwell, poly = layer("comp"), layer("nwell"), layer("poly2")
+    nplus, pplus = layer("nplus"), layer("pplus")
+    conductors = [layer(n) for n in ("contact", "metal1", "via1", "metal2", "via2", "metal3")]
+    contact, metal1, _, metal2, _, metal3 = conductors
+    substrate = l2n.make_layer("substrate")  # empty: only carries the nfet bulk terminals
+
+    in_well, out_well = comp & nwell, comp - nwell
+    ntap, pdiff = in_well & nplus, in_well & pplus
+    ptap, ndiff = out_well & pplus, out_well & nplus
+    ngate, pgate = ndiff & poly, pdiff & poly
+    nsd, psd = ndiff - poly, pdiff - poly
+    for region, name in ((ntap, "ntap"), (ptap, "ptap"), (nsd, "nsd"), (psd, "psd")):
+        l2n.register(region, name)
+
+    l2n.extract_devices(kdb.DeviceExtractorMOS4Transistor(NFET),
+                        {"SD": nsd, "G": ngate, "P": poly, "W": substrate})
+    l2n.extract_devices(kdb.DeviceExtractorMOS4Transistor(PFET),
+                        {"SD": psd, "G": pgate, "P": poly, "W": nwell})
+
+    diffusions = (nsd, psd, ntap, ptap)
+    for region in (*diffusions, nwell, poly, substrate, *conductors):
+        l2n.connect(region)
+    for region in (*diffusions, poly):
+        l2n.connect(region, contact)
+    for lower, upper in zip(conductors, conductors[1:], strict=False):
+        l2n.connect(lower, upper)
+    l2n.connect(nwell, ntap)
+
+    # labels: <layer>/10 and text on the drawing layer itself
+    comp_text = texts("comp_label", GDS["comp_label"])
+    for region in diffusions:
+        l2n.connect(region, comp_text)
+    l2n.connect(poly, texts("poly2_label", GDS["poly2_label"]))
+    for metal, name in ((metal1, "metal1"), (metal2, "metal2"), (metal3, "metal3")):
+        l2n.connect(metal, texts(f"{name}_label", GDS[f"{name}_label"]))
+        l2n.connect(metal, texts(f"{name}_text", GDS[name]))
+
+    l2n.connect_global(substrate, SUBSTRATE)
+    l2n.connect_global(ptap, SUBSTRATE)
+    l2n.extract_netlist()
+
+
+def device_counts(netlist: kdb.Netlist) -> dict[str, int]:
+    """Number of devices per class over the whole hierarchy (uncombined, per finger)."""
+    counts = dict.fromkeys(DEVICES, 0)
+    for circuit in netlist.each_circuit():
+        for device in circuit.each_device():
+            name = device.device_class().name
+            counts[name] = counts.get(name, 0) + 1
+    return {k: v for k, v in counts.items() if v}
+
+
+class _ModelWriter(kdb.NetlistSpiceWriterDelegate):
+    """Writes MOS devices as calls of the gf180 model subcircuits (``X... nfet_03v3 w=...``)."""
+
+    def write_device(self, device: kdb.Device) -> None:
+        nets = [self.net_to_string(device.net_for_terminal(t)) for t in TERMINALS]
+        params = " ".join(
+            f"{p.lower()}={device.parameter(p):.6g}{unit}" for p, unit in _SPICE_UNITS.items()
+        )
+        name = self.format_name(device.expanded_name()).lstrip("$")
+        self.emit_line(f"XM{name} {' '.join(nets)} {device.device_class().name} {params}")
+
+
+def to_spice(netlist: kdb.Netlist, title: str) -> str:
+    """Write ``netlist`` as SPICE text with net names and model-subcircuit transistors."""
+    writer = kdb.NetlistSpiceWriter(_ModelWriter())
+    writer.use_net_names = True
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "netlist.spice"
+        netlist.write(str(path), writer, title)
+        return path.read_text()
+
+
+def _name_unnamed_nets(netlist: kdb.Netlist) -> None:
+    # KLayout would write unnamed nets as "$5"; ngspice may read "$" as a comment start
+    for circuit in netlist.each_circuit():
+        taken = {net.name for net in circuit.each_net() if net.name}
+        for net in circuit.each_net():
+            if not net.name:
+                name = f"n{net.cluster_id}"
+                while name in taken:
+                    name += "_"
+                net.name = name
+                taken.add(name)
+
+
+def extract(gds: str | Path, topcell: str | None = None) -> ExtractResult:
+    """Extract the transistor netlist of a layout, ready to simulate with the gf180 models.
+
+    The netlist is flattened into one ``.subckt <topcell> <pins>`` whose pins are the
+    top cell's labels. Fingers stay separate devices: the BSIM4 cards are binned by
+    width, so merging fingers into one wide device would pick another bin.
+
+    Args:
+        gds: layout file.
+        topcell: cell to extract; default the layout's only top cell.
+
+    Returns:
+        The SPICE text and the device counts.
+    """
+    layout, top = load_layout(gds, topcell)
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, top, []))
+    build(l2n, layout)
+    netlist = l2n.netlist()
+    counts = device_counts(netlist)
+    netlist.make_top_level_pins()
+    netlist.flatten()
+    netlist.purge_nets()
+    _name_unnamed_nets(netlist)
+    spice = to_spice(netlist, f"{top.name} extracted from {Path(gds).name}")
+    return ExtractResult(str(gds), top.name, spice, counts)
+
+
+def write(result: ExtractResult, path: str | Path) -> None:
+    """Write the extracted SPICE netlist atomically."""
+    write_text(path, result.spice)

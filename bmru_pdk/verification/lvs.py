@@ -1,0 +1,396 @@
+"""Layout versus schematic on KLayout's engine, stricter than the official gf180 deck.
+
+The layout netlist comes from :mod:`bmru_pdk.verification.extract`; the schematic is a SPICE
+netlist whose transistors are ``nfet_03v3`` / ``pfet_03v3`` calls (``X`` or ``M`` lines,
+SI units). Both are flattened and parallel fingers combined before KLayout's
+``NetlistComparer`` pairs them. On top of its topological match this module requires:
+
+- pins to match by name, so swapped labels fail;
+- each label to name one net per cell: two unconnected shapes with the same label are an
+  open (KLayout keeps them apart unless told to join them), two labels on one net a short.
+
+W and L match within ``TOLERANCE`` (relative); AS, AD, PS and PD are not compared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import klayout.db as kdb
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import atomic_path, write_text
+from bmru_pdk.verification.extract import DEVICES, TERMINALS, build, load_layout
+
+TOLERANCE = 0.01
+COMPARED = ("W", "L")
+
+# Lines of a simulation deck that are not circuit: model libraries would make the reader
+# parse the 47k-line gf180 model file, and .control blocks hold ngspice commands.
+_SKIP_LINE = re.compile(r"^\s*\.(lib|endl|include|inc)\b", re.IGNORECASE)
+_CONTROL = re.compile(r"^\s*\.control\b.*?^\s*\.endc\b[^\n]*", re.IGNORECASE | re.DOTALL | re.M)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One difference between layout and schematic.
+
+    ``kind`` is one of: open, short, pin, device, parameter, net, circuit.
+    """
+
+    kind: str
+    message: str
+
+
+@dataclass
+class LvsResult:
+    """The outcome of one LVS run."""
+
+    gds: str
+    schematic: str
+    topcell: str
+    lvsdb: str | None
+    mismatches: list[Mismatch] = field(default_factory=list)
+    devices: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def match(self) -> bool:
+        return not self.mismatches
+
+    def to_json(self) -> str:
+        """Stable-key JSON report."""
+        return json.dumps(
+            {
+                "gds": self.gds,
+                "schematic": self.schematic,
+                "topcell": self.topcell,
+                "lvsdb": self.lvsdb,
+                "match": self.match,
+                "devices": self.devices,
+                "mismatches": [asdict(m) for m in self.mismatches],
+            },
+            indent=2,
+        )
+
+    def summary(self) -> str:
+        """Human-readable verdict, one line per mismatch."""
+        counts = ", ".join(f"{n} {c}" for c, n in self.devices.items()) or "no devices"
+        if self.match:
+            return f"LVS match: {self.topcell} ({counts})"
+        lines = [f"LVS MISMATCH: {self.topcell} ({counts}), {len(self.mismatches)} difference(s)"]
+        lines += [f"  {m.kind}: {m.message}" for m in self.mismatches]
+        return "\n".join(lines)
+
+
+class _SchematicReader(kdb.NetlistSpiceReaderDelegate):
+    """Turns ``X``/``M`` calls of the gf180 model subcircuits into MOS4 devices."""
+
+    def wants_subcircuit(self, circuit_name: str) -> bool:
+        return circuit_name.lower() in DEVICES
+
+    def control_statement(self, line: str) -> bool:
+        return True  # analysis and option cards are irrelevant to connectivity
+
+    def element(self, circuit: kdb.Circuit, element: str, name: str, model: str,
+                value: float, nets: list[kdb.Net], parameters: dict) -> bool:
+        cls_name = model.lower()
+        if element not in ("X", "M") or cls_name not in DEVICES:
+            return super().element(circuit, element, name, model, value, nets, parameters)
+        if len(nets) != 4:
+            self.error(f"{element}{name} needs 4 nets (d g s b) for {cls_name}, got {len(nets)}")
+        netlist = circuit.netlist()
+        cls = netlist.device_class_by_name(cls_name)
+        if cls is None:
+            cls = kdb.DeviceClassMOS4Transistor()
+            cls.name = cls_name
+            netlist.add(cls)
+        device = circuit.create_device(cls, name)
+        for terminal, net in zip(TERMINALS, nets, strict=True):
+            device.connect_terminal(terminal, net)
+        mult = float(parameters.get("M", 1.0))  # m parallel copies: same as m x the width
+        for p in ("W", "L", "AS", "AD", "PS", "PD"):
+            if p in parameters:
+                scale = 1.0 if p == "L" else mult
+                device.set_parameter(p, float(parameters[p]) * scale)
+        self.apply_parameter_scaling(device)  # SI (metres) -> µm, µm²
+        return True
+
+
+def read_schematic(netlist: str | Path) -> kdb.Netlist:
+    """Read a SPICE schematic given as a path or as text.
+
+    Model ``.lib``/``.include`` lines and ``.control`` blocks are skipped, so a simulation
+    deck can serve as the schematic.
+
+    Raises:
+        BmruError: missing file or a netlist KLayout cannot read.
+    """
+    text = str(netlist)
+    if "\n" not in text:
+        path = Path(text)
+        if not path.is_file():
+            raise BmruError(f"the schematic netlist {path} does not exist")
+        text = path.read_text(errors="replace")
+    text = _CONTROL.sub("", text)
+    text = "\n".join(line for line in text.splitlines() if not _SKIP_LINE.match(line))
+    reference = kdb.Netlist()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "schematic.spice"
+        path.write_text(text + "\n")
+        try:
+            reference.read(str(path), kdb.NetlistSpiceReader(_SchematicReader()))
+        except RuntimeError as exc:
+            msg = str(exc).splitlines()[0].replace(str(path), "schematic")
+            raise BmruError(f"cannot read the schematic netlist: {msg}") from exc
+    return reference
+
+
+def _label_problems(netlist: kdb.Netlist) -> list[Mismatch]:
+    """Opens hidden under equal labels and shorts between different labels, per cell."""
+    problems = []
+    for circuit in netlist.each_circuit():
+        # KLayout names a net carrying several labels "a,b"
+        named = [net.name.split(",") for net in circuit.each_net() if net.name]
+        for name, n in sorted(Counter(x for names in named for x in set(names)).items()):
+            if n > 1:
+                problems.append(Mismatch(
+                    "open", f"label '{name}' sits on {n} unconnected nets in cell "
+                    f"{circuit.name}: the shapes carrying it are not connected"))
+        for names in named:
+            if len(set(names)) > 1:
+                joined = ", ".join(f"'{x}'" for x in sorted(set(names)))
+                problems.append(Mismatch(
+                    "short", f"labels {joined} are on one net in cell {circuit.name}"))
+    return problems
+
+
+def _pick_top(reference: kdb.Netlist, name: str) -> kdb.Circuit:
+    tops = list(reference.top_circuits())
+    same = [c for c in tops if c.name.lower() == name.lower()]
+    if same:
+        return same[0]
+    if len(tops) == 1:
+        return tops[0]
+    names = ", ".join(c.name for c in tops) or "none"
+    raise BmruError(f"cannot tell which schematic circuit is the layout's {name} "
+                    f"(top-level circuits: {names}); name the .subckt like the top cell")
+
+
+def _set_tolerances(netlist: kdb.Netlist) -> None:
+    for cls in netlist.each_device_class():
+        if cls.name in DEVICES:
+            compare = None
+            for p in COMPARED:
+                eq = kdb.EqualDeviceParameters(cls.parameter_id(p), 0.0, TOLERANCE)
+                compare = eq if compare is None else compare + eq
+            cls.equal_parameters = compare
+
+
+def _device(dev: kdb.Device) -> str:
+    params = " ".join(f"{p}={dev.parameter(p):.4g}" for p in COMPARED)
+    return f"{dev.expanded_name()} ({dev.device_class().name} {params})"
+
+
+def _net(net: kdb.Net) -> str:
+    refs = [f"{t.device().expanded_name()}.{t.terminal_def().name}" for t in net.each_terminal()]
+    shown = ", ".join(refs[:4]) + (", ..." if len(refs) > 4 else "")
+    return f"'{net.expanded_name()}'" + (f" (on {shown})" if refs else "")
+
+
+def _dangling_labels(extracted: kdb.Circuit, reference: kdb.Circuit) -> list[Mismatch]:
+    """Opens where a label reaches no device although its schematic net has some."""
+    wanted = {n.name.lower() for n in reference.each_net() if n.name and n.terminal_count()}
+    return [
+        Mismatch("open", f"label '{net.name}' is on a shape that reaches no device, but the "
+                 f"schematic net {net.name} connects devices")
+        for net in extracted.each_net()
+        if net.name and not net.terminal_count() and net.name.lower() in wanted
+    ]
+
+
+def _skeleton(circuit: kdb.Circuit) -> tuple[kdb.Netlist, dict[int, kdb.Device]]:
+    """A copy of ``circuit`` with every transistor as one parameter-less class.
+
+    KLayout pairs nets only through like devices: one wrong width or type leaves the whole
+    circuit unpaired. Comparing skeletons pairs by connectivity alone, which tells which
+    devices differ. Returns the copy and its device ids mapped to the original devices.
+    """
+    skeleton = kdb.Netlist()
+    cls = kdb.DeviceClassMOS4Transistor()
+    cls.name = "mos"
+    skeleton.add(cls)
+    copy = kdb.Circuit()
+    copy.name = circuit.name
+    skeleton.add(copy)
+    originals = {}
+    devices = {}
+    for dev in circuit.each_device():
+        devices[dev.id()] = copy.create_device(cls, dev.expanded_name())
+        originals[devices[dev.id()].id()] = dev
+    for net in circuit.each_net():
+        new = copy.create_net(net.name)
+        for ref in net.each_terminal():
+            devices[ref.device().id()].connect_terminal(ref.terminal_id(), new)
+        for ref in net.each_pin():
+            copy.connect_pin(copy.create_pin(ref.pin().name()), new)
+    return skeleton, originals
+
+
+def _explain(xref: kdb.NetlistCrossReference, devs_a: dict[int, kdb.Device],
+             devs_b: dict[int, kdb.Device]) -> list[Mismatch]:
+    """Readable differences from a compare; ``devs_*`` map compared device ids to originals."""
+    ok = (kdb.NetlistCrossReference.Match, kdb.NetlistCrossReference.MatchWithWarning)
+    out = []
+    for cpair in xref.each_circuit_pair():
+        lone_a: dict[str, list[str]] = {}
+        lone_b: dict[str, list[str]] = {}
+        for pin in xref.each_pin_pair(cpair):
+            a, b = pin.first(), pin.second()
+            if a and b and a.name().lower() != b.name().lower():
+                out.append(Mismatch("pin", f"layout pin '{a.name()}' is where the schematic "
+                                    f"has pin '{b.name()}' (swapped or wrong labels)"))
+            elif a and not b:
+                lone_a.setdefault(a.name().lower(), []).append(f"'{a.name()}'")
+            elif b and not a:
+                lone_b.setdefault(b.name().lower(), []).append(f"'{b.name()}'")
+        out += _unpaired("pin", lone_a, lone_b, "has no schematic pin", "has no layout label")
+        for dpair in xref.each_device_pair(cpair):
+            a = devs_a[dpair.first().id()] if dpair.first() else None
+            b = devs_b[dpair.second().id()] if dpair.second() else None
+            if a and b:
+                out += _device_differences(a, b)
+            elif a:
+                out.append(Mismatch("device", f"layout device {_device(a)} has no match "
+                                    "in the schematic"))
+            elif b:
+                out.append(Mismatch("device", f"schematic device {_device(b)} has no match "
+                                    "in the layout"))
+        lone_a: dict[str, list[str]] = {}
+        lone_b: dict[str, list[str]] = {}
+        for npair in xref.each_net_pair(cpair):
+            a, b = npair.first(), npair.second()
+            if npair.status() in ok:
+                continue
+            if a and b:
+                out.append(Mismatch("net", f"layout net {_net(a)} and schematic net {_net(b)} "
+                                    "connect differently"))
+            elif a:
+                lone_a.setdefault(a.expanded_name().lower(), []).append(_net(a))
+            elif b:
+                lone_b.setdefault(b.expanded_name().lower(), []).append(_net(b))
+        out += _unpaired("net", lone_a, lone_b, "has no schematic match", "has no layout match")
+    return out
+
+
+def _unpaired(kind: str, lone_a: dict[str, list[str]], lone_b: dict[str, list[str]],
+              a_only: str, b_only: str) -> list[Mismatch]:
+    """Unpaired pins or nets; a name left over on both sides is one item, not two."""
+    out = []
+    for key in sorted(lone_a.keys() & lone_b.keys()):
+        detail = "" if kind == "pin" else (
+            f": layout {' and '.join(lone_a[key])} vs schematic {' and '.join(lone_b[key])}")
+        out.append(Mismatch(kind, f"{kind} '{key}' connects differently{detail}"))
+    out += [Mismatch(kind, f"layout {kind} {d} {a_only}")
+            for k in sorted(lone_a.keys() - lone_b.keys()) for d in lone_a[k]]
+    out += [Mismatch(kind, f"schematic {kind} {d} {b_only}")
+            for k in sorted(lone_b.keys() - lone_a.keys()) for d in lone_b[k]]
+    return out
+
+
+def _device_differences(a: kdb.Device, b: kdb.Device) -> list[Mismatch]:
+    ca, cb = a.device_class().name, b.device_class().name
+    if ca.lower() != cb.lower():
+        return [Mismatch("device", f"layout device {_device(a)} is a {ca} where the schematic "
+                         f"has {_device(b)}, a {cb}")]
+    out = []
+    for p in COMPARED:
+        va, vb = a.parameter(p), b.parameter(p)
+        if abs(va - vb) > TOLERANCE * 0.5 * (va + vb):
+            out.append(Mismatch("parameter", f"{ca} {a.expanded_name()} (schematic "
+                                f"{b.expanded_name()}): {p} {va:.4g} in the layout vs "
+                                f"{vb:.4g} in the schematic"))
+    return out
+
+
+def _diagnose(extracted: kdb.Circuit, reference: kdb.Circuit) -> list[Mismatch] | None:
+    """Pair by connectivity alone; the differences found, or None if connectivity differs."""
+    (ska, devs_a), (skb, devs_b) = _skeleton(extracted), _skeleton(reference)
+    xref = kdb.NetlistCrossReference()
+    if not kdb.NetlistComparer().compare(ska, skb, xref):
+        return None
+    return _explain(xref, devs_a, devs_b)
+
+
+def run(
+    gds: str | Path,
+    schematic: str | Path,
+    lvsdb: str | Path | None = None,
+    topcell: str | None = None,
+) -> LvsResult:
+    """Compare a layout with its schematic netlist.
+
+    Args:
+        gds: layout file.
+        schematic: SPICE netlist, as a path or as text.
+        lvsdb: where to write KLayout's LVS database (opens in its netlist browser).
+        topcell: cell to check; default the layout's only top cell.
+
+    Returns:
+        The verdict with every difference found.
+    """
+    layout, top = load_layout(gds, topcell)
+    reference = read_schematic(schematic)
+    lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
+    build(lvs, layout)
+    extracted = lvs.netlist()
+    # before flattening: a flat netlist no longer tells which cell a label belongs to
+    mismatches = _label_problems(extracted)
+
+    extracted.make_top_level_pins()
+    ref_top = _pick_top(reference, top.name)
+    for circuit in list(reference.top_circuits()):
+        if circuit.name != ref_top.name:
+            reference.remove(circuit)
+    extracted.flatten()
+    reference.flatten()
+    mismatches += _dangling_labels(extracted.top_circuit(), ref_top)
+    for netlist in (extracted, reference):
+        netlist.purge_nets()
+        netlist.combine_devices()
+        _set_tolerances(netlist)
+    ext_top = extracted.top_circuit()
+    devices = Counter(d.device_class().name for d in ext_top.each_device())
+
+    lvs.reference = reference
+    comparer = kdb.NetlistComparer()
+    comparer.same_circuits(ext_top, ref_top)
+    if lvs.compare(comparer):
+        mismatches += _explain(lvs.xref(), *(
+            {d.id(): d for d in c.each_device()} for c in (ext_top, ref_top)))
+    else:
+        found = _diagnose(ext_top, ref_top)
+        if found is None:
+            found = _explain(lvs.xref(), *(
+                {d.id(): d for d in c.each_device()} for c in (ext_top, ref_top)))
+        mismatches += found or [Mismatch("circuit", f"layout {ext_top.name} and schematic "
+                                         f"{ref_top.name} do not match")]
+    if lvsdb:
+        with atomic_path(lvsdb) as tmp:
+            lvs.write(str(tmp))
+    return LvsResult(str(gds), _source(schematic), top.name, str(lvsdb) if lvsdb else None,
+                     mismatches, dict(sorted(devices.items())))
+
+
+def _source(schematic: str | Path) -> str:
+    text = str(schematic)
+    return "<text>" if "\n" in text else text
+
+
+def write_json(result: LvsResult, path: str | Path) -> None:
+    """Write the JSON report atomically."""
+    write_text(path, result.to_json())
