@@ -53,6 +53,9 @@ IMPLANT_EXT_GATE = Rule("NP.5a", 0.23)
 IMPLANT_EXT_COMP = Rule("NP.5b", 0.16)
 IMPLANT_TO_GATE = Rule("NP.4a", 0.32)
 IMPLANT_OVER_BUTT = Rule("NP.6", 0.22)
+IMPLANT_TO_POLY_EXT = Rule("NP.4b", 0.22)
+IMPLANT_EXT_TAP = Rule("NP.5di", 0.16)
+IMPLANT_TO_OPPOSITE_COMP = Rule("NP.3ci", 0.16)
 
 # Contact
 CONTACT_SIZE = Rule("CO.1", 0.22)
@@ -63,6 +66,7 @@ IMPLANT_ENC_CONTACT_BUTT = Rule("CO.5a", 0.1)
 M1_ENC_CONTACT_EOL = Rule("CO.6a", 0.06)
 CONTACT_TO_GATE = Rule("CO.7", 0.15)
 POLY_CONTACT_TO_COMP = Rule("CO.8", 0.17)
+M1_ENC_CONTACT = Rule("CO.6", 0.005)
 
 # Metals and vias
 M1_WIDTH = Rule("M1.1", 0.23)
@@ -79,6 +83,15 @@ VIA_SIZE = Rule("V1.1", 0.26)
 VIA_SPACE = Rule("V1.2a", 0.26)
 METAL_ENC_VIA = Rule("V1.4a", 0.01)
 METAL_ENC_VIA_EOL = Rule("V1.3c", 0.06)
+VIA_SPACE_ARRAY = Rule("V1.2b", 0.36)
+VIA2_SIZE = Rule("V2.1", 0.26)
+VIA2_SPACE = Rule("V2.2a", 0.26)
+VIA2_SPACE_ARRAY = Rule("V2.2b", 0.36)
+METAL_ENC_VIA2 = Rule("V2.3b", 0.01)
+METAL_ENC_VIA2_EOL = Rule("V2.3c", 0.06)
+
+# V1.2b / V2.2b: arrays of at least this many cuts in both directions need the wider space
+VIA_ARRAY_MIN_CUTS = 4
 
 # "wide metal" for the M*.2b spacing: every edge at least this long
 WIDE_METAL_EDGE = Rule("M1.2b", 10.0)
