@@ -56,6 +56,38 @@ def drc(
     raise typer.Exit(0 if result.clean else 1)
 
 
+@app.command()
+def lvs(
+    gds: Annotated[Path, typer.Argument(help="GDS to check")],
+    netlist: Annotated[Path, typer.Argument(help="schematic SPICE netlist")],
+    lvsdb: Annotated[Path | None, typer.Option(help="KLayout LVS database (.lvsdb)")] = None,
+    json: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
+    topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
+) -> None:
+    """Compare a layout with its schematic (KLayout engine; pins must match by name)."""
+    from bmru_pdk.verification import lvs as engine
+
+    result = engine.run(gds, netlist, lvsdb=lvsdb, topcell=topcell)
+    if json:
+        engine.write_json(result, json)
+    typer.echo(result.summary())
+    raise typer.Exit(0 if result.match else 1)
+
+
+@app.command()
+def extract(
+    gds: Annotated[Path, typer.Argument(help="GDS to extract")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="SPICE netlist to write")],
+    topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
+) -> None:
+    """Extract a SPICE netlist that simulates with the gf180 models."""
+    from bmru_pdk.verification import extract as engine
+
+    result = engine.extract(gds, topcell=topcell)
+    engine.write(result, output)
+    typer.echo(f"{result.summary()} -> {output}")
+
+
 def main() -> None:
     """Console entry point: bad input and tool errors become one line and exit code 2."""
     try:

@@ -92,7 +92,7 @@ def load_layout(gds: str | Path, topcell: str | None = None) -> tuple[kdb.Layout
     # gdsfactory writes a metadata cell beside the real top cell
     tops = [c for c in layout.top_cells() if not c.name.startswith("$$$CONTEXT_INFO")]
     if len(tops) != 1:
-        names = ", ".join(c.name for c in tops) or "none"
+        names = ", ".join(sorted(c.name for c in tops)) or "none"
         raise BmruError(f"the layout {gds} needs exactly one top cell (found: {names}); "
                         "name one with --topcell")
     return layout, tops[0]

@@ -145,8 +145,17 @@ def read_schematic(netlist: str | Path) -> kdb.Netlist:
         try:
             reference.read(str(path), kdb.NetlistSpiceReader(_SchematicReader()))
         except RuntimeError as exc:
-            msg = str(exc).splitlines()[0].replace(str(path), "schematic")
-            raise BmruError(f"cannot read the schematic netlist: {msg}") from exc
+            msg = str(exc).splitlines()[0].replace(f" in {path}", "").removesuffix(
+                " in Netlist.read")
+            raise BmruError(f"cannot read the schematic netlist {_source(netlist)}: {msg}"
+                            ) from exc
+    # the reader turns calls of unknown subcircuits into empty ones: a typo would vanish
+    for circuit in reference.each_circuit():
+        if circuit.has_refs() and not any(circuit.each_device()) and not any(
+                circuit.each_subcircuit()):
+            raise BmruError(f"the schematic netlist {_source(netlist)} calls subcircuit "
+                            f"{circuit.name.split('(')[0]}, which it does not define (nor is it "
+                            f"{' or '.join(DEVICES)})")
     return reference
 
 

@@ -1,0 +1,181 @@
+"""LVS and extraction on KLayout's engine: matches, and each kind of error named correctly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import klayout.db as kdb
+import pytest
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.layers import LAYER
+from bmru_pdk.verification import extract, lvs
+
+BMRU = [sys.executable, "-m", "bmru_pdk"]
+SD = 0.8  # source/drain column width (µm)
+GDS = extract.GDS
+
+
+def _box(cell: kdb.Cell, layer: str, *xy: float) -> None:
+    cell.shapes(cell.layout().layer(*GDS[layer])).insert(kdb.DBox(*xy))
+
+
+def _text(cell: kdb.Cell, layer: str, text: str, x: float, y: float) -> None:
+    cell.shapes(cell.layout().layer(*GDS[layer])).insert(kdb.DText(text, x, y))
+
+
+def fet(cell: kdb.Cell, kind: str = "n", w: float = 2.0, length: float = 0.5, fingers: int = 1,
+        labels: str = "dgsb", drain_strap: bool = True, gate_contact: bool = True) -> None:
+    """A transistor with a bulk tie: sources strapped on metal1, drains on metal2."""
+    pitch = SD + length
+    x1 = fingers * pitch + SD
+    _box(cell, "comp", 0, 0, x1, w)
+    _box(cell, f"{kind}plus", -0.2, -0.2, x1 + 0.2, w + 0.2)
+    for f in range(fingers):
+        _box(cell, "poly2", SD + f * pitch, -0.3, SD + f * pitch + length, w + 1.0)
+    _box(cell, "poly2", SD, w + 0.6, SD + (fingers - 1) * pitch + length, w + 1.0)
+    if gate_contact:
+        _box(cell, "contact", SD, w + 0.69, SD + 0.22, w + 0.91)
+    _box(cell, "metal1", SD - 0.1, w + 0.6, SD + 0.4, w + 1.2)
+    for k in range(fingers + 1):
+        cx = k * pitch + SD / 2
+        _box(cell, "contact", cx - 0.11, w / 2 - 0.11, cx + 0.11, w / 2 + 0.11)
+        _box(cell, "metal1", cx - 0.2, 0 if k % 2 else -1.0, cx + 0.2, w)
+        if k % 2:
+            _box(cell, "via1", cx - 0.13, w / 2 - 0.13, cx + 0.13, w / 2 + 0.13)
+    _box(cell, "metal1", SD / 2 - 0.2, -1.0, fingers * pitch + SD / 2 + 0.2, -0.6)
+    last_drain = (fingers - (fingers + 1) % 2) * pitch + SD / 2
+    if not drain_strap:  # metal2 over the first drain column only
+        last_drain = pitch + SD / 2
+    _box(cell, "metal2", pitch + SD / 2 - 0.2, w / 2 - 0.2, last_drain + 0.2, w / 2 + 0.2)
+    tap = -1.5
+    _box(cell, "comp", tap, 0, tap + 0.6, w)
+    _box(cell, "pplus" if kind == "n" else "nplus", tap - 0.2, -0.2, tap + 0.8, w + 0.2)
+    _box(cell, "contact", tap + 0.19, w / 2 - 0.11, tap + 0.41, w / 2 + 0.11)
+    _box(cell, "metal1", tap + 0.1, w / 2 - 0.3, tap + 0.5, w / 2 + 0.3)
+    if kind == "p":
+        _box(cell, "nwell", tap - 0.5, -0.7, x1 + 0.7, w + 0.7)
+    d, g, s, b = labels
+    _text(cell, "metal2_label", d, pitch + SD / 2, w / 2)
+    _text(cell, "metal1_label", g, SD + 0.1, w + 0.9)
+    _text(cell, "metal1_label", s, SD / 2, -0.8)
+    _text(cell, "metal1_label", b, tap + 0.3, w / 2)
+
+
+def gds(tmp_path: Path, draw: Callable[[kdb.Cell], None], name: str = "TOP") -> Path:
+    layout = kdb.Layout()
+    layout.dbu = 0.001
+    draw(layout.create_cell(name))
+    path = tmp_path / f"{name}.gds"
+    layout.write(str(path))
+    return path
+
+
+def schematic(model: str = "nfet_03v3", w: str = "2u", line: str = "XM1 d g s b") -> str:
+    return f".subckt TOP d g s b\n{line} {model} w={w} l=0.5u\n.ends\n"
+
+
+def test_gds_numbers_are_the_pdk_layers() -> None:
+    assert all(GDS[name] == tuple(getattr(LAYER, name)) for name in GDS)
+
+
+def test_extracted_netlist_names_gf180_devices(tmp_path: Path) -> None:
+    n = extract.extract(gds(tmp_path, fet))
+    assert n.devices == {"nfet_03v3": 1}
+    assert ".SUBCKT TOP b d g s\n" in n.spice
+    assert ("XM1 d g s b nfet_03v3 w=2u l=0.5u as=1.6p ad=1.6p ps=5.6u pd=5.6u\n"
+            in n.spice)
+    p = extract.extract(gds(tmp_path, lambda c: fet(c, "p", fingers=2), "P2"))
+    assert p.devices == {"pfet_03v3": 2}  # fingers stay apart for simulation
+    assert "XM1 d g s b pfet_03v3 w=2u l=0.5u as=1.6p ad=0.8p ps=5.6u pd=2.8u\n" in p.spice
+    assert "XM2 s g d b pfet_03v3 " in p.spice  # the bulk is the well, tied by its n-tap
+
+
+def test_matches_single_and_combined_fingers(tmp_path: Path) -> None:
+    single = lvs.run(gds(tmp_path, fet), schematic(w="2.01u"))  # within tolerance
+    assert single.match, single.summary()
+    fingers = lvs.run(gds(tmp_path, lambda c: fet(c, w=1.0, fingers=3), "F3"),
+                      schematic(w="3u").replace("TOP", "F3"))
+    assert fingers.match and fingers.devices == {"nfet_03v3": 1}, fingers.summary()
+    # an M line with a multiplier: two parallel 2 µm fingers
+    pfet = lvs.run(gds(tmp_path, lambda c: fet(c, "p", fingers=2), "P2"),
+                   schematic("pfet_03v3", "2u m=2", "M1 d g s b").replace("TOP", "P2"))
+    assert pfet.match, pfet.summary()
+
+
+def _short(cell: kdb.Cell) -> None:
+    fet(cell)
+    _box(cell, "metal1", 0.2, 1.9, 0.9, 2.9)  # source column to gate pad
+
+
+def _hidden_open(cell: kdb.Cell) -> None:
+    fet(cell, w=1.0, fingers=3, drain_strap=False)
+    _box(cell, "metal2", 4.1, 0.3, 4.5, 0.7)  # the other drain column, labelled like the first
+    _text(cell, "metal2_label", "d", 4.3, 0.5)
+
+
+@pytest.mark.parametrize(("draw", "sch", "kind", "message"), [
+    (_short, schematic(), "short", "labels 'g', 's' are on one net in cell TOP"),
+    (lambda c: fet(c, gate_contact=False), schematic(), "open",
+     "label 'g' is on a shape that reaches no device"),
+    (fet, schematic(w="1.5u"), "parameter",
+     "nfet_03v3 $1 (schematic M1): W 2 in the layout vs 1.5 in the schematic"),
+    (fet, schematic("pfet_03v3"), "device",
+     "is a nfet_03v3 where the schematic has M1 (pfet_03v3 W=2 L=0.5), a pfet_03v3"),
+    (lambda c: fet(c, labels="gdsb"), schematic(), "pin",
+     "layout pin 'd' is where the schematic has pin 'G' (swapped or wrong labels)"),
+    (_hidden_open, schematic(w="3u"), "open", "label 'd' sits on 2 unconnected nets in cell TOP"),
+], ids=["short", "open", "width", "type", "swapped_pins", "open_under_equal_labels"])
+def test_errors_are_named(tmp_path: Path, draw: Callable[[kdb.Cell], None], sch: str,
+                          kind: str, message: str) -> None:
+    result = lvs.run(gds(tmp_path, draw), sch)
+    assert not result.match
+    first = result.mismatches[0]
+    assert (first.kind, message in first.message) == (kind, True), result.summary()
+
+
+def test_swapped_pins_name_both(tmp_path: Path) -> None:
+    result = lvs.run(gds(tmp_path, lambda c: fet(c, labels="gdsb")), schematic())
+    assert [m.message.split(" is ")[0] for m in result.mismatches] == [
+        "layout pin 'd'", "layout pin 'g'"]
+
+
+def test_reports_lvsdb_json_and_cli(tmp_path: Path) -> None:
+    layout, sch = gds(tmp_path, fet), tmp_path / "top.spice"
+    sch.write_text(".include models.ngspice\n" + schematic(w="1.5u") + ".control\nop\n.endc\n")
+    db, report = tmp_path / "top.lvsdb", tmp_path / "top.json"
+    proc = subprocess.run([*BMRU, "lvs", str(layout), str(sch), "--lvsdb", str(db),
+                           "--json", str(report)], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "W 2 in the layout vs 1.5 in the schematic" in proc.stdout
+    data = json.loads(report.read_text())
+    assert data["match"] is False and data["mismatches"][0]["kind"] == "parameter"
+    reread = kdb.LayoutVsSchematic()
+    reread.read(str(db))
+    assert reread.xref() is not None
+
+    sch.write_text(schematic())
+    assert subprocess.run([*BMRU, "lvs", str(layout), str(sch)]).returncode == 0
+    out = tmp_path / "top_extracted.spice"
+    assert subprocess.run([*BMRU, "extract", str(layout), "-o", str(out)]).returncode == 0
+    assert " nfet_03v3 w=2u " in out.read_text()
+
+
+def test_bad_inputs_are_one_sentence(tmp_path: Path) -> None:
+    layout = gds(tmp_path, fet)
+    with pytest.raises(BmruError, match="does not exist"):
+        lvs.run(tmp_path / "nope.gds", schematic())
+    with pytest.raises(BmruError, match="calls subcircuit NFET_3V3, which it does not define"):
+        lvs.run(layout, schematic("nfet_3v3"))
+    with pytest.raises(BmruError, match="cannot read the schematic netlist"):
+        lvs.run(layout, "XM1 d g s b nfet_03v3 w=(2u\n")
+    two = kdb.Layout()
+    two.create_cell("A")
+    two.create_cell("B")
+    two.write(str(tmp_path / "two.gds"))
+    with pytest.raises(BmruError, match=r"exactly one top cell \(found: A, B\)"):
+        extract.extract(tmp_path / "two.gds")
