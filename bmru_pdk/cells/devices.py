@@ -69,11 +69,11 @@ def _metal_pin(
 
 
 def _mos(
-    kind: MosType, w: float, l: float, fingers: int, multiplier: int, dummies: bool,
+    kind: MosType, w: float, length: float, fingers: int, multiplier: int, dummies: bool,
     bulk_tie: bool,
 ) -> gf.Component:
     w = _check_grid("w", w, rules.CHANNEL_WIDTH_MIN.value)
-    l = _check_grid("l", l, rules.GATE_LENGTH_MIN.value)  # noqa: E741  (the device's L)
+    l = _check_grid("l", length, rules.GATE_LENGTH_MIN.value)  # noqa: E741  (the device's L)
     if w > rules.CHANNEL_WIDTH_MAX.value:
         raise ValueError(f"w={w} exceeds the maximum {rules.CHANNEL_WIDTH_MAX.value}")
     if fingers < 1 or multiplier < 1:
@@ -95,7 +95,8 @@ def _mos(
     c = gf.Component()
 
     # Diffusion and the source/drain contacts.
-    pad_y = (rules.snap(w / 2 - _PAD_HALF), rules.snap(w / 2 + _PAD_HALF)) if narrow else (0, w)
+    pad_lo = -rules.snap_up(_PAD_HALF - w / 2)  # rounded down: an odd w leaves it off-centre
+    pad_y = (pad_lo, rules.snap(pad_lo + 2 * _PAD_HALF)) if narrow else (0.0, w)
     comp_lo, comp_hi = min(0.0, pad_y[0]), max(w, pad_y[1])
     rect(c, LAYER.comp, (0, 0, comp_len, w))
     cuts: Box = (0, 0, 0, 0)

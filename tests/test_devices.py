@@ -1,0 +1,127 @@
+"""Device cells (nfet, pfet, via_stack): ports, labels, metadata, and the official DRC deck."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gdsfactory as gf
+import klayout.db as kdb
+import pytest
+
+from bmru_pdk import PDK, rules
+from bmru_pdk.cells import nfet, pfet, side_by_side, via_stack
+from bmru_pdk.layers import LABELS, LAYER
+from bmru_pdk.verification import drc
+
+# (w, l, fingers, multiplier, dummies, bulk_tie): corners of W 0.22-20, L 0.28-10, 1-8 fingers,
+# narrow (dog-bone) widths on both sides of 0.36, odd/even finger counts, m > 1.
+SWEEP = [
+    (0.22, 0.28, 1, 1, False, True),
+    (0.22, 0.28, 3, 1, True, True),
+    (0.25, 0.5, 2, 2, False, True),
+    (0.355, 0.28, 1, 1, True, False),
+    (0.36, 0.28, 2, 1, False, True),
+    (0.5, 0.28, 8, 1, True, True),
+    (1.0, 1.0, 1, 1, False, True),
+    (2.0, 0.28, 5, 2, True, True),
+    (5.0, 3.0, 2, 1, False, True),
+    (0.22, 10.0, 1, 1, True, True),
+    (1.5, 0.3, 7, 1, False, False),
+    (8.0, 0.28, 4, 3, True, True),
+    (20.0, 0.28, 8, 1, True, True),
+    (20.0, 10.0, 2, 1, True, True),
+    (2.0, 2.0, 2, 2, True, False),
+    (0.6, 0.4, 1, 4, True, True),
+    (12.5, 1.2, 3, 1, False, True),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _pdk() -> None:
+    PDK.activate()
+
+
+def _label_layer(port: gf.Port) -> int:
+    """The text layer that names nets on the metal of ``port``."""
+    return {gf.get_layer(m): gf.get_layer(t) for m, t in LABELS.items()}[port.layer]
+
+
+@pytest.mark.parametrize("factory", [nfet, pfet])
+def test_ports_labels_info(factory: gf.typings.ComponentFactory) -> None:
+    c = factory(w=2, l=0.5, fingers=3, multiplier=2, dummies=True)
+    assert {p.name for p in c.ports} == {"g", "d", "s", "b"}
+    for port in c.ports:
+        assert port.port_type == "electrical"
+        texts = {t.string: t for t in c.get_labels(_label_layer(port))}
+        # the label sits inside the metal the port is on, so LVS names that net
+        spot = kdb.Region(texts[port.name].to_itype(c.kcl.dbu).bbox().enlarged(1))
+        assert c.get_region(port.layer, merge=True).interacting(spot).count() == 1
+    assert c.ports["d"].layer == gf.get_layer(LAYER.metal2)
+    assert {p.name for p in c.ports if p.layer == gf.get_layer(LAYER.metal1)} == {"g", "s", "b"}
+    model = "nfet_03v3" if factory is nfet else "pfet_03v3"
+    assert dict(c.info) == {"model": model, "w": 2.0, "l": 0.5, "nf": 3, "m": 2, "nf_total": 6,
+                            "dummies": True, "bulk_tie": True}
+
+
+def test_get_component_names_and_grid() -> None:
+    a = gf.get_component("nfet", w=2, l=1)
+    assert a is gf.get_component("nfet", w=2, l=1)
+    names = {gf.get_component(f, w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b).name
+             for f in ("nfet", "pfet") for w, ln, nf, m, d, b in SWEEP}
+    assert len(names) == 2 * len(SWEEP)
+    assert "b" not in nfet(bulk_tie=False).ports
+    grid = round(rules.GRID.value * 1000)
+    for c in (nfet(w=0.225, l=0.285, fingers=3, dummies=True), pfet(w=0.315, fingers=2)):
+        for layer in c.layers:
+            assert gf.get_component(c).get_region(layer).grid_check(grid, grid).is_empty()
+
+
+def test_invalid_parameters() -> None:
+    with pytest.raises(ValueError, match="grid"):
+        nfet(w=0.2212)
+    with pytest.raises(ValueError, match="minimum"):
+        pfet(l=0.25)
+    with pytest.raises(ValueError, match="at least"):
+        via_stack(size=(0.3, 0.3))
+
+
+def test_via_stack() -> None:
+    c = gf.get_component("via_stack", size=(2, 1), layer_bottom="metal1", layer_top="metal3")
+    assert [p.name for p in c.ports] == ["e1", "e2", "e3", "e4"]
+    assert all(p.layer == gf.get_layer(LAYER.metal3) for p in c.ports)
+    assert c.get_region(LAYER.via1).count() == c.get_region(LAYER.via2).count() > 1
+    assert via_stack(size=(1, 1), layer_top="metal2").get_region(LAYER.via2).is_empty()
+
+
+def test_sweep_is_drc_clean(tmp_path: Path) -> None:
+    devices = [f(w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b)
+               for f in (nfet, pfet) for w, ln, nf, m, d, b in SWEEP]
+    devices += [via_stack(), via_stack(size=(2.5, 2.5)),
+                via_stack(size=(0.5, 1.2), layer_bottom="metal2")]
+    gds = tmp_path / "sweep.gds"
+    side_by_side(devices).write_gds(gds, with_metadata=False)
+    result = drc.run(gds)
+    assert result.clean, f"{result.summary()}\n{result.by_cell()}"
+
+
+def test_seeded_violations_are_named(tmp_path: Path) -> None:
+    """A gate shaved to 0.25 µm and an oversized contact, in an otherwise clean device."""
+    seeded = gf.Component("seeded_nfet")
+    seeded.add_ref(nfet(w=1, l=0.28, fingers=2))
+    seeded.flatten()
+    poly = seeded.kdb_cell.shapes(gf.get_layer(LAYER.poly2))
+    contacts = seeded.kdb_cell.shapes(gf.get_layer(LAYER.contact))
+    gates = kdb.Region(poly) & seeded.get_region(LAYER.comp)
+    gate = min(gates.each(), key=lambda g: g.bbox().left).bbox()
+    shaved = kdb.Region(poly) - kdb.Region(gate.moved(gate.width() - 30, 0))  # L 0.28 -> 0.25
+    contact = min(kdb.Region(contacts).each(), key=lambda c: c.bbox().left)
+    grown = kdb.Region(contacts) + kdb.Region(contact.bbox().enlarged(10))
+    poly.clear()
+    poly.insert(shaved)
+    contacts.clear()
+    contacts.insert(grown.merged())
+    gds = tmp_path / "seeded.gds"
+    seeded.write_gds(gds, with_metadata=False)
+    result = drc.run(gds)
+    assert {"PL.2_3.3V", "CO.1"} <= set(result.counts), result.summary()
+    assert set(result.by_cell()) == {"seeded_nfet"}
