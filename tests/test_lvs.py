@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from pathlib import Path
 import klayout.db as kdb
 import pytest
 
+from bmru_pdk import PDK
+from bmru_pdk.cells import nfet, pfet, side_by_side
 from bmru_pdk.errors import BmruError
 from bmru_pdk.layers import LAYER
 from bmru_pdk.verification import extract, lvs
@@ -83,28 +86,74 @@ def test_gds_numbers_are_the_pdk_layers() -> None:
     assert all(GDS[name] == tuple(getattr(LAYER, name)) for name in GDS)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _pdk() -> None:
+    PDK.activate()
+
+
+def cell_gds(tmp_path: Path, component: object, labels: list[dict[str, str]] | None = None
+             ) -> tuple[Path, str]:
+    """Write a project cell; with ``labels``, copy its instances' labels, renamed, to the top."""
+    path = tmp_path / f"{component.name}.gds"
+    tmp_path.mkdir(exist_ok=True)
+    component.write_gds(path, with_metadata=False)
+    if labels:
+        layout = kdb.Layout()
+        layout.read(str(path))
+        top = layout.top_cell()
+        instances = sorted(top.each_inst(), key=lambda i: i.bbox().left)
+        for inst, names in zip(instances, labels, strict=True):
+            for layer in ("metal1_label", "metal2_label"):
+                li = layout.layer(*GDS[layer])
+                for shape in inst.cell.shapes(li).each():
+                    if shape.is_text() and shape.text_string in names:
+                        top.shapes(li).insert(kdb.Text(names[shape.text_string],
+                                                       inst.trans * shape.text_trans))
+        layout.write(str(path))
+    return path, component.name
+
+
 def test_extracted_netlist_names_gf180_devices(tmp_path: Path) -> None:
-    n = extract.extract(gds(tmp_path, fet))
+    path, name = cell_gds(tmp_path, nfet(w=2, l=0.5))
+    n = extract.extract(path)
     assert n.devices == {"nfet_03v3": 1}
-    assert ".SUBCKT TOP b d g s\n" in n.spice
-    assert ("XM1 d g s b nfet_03v3 w=2u l=0.5u as=1.6p ad=1.6p ps=5.6u pd=5.6u\n"
-            in n.spice)
-    p = extract.extract(gds(tmp_path, lambda c: fet(c, "p", fingers=2), "P2"))
+    assert f".SUBCKT {name} b d g s\n" in n.spice
+    assert re.search(r"\nXM1 d g s b nfet_03v3 w=2u l=0.5u as=[\d.]+p ad=[\d.]+p ps=[\d.]+u "
+                     r"pd=[\d.]+u\n", n.spice)
+    p = extract.extract(cell_gds(tmp_path, pfet(w=1, l=0.28, fingers=2))[0])
     assert p.devices == {"pfet_03v3": 2}  # fingers stay apart for simulation
-    assert "XM1 d g s b pfet_03v3 w=2u l=0.5u as=1.6p ad=0.8p ps=5.6u pd=2.8u\n" in p.spice
-    assert "XM2 s g d b pfet_03v3 " in p.spice  # the bulk is the well, tied by its n-tap
+    assert re.search(r"\nXM2 s g d b pfet_03v3 w=1u l=0.28u ", p.spice)  # bulk: the n-tapped well
 
 
 def test_matches_single_and_combined_fingers(tmp_path: Path) -> None:
-    single = lvs.run(gds(tmp_path, fet), schematic(w="2.01u"))  # within tolerance
+    path, name = cell_gds(tmp_path, nfet(w=2, l=0.5))
+    single = lvs.run(path, schematic(w="2.01u").replace("TOP", name))  # within tolerance
     assert single.match, single.summary()
-    fingers = lvs.run(gds(tmp_path, lambda c: fet(c, w=1.0, fingers=3), "F3"),
-                      schematic(w="3u").replace("TOP", "F3"))
+    path, name = cell_gds(tmp_path, nfet(w=1, l=0.5, fingers=3))
+    fingers = lvs.run(path, schematic(w="3u").replace("TOP", name))
     assert fingers.match and fingers.devices == {"nfet_03v3": 1}, fingers.summary()
-    # an M line with a multiplier: two parallel 2 µm fingers
-    pfet = lvs.run(gds(tmp_path, lambda c: fet(c, "p", fingers=2), "P2"),
-                   schematic("pfet_03v3", "2u m=2", "M1 d g s b").replace("TOP", "P2"))
-    assert pfet.match, pfet.summary()
+    # an M line with a multiplier: 2 x 2 fingers of 1 µm
+    path, name = cell_gds(tmp_path, pfet(w=1, l=0.5, fingers=2, multiplier=2))
+    pmos = lvs.run(path, schematic("pfet_03v3", "2u m=2", "M1 d g s b").replace("TOP", name))
+    assert pmos.match, pmos.summary()
+
+
+def test_hierarchy_labels_and_substrate(tmp_path: Path) -> None:
+    pair = side_by_side([nfet(w=2, l=0.5), pfet(w=2, l=0.5)])
+    sch = (f".subckt {pair.name} dn gn sn dp gp sp sub well\n"
+           "XN dn gn sn sub nfet_03v3 w=2u l=0.5u\nXP dp gp sp well pfet_03v3 w=2u l=0.5u\n"
+           ".ends\n")
+    labels = [{"d": "dn", "g": "gn", "s": "sn", "b": "sub"},
+              {"d": "dp", "g": "gp", "s": "sp", "b": "well"}]
+    path = cell_gds(tmp_path, pair, labels)[0]
+    result = lvs.run(path, sch)
+    assert result.match and result.devices == {"nfet_03v3": 1, "pfet_03v3": 1}, result.summary()
+    # one name on nets the top cell does not wire together is an open, not a join
+    labels[1].update(g="gn", s="sn")
+    result = lvs.run(cell_gds(tmp_path / "open", pair, labels)[0], sch)
+    assert [(m.kind, m.message.split(" in cell")[0]) for m in result.mismatches[:2]] == [
+        ("open", "label 'gn' sits on 2 unconnected nets"),
+        ("open", "label 'sn' sits on 2 unconnected nets")]
 
 
 def _short(cell: kdb.Cell) -> None:
@@ -179,3 +228,13 @@ def test_bad_inputs_are_one_sentence(tmp_path: Path) -> None:
     two.write(str(tmp_path / "two.gds"))
     with pytest.raises(BmruError, match=r"exactly one top cell \(found: A, B\)"):
         extract.extract(tmp_path / "two.gds")
+
+
+def test_extracted_netlist_simulates_like_the_schematic(tmp_path: Path) -> None:
+    from bmru_pdk.verification import spice
+
+    path, name = cell_gds(tmp_path, nfet(w=2, l=0.5, fingers=3))
+    bias = "vd d 0 0.9\nvg g 0 0.35\nvs s 0 0\nvb b 0 0\n"
+    layout = spice.simulate(f"{extract.extract(path).spice}X1 b d g s {name}\n{bias}.op")
+    sch = spice.simulate(f"{bias}XM1 d g s b nfet_03v3 w=2u l=0.5u m=3\n.op")
+    assert layout["i(vd)"][0] == pytest.approx(sch["i(vd)"][0], rel=0.02)

@@ -181,17 +181,21 @@ def to_spice(netlist: kdb.Netlist, title: str) -> str:
         return path.read_text()
 
 
-def _name_unnamed_nets(netlist: kdb.Netlist) -> None:
-    # KLayout would write unnamed nets as "$5"; ngspice may read "$" as a comment start
+def _name_nets_for_spice(netlist: kdb.Netlist) -> None:
+    # KLayout writes unnamed nets as "$5" and repeated names as "d$1"; ngspice may read "$"
+    # as the start of a comment
     for circuit in netlist.each_circuit():
         taken = {net.name for net in circuit.each_net() if net.name}
+        seen: set[str] = set()
         for net in circuit.each_net():
-            if not net.name:
-                name = f"n{net.cluster_id}"
-                while name in taken:
-                    name += "_"
-                net.name = name
-                taken.add(name)
+            if net.name and net.name not in seen:
+                seen.add(net.name)
+                continue
+            name = f"{net.name or 'n'}_{net.cluster_id}"
+            while name in taken:
+                name += "_"
+            net.name = name
+            taken.add(name)
 
 
 def extract(gds: str | Path, topcell: str | None = None) -> ExtractResult:
@@ -216,7 +220,7 @@ def extract(gds: str | Path, topcell: str | None = None) -> ExtractResult:
     netlist.make_top_level_pins()
     netlist.flatten()
     netlist.purge_nets()
-    _name_unnamed_nets(netlist)
+    _name_nets_for_spice(netlist)
     spice = to_spice(netlist, f"{top.name} extracted from {Path(gds).name}")
     return ExtractResult(str(gds), top.name, spice, counts)
 
