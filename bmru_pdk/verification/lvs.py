@@ -60,6 +60,7 @@ class LvsResult:
 
     @property
     def match(self) -> bool:
+        """True when nothing differs (connectivity, devices, parameters, pin names, labels)."""
         return not self.mismatches
 
     def to_json(self) -> str:
