@@ -1,0 +1,29 @@
+"""Schematic side of the circuit library: typed circuits, builders, characterisation, mapping.
+
+Layout generators build cells from the same :class:`Circuit` objects; LVS compares the two.
+"""
+
+from bmru_pdk.circuits.builders import (
+    BiasOutput,
+    BiasParams,
+    CellParams,
+    MirrorParams,
+    ReluParams,
+    UnitParams,
+    WeightArrayParams,
+    bias_generator,
+    bmru_cell,
+    bmru_unit,
+    current_mirror,
+    relu_node,
+    weight_array,
+)
+from bmru_pdk.circuits.model import NFET, PFET, Circuit, Device, Instance, Pin
+from bmru_pdk.circuits.sizing import SWITCH, UNIT, DeviceSize, UnitDevice, size_for_ratio
+
+__all__ = [
+    "NFET", "PFET", "SWITCH", "UNIT", "BiasOutput", "BiasParams", "CellParams", "Circuit",
+    "Device", "DeviceSize", "Instance", "MirrorParams", "Pin", "ReluParams", "UnitDevice",
+    "UnitParams", "WeightArrayParams", "bias_generator", "bmru_cell", "bmru_unit",
+    "current_mirror", "relu_node", "size_for_ratio", "weight_array",
+]

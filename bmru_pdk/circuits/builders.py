@@ -1,0 +1,331 @@
+"""Builders of the circuit library: typed parameters in, :class:`Circuit` out.
+
+Conventions every builder follows (the layout must reproduce them as labels):
+
+- pins ``vdd`` (1.8 V) and ``vss``; NMOS bulk on ``vss``, PMOS bulk on ``vdd``;
+- all bias currents derive from one reference current ``i_ref`` (nA) sunk into the NMOS
+  diode of :func:`bias_generator`; its gate line ``vbn`` and the PMOS gate line ``vbp``
+  (a unit copy of the reference) run to every cell, whose bias transistors are the mirror
+  outputs: one learned parameter <-> one transistor width;
+- ratios are widths relative to the unit device (:data:`bmru_pdk.circuits.sizing.UNIT`),
+  whose diodes are one unit finger; drawn ratios are nominal, the mapping functions of
+  :mod:`bmru_pdk.circuits.mapping` pick them from characterised tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bmru_pdk.circuits.model import NFET, PFET, VDD, VSS, Circuit, Device, Instance, MosKind, Pin
+from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, size_for_ratio
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def digest(self) -> str:
+        """Six hex digits identifying these parameters (default circuit names)."""
+        return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:6]
+
+
+def _rail(kind: MosKind) -> str:
+    return "vss" if kind == NFET else "vdd"
+
+
+def _mos(name: str, kind: MosKind, d: str, g: str, ratio: float = 1.0, unit: UnitDevice = UNIT,
+         param: str | None = None) -> Device:
+    """A device of ``ratio`` unit widths, source and bulk on its rail."""
+    size = size_for_ratio(ratio, unit, param or name)
+    rail = _rail(kind)
+    return Device(name=name, kind=kind, w=size.w, l=unit.l, fingers=size.fingers,
+                  d=d, g=g, s=rail, b=rail, param=param)
+
+
+def _diode(name: str, kind: MosKind, net: str, unit: UnitDevice = UNIT) -> Device:
+    return _mos(name, kind, net, net, 1.0, unit)
+
+
+def _flow(kind: MosKind) -> Literal["sink", "source"]:
+    """NMOS drains sink current from their node, PMOS drains source it."""
+    return "sink" if kind == NFET else "source"
+
+
+def _supply(kind: MosKind) -> Pin:
+    return VSS if kind == NFET else VDD
+
+
+# ---------------------------------------------------------------- current mirror
+
+class MirrorParams(_Params):
+    """An NMOS or PMOS current mirror: one diode input, one output per ratio.
+
+    Attributes:
+        kind: ``nfet_03v3`` (input and outputs sink) or ``pfet_03v3`` (they source).
+        ratios: output width / diode width, one per output (the weights).
+        unit: unit device; the diode is one unit finger.
+        name: circuit name; default ``nmirror_<digest>`` / ``pmirror_<digest>``.
+    """
+
+    kind: MosKind
+    ratios: list[float] = Field(min_length=1)
+    unit: UnitDevice = UNIT
+    name: str | None = None
+
+
+def current_mirror(p: MirrorParams) -> Circuit:
+    """Diode ``MD`` at pin ``in``; output ``MO<k>`` at pin ``out<k>`` with ratio ``ratios[k]``.
+
+    Pins: ``in`` (input current), ``out0``.. (output currents), ``vss`` or ``vdd``.
+    """
+    flow = _flow(p.kind)
+    devices = [_diode("MD", p.kind, "in", p.unit)]
+    devices += [_mos(f"MO{k}", p.kind, f"out{k}", "in", r, p.unit, f"ratio[{k}]")
+                for k, r in enumerate(p.ratios)]
+    pins = [Pin(name="in", role="input", signal="current", flow=flow, doc="diode input")]
+    pins += [Pin(name=f"out{k}", role="output", signal="current", flow=flow,
+                 doc=f"{r:g} x input") for k, r in enumerate(p.ratios)]
+    prefix = "nmirror" if p.kind == NFET else "pmirror"
+    return Circuit(name=p.name or f"{prefix}_{p.digest()}", pins=[*pins, _supply(p.kind)],
+                   devices=devices, doc=f"{prefix}: {len(p.ratios)} outputs")
+
+
+# ---------------------------------------------------------------- bias generator
+
+class BiasOutput(_Params):
+    """One output of the bias generator: ``ratio`` x the reference, sunk or sourced at pin
+    ``name``."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    ratio: float = Field(gt=0)
+    flow: Literal["sink", "source"]
+
+
+class BiasParams(_Params):
+    """The reference of a tile and optional current outputs.
+
+    Attributes:
+        i_ref: the reference current sunk into pin ``iref``, nA (documentation of the
+            operating point the tables were made at; the circuit scales with it).
+        outputs: extra current outputs by width ratio.
+        unit: unit device.
+        name: circuit name; default ``bias_<digest>``.
+    """
+
+    i_ref: float = Field(default=1.0, gt=0)
+    outputs: list[BiasOutput] = []
+    unit: UnitDevice = UNIT
+    name: str | None = None
+
+
+def bias_generator(p: BiasParams) -> Circuit:
+    """Reference diode ``MREF`` on the NMOS gate line ``vbn``; unit copy ``MPC`` into PMOS
+    diode ``MPD`` (PMOS gate line ``vbp``); output ``MO_<name>`` per output (PMOS on ``vbp``
+    if it sources, NMOS on ``vbn`` if it sinks).
+
+    Pins: ``vbn`` (the reference current goes in here; the line runs on to every cell),
+    ``vbp``, the outputs, ``vdd``, ``vss``.
+    """
+    devices = [_diode("MREF", NFET, "vbn", p.unit), _mos("MPC", NFET, "vbp", "vbn", 1.0, p.unit),
+               _diode("MPD", PFET, "vbp", p.unit)]
+    pins = [Pin(name="vbn", role="bias", signal="current", flow="sink",
+                doc=f"reference current in ({p.i_ref:g} nA) and NMOS bias gate line"),
+            Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias gate line")]
+    for o in p.outputs:
+        kind = PFET if o.flow == "source" else NFET
+        devices.append(_mos(f"MO_{o.name}", kind, o.name, "vbp" if kind == PFET else "vbn",
+                            o.ratio, p.unit, o.name))
+        pins.append(Pin(name=o.name, role="output", signal="current", flow=o.flow,
+                        doc=f"{o.ratio:g} x reference"))
+    return Circuit(name=p.name or f"bias_{p.digest()}", pins=[*pins, VDD, VSS],
+                   devices=devices, doc="bias generator")
+
+
+# ---------------------------------------------------------------- hysteretic cell
+
+class CellParams(_Params):
+    """The hysteretic FQ-BMRU cell, its bias currents as drawn ratios to the reference.
+
+    Nominally beta_hi = r_thresh, delta = r_width, beta_lo = r_thresh - r_width and
+    alpha = r_gain, each x i_ref; :func:`bmru_pdk.circuits.mapping.cell_ratios` picks
+    calibrated ratios for learned values.
+
+    Attributes:
+        r_thresh: width ratio of ``M2`` (I_thresh).
+        r_width: width ratio of ``M8`` (I_width).
+        r_gain: width ratio of ``M5`` (I_gain).
+        unit: unit device of the mirrors.
+        switch: size of the switches ``M3``, ``M6`` (gate on the decision node).
+        name: circuit name; default ``bmru_cell_<digest>``.
+    """
+
+    r_thresh: float = Field(gt=0)
+    r_width: float = Field(gt=0)
+    r_gain: float = Field(gt=0)
+    unit: UnitDevice = UNIT
+    switch: UnitDevice = SWITCH
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _width_below_threshold(self) -> CellParams:
+        if self.r_width >= self.r_thresh:
+            raise ValueError(f"r_width={self.r_width} must be below r_thresh={self.r_thresh}: "
+                             "the cell would never switch off")
+        return self
+
+
+CELL_PINS = [
+    Pin(name="in", role="input", signal="current", flow="source",
+        doc="candidate current c: the cell's PMOS diode MIN sources it into an NMOS sink"),
+    Pin(name="vbn", role="bias", signal="voltage", doc="NMOS bias line of the reference"),
+    Pin(name="out", role="output", signal="current", flow="source",
+        doc="h = alpha when ON, ~0 when OFF"),
+    VDD, VSS,
+]
+
+
+def bmru_cell(p: CellParams) -> Circuit:
+    """The 9-transistor hysteretic cell of the design brief, with its input diode and output.
+
+    Decision node ``v0``: ``M1`` (PMOS, mirrors ``MIN``) sources c, ``M2`` (NMOS on ``vbn``)
+    sinks I_thresh, ``M9`` (PMOS) sources the feedback. ``M3`` (gate ``v0``, tail ``M5`` =
+    I_gain at net ``tg``) drives PMOS diode ``M4`` (net ``vpo``), copied to pin ``out`` by
+    ``MOUT``. ``M6`` (gate ``v0``, tail ``M8`` = I_width at net ``tw``) drives PMOS diode
+    ``M7`` (net ``vfb``), mirrored into ``v0`` by ``M9``. ON when c > I_thresh, OFF when
+    c < I_thresh - I_width.
+    """
+    u, sw = p.unit, p.switch
+    devices = [
+        _diode("MIN", PFET, "in", u),
+        _mos("M1", PFET, "v0", "in", 1.0, u),
+        _mos("M2", NFET, "v0", "vbn", p.r_thresh, u, "beta_hi"),
+        Device(name="M3", kind=NFET, w=sw.w, l=sw.l, d="vpo", g="v0", s="tg", b="vss"),
+        _diode("M4", PFET, "vpo", u),
+        _mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha"),
+        Device(name="M6", kind=NFET, w=sw.w, l=sw.l, d="vfb", g="v0", s="tw", b="vss"),
+        _diode("M7", PFET, "vfb", u),
+        _mos("M8", NFET, "tw", "vbn", p.r_width, u, "delta"),
+        _mos("M9", PFET, "v0", "vfb", 1.0, u),
+        _mos("MOUT", PFET, "out", "vpo", 1.0, u),
+    ]
+    return Circuit(name=p.name or f"bmru_cell_{p.digest()}", pins=CELL_PINS, devices=devices,
+                   doc="hysteretic FQ-BMRU cell")
+
+
+# ---------------------------------------------------------------- summing node + ReLU
+
+class ReluParams(_Params):
+    """Summing node with ReLU: NMOS diode ``MRELU`` and its unit copy ``MC``."""
+
+    unit: UnitDevice = UNIT
+    name: str | None = None
+
+
+def relu_node(p: ReluParams) -> Circuit:
+    """NMOS diode ``MRELU`` at pin ``sum`` absorbs max(net current into ``sum``, 0); ``MC``
+    sinks a copy of it from pin ``c`` (wire ``c`` to a cell's ``in``).
+
+    Pins: ``sum`` (summing rail), ``c`` (candidate current out, sunk), ``vss``.
+    """
+    devices = [_diode("MRELU", NFET, "sum", p.unit), _mos("MC", NFET, "c", "sum", 1.0, p.unit)]
+    pins = [Pin(name="sum", role="input", signal="current", flow="sink",
+                doc="summing rail: weights source/sink here"),
+            Pin(name="c", role="output", signal="current", flow="sink",
+                doc="candidate current max(sum, 0), sunk"), VSS]
+    return Circuit(name=p.name or f"relu_{p.digest()}", pins=pins, devices=devices,
+                   doc="summing node with ReLU")
+
+
+# ---------------------------------------------------------------- weight array
+
+class WeightArrayParams(_Params):
+    """A d_in x d_out signed weight matrix on d_out summing rails.
+
+    Attributes:
+        ratios: drawn ratio per weight, ``ratios[i][j]`` from input i to rail j; the sign
+            picks PMOS (sources, > 0) or NMOS (sinks, < 0); 0 draws nothing.
+        unit: unit device.
+        name: circuit name; default ``weights_<digest>``.
+    """
+
+    ratios: list[list[float]] = Field(min_length=1)
+    unit: UnitDevice = UNIT
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> WeightArrayParams:
+        if len({len(r) for r in self.ratios}) != 1 or not self.ratios[0]:
+            raise ValueError("ratios must be a non-empty rectangular d_in x d_out matrix")
+        return self
+
+
+def weight_array(p: WeightArrayParams) -> Circuit:
+    """Per input i: NMOS diode ``MXN<i>`` at pin ``x<i>``; if a weight of row i is positive,
+    unit copy ``MXC<i>`` into PMOS diode ``MXP<i>`` (net ``xp<i>``). Weight (i, j): ``MW<i>_<j>``
+    from ``xp<i>`` (PMOS, sources) or ``x<i>`` (NMOS, sinks) onto rail pin ``s<j>``.
+
+    Pins: ``x0``.. (input currents, sunk), ``s0``.. (summing rails), ``vdd``, ``vss``.
+    """
+    u = p.unit
+    d_out = len(p.ratios[0])
+    devices: list[Device] = []
+    for i, row in enumerate(p.ratios):
+        devices.append(_diode(f"MXN{i}", NFET, f"x{i}", u))
+        if any(r > 0 for r in row):
+            devices += [_mos(f"MXC{i}", NFET, f"xp{i}", f"x{i}", 1.0, u),
+                        _diode(f"MXP{i}", PFET, f"xp{i}", u)]
+        for j, r in enumerate(row):
+            if r:
+                kind, gate = (PFET, f"xp{i}") if r > 0 else (NFET, f"x{i}")
+                devices.append(_mos(f"MW{i}_{j}", kind, f"s{j}", gate, abs(r), u,
+                                    f"weight[{i}][{j}]"))
+    pins = [Pin(name=f"x{i}", role="input", signal="current", flow="sink", doc=f"input {i}")
+            for i in range(len(p.ratios))]
+    pins += [Pin(name=f"s{j}", role="output", signal="current", flow="source",
+                 doc=f"summing rail {j} (net current sourced)") for j in range(d_out)]
+    return Circuit(name=p.name or f"weights_{p.digest()}", pins=[*pins, VDD, VSS],
+                   devices=devices, doc=f"{len(p.ratios)} x {d_out} weight array")
+
+
+# ---------------------------------------------------------------- BMRU unit
+
+class UnitParams(_Params):
+    """A BMRU unit: summing node + ReLU + bias b + cell (with its output mirror).
+
+    Attributes:
+        cell: the cell's ratios.
+        r_bias: drawn ratio of the bias transistor ``MB`` on the summing rail: > 0 sources
+            (PMOS on ``vbp``), < 0 sinks (NMOS on ``vbn``), 0 draws none.
+        name: circuit name; default ``bmru_unit_<digest>``.
+    """
+
+    cell: CellParams
+    r_bias: float = 0.0
+    name: str | None = None
+
+
+def bmru_unit(p: UnitParams) -> Circuit:
+    """Instances ``relu`` (:func:`relu_node`) and ``cell`` (:func:`bmru_cell`), net ``c``
+    between them, and the bias transistor ``MB`` on the rail ``sum``.
+
+    Pins: ``sum`` (summing rail), ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss``.
+    """
+    u = p.cell.unit
+    relu = relu_node(ReluParams(unit=u))
+    cell = bmru_cell(p.cell)
+    devices = []
+    if p.r_bias:
+        kind, gate = (PFET, "vbp") if p.r_bias > 0 else (NFET, "vbn")
+        devices.append(_mos("MB", kind, "sum", gate, abs(p.r_bias), u, "b"))
+    instances = [
+        Instance(name="relu", circuit=relu, nets={"sum": "sum", "c": "c", "vss": "vss"}),
+        Instance(name="cell", circuit=cell, nets={"in": "c", "vbn": "vbn", "out": "out",
+                                                  "vdd": "vdd", "vss": "vss"}),
+    ]
+    pins = [relu.pin("sum"), cell.pin("vbn"),
+            Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias line"),
+            cell.pin("out"), VDD, VSS]
+    return Circuit(name=p.name or f"bmru_unit_{p.digest()}", pins=pins, devices=devices,
+                   instances=instances, doc="BMRU unit")

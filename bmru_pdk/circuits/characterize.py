@@ -1,0 +1,325 @@
+"""Characterisation of the circuit library in ngspice (gf180 typical, mismatch off, 1.8 V).
+
+Test benches here are the single definition of how a circuit is measured: the tables, the
+tests and the benchmarks all call them. Tables are written as versioned JSON under
+``bmru_pdk/data/characterization/`` and read back by :mod:`bmru_pdk.circuits.mapping`.
+
+- mirror gain I_out / I_in vs output ratio and input current, each output driving a
+  unit diode of the other type (the load it sees in a tile: a summing node's ReLU diode
+  or a PMOS input diode);
+- cell switching currents: a triangle ramp of the candidate current, slow enough that the
+  read-out lag is < 1 % (the cell switches in ~1/I; a 2 ms ramp reads 5-12 % late), starting
+  at zero so the cell starts OFF outside its hold band;
+- cell output current vs I_gain, and supply current in both states;
+- the sigma of a 1:1 unit mirror with the models' statistical mismatch on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from bmru_pdk.circuits.builders import (
+    BiasParams,
+    CellParams,
+    MirrorParams,
+    bias_generator,
+    bmru_cell,
+    current_mirror,
+)
+from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
+from bmru_pdk.circuits.sizing import UNIT, UnitDevice, pelgrom_sigma
+from bmru_pdk.fileio import write_text
+from bmru_pdk.verification.spice import simulate
+
+TABLE_VERSION = 1
+VDD = 1.8
+I_REF = 1.0  # nA: the reference of every table
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
+
+MIRROR_RATIOS = [round(float(x), 4) for x in np.geomspace(1 / 16, 16, 13)]
+MIRROR_CURRENTS = [0.1, 0.3, 1.0, 3.0, 10.0]  # nA
+CELL_THRESH = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_thresh (nA at I_REF = 1 nA)
+CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh
+CELL_GAINS = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_gain
+RAMP_MS = 512.0  # half-period of the triangle; run time does not depend on it
+MC_SAMPLES = 200
+
+
+def _other(kind: MosKind) -> MosKind:
+    return PFET if kind == NFET else NFET
+
+
+def _load(tag: str, node: str, kind: MosKind, unit: UnitDevice) -> str:
+    """A unit diode of type ``kind`` on ``node`` through the 0 V sense source ``v<tag>``,
+    oriented so that its current is positive in normal operation."""
+    rail = "vss" if kind == NFET else "vdd"
+    a, b = (node, f"l{tag}") if kind == NFET else (f"l{tag}", node)
+    return (f"v{tag} {a} {b} 0\n"
+            f"xl{tag} l{tag} l{tag} {rail} {rail} {kind} w={unit.w}u l={unit.l}u\n")
+
+
+def _supplies() -> str:
+    return f"vdd vdd 0 {VDD}\nvss vss 0 0\n"
+
+
+def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice = UNIT) -> str:
+    """An ``.op`` deck: ``i_in`` nA into the mirror's diode, each output into a unit diode of
+    the other type through sense source ``vo<k>``."""
+    outs = [p.name for p in circuit.pins if p.name.startswith("out")]
+    rail = "vss" if kind == NFET else "vdd"
+    src = f"iin vdd in {i_in}n" if kind == NFET else f"iin in vss {i_in}n"
+    loads = "".join(_load(f"o{k}", o, _other(kind), unit) for k, o in enumerate(outs))
+    return (f"{circuit.to_spice()}xm in {' '.join(outs)} {rail} {circuit.name}\n"
+            f"{src}\n{loads}{_supplies()}.op\n")
+
+
+def measure_mirror(kind: MosKind, ratios: list[float], i_in: float,
+                   unit: UnitDevice = UNIT) -> np.ndarray:
+    """Gain I_out / I_in of each output of a mirror with ``ratios``, at ``i_in`` nA."""
+    circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit))
+    r = simulate(mirror_bench(circuit, kind, i_in, unit))
+    return np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))]) / (i_in * 1e-9)
+
+
+class CellPoint(BaseModel):
+    """What one ramp of a cell measured (currents in nA)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    beta_hi: float
+    beta_lo: float
+    alpha: float
+    i_vdd_off: float
+    i_vdd_on: float
+
+
+def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS) -> str:
+    """A transient deck for a cell or a BMRU unit: reference ``I_REF`` into a bias generator,
+    the input current (a cell's ``in``, a unit's ``sum``) a triangle 0 -> ``top`` nA -> 0
+    (after a zero reset frame), the output into a unit NMOS diode through ``vout``; the
+    circuit alone on supply ``vddc``."""
+    bias = bias_generator(BiasParams(i_ref=I_REF))
+    t0, t1, t2 = ramp_ms / 50, ramp_ms * 1.02, ramp_ms * 2.02
+    inp = next(p for p in cell.pins if p.role == "input")
+    # a cell's input diode sources its current (a sink drives it), a unit's rail sinks it
+    src = "in vss" if inp.flow == "source" else "vdd in"
+    nets = " ".join({"vdd": "vddc", inp.name: "in"}.get(p.name, p.name) for p in cell.pins)
+    return (f"{bias.to_spice()}{cell.to_spice()}"
+            f"xb vbn vbp vdd vss {bias.name}\niref vdd vbn {I_REF}n\n"
+            f"xc {nets} {cell.name}\nvddc vddc 0 {VDD}\n"
+            f"iin {src} pwl(0 0 {t0}m 0 {t1}m {top}n {t2}m 0)\n"
+            f"{_load('out', 'out', NFET, UNIT)}{_supplies()}"
+            f".tran {ramp_ms / 1000:g}m {t2}m\n")
+
+
+def ramp_input(t: np.ndarray, top: float, ramp_ms: float = RAMP_MS) -> np.ndarray:
+    """The candidate current (nA) of :func:`cell_bench` at times ``t`` (s)."""
+    ms = np.array([0, ramp_ms / 50, ramp_ms * 1.02, ramp_ms * 2.02]) * 1e-3
+    return np.interp(t, ms, [0, 0, top, 0])
+
+
+def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS) -> CellPoint | None:
+    """Switching currents, ON output and supply of a cell (or unit) on a ramp to ``top`` nA.
+
+    Returns:
+        The measured point, or None if the output did not switch exactly on then off (no
+        hysteresis loop: never on, never off, or several toggles).
+    """
+    r = simulate(cell_bench(cell, top, ramp_ms))
+    t = r["time"]
+    i_in = ramp_input(t, top, ramp_ms)
+    out = r["i(vout)"] * 1e9
+    i_vdd = -r["i(vddc)"] * 1e9
+    # the ON level at the ramp's peak: max() would catch the switching overshoot
+    alpha = float(np.median(out[i_in >= 0.9 * top]))
+    on = out > alpha / 2
+    edges = np.nonzero(np.diff(on.astype(int)))[0]
+    if alpha < 0.05 or len(edges) != 2 or on[edges[0]]:
+        return None
+    up, down = (float(np.interp(0.5, on[i:i + 2].astype(float), i_in[i:i + 2])) for i in edges)
+    mid = (up + down) / 2
+    peak = int(np.argmax(i_in))
+    # supply at the middle of the hold band: OFF on the way up, ON on the way down
+    i_off = float(np.interp(mid, i_in[:peak], i_vdd[:peak]))
+    i_on = float(np.interp(mid, i_in[peak:][::-1], i_vdd[peak:][::-1]))
+    return CellPoint(beta_hi=up, beta_lo=down, alpha=alpha, i_vdd_off=i_off, i_vdd_on=i_on)
+
+
+def measure_mismatch(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES,
+                     i_in: float = I_REF) -> float:
+    """Sigma of the gain of ``n`` independent 1:1 unit mirrors, statistical mismatch on."""
+    circuit = current_mirror(MirrorParams(kind=kind, ratios=[1.0], unit=unit))
+    rail = "vss" if kind == NFET else "vdd"
+    lines = [circuit.to_spice()]
+    for k in range(n):
+        src = f"ii{k} vdd i{k} {i_in}n" if kind == NFET else f"ii{k} i{k} vss {i_in}n"
+        lines += [f"xm{k} i{k} o{k} {rail} {circuit.name}", src,
+                  _load(f"o{k}", f"o{k}", _other(kind), unit)]
+    # a fixed seed: the stored sigma repeats
+    r = simulate("\n".join(lines) + _supplies() + ".options seed=1\n.op\n", mismatch=True)
+    gains = np.array([r[f"i(vo{k})"][0] for k in range(n)]) / (i_in * 1e-9)
+    return float(gains.std(ddof=1))
+
+
+class MirrorTable(BaseModel):
+    """Gain of a mirror output vs drawn ratio and input current."""
+
+    kind: MosKind
+    ratios: list[float]
+    currents_na: list[float]
+    gain: list[list[float]]  # [current][ratio]
+
+
+class CellTable(BaseModel):
+    """Cell switching currents (nA) on the grid r_thresh x r_width / r_thresh, r_gain = 1;
+    None where the cell showed no clean loop."""
+
+    r_thresh: list[float]
+    width_frac: list[float]
+    beta_hi: list[list[float | None]]
+    beta_lo: list[list[float | None]]
+    i_vdd_off: list[list[float | None]]
+    i_vdd_on: list[list[float | None]]
+
+
+class GainTable(BaseModel):
+    """Cell ON output current (nA) vs r_gain at r_thresh = 2, r_width = 0.8."""
+
+    r_gain: list[float]
+    alpha: list[float]
+
+
+class Tables(BaseModel):
+    """All characterisation tables of one run."""
+
+    version: int = TABLE_VERSION
+    corner: Literal["typical"] = "typical"
+    vdd: float = VDD
+    i_ref_na: float = I_REF
+    unit: UnitDevice = UNIT
+    ramp_ms: float = RAMP_MS
+    mirrors: list[MirrorTable]
+    cell: CellTable
+    gain: GainTable
+    mismatch_sigma: dict[str, float]
+    pelgrom_sigma: dict[str, float]
+    seconds: float
+
+
+def characterize(quick: bool = False) -> Tables:
+    """Run every sweep (sequentially: ngspice runs one simulation per process).
+
+    Args:
+        quick: coarse grids (a smoke run), not for the package tables.
+    """
+    start = time.perf_counter()
+    ratios = MIRROR_RATIOS[::3] if quick else MIRROR_RATIOS
+    currents = [1.0] if quick else MIRROR_CURRENTS
+    mirrors = [MirrorTable(kind=k, ratios=ratios, currents_na=currents,
+                           gain=[measure_mirror(k, ratios, i).round(6).tolist()
+                                 for i in currents]) for k in (NFET, PFET)]
+    thresh = CELL_THRESH[1:3] if quick else CELL_THRESH
+    fracs = CELL_WIDTH_FRAC[::2] if quick else CELL_WIDTH_FRAC
+    grid = [[measure_cell(bmru_cell(CellParams(r_thresh=t, r_width=f * t, r_gain=1.0)), 2 * t)
+             for f in fracs] for t in thresh]
+
+    def field(name: str) -> list[list[float | None]]:
+        return [[None if p is None else round(getattr(p, name), 5) for p in row] for row in grid]
+
+    cell = CellTable(r_thresh=thresh, width_frac=fracs, beta_hi=field("beta_hi"),
+                     beta_lo=field("beta_lo"), i_vdd_off=field("i_vdd_off"),
+                     i_vdd_on=field("i_vdd_on"))
+    gains = CELL_GAINS[:2] if quick else CELL_GAINS
+    alphas = []
+    for g in gains:
+        p = measure_cell(bmru_cell(CellParams(r_thresh=2.0, r_width=0.8, r_gain=g)), 4.0)
+        alphas.append(round(p.alpha, 5) if p else float("nan"))
+    n_mc = 40 if quick else MC_SAMPLES
+    return Tables(
+        mirrors=mirrors, cell=cell, gain=GainTable(r_gain=gains, alpha=alphas),
+        mismatch_sigma={k: round(measure_mismatch(k, n=n_mc), 5) for k in (NFET, PFET)},
+        pelgrom_sigma={k: round(pelgrom_sigma(k), 5) for k in (NFET, PFET)},
+        seconds=round(time.perf_counter() - start, 2))
+
+
+def table_path(directory: Path = DATA_DIR, version: int = TABLE_VERSION) -> Path:
+    """Where version ``version`` of the tables lives."""
+    return directory / f"tables_v{version}.json"
+
+
+def write_tables(tables: Tables, directory: Path = DATA_DIR) -> Path:
+    """Write ``tables`` as JSON (and the mirror tables as CSV beside it)."""
+    path = table_path(directory, tables.version)
+    write_text(path, json.dumps(tables.model_dump(), indent=1) + "\n")
+    for m in tables.mirrors:
+        rows = ["i_in_na," + ",".join(f"r={r:g}" for r in m.ratios)]
+        rows += [f"{i:g}," + ",".join(f"{g:.5f}" for g in gs)
+                 for i, gs in zip(m.currents_na, m.gain, strict=True)]
+        write_text(directory / f"mirror_{m.kind}_v{tables.version}.csv", "\n".join(rows) + "\n")
+    return path
+
+
+def plot_tables(tables: Tables, directory: Path) -> list[Path]:
+    """PNG plots of the tables into ``directory``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, m in zip(axes, tables.mirrors, strict=True):
+        for i, gs in zip(m.currents_na, m.gain, strict=True):
+            ax.semilogx(m.ratios, np.array(gs) / np.array(m.ratios), "o-", label=f"{i:g} nA")
+        ax.set(title=f"{m.kind} mirror", xlabel="drawn ratio W_out / W_unit",
+               ylabel="gain / drawn ratio")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(title="I_in")
+    paths.append(_save(fig, directory / "mirror_gain.png"))
+
+    c = tables.cell
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for j, f in enumerate(c.width_frac):
+        t = [x for x, row in zip(c.r_thresh, c.beta_hi, strict=True) if row[j] is not None]
+        hi = [row[j] for row in c.beta_hi if row[j] is not None]
+        lo = [row[j] for row in c.beta_lo if row[j] is not None]
+        (line,) = ax.loglog(t, hi, "^-", label=f"ON, I_width = {f:g} I_thresh")
+        ax.loglog(t, lo, "v--", color=line.get_color(), label="OFF")
+    ax.loglog(c.r_thresh, c.r_thresh, "k:", lw=0.8, label="I_thresh")
+    ax.set(title="cell switching currents", xlabel="I_thresh (drawn), nA",
+           ylabel="switching current, nA")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    paths.append(_save(fig, directory / "cell_thresholds.png"))
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    g = tables.gain
+    a1.loglog(g.r_gain, g.alpha, "o-", label="measured")
+    a1.loglog(g.r_gain, g.r_gain, "k:", label="ideal")
+    a1.set(title="cell output vs I_gain", xlabel="I_gain (drawn), nA", ylabel="alpha, nA")
+    a1.legend()
+    for name, rows in (("OFF", c.i_vdd_off), ("ON", c.i_vdd_on)):
+        pw = [np.mean([VDD * x for x in row if x is not None]) for row in rows]
+        a2.semilogx(c.r_thresh, pw, "o-", label=name)
+    a2.set(title="cell supply power (mid hold band)", xlabel="I_thresh, nA", ylabel="nW")
+    a2.legend()
+    for ax in (a1, a2):
+        ax.grid(True, which="both", alpha=0.3)
+    paths.append(_save(fig, directory / "cell_gain_power.png"))
+    return paths
+
+
+def _save(fig, path: Path) -> Path:  # noqa: ANN001  (matplotlib figure)
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,180 @@
+"""Learned parameters -> drawn ratios (and so widths), by inverse lookup in the tables.
+
+The tables (:mod:`bmru_pdk.circuits.characterize`) are at the reference current
+``I_REF`` = 1 nA: a tile's reference sunk into its bias generator must be that current.
+Weights are the gain from an input current ``x<i>`` of a weight array to its rail; bias b,
+thresholds and alpha are currents in nA (1 software unit = 1 nA).
+
+A value outside what the tables cover raises :class:`BmruError` naming the parameter, its
+value and the realisable range.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+
+import numpy as np
+
+from bmru_pdk.circuits.builders import CellParams, UnitParams
+from bmru_pdk.circuits.characterize import TABLE_VERSION, MirrorTable, Tables, table_path
+from bmru_pdk.circuits.model import NFET, PFET, MosKind
+from bmru_pdk.circuits.sizing import UNIT, DeviceSize, size_for_ratio
+from bmru_pdk.errors import BmruError
+
+_ITERATIONS = 30
+# Below this drawn ratio (1 µm fingers) the narrow-width effect makes the gain depend on the
+# input current by > 5 % across 0.1-10 nA: the tables show it, the mapping does not use it.
+MIN_RATIO = 0.25
+
+
+@cache
+def load_tables(version: int = TABLE_VERSION) -> Tables:
+    """The characterisation tables shipped with the package."""
+    path = table_path(version=version)
+    if not path.exists():
+        raise BmruError(f"no characterisation tables of version {version} in the package: "
+                        "run 'bmru characterize'")
+    return Tables.model_validate(json.loads(path.read_text()))
+
+
+def _mirror(kind: MosKind, tables: Tables) -> MirrorTable:
+    return next(m for m in tables.mirrors if m.kind == kind)
+
+
+def _gains_at(m: MirrorTable, i_in: float) -> np.ndarray:
+    """The gain row at input current ``i_in`` nA (interpolated in log current)."""
+    g = np.array(m.gain)
+    lc = np.log(m.currents_na)
+    x = float(np.clip(math.log(i_in), lc[0], lc[-1]))
+    return np.array([np.interp(x, lc, g[:, k]) for k in range(g.shape[1])])
+
+
+def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0,
+                tables: Tables | None = None) -> float:
+    """Characterised I_out / I_in of a mirror output of drawn ``ratio`` at ``i_in`` nA."""
+    m = _mirror(kind, tables or load_tables())
+    return float(np.exp(np.interp(math.log(ratio), np.log(m.ratios),
+                                  np.log(_gains_at(m, i_in)))))
+
+
+def _supported(m: MirrorTable) -> tuple[list[float], np.ndarray]:
+    """Drawn ratios >= MIN_RATIO and their gains at the reference current."""
+    keep = [k for k, r in enumerate(m.ratios) if r >= MIN_RATIO]
+    return [m.ratios[k] for k in keep], _gains_at(m, 1.0)[keep]
+
+
+def gain_range(kind: MosKind, tables: Tables | None = None) -> tuple[float, float]:
+    """Smallest and largest gain the mapping realises (reference current, ratio >= 0.25)."""
+    _, g = _supported(_mirror(kind, tables or load_tables()))
+    return float(g.min()), float(g.max())
+
+
+def _invert(xs: list[float], ys: np.ndarray, target: float) -> float:
+    """x with y(x) = target, log-log interpolation; ys increase with xs."""
+    return float(np.exp(np.interp(math.log(target), np.log(ys), np.log(xs))))
+
+
+def signed_ratio(gain: float, name: str, tables: Tables | None = None) -> float:
+    """Drawn signed ratio of the output transistor that realises a signed current ``gain``.
+
+    A negative gain is an NMOS output on the input's NMOS diode; a positive gain a PMOS
+    output on the PMOS diode fed by a unit NMOS copy (weight-array rows, the bias
+    generator's ``vbp``), so its ratio compensates that copy's gain too.
+
+    Args:
+        gain: the requested gain (weight, or bias b / I_REF).
+        name: the parameter's name for the error message (``weight[2][0]``, ``b[1]``).
+        tables: tables to use (the package's by default).
+
+    Raises:
+        BmruError: ``|gain|`` is outside the characterised range of its polarity.
+    """
+    if gain == 0:
+        return 0.0
+    t = tables or load_tables()
+    if gain < 0:
+        kind, target = NFET, -gain
+    else:
+        kind, target = PFET, gain / mirror_gain(NFET, 1.0, tables=t)
+    lo, hi = gain_range(kind, t)
+    if not lo <= target <= hi:
+        scale = 1.0 if kind == NFET else mirror_gain(NFET, 1.0, tables=t)
+        lo, hi = (lo * scale, hi * scale) if gain > 0 else (-hi, -lo)
+        sign = "positive" if gain > 0 else "negative"
+        raise BmruError(f"{name}={gain:.4g} cannot be realised: {sign} values must be within "
+                        f"{lo:.4g}..{hi:.4g} (characterised mirror range)")
+    r = _invert(*_supported(_mirror(kind, t)), target)
+    return r if kind == PFET else -r
+
+
+def weight_size(weight: float, name: str = "weight") -> tuple[MosKind, DeviceSize] | None:
+    """The output transistor (type, fingers x width) of a weight; None for a zero weight."""
+    r = signed_ratio(weight, name)
+    if r == 0:
+        return None
+    return (PFET if r > 0 else NFET), size_for_ratio(abs(r), UNIT, name)
+
+
+def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 1.0,
+                tables: Tables | None = None) -> CellParams:
+    """Cell ratios that switch ON at beta_hi = beta_lo + delta, OFF at beta_lo, output alpha.
+
+    Args:
+        alpha: output current when ON, nA.
+        beta_lo: switch-off current, nA.
+        delta: hysteresis width beta_hi - beta_lo, nA.
+        input_gain: gain from the current the thresholds refer to to the cell's ``in`` pin
+            (the ReLU copy in a unit); 1 for a bare cell.
+        tables: tables to use (the package's by default).
+
+    Raises:
+        BmruError: a parameter is outside the characterised range.
+    """
+    t = tables or load_tables()
+    c = t.cell
+    hi_t, lo_t = (beta_lo + delta) * input_gain, beta_lo * input_gain
+    rt = np.array(c.r_thresh)
+    fr = np.array(c.width_frac)
+    hi_grid = np.array(c.beta_hi, dtype=float) / rt[:, None]
+    lo_grid = np.array(c.beta_lo, dtype=float) / rt[:, None]
+
+    def at(grid: np.ndarray, r: float, f: float) -> float:
+        x = np.clip(math.log(r), math.log(rt[0]), math.log(rt[-1]))
+        row = [np.interp(x, np.log(rt), grid[:, j]) for j in range(len(fr))]
+        return float(np.interp(f, fr, row)) * r
+
+    hi_range = (at(hi_grid, rt[0], fr[0]), at(hi_grid, rt[-1], fr[0]))
+    if not hi_range[0] <= hi_t <= hi_range[1]:
+        raise BmruError(f"beta_hi = beta_lo + delta = {beta_lo + delta:.4g} nA cannot be "
+                        f"realised: it must be within {hi_range[0] / input_gain:.4g}.."
+                        f"{hi_range[1] / input_gain:.4g} nA")
+    if not fr[0] <= delta / (beta_lo + delta) <= fr[-1]:
+        raise BmruError(f"delta={delta:.4g} nA cannot be realised: it must be within "
+                        f"{fr[0]:g}..{fr[-1]:g} x beta_hi (= {beta_lo + delta:.4g} nA)")
+    r, f = hi_t, delta / (beta_lo + delta)
+    for _ in range(_ITERATIONS):  # each quantity mostly depends on one ratio: fixed point
+        hi, lo = at(hi_grid, r, f), at(lo_grid, r, f)
+        r *= hi_t / hi
+        f = float(np.clip(f * (hi_t - lo_t) / (hi - lo), fr[0], fr[-1]))
+    g = t.gain
+    lo_a, hi_a = min(g.alpha), max(g.alpha)
+    if not lo_a <= alpha <= hi_a:
+        raise BmruError(f"alpha={alpha:.4g} nA cannot be realised: it must be within "
+                        f"{lo_a:.4g}..{hi_a:.4g} nA")
+    return CellParams(r_thresh=round(r, 5), r_width=round(r * f, 5),
+                      r_gain=round(_invert(g.r_gain, np.array(g.alpha), alpha), 5))
+
+
+def unit_params(alpha: float, beta_lo: float, delta: float, b: float,
+                tables: Tables | None = None) -> UnitParams:
+    """A BMRU unit's drawn ratios for its learned (alpha, beta_lo, delta, b).
+
+    The thresholds refer to the summing-node current: the ReLU copy between it and the
+    cell is compensated at the threshold's current level.
+    """
+    t = tables or load_tables()
+    relu = mirror_gain(NFET, 1.0, i_in=beta_lo + delta, tables=t)
+    return UnitParams(cell=cell_params(alpha, beta_lo, delta, relu, t),
+                      r_bias=signed_ratio(b / t.i_ref_na, "b", t))
