@@ -88,6 +88,40 @@ def extract(
     typer.echo(f"{result.summary()} -> {output}")
 
 
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
+        "build/demo"
+    ),
+    count: Annotated[int, typer.Option(help="transistors in the array")] = 8,
+) -> None:
+    """Generate a transistor array and its schematic, then run DRC and LVS on it."""
+    from bmru_pdk.layouts import demo as job
+
+    result = job.run(output, count=count)
+    typer.echo(result.drc.summary())
+    typer.echo(result.lvs.summary())
+    typer.echo(f"files in {result.outdir}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def characterize(
+    tables: Annotated[Path | None, typer.Option(
+        help="folder for the tables (default: the package's data folder)")] = None,
+    plots: Annotated[Path, typer.Option(help="folder for the PNG plots")] = Path("docs/img"),
+    quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
+) -> None:
+    """Characterise mirrors and the BMRU cell in ngspice; write versioned tables and plots."""
+    from bmru_pdk.circuits import characterize as engine
+
+    result = engine.characterize(quick=quick)
+    path = engine.write_tables(result, tables or engine.DATA_DIR)
+    pngs = engine.plot_tables(result, plots)
+    typer.echo(f"characterised in {result.seconds:.1f} s -> {path}, "
+               f"{', '.join(str(p) for p in pngs)}")
+
+
 def main() -> None:
     """Console entry point: bad input and tool errors become one line and exit code 2."""
     try:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import gdsfactory as gf
 from gdsfactory.get_factories import get_cells
 
-from bmru_pdk import cells as _cells_module
+from bmru_pdk import cells as _device_cells
 from bmru_pdk.layers import LAYER, LAYER_STACK, LAYER_VIEWS
+from bmru_pdk.layouts import device_array as _device_array
 from bmru_pdk.tech import CONNECTIVITY, cross_sections
 
-cells = get_cells(_cells_module)
+# The PDK assembles every layer of the package: device cells and the layouts built on them.
+cells = get_cells([_device_cells, _device_array])
 
 PDK = gf.Pdk(
     name="bmru_pdk",

@@ -32,3 +32,11 @@ def seeded_drc_gds(tmp_path: Path) -> Path:
              (2, 0, 2.2, 2)],            # M1.1: width 0.2 < 0.23
         co: [(5, 0, 5.22, 0.22)],       # CO.11 (contact on field) and CO.6 (no M1 over it)
     })
+
+
+@pytest.fixture(scope="session")
+def pdk() -> None:
+    """The bmru-pdk PDK, active."""
+    from bmru_pdk import PDK
+
+    PDK.activate()
