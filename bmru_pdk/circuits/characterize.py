@@ -42,7 +42,7 @@ VDD = 1.8
 I_REF = 1.0  # nA: the reference of every table
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
 
-MIRROR_RATIOS = [round(float(x), 4) for x in np.geomspace(1 / 16, 16, 13)]
+MIRROR_RATIOS = [round(float(x), 4) for x in np.geomspace(1 / 16, 16, 25)]
 MIRROR_CURRENTS = [0.1, 0.3, 1.0, 3.0, 10.0]  # nA
 CELL_THRESH = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_thresh (nA at I_REF = 1 nA)
 CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh
@@ -55,7 +55,7 @@ def _other(kind: MosKind) -> MosKind:
     return PFET if kind == NFET else NFET
 
 
-def _load(tag: str, node: str, kind: MosKind, unit: UnitDevice) -> str:
+def diode_load(tag: str, node: str, kind: MosKind, unit: UnitDevice) -> str:
     """A unit diode of type ``kind`` on ``node`` through the 0 V sense source ``v<tag>``,
     oriented so that its current is positive in normal operation."""
     rail = "vss" if kind == NFET else "vdd"
@@ -74,7 +74,7 @@ def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice 
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     rail = "vss" if kind == NFET else "vdd"
     src = f"iin vdd in {i_in}n" if kind == NFET else f"iin in vss {i_in}n"
-    loads = "".join(_load(f"o{k}", o, _other(kind), unit) for k, o in enumerate(outs))
+    loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) for k, o in enumerate(outs))
     return (f"{circuit.to_spice()}xm in {' '.join(outs)} {rail} {circuit.name}\n"
             f"{src}\n{loads}{_supplies()}.op\n")
 
@@ -114,7 +114,7 @@ def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS) -> str:
             f"xb vbn vbp vdd vss {bias.name}\niref vdd vbn {I_REF}n\n"
             f"xc {nets} {cell.name}\nvddc vddc 0 {VDD}\n"
             f"iin {src} pwl(0 0 {t0}m 0 {t1}m {top}n {t2}m 0)\n"
-            f"{_load('out', 'out', NFET, UNIT)}{_supplies()}"
+            f"{diode_load('out', 'out', NFET, UNIT)}{_supplies()}"
             f".tran {ramp_ms / 1000:g}m {t2}m\n")
 
 
@@ -160,7 +160,7 @@ def measure_mismatch(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES
     for k in range(n):
         src = f"ii{k} vdd i{k} {i_in}n" if kind == NFET else f"ii{k} i{k} vss {i_in}n"
         lines += [f"xm{k} i{k} o{k} {rail} {circuit.name}", src,
-                  _load(f"o{k}", f"o{k}", _other(kind), unit)]
+                  diode_load(f"o{k}", f"o{k}", _other(kind), unit)]
     # a fixed seed: the stored sigma repeats
     r = simulate("\n".join(lines) + _supplies() + ".options seed=1\n.op\n", mismatch=True)
     gains = np.array([r[f"i(vo{k})"][0] for k in range(n)]) / (i_in * 1e-9)

@@ -1,0 +1,208 @@
+"""Circuit library, schematic side: SPICE of every builder, mirrors, the hysteretic cell,
+mapping round trips and their failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from bmru_pdk.circuits import (
+    NFET,
+    PFET,
+    BiasOutput,
+    BiasParams,
+    CellParams,
+    Circuit,
+    Device,
+    MirrorParams,
+    ReluParams,
+    UnitParams,
+    WeightArrayParams,
+    bias_generator,
+    bmru_cell,
+    bmru_unit,
+    current_mirror,
+    mapping,
+    relu_node,
+    weight_array,
+)
+from bmru_pdk.circuits import characterize as ch
+from bmru_pdk.circuits.sizing import MISMATCH_BUDGET
+from bmru_pdk.errors import BmruError
+from bmru_pdk.verification.spice import simulate
+
+CELL = CellParams(r_thresh=2.0, r_width=0.8, r_gain=1.0)
+BUILT = {
+    "nmirror": current_mirror(MirrorParams(kind=NFET, ratios=[0.5, 2.0, 3.3])),
+    "pmirror": current_mirror(MirrorParams(kind=PFET, ratios=[1.0, 7.0])),
+    "bias": bias_generator(BiasParams(outputs=[BiasOutput(name="b0", ratio=2.5, flow="source"),
+                                               BiasOutput(name="b1", ratio=0.5, flow="sink")])),
+    "cell": bmru_cell(CELL),
+    "relu": relu_node(ReluParams()),
+    "weights": weight_array(WeightArrayParams(ratios=[[1.0, -0.5], [0.0, 3.2], [-2.0, 0.0]])),
+    "unit": bmru_unit(UnitParams(cell=CELL, r_bias=-0.7)),
+}
+
+
+def _smoke_deck(c: Circuit) -> str:
+    """Bias lines from a bias generator, 1 nA into current inputs, outputs held at 0.9 V."""
+    bias = bias_generator(BiasParams())
+    lines = [bias.to_spice(), c.to_spice(), f"xb vbn vbp vdd 0 {bias.name}", "iref vdd vbn 1n",
+             "vdd vdd 0 1.8", "vmid mid 0 0.9"]
+    nets = []
+    for p in c.pins:
+        if p.signal == "power":
+            nets.append("vdd" if p.role == "supply" else "0")
+        elif p.signal == "voltage" or p.name == "vbn":
+            nets.append(p.name)
+        elif p.role == "output":
+            nets.append("mid")
+        else:
+            nets.append(p.name)
+            lines.append(f"i{p.name} vdd {p.name} 1n" if p.flow == "sink"
+                         else f"i{p.name} {p.name} 0 1n")
+    lines += [f"xdut {' '.join(nets)} {c.name}", ".op"]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", sorted(BUILT))
+def test_every_builder_writes_spice_that_simulates(name: str) -> None:
+    c = BUILT[name]
+    text = c.to_spice()
+    assert text.count(".subckt") == text.count(".ends") == len(c.subcircuits())
+    for d in c.flat_devices():
+        assert d.kind in text
+    r = simulate(_smoke_deck(c))
+    assert np.isfinite(r["v(vdd)"][0])
+
+
+@pytest.mark.parametrize("name", sorted(BUILT))
+def test_schematic_reads_as_lvs_reference(name: str) -> None:
+    """The LVS reader sees every transistor with the width the description states."""
+    from bmru_pdk.verification.lvs import read_schematic
+
+    c = BUILT[name]
+    netlist = read_schematic(c.to_spice())
+    top = netlist.circuit_by_name(c.name.upper()) or netlist.circuit_by_name(c.name)
+    netlist.flatten()
+    widths = sorted(round(d.parameter("W"), 3) for d in top.each_device())
+    assert widths == sorted(round(d.total_width, 3) for d in c.flat_devices())
+
+
+def test_device_lines_carry_geometry() -> None:
+    line = BUILT["weights"].device("MW1_1").spice()
+    assert line.startswith("XMW1_1 s1 xp1 vdd vdd pfet_03v3 w=12.795u l=4u nf=3 m=1 as=")
+    assert all(f" {k}=" in line for k in ("as", "ad", "ps", "pd"))
+
+
+def test_description_rejects_bad_input() -> None:
+    with pytest.raises(ValidationError, match="grid"):
+        Device(name="M1", kind=NFET, w=1.003, l=1, d="a", g="b", s="c", b="c")
+    with pytest.raises(ValidationError, match="never switch off"):
+        CellParams(r_thresh=1.0, r_width=1.0, r_gain=1.0)
+    with pytest.raises(ValidationError, match="duplicate"):
+        Circuit(name="x", pins=[], devices=[BUILT["relu"].devices[0]] * 2)
+
+
+def test_hierarchy_names_nets_for_layout() -> None:
+    u = BUILT["unit"]
+    assert [p.name for p in u.pins] == ["sum", "vbn", "vbp", "out", "vdd", "vss"]
+    m1 = u.device("cell.M1")
+    assert (m1.d, m1.g, m1.s) == ("cell.v0", "c", "vdd")  # pin "in" of the cell is net c
+    assert u.device("MB").param == "b"
+    assert {d.param for d in u.flat_devices()} >= {"beta_hi", "delta", "alpha", "b"}
+
+
+def test_mirror_ratio_within_3_percent_at_1na() -> None:
+    weights = [0.5, 2.0, 6.0]
+    ratios = [-mapping.signed_ratio(-w, "weight") for w in weights]
+    gains = ch.measure_mirror(NFET, ratios, 1.0)
+    assert gains == pytest.approx(weights, rel=0.03)
+
+
+def test_weight_round_trip_within_2_percent() -> None:
+    """Requested weight -> drawn ratio -> simulated weight array, both signs, 1 nA input."""
+    weights = [0.3, -0.3, 1.0, -1.0, 3.7, -3.7, 12.0, -12.0]
+    arr = weight_array(WeightArrayParams(
+        ratios=[[mapping.signed_ratio(w, f"weight[0][{j}]") for j, w in enumerate(weights)]]))
+    # positive rails feed an NMOS diode (a ReLU), negative ones are fed by a PMOS diode
+    loads = "".join(ch.diode_load(f"s{j}", f"s{j}", NFET if w > 0 else PFET, ch.UNIT)
+                    for j, w in enumerate(weights))
+    rails = " ".join(f"s{j}" for j in range(len(weights)))
+    r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\niin vdd x0 1n\n"
+                 f"{loads}vdd vdd 0 1.8\nvss vss 0 0\n.op")
+    got = [abs(r[f"i(vs{j})"][0]) * 1e9 for j in range(len(weights))]
+    assert got == pytest.approx([abs(w) for w in weights], rel=0.02)
+
+
+def test_bias_round_trip_within_2_percent() -> None:
+    outs = {"bp": 2.5, "bn": -0.8}
+    bias = bias_generator(BiasParams(outputs=[
+        BiasOutput(name=n, ratio=abs(mapping.signed_ratio(b, n)), flow="source" if b > 0
+                   else "sink") for n, b in outs.items()]))
+    r = simulate(f"{bias.to_spice()}xb vbn vbp bp bn vdd vss {bias.name}\niref vdd vbn 1n\n"
+                 f"{ch.diode_load('bp', 'bp', NFET, ch.UNIT)}"
+                 f"{ch.diode_load('bn', 'bn', PFET, ch.UNIT)}"
+                 "vdd vdd 0 1.8\nvss vss 0 0\n.op")
+    assert r["i(vbp)"][0] * 1e9 == pytest.approx(2.5, rel=0.02)
+    assert r["i(vbn)"][0] * 1e9 == pytest.approx(0.8, rel=0.02)
+
+
+def test_cell_hysteresis_after_calibration() -> None:
+    """ON near beta_hi, OFF near beta_lo (5 %), output alpha (2 %)."""
+    alpha, beta_lo, delta = 1.5, 1.2, 0.8
+    p = ch.measure_cell(bmru_cell(mapping.cell_params(alpha, beta_lo, delta)), 4.0)
+    assert p is not None
+    assert p.beta_hi == pytest.approx(beta_lo + delta, rel=0.05)
+    assert p.beta_lo == pytest.approx(beta_lo, rel=0.05)
+    assert p.alpha == pytest.approx(alpha, rel=0.02)
+
+
+def test_cell_without_feedback_has_no_hysteresis() -> None:
+    cell = bmru_cell(CELL)
+    cut = cell.model_copy(update={"devices": [d for d in cell.devices if d.name != "M9"]})
+    with_fb, without = ch.measure_cell(cell, 4.0), ch.measure_cell(cut, 4.0)
+    assert with_fb is not None and without is not None
+    assert with_fb.beta_hi - with_fb.beta_lo > 0.3 * with_fb.beta_hi
+    loop = (without.beta_hi - without.beta_lo) / without.beta_hi
+    assert loop < 0.02, f"without its feedback transistor M9 the cell kept a {loop:.1%} loop"
+
+
+def test_unrealisable_values_name_the_parameter() -> None:
+    with pytest.raises(BmruError, match=r"weight\[0\]\[1\]=40 cannot be realised: positive "
+                                        r"values must be within 0\.\d+\.\.\d+"):
+        mapping.signed_ratio(40.0, "weight[0][1]")
+    with pytest.raises(BmruError, match=r"weight\[3\]\[0\]=-0\.01 .* within -\d"):
+        mapping.weight_size(-0.01, "weight[3][0]")
+    with pytest.raises(BmruError, match=r"delta=1\.9 nA .* 0\.2\.\.0\.8 x beta_hi"):
+        mapping.cell_params(1.0, 0.1, 1.9)
+    with pytest.raises(BmruError, match=r"beta_hi = beta_lo \+ delta = 30 nA"):
+        mapping.cell_params(1.0, 20.0, 10.0)
+    with pytest.raises(BmruError, match=r"alpha=50 nA .* within"):
+        mapping.cell_params(50.0, 1.0, 1.0)
+
+
+def test_weight_size_is_on_grid_and_in_limits() -> None:
+    kind, size = mapping.weight_size(5.3, "w")
+    assert kind == PFET and size.fingers == 5
+    assert round(size.w / 0.005, 6).is_integer()
+    assert mapping.weight_size(0.0) is None
+
+
+def test_tables_meet_the_mismatch_budget() -> None:
+    t = mapping.load_tables()
+    for kind, sigma in t.mismatch_sigma.items():
+        assert sigma <= 1.1 * MISMATCH_BUDGET
+        assert sigma == pytest.approx(t.pelgrom_sigma[kind], rel=0.25)
+
+
+@pytest.mark.parametrize("beta_lo,delta", [(0.4, 0.2), (0.8, 0.6), (2.5, 1.0), (1.5, 4.0),
+                                           (5.0, 2.0)])
+def test_cell_round_trip_over_the_range(beta_lo: float, delta: float) -> None:
+    p = ch.measure_cell(bmru_cell(mapping.cell_params(2.0, beta_lo, delta)),
+                        2 * (beta_lo + delta))
+    assert p is not None
+    assert p.beta_hi == pytest.approx(beta_lo + delta, rel=0.05)
+    assert p.beta_lo == pytest.approx(beta_lo, rel=0.05)
+    assert p.alpha == pytest.approx(2.0, rel=0.02)
