@@ -124,29 +124,14 @@ def test_mirror_ratio_within_3_percent_at_1na() -> None:
 def test_weight_round_trip_within_2_percent() -> None:
     """Requested weight -> drawn ratio -> simulated weight array, both signs, 1 nA input."""
     weights = [0.3, -0.3, 1.0, -1.0, 3.7, -3.7, 12.0, -12.0]
-    arr = weight_array(WeightArrayParams(
-        ratios=[[mapping.signed_ratio(w, f"weight[0][{j}]") for j, w in enumerate(weights)]]))
-    # positive rails feed an NMOS diode (a ReLU), negative ones are fed by a PMOS diode
-    loads = "".join(ch.diode_load(f"s{j}", f"s{j}", NFET if w > 0 else PFET, ch.UNIT)
-                    for j, w in enumerate(weights))
-    rails = " ".join(f"s{j}" for j in range(len(weights)))
-    r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\niin vdd x0 1n\n"
-                 f"{loads}vdd vdd 0 1.8\nvss vss 0 0\n.op")
-    got = [abs(r[f"i(vs{j})"][0]) * 1e9 for j in range(len(weights))]
-    assert got == pytest.approx([abs(w) for w in weights], rel=0.02)
+    ratios = [mapping.signed_ratio(w, f"weight[0][{j}]") for j, w in enumerate(weights)]
+    assert ch.measure_weight_row(ratios) == pytest.approx(weights, rel=0.02)
 
 
 def test_bias_round_trip_within_2_percent() -> None:
-    outs = {"bp": 2.5, "bn": -0.8}
-    bias = bias_generator(BiasParams(outputs=[
-        BiasOutput(name=n, ratio=abs(mapping.signed_ratio(b, n)), flow="source" if b > 0
-                   else "sink") for n, b in outs.items()]))
-    r = simulate(f"{bias.to_spice()}xb vbn vbp bp bn vdd vss {bias.name}\niref vdd vbn 1n\n"
-                 f"{ch.diode_load('bp', 'bp', NFET, ch.UNIT)}"
-                 f"{ch.diode_load('bn', 'bn', PFET, ch.UNIT)}"
-                 "vdd vdd 0 1.8\nvss vss 0 0\n.op")
-    assert r["i(vbp)"][0] * 1e9 == pytest.approx(2.5, rel=0.02)
-    assert r["i(vbn)"][0] * 1e9 == pytest.approx(0.8, rel=0.02)
+    wanted = {"bp": 2.5, "bn": -0.8}
+    got = ch.measure_bias({n: mapping.signed_ratio(b, n) for n, b in wanted.items()})
+    assert got == pytest.approx(wanted, rel=0.02)
 
 
 def test_cell_hysteresis_after_calibration() -> None:

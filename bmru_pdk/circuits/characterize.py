@@ -25,12 +25,15 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from bmru_pdk.circuits.builders import (
+    BiasOutput,
     BiasParams,
     CellParams,
     MirrorParams,
+    WeightArrayParams,
     bias_generator,
     bmru_cell,
     current_mirror,
+    weight_array,
 )
 from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
 from bmru_pdk.circuits.sizing import UNIT, UnitDevice, pelgrom_sigma
@@ -87,6 +90,36 @@ def measure_mirror(kind: MosKind, ratios: list[float], i_in: float,
     return np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))]) / (i_in * 1e-9)
 
 
+def _rail_load(tag: str, node: str, signed: float, unit: UnitDevice) -> str:
+    """What a rail sees in a tile: a sourced current flows into an NMOS diode (a ReLU), a
+    sunk one is supplied by a PMOS diode."""
+    return diode_load(tag, node, NFET if signed > 0 else PFET, unit)
+
+
+def measure_weight_row(ratios: list[float], i_in: float = I_REF,
+                       unit: UnitDevice = UNIT) -> np.ndarray:
+    """Signed gains x0 -> rail j of a one-input weight array with drawn signed ``ratios``."""
+    arr = weight_array(WeightArrayParams(ratios=[ratios], unit=unit))
+    rails = " ".join(f"s{j}" for j in range(len(ratios)))
+    loads = "".join(_rail_load(f"s{j}", f"s{j}", r, unit) for j, r in enumerate(ratios))
+    r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\niin vdd x0 {i_in}n\n"
+                 f"{loads}{_supplies()}.op\n")
+    return np.array([np.sign(q) * r[f"i(vs{j})"][0] for j, q in enumerate(ratios)]) / (
+        i_in * 1e-9)
+
+
+def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT) -> dict[str, float]:
+    """Signed output currents (nA) of a bias generator with outputs of drawn signed
+    ``ratios`` (> 0 sources, < 0 sinks), reference ``I_REF``."""
+    bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit, outputs=[
+        BiasOutput(name=n, ratio=abs(q), flow="source" if q > 0 else "sink")
+        for n, q in ratios.items()]))
+    loads = "".join(_rail_load(n, n, q, unit) for n, q in ratios.items())
+    r = simulate(f"{bias.to_spice()}xb vbn vbp {' '.join(ratios)} vdd vss {bias.name}\n"
+                 f"iref vdd vbn {I_REF}n\n{loads}{_supplies()}.op\n")
+    return {n: float(np.sign(q) * r[f"i(v{n})"][0] * 1e9) for n, q in ratios.items()}
+
+
 class CellPoint(BaseModel):
     """What one ramp of a cell measured (currents in nA)."""
 
@@ -128,23 +161,25 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS) -> CellPoi
     """Switching currents, ON output and supply of a cell (or unit) on a ramp to ``top`` nA.
 
     Returns:
-        The measured point, or None if the output did not switch exactly on then off (no
-        hysteresis loop: never on, never off, or several toggles).
+        The measured point, or None if the output is not OFF at zero input and ON at the
+        peak. A switching edge may ring (ON, a sub-ms drop, ON again): the first OFF->ON
+        edge on the way up and the last ON->OFF edge on the way down are read.
     """
     r = simulate(cell_bench(cell, top, ramp_ms))
     t = r["time"]
     i_in = ramp_input(t, top, ramp_ms)
     out = r["i(vout)"] * 1e9
     i_vdd = -r["i(vddc)"] * 1e9
+    peak = int(np.argmax(i_in))
     # the ON level at the ramp's peak: max() would catch the switching overshoot
     alpha = float(np.median(out[i_in >= 0.9 * top]))
     on = out > alpha / 2
-    edges = np.nonzero(np.diff(on.astype(int)))[0]
-    if alpha < 0.05 or len(edges) != 2 or on[edges[0]]:
+    if alpha < 0.05 or on[0] or on[-1] or not on[peak]:
         return None
-    up, down = (float(np.interp(0.5, on[i:i + 2].astype(float), i_in[i:i + 2])) for i in edges)
+    rise = int(np.flatnonzero(~on[:peak] & on[1:peak + 1])[0])
+    fall = peak + int(np.flatnonzero(on[peak:-1] & ~on[peak + 1:])[-1])
+    up, down = (float(i_in[i:i + 2].mean()) for i in (rise, fall))
     mid = (up + down) / 2
-    peak = int(np.argmax(i_in))
     # supply at the middle of the hold band: OFF on the way up, ON on the way down
     i_off = float(np.interp(mid, i_in[:peak], i_vdd[:peak]))
     i_on = float(np.interp(mid, i_in[peak:][::-1], i_vdd[peak:][::-1]))
