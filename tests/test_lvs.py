@@ -234,7 +234,8 @@ def test_extracted_netlist_simulates_like_the_schematic(tmp_path: Path) -> None:
     from bmru_pdk.verification import spice
 
     path, name = cell_gds(tmp_path, nfet(w=2, l=0.5, fingers=3))
-    bias = "vd d 0 0.9\nvg g 0 0.35\nvs s 0 0\nvb b 0 0\n"
+    bias = "vd d 0 0.9\nvg g 0 0.37\nvs s 0 0\nvb b 0 0\n"  # ~1 nA: weak inversion
     layout = spice.simulate(f"{extract.extract(path).spice}X1 b d g s {name}\n{bias}.op")
     sch = spice.simulate(f"{bias}XM1 d g s b nfet_03v3 w=2u l=0.5u m=3\n.op")
+    assert 0.5e-9 < -sch["i(vd)"][0] < 2e-9
     assert layout["i(vd)"][0] == pytest.approx(sch["i(vd)"][0], rel=0.02)
