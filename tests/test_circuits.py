@@ -111,6 +111,7 @@ def test_hierarchy_names_nets_for_layout() -> None:
     m1 = u.device("cell.M1")
     assert (m1.d, m1.g, m1.s) == ("cell.v0", "c", "vdd")  # pin "in" of the cell is net c
     assert u.device("MB").param == "b"
+    assert u.nets() == ["sum", "vbn", "vbp", "out", "vdd", "vss", "c"]
     assert {d.param for d in u.flat_devices()} >= {"beta_hi", "delta", "alpha", "b"}
 
 

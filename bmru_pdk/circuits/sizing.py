@@ -50,10 +50,6 @@ class DeviceSize(BaseModel):
     w: float
     fingers: int
 
-    def ratio(self, unit: UnitDevice = UNIT) -> float:
-        """The width ratio to one unit finger this size realises."""
-        return self.w * self.fingers / unit.w
-
 
 def pelgrom_sigma(kind: str, unit: UnitDevice = UNIT) -> float:
     """Estimated sigma of a 1:1 mirror's current ratio made of two ``unit`` devices."""
