@@ -104,6 +104,11 @@ def snap(x: float, grid: float = GRID.value) -> float:
     return round(round(x / grid) * grid, 6)
 
 
+def snap_down(x: float, grid: float = GRID.value) -> float:
+    """Round ``x`` down to the manufacturing grid."""
+    return round(math.floor(round(x / grid, 6)) * grid, 6)
+
+
 def snap_up(x: float, grid: float = GRID.value) -> float:
     """Round ``x`` up to the manufacturing grid (for minimum dimensions)."""
     return round(math.ceil(round(x / grid, 6)) * grid, 6)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import gdsfactory as gf
 
 from bmru_pdk import rules
-from bmru_pdk.cells.vias import CONTACT, VIA1, Box, cut_array, rect
-from bmru_pdk.layers import LABELS, LAYER
+from bmru_pdk.cells.vias import CONTACT, VIA1, Box, add_pin, cut_array, rect
+from bmru_pdk.layers import LAYER
 
 
 @dataclass(frozen=True)
@@ -49,23 +49,6 @@ def _check_grid(name: str, value: float, minimum: float) -> float:
     if value < minimum - 1e-9:
         raise ValueError(f"{name}={value} is below the minimum {minimum}")
     return rules.snap(value)
-
-
-def _metal_pin(
-    c: gf.Component, name: str, layer: gf.typings.LayerSpec, box: Box, orientation: int
-) -> None:
-    """A port on the ``orientation`` side of ``box`` and a text label at its centre (for LVS)."""
-    x0, y0, x1, y1 = box
-    xm, ym = rules.snap((x0 + x1) / 2), rules.snap((y0 + y1) / 2)
-    center, width = {
-        0: ((x1, ym), y1 - y0),
-        90: ((xm, y1), x1 - x0),
-        180: ((x0, ym), y1 - y0),
-        270: ((xm, y0), x1 - x0),
-    }[orientation]
-    c.add_port(name, center=center, width=rules.snap(width), orientation=orientation,
-               layer=layer, port_type="electrical")
-    c.add_label(name, position=(xm, ym), layer=LABELS[layer])
 
 
 def _mos(
@@ -176,16 +159,16 @@ def _mos(
                                    tap[2] + tap_ext, tap[3] + tap_ext))
         bulk = _row_metal(cut_array(c, CONTACT, tap, rules.COMP_ENC_CONTACT.value))
         rect(c, LAYER.metal1, bulk)
-        _metal_pin(c, "b", LAYER.metal1, bulk, 270)
+        add_pin(c, "b", LAYER.metal1, bulk, 270, label=True)
         well_lo = tap[1]
 
     if kind.well is not None:
         enc = rules.NW_ENC_PCOMP.value
         rect(c, kind.well, (x_lo - enc, well_lo - enc, x_hi + enc, comp_hi + enc))
 
-    _metal_pin(c, "g", LAYER.metal1, gate, 90)
-    _metal_pin(c, "s", LAYER.metal1, source, 180)
-    _metal_pin(c, "d", LAYER.metal2, drain, 0)
+    add_pin(c, "g", LAYER.metal1, gate, 90, label=True)
+    add_pin(c, "s", LAYER.metal1, source, 180, label=True)
+    add_pin(c, "d", LAYER.metal2, drain, 0, label=True)
 
     c.info.update({"model": kind.model, "w": w, "l": l, "nf": fingers, "m": multiplier,
                    "nf_total": nf, "dummies": dummies, "bulk_tie": bulk_tie})

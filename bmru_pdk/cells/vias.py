@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import gdsfactory as gf
 
 from bmru_pdk import rules
-from bmru_pdk.layers import LAYER, METALS
+from bmru_pdk.layers import LABELS, LAYER, METALS
 
 Box = tuple[float, float, float, float]
 
@@ -68,15 +68,42 @@ def cut_array(c: gf.Component, cut: CutRule, box: Box, margin: float) -> Box:
     pitch = cut.size + space
     span_x, span_y = nx * pitch - space, ny * pitch - space
     # Round the centring offset down: the margin itself is on the grid, so it still holds.
-    cx0 = rules.snap(x0 + margin + math.floor(round((w - span_x) / 2 / rules.GRID.value, 6))
-                     * rules.GRID.value)
-    cy0 = rules.snap(y0 + margin + math.floor(round((h - span_y) / 2 / rules.GRID.value, 6))
-                     * rules.GRID.value)
+    cx0 = rules.snap(x0 + margin + rules.snap_down((w - span_x) / 2))
+    cy0 = rules.snap(y0 + margin + rules.snap_down((h - span_y) / 2))
     for i in range(nx):
         for j in range(ny):
             x, y = cx0 + i * pitch, cy0 + j * pitch
             rect(c, cut.layer, (x, y, x + cut.size, y + cut.size))
     return (cx0, cy0, rules.snap(cx0 + span_x), rules.snap(cy0 + span_y))
+
+
+def add_pin(
+    c: gf.Component,
+    name: str,
+    layer: gf.typings.LayerSpec,
+    box: Box,
+    orientation: int,
+    label: bool = False,
+) -> None:
+    """An electrical port on the ``orientation`` side of the metal ``box``.
+
+    With ``label``, also a text of the same name at the centre of ``box`` on the metal's label
+    layer, so that LVS names the net.
+    """
+    x0, y0, x1, y1 = box
+    xm, ym = rules.snap((x0 + x1) / 2), rules.snap((y0 + y1) / 2)
+    center, width = {
+        0: ((x1, ym), y1 - y0),
+        90: ((xm, y1), x1 - x0),
+        180: ((x0, ym), y1 - y0),
+        270: ((xm, y0), x1 - x0),
+    }[orientation]
+    # Port widths must be an even number of database units: round down to two grid steps.
+    width = rules.snap_down(width, 2 * rules.GRID.value)
+    c.add_port(name, center=center, width=width, orientation=orientation, layer=layer,
+               port_type="electrical")
+    if label:
+        c.add_label(name, position=(xm, ym), layer=LABELS[layer])
 
 
 def _metal_index(layer: str) -> int:
@@ -94,8 +121,8 @@ def via_stack(
 ) -> gf.Component:
     """A rectangle on every metal from ``layer_bottom`` to ``layer_top``, joined by via arrays.
 
-    The cell is centred on the origin. Ports ``e1``-``e4`` (west, north, east, south) sit on
-    the edges of the top metal, as in gdsfactory's own ``via_stack``.
+    The cell is centred on the origin (to the grid). Ports ``e1``-``e4`` (west, north, east,
+    south) sit on the edges of the top metal, as in gdsfactory's own ``via_stack``.
 
     Args:
         size: width and height of every metal rectangle (µm); at least a via plus its
@@ -115,21 +142,16 @@ def via_stack(
         raise ValueError(f"size {size} must be at least {min_side} µm a side and {area} µm²")
 
     c = gf.Component()
-    box = (-w / 2, -h / 2, w / 2, h / 2)
+    # Centred, but rounded to the grid when a side is an odd number of grid steps.
+    x0, y0 = -rules.snap_down(w / 2), -rules.snap_down(h / 2)
+    box = (x0, y0, rules.snap(x0 + w), rules.snap(y0 + h))
     for metal in METALS[lo : hi + 1]:
         rect(c, metal, box)
     for cut in VIAS_BETWEEN[lo:hi]:
         cut_array(c, cut, box, cut.enclosure)
 
-    top = METALS[hi]
-    for name, orientation, center, width in (
-        ("e1", 180, (-w / 2, 0), h),
-        ("e2", 90, (0, h / 2), w),
-        ("e3", 0, (w / 2, 0), h),
-        ("e4", 270, (0, -h / 2), w),
-    ):
-        c.add_port(name, center=center, width=width, orientation=orientation, layer=top,
-                   port_type="electrical")
+    for name, orientation in (("e1", 180), ("e2", 90), ("e3", 0), ("e4", 270)):
+        add_pin(c, name, METALS[hi], box, orientation)
     c.info["xsize"], c.info["ysize"] = w, h
     c.info["layer_bottom"], c.info["layer_top"] = layer_bottom, layer_top
     return c

@@ -1,0 +1,121 @@
+"""The circuit cell library as layout: each cell builds its :class:`Circuit` from typed
+parameters and draws it (:func:`circuit_layout`), so layout and schematic share one source.
+
+Every cell's ports are the circuit's pins (metal3, west end of the pin's track, labelled
+for LVS); ``c.info["spice"]`` holds the circuit's schematic (:func:`schematic`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import gdsfactory as gf
+
+from bmru_pdk.cells.placer import place_row
+from bmru_pdk.cells.router import route
+from bmru_pdk.circuits import builders
+from bmru_pdk.circuits.model import NFET, PFET, Circuit
+
+_KIND = {"nfet": NFET, "pfet": PFET}
+
+
+def circuit_layout(circuit: Circuit) -> gf.Component:
+    """Place and route every transistor of ``circuit`` (instances flattened into one row).
+
+    The device cells stay instances. ``info`` records the schematic, the circuit name, the
+    device count and the area (µm²).
+    """
+    c = gf.Component()
+    devices = circuit.flat_devices()
+    route(c, place_row(c, devices), [p.name for p in circuit.pins])
+    c.info.update({"circuit": circuit.name, "spice": circuit.to_spice(),
+                   "devices": len(devices), "area_um2": round(c.xsize * c.ysize, 2)})
+    return c
+
+
+def schematic(component: gf.Component) -> str:
+    """The SPICE schematic (``.subckt`` blocks) a library cell was drawn from."""
+    return component.info["spice"]
+
+
+@gf.cell
+def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
+                   ratios: tuple[float, ...] = (1.0, 2.0)) -> gf.Component:
+    """Current mirror: diode-connected input and one output per ratio.
+
+    Ports: ``in``, ``out0``.., ``vss`` (NMOS) or ``vdd`` (PMOS).
+
+    Args:
+        kind: ``nfet`` (input and outputs sink) or ``pfet`` (they source).
+        ratios: output width / diode width, one per output.
+    """
+    return circuit_layout(builders.current_mirror(
+        builders.MirrorParams(kind=_KIND[kind], ratios=list(ratios))))
+
+
+@gf.cell
+def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], ...] = (),
+                   ) -> gf.Component:
+    """Bias generator: reference diode on ``vbn``, PMOS line ``vbp``, optional outputs.
+
+    Ports: ``vbn`` (reference current in), ``vbp``, one per output, ``vdd``, ``vss``.
+
+    Args:
+        outputs: (name, ratio to the reference, ``sink`` or ``source``) per output.
+    """
+    return circuit_layout(builders.bias_generator(builders.BiasParams(outputs=[
+        builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in outputs])))
+
+
+@gf.cell
+def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0) -> gf.Component:
+    """The hysteretic FQ-BMRU cell (9 transistors, input diode, output copy).
+
+    Ports: ``in`` (candidate current, sourced), ``vbn``, ``out``, ``vdd``, ``vss``.
+
+    Args:
+        r_thresh: I_thresh (beta_hi) / reference, the width ratio of ``M2``.
+        r_width: I_width (delta) / reference, of ``M8``; below ``r_thresh``.
+        r_gain: I_gain (alpha) / reference, of ``M5``.
+    """
+    return circuit_layout(builders.bmru_cell(
+        builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain)))
+
+
+@gf.cell
+def relu_node() -> gf.Component:
+    """Summing node with ReLU: NMOS diode on ``sum`` and its copy sinking from ``c``.
+
+    Ports: ``sum``, ``c``, ``vss``.
+    """
+    return circuit_layout(builders.relu_node(builders.ReluParams()))
+
+
+@gf.cell
+def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),)) -> gf.Component:
+    """Signed weight matrix: PMOS mirror outputs source, NMOS ones sink, onto rails.
+
+    Ports: ``x0``.. (inputs), ``s0``.. (summing rails), ``vdd``, ``vss``.
+
+    Args:
+        ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
+    """
+    return circuit_layout(builders.weight_array(
+        builders.WeightArrayParams(ratios=[list(r) for r in ratios])))
+
+
+@gf.cell
+def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
+              r_bias: float = 0.0) -> gf.Component:
+    """BMRU unit: summing node with ReLU, bias transistor and cell.
+
+    Ports: ``sum``, ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss``.
+
+    Args:
+        r_thresh: I_thresh / reference of the cell.
+        r_width: I_width / reference of the cell.
+        r_gain: I_gain / reference of the cell.
+        r_bias: bias b / reference: > 0 sources into ``sum``, < 0 sinks, 0 draws none.
+    """
+    cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain)
+    return circuit_layout(builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias)))

@@ -1,0 +1,59 @@
+"""Placement of a circuit's transistors: one row, NMOS first, then PMOS in one merged Nwell.
+
+All bottoms sit on y = 0, so the routing channels above and below the row (see
+:mod:`bmru_pdk.cells.router`) are straight. Every PMOS bulk is ``vdd`` (a builder
+convention), so the PMOS group shares one Nwell: no NW.2b spacing between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gdsfactory as gf
+
+from bmru_pdk import rules
+from bmru_pdk.cells.devices import nfet, pfet
+from bmru_pdk.cells.vias import rect
+from bmru_pdk.circuits.model import NFET, Device
+from bmru_pdk.layers import LAYER
+
+# Gap between neighbouring device cells (µm). Same type: clears implants (NP.2) and keeps
+# the M2 stubs of neighbours apart. NMOS to PMOS: the Nwell keeps NW.2b away from the
+# p-taps and DF.16 from the n-diffusion, with margin.
+SAME_KIND_GAP = 0.6
+KIND_CHANGE_GAP = rules.NW_SPACE_DIFF_NET.value + SAME_KIND_GAP
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A device of the circuit and its reference in the layout."""
+
+    device: Device
+    ref: gf.ComponentReference
+
+
+def device_cell(d: Device) -> gf.Component:
+    """The drawn transistor for ``d`` (its bulk tap included)."""
+    draw = nfet if d.kind == NFET else pfet
+    return draw(w=d.w, l=d.l, fingers=d.fingers, multiplier=d.multiplier)
+
+
+def place_row(c: gf.Component, devices: list[Device]) -> list[Placed]:
+    """Instantiate ``devices`` in ``c`` along x from 0, NMOS first, bottoms on y = 0.
+
+    Returns the placements in row order. Draws the shared Nwell over the PMOS group.
+    """
+    row = [d for d in devices if d.kind == NFET] + [d for d in devices if d.kind != NFET]
+    placed: list[Placed] = []
+    x = 0.0
+    for d in row:
+        if placed:
+            x += SAME_KIND_GAP if placed[-1].device.kind == d.kind else KIND_CHANGE_GAP
+        ref = c << device_cell(d)
+        ref.xmin, ref.ymin = x, 0.0
+        x = rules.snap(ref.xmax)
+        placed.append(Placed(d, ref))
+    pmos = [p.ref for p in placed if p.device.kind != NFET]
+    if pmos:
+        rect(c, LAYER.nwell, (pmos[0].xmin, 0.0, pmos[-1].xmax, max(r.ymax for r in pmos)))
+    return placed
