@@ -1,0 +1,391 @@
+"""Checkpoints: one ``.safetensors`` file holding the tensors and pydantic-validated JSON metadata.
+
+Reading never executes code (no pickle). :func:`read_checkpoint` and
+:func:`circuit_parameters` need only numpy, so layout code can read a checkpoint without
+importing torch; :func:`load_checkpoint` returns a torch model ready for inference.
+
+Tensors (float32; currents in nA, weights are mirror ratios), for layer ``i``:
+``layers.i.W`` (d, n_in), ``layers.i.b``, ``layers.i.beta1`` (= beta_lo), ``layers.i.delta``,
+``layers.i.alpha``, ``layers.i.s0`` (d,), and ``readout.W`` (n_classes, d), ``readout.b``.
+Stored values are the realised ones (clamped and snapped to the grid).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import ValidationError
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import atomic_path
+from bmru_pdk.model.schema import (
+    FORMAT,
+    META_KEY,
+    VERSION,
+    Architecture,
+    CheckpointMeta,
+    InputEncoding,
+    Realisability,
+    TrainingRecord,
+    tensor_shapes,
+)
+
+if TYPE_CHECKING:
+    from bmru_pdk.model.network import BMRUNet
+
+_NON_NEGATIVE = ("beta1", "delta", "alpha")
+
+
+class CheckpointError(BmruError):
+    """A checkpoint cannot be read or is invalid; the message names the file and the problem."""
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointMeta, dict[str, np.ndarray]]:
+    """Read and validate a checkpoint without torch.
+
+    Args:
+        path: The ``.safetensors`` checkpoint file.
+
+    Returns:
+        The metadata and a dict of float32 arrays keyed by tensor name.
+
+    Raises:
+        CheckpointError: Unreadable file, missing or invalid metadata, unknown format or
+            version, missing/unexpected tensor, wrong shape, NaN/Inf, negative threshold or
+            alpha, or an initial state that is not 0/1.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="np") as f:
+            header = f.metadata() or {}
+            arrays = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
+    except (OSError, SafetensorError, ValueError) as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+    if META_KEY not in header:
+        raise CheckpointError(f"{path} is a safetensors file without bmru checkpoint metadata")
+    try:
+        raw = json.loads(header[META_KEY])
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} has metadata that is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a {FORMAT} (format is {raw.get('format')!r})")
+    if raw.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path} has unknown checkpoint version {raw.get('version')!r}; "
+            f"this build reads version {VERSION}"
+        )
+    try:
+        meta = CheckpointMeta.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "metadata"
+        raise CheckpointError(f"{path} has invalid metadata at {where}: {err['msg']}") from None
+    _check_arrays(path, meta.architecture, arrays)
+    return meta, {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
+
+
+def _check_arrays(path: Path, arch: Architecture, arrays: dict[str, np.ndarray]) -> None:
+    expected = tensor_shapes(arch)
+    for name, shape in expected.items():
+        if name not in arrays:
+            raise CheckpointError(f"{path} is missing tensor {name!r}")
+        a = arrays[name]
+        if tuple(a.shape) != shape:
+            raise CheckpointError(
+                f"tensor {name!r} in {path} has shape {tuple(a.shape)}, expected {shape}"
+            )
+        if not np.all(np.isfinite(a)):
+            raise CheckpointError(f"tensor {name!r} in {path} contains NaN or Inf")
+        if name.rsplit(".", 1)[1] in _NON_NEGATIVE and np.any(a < 0):
+            raise CheckpointError(
+                f"tensor {name!r} in {path} has negative values, "
+                "but thresholds and alpha are currents that must be non-negative"
+            )
+        if name.endswith(".s0") and not np.all((a == 0) | (a == 1)):
+            raise CheckpointError(f"tensor {name!r} in {path} must hold only 0 and 1")
+    extra = sorted(set(arrays) - set(expected))
+    if extra:
+        raise CheckpointError(f"{path} has unexpected tensor {extra[0]!r} for its architecture")
+
+
+def write_checkpoint(
+    path: str | os.PathLike[str], meta: CheckpointMeta, arrays: dict[str, np.ndarray]
+) -> Path:
+    """Validate and atomically write a checkpoint.
+
+    Args:
+        path: Destination ``.safetensors`` file.
+        meta: Metadata.
+        arrays: Tensors keyed by name (see module docstring).
+
+    Returns:
+        The written path.
+    """
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+    _check_arrays(path, meta.architecture, arrays)
+    with atomic_path(path) as tmp:
+        save_file(arrays, str(tmp), metadata={META_KEY: meta.model_dump_json()})
+    return path
+
+
+def model_arrays(model: BMRUNet) -> dict[str, np.ndarray]:
+    """The realised parameters of ``model`` as checkpoint arrays (no mismatch)."""
+    import torch
+
+    with torch.no_grad():
+        params = model.effective_parameters()
+    arrays: dict[str, np.ndarray] = {}
+    for i, p in enumerate(params[:-1]):
+        arrays[f"layers.{i}.W"] = p["weight"].numpy()
+        arrays[f"layers.{i}.b"] = p["bias"].numpy()
+        arrays[f"layers.{i}.beta1"] = p["beta_lo"].numpy()
+        arrays[f"layers.{i}.delta"] = p["delta"].numpy()
+        arrays[f"layers.{i}.alpha"] = p["alpha"].numpy()
+        arrays[f"layers.{i}.s0"] = p["s0"].numpy()
+    arrays["readout.W"] = params[-1]["weight"].numpy()
+    arrays["readout.b"] = params[-1]["bias"].numpy()
+    return {k: v.astype(np.float32).copy() for k, v in arrays.items()}
+
+
+def save_checkpoint(
+    model: BMRUNet, path: str | os.PathLike[str], training: TrainingRecord | None = None
+) -> Path:
+    """Write ``model`` (its realised parameters) to ``path`` atomically.
+
+    Args:
+        model: The network.
+        path: Destination ``.safetensors`` file.
+        training: Optional training record stored in the metadata.
+
+    Returns:
+        The written path.
+    """
+    meta = model.meta if training is None else model.meta.model_copy(update={"training": training})
+    return write_checkpoint(path, meta, model_arrays(model))
+
+
+def model_from_arrays(meta: CheckpointMeta, arrays: dict[str, np.ndarray]) -> BMRUNet:
+    """Build a torch model holding exactly the given checkpoint arrays."""
+    import torch
+
+    from bmru_pdk.model.network import BMRUNet
+
+    model = BMRUNet(meta)
+
+    def t(name: str) -> torch.Tensor:
+        return torch.from_numpy(arrays[name].copy())
+
+    with torch.no_grad():
+        for i, layer in enumerate(model.layers):
+            layer.weight.copy_(t(f"layers.{i}.W"))
+            layer.bias.copy_(t(f"layers.{i}.b"))
+            layer.beta1.copy_(t(f"layers.{i}.beta1"))
+            layer.delta.copy_(t(f"layers.{i}.delta"))
+            layer.alpha.copy_(t(f"layers.{i}.alpha"))
+            # H(+-0.5) reproduces the stored 0/1 state.
+            layer.s0_logit.copy_(t(f"layers.{i}.s0") - 0.5)
+        model.readout_weight.copy_(t("readout.W"))
+        model.readout_bias.copy_(t("readout.b"))
+    return model.eval()
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> BMRUNet:
+    """Load a checkpoint as a torch model in eval mode, ready for inference.
+
+    Args:
+        path: The ``.safetensors`` checkpoint file.
+
+    Returns:
+        The network; ``model.meta`` holds the metadata.
+
+    Raises:
+        CheckpointError: The file is unreadable or invalid (one sentence saying why).
+    """
+    return model_from_arrays(*read_checkpoint(path))
+
+
+def default_meta(
+    n_in: int,
+    d: int,
+    layers: int,
+    classes: list[str],
+    realisability: Realisability | None = None,
+    mean: list[float] | None = None,
+    std: list[float] | None = None,
+) -> CheckpointMeta:
+    """Metadata for a fresh network on the standard front end (16 kHz, hop 160: 10 ms frames).
+
+    Args:
+        n_in: Input currents (= MFCC coefficients).
+        d: Units per layer.
+        layers: Number of FQ-BMRU layers.
+        classes: Class names (their number is n_classes).
+        realisability: Weight/current range and grid; defaults when ``None``.
+        mean: Per-coefficient feature mean; zeros when ``None``.
+        std: Per-coefficient feature std; ones when ``None``.
+
+    Returns:
+        Validated metadata.
+    """
+    enc = InputEncoding(n_mfcc=n_in, mean=mean or [0.0] * n_in, std=std or [1.0] * n_in)
+    return CheckpointMeta(
+        frame_period_s=enc.hop_length / enc.sample_rate,
+        architecture=Architecture(n_in=n_in, d=d, layers=layers, n_classes=len(classes)),
+        realisability=realisability or Realisability(),
+        input=enc,
+        classes=classes,
+    )
+
+
+def random_checkpoint(
+    *,
+    n_in: int = 13,
+    d: int = 4,
+    layers: int = 2,
+    seed: int = 0,
+    path: str | os.PathLike[str],
+    n_classes: int = 2,
+) -> Path:
+    """Write a valid, randomly initialised checkpoint of any supported shape.
+
+    Args:
+        n_in: Input currents.
+        d: Units per layer.
+        layers: Number of FQ-BMRU layers.
+        seed: Seed of the initialisation (same seed, same file contents).
+        path: Destination ``.safetensors`` file.
+        n_classes: Output classes (named ``class0``, ``class1``, ...).
+
+    Returns:
+        The written path.
+    """
+    import torch
+
+    from bmru_pdk.model.network import BMRUNet
+
+    if min(n_in, d, layers) < 1 or n_classes < 2:
+        raise BmruError(
+            f"random_checkpoint needs n_in, d, layers >= 1 and n_classes >= 2, "
+            f"got n_in={n_in}, d={d}, layers={layers}, n_classes={n_classes}"
+        )
+    model = BMRUNet(default_meta(n_in, d, layers, [f"class{i}" for i in range(n_classes)]))
+    model.init_parameters(torch.Generator().manual_seed(seed))
+    return save_checkpoint(model, path)
+
+
+@dataclass(frozen=True)
+class LayerCircuit:
+    """Circuit-facing parameters of one FQ-BMRU layer (numpy, currents in nA).
+
+    Attributes:
+        W: (d, n_in) signed weights = mirror ratios, ``W = W_pos - W_neg``.
+        W_pos: (d, n_in) magnitudes realised by PMOS mirrors sourcing into the unit's node.
+        W_neg: (d, n_in) magnitudes realised by NMOS mirrors sinking from it.
+        b: (d,) signed bias currents, ``b = b_pos - b_neg``.
+        b_pos: (d,) bias sourced (PMOS), nA.
+        b_neg: (d,) bias sunk (NMOS), nA.
+        beta1: (d,) lower threshold beta_lo, nA.
+        delta: (d,) hysteresis width, nA (the cell's I_width).
+        beta_hi: (d,) upper threshold beta1 + delta, nA (the cell's I_thresh).
+        alpha: (d,) ON output current, nA (the cell's I_gain).
+        s0: (d,) initial state, 0 or 1.
+    """
+
+    W: np.ndarray
+    W_pos: np.ndarray
+    W_neg: np.ndarray
+    b: np.ndarray
+    b_pos: np.ndarray
+    b_neg: np.ndarray
+    beta1: np.ndarray
+    delta: np.ndarray
+    beta_hi: np.ndarray
+    alpha: np.ndarray
+    s0: np.ndarray
+
+
+@dataclass(frozen=True)
+class CircuitParameters:
+    """All circuit-facing parameters of a checkpoint.
+
+    Attributes:
+        meta: The checkpoint metadata (realisability holds the weight range and grid).
+        layers: One :class:`LayerCircuit` per FQ-BMRU layer, input side first.
+        W_o: (n_classes, d) signed readout weights; ``W_o_pos``/``W_o_neg`` its rails.
+        W_o_pos: (n_classes, d) PMOS (sourcing) magnitudes.
+        W_o_neg: (n_classes, d) NMOS (sinking) magnitudes.
+        b_o: (n_classes,) signed readout bias currents, nA.
+        b_o_pos: (n_classes,) sourced part, nA.
+        b_o_neg: (n_classes,) sunk part, nA.
+    """
+
+    meta: CheckpointMeta
+    layers: list[LayerCircuit]
+    W_o: np.ndarray
+    W_o_pos: np.ndarray
+    W_o_neg: np.ndarray
+    b_o: np.ndarray
+    b_o_pos: np.ndarray
+    b_o_neg: np.ndarray
+
+
+def _rails(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.maximum(v, 0), np.maximum(-v, 0)
+
+
+def circuit_parameters(source: str | os.PathLike[str] | BMRUNet) -> CircuitParameters:
+    """Circuit-facing parameters as plain numpy arrays, per layer (1 unit = 1 nA).
+
+    Args:
+        source: A checkpoint path (read without torch) or a :class:`BMRUNet`.
+
+    Returns:
+        The realised parameters, with signed weights and biases split into non-negative
+        PMOS (sourcing) and NMOS (sinking) parts.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        meta, arrays = read_checkpoint(source)
+    else:
+        meta, arrays = source.meta, model_arrays(source)
+    layers = []
+    for i in range(meta.architecture.layers):
+        g = {k: arrays[f"layers.{i}.{k}"] for k in ("W", "b", "beta1", "delta", "alpha", "s0")}
+        w_pos, w_neg = _rails(g["W"])
+        b_pos, b_neg = _rails(g["b"])
+        layers.append(
+            LayerCircuit(
+                W=g["W"],
+                W_pos=w_pos,
+                W_neg=w_neg,
+                b=g["b"],
+                b_pos=b_pos,
+                b_neg=b_neg,
+                beta1=g["beta1"],
+                delta=g["delta"],
+                beta_hi=g["beta1"] + g["delta"],
+                alpha=g["alpha"],
+                s0=g["s0"],
+            )
+        )
+    wo_pos, wo_neg = _rails(arrays["readout.W"])
+    bo_pos, bo_neg = _rails(arrays["readout.b"])
+    return CircuitParameters(
+        meta=meta,
+        layers=layers,
+        W_o=arrays["readout.W"],
+        W_o_pos=wo_pos,
+        W_o_neg=wo_neg,
+        b_o=arrays["readout.b"],
+        b_o_pos=bo_pos,
+        b_o_neg=bo_neg,
+    )

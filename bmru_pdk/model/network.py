@@ -1,0 +1,211 @@
+"""The FQ-BMRU network: L stacked FQ-BMRU layers and a linear current readout.
+
+Hardware mapping (everything below is currents; 1 unit = 1 nA):
+
+- ``h_0 = x``: non-negative input currents from the off-chip front end.
+- Layer l: ``c = ReLU(W_l h_{l-1} + b_l)`` is a bank of current mirrors summing into one
+  node per unit (positive weights: PMOS mirrors sourcing; negative weights: NMOS mirrors
+  sinking), a bias current, and a diode (the ReLU); the 9-transistor cell then gives
+  ``h_l = alpha * s`` with ``I_thresh = beta_hi``, ``I_width = delta``, ``I_gain = alpha``.
+- Readout ``y = W_o h_L + b_o``: one net output current per class (mirrors sourcing and
+  sinking into an output node); the decision is the class with the largest current.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from bmru_pdk.model.cell import FQBMRU, Mode, heaviside
+from bmru_pdk.model.schema import CheckpointMeta
+
+# Names of the effective per-layer quantities perturbed by mismatch: one circuit element each.
+_ELEMENTS = ("weight", "bias", "beta_hi", "delta", "alpha")
+
+
+def _quantise(v: Tensor, step: float | None) -> Tensor:
+    """Snap to a grid in the forward pass; straight-through gradient."""
+    if step is None:
+        return v
+    return v + (torch.round(v / step) * step - v).detach()
+
+
+class BMRUNet(nn.Module):
+    """L FQ-BMRU layers and a readout, constrained to what current mirrors can realise.
+
+    Attributes:
+        meta: The checkpoint metadata (architecture, realisability, input encoding, classes).
+        layers: The FQ-BMRU layers.
+        readout_weight: (n_classes, d) signed mirror ratios.
+        readout_bias: (n_classes,) signed currents in nA.
+        centred: Whether the raw layer biases are stored relative to the mean input (the
+            training parameterisation, see :meth:`effective_parameters`); loaded models hold
+            the realised biases directly.
+    """
+
+    def __init__(self, meta: CheckpointMeta) -> None:
+        """Build an uninitialised network for ``meta`` (use :func:`init_parameters`)."""
+        super().__init__()
+        self.meta = meta
+        arch = meta.architecture
+        sizes = [arch.n_in] + [arch.d] * arch.layers
+        self.layers = nn.ModuleList(
+            FQBMRU(sizes[i], arch.d, arch.surrogate_a) for i in range(arch.layers)
+        )
+        self.readout_weight = nn.Parameter(torch.empty(arch.n_classes, arch.d))
+        self.readout_bias = nn.Parameter(torch.empty(arch.n_classes))
+        self.centred = False
+
+    def init_parameters(self, generator: torch.Generator) -> None:
+        """Random initialisation suited to nA-scale currents (inputs around offset * scale_na).
+
+        Args:
+            generator: Source of randomness, for reproducible checkpoints.
+        """
+
+        def uniform(shape: tuple[int, ...], lo: float, hi: float) -> Tensor:
+            return lo + (hi - lo) * torch.rand(shape, generator=generator)
+
+        x_mid = self.meta.input.offset * self.meta.input.scale_na
+        self.centred = True
+        with torch.no_grad():
+            for layer in self.layers:
+                d = layer.d
+                layer.weight.copy_(uniform((d, layer.n_in), -1, 1) * (2.0 / layer.n_in) ** 0.5)
+                layer.beta1.copy_(uniform((d,), 0.5, 1.5))
+                layer.delta.copy_(uniform((d,), 0.2, 1.0))
+                layer.alpha.copy_(uniform((d,), 0.5, 1.5) * x_mid)
+                layer.s0_logit.fill_(-0.5)
+                # Centred: candidates start inside the hysteresis band, where the surrogate
+                # gradient is large; otherwise units start stuck ON or OFF.
+                layer.bias.copy_(layer.beta1 + layer.delta / 2)
+            # A small readout: uninformative units then cost little loss, so training does
+            # not first silence them (saturate them OFF) before they learn anything.
+            self.readout_weight.copy_(uniform(self.readout_weight.shape, -0.05, 0.05) / x_mid)
+            self.readout_bias.zero_()
+        self.project_()
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Clamp raw parameters into the realisable range (call after each optimiser step)."""
+        r = self.meta.realisability
+        for layer in self.layers:
+            layer.weight.clamp_(-r.w_max, r.w_max)
+            layer.bias.clamp_(-r.i_max, r.i_max)
+            for p in (layer.beta1, layer.delta, layer.alpha):
+                p.copy_(p.abs().clamp_(max=r.i_max / 2))
+        self.readout_weight.clamp_(-r.w_max, r.w_max)
+        self.readout_bias.clamp_(-r.i_max, r.i_max)
+
+    def effective_parameters(
+        self, mismatch: float = 0.0, generator: torch.Generator | None = None
+    ) -> list[dict[str, Tensor]]:
+        """The parameters the circuit realises, per layer, then the readout as the last entry.
+
+        Weights are clamped to ``w_max`` and snapped to ``w_step``; currents to ``i_max`` and
+        ``i_step``. With ``mismatch > 0`` every circuit element (each weight, bias, I_thresh,
+        I_width, I_gain, readout weight and bias) is multiplied by ``1 + mismatch * N(0, 1)``.
+
+        When :attr:`centred`, the realised bias is ``b = b_raw - W m`` with ``m`` the mean input
+        (offset * scale_na for the first layer, alpha / 2 of the layer below for the others).
+        The function is the same, but Adam then moves the candidate by ~lr per step instead of
+        ~lr * sum(x) (every weight gradient has the sign of the non-negative input), which
+        otherwise pushes units out of their hysteresis band within a few steps.
+
+        Args:
+            mismatch: Relative standard deviation of multiplicative Gaussian mismatch.
+            generator: Randomness for the mismatch draw.
+
+        Returns:
+            One dict per layer with ``weight, bias, beta_lo, beta_hi, delta, alpha, s0``, then
+            ``{"weight", "bias"}`` for the readout.
+        """
+        r = self.meta.realisability
+
+        def w(v: Tensor) -> Tensor:
+            return _quantise(v.clamp(-r.w_max, r.w_max), r.w_step)
+
+        def i(v: Tensor) -> Tensor:
+            return _quantise(v.clamp(-r.i_max, r.i_max), r.i_step)
+
+        def perturb(v: Tensor) -> Tensor:
+            if mismatch <= 0:
+                return v
+            return v * (1 + mismatch * torch.randn(v.shape, generator=generator))
+
+        out: list[dict[str, Tensor]] = []
+        m_in: Tensor | float = self.meta.input.offset * self.meta.input.scale_na
+        for layer in self.layers:
+            beta_lo, delta = i(layer.beta1.abs()), i(layer.delta.abs())
+            weight = w(layer.weight)
+            bias = (
+                layer.bias - weight @ (m_in * torch.ones(layer.n_in))
+                if self.centred
+                else layer.bias
+            )
+            p = {
+                "weight": weight,
+                "bias": i(bias),
+                "beta_hi": beta_lo + delta,
+                "delta": delta,
+                "alpha": i(layer.alpha.abs()),
+            }
+            m_in = p["alpha"].detach() / 2  # the realised (unperturbed) bias uses this
+            if mismatch > 0:
+                p = {k: perturb(p[k]) for k in _ELEMENTS}
+                p["delta"] = p["delta"].clamp(min=0)  # a current cannot change sign
+                # The circuit sets I_thresh = beta_hi and I_width = delta; beta_lo follows.
+                p["beta_lo"] = p["beta_hi"] - p["delta"]
+            else:
+                p["beta_lo"] = beta_lo
+            p["s0"] = heaviside(layer.s0_logit, layer.surrogate_a)
+            out.append(p)
+        out.append(
+            {"weight": perturb(w(self.readout_weight)), "bias": perturb(i(self.readout_bias))}
+        )
+        return out
+
+    def forward(
+        self,
+        x: Tensor,
+        params: list[dict[str, Tensor]] | None = None,
+        mode: Mode = "scan",
+        candidate_noise: float = 0.0,
+        return_states: bool = False,
+    ) -> Tensor | tuple[Tensor, list[Tensor]]:
+        """Per-frame class scores (output currents, nA) for input currents ``x``.
+
+        Args:
+            x: Input currents, shape (B, T, n_in), nA, non-negative.
+            params: Effective parameters from :meth:`effective_parameters` (e.g. one mismatch
+                draw shared by many batches); computed without mismatch when ``None``.
+            mode: ``"scan"`` (parallel) or ``"loop"`` (sequential); bit-identical states.
+            candidate_noise: Standard deviation (nA) of additive noise on every candidate.
+            return_states: Also return each layer's states (B, T, d).
+
+        Returns:
+            Scores of shape (B, T, n_classes), and the list of states if requested.
+        """
+        if params is None:
+            params = self.effective_parameters()
+        h, states = x, []
+        for layer, p in zip(self.layers, params[:-1], strict=True):
+            h, s = layer(h, p, mode=mode, candidate_noise=candidate_noise)
+            states.append(s)
+        y = h @ params[-1]["weight"].T + params[-1]["bias"]
+        return (y, states) if return_states else y
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, params: list[dict[str, Tensor]] | None = None) -> Tensor:
+        """Utterance decisions by majority vote over the per-frame argmax (ties: lowest class).
+
+        Args:
+            x: Input currents, shape (B, T, n_in).
+            params: Optional effective parameters (e.g. a mismatch draw).
+
+        Returns:
+            Class indices, shape (B,).
+        """
+        frames = self(x, params).argmax(-1)
+        votes = torch.nn.functional.one_hot(frames, self.meta.architecture.n_classes).sum(1)
+        return votes.argmax(-1)

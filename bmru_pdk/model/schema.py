@@ -1,0 +1,133 @@
+"""Checkpoint metadata schema (pydantic). Imports neither torch nor numpy-heavy code.
+
+A checkpoint is one ``.safetensors`` file: the tensors, plus this metadata serialised as JSON
+under the header key :data:`META_KEY`. Every current is in nA; weights are dimensionless
+mirror ratios.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+FORMAT = "bmru-fqbmru-checkpoint"
+VERSION = 1
+META_KEY = "bmru_checkpoint"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Architecture(_Strict):
+    """Shape of the network: n_in input currents, L layers of d units, n_classes outputs."""
+
+    n_in: PositiveInt
+    d: PositiveInt
+    layers: PositiveInt
+    n_classes: int = Field(ge=2)
+    surrogate_a: PositiveFloat = 1.0
+
+
+class Realisability(_Strict):
+    """What the current mirrors can realise; the model constrains its parameters to this.
+
+    Attributes:
+        w_max: Largest weight magnitude (mirror output/input width ratio).
+        w_step: Weight grid (ratio step); ``None`` means continuous.
+        i_max: Largest constant current (bias, thresholds, alpha) in nA.
+        i_step: Grid of constant currents in nA; ``None`` means continuous.
+    """
+
+    w_max: PositiveFloat = 8.0
+    w_step: PositiveFloat | None = None
+    i_max: PositiveFloat = 20.0
+    i_step: PositiveFloat | None = None
+
+
+class InputEncoding(_Strict):
+    """Off-chip front end: audio -> MFCC -> normalised -> non-negative input currents.
+
+    ``x = scale_na * clip((mfcc - mean) / std + offset, 0, 2 * offset)`` per coefficient
+    and frame, so inputs lie in [0, 2 * offset * scale_na] nA.
+    """
+
+    sample_rate: PositiveInt = 16000
+    n_mfcc: PositiveInt = 13
+    n_fft: PositiveInt = 512
+    hop_length: PositiveInt = 160
+    frames: PositiveInt = 101
+    mean: list[float]
+    std: list[float]
+    offset: PositiveFloat = 3.0
+    scale_na: PositiveFloat = 1.0
+
+    @model_validator(mode="after")
+    def _lengths(self) -> InputEncoding:
+        if len(self.mean) != self.n_mfcc or len(self.std) != self.n_mfcc:
+            raise ValueError(f"mean and std must each have n_mfcc = {self.n_mfcc} values")
+        if any(s <= 0 for s in self.std):
+            raise ValueError("every std must be positive")
+        return self
+
+
+class TrainingRecord(_Strict):
+    """How a checkpoint was produced, for the docs and for reproducibility."""
+
+    task: str
+    dataset: str
+    seed: int
+    epochs_run: int
+    best_epoch: int
+    lr: float
+    batch_size: int
+    val_accuracy: float
+    test_accuracy: float | None = None
+    duration_s: float
+    command: str
+    torch_version: str
+
+
+class CheckpointMeta(_Strict):
+    """Everything in a checkpoint besides the tensors."""
+
+    format: Literal["bmru-fqbmru-checkpoint"] = FORMAT
+    version: int = VERSION
+    units: Literal["nA"] = "nA"
+    frame_period_s: PositiveFloat
+    architecture: Architecture
+    realisability: Realisability = Realisability()
+    input: InputEncoding
+    classes: list[str]
+    training: TrainingRecord | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CheckpointMeta:
+        if self.version != VERSION:
+            raise ValueError(
+                f"unknown checkpoint version {self.version}; this build reads {VERSION}"
+            )
+        if len(self.classes) != self.architecture.n_classes:
+            raise ValueError(
+                f"{len(self.classes)} class names for n_classes = {self.architecture.n_classes}"
+            )
+        if self.input.n_mfcc != self.architecture.n_in:
+            raise ValueError(
+                f"input n_mfcc = {self.input.n_mfcc} differs from n_in = {self.architecture.n_in}"
+            )
+        return self
+
+
+def tensor_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of every tensor a checkpoint of this architecture must hold."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    n = arch.n_in
+    for i in range(arch.layers):
+        shapes[f"layers.{i}.W"] = (arch.d, n)
+        for name in ("b", "beta1", "delta", "alpha", "s0"):
+            shapes[f"layers.{i}.{name}"] = (arch.d,)
+        n = arch.d
+    shapes["readout.W"] = (arch.n_classes, arch.d)
+    shapes["readout.b"] = (arch.n_classes,)
+    return shapes

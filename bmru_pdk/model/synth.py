@@ -1,0 +1,210 @@
+"""Offline keyword dataset in the Speech Commands layout, spoken by Debian's ``espeak-ng``.
+
+Each "speaker" is an English accent with a voice variant; speakers are assigned to the
+train / validation / test splits (80 / 10 / 10 %) so that test voices are never heard in
+training, as in Speech Commands. Each utterance draws its speed (80-150 words per minute, so
+words last about 0.4-0.8 s), pitch, level, time shift (centred +-0.15 s) and background noise
+(none, or a noise file at 20, 10 or 5 dB SNR) from a seeded generator, so the same seed writes
+the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from bmru_pdk.errors import BmruError, ToolMissingError
+from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.model.data import BINARY_OTHERS, DIGITS, NOISE_DIR
+from bmru_pdk.model.features import CLIP_SAMPLES, SAMPLE_RATE
+
+ACCENTS = (
+    "en-us",
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-029",
+    "en-us-nyc",
+)
+VARIANTS = (
+    "m1",
+    "m2",
+    "m3",
+    "m4",
+    "m5",
+    "m6",
+    "m7",
+    "f1",
+    "f2",
+    "f3",
+    "f4",
+    "f5",
+    "klatt",
+    "klatt2",
+    "klatt3",
+    "croak",
+)
+WORDS_BINARY = ("yes", *BINARY_OTHERS)
+WORDS_ALL = (*WORDS_BINARY, *DIGITS)
+SNRS_DB = (None, 20.0, 10.0, 5.0)
+NOISE_SECONDS = 20
+SHIFT_S = 0.15
+
+
+def espeak_program() -> str:
+    """Path of the espeak-ng program, or a one-sentence error saying how to install it."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        raise ToolMissingError(
+            "espeak-ng is not installed: run 'sudo apt-get install espeak-ng' (make setup does)"
+        )
+    return exe
+
+
+def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
+    """Speak ``word`` with espeak-ng and return float32 audio at 16 kHz.
+
+    Args:
+        word: Text to speak.
+        voice: espeak-ng voice, e.g. ``"en-us+f3"``.
+        speed: Words per minute.
+        pitch: Pitch 0..99.
+
+    Returns:
+        Mono samples in [-1, 1].
+    """
+    import librosa
+
+    cmd = [espeak_program(), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", word]
+    try:
+        raw = subprocess.run(cmd, capture_output=True, check=True, timeout=30).stdout
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        raise BmruError(f"espeak-ng failed for voice {voice!r}: {exc}") from None
+    # A streamed WAV: the header's sizes are placeholders, so find the data chunk by name.
+    sr = int.from_bytes(raw[24:28], "little")
+    start = raw.find(b"data") + 8
+    y = np.frombuffer(raw[start : start + (len(raw) - start) // 2 * 2], "<i2")
+    y = y.astype(np.float32) / 32768.0
+    return librosa.resample(y, orig_sr=sr, target_sr=SAMPLE_RATE).astype(np.float32)
+
+
+def _trim(y: np.ndarray, rel_threshold: float = 0.02) -> np.ndarray:
+    """Cut leading and trailing silence so the time shift places the word itself."""
+    loud = np.flatnonzero(np.abs(y) > rel_threshold * max(1e-9, float(np.abs(y).max())))
+    return y[loud[0] : loud[-1] + 1] if loud.size else y
+
+
+def _noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Background noise of unit RMS: white, pink, brown, mains hum, or babble."""
+    if kind == "white":
+        y = rng.standard_normal(n)
+    elif kind in ("pink", "brown"):
+        spec = np.fft.rfft(rng.standard_normal(n))
+        f = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 1.0)
+        y = np.fft.irfft(spec / (np.sqrt(f) if kind == "pink" else f), n)
+    elif kind == "hum":
+        t = np.arange(n) / SAMPLE_RATE
+        y = sum(np.sin(2 * np.pi * 50 * k * t + rng.uniform(0, 6.3)) / k for k in range(1, 8))
+        y = y + 0.1 * rng.standard_normal(n)
+    else:  # babble: many overlapping voices saying other words
+        y = np.zeros(n)
+        for _ in range(n // 2000):
+            w = speak(str(rng.choice(WORDS_ALL)), _voice(rng), 175, int(rng.integers(20, 80)))
+            at = int(rng.integers(0, max(1, n - len(w))))
+            y[at : at + len(w)] += w[: n - at]
+    return (y / max(1e-9, float(np.sqrt(np.mean(y**2))))).astype(np.float32)
+
+
+def _voice(rng: np.random.Generator) -> str:
+    return f"{rng.choice(ACCENTS)}+{rng.choice(VARIANTS)}"
+
+
+def _write_wav(path: Path, y: np.ndarray) -> None:
+    import soundfile
+
+    soundfile.write(str(path), np.clip(y, -1, 1), SAMPLE_RATE, subtype="PCM_16")
+
+
+def generate(
+    root: str | os.PathLike[str],
+    words: tuple[str, ...] = WORDS_BINARY,
+    per_word: int = 400,
+    seed: int = 0,
+) -> Path:
+    """Write a keyword dataset in the Speech Commands layout (atomically: whole or nothing).
+
+    Args:
+        root: Destination folder (replaced if it exists).
+        words: Words to speak, one folder each.
+        per_word: Utterances per word.
+        seed: Seed; the same seed writes the same dataset.
+
+    Returns:
+        The dataset root.
+    """
+    espeak_program()
+    if per_word < 1 or not words:
+        raise BmruError(f"need at least one word and per_word >= 1, got {per_word}")
+    rng = np.random.default_rng(seed)
+    speakers = [f"{a}+{v}" for a in ACCENTS for v in VARIANTS]
+    order = rng.permutation(len(speakers))
+    n_val = n_test = max(1, len(speakers) // 10)
+    split_of = {speakers[i]: "validation" for i in order[:n_val]}
+    split_of |= {speakers[i]: "test" for i in order[n_val : n_val + n_test]}
+    # Noise is drawn from a separate stream so that adding words does not change it.
+    noise_rng = np.random.default_rng([seed, 1])
+    kinds = ("white", "pink", "brown", "hum", "babble")
+    noises = {k: _noise(k, NOISE_SECONDS * SAMPLE_RATE, noise_rng) for k in kinds}
+    with atomic_dir(root) as tmp:
+        (tmp / NOISE_DIR).mkdir()
+        for k, y in noises.items():
+            _write_wav(tmp / NOISE_DIR / f"{k}.wav", 0.1 * y)
+        lists: dict[str, list[str]] = {"validation": [], "test": []}
+        for word in words:
+            (tmp / word).mkdir()
+            count: dict[str, int] = {}
+            for _ in range(per_word):
+                spk = speakers[int(rng.integers(len(speakers)))]
+                clip = _utterance(word, spk, rng, noises)
+                tag = hashlib.sha1(spk.encode()).hexdigest()[:8]
+                n = count[spk] = count.get(spk, -1) + 1
+                rel = f"{word}/{tag}_nohash_{n}.wav"
+                _write_wav(tmp / rel, clip)
+                if spk in split_of:
+                    lists[split_of[spk]].append(rel)
+        (tmp / "validation_list.txt").write_text("".join(f"{r}\n" for r in lists["validation"]))
+        (tmp / "testing_list.txt").write_text("".join(f"{r}\n" for r in lists["test"]))
+        (tmp / "README.txt").write_text(
+            f"Synthetic keyword dataset in the Speech Commands v2 layout, spoken by espeak-ng.\n"
+            f"words={','.join(words)} per_word={per_word} seed={seed}\n"
+        )
+    return Path(root)
+
+
+def _utterance(
+    word: str, speaker: str, rng: np.random.Generator, noises: dict[str, np.ndarray]
+) -> np.ndarray:
+    """One 1 s clip: spoken word, random level and time shift, optional background noise."""
+    y = _trim(speak(word, speaker, int(rng.integers(80, 150)), int(rng.integers(15, 90))))
+    y = y[:CLIP_SAMPLES] / max(1e-9, float(np.abs(y).max())) * rng.uniform(0.2, 0.9)
+    clip = np.zeros(CLIP_SAMPLES, dtype=np.float32)
+    # Centred with a jitter of up to +-SHIFT_S, as Speech Commands clips are cut around
+    # the loudest second of each recording.
+    slack = CLIP_SAMPLES - len(y)
+    jitter = int(SHIFT_S * SAMPLE_RATE)
+    at = int(np.clip(slack // 2 + rng.integers(-jitter, jitter + 1), 0, slack))
+    clip[at : at + len(y)] = y
+    snr = SNRS_DB[int(rng.integers(len(SNRS_DB)))]
+    if snr is not None:
+        noise = noises[str(rng.choice(list(noises)))]
+        start = int(rng.integers(0, len(noise) - CLIP_SAMPLES))
+        rms = float(np.sqrt(np.mean(y**2)))
+        clip += noise[start : start + CLIP_SAMPLES] * rms / 10 ** (snr / 20)
+    return clip

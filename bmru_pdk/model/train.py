@@ -1,0 +1,288 @@
+"""Training and evaluation: Adam, cross-entropy on every frame, majority vote per utterance."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.model.checkpoint import default_meta, load_checkpoint, save_checkpoint
+from bmru_pdk.model.data import SPLITS, get_task, load_split
+from bmru_pdk.model.features import normaliser, to_currents
+from bmru_pdk.model.network import BMRUNet
+from bmru_pdk.model.schema import InputEncoding, Realisability, TrainingRecord
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Input currents and labels of the three splits, with the encoding that made them.
+
+    Attributes:
+        task: Task name.
+        classes: Class names.
+        encoding: Normalisation (fitted on the training split) and current mapping.
+        x: Split name -> (N, T, n_mfcc) input currents in nA.
+        y: Split name -> (N,) labels.
+    """
+
+    task: str
+    classes: tuple[str, ...]
+    encoding: InputEncoding
+    x: dict[str, torch.Tensor]
+    y: dict[str, torch.Tensor]
+
+
+def prepare_data(
+    root: str | os.PathLike[str],
+    task: str = "binary",
+    seed: int = 0,
+    encoding: InputEncoding | None = None,
+) -> Dataset:
+    """Load every split and map it to input currents.
+
+    Args:
+        root: Dataset folder in the Speech Commands layout.
+        task: ``"binary"`` or ``"digits"``.
+        seed: Seed for the silence clips.
+        encoding: Use this normalisation (e.g. a checkpoint's) instead of fitting one on the
+            training split.
+
+    Returns:
+        The dataset as tensors.
+    """
+    t = get_task(task)
+    splits = {s: load_split(root, t, s, seed) for s in SPLITS}
+    if encoding is None:
+        mean, std = normaliser(splits["train"].features)
+        encoding = InputEncoding(mean=mean, std=std)
+    return Dataset(
+        task=t.name,
+        classes=t.classes,
+        encoding=encoding,
+        x={s: torch.from_numpy(to_currents(v.features, encoding)) for s, v in splits.items()},
+        y={s: torch.from_numpy(v.labels) for s, v in splits.items()},
+    )
+
+
+@dataclass
+class Metrics:
+    """Evaluation figures of one split.
+
+    Attributes:
+        accuracy: Utterance accuracy with majority vote over frames.
+        balanced_accuracy: Mean per-class recall of the majority vote.
+        frame_accuracy: Fraction of frames classified correctly.
+        confusion: confusion[true][predicted] counts (majority vote).
+    """
+
+    accuracy: float
+    balanced_accuracy: float
+    frame_accuracy: float
+    confusion: list[list[int]] = field(default_factory=list)
+
+
+@torch.no_grad()
+def evaluate(
+    model: BMRUNet,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    params: list[dict[str, torch.Tensor]] | None = None,
+    batch_size: int = 512,
+) -> Metrics:
+    """Per-frame and majority-vote accuracy and the confusion matrix.
+
+    Args:
+        model: The network.
+        x: Input currents (N, T, n_in).
+        y: Labels (N,).
+        params: Effective parameters to use (e.g. one mismatch draw); realised ones if ``None``.
+        batch_size: Utterances per forward pass.
+
+    Returns:
+        The metrics.
+    """
+    if params is None:
+        params = model.effective_parameters()
+    n_classes = model.meta.architecture.n_classes
+    frame_ok, votes = 0, []
+    for i in range(0, len(x), batch_size):
+        frames = model(x[i : i + batch_size], params).argmax(-1)
+        frame_ok += int((frames == y[i : i + batch_size, None]).sum())
+        votes.append(F.one_hot(frames, n_classes).sum(1).argmax(-1))
+    pred = torch.cat(votes)
+    conf = torch.zeros(n_classes, n_classes, dtype=torch.long)
+    conf.index_put_((y, pred), torch.ones_like(y), accumulate=True)
+    support = conf.sum(1)
+    recall = conf.diag()[support > 0].double() / support[support > 0]
+    return Metrics(
+        accuracy=float((pred == y).double().mean()),
+        balanced_accuracy=float(recall.mean()),
+        frame_accuracy=frame_ok / (len(y) * x.shape[1]),
+        confusion=conf.tolist(),
+    )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings.
+
+    Attributes:
+        d: Units per layer.
+        layers: FQ-BMRU layers.
+        epochs: Maximum epochs.
+        lr: Adam learning rate.
+        batch_size: Utterances per step.
+        patience: Stop after this many epochs without a better validation score.
+        seed: Seed of initialisation and batch order.
+        realisability: Weight/current range and grid the parameters are constrained to.
+        mismatch: Multiplicative parameter noise (relative sigma) drawn every step.
+        candidate_noise: Additive candidate noise (nA sigma) during training.
+        balance: Weight the loss by inverse class frequency.
+        threads: torch CPU threads.
+    """
+
+    d: int = 4
+    layers: int = 2
+    epochs: int = 60
+    lr: float = 1e-2
+    batch_size: int = 32
+    patience: int = 12
+    seed: int = 0
+    realisability: Realisability = field(default_factory=Realisability)
+    mismatch: float = 0.0
+    candidate_noise: float = 0.0
+    balance: bool = True
+    threads: int = 2
+
+
+def train(
+    data: Dataset,
+    config: TrainConfig,
+    out: str | os.PathLike[str],
+    dataset_name: str = "",
+    command: str = "",
+    progress: bool = True,
+) -> tuple[BMRUNet, TrainingRecord]:
+    """Train a network, writing the best checkpoint (by validation score) atomically to ``out``.
+
+    The validation score is the balanced majority-vote accuracy, so a network that always
+    says "other" on the 1:6 binary task does not look good. The final checkpoint records
+    the test accuracy of the best epoch.
+
+    Args:
+        data: Prepared dataset.
+        config: Training settings.
+        out: Checkpoint path.
+        dataset_name: Dataset description for the record.
+        command: The command line that ran this, for the record.
+        progress: Show a progress bar.
+
+    Returns:
+        The best model (reloaded from ``out``) and its training record.
+    """
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    if config.d < 1 or config.layers < 1:
+        raise BmruError(f"d and layers must be >= 1, got d={config.d}, layers={config.layers}")
+    n_in = data.x["train"].shape[-1]
+    meta = default_meta(n_in, config.d, config.layers, list(data.classes), config.realisability)
+    meta = meta.model_copy(update={"input": data.encoding})
+    model = BMRUNet(meta)
+    gen = torch.Generator().manual_seed(config.seed)
+    model.init_parameters(gen)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    x, y = data.x["train"], data.y["train"]
+    counts = torch.bincount(y, minlength=len(data.classes)).double().clamp(min=1)
+    weight = (counts.sum() / counts / len(counts)).float() if config.balance else None
+    steps = (len(x) + config.batch_size - 1) // config.batch_size
+    best, best_epoch, epoch, start = -1.0, 0, 0, time.monotonic()
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        disable=not progress,
+    )
+    with bar:
+        job = bar.add_task("training", total=config.epochs * steps)
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            order = torch.randperm(len(x), generator=gen)
+            total = 0.0
+            for k in range(steps):
+                idx = order[k * config.batch_size : (k + 1) * config.batch_size]
+                params = model.effective_parameters(config.mismatch, gen)
+                logits = model(x[idx], params, candidate_noise=config.candidate_noise)
+                target = y[idx, None].expand(-1, logits.shape[1])
+                loss = F.cross_entropy(logits.flatten(0, 1), target.flatten(), weight=weight)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                model.project_()
+                total += float(loss.detach())
+                bar.advance(job)
+            model.eval()
+            val = evaluate(model, data.x["validation"], data.y["validation"])
+            if val.balanced_accuracy > best:
+                best, best_epoch = val.balanced_accuracy, epoch
+                save_checkpoint(model, out)
+            bar.update(
+                job,
+                description=f"epoch {epoch} loss {total / steps:.3f} "
+                f"val {val.balanced_accuracy:.3f} best {best:.3f}@{best_epoch}",
+            )
+            if epoch - best_epoch >= config.patience:
+                break
+    model = load_checkpoint(out)
+    test = evaluate(model, data.x["test"], data.y["test"])
+    record = TrainingRecord(
+        task=data.task,
+        dataset=dataset_name,
+        seed=config.seed,
+        epochs_run=epoch,
+        best_epoch=best_epoch,
+        lr=config.lr,
+        batch_size=config.batch_size,
+        val_accuracy=best,
+        test_accuracy=test.accuracy,
+        duration_s=round(time.monotonic() - start, 1),
+        command=command,
+        torch_version=torch.__version__,
+    )
+    save_checkpoint(model, out, training=record)
+    return load_checkpoint(Path(out)), record
+
+
+def mismatch_accuracy(
+    model: BMRUNet, x: torch.Tensor, y: torch.Tensor, sigma: float, draws: int, seed: int = 0
+) -> np.ndarray:
+    """Majority-vote accuracy of ``draws`` simulated chips with parameter mismatch ``sigma``.
+
+    Args:
+        model: The network.
+        x: Input currents.
+        y: Labels.
+        sigma: Relative standard deviation of the multiplicative Gaussian mismatch.
+        draws: Number of mismatch draws (chips).
+        seed: Seed of the draws.
+
+    Returns:
+        Accuracy per draw.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        return np.array(
+            [
+                evaluate(model, x, y, model.effective_parameters(sigma, gen)).accuracy
+                for _ in range(draws)
+            ]
+        )

@@ -1,0 +1,135 @@
+"""Checkpoint format: round trip, circuit parameters, and one-sentence errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from safetensors.numpy import save_file  # noqa: E402
+
+from bmru_pdk.errors import BmruError  # noqa: E402
+from bmru_pdk.model import (  # noqa: E402
+    CheckpointError,
+    circuit_parameters,
+    load_checkpoint,
+    random_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
+from bmru_pdk.model.schema import META_KEY  # noqa: E402
+
+
+@pytest.fixture
+def ckpt(tmp_path: Path) -> Path:
+    return random_checkpoint(n_in=13, d=4, layers=2, seed=7, path=tmp_path / "r.safetensors")
+
+
+@pytest.mark.parametrize(("n_in", "d", "layers"), [(1, 1, 1), (13, 4, 2), (5, 16, 3)])
+def test_random_checkpoint_any_shape_loads(tmp_path: Path, n_in: int, d: int, layers: int) -> None:
+    path = random_checkpoint(n_in=n_in, d=d, layers=layers, seed=1, path=tmp_path / "c.safetensors")
+    model = load_checkpoint(path)
+    y = model(torch.rand(2, 10, n_in) * 6)
+    assert y.shape == (2, 10, 2)
+
+
+def test_random_checkpoint_is_deterministic(tmp_path: Path) -> None:
+    a = random_checkpoint(n_in=13, d=4, layers=2, seed=3, path=tmp_path / "a.safetensors")
+    b = random_checkpoint(n_in=13, d=4, layers=2, seed=3, path=tmp_path / "b.safetensors")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_round_trip_is_exact(ckpt: Path, tmp_path: Path) -> None:
+    model = load_checkpoint(ckpt)
+    again = save_checkpoint(model, tmp_path / "again.safetensors")
+    _, a = read_checkpoint(ckpt)
+    _, b = read_checkpoint(again)
+    assert a.keys() == b.keys()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_circuit_parameters_are_plain_numpy_rails(ckpt: Path) -> None:
+    cp = circuit_parameters(ckpt)
+    assert len(cp.layers) == 2
+    for layer in cp.layers:
+        assert isinstance(layer.W, np.ndarray)
+        assert (layer.W_pos >= 0).all() and (layer.W_neg >= 0).all()
+        assert np.array_equal(layer.W_pos - layer.W_neg, layer.W)
+        assert np.array_equal(layer.b_pos - layer.b_neg, layer.b)
+        assert (layer.beta1 >= 0).all() and (layer.delta >= 0).all() and (layer.alpha >= 0).all()
+        assert np.array_equal(layer.beta_hi, layer.beta1 + layer.delta)
+    assert cp.W_o.shape == (2, 4)
+    # The same numbers drive the torch model.
+    params = load_checkpoint(ckpt).effective_parameters()
+    assert np.array_equal(params[0]["beta_hi"].detach().numpy(), cp.layers[0].beta_hi)
+    assert np.array_equal(circuit_parameters(load_checkpoint(ckpt)).layers[1].W, cp.layers[1].W)
+
+
+def _rewrite(src: Path, dst: Path, arrays=None, meta=None) -> Path:  # noqa: ANN001
+    from safetensors import safe_open
+
+    with safe_open(str(src), framework="np") as f:
+        header = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    raw = json.loads(header[META_KEY])
+    if arrays:
+        arrays(tensors)
+    if meta:
+        meta(raw)
+    save_file(tensors, str(dst), metadata={META_KEY: json.dumps(raw)})
+    return dst
+
+
+@pytest.mark.parametrize(
+    ("arrays", "meta", "message"),
+    [
+        (lambda t: t.pop("layers.1.alpha"), None, "missing tensor 'layers.1.alpha'"),
+        (lambda t: t.update({"layers.0.W": np.zeros((3, 13), np.float32)}), None, "shape (3, 13)"),
+        (lambda t: t["layers.0.b"].__setitem__(0, np.nan), None, "NaN or Inf"),
+        (lambda t: t["layers.0.beta1"].__setitem__(0, -1.0), None, "negative values"),
+        (lambda t: t["layers.1.alpha"].__setitem__(1, -0.5), None, "negative values"),
+        (lambda t: t["layers.0.s0"].__setitem__(0, 0.5), None, "only 0 and 1"),
+        (None, lambda m: m.update(version=99), "unknown checkpoint version 99"),
+        (None, lambda m: m.update(format="other"), "is not a bmru-fqbmru-checkpoint"),
+        (None, lambda m: m["architecture"].update(d=-1), "invalid metadata at architecture.d"),
+    ],
+)
+def test_bad_checkpoints_fail_with_one_sentence(
+    ckpt: Path,
+    tmp_path: Path,
+    arrays,
+    meta,
+    message: str,  # noqa: ANN001
+) -> None:
+    bad = _rewrite(ckpt, tmp_path / "bad.safetensors", arrays, meta)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(bad)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+    assert isinstance(err.value, BmruError)
+
+
+def test_unreadable_and_foreign_files(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(junk)
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(tmp_path / "missing.safetensors")
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"x": np.zeros(2, np.float32)}, str(foreign))
+    with pytest.raises(CheckpointError, match="without bmru checkpoint metadata"):
+        load_checkpoint(foreign)
+
+
+def test_bundled_checkpoint_loads() -> None:
+    from bmru_pdk.model import bundled_checkpoint
+
+    model = load_checkpoint(bundled_checkpoint())
+    arch = model.meta.architecture
+    assert (arch.n_in, arch.d, arch.layers, arch.n_classes) == (13, 4, 2, 2)
+    assert model.meta.training is not None
