@@ -122,6 +122,94 @@ def characterize(
                f"{', '.join(str(p) for p in pngs)}")
 
 
+@app.command("kws-data")
+def kws_data(
+    output: Annotated[Path, typer.Argument(help="dataset folder to write (replaced)")],
+    per_word: Annotated[int, typer.Option(help="utterances per word")] = 400,
+    digits: Annotated[bool, typer.Option(help="also speak zero..nine (digits task)")] = False,
+    seed: Annotated[int, typer.Option(help="seed: same seed, same files")] = 0,
+) -> None:
+    """Speak a keyword dataset offline with espeak-ng, in the Speech Commands layout."""
+    from bmru_pdk.model import synth
+
+    words = synth.WORDS_ALL if digits else synth.WORDS_BINARY
+    root = synth.generate(output, words=words, per_word=per_word, seed=seed)
+    typer.echo(f"{len(words)} words x {per_word} utterances -> {root}")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="dataset folder (Speech Commands layout)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="checkpoint to write")],
+    d: Annotated[int, typer.Option("--d", help="units per layer")] = 4,
+    layers: Annotated[int, typer.Option(help="FQ-BMRU layers")] = 2,
+    task: Annotated[str, typer.Option(help="binary (yes vs rest) or digits")] = "binary",
+    epochs: Annotated[int, typer.Option(help="maximum epochs")] = 60,
+    patience: Annotated[int, typer.Option(help="early stopping patience (epochs)")] = 12,
+    lr: Annotated[float, typer.Option(help="Adam learning rate")] = 1e-2,
+    batch_size: Annotated[int, typer.Option(help="utterances per step")] = 32,
+    seed: Annotated[int, typer.Option(help="seed")] = 0,
+    w_max: Annotated[float, typer.Option(help="largest weight magnitude")] = 8.0,
+    w_step: Annotated[float | None, typer.Option(help="weight grid (none: continuous)")] = None,
+    i_max: Annotated[float, typer.Option(help="largest constant current, nA")] = 20.0,
+    i_step: Annotated[float | None, typer.Option(help="current grid, nA")] = None,
+    mismatch: Annotated[float, typer.Option(help="train with this relative mismatch")] = 0.0,
+    candidate_noise: Annotated[float, typer.Option(help="candidate noise, nA")] = 0.0,
+    threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
+) -> None:
+    """Train an FQ-BMRU network; the best checkpoint (validation) is written atomically."""
+    from bmru_pdk.model import train as engine
+    from bmru_pdk.model.schema import Realisability
+
+    config = engine.TrainConfig(
+        d=d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size, patience=patience,
+        seed=seed, mismatch=mismatch, candidate_noise=candidate_noise, threads=threads,
+        realisability=Realisability(w_max=w_max, w_step=w_step, i_max=i_max, i_step=i_step),
+    )
+    dataset = engine.prepare_data(data, task=task, seed=seed)
+    command = "bmru " + " ".join(sys.argv[1:])
+    _, record = engine.train(dataset, config, output, dataset_name=data.name, command=command)
+    typer.echo(
+        f"best epoch {record.best_epoch}/{record.epochs_run}: validation balanced accuracy "
+        f"{record.val_accuracy:.4f}, test accuracy {record.test_accuracy:.4f}, "
+        f"{record.duration_s:.0f} s -> {output}"
+    )
+
+
+@app.command("eval")
+def eval_(
+    checkpoint: Annotated[Path, typer.Argument(help="checkpoint (.safetensors)")],
+    data: Annotated[Path, typer.Option(help="dataset folder (Speech Commands layout)")],
+    split: Annotated[str, typer.Option(help="train, validation or test")] = "test",
+    seed: Annotated[int, typer.Option(help="seed of the silence clips")] = 0,
+    json: Annotated[Path | None, typer.Option("--json", help="write metrics as JSON")] = None,
+) -> None:
+    """Accuracy (per frame and majority vote) and confusion matrix of a checkpoint."""
+    import dataclasses
+    import json as js
+
+    from bmru_pdk.fileio import write_text
+    from bmru_pdk.model import load_checkpoint
+    from bmru_pdk.model import train as engine
+
+    model = load_checkpoint(checkpoint)
+    task = model.meta.training.task if model.meta.training else "binary"
+    ds = engine.prepare_data(data, task=task, seed=seed, encoding=model.meta.input)
+    if split not in ds.x:
+        raise BmruError(f"unknown split {split!r}; choose train, validation or test")
+    m = engine.evaluate(model, ds.x[split], ds.y[split])
+    typer.echo(
+        f"{split}: {len(ds.y[split])} utterances, accuracy {m.accuracy:.4f} (majority vote), "
+        f"balanced {m.balanced_accuracy:.4f}, per-frame {m.frame_accuracy:.4f}"
+    )
+    width = max(len(c) for c in model.meta.classes)
+    typer.echo(" " * (width + 8) + " ".join(f"{c:>{width}}" for c in model.meta.classes))
+    for name, row in zip(model.meta.classes, m.confusion, strict=True):
+        typer.echo(f"true {name:>{width}}   " + " ".join(f"{v:>{width}}" for v in row))
+    if json is not None:
+        write_text(json, js.dumps({"split": split, **dataclasses.asdict(m)}, indent=2) + "\n")
+
+
 def main() -> None:
     """Console entry point: bad input and tool errors become one line and exit code 2."""
     try:
