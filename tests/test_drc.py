@@ -17,28 +17,29 @@ BMRU = [sys.executable, "-m", "bmru_pdk"]
 
 
 def test_seeded_violations_are_reported_by_rule(seeded_drc_gds: Path, tmp_path: Path) -> None:
-    report = tmp_path / "seeded.lyrdb"
-    result = drc.run(seeded_drc_gds, report)
-    assert not result.clean
-    assert {"M1.3", "M1.1", "CO.11", "CO.6"} <= set(result.counts)
-    width = next(v for v in result.violations if v.rule == "M1.1")
-    assert width.cell == "TOP" and width.bbox[0] == pytest.approx(2.0, abs=0.01)
-    assert "Metal1" in result.descriptions["M1.1"] or "M1" in result.descriptions["M1.1"]
-    assert report.is_file() and not list(tmp_path.glob("*.part"))
-
-    suite = ET.fromstring(result.to_junit())
-    assert int(suite.get("failures")) == len(result.counts)
-    data = json.loads(result.to_json())
-    assert data["clean"] is False and data["counts"]["M1.1"] == 1
-
-
-def test_cli_exit_codes(seeded_drc_gds: Path, tmp_path: Path) -> None:
-    out = tmp_path / "r.json"
-    proc = subprocess.run([*BMRU, "drc", str(seeded_drc_gds), "--json", str(out)],
+    """One deck run through the CLI: exit code, every report format, each rule by name."""
+    report, out, junit = tmp_path / "seeded.lyrdb", tmp_path / "r.json", tmp_path / "r.xml"
+    proc = subprocess.run([*BMRU, "drc", str(seeded_drc_gds), "--report", str(report),
+                           "--json", str(out), "--junit", str(junit)],
                           capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
-    assert "M1.1" in proc.stdout and json.loads(out.read_text())["counts"]["M1.3"] == 1
+    assert "M1.1" in proc.stdout
+    assert not list(tmp_path.glob("*.part"))
 
+    violations, descriptions = drc.parse_lyrdb(report)
+    rules = {v.rule for v in violations}
+    assert {"M1.3", "M1.1", "CO.11", "CO.6"} <= rules
+    width = next(v for v in violations if v.rule == "M1.1")
+    assert width.cell == "TOP" and width.bbox[0] == pytest.approx(2.0, abs=0.01)
+    assert "0.23" in descriptions["M1.1"]
+
+    data = json.loads(out.read_text())
+    assert data["clean"] is False and data["counts"]["M1.1"] == 1 and data["counts"]["M1.3"] == 1
+    suite = ET.parse(junit).getroot()
+    assert int(suite.get("failures")) == len(data["counts"])
+
+
+def test_missing_layout_exits_2(tmp_path: Path) -> None:
     missing = subprocess.run([*BMRU, "drc", str(tmp_path / "nope.gds")],
                              capture_output=True, text=True)
     assert missing.returncode == 2
