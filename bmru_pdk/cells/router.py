@@ -39,8 +39,8 @@ UP, DOWN = "up", "down"
 
 @dataclass(frozen=True)
 class Stub:
-    """Where a terminal's metal2 stub starts (x: centre line, y: start) and which channel
-    (``up`` or ``down``) it runs to."""
+    """Where a terminal's metal2 stub starts (x: centre line, y: start) and which channel it
+    runs to (``up`` or ``down`` in a cell; a row's channel in a tile)."""
 
     net: str
     x: float
@@ -48,7 +48,8 @@ class Stub:
     channel: str
 
 
-def _via(c: gf.Component, center: tuple[float, float], bottom: str, top: str) -> None:
+def via(c: gf.Component, center: tuple[float, float], bottom: str, top: str) -> None:
+    """A via stack of pad size centred on ``center`` (snapped), from ``bottom`` to ``top``."""
     ref = c << via_stack(size=(PAD, PAD), layer_bottom=bottom, layer_top=top)
     ref.move((rules.snap(center[0]), rules.snap(center[1])))
 
@@ -88,13 +89,47 @@ def access(c: gf.Component, p: Placed) -> list[Stub]:
         raise ValueError(f"device {d.name} (l={d.l}) is too short to route: its gate and "
                          "drain vias would not clear each other")
     for center in (gate, source, bulk):
-        _via(c, center, "metal1", "metal2")
+        via(c, center, "metal1", "metal2")
     return [Stub(d.g, *gate, UP), Stub(d.d, drain_x, dy, UP),
             Stub(d.s, *source, DOWN), Stub(d.b, *bulk, DOWN)]
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> Box:
     return (rules.snap(x0), rules.snap(y0), rules.snap(x1), rules.snap(y1))
+
+
+Track = tuple[str, str]  # (net, channel)
+
+
+def draw_legs(c: gf.Component, legs: list[Stub], track_y: dict[Track, float],
+              spans: dict[Track, tuple[float, float]]) -> dict[Track, Box]:
+    """Draw every leg as a metal2 stub from its start to its net's track in its channel, with
+    a via onto the track, then every track on metal3.
+
+    Args:
+        c: the component to draw in.
+        legs: the stubs (a riser between tracks is a leg per track, all from the lowest one).
+        track_y: centre line of each (net, channel) track.
+        spans: x-extent of tracks that must run beyond their legs (pins); the others span
+            their legs.
+
+    Returns:
+        The metal3 box of each track, in the order of ``track_y``.
+    """
+    half = PAD / 2
+    xs: dict[Track, list[float]] = {}
+    for s in legs:
+        y = track_y[s.net, s.channel]
+        rect(c, LAYER.metal2, _box(s.x - half, min(s.y, y) - half, s.x + half,
+                                    max(s.y, y) + half))
+        via(c, (s.x, y), "metal2", "metal3")
+        xs.setdefault((s.net, s.channel), []).append(s.x)
+    boxes = {}
+    for key, y in track_y.items():
+        x0, x1 = spans.get(key) or (min(xs[key]) - half, max(xs[key]) + half)
+        boxes[key] = _box(x0, y - half, x1, y + half)
+        rect(c, LAYER.metal3, boxes[key])
+    return boxes
 
 
 def route(c: gf.Component, placed: list[Placed], pins: list[str]) -> dict[str, Box]:
@@ -132,18 +167,9 @@ def route(c: gf.Component, placed: list[Placed], pins: list[str]) -> dict[str, B
     legs = [*stubs, *(Stub(n, x, track_y[n, DOWN], UP) for n, x in risers.items()),
             *(Stub(n, x, track_y[n, DOWN], DOWN) for n, x in risers.items())]
 
-    for s in legs:
-        y = track_y[s.net, s.channel]
-        rect(c, LAYER.metal2, _box(s.x - half, min(s.y, y) - half, s.x + half,
-                                    max(s.y, y) + half))
-        _via(c, (s.x, y), "metal2", "metal3")
-
+    boxes = draw_legs(c, legs, track_y, {k: (west, east) for k in track_y if k[0] in pins})
     tracks: dict[str, Box] = {}
-    for (net, ch), y in track_y.items():
-        xs = [s.x for s in legs if s.net == net and s.channel == ch]
-        x0, x1 = (west, east) if net in pins else (min(xs) - half, max(xs) + half)
-        box = _box(x0, y - half, x1, y + half)
-        rect(c, LAYER.metal3, box)
+    for (net, _), box in boxes.items():
         if net in pins and net not in tracks:
             tracks[net] = box
     for name in pins:
