@@ -117,6 +117,56 @@ def weight_size(weight: float, name: str = "weight") -> tuple[MosKind, DeviceSiz
     return (PFET if r > 0 else NFET), size_for_ratio(abs(r), UNIT, name)
 
 
+def _cell_at(t: Tables, r: float, f: float) -> tuple[float, float]:
+    """Characterised (beta_hi, beta_lo) in nA of a bare cell with r_thresh ``r`` and
+    r_width / r_thresh ``f``: the tables scaled by r, interpolated in log r, then in f."""
+    c = t.cell
+    rt, fr = np.array(c.r_thresh), np.array(c.width_frac)
+    x = np.clip(math.log(r), math.log(rt[0]), math.log(rt[-1]))
+
+    def at(grid: list[list[float]]) -> float:
+        g = np.array(grid, dtype=float) / rt[:, None]
+        row = [np.interp(x, np.log(rt), g[:, j]) for j in range(len(fr))]
+        return float(np.interp(f, fr, row)) * r
+
+    return at(c.beta_hi), at(c.beta_lo)
+
+
+def cell_values(p: CellParams, input_gain: float = 1.0,
+                tables: Tables | None = None) -> tuple[float, float, float]:
+    """Characterised (beta_hi, beta_lo, alpha) in nA of a cell drawn with ``p``'s ratios; the
+    thresholds refer to the current that reaches ``in`` through ``input_gain``."""
+    t = tables or load_tables()
+    hi, lo = _cell_at(t, p.r_thresh, p.r_width / p.r_thresh)
+    g = t.gain
+    alpha = float(np.exp(np.interp(math.log(p.r_gain), np.log(g.r_gain), np.log(g.alpha))))
+    return hi / input_gain, lo / input_gain, alpha
+
+
+def realised_gain(ratio: float, tables: Tables | None = None) -> float:
+    """Characterised signed gain of a drawn signed ratio: the inverse of :func:`signed_ratio`."""
+    if ratio == 0:
+        return 0.0
+    t = tables or load_tables()
+    if ratio < 0:
+        return -mirror_gain(NFET, -ratio, tables=t)
+    return mirror_gain(PFET, ratio, tables=t) * mirror_gain(NFET, 1.0, tables=t)
+
+
+def ranges(tables: Tables | None = None) -> dict[str, tuple[float, float]]:
+    """What the mapping realises: magnitude of a weight (gain) or of a bias / I_REF in either
+    polarity, beta_hi (nA, at a bare cell's input), delta / beta_hi and alpha (nA)."""
+    t = tables or load_tables()
+    copy = mirror_gain(NFET, 1.0, tables=t)
+    (lo_n, hi_n), (lo_p, hi_p) = gain_range(NFET, t), gain_range(PFET, t)
+    c = t.cell
+    return {"gain": (max(lo_n, lo_p * copy), min(hi_n, hi_p * copy)),
+            "beta_hi": (_cell_at(t, c.r_thresh[0], c.width_frac[0])[0],
+                        _cell_at(t, c.r_thresh[-1], c.width_frac[0])[0]),
+            "delta_fraction": (c.width_frac[0], c.width_frac[-1]),
+            "alpha": (min(t.gain.alpha), max(t.gain.alpha))}
+
+
 def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 1.0,
                 tables: Tables | None = None) -> CellParams:
     """Cell ratios that switch ON at beta_hi = beta_lo + delta, OFF at beta_lo, output alpha.
@@ -135,17 +185,9 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
     t = tables or load_tables()
     c = t.cell
     hi_t, lo_t = (beta_lo + delta) * input_gain, beta_lo * input_gain
-    rt = np.array(c.r_thresh)
-    fr = np.array(c.width_frac)
-    hi_grid = np.array(c.beta_hi, dtype=float) / rt[:, None]
-    lo_grid = np.array(c.beta_lo, dtype=float) / rt[:, None]
-
-    def at(grid: np.ndarray, r: float, f: float) -> float:
-        x = np.clip(math.log(r), math.log(rt[0]), math.log(rt[-1]))
-        row = [np.interp(x, np.log(rt), grid[:, j]) for j in range(len(fr))]
-        return float(np.interp(f, fr, row)) * r
-
-    hi_range = (at(hi_grid, rt[0], fr[0]), at(hi_grid, rt[-1], fr[0]))
+    fr = c.width_frac
+    limits = ranges(t)
+    hi_range = limits["beta_hi"]
     if not hi_range[0] <= hi_t <= hi_range[1]:
         raise BmruError(f"beta_hi = beta_lo + delta = {beta_lo + delta:.4g} nA cannot be "
                         f"realised: it must be within {hi_range[0] / input_gain:.4g}.."
@@ -155,11 +197,11 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
                         f"{fr[0]:g}..{fr[-1]:g} x beta_hi (= {beta_lo + delta:.4g} nA)")
     r, f = hi_t, delta / (beta_lo + delta)
     for _ in range(_ITERATIONS):  # each quantity mostly depends on one ratio: fixed point
-        hi, lo = at(hi_grid, r, f), at(lo_grid, r, f)
+        hi, lo = _cell_at(t, r, f)
         r *= hi_t / hi
         f = float(np.clip(f * (hi_t - lo_t) / (hi - lo), fr[0], fr[-1]))
     g = t.gain
-    lo_a, hi_a = min(g.alpha), max(g.alpha)
+    lo_a, hi_a = limits["alpha"]
     if not lo_a <= alpha <= hi_a:
         raise BmruError(f"alpha={alpha:.4g} nA cannot be realised: it must be within "
                         f"{lo_a:.4g}..{hi_a:.4g} nA")
