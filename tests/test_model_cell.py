@@ -115,3 +115,13 @@ def test_candidate_noise_changes_outputs_only_when_set() -> None:
         assert torch.equal(net(x), net(x, candidate_noise=0.0))
         torch.manual_seed(0)
         assert not torch.equal(net(x), net(x, candidate_noise=2.0))
+
+
+def test_power_estimate_by_part_grows_with_d() -> None:
+    from bmru_pdk.model.power import estimate_power
+
+    x = torch.rand(4, 40, 13, generator=torch.Generator().manual_seed(5)) * 6
+    small, large = estimate_power(_net(d=4), x), estimate_power(_net(d=16), x)
+    assert min(small.cells_nw, small.fc_mirrors_nw, small.biases_nw) > 0
+    assert large.fc_mirrors_nw > small.fc_mirrors_nw and large.cells_nw > small.cells_nw
+    assert small.total_nw == small.cells_nw + small.fc_mirrors_nw + small.biases_nw
