@@ -11,10 +11,11 @@ from gdsfactory.get_factories import get_cells
 from bmru_pdk import cells as _device_cells
 from bmru_pdk.layers import LAYER, LAYER_STACK, LAYER_VIEWS
 from bmru_pdk.layouts import device_array as _device_array
+from bmru_pdk.layouts.tile import bmru_tile
 from bmru_pdk.tech import CONNECTIVITY, cross_sections
 
 # The PDK assembles every layer of the package: device cells and the layouts built on them.
-cells = get_cells([_device_cells, _device_array])
+cells = get_cells([_device_cells, _device_array]) | {"bmru_tile": bmru_tile}
 
 PDK = gf.Pdk(
     name="bmru_pdk",

@@ -1,0 +1,213 @@
+"""A checkpoint as one typed tile description: the :class:`Circuit`, its parts row by row,
+and the parameter -> element mapping with realised values.
+
+Tile nets: inputs ``x<i>`` (layer 0), rails ``s<l>_<j>`` and unit outputs ``h<l>_<j>``
+(layer l, unit j), outputs ``y<k>`` (readout rails), ``iref`` (the reference current and
+NMOS gate line, the bias generator's ``vbn``), ``vbp``, ``vdd``, ``vss``. Layer l > 0 and
+the readout take the previous layer's ``h`` as their weight-array inputs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bmru_pdk.circuits import builders, mapping
+from bmru_pdk.circuits.model import VDD, VSS, Circuit, Instance, Pin
+from bmru_pdk.circuits.sizing import UNIT
+from bmru_pdk.errors import BmruError
+
+if TYPE_CHECKING:
+    from bmru_pdk.circuits.characterize import Tables
+    from bmru_pdk.model.checkpoint import CircuitParameters
+
+VDD_V = 1.8
+REF = "iref"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One instance of the tile: its library cell (PDK name and parameters) and schematic."""
+
+    name: str
+    cell: str
+    settings: dict
+    circuit: Circuit
+    nets: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """One learned parameter: requested value, the device realising it, realised value."""
+
+    parameter: str
+    requested: float
+    element: str
+    width_um: float | None
+    realised: float
+    unit: str
+
+
+@dataclass
+class TileDesign:
+    """Everything the layout, the schematic and the reports of a tile are made from."""
+
+    name: str
+    rows: list[list[Part]]
+    pins: list[Pin]
+    mapping: list[Mapped] = field(default_factory=list)
+    supply_na: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def circuit(self) -> Circuit:
+        """The tile's schematic: every part an instance."""
+        return Circuit(name=self.name, pins=self.pins, doc="FQ-BMRU tile",
+                       instances=[Instance(name=p.name, circuit=p.circuit, nets=p.nets)
+                                  for row in self.rows for p in row])
+
+
+def _ratio(value: float, name: str) -> float:
+    return round(mapping.signed_ratio(value, name), 5)
+
+
+def _weights(w: np.ndarray, prefix: str) -> tuple[tuple[float, ...], ...]:
+    """Drawn ratios[i][j] (input i -> rail j) of the (d_out, d_in) weights ``w``."""
+    return tuple(tuple(_ratio(float(w[j, i]), f"{prefix}[{j}][{i}]") for j in range(w.shape[0]))
+                 for i in range(w.shape[1]))
+
+
+def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[str],
+                 rails: list[str]) -> Part:
+    circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
+    nets = {f"x{i}": n for i, n in enumerate(inputs)} | {f"s{j}": n for j, n in enumerate(rails)}
+    return Part(name, "weight_array", {"ratios": ratios}, circuit,
+                nets | {"vdd": "vdd", "vss": "vss"})
+
+
+def design(source: str | os.PathLike[str]) -> TileDesign:
+    """The tile of a checkpoint, every learned parameter mapped to one device.
+
+    Raises:
+        BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise
+            (the message names it, e.g. ``layers.0.W[2][1]``, and the realisable range).
+    """
+    from bmru_pdk.model.checkpoint import circuit_parameters
+
+    p = circuit_parameters(source)
+    arch = p.meta.architecture
+    tables = mapping.load_tables()
+    i_ref = tables.i_ref_na
+    inputs = [f"x{i}" for i in range(arch.n_in)]
+    outputs = [f"y{k}" for k in range(arch.n_classes)]
+    rows: list[list[Part]] = []
+    for l, layer in enumerate(p.layers):  # noqa: E741  (layer index as in the checkpoint)
+        rails = [f"s{l}_{j}" for j in range(arch.d)]
+        rows.append([_weight_part(f"w{l}", _weights(layer.W, f"layers.{l}.W"), inputs, rails)])
+        units = []
+        for j in range(arch.d):
+            try:
+                up = mapping.unit_params(float(layer.alpha[j]), float(layer.beta1[j]),
+                                         float(layer.delta[j]), float(layer.b[j]), tables)
+            except BmruError as exc:
+                raise BmruError(f"layers.{l} unit {j}: {exc}") from None
+            c = up.cell
+            settings = {"r_thresh": c.r_thresh, "r_width": c.r_width, "r_gain": c.r_gain,
+                        "r_bias": round(up.r_bias, 5)}
+            unit = builders.bmru_unit(builders.UnitParams(
+                cell=builders.CellParams(**{k: v for k, v in settings.items() if k != "r_bias"}),
+                r_bias=settings["r_bias"]))
+            units.append(Part(f"u{l}_{j}", "bmru_unit", settings, unit,
+                              {"sum": rails[j], "vbn": REF, "vbp": "vbp", "out": f"h{l}_{j}",
+                               "vdd": "vdd", "vss": "vss"}))
+        rows.append(units)
+        inputs = [f"h{l}_{j}" for j in range(arch.d)]
+    rows.append([_weight_part("wo", _weights(p.W_o, "readout.W"), inputs, outputs)])
+    # readout biases are outputs of the bias generator onto the y rails
+    signed = {y: _ratio(float(b) / i_ref, f"readout.b[{k}]") for k, (y, b) in
+              enumerate(zip(outputs, p.b_o, strict=True))}
+    bias_out = tuple((y, abs(r), "source" if r > 0 else "sink") for y, r in signed.items() if r)
+    bias = builders.bias_generator(builders.BiasParams(outputs=[
+        builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in bias_out]))
+    rows.insert(0, [Part("bias", "bias_generator", {"outputs": bias_out}, bias,
+                         {"vbn": REF, "vbp": "vbp", "vdd": "vdd", "vss": "vss"}
+                         | {n: n for n, _, _ in bias_out})])
+    pins = [Pin(name=x, role="input", signal="current", flow="sink", doc="input current")
+            for x in (f"x{i}" for i in range(arch.n_in))]
+    pins += [Pin(name=y, role="output", signal="current", flow="source", doc="class score")
+             for y in outputs]
+    pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
+                 doc=f"reference current in ({i_ref:g} nA)"), VDD, VSS]
+    tile = TileDesign(name="bmru_tile", rows=rows, pins=pins)
+    tile.mapping = _mapping(tile, p, tables)
+    tile.supply_na = _supply(p, i_ref)
+    return tile
+
+
+def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Mapped]:
+    """One row per learned parameter (zeros draw no device: element ``-``)."""
+    devices = {d.name: d for d in tile.circuit.flat_devices()}
+    rows: list[Mapped] = []
+
+    def weight(parameter: str, value: float, element: str, scale: float, unit: str) -> None:
+        if value == 0:
+            rows.append(Mapped(parameter, 0.0, "-", None, 0.0, unit))
+            return
+        d = devices[element]
+        ratio = d.total_width / UNIT.w * (1 if d.kind == "pfet_03v3" else -1)
+        rows.append(Mapped(parameter, value, element, d.total_width,
+                           mapping.realised_gain(ratio, tables) * scale, unit))
+
+    i_ref = tables.i_ref_na
+    for l, layer in enumerate(p.layers):  # noqa: E741
+        for j in range(layer.W.shape[0]):
+            for i in range(layer.W.shape[1]):
+                weight(f"layers.{l}.W[{j}][{i}]", float(layer.W[j, i]), f"w{l}.MW{i}_{j}", 1, "")
+        for j in range(layer.W.shape[0]):
+            u = f"u{l}_{j}"
+            weight(f"layers.{l}.b[{j}]", float(layer.b[j]), f"{u}.MB", i_ref, "nA")
+            drawn = {k: devices[f"{u}.cell.{m}"].total_width / UNIT.w
+                     for k, m in (("r_thresh", "M2"), ("r_width", "M8"), ("r_gain", "M5"))}
+            relu = mapping.mirror_gain("nfet_03v3", 1.0, i_in=float(layer.beta_hi[j]),
+                                       tables=tables)
+            hi, lo, alpha = mapping.cell_values(builders.CellParams(**drawn), relu, tables)
+            for name, m, value, real in (
+                    ("beta1", "M2", layer.beta1[j], lo), ("delta", "M8", layer.delta[j], hi - lo),
+                    ("alpha", "M5", layer.alpha[j], alpha)):
+                element = f"{u}.cell.{m}"
+                rows.append(Mapped(f"layers.{l}.{name}[{j}]", float(value), element,
+                                   devices[element].total_width, real, "nA"))
+    for k in range(p.W_o.shape[0]):
+        for j in range(p.W_o.shape[1]):
+            weight(f"readout.W[{k}][{j}]", float(p.W_o[k, j]), f"wo.MW{j}_{k}", 1, "")
+    for k, b in enumerate(p.b_o):
+        weight(f"readout.b[{k}]", float(b), f"bias.MO_y{k}", i_ref, "nA")
+    return rows
+
+
+def _supply(p: CircuitParameters, i_ref: float) -> dict[str, float]:
+    """Estimated supply current by part, nA: every unit ON with its candidate at beta_hi,
+    layer-0 inputs at their mid-scale current, later inputs at the units' alpha.
+
+    A sourced current is counted once where it leaves ``vdd`` (PMOS diodes and outputs);
+    sinks return it to ``vss``. A unit draws its candidate twice (input diode and copy), its
+    I_gain and I_width branches, its output alpha and a sourced bias; a weight row with
+    positive weights its PMOS diode current and each positive weight times the input.
+    """
+    enc = p.meta.input
+    x = np.full(p.meta.architecture.n_in, enc.offset * enc.scale_na)
+    out = {"bias": 2 * i_ref + float(np.sum(p.b_o_pos))}
+    for l, layer in enumerate(p.layers):  # noqa: E741
+        out[f"layers.{l}.weights"] = _weight_supply(layer.W, x)
+        out[f"layers.{l}.units"] = float(np.sum(2 * layer.beta_hi + 2 * layer.alpha
+                                                + 2 * layer.delta + layer.b_pos))
+        x = layer.alpha
+    out["readout.weights"] = _weight_supply(p.W_o, x)
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def _weight_supply(w: np.ndarray, x: np.ndarray) -> float:
+    has_pos = (w > 0).any(axis=0)
+    return float(np.sum(x * has_pos) + np.sum(np.maximum(w, 0) @ x))

@@ -1,0 +1,38 @@
+"""A LEF abstract of a tile: size, pins on metal3, every routing metal obstructed."""
+
+from __future__ import annotations
+
+import gdsfactory as gf
+
+from bmru_pdk.circuits.model import Pin
+
+# gf180mcu LEF layer names of the routing metals the tile uses
+LEF_LAYERS = {"metal1": "Metal1", "metal2": "Metal2", "metal3": "Metal3"}
+_DIRECTION = {"input": "INPUT", "output": "OUTPUT", "bias": "INPUT", "supply": "INOUT",
+              "ground": "INOUT"}
+_USE = {"supply": "POWER", "ground": "GROUND"}
+
+
+def _rect(box: tuple[float, float, float, float]) -> str:
+    return "RECT " + " ".join(f"{v:.3f}" for v in box) + " ;"
+
+
+def lef(c: gf.Component, pins: list[Pin], boundary: tuple[float, float, float, float]) -> str:
+    """The MACRO of tile ``c``: its pins are the ports (a port's metal3 end, one pad long)."""
+    _, _, w, h = boundary
+    lines = ["VERSION 5.8 ;", 'BUSBITCHARS "[]" ;', 'DIVIDERCHAR "/" ;', "",
+             f"MACRO {c.name}", "  CLASS BLOCK ;", "  ORIGIN 0 0 ;",
+             f"  SIZE {w:.3f} BY {h:.3f} ;", "  SYMMETRY X Y ;"]
+    for pin in pins:
+        port = c.ports[pin.name]
+        (x, y), half = port.center, port.width / 2
+        lines += [f"  PIN {pin.name}", f"    DIRECTION {_DIRECTION[pin.role]} ;",
+                  f"    USE {_USE.get(pin.role, 'SIGNAL')} ;", "    PORT",
+                  f"      LAYER {LEF_LAYERS[port.layer_info.name]} ;",
+                  f"        {_rect((x, y - half, x + 2 * half, y + half))}", "    END",
+                  f"  END {pin.name}"]
+    lines.append("  OBS")
+    for layer in LEF_LAYERS.values():
+        lines += [f"    LAYER {layer} ;", f"      {_rect(boundary)}"]
+    lines += ["  END", f"END {c.name}", "", "END LIBRARY", ""]
+    return "\n".join(lines)

@@ -1,0 +1,128 @@
+"""Tiles from checkpoints: the ``bmru_tile`` gf cell and the ``bmru tile`` job.
+
+The tile is hierarchical: each distinct library cell (per parameter set) is one cell,
+placed as instances and routed at the top (:mod:`bmru_pdk.layouts.floorplan`). Its
+schematic comes from the same :class:`~bmru_pdk.layouts.design.TileDesign`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import gdsfactory as gf
+import klayout.db as kdb
+
+from bmru_pdk.cells import library
+from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.layouts.design import VDD_V, TileDesign, design
+from bmru_pdk.layouts.floorplan import Placement, place_and_route
+from bmru_pdk.layouts.lef import lef
+
+FILES = ("tile.gds", "tile.spice", "tile.lef", "mapping.csv", "mapping.json", "summary.json")
+
+
+def tile_layout(tile: TileDesign) -> gf.Component:
+    """Place and route the parts of ``tile``; ports are the tile pins (metal3, west edge).
+
+    ``info`` holds the schematic, device count, area (µm²), boundary, LEF, mapping rows and
+    the supply estimate, so a component alone can write every output file.
+    """
+    c = gf.Component()
+    rows = [[Placement(p.name, getattr(library, p.cell)(**p.settings), p.nets) for p in row]
+            for row in tile.rows]
+    boundary = place_and_route(c, rows, [p.name for p in tile.pins])
+    circuit = tile.circuit
+    # named by content, not by the checkpoint's path: same network, same bytes
+    c.name = f"{circuit.name}_{hashlib.sha1(circuit.to_spice().encode()).hexdigest()[:8]}"
+    circuit = circuit.model_copy(update={"name": c.name})
+    spice = circuit.to_spice()
+    c.info.update({"spice": spice, "devices": len(circuit.flat_devices()),
+                   "area_um2": round(boundary[2] * boundary[3], 2),
+                   "boundary": list(boundary), "lef": lef(c, tile.pins, boundary),
+                   "mapping": [asdict(m) for m in tile.mapping], "supply_na": tile.supply_na})
+    return c
+
+
+@gf.cell(set_name=False)
+def bmru_tile(checkpoint: str) -> gf.Component:
+    """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
+
+    Ports (metal3, west edge, labelled): ``x0``.. input currents, ``y0``.. output currents,
+    ``iref`` reference current (1 nA in), ``vdd``, ``vss``. Cached per path within a process:
+    after rewriting a checkpoint in place call ``gf.clear_cache()``.
+
+    Args:
+        checkpoint: path of the ``.safetensors`` checkpoint.
+    """
+    return tile_layout(design(checkpoint))
+
+
+def tile_from_checkpoint(path: str | os.PathLike[str]) -> gf.Component:
+    """The tile of the checkpoint at ``path`` (see :func:`bmru_tile`).
+
+    Raises:
+        BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise.
+    """
+    return bmru_tile(checkpoint=str(path))
+
+
+def write_gds(c: gf.Component, path: Path) -> Path:
+    """Write ``c`` without gdsfactory's context cell and without timestamps (same bytes for
+    the same tile; Debian's klayout rejects the context cell)."""
+    options = kdb.SaveLayoutOptions()
+    options.write_context_info = False
+    options.gds2_write_timestamps = False
+    return c.write_gds(path, save_options=options, with_metadata=False)
+
+
+@dataclass(frozen=True)
+class TileFiles:
+    """What ``bmru tile`` wrote."""
+
+    outdir: Path
+    name: str
+    devices: int
+    area_um2: float
+    seconds: float
+
+
+def _mapping_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def write_tile(checkpoint: str | os.PathLike[str], outdir: str | os.PathLike[str]) -> TileFiles:
+    """Write the tile of ``checkpoint`` into ``outdir`` (:data:`FILES`), all or nothing."""
+    import bmru_pdk
+
+    start = time.perf_counter()
+    bmru_pdk.PDK.activate()
+    c = tile_from_checkpoint(checkpoint)
+    info = c.info
+    supply = dict(info["supply_na"])
+    summary = {"cell": c.name, "checkpoint": Path(checkpoint).name, "devices": info["devices"],
+               "area_um2": info["area_um2"], "size_um": info["boundary"][2:],
+               "instances": len(c.insts), "cells": len(c.called_cells()) + 1,
+               "supply_v": VDD_V, "supply_na": supply,
+               "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
+               "power_total_nw": round(sum(supply.values()) * VDD_V, 3)}
+    outdir = Path(outdir)
+    with atomic_dir(outdir) as tmp:
+        write_gds(c, tmp / "tile.gds")
+        (tmp / "tile.spice").write_text(f"* {c.name}\n{info['spice']}")
+        (tmp / "tile.lef").write_text(info["lef"])
+        (tmp / "mapping.csv").write_text(_mapping_csv(info["mapping"]))
+        (tmp / "mapping.json").write_text(json.dumps(info["mapping"], indent=1) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return TileFiles(outdir, c.name, info["devices"], info["area_um2"],
+                     time.perf_counter() - start)
