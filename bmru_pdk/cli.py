@@ -210,6 +210,19 @@ def eval_(
         write_text(json, js.dumps({"split": split, **dataclasses.asdict(m)}, indent=2) + "\n")
 
 
+@app.command()
+def tile(
+    checkpoint: Annotated[Path, typer.Argument(help="checkpoint (.safetensors)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")],
+) -> None:
+    """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
+    from bmru_pdk.layouts.tile import write_tile
+
+    result = write_tile(checkpoint, output)
+    typer.echo(f"{result.name}: {result.devices} transistors, {result.area_um2:.0f} µm² "
+               f"in {result.seconds:.1f} s -> {result.outdir}")
+
+
 def main() -> None:
     """Console entry point: bad input and tool errors become one line and exit code 2."""
     try:

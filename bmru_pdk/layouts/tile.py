@@ -44,6 +44,7 @@ def tile_layout(tile: TileDesign) -> gf.Component:
     circuit = circuit.model_copy(update={"name": c.name})
     spice = circuit.to_spice()
     c.info.update({"spice": spice, "devices": len(circuit.flat_devices()),
+                   "parts": sum(len(row) for row in tile.rows),
                    "area_um2": round(boundary[2] * boundary[3], 2),
                    "boundary": list(boundary), "lef": lef(c, tile.pins, boundary),
                    "mapping": [asdict(m) for m in tile.mapping], "supply_na": tile.supply_na})
@@ -112,7 +113,7 @@ def write_tile(checkpoint: str | os.PathLike[str], outdir: str | os.PathLike[str
     supply = dict(info["supply_na"])
     summary = {"cell": c.name, "checkpoint": Path(checkpoint).name, "devices": info["devices"],
                "area_um2": info["area_um2"], "size_um": info["boundary"][2:],
-               "instances": len(c.insts), "cells": len(c.called_cells()) + 1,
+               "parts": info["parts"], "cells": len(c.called_cells()) + 1,
                "supply_v": VDD_V, "supply_na": supply,
                "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
                "power_total_nw": round(sum(supply.values()) * VDD_V, 3)}
