@@ -5,8 +5,9 @@ Rows stack bottom-up with a routing channel below each. Every cell port (metal3,
 jogs west on metal3 into the gap before its cell, drops a via, and runs down on metal2 to
 its net's metal3 track in the channel below the row. A net in several channels gets a metal2
 riser in a spine west of all rows. Each tile pin's track runs on west to the boundary, where
-the port and its label sit. Metal2 is only ever vertical and metal3 horizontal outside the
-cells, so crossings are free; gaps and channels keep every shape a metal space from the cells.
+its port and its label (just inside the port) sit. Metal2 is only ever vertical and metal3
+horizontal outside the cells, so crossings are free; gaps and channels keep every shape a
+metal space from the cells.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import gdsfactory as gf
 from bmru_pdk import rules
 from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, via
 from bmru_pdk.cells.vias import Box, add_pin, rect
-from bmru_pdk.layers import LAYER
+from bmru_pdk.layers import LABELS, LAYER
 
 HALF = PAD / 2
 EDGE = 1.0  # µm from the boundary to the outermost shapes
+LABEL_INSET = 0.1  # µm: a pin's label sits this far inside its port (ports from labels)
 ROW_CLEAR = 1.0  # µm between a channel's outer track and a cell (clears metal, Nwell)
 # first stub of a cell: its metal2 a metal space plus margin west of the cell
 STUB_IN = rules.snap(HALF + rules.M2_SPACE.value + 0.5)
@@ -93,7 +95,9 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         spans[key] = (0.0, max(s.x for s in legs if (s.net, s.channel) == key) + HALF)
     boxes = draw_legs(c, legs, track_y, spans)
     for n in pins:
-        add_pin(c, n, LAYER.metal3, boxes[n, str(channels[n][0])], 180, label=True)
+        box = boxes[n, str(channels[n][0])]
+        add_pin(c, n, LAYER.metal3, box, 180)
+        c.add_label(n, position=(LABEL_INSET, (box[1] + box[3]) / 2), layer=LABELS[LAYER.metal3])
     boundary = (0.0, 0.0, rules.snap(max(east, c.xmax) + EDGE), rules.snap(y - ROW_CLEAR + EDGE))
     rect(c, LAYER.pr_bndry, boundary)
     return boundary

@@ -21,8 +21,9 @@ import klayout.db as kdb
 
 from bmru_pdk.cells import library
 from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.layouts.design import VDD_V, TileDesign, design
-from bmru_pdk.layouts.floorplan import Placement, place_and_route
+from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route
 from bmru_pdk.layouts.lef import lef
 
 FILES = ("tile.gds", "tile.spice", "tile.lef", "mapping.csv", "mapping.json", "summary.json")
@@ -74,13 +75,52 @@ def tile_from_checkpoint(path: str | os.PathLike[str]) -> gf.Component:
     return bmru_tile(checkpoint=str(path))
 
 
-def write_gds(c: gf.Component, path: Path) -> Path:
-    """Write ``c`` without gdsfactory's context cell and without timestamps (same bytes for
-    the same tile; Debian's klayout rejects the context cell)."""
+def _canonical(c: gf.Component) -> kdb.Layout:
+    """``c``'s cell tree alone in a new layout, cells and layers created in name order: the
+    file no longer depends on what else the process built before."""
+    tree = kdb.Layout()
+    tree.dbu = c.kcl.dbu
+    tree.create_cell(c.name).copy_tree(c.kdb_cell)
+    out = kdb.Layout()
+    out.dbu = tree.dbu
+    cells = {s.cell_index(): out.create_cell(s.name).cell_index()
+             for s in sorted(tree.each_cell(), key=lambda x: x.name)}
+    layers = {i: out.layer(tree.get_info(i)) for i in sorted(
+        tree.layer_indexes(), key=lambda i: (tree.get_info(i).layer, tree.get_info(i).datatype))}
+    for src in tree.each_cell():
+        dst = out.cell(cells[src.cell_index()])
+        for i, j in layers.items():
+            dst.shapes(j).insert(src.shapes(i))
+        # KLayout stores instances by cell index, which depends on the build history
+        for inst in sorted(src.each_inst(), key=lambda i: (i.cell.name, str(i.cell_inst))):
+            array = inst.cell_inst.dup()
+            array.cell_index = cells[array.cell_index]
+            dst.insert(array)
+    return out
+
+
+def write_gds(c: gf.Component, path: str | os.PathLike[str]) -> Path:
+    """Write ``c`` deterministically (:func:`_canonical`, no timestamps) and without
+    gdsfactory's context cell, which Debian's klayout rejects: same tile, same bytes."""
     options = kdb.SaveLayoutOptions()
     options.write_context_info = False
     options.gds2_write_timestamps = False
-    return c.write_gds(path, save_options=options, with_metadata=False)
+    _canonical(c).write(str(path), options)
+    return Path(path)
+
+
+def import_tile(path: str | os.PathLike[str]) -> gf.Component:
+    """Read a ``tile.gds`` back as a component with its ports, rebuilt from the pin labels
+    (the file carries no gdsfactory metadata)."""
+    from bmru_pdk.cells.router import PAD
+
+    c = gf.import_gds(path)
+    texts = c.kdb_cell.shapes(c.kcl.layer(*LABELS[LAYER.metal3]))
+    for t in texts.each(kdb.Shapes.STexts):
+        x, y = t.dtext.x, t.dtext.y
+        c.add_port(t.text_string, center=(x - LABEL_INSET, y), width=PAD, orientation=180,
+                   layer=LAYER.metal3, port_type="electrical")
+    return c
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,182 @@
+"""Tiles from checkpoints: every output file, DRC-clean (one deck run over all tiles and an
+integration parent), LVS-clean against tile.spice, deterministic, hierarchical, importable,
+and bad checkpoints fail with exit code 2 and nothing written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import gdsfactory as gf
+import numpy as np
+import pytest
+
+from bmru_pdk.cells import side_by_side
+from bmru_pdk.cli import main
+from bmru_pdk.layouts.fit import fit_checkpoint
+from bmru_pdk.layouts.tile import FILES, import_tile, tile_from_checkpoint, write_gds, write_tile
+from bmru_pdk.model.bundled import bundled_checkpoint
+from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint, write_checkpoint
+from bmru_pdk.verification import drc, lvs
+
+pytestmark = pytest.mark.usefixtures("pdk")
+
+# name -> (n_in, d, layers, seed); "bundled" is the shipped network
+SHAPES = {"bundled": None, "n3_d2_l1": (3, 2, 1, 1), "n5_d3_l2": (5, 3, 2, 2)}
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Realisable checkpoints (projected with fit_checkpoint) of every shape."""
+    d = tmp_path_factory.mktemp("ckpt")
+    out = {}
+    for name, shape in SHAPES.items():
+        src = bundled_checkpoint() if shape is None else random_checkpoint(
+            n_in=shape[0], d=shape[1], layers=shape[2], seed=shape[3], path=d / f"{name}_raw.st")
+        out[name] = fit_checkpoint(src, d / f"{name}.safetensors")
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiles(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+          ) -> dict[str, Path]:
+    """``bmru tile`` output folder of every checkpoint."""
+    d = tmp_path_factory.mktemp("tiles")
+    return {name: write_tile(ckpt, d / name).outdir for name, ckpt in checkpoints.items()}
+
+
+def _cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    old = sys.argv
+    sys.argv = ["bmru", *args]
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+    finally:
+        sys.argv = old
+    return exit_.value.code, capsys.readouterr().err
+
+
+def test_files_and_reports(tiles: dict[str, Path], checkpoints: dict[str, Path]) -> None:
+    for name, outdir in tiles.items():
+        assert sorted(p.name for p in outdir.iterdir()) == sorted(FILES)
+        meta, arrays = read_checkpoint(checkpoints[name])
+        rows = json.loads((outdir / "mapping.json").read_text())
+        # one row per learned value except the initial states
+        assert len(rows) == sum(a.size for k, a in arrays.items() if not k.endswith(".s0"))
+        csv_lines = (outdir / "mapping.csv").read_text().splitlines()
+        assert csv_lines[0] == "parameter,requested,element,width_um,realised,unit"
+        assert len(csv_lines) == len(rows) + 1
+        for r in rows:
+            if r["requested"]:
+                assert r["realised"] == pytest.approx(r["requested"], rel=0.02), r
+        summary = json.loads((outdir / "summary.json").read_text())
+        assert summary["devices"] > 0 and summary["area_um2"] > 0
+        assert summary["power_total_nw"] == pytest.approx(
+            sum(summary["power_nw"].values()), abs=0.01)
+        lef = (outdir / "tile.lef").read_text()
+        assert f"MACRO {summary['cell']}" in lef and "SIZE" in lef and "OBS" in lef
+        pins = [f"x{i}" for i in range(meta.architecture.n_in)] + [
+            f"y{k}" for k in range(meta.architecture.n_classes)] + ["iref", "vdd", "vss"]
+        for pin in pins:
+            assert f"  PIN {pin}\n" in lef
+        assert "USE POWER" in lef and "LAYER Metal3" in lef
+
+
+def test_drc_clean_with_integration_parent(tiles: dict[str, Path], checkpoints: dict[str, Path],
+                                           tmp_path: Path) -> None:
+    """One deck run: every tile, and a parent where gdsfactory routes one tile's output to
+    another's input on metal3."""
+    small = tile_from_checkpoint(checkpoints["n3_d2_l1"])
+    parent = gf.Component("two_tiles")
+    a, b = parent << small, parent << small
+    b.movey(small.ysize + 40)
+    xs = gf.get_cross_section("metal3")
+    gf.routing.route_single(parent, a.ports["y0"], b.ports["x0"], cross_section=xs,
+                            bend=gf.partial(gf.components.wire_corner, cross_section=xs),
+                            straight=gf.components.straight, allow_width_mismatch=True,
+                            start_straight_length=5)
+    parent.add_ports(a.ports, prefix="a_")
+    parent.add_ports(b.ports, prefix="b_")
+    every = [tile_from_checkpoint(c) for c in checkpoints.values()] + [parent]
+    gds = write_gds(side_by_side(tuple(every), spacing=5.0), tmp_path / "tiles.gds")
+    result = drc.run(gds)
+    assert result.clean, result.by_cell()
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_lvs_matches_tile_spice(tiles: dict[str, Path], name: str) -> None:
+    result = lvs.run(tiles[name] / "tile.gds", tiles[name] / "tile.spice")
+    assert result.match, result.summary()
+
+
+def test_lvs_fails_against_other_weights(tiles: dict[str, Path], checkpoints: dict[str, Path],
+                                         tmp_path: Path) -> None:
+    meta, arrays = read_checkpoint(checkpoints["n3_d2_l1"])
+    arrays["layers.0.W"][0, 0] *= 2
+    other = write_tile(write_checkpoint(tmp_path / "other.st", meta, arrays), tmp_path / "o")
+    result = lvs.run(tiles["n3_d2_l1"] / "tile.gds", other.outdir / "tile.spice")
+    assert not result.match
+    assert any(m.kind == "parameter" for m in result.mismatches), result.summary()
+
+
+def test_same_checkpoint_same_bytes(tiles: dict[str, Path], checkpoints: dict[str, Path],
+                                    tmp_path: Path) -> None:
+    """A second build, in another process and from another path, writes identical files."""
+    copy = tmp_path / "copy.safetensors"
+    copy.write_bytes(checkpoints["n5_d3_l2"].read_bytes())
+    subprocess.run([sys.executable, "-m", "bmru_pdk", "tile", str(copy), "-o",
+                    str(tmp_path / "again")], check=True, capture_output=True)
+    for f in FILES:
+        if f != "summary.json":  # it names the checkpoint file
+            assert (tmp_path / "again" / f).read_bytes() == (tiles["n5_d3_l2"] / f).read_bytes(), f
+
+
+def test_hierarchy_one_cell_per_parameter_set(checkpoints: dict[str, Path]) -> None:
+    c = tile_from_checkpoint(checkpoints["bundled"])
+    children = [inst.cell.name for inst in c.insts if not inst.cell.name.startswith("via")]
+    units = [n for n in children if n.startswith("bmru_unit")]
+    assert len(units) == 8 and len([n for n in children if n.startswith("weight_array")]) == 3
+    assert len(c.called_cells()) > len(set(children))  # devices stay cells below them
+    assert [p.name for p in c.ports] == ["x" + str(i) for i in range(13)] + [
+        "y0", "y1", "iref", "vdd", "vss"]
+    assert gf.get_component("bmru_tile", checkpoint=str(checkpoints["bundled"])) is c
+
+
+def test_import_gds_restores_ports(tiles: dict[str, Path], checkpoints: dict[str, Path]) -> None:
+    built = tile_from_checkpoint(checkpoints["n3_d2_l1"])
+    back = import_tile(tiles["n3_d2_l1"] / "tile.gds")
+    assert {p.name: tuple(p.center) for p in back.ports} == {
+        p.name: tuple(p.center) for p in built.ports}
+
+
+def test_broken_checkpoint_exit_2_nothing_written(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    code, err = _cli("tile", str(bad), "-o", str(tmp_path / "out"), capsys=capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "bad.safetensors" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]
+
+
+@pytest.mark.parametrize(("tensor", "value", "words"), [
+    ("layers.0.W", 50.0, ["layers.0.W[1][2]=50", "within"]),
+    ("layers.0.W", 0.01, ["layers.0.W[1][2]=0.01", "within"]),
+    ("layers.0.delta", 0.01, ["layers.0 unit 1", "delta=0.01", "within"]),
+])
+def test_unrealisable_parameter_exit_2_nothing_written(
+        checkpoints: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        tensor: str, value: float, words: list[str]) -> None:
+    meta, arrays = read_checkpoint(checkpoints["n3_d2_l1"])
+    arrays[tensor] = np.array(arrays[tensor])
+    if arrays[tensor].ndim == 2:
+        arrays[tensor][1, 2] = value
+    else:
+        arrays[tensor][1] = value
+    ckpt = write_checkpoint(tmp_path / "edited.safetensors", meta, arrays)
+    code, err = _cli("tile", str(ckpt), "-o", str(tmp_path / "out"), capsys=capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edited.safetensors"]
