@@ -8,7 +8,7 @@ setup:
 	bash scripts/bootstrap.sh
 
 run: setup
-	$(BMRU) demo -o build/demo
+	$(BMRU) flow -o build/flow
 
 test: setup
 	$(VENV)/bin/ruff check bmru_pdk tests benchmarks

@@ -223,6 +223,24 @@ def tile(
                f"in {result.seconds:.1f} s -> {result.outdir}")
 
 
+@app.command()
+def flow(
+    checkpoint: Annotated[Path | None, typer.Argument(
+        help="checkpoint (.safetensors); default: the bundled one")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
+        "build/flow"
+    ),
+) -> None:
+    """The main job: tile -> official DRC -> LVS -> extracted netlist, with a report."""
+    from bmru_pdk import flow as job
+    from bmru_pdk.model.bundled import bundled_checkpoint
+
+    result = job.run(checkpoint or bundled_checkpoint(), output)
+    typer.echo((result.outdir / "report.md").read_text())
+    typer.echo(f"files in {result.outdir}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
 def main() -> None:
     """Console entry point: bad input and tool errors become one line and exit code 2."""
     try:

@@ -78,7 +78,8 @@ def test_gradients_reach_every_parameter() -> None:
 
 
 def test_weight_range_and_grid_are_enforced() -> None:
-    net = _net(w_max=0.5, w_step=0.125, i_max=4.0, i_step=0.25)
+    net = _net(w_min=0.2, w_max=0.5, w_step=0.125, i_max=4.0, i_step=0.25, beta_hi_max=4.0,
+               alpha_max=4.0)
     with torch.no_grad():
         net.layers[0].weight.mul_(10)
     params = net.effective_parameters()
@@ -86,6 +87,8 @@ def test_weight_range_and_grid_are_enforced() -> None:
         w = p["weight"]
         assert w.abs().max() <= 0.5
         assert torch.equal(w, torch.round(w / 0.125) * 0.125)
+        # absent or at least w_min, rounded up to the grid
+        assert ((w == 0) | (w.abs() >= 0.25)).all()
     for p in params[:-1]:
         for key in ("bias", "beta_lo", "delta", "alpha"):
             assert p[key].abs().max() <= 4.0

@@ -15,7 +15,6 @@ import pytest
 
 from bmru_pdk.cells import side_by_side
 from bmru_pdk.cli import main
-from bmru_pdk.layouts.fit import fit_checkpoint
 from bmru_pdk.layouts.tile import FILES, import_tile, tile_from_checkpoint, write_gds, write_tile
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint, write_checkpoint
@@ -29,14 +28,12 @@ SHAPES = {"bundled": None, "n3_d2_l1": (3, 2, 1, 1), "n5_d3_l2": (5, 3, 2, 2)}
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Realisable checkpoints (projected with fit_checkpoint) of every shape."""
+    """The bundled and random checkpoints, as they are: the model keeps every parameter
+    inside what the mirrors and the cell realise."""
     d = tmp_path_factory.mktemp("ckpt")
-    out = {}
-    for name, shape in SHAPES.items():
-        src = bundled_checkpoint() if shape is None else random_checkpoint(
-            n_in=shape[0], d=shape[1], layers=shape[2], seed=shape[3], path=d / f"{name}_raw.st")
-        out[name] = fit_checkpoint(src, d / f"{name}.safetensors")
-    return out
+    return {name: bundled_checkpoint() if shape is None else random_checkpoint(
+        n_in=shape[0], d=shape[1], layers=shape[2], seed=shape[3], path=d / f"{name}.safetensors")
+        for name, shape in SHAPES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +66,10 @@ def test_files_and_reports(tiles: dict[str, Path], checkpoints: dict[str, Path])
         assert csv_lines[0] == "parameter,requested,element,width_um,realised,unit"
         assert len(csv_lines) == len(rows) + 1
         for r in rows:
+            # issue targets: currents and weights within 2 %, switching thresholds within 5 %
+            tol = 0.05 if ".beta1" in r["parameter"] or ".delta" in r["parameter"] else 0.02
             if r["requested"]:
-                assert r["realised"] == pytest.approx(r["requested"], rel=0.02), r
+                assert r["realised"] == pytest.approx(r["requested"], rel=tol), r
         summary = json.loads((outdir / "summary.json").read_text())
         assert summary["devices"] > 0 and summary["area_um2"] > 0
         assert summary["power_total_nw"] == pytest.approx(

@@ -13,6 +13,8 @@ Hardware mapping (everything below is currents; 1 unit = 1 nA):
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -28,6 +30,18 @@ def _quantise(v: Tensor, step: float | None) -> Tensor:
     if step is None:
         return v
     return v + (torch.round(v / step) * step - v).detach()
+
+
+def _at_least(v: Tensor, smallest: float, step: float | None) -> Tensor:
+    """A mirror output is absent or at least ``smallest`` (rounded up to the grid ``step``):
+    magnitudes below half of it realise as 0, the others as ``max(|v|, smallest)``.
+    Straight-through, so absent weights can grow."""
+    if step is not None:
+        smallest = math.ceil(smallest / step - 1e-9) * step
+    mag = v.abs()
+    real = torch.where(mag < smallest / 2, torch.zeros_like(v),
+                       torch.sign(v) * mag.clamp(min=smallest))
+    return v + (real - v).detach()
 
 
 class BMRUNet(nn.Module):
@@ -79,9 +93,13 @@ class BMRUNet(nn.Module):
                 # Centred: candidates start inside the hysteresis band, where the surrogate
                 # gradient is large; otherwise units start stuck ON or OFF.
                 layer.bias.copy_(layer.beta1 + layer.delta / 2)
-            # A small readout: uninformative units then cost little loss, so training does
-            # not first silence them (saturate them OFF) before they learn anything.
-            self.readout_weight.copy_(uniform(self.readout_weight.shape, -0.05, 0.05) / x_mid)
+            # The smallest realisable readout: uninformative units then cost little loss, so
+            # training does not first silence them (saturate them OFF) before they learn.
+            sign = torch.where(torch.rand(self.readout_weight.shape, generator=generator) < 0.5,
+                               -1.0, 1.0)
+            r = self.meta.realisability
+            self.readout_weight.copy_(sign * uniform(self.readout_weight.shape, r.w_min,
+                                                     1.2 * r.w_min))
             self.readout_bias.zero_()
         self.project_()
 
@@ -92,8 +110,9 @@ class BMRUNet(nn.Module):
         for layer in self.layers:
             layer.weight.clamp_(-r.w_max, r.w_max)
             layer.bias.clamp_(-r.i_max, r.i_max)
-            for p in (layer.beta1, layer.delta, layer.alpha):
-                p.copy_(p.abs().clamp_(max=r.i_max / 2))
+            for p in (layer.beta1, layer.delta):
+                p.copy_(p.abs().clamp_(max=r.beta_hi_max))
+            layer.alpha.copy_(layer.alpha.abs().clamp_(r.alpha_min, r.alpha_max))
         self.readout_weight.clamp_(-r.w_max, r.w_max)
         self.readout_bias.clamp_(-r.i_max, r.i_max)
 
@@ -102,8 +121,10 @@ class BMRUNet(nn.Module):
     ) -> list[dict[str, Tensor]]:
         """The parameters the circuit realises, per layer, then the readout as the last entry.
 
-        Weights are clamped to ``w_max`` and snapped to ``w_step``; currents to ``i_max`` and
-        ``i_step``. With ``mismatch > 0`` every circuit element (each weight, bias, I_thresh,
+        Every value is held inside :class:`Realisability`: weights and biases within their
+        largest magnitude, snapped to their grid, and absent or at least their smallest
+        magnitude; beta_hi, delta / beta_hi and alpha within the cell's window.
+        With ``mismatch > 0`` every circuit element (each weight, bias, I_thresh,
         I_width, I_gain, readout weight and bias) is multiplied by ``1 + mismatch * N(0, 1)``.
 
         When :attr:`centred`, the realised bias is ``b = b_raw - W m`` with ``m`` the mean input
@@ -123,10 +144,10 @@ class BMRUNet(nn.Module):
         r = self.meta.realisability
 
         def w(v: Tensor) -> Tensor:
-            return _quantise(v.clamp(-r.w_max, r.w_max), r.w_step)
+            return _at_least(_quantise(v.clamp(-r.w_max, r.w_max), r.w_step), r.w_min, r.w_step)
 
         def i(v: Tensor) -> Tensor:
-            return _quantise(v.clamp(-r.i_max, r.i_max), r.i_step)
+            return _quantise(v, r.i_step)
 
         def perturb(v: Tensor) -> Tensor:
             if mismatch <= 0:
@@ -136,7 +157,11 @@ class BMRUNet(nn.Module):
         out: list[dict[str, Tensor]] = []
         m_in: Tensor | float = self.meta.input.offset * self.meta.input.scale_na
         for layer in self.layers:
-            beta_lo, delta = i(layer.beta1.abs()), i(layer.delta.abs())
+            # The cell sets I_thresh = beta_hi and I_width = delta; beta_lo follows.
+            beta_hi = i((layer.beta1.abs() + layer.delta.abs()).clamp(r.beta_hi_min,
+                                                                      r.beta_hi_max))
+            delta = i(layer.delta.abs().clamp(r.delta_frac_min * beta_hi,
+                                              r.delta_frac_max * beta_hi))
             weight = w(layer.weight)
             bias = (
                 layer.bias - weight @ (m_in * torch.ones(layer.n_in))
@@ -145,23 +170,22 @@ class BMRUNet(nn.Module):
             )
             p = {
                 "weight": weight,
-                "bias": i(bias),
-                "beta_hi": beta_lo + delta,
+                "bias": _at_least(i(bias.clamp(-r.i_max, r.i_max)), r.i_min, r.i_step),
+                "beta_hi": beta_hi,
                 "delta": delta,
-                "alpha": i(layer.alpha.abs()),
+                "alpha": i(layer.alpha.abs()).clamp(r.alpha_min, r.alpha_max),
             }
             m_in = p["alpha"].detach() / 2  # the realised (unperturbed) bias uses this
             if mismatch > 0:
                 p = {k: perturb(p[k]) for k in _ELEMENTS}
                 p["delta"] = p["delta"].clamp(min=0)  # a current cannot change sign
-                # The circuit sets I_thresh = beta_hi and I_width = delta; beta_lo follows.
-                p["beta_lo"] = p["beta_hi"] - p["delta"]
-            else:
-                p["beta_lo"] = beta_lo
+            p["beta_lo"] = p["beta_hi"] - p["delta"]
             p["s0"] = heaviside(layer.s0_logit, layer.surrogate_a)
             out.append(p)
         out.append(
-            {"weight": perturb(w(self.readout_weight)), "bias": perturb(i(self.readout_bias))}
+            {"weight": perturb(w(self.readout_weight)),
+             "bias": perturb(_at_least(i(self.readout_bias.clamp(-r.i_max, r.i_max)),
+                                       r.i_min, r.i_step))}
         )
         return out
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 FORMAT = "bmru-fqbmru-checkpoint"
 VERSION = 1
@@ -31,19 +39,41 @@ class Architecture(_Strict):
 
 
 class Realisability(_Strict):
-    """What the current mirrors can realise; the model constrains its parameters to this.
+    """What the current mirrors and the cell can realise; the model constrains itself to this.
+
+    The defaults sit a few percent inside the ranges characterised in ngspice (the circuit
+    library's mapping tables: mirror gain 0.27-16.5, beta_hi 0.47-7.9 nA, delta / beta_hi
+    0.2-0.8, alpha 0.51-8.2 nA at a 1 nA reference), so a trained checkpoint maps onto a
+    tile as it is. A weight or bias is either absent (no device) or at least its minimum.
 
     Attributes:
+        w_min: Smallest non-zero weight magnitude; smaller magnitudes realise as 0 below
+            half of it and as ``w_min`` above.
         w_max: Largest weight magnitude (mirror output/input width ratio).
         w_step: Weight grid (ratio step); ``None`` means continuous.
-        i_max: Largest constant current (bias, thresholds, alpha) in nA.
+        i_min: Smallest non-zero bias magnitude in nA, as ``w_min``.
+        i_max: Largest bias magnitude in nA.
         i_step: Grid of constant currents in nA; ``None`` means continuous.
+        beta_hi_min: Lowest switch-on threshold beta_hi in nA.
+        beta_hi_max: Highest switch-on threshold beta_hi in nA.
+        delta_frac_min: Smallest hysteresis width as a fraction of beta_hi.
+        delta_frac_max: Largest hysteresis width as a fraction of beta_hi.
+        alpha_min: Smallest ON output current in nA.
+        alpha_max: Largest ON output current in nA.
     """
 
+    w_min: NonNegativeFloat = 0.3
     w_max: PositiveFloat = 8.0
     w_step: PositiveFloat | None = None
-    i_max: PositiveFloat = 20.0
+    i_min: NonNegativeFloat = 0.3
+    i_max: PositiveFloat = 15.0
     i_step: PositiveFloat | None = None
+    beta_hi_min: PositiveFloat = 0.5
+    beta_hi_max: PositiveFloat = 7.5
+    delta_frac_min: float = Field(default=0.21, gt=0, lt=1)
+    delta_frac_max: float = Field(default=0.79, gt=0, lt=1)
+    alpha_min: PositiveFloat = 0.55
+    alpha_max: PositiveFloat = 7.8
 
 
 class InputEncoding(_Strict):

@@ -150,7 +150,7 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout) -> None:
 
 
 def device_counts(netlist: kdb.Netlist) -> dict[str, int]:
-    """Number of devices per class over the whole hierarchy (uncombined, per finger)."""
+    """Number of devices per class in every circuit of ``netlist`` (uncombined, per finger)."""
     counts = dict.fromkeys(DEVICES, 0)
     for circuit in netlist.each_circuit():
         for device in circuit.each_device():
@@ -216,10 +216,10 @@ def extract(gds: str | Path, topcell: str | None = None) -> ExtractResult:
     l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, top, []))
     build(l2n, layout)
     netlist = l2n.netlist()
-    counts = device_counts(netlist)
     netlist.make_top_level_pins()
     netlist.flatten()
     netlist.purge_nets()
+    counts = device_counts(netlist)  # after flattening: per placed device, not per cell
     _name_nets_for_spice(netlist)
     spice = to_spice(netlist, f"{top.name} extracted from {Path(gds).name}")
     return ExtractResult(str(gds), top.name, spice, counts)
