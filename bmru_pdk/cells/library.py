@@ -11,7 +11,7 @@ from typing import Literal
 
 import gdsfactory as gf
 
-from bmru_pdk.cells.placer import place_row
+from bmru_pdk.cells.placer import Placement, place_row
 from bmru_pdk.cells.router import route
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.model import NFET, PFET, Circuit
@@ -19,15 +19,21 @@ from bmru_pdk.circuits.model import NFET, PFET, Circuit
 _KIND = {"nfet": NFET, "pfet": PFET}
 
 
-def circuit_layout(circuit: Circuit) -> gf.Component:
+def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
+                   dummies: bool = False) -> gf.Component:
     """Place and route every transistor of ``circuit`` (instances flattened into one row).
 
     The device cells stay instances. ``info`` records the schematic, the circuit name, the
     device count and the area (µm²).
+
+    Args:
+        circuit: what to draw.
+        placement: ``grouped`` or ``interdigitated`` (see :mod:`bmru_pdk.cells.placer`).
+        dummies: dummy poly gates at both ends of every device.
     """
     c = gf.Component()
     devices = circuit.flat_devices()
-    route(c, place_row(c, devices), [p.name for p in circuit.pins])
+    route(c, place_row(c, devices, placement, dummies), [p.name for p in circuit.pins])
     c.info.update({"circuit": circuit.name, "spice": circuit.to_spice(),
                    "devices": len(devices), "area_um2": round(c.xsize * c.ysize, 2)})
     return c
@@ -40,7 +46,8 @@ def schematic(component: gf.Component) -> str:
 
 @gf.cell
 def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
-                   ratios: tuple[float, ...] = (1.0, 2.0)) -> gf.Component:
+                   ratios: tuple[float, ...] = (1.0, 2.0),
+                   placement: Placement = "grouped", dummies: bool = False) -> gf.Component:
     """Current mirror: diode-connected input and one output per ratio.
 
     Ports: ``in``, ``out0``.., ``vss`` (NMOS) or ``vdd`` (PMOS).
@@ -48,9 +55,12 @@ def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
     Args:
         kind: ``nfet`` (input and outputs sink) or ``pfet`` (they source).
         ratios: output width / diode width, one per output.
+        placement: ``grouped`` (one block per transistor) or ``interdigitated`` (unit
+            fingers of the diode and the outputs dealt out in turn, for matching).
+        dummies: dummy poly gates at both ends of every device (edge effects).
     """
     return circuit_layout(builders.current_mirror(
-        builders.MirrorParams(kind=_KIND[kind], ratios=list(ratios))))
+        builders.MirrorParams(kind=_KIND[kind], ratios=list(ratios))), placement, dummies)
 
 
 @gf.cell

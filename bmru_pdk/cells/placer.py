@@ -1,5 +1,10 @@
 """Placement of a circuit's transistors: one row, NMOS first, then PMOS in one merged Nwell.
 
+``grouped`` keeps each transistor whole; ``interdigitated`` draws every finger of every
+transistor as its own single-finger device and deals them out round-robin (ABCABC...), so a
+gradient across the row hits a mirror's diode and outputs alike. LVS sees the parallel
+fingers combined back into the schematic's device.
+
 All bottoms sit on y = 0, so the routing channels above and below the row (see
 :mod:`bmru_pdk.cells.router`) are straight. Every PMOS bulk is ``vdd`` (a builder
 convention), so the PMOS group shares one Nwell: no NW.2b spacing between them.
@@ -8,6 +13,8 @@ convention), so the PMOS group shares one Nwell: no NW.2b spacing between them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain, zip_longest
+from typing import Literal
 
 import gdsfactory as gf
 
@@ -33,24 +40,49 @@ class Placed:
     ref: gf.ComponentReference
 
 
-def device_cell(d: Device) -> gf.Component:
+Placement = Literal["grouped", "interdigitated"]
+
+
+def device_cell(d: Device, dummies: bool = False) -> gf.Component:
     """The drawn transistor for ``d`` (its bulk tap included)."""
     draw = nfet if d.kind == NFET else pfet
-    return draw(w=d.w, l=d.l, fingers=d.fingers, multiplier=d.multiplier)
+    return draw(w=d.w, l=d.l, fingers=d.fingers, multiplier=d.multiplier, dummies=dummies)
 
 
-def place_row(c: gf.Component, devices: list[Device]) -> list[Placed]:
+def _fingers(d: Device) -> list[Device]:
+    n = d.fingers * d.multiplier
+    return [d.model_copy(update={"name": f"{d.name}_f{k}", "fingers": 1, "multiplier": 1})
+            for k in range(n)]
+
+
+def _order(devices: list[Device], placement: Placement) -> list[Device]:
+    if placement == "grouped":
+        return devices
+    dealt = zip_longest(*(_fingers(d) for d in devices))
+    return [f for f in chain.from_iterable(dealt) if f is not None]
+
+
+def place_row(c: gf.Component, devices: list[Device], placement: Placement = "grouped",
+              dummies: bool = False) -> list[Placed]:
     """Instantiate ``devices`` in ``c`` along x from 0, NMOS first, bottoms on y = 0.
+
+    Args:
+        c: the component to place into.
+        devices: the circuit's transistors.
+        placement: ``grouped`` (one cell per transistor) or ``interdigitated`` (fingers
+            dealt out round-robin within each device type).
+        dummies: draw dummy poly gates at both ends of every device.
 
     Returns the placements in row order. Draws the shared Nwell over the PMOS group.
     """
-    row = [d for d in devices if d.kind == NFET] + [d for d in devices if d.kind != NFET]
+    row = (_order([d for d in devices if d.kind == NFET], placement)
+           + _order([d for d in devices if d.kind != NFET], placement))
     placed: list[Placed] = []
     x = 0.0
     for d in row:
         if placed:
             x += SAME_KIND_GAP if placed[-1].device.kind == d.kind else KIND_CHANGE_GAP
-        ref = c << device_cell(d)
+        ref = c << device_cell(d, dummies)
         ref.xmin, ref.ymin = x, 0.0
         x = rules.snap(ref.xmax)
         placed.append(Placed(d, ref))
