@@ -241,6 +241,38 @@ def flow(
     raise typer.Exit(0 if result.ok else 1)
 
 
+@app.command()
+def compare(
+    checkpoint: Annotated[Path, typer.Argument(help="checkpoint (.safetensors)")],
+    data: Annotated[Path | None, typer.Option(
+        help="dataset in the Speech Commands layout (its test split); default: spoken "
+             "offline")] = None,
+    n: Annotated[int, typer.Option("--n", help="number of utterances")] = 5,
+    frame_us: Annotated[float, typer.Option(help="frame period of the simulation, µs")] = 200.0,
+    output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
+        "build/compare"
+    ),
+) -> None:
+    """Simulate the extracted tile on utterances and compare it with the software model."""
+    from bmru_pdk.verification.compare import compare as run_compare
+    from bmru_pdk.verification.compare import load_utterances
+
+    utterances = load_utterances(checkpoint, data, n)
+    f = run_compare(checkpoint, utterances, output, frame_s=frame_us * 1e-6,
+                    progress=lambda k, total: typer.echo(f"simulated {k}/{total}", err=True))
+    for ref in ("ideal", "realised"):
+        r = f[ref]
+        typer.echo(f"{ref}: state agreement per layer {r['state_agreement_per_layer']}, "
+                   f"decisions {r['decisions_agreeing']}/{f['utterances']}, "
+                   f"output error {r['output_mae_na']} nA")
+    typer.echo(f"supply power {f['power_nw']['mean']} nW (mean), "
+               f"{f['sim_s_per_utterance']} s per utterance -> {output}")
+    # the targets of the published work: 99 % of state bits, 98 % of decisions
+    agree = f["ideal"]["decision_agreement"] >= 0.98 and min(
+        f["ideal"]["state_agreement_per_layer"]) >= 0.99
+    raise typer.Exit(0 if agree else 1)
+
+
 def main() -> None:
     """Console entry point: bad input and tool errors become one line and exit code 2."""
     try:

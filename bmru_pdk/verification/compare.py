@@ -1,0 +1,310 @@
+"""Post-layout simulation against the software model: state bits, output currents, decisions,
+supply power.
+
+The tile of a checkpoint is built and extracted; each utterance's input currents drive the
+extracted netlist in ngspice, one frame per ``frame_s``, after a reset frame of zero input.
+At the end of each frame every unit's state is read at its cell's decision node ``v0`` (found
+in the extracted netlist by pairing it with the schematic) and the class scores as the
+currents of the output rails. The torch model runs on the same frames with two parameter
+sets: the checkpoint's (``ideal``) and the values the layout realises (``realised``, the
+mapping's last column).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.verification import testbench as tb
+
+REFERENCES = ("ideal", "realised")
+# Checkpoint tensor name -> key of BMRUNet.effective_parameters
+_KEYS = {"W": "weight", "b": "bias", "beta1": "beta_lo", "delta": "delta", "alpha": "alpha"}
+_PARAM = re.compile(r"^(?:layers\.(\d+)|readout)\.(\w+)\[(\d+)\](?:\[(\d+)\])?$")
+_WORST = 5
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One input sequence: a name, its label and its input currents (frames, n_in), nA."""
+
+    name: str
+    label: int
+    x_na: np.ndarray
+
+
+@dataclass(frozen=True)
+class HardwareRun:
+    """What one simulation gave, sampled once per frame (reset frame dropped)."""
+
+    states: list[np.ndarray]
+    scores: np.ndarray
+    power_nw: float
+    seconds: float
+
+
+def majority_vote(scores: np.ndarray) -> int:
+    """Class of most frames by per-frame argmax (ties: lowest class), as the model decides."""
+    return int(np.bincount(scores.argmax(-1), minlength=scores.shape[-1]).argmax())
+
+
+def realised_parameters(model, rows: list[dict]) -> list[dict]:  # noqa: ANN001 (torch lazy)
+    """``model``'s effective parameters with every mapped value replaced by the realised one
+    (call under ``torch.no_grad()``).
+
+    Args:
+        model: The :class:`~bmru_pdk.model.network.BMRUNet` of the checkpoint.
+        rows: The tile's mapping rows (``parameter``, ``realised``).
+    """
+    params = [{k: v.clone() for k, v in p.items()} for p in model.effective_parameters()]
+    for row in rows:
+        m = _PARAM.match(row["parameter"])
+        if m is None:
+            raise BmruError(f"unknown parameter {row['parameter']!r} in the tile mapping")
+        layer, name, i, j = m.groups()
+        p = params[-1 if layer is None else int(layer)]
+        index = (int(i),) if j is None else (int(i), int(j))
+        p[_KEYS[name]][index] = float(row["realised"])
+    for p in params[:-1]:
+        p["beta_hi"] = p["beta_lo"] + p["delta"]
+    return params
+
+
+def model_run(model, params: list[dict], x_na: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:  # noqa: ANN001
+    """States per layer (frames, d) and scores (frames, n_classes) of the torch model."""
+    import torch
+
+    with torch.no_grad():
+        y, states = model(torch.from_numpy(x_na[None].astype(np.float32)), params=params,
+                          return_states=True)
+    return [s[0].numpy() for s in states], y[0].numpy()
+
+
+def simulate_utterance(
+    tile: tb.TileNetlist,
+    decision_nets: list[list[str]],
+    s0: list[np.ndarray],
+    x_na: np.ndarray,
+    frame_s: float,
+) -> HardwareRun:
+    """Simulate one utterance on ``tile`` after a reset frame of zero input.
+
+    Args:
+        tile: The tile netlist.
+        decision_nets: Per layer, each unit's decision-node net in ``tile``.
+        s0: Per layer, the initial states (the decision nodes start there: ``.ic``).
+        x_na: (frames, n_in) input currents, nA.
+        frame_s: Frame period, s.
+    """
+    from bmru_pdk.verification.spice import simulate
+
+    x = np.vstack([np.zeros((1, x_na.shape[1])), x_na])
+    n = len(x)
+    probes = [net for layer in decision_nets for net in layer]
+    initial = {net: tb.VDD_V * float(s) for nets, states in zip(decision_nets, s0, strict=True)
+               for net, s in zip(nets, states, strict=True)}
+    start = time.perf_counter()
+    r = simulate(tb.deck(tile, x, frame_s, probes, initial))
+    seconds = time.perf_counter() - start
+    t = r["time"]
+
+    def sampled(name: str) -> np.ndarray:
+        return tb.frame_ends(t, r[name], frame_s, n)[1:]
+
+    states = [np.stack([sampled(f"v({net})") > tb.VDD_V / 2 for net in layer], -1)
+              .astype(np.float32) for layer in decision_nets]
+    outputs = sorted((p for p in tile.pins if re.fullmatch(r"y\d+", p)), key=lambda p: int(p[1:]))
+    scores = np.stack([sampled(f"i(v{y})") * 1e9 for y in outputs], -1)
+
+    # supply power after the reset frame, nW
+    power = -tb.average(t, r["i(vdd)"], start=frame_s) * tb.VDD_V * 1e9
+    return HardwareRun(states, scores, round(power, 3), seconds)
+
+
+def _plot(path: Path, u: Utterance, hw: HardwareRun, model: list[np.ndarray],
+          y_model: np.ndarray, classes: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(model) + 1, 1, figsize=(8, 2.2 * (len(model) + 1)), sharex=True)
+    for l, (ax, s_hw, s_m) in enumerate(zip(axes, hw.states, model, strict=False)):  # noqa: E741
+        for j in range(s_m.shape[1]):
+            ax.step(range(len(s_m)), s_m[:, j] * 0.8 + 1.1 * j, where="post", color="C0",
+                    label="model" if j == 0 else None)
+            ax.step(range(len(s_hw)), s_hw[:, j] * 0.8 + 1.1 * j, where="post", color="C3",
+                    linestyle="--", label="ngspice (extracted)" if j == 0 else None)
+        ax.set_ylabel(f"layer {l} units")
+        ax.set_yticks([1.1 * j + 0.4 for j in range(s_m.shape[1])], range(s_m.shape[1]))
+    axes[0].legend(loc="upper right", fontsize=7)
+    ax = axes[-1]
+    for k, c in enumerate(classes):
+        ax.plot(y_model[:, k], color=f"C{k}", label=f"{c} model")
+        ax.plot(hw.scores[:, k], color=f"C{k}", linestyle="--", label=f"{c} ngspice")
+    ax.set_ylabel("score, nA")
+    ax.set_xlabel("frame")
+    ax.legend(fontsize=7, ncol=2)
+    fig.suptitle(f"{u.name} (label {classes[u.label]})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def compare(
+    checkpoint: str | os.PathLike[str],
+    utterances: list[Utterance],
+    outdir: str | os.PathLike[str],
+    frame_s: float = 200e-6,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Simulate the extracted tile of ``checkpoint`` on ``utterances`` and compare with the model.
+
+    Writes into ``outdir`` (whole or not at all): the tile's files, ``extracted.spice``,
+    ``compare.json`` (the returned figures) and one ``<index>.png`` per utterance.
+
+    Args:
+        checkpoint: The ``.safetensors`` checkpoint.
+        utterances: Input sequences.
+        outdir: Folder to write.
+        frame_s: Frame period of the simulation, s (cells need ~200 µs to settle at 1 nA).
+        progress: Called with (done, total) after each simulation.
+
+    Returns:
+        The figures (stable keys), also written to ``compare.json``.
+    """
+    import torch
+
+    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.model.checkpoint import load_checkpoint
+    from bmru_pdk.verification.extract import extract
+
+    if not utterances:
+        raise BmruError("compare needs at least one utterance")
+    model = load_checkpoint(checkpoint)
+    arch = model.meta.architecture
+    outdir = Path(outdir)
+    with atomic_dir(outdir) as tmp:
+        files = write_tile(checkpoint, tmp / "tile")
+        x = extract(tmp / "tile" / "tile.gds")
+        (tmp / "extracted.spice").write_text(x.spice)
+        schematic = (tmp / "tile" / "tile.spice").read_text()
+        rows = json.loads((tmp / "tile" / "mapping.json").read_text())
+        v0 = [[f"u{l}_{j}.cell.v0" for j in range(arch.d)] for l in range(arch.layers)]  # noqa: E741
+        found = tb.net_names(x.spice, schematic, [n for layer in v0 for n in layer])
+        tile = tb.split_top(x.spice, files.name)
+        nets = [[found[n] for n in layer] for layer in v0]
+        with torch.no_grad():
+            refs = {"ideal": model.effective_parameters(),
+                    "realised": realised_parameters(model, rows)}
+        s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]
+        per: list[dict] = []
+        power: list[float] = []
+        for k, u in enumerate(utterances):
+            hw = simulate_utterance(tile, nets, s0, u.x_na, frame_s)
+            power.append(hw.power_nw)
+            entry = {"name": u.name, "label": u.label, "frames": len(u.x_na),
+                     "sim_s": round(hw.seconds, 2), "power_nw": hw.power_nw,
+                     "decision_hw": majority_vote(hw.scores)}
+            x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
+            for ref, params in refs.items():
+                states, scores = model_run(model, params, x_in)
+                states, scores = [s[1:] for s in states], scores[1:]
+                if ref == "ideal":
+                    _plot(tmp / f"{k:03d}.png", u, hw, states, scores, model.meta.classes)
+                entry[ref] = {
+                    "state_agreement": [float((a == b).mean())
+                                        for a, b in zip(hw.states, states, strict=True)],
+                    "output_mae_na": float(np.abs(hw.scores - scores).mean()),
+                    "decision": majority_vote(scores),
+                }
+            per.append(entry)
+            if progress:
+                progress(k + 1, len(utterances))
+        figures = _summary(checkpoint, files.name, x.devices, frame_s, per, power)
+        (tmp / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def load_utterances(
+    checkpoint: str | os.PathLike[str], data: str | os.PathLike[str] | None, n: int,
+    seed: int = 1,
+) -> list[Utterance]:
+    """``n`` utterances as the checkpoint's input currents, evenly spread over the clips.
+
+    Args:
+        checkpoint: The checkpoint (its input encoding and task).
+        data: A dataset in the Speech Commands layout (its test split); ``None`` speaks a
+            small one with the offline generator (all its clips; ``seed`` differs from the
+            training data's 0, so these are unseen utterances).
+        n: Number of utterances.
+        seed: Generator seed when ``data`` is ``None``.
+    """
+    import tempfile
+
+    from bmru_pdk.model.checkpoint import read_checkpoint
+    from bmru_pdk.model.data import SPLITS, get_task, load_split
+    from bmru_pdk.model.features import to_currents
+
+    if n < 1:
+        raise BmruError(f"--n must be at least 1, got {n}")
+    meta, _ = read_checkpoint(checkpoint)
+    task = get_task(meta.training.task if meta.training else "binary")
+    if data is None:
+        from bmru_pdk.model.synth import generate
+
+        with tempfile.TemporaryDirectory() as tmp:
+            words = tuple(w for w in task.words if w != "silence")
+            root = generate(Path(tmp) / "data", words, per_word=-(-n // len(words)) + 1,
+                            seed=seed)
+            splits = [load_split(root, task, s, seed) for s in SPLITS]
+    else:
+        splits = [load_split(data, task, "test")]
+    feats = np.concatenate([s.features for s in splits])
+    labels = np.concatenate([s.labels for s in splits])
+    sources = [src for s in splits for src in s.sources]
+    pick = np.unique(np.linspace(0, len(labels) - 1, min(n, len(labels))).round().astype(int))
+    x = to_currents(feats[pick], meta.input)
+    return [Utterance(sources[k], int(labels[k]), x[i]) for i, k in enumerate(pick)]
+
+
+def _summary(checkpoint: str | os.PathLike[str], tile: str, devices: dict[str, int],
+             frame_s: float, per: list[dict], power: list[float]) -> dict:
+    n = len(per)
+    out: dict = {"checkpoint": Path(checkpoint).name, "tile": tile, "devices": devices,
+                 "frame_s": frame_s, "utterances": n,
+                 "sim_s_per_utterance": round(float(np.mean([p["sim_s"] for p in per])), 2)}
+    for ref in REFERENCES:
+        agree = np.array([p[ref]["state_agreement"] for p in per])
+        frames = np.array([p["frames"] for p in per])[:, None]
+        out[ref] = {
+            "state_agreement_per_layer": [round(float(a), 5) for a in
+                                          (agree * frames).sum(0) / frames.sum()],
+            "output_mae_na": round(float(np.mean([p[ref]["output_mae_na"] for p in per])), 4),
+            "decision_agreement": round(float(np.mean(
+                [p[ref]["decision"] == p["decision_hw"] for p in per])), 4),
+            "decisions_agreeing": int(sum(p[ref]["decision"] == p["decision_hw"] for p in per)),
+            "model_accuracy": round(float(np.mean([p[ref]["decision"] == p["label"]
+                                                   for p in per])), 4),
+        }
+    out["hardware_accuracy"] = round(float(np.mean([p["decision_hw"] == p["label"]
+                                                    for p in per])), 4)
+    worst = sorted(range(n), key=lambda k: (min(per[k]["ideal"]["state_agreement"]),
+                                            -per[k]["ideal"]["output_mae_na"]))
+    out["worst"] = [{"index": k, "name": per[k]["name"],
+                     "state_agreement": per[k]["ideal"]["state_agreement"],
+                     "decision_hw": per[k]["decision_hw"],
+                     "decision_model": per[k]["ideal"]["decision"]} for k in worst[:_WORST]]
+    out["power_nw"] = {"mean": round(float(np.mean(power)), 3),
+                       "min": round(float(np.min(power)), 3), "max": round(float(np.max(power)), 3)}
+    out["per_utterance"] = per
+    return out

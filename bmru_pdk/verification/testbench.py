@@ -1,0 +1,172 @@
+"""ngspice testbenches around a tile netlist: frame-wise input currents, probes, supply split.
+
+The tile's top ``.subckt`` is inlined at the top level of the deck, so its internal nets are
+plain node names (``v(n_1234)``) and the pins are the deck's nodes. Which extracted net is
+which schematic net (e.g. the decision node ``u0_1.cell.v0`` of a unit) comes from pairing
+the extracted netlist with the schematic, as LVS does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import klayout.db as kdb
+import numpy as np
+
+from bmru_pdk.errors import BmruError
+
+VDD_V = 1.8
+# Output rails are held mid-supply: both their PMOS (sourcing) and NMOS (sinking) mirror
+# outputs stay saturated, so the rail current is the class score.
+Y_HOLD_V = 0.9
+I_REF_NA = 1.0
+# Edges of the input steps, as a fraction of the frame: fast against settling, slow enough
+# for the solver.
+_EDGE = 0.01
+
+_SUBCKT = re.compile(r"^\s*\.subckt\s+(\S+)\s*(.*)$", re.IGNORECASE)
+_ENDS = re.compile(r"^\s*\.ends\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TileNetlist:
+    """A tile netlist split into its library blocks and the body of its top subcircuit."""
+
+    top: str
+    pins: list[str]
+    blocks: str
+    body: list[str]
+    block_pins: dict[str, list[str]]
+
+
+def split_top(spice: str, top: str) -> TileNetlist:
+    """Split ``spice`` into the ``.subckt`` blocks other than ``top`` and ``top``'s body.
+
+    Raises:
+        BmruError: the netlist has no subcircuit ``top``.
+    """
+    blocks: list[str] = []
+    body: list[str] = []
+    block_pins: dict[str, list[str]] = {}
+    pins: list[str] | None = None
+    inside: str | None = None
+    # one line per card: KLayout continues long pin lists on "+" lines
+    for line in re.sub(r"\n\+", " ", spice).splitlines():
+        m = _SUBCKT.match(line)
+        if m:
+            inside = m.group(1).lower()
+            block_pins[inside] = m.group(2).lower().split()
+            if inside == top.lower():
+                pins = block_pins[inside]
+                continue
+        if inside == top.lower():
+            if _ENDS.match(line):
+                inside = None
+            elif line.strip() and not line.lstrip().startswith("*"):
+                body.append(line)
+            continue
+        if inside is not None:
+            blocks.append(line)
+            if _ENDS.match(line):
+                inside = None
+    if pins is None:
+        raise BmruError(f"the netlist has no subcircuit {top}")
+    return TileNetlist(top, pins, "\n".join(blocks), body, block_pins)
+
+
+def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, str]:
+    """Names in ``extracted`` of the schematic nets ``wanted`` (flat names, ``u0_1.cell.v0``).
+
+    Both netlists are flattened and paired by KLayout's netlist comparer, as in LVS.
+
+    Raises:
+        BmruError: a wanted net has no counterpart (the layout does not match the schematic).
+    """
+    from bmru_pdk.verification.lvs import _set_tolerances, read_schematic
+
+    flat = []
+    for text in (extracted, schematic):
+        netlist = read_schematic(text)
+        netlist.flatten()
+        netlist.purge_nets()
+        netlist.combine_devices()
+        _set_tolerances(netlist)
+        flat.append(netlist)
+    xref = kdb.NetlistCrossReference()
+    comparer = kdb.NetlistComparer()
+    comparer.same_circuits(flat[0].top_circuit(), flat[1].top_circuit())
+    comparer.compare(flat[0], flat[1], xref)
+    found: dict[str, str] = {}
+    for pair in xref.each_circuit_pair():
+        for net in xref.each_net_pair(pair):
+            if net.first() is not None and net.second() is not None:
+                found[net.second().name.lower()] = net.first().name.lower()
+    missing = [n for n in wanted if n.lower() not in found]
+    if missing:
+        raise BmruError(f"the extracted netlist has no net matching {missing[0]} of the "
+                        "schematic: run LVS on the tile")
+    return {n: found[n.lower()] for n in wanted}
+
+
+def _pwl(name: str, node: str, values_na: np.ndarray, frame_s: float) -> str:
+    """A current source pushing ``values_na[k]`` into ``node`` during frame k."""
+    points = [(0.0, values_na[0])]
+    for k in range(1, len(values_na)):
+        t = k * frame_s
+        points += [(t - _EDGE * frame_s, values_na[k - 1]), (t, values_na[k])]
+    text = " ".join(f"{t:.6g} {v * 1e-9:.6g}" for t, v in points)
+    # sourced from the front-end supply, not the tile's: tile power excludes the inputs
+    return f"I{name} vfe {node} PWL({text})"
+
+
+def deck(
+    tile: TileNetlist,
+    x_na: np.ndarray,
+    frame_s: float,
+    probes: list[str],
+    initial: dict[str, float] | None = None,
+) -> str:
+    """A transient testbench: one frame per row of ``x_na``, outputs held at ``Y_HOLD_V``.
+
+    Args:
+        tile: The tile netlist.
+        x_na: (frames, n_in) input currents, nA, sunk by the ``x<i>`` pins (column i).
+        frame_s: Frame period, s.
+        probes: Nets whose voltages to save.
+        initial: ``.ic`` node voltages (e.g. each cell's decision node at its initial state).
+
+    Returns:
+        The netlist for :func:`bmru_pdk.verification.spice.simulate`.
+    """
+    inputs = [p for p in tile.pins if re.fullmatch(r"x\d+", p)]
+    if any(int(p[1:]) >= x_na.shape[1] for p in inputs):
+        raise BmruError(f"the tile has input {max(inputs, key=lambda p: int(p[1:]))} but the "
+                        f"frames have only {x_na.shape[1]} inputs")
+    outputs = [p for p in tile.pins if re.fullmatch(r"y\d+", p)]
+    n = len(x_na)
+    lines = [tile.blocks, *tile.body,
+             f"Vdd vdd 0 {VDD_V}", f"Vfe vfe 0 {VDD_V}", "Vss vss 0 0",
+             f"Iref vfe iref {I_REF_NA}n"]
+    # an input whose weights are all zero has no device, hence no pin in an extracted netlist
+    lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s) for p in inputs]
+    lines += [f"V{y} {y} 0 {Y_HOLD_V}" for y in outputs]
+    if initial:
+        lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))
+    saved = [f"v({p})" for p in probes] + [f"i(v{y})" for y in outputs] + ["i(vdd)"]
+    lines.append(".save " + " ".join(saved))
+    lines.append(f".tran {frame_s / 50:.4g} {n * frame_s:.6g} 0 {frame_s / 20:.4g}")
+    return "\n".join(lines)
+
+
+def frame_ends(time: np.ndarray, values: np.ndarray, frame_s: float, n: int) -> np.ndarray:
+    """``values`` just before the end of each of ``n`` frames (after settling)."""
+    at = (np.arange(n) + 1 - 2 * _EDGE) * frame_s
+    return np.interp(at, time, values)
+
+
+def average(time: np.ndarray, values: np.ndarray, start: float = 0.0) -> float:
+    """Time average of ``values`` from ``start`` to the end of the run."""
+    keep = time >= start
+    t, v = time[keep], values[keep]
+    return float(np.trapezoid(v, t) / (t[-1] - t[0]))

@@ -1,0 +1,72 @@
+"""Post-layout compare: the extracted tile of a tiny network against the torch model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.model.checkpoint import random_checkpoint
+from bmru_pdk.verification import compare as cmp
+from bmru_pdk.verification import testbench as tb
+
+# Frames (nA, two inputs) that walk the unit through OFF, ON, hold and back, with the
+# candidate well clear of both thresholds (beta_lo 0.90, beta_hi 1.69 nA for seed 1).
+FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return random_checkpoint(n_in=2, d=1, layers=1, seed=1,
+                             path=tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")
+
+
+def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> None:
+    f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / "out")
+    for ref in cmp.REFERENCES:
+        assert f[ref]["state_agreement_per_layer"] == [1.0]
+        assert f[ref]["decision_agreement"] == 1.0
+        assert f[ref]["output_mae_na"] < 0.05  # scores are ~0.5 nA
+    assert 5 < f["power_nw"]["mean"] < 100
+    assert json.loads((tmp_path / "out" / "compare.json").read_text())["utterances"] == 1
+    assert (tmp_path / "out" / "000.png").stat().st_size > 0
+    assert (tmp_path / "out" / "extracted.spice").read_text().count("nfet_03v3") > 10
+
+
+def test_tile_of_other_weights_is_caught(checkpoint: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model of ``checkpoint`` against the layout of another network disagrees."""
+    from bmru_pdk.layouts import tile
+
+    other = random_checkpoint(n_in=2, d=1, layers=1, seed=5, path=tmp_path / "other.safetensors")
+    write_tile = tile.write_tile
+    monkeypatch.setattr(tile, "write_tile", lambda _ckpt, out: write_tile(other, out))
+    f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / "out")
+    assert f["ideal"]["state_agreement_per_layer"][0] < 0.9 or f["ideal"]["output_mae_na"] > 0.2
+
+
+def test_crashing_simulator_is_one_sentence(checkpoint: Path, tmp_path: Path) -> None:
+    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.verification.extract import extract
+
+    files = write_tile(checkpoint, tmp_path / "tile")
+    netlist = tb.split_top(extract(tmp_path / "tile" / "tile.gds").spice, files.name)
+    broken = dataclasses.replace(netlist, body=[ln.replace("nfet_03v3", "nfet_typo")
+                                                for ln in netlist.body])
+    with pytest.raises(BmruError, match="ngspice failed") as err:
+        cmp.simulate_utterance(broken, [["n_1"]], [np.zeros(1)], FRAMES, 200e-6)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_top_cell() -> None:
+    with pytest.raises(BmruError, match="no subcircuit nope"):
+        tb.split_top(".subckt a x\n.ends a\n", "nope")
+
+
+def test_majority_vote_ties_go_to_the_lowest_class() -> None:
+    assert cmp.majority_vote(np.array([[0.0, 1.0], [1.0, 0.0]])) == 0
+    assert cmp.majority_vote(np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])) == 1
