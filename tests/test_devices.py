@@ -8,7 +8,7 @@ import gdsfactory as gf
 import klayout.db as kdb
 import pytest
 
-from bmru_pdk import PDK, rules
+from bmru_pdk import rules
 from bmru_pdk.cells import nfet, pfet, side_by_side, via_stack
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.verification import drc
@@ -36,9 +36,7 @@ SWEEP = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _pdk() -> None:
-    PDK.activate()
+pytestmark = pytest.mark.usefixtures("pdk")
 
 
 def _label_layer(port: gf.Port) -> int:

@@ -12,7 +12,6 @@ from pathlib import Path
 import klayout.db as kdb
 import pytest
 
-from bmru_pdk import PDK
 from bmru_pdk.cells import nfet, pfet, side_by_side
 from bmru_pdk.errors import BmruError
 from bmru_pdk.layers import LAYER
@@ -86,9 +85,7 @@ def test_gds_numbers_are_the_pdk_layers() -> None:
     assert all(GDS[name] == tuple(getattr(LAYER, name)) for name in GDS)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _pdk() -> None:
-    PDK.activate()
+pytestmark = pytest.mark.usefixtures("pdk")
 
 
 def cell_gds(tmp_path: Path, component: object, labels: list[dict[str, str]] | None = None
