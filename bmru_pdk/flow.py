@@ -1,8 +1,14 @@
-"""The main job: checkpoint -> tile -> official DRC -> LVS -> extracted netlist, one report.
+"""The main job: checkpoint -> tile -> official DRC -> LVS -> extracted netlist -> post-layout
+compare, one report.
 
 Everything lands in one folder, written whole or not at all: the tile's files
 (:data:`bmru_pdk.layouts.tile.FILES`), ``drc.lyrdb``, ``lvs.lvsdb``, ``extracted.spice``,
-``flow.json`` (every figure, stable keys) and ``report.md``.
+``compare/`` (:func:`bmru_pdk.verification.compare.compare`'s folder), ``flow.json`` (every
+figure, stable keys) and ``report.md``.
+
+The flow passes when DRC and LVS do. The compare's agreement targets are reported (met, or
+missed by how much) but do not fail the job: they measure how faithful the software model is,
+not whether the tile is buildable, and a run on a few utterances is a sample, not a verdict.
 """
 
 from __future__ import annotations
@@ -11,8 +17,12 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bmru_pdk.fileio import atomic_dir
+
+if TYPE_CHECKING:
+    from bmru_pdk.verification.compare import Utterance
 
 
 @dataclass(frozen=True)
@@ -43,15 +53,54 @@ def _report(f: dict) -> str:
         ("extracted netlist", ", ".join(f"{n} {kind}" for kind, n in x["devices"].items())
          + f" in {x['runtime_s']} s -> extracted.spice"),
     ]
+    if "compare" in f:
+        rows += _compare_rows(f["compare"])
     lines = ["# bmru flow report", "", "| step | result |", "|---|---|"]
     lines += [f"| {k} | {val} |" for k, val in rows]
+    if "compare" in f:
+        lines += ["", f"![model vs ngspice, worst utterance]({f['compare']['plot']})"]
     return "\n".join(lines) + "\n"
 
 
-def run(checkpoint: str | Path, outdir: str | Path) -> FlowResult:
-    """Build the tile of ``checkpoint``, check it, extract it, and report into ``outdir``."""
+def _compare_rows(c: dict) -> list[tuple[str, str]]:
+    def pct(v: float) -> str:
+        return f"{100 * v:.1f} %"
+
+    t = c["targets"]
+    verdict = "met" if t["met"] else "missed: " + ", ".join(
+        f"{k.replace('_', ' ')} {pct(v['measured'])} vs {pct(v['target'])} "
+        f"(short by {pct(v['shortfall'])})"
+        for k, v in t.items() if k != "met" and v["shortfall"] > 0)
+    return [
+        ("post-layout compare (extracted tile in ngspice vs model)",
+         f"{c['utterances']} utterances, {c['frame_s'] * 1e6:.0f} µs frames, "
+         f"{c['sim_s_per_utterance']} s per utterance -> compare/compare.json"),
+        ("state-bit agreement per layer (ideal / realised)",
+         " / ".join(", ".join(pct(a) for a in c[ref]["state_agreement_per_layer"])
+                    for ref in ("ideal", "realised"))),
+        ("class decisions agreeing", f"{c['ideal']['decisions_agreeing']}/{c['utterances']}"),
+        ("simulated supply power", f"{c['power_nw']['mean']:.0f} nW mean "
+                                   f"({c['power_nw']['min']:.0f}-{c['power_nw']['max']:.0f})"),
+        ("agreement targets (not a pass/fail of the flow)", verdict),
+    ]
+
+
+def run(
+    checkpoint: str | Path,
+    outdir: str | Path,
+    utterances: list[Utterance] | None = None,
+    frame_s: float = 200e-6,
+) -> FlowResult:
+    """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
+
+    Args:
+        checkpoint: The ``.safetensors`` checkpoint.
+        outdir: Folder to write.
+        utterances: Inputs for the post-layout compare; ``None`` or empty skips it.
+        frame_s: Frame period of the compare's simulations, s.
+    """
     from bmru_pdk.layouts.tile import write_tile
-    from bmru_pdk.verification import drc, extract, lvs
+    from bmru_pdk.verification import compare, drc, extract, lvs
 
     outdir = Path(outdir)
     with atomic_dir(outdir) as tmp:
@@ -74,6 +123,14 @@ def run(checkpoint: str | Path, outdir: str | Path) -> FlowResult:
             "extract": {"devices": x.devices,
                         "runtime_s": round(time.perf_counter() - start, 2)},
         }
+        if utterances:
+            c = compare.compare(checkpoint, utterances, tmp / "compare", frame_s=frame_s)
+            figures["compare"] = {
+                **{k: c[k] for k in ("utterances", "frame_s", "sim_s_per_utterance", "ideal",
+                                     "realised", "hardware_accuracy", "power_nw")},
+                "targets": compare.target_check(c),
+                "plot": f"compare/{c['worst'][0]['index']:03d}.png",
+            }
         (tmp / "flow.json").write_text(json.dumps(figures, indent=2) + "\n")
         (tmp / "report.md").write_text(_report(figures))
     return FlowResult(outdir, figures)
