@@ -12,7 +12,7 @@ from typing import Literal
 import gdsfactory as gf
 
 from bmru_pdk.cells.placer import Placement, place_row
-from bmru_pdk.cells.router import route
+from bmru_pdk.cells.router import next_row_y, route
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.model import NFET, PFET, Circuit
 
@@ -20,8 +20,8 @@ _KIND = {"nfet": NFET, "pfet": PFET}
 
 
 def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
-                   dummies: bool = False) -> gf.Component:
-    """Place and route every transistor of ``circuit`` (instances flattened into one row).
+                   dummies: bool = False, rows: list[list[str]] | None = None) -> gf.Component:
+    """Place and route every transistor of ``circuit`` (instances flattened) in rows.
 
     The device cells stay instances. ``info`` records the schematic, the circuit name, the
     device count and the area (µm²).
@@ -30,10 +30,18 @@ def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
         circuit: what to draw.
         placement: ``grouped`` or ``interdigitated`` (see :mod:`bmru_pdk.cells.placer`).
         dummies: dummy poly gates at both ends of every device.
+        rows: device names of each row, bottom-up, every device once; default one row.
     """
     c = gf.Component()
     devices = circuit.flat_devices()
-    route(c, place_row(c, devices, placement, dummies), [p.name for p in circuit.pins])
+    by_name = {d.name: d for d in devices}
+    groups = [[by_name[n] for n in row] for row in rows] if rows else [devices]
+    if sorted(d.name for g in groups for d in g) != sorted(by_name):
+        raise ValueError(f"rows of {circuit.name} must hold every device once")
+    placed = [place_row(c, groups[0], placement, dummies)]
+    for group in groups[1:]:
+        placed.append(place_row(c, group, placement, dummies, next_row_y(placed[-1], group)))
+    route(c, placed, [p.name for p in circuit.pins])
     c.info.update({"circuit": circuit.name, "spice": circuit.to_spice(),
                    "devices": len(devices), "area_um2": round(c.xsize * c.ysize, 2)})
     return c
@@ -102,16 +110,30 @@ def relu_node() -> gf.Component:
 
 
 @gf.cell
-def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),)) -> gf.Component:
+def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
+                 block: int = 8) -> gf.Component:
     """Signed weight matrix: PMOS mirror outputs source, NMOS ones sink, onto rails.
+
+    Folded into rows of ``block`` inputs x ``block`` rails (an input's diodes in the row of
+    its first rails), so each row's channel holds about 3 x ``block`` tracks whatever the
+    array's size, and the cell stays compact as n_in and d grow.
 
     Ports: ``x0``.. (inputs), ``s0``.. (summing rails), ``vdd``, ``vss``.
 
     Args:
         ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
+        block: inputs and rails per row.
     """
-    return circuit_layout(builders.weight_array(
-        builders.WeightArrayParams(ratios=[list(r) for r in ratios])))
+    circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
+    names = {d.name for d in circuit.devices}  # as builders.weight_array names them
+    d_out, rows = len(ratios[0]), []
+    for i0 in range(0, len(ratios), block):
+        for j0 in range(0, d_out, block):
+            rails = range(j0, min(j0 + block, d_out))
+            rows.append([n for i in range(i0, min(i0 + block, len(ratios)))
+                         for n in ((f"MXN{i}", f"MXC{i}", f"MXP{i}") if j0 == 0 else ())
+                         + tuple(f"MW{i}_{j}" for j in rails) if n in names])
+    return circuit_layout(circuit, rows=[r for r in rows if r])
 
 
 @gf.cell

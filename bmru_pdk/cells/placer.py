@@ -1,13 +1,14 @@
-"""Placement of a circuit's transistors: one row, NMOS first, then PMOS in one merged Nwell.
+"""Placement of a circuit's transistors in rows, each NMOS first, then PMOS in one merged Nwell.
 
 ``grouped`` keeps each transistor whole; ``interdigitated`` draws every finger of every
 transistor as its own single-finger device and deals them out round-robin (ABCABC...), so a
 gradient across the row hits a mirror's diode and outputs alike. LVS sees the parallel
 fingers combined back into the schematic's device.
 
-All bottoms sit on y = 0, so the routing channels above and below the row (see
-:mod:`bmru_pdk.cells.router`) are straight. Every PMOS bulk is ``vdd`` (a builder
-convention), so the PMOS group shares one Nwell: no NW.2b spacing between them.
+All bottoms of a row sit on one y, so the routing channels above and below it (see
+:mod:`bmru_pdk.cells.router`, which also stacks the rows) are straight. Every PMOS bulk
+is ``vdd`` (a builder convention), so the PMOS group shares one Nwell: no NW.2b spacing
+between them.
 """
 
 from __future__ import annotations
@@ -63,15 +64,16 @@ def _order(devices: list[Device], placement: Placement) -> list[Device]:
 
 
 def place_row(c: gf.Component, devices: list[Device], placement: Placement = "grouped",
-              dummies: bool = False) -> list[Placed]:
-    """Instantiate ``devices`` in ``c`` along x from 0, NMOS first, bottoms on y = 0.
+              dummies: bool = False, y: float = 0.0) -> list[Placed]:
+    """Instantiate ``devices`` in ``c`` along x from 0, NMOS first, bottoms on ``y``.
 
     Args:
         c: the component to place into.
-        devices: the circuit's transistors.
+        devices: the row's transistors.
         placement: ``grouped`` (one cell per transistor) or ``interdigitated`` (fingers
             dealt out round-robin within each device type).
         dummies: draw dummy poly gates at both ends of every device.
+        y: bottom of the row (µm).
 
     Returns the placements in row order. Draws the shared Nwell over the PMOS group.
     """
@@ -83,10 +85,10 @@ def place_row(c: gf.Component, devices: list[Device], placement: Placement = "gr
         if placed:
             x += SAME_KIND_GAP if placed[-1].device.kind == d.kind else KIND_CHANGE_GAP
         ref = c << device_cell(d, dummies)
-        ref.xmin, ref.ymin = x, 0.0
+        ref.xmin, ref.ymin = x, y
         x = rules.snap(ref.xmax)
         placed.append(Placed(d, ref))
     pmos = [p.ref for p in placed if p.device.kind != NFET]
     if pmos:
-        rect(c, LAYER.nwell, (pmos[0].xmin, 0.0, pmos[-1].xmax, max(r.ymax for r in pmos)))
+        rect(c, LAYER.nwell, (pmos[0].xmin, y, pmos[-1].xmax, max(r.ymax for r in pmos)))
     return placed

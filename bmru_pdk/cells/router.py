@@ -1,11 +1,12 @@
-"""Channel routing of a placed row of transistors: every net on metal2 stubs and metal3 tracks.
+"""Channel routing of placed rows of transistors: every net on metal2 stubs and metal3 tracks.
 
-Two channels run along the row: above it for gates and drains, below it for sources and
-bulks. Each terminal gets a vertical metal2 stub from its device to the metal3 track of its
-net in that channel (one track per net and channel, so tracks never need to share).
+Two channels run along each row: above it for gates and drains, below it for sources and
+bulks; rows stack with the channel below one above the channel over the previous. Each
+terminal gets a vertical metal2 stub from its device to the metal3 track of its net in that
+channel (one track per net and channel, so tracks never need to share).
 Metal3 carries only tracks and metal2 only stubs, drain straps and via pads, so crossings
 are free; stubs stay inside their device's x-extent and never meet another net's metal2.
-A net used in both channels gets a metal2 riser beyond the east end of the row.
+A net used in several channels gets a metal2 riser beyond the east end of the rows.
 
 Terminal access (device cells of :mod:`bmru_pdk.cells.devices`):
 
@@ -25,8 +26,9 @@ from dataclasses import dataclass
 import gdsfactory as gf
 
 from bmru_pdk import rules
-from bmru_pdk.cells.placer import Placed
+from bmru_pdk.cells.placer import KIND_CHANGE_GAP, Placed
 from bmru_pdk.cells.vias import CONTACT, VIA2, Box, add_pin, rect, via_stack
+from bmru_pdk.circuits.model import Device
 from bmru_pdk.layers import LAYER
 
 PAD = rules.snap(VIA2.size + 2 * VIA2.enclosure)  # via pad, stub and track width (0.38 µm)
@@ -59,8 +61,9 @@ def _pt(port: gf.Port) -> tuple[float, float, float]:
     return rules.snap(x), rules.snap(y), rules.snap(w)
 
 
-def access(c: gf.Component, p: Placed) -> list[Stub]:
-    """Draw the vias that bring the four terminals of ``p`` to metal2; return their stubs.
+def _terminals(p: Placed) -> tuple[list[Stub], Box | None]:
+    """The stubs of the four terminals of ``p`` and, for a narrow channel, the metal1 run of
+    its source strap (nothing drawn).
 
     Raises:
         ValueError: the gate is too short for the gate and drain stubs to clear each other
@@ -81,17 +84,25 @@ def access(c: gf.Component, p: Placed) -> list[Stub]:
     fits = strap_lo + PAD + rules.M2_SPACE.value <= dy - dw / 2
     source = (rules.snap(sx + half if fits else sx - rules.M2_SPACE.value - half),
               rules.snap(strap_lo + half))
-    if not fits:
-        rect(c, LAYER.metal1, (source[0], strap_lo, sx, sy + sw / 2))
+    strap = None if fits else _box(source[0], strap_lo, sx, sy + sw / 2)
     bulk = (rules.snap(bx + bw / 2 - half), rules.snap(by + _TAP_METAL_H - half))
     drain_x = rules.snap(dx - half)
     if drain_x - gate[0] < PAD + rules.M2_SPACE.value:
         raise ValueError(f"device {d.name} (l={d.l}) is too short to route: its gate and "
                          "drain vias would not clear each other")
-    for center in (gate, source, bulk):
-        via(c, center, "metal1", "metal2")
     return [Stub(d.g, *gate, UP), Stub(d.d, drain_x, dy, UP),
-            Stub(d.s, *source, DOWN), Stub(d.b, *bulk, DOWN)]
+            Stub(d.s, *source, DOWN), Stub(d.b, *bulk, DOWN)], strap
+
+
+def access(c: gf.Component, p: Placed) -> list[Stub]:
+    """Draw the vias that bring the four terminals of ``p`` to metal2; return their stubs."""
+    stubs, strap = _terminals(p)
+    if strap:
+        rect(c, LAYER.metal1, strap)
+    gate, _, source, bulk = stubs  # the drain strap is metal2 already
+    for s in (gate, source, bulk):
+        via(c, (s.x, s.y), "metal1", "metal2")
+    return stubs
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> Box:
@@ -132,46 +143,83 @@ def draw_legs(c: gf.Component, legs: list[Stub], track_y: dict[Track, float],
     return boxes
 
 
-def route(c: gf.Component, placed: list[Placed], pins: list[str]) -> dict[str, Box]:
-    """Route every net of the placed row; pins get ports and labels on their metal3 track.
+def _channel_nets(stubs: list[Stub], channel: str, order: list[str]) -> list[str]:
+    return [n for n in order if any(s.net == n and s.channel == channel for s in stubs)]
+
+
+def next_row_y(below: list[Placed], above: list[Device]) -> float:
+    """Bottom of the row of ``above`` stacked on ``below``: its channel below clears the
+    channel above ``below`` by a track pitch, and its cells clear ``below``'s by an Nwell
+    spacing (any device kinds may face each other)."""
+    stubs = [s for p in below for s in _terminals(p)[0]]
+    up = {s.net for s in stubs if s.channel == UP}
+    top = max(s.y for s in stubs if s.channel == UP) + CLEARANCE + (len(up) - 1) * PITCH
+    down = {n for d in above for n in (d.s, d.b)}
+    # source and bulk stubs start inside their cells, so a channel below the row's bottom
+    # y by CLEARANCE + its tracks is always deep enough (route checks it)
+    return rules.snap(max(top + len(down) * PITCH + CLEARANCE,
+                          max(p.ref.ymax for p in below) + KIND_CHANGE_GAP))
+
+
+def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[str, Box]:
+    """Route every net of the placed rows; pins get ports and labels on their metal3 track.
+
+    Each row has its channels above and below; a net in several channels gets a metal2
+    riser east of all rows. A pin's port sits on its first track (lowest row, upper
+    channel first), which runs the full width.
 
     Args:
         c: the component holding the placed devices.
-        placed: the row, from :func:`bmru_pdk.cells.placer.place_row`.
-        pins: pin names (nets) in port order; a pin that no device uses still gets a track.
+        rows: the rows bottom-up, from :func:`bmru_pdk.cells.placer.place_row` at the
+            heights :func:`next_row_y` gives.
+        pins: pin names (nets) in port order; a pin that no device uses still gets a track
+            (above the top row).
 
     Returns:
         The metal3 track of each pin.
+
+    Raises:
+        ValueError: a row's lower channel would overlap the channel above the row below.
     """
-    stubs = [s for p in placed for s in access(c, p)]
+    per_row = [[s for p in row for s in access(c, p)] for row in rows]
+    stubs = [s for row in per_row for s in row]
     half = PAD / 2
-    west = min([*(p.ref.xmin for p in placed), *(s.x - half for s in stubs)])
-    row_hi = max(p.ref.xmax for p in placed)
+    west = min([*(p.ref.xmin for row in rows for p in row), *(s.x - half for s in stubs)])
+    row_hi = max(p.ref.xmax for row in rows for p in row)
     order = list(dict.fromkeys([*pins, *(s.net for s in stubs)]))
+    unused = [n for n in pins if not any(s.net == n for s in stubs)]
 
-    # one track per net and channel; pins nobody uses get a track above
-    used = {ch: [n for n in order if any(s.net == n and s.channel == ch for s in stubs)]
-            for ch in (UP, DOWN)}
-    used[UP] += [n for n in pins if not any(s.net == n for s in stubs)]
-    top = max(s.y for s in stubs if s.channel == UP) + CLEARANCE
-    bottom = min(s.y for s in stubs if s.channel == DOWN) - CLEARANCE
-    track_y = {(n, UP): rules.snap(top + k * PITCH) for k, n in enumerate(used[UP])}
-    track_y |= {(n, DOWN): rules.snap(bottom - k * PITCH) for k, n in enumerate(used[DOWN])}
+    # one track per net and channel
+    track_y: dict[Track, float] = {}
+    legs: list[Stub] = []
+    below = None
+    for r, row_stubs in enumerate(per_row):
+        up = _channel_nets(row_stubs, UP, order) + (unused if r == len(rows) - 1 else [])
+        down = _channel_nets(row_stubs, DOWN, order)
+        top = max(s.y for s in row_stubs if s.channel == UP) + CLEARANCE
+        bottom = min(s.y for s in row_stubs if s.channel == DOWN) - CLEARANCE
+        if below is not None and bottom - (len(down) - 1) * PITCH < below + PITCH - 1e-6:
+            raise ValueError(f"row {r} sits too low: its channel below overlaps row {r - 1}'s")
+        track_y |= {(n, f"{UP}{r}"): rules.snap(top + k * PITCH) for k, n in enumerate(up)}
+        track_y |= {(n, f"{DOWN}{r}"): rules.snap(bottom - k * PITCH)
+                    for k, n in enumerate(down)}
+        legs += [Stub(s.net, s.x, s.y, f"{s.channel}{r}") for s in row_stubs]
+        below = top + (len(up) - 1) * PITCH
 
-    # nets in both channels: risers east of the row, joining their two tracks
-    both = [n for n in used[UP] if n in used[DOWN]]
+    channels: dict[str, list[str]] = {}
+    for n, ch in track_y:
+        channels.setdefault(n, []).append(ch)
+    # nets in several channels: risers east of the rows, from the net's lowest track up to
+    # each of its others, with a via at each
     risers = {n: rules.snap(row_hi + rules.M2_SPACE.value + half + k * PITCH)
-              for k, n in enumerate(both)}
+              for k, n in enumerate(n for n in order if len(channels.get(n, ())) > 1)}
     east = max([row_hi, *(x + half for x in risers.values())])
-    # a riser is a stub from the net's lower track up to its upper one, with a via at each
-    legs = [*stubs, *(Stub(n, x, track_y[n, DOWN], UP) for n, x in risers.items()),
-            *(Stub(n, x, track_y[n, DOWN], DOWN) for n, x in risers.items())]
+    for n, x in risers.items():
+        low = min(track_y[n, ch] for ch in channels[n])
+        legs += [Stub(n, x, low, ch) for ch in channels[n]]
 
-    boxes = draw_legs(c, legs, track_y, {k: (west, east) for k in track_y if k[0] in pins})
-    tracks: dict[str, Box] = {}
-    for (net, _), box in boxes.items():
-        if net in pins and net not in tracks:
-            tracks[net] = box
+    port = {n: (n, channels[n][0]) for n in pins}
+    boxes = draw_legs(c, legs, track_y, {port[n]: (west, east) for n in pins})
     for name in pins:
-        add_pin(c, name, LAYER.metal3, tracks[name], 180, label=True)
-    return tracks
+        add_pin(c, name, LAYER.metal3, boxes[port[name]], 180, label=True)
+    return {n: boxes[port[n]] for n in pins}

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 VDD_V = 1.8
 REF = "iref"
+# units per tile row: about as wide as a weight array row (8 x 8 weights), so large d stacks
+# rows instead of growing one row
+UNITS_PER_ROW = 8
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
             units.append(Part(f"u{l}_{j}", "bmru_unit", settings, unit,
                               {"sum": rails[j], "vbn": REF, "vbp": "vbp", "out": f"h{l}_{j}",
                                "vdd": "vdd", "vss": "vss"}))
-        rows.append(units)
+        rows += [units[k:k + UNITS_PER_ROW] for k in range(0, arch.d, UNITS_PER_ROW)]
         inputs = [f"h{l}_{j}" for j in range(arch.d)]
     rows.append([_weight_part("wo", _weights(p.W_o, "readout.W"), inputs, outputs)])
     # readout biases are outputs of the bias generator onto the y rails
