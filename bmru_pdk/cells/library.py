@@ -115,7 +115,8 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
     """Signed weight matrix: PMOS mirror outputs source, NMOS ones sink, onto rails.
 
     Folded into rows of about ``block``² weights: ``block`` rails (all, if fewer) from as
-    many inputs as fill the row, an input's diodes in the row of its first rails. Each
+    many inputs as fill the row (at most 2 x ``block``), an input's diodes in the row of its
+    first rails. Each
     row's channel then holds a few x ``block`` tracks whatever the array's size, so the cell
     stays compact as n_in and d grow.
 
@@ -128,7 +129,8 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
     circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
     names = {d.name for d in circuit.devices}  # as builders.weight_array names them
     d_out, rows = len(ratios[0]), []
-    per_row = block * block // min(block, d_out)  # inputs per row
+    # inputs per row; at most 2 x block, as each input adds its diodes to the row
+    per_row = min(block * block // min(block, d_out), 2 * block)
     for i0 in range(0, len(ratios), per_row):
         for j0 in range(0, d_out, block):
             rails = range(j0, min(j0 + block, d_out))

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
 
 VDD_V = 1.8
 REF = "iref"
-# units per tile row: about as wide as a weight array row (8 x 8 weights), so large d stacks
-# rows instead of growing one row
-UNITS_PER_ROW = 8
+# units per tile row: about as wide as a folded weight array (8 x 8 weights a row), so
+# large d stacks rows instead of growing one row
+UNITS_PER_ROW = 4
 
 
 @dataclass(frozen=True)
