@@ -133,3 +133,16 @@ def test_bundled_checkpoint_loads() -> None:
     arch = model.meta.architecture
     assert (arch.n_in, arch.d, arch.layers, arch.n_classes) == (13, 4, 2, 2)
     assert model.meta.training is not None
+
+
+def test_circuit_parameters_split_signed_values_into_rails(tmp_path: Path) -> None:
+    path = random_checkpoint(n_in=5, d=3, layers=2, seed=4, path=tmp_path / "c.safetensors")
+    p = circuit_parameters(path)
+    assert len(p.layers) == 2 and p.W_o.shape == (2, 3)
+    for layer in p.layers:
+        assert (layer.W_pos >= 0).all() and (layer.W_neg >= 0).all()
+        assert np.array_equal(layer.W_pos - layer.W_neg, layer.W)
+        assert np.array_equal(layer.b_pos - layer.b_neg, layer.b)
+        assert np.allclose(layer.beta_hi, layer.beta1 + layer.delta)
+    assert np.array_equal(p.W_o_pos - p.W_o_neg, p.W_o)
+    assert np.array_equal(p.b_o_pos - p.b_o_neg, p.b_o)

@@ -283,35 +283,58 @@ def random_checkpoint(
     return save_checkpoint(model, path)
 
 
+def _pos(v: np.ndarray) -> np.ndarray:
+    return np.maximum(v, 0)
+
+
+def _neg(v: np.ndarray) -> np.ndarray:
+    return np.maximum(-v, 0)
+
+
 @dataclass(frozen=True)
 class LayerCircuit:
     """Circuit-facing parameters of one FQ-BMRU layer (numpy, currents in nA).
 
     Attributes:
         W: (d, n_in) signed weights = mirror ratios, ``W = W_pos - W_neg``.
-        W_pos: (d, n_in) magnitudes realised by PMOS mirrors sourcing into the unit's node.
-        W_neg: (d, n_in) magnitudes realised by NMOS mirrors sinking from it.
         b: (d,) signed bias currents, ``b = b_pos - b_neg``.
-        b_pos: (d,) bias sourced (PMOS), nA.
-        b_neg: (d,) bias sunk (NMOS), nA.
         beta1: (d,) lower threshold beta_lo, nA.
         delta: (d,) hysteresis width, nA (the cell's I_width).
-        beta_hi: (d,) upper threshold beta1 + delta, nA (the cell's I_thresh).
         alpha: (d,) ON output current, nA (the cell's I_gain).
         s0: (d,) initial state, 0 or 1.
     """
 
     W: np.ndarray
-    W_pos: np.ndarray
-    W_neg: np.ndarray
     b: np.ndarray
-    b_pos: np.ndarray
-    b_neg: np.ndarray
     beta1: np.ndarray
     delta: np.ndarray
-    beta_hi: np.ndarray
     alpha: np.ndarray
     s0: np.ndarray
+
+    @property
+    def W_pos(self) -> np.ndarray:  # noqa: N802  (the matrix name)
+        """Magnitudes realised by PMOS mirrors sourcing into the unit's node."""
+        return _pos(self.W)
+
+    @property
+    def W_neg(self) -> np.ndarray:  # noqa: N802
+        """Magnitudes realised by NMOS mirrors sinking from the unit's node."""
+        return _neg(self.W)
+
+    @property
+    def b_pos(self) -> np.ndarray:
+        """Bias sourced (PMOS), nA."""
+        return _pos(self.b)
+
+    @property
+    def b_neg(self) -> np.ndarray:
+        """Bias sunk (NMOS), nA."""
+        return _neg(self.b)
+
+    @property
+    def beta_hi(self) -> np.ndarray:
+        """Upper threshold beta1 + delta, nA (the cell's I_thresh)."""
+        return self.beta1 + self.delta
 
 
 @dataclass(frozen=True)
@@ -322,25 +345,33 @@ class CircuitParameters:
         meta: The checkpoint metadata (realisability holds the weight range and grid).
         layers: One :class:`LayerCircuit` per FQ-BMRU layer, input side first.
         W_o: (n_classes, d) signed readout weights; ``W_o_pos``/``W_o_neg`` its rails.
-        W_o_pos: (n_classes, d) PMOS (sourcing) magnitudes.
-        W_o_neg: (n_classes, d) NMOS (sinking) magnitudes.
-        b_o: (n_classes,) signed readout bias currents, nA.
-        b_o_pos: (n_classes,) sourced part, nA.
-        b_o_neg: (n_classes,) sunk part, nA.
+        b_o: (n_classes,) signed readout bias currents, nA; ``b_o_pos``/``b_o_neg`` its rails.
     """
 
     meta: CheckpointMeta
     layers: list[LayerCircuit]
     W_o: np.ndarray
-    W_o_pos: np.ndarray
-    W_o_neg: np.ndarray
     b_o: np.ndarray
-    b_o_pos: np.ndarray
-    b_o_neg: np.ndarray
 
+    @property
+    def W_o_pos(self) -> np.ndarray:  # noqa: N802
+        """Readout magnitudes sourced (PMOS)."""
+        return _pos(self.W_o)
 
-def _rails(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return np.maximum(v, 0), np.maximum(-v, 0)
+    @property
+    def W_o_neg(self) -> np.ndarray:  # noqa: N802
+        """Readout magnitudes sunk (NMOS)."""
+        return _neg(self.W_o)
+
+    @property
+    def b_o_pos(self) -> np.ndarray:
+        """Readout bias sourced, nA."""
+        return _pos(self.b_o)
+
+    @property
+    def b_o_neg(self) -> np.ndarray:
+        """Readout bias sunk, nA."""
+        return _neg(self.b_o)
 
 
 def circuit_parameters(source: str | os.PathLike[str] | BMRUNet) -> CircuitParameters:
@@ -357,35 +388,10 @@ def circuit_parameters(source: str | os.PathLike[str] | BMRUNet) -> CircuitParam
         meta, arrays = read_checkpoint(source)
     else:
         meta, arrays = source.meta, model_arrays(source)
-    layers = []
-    for i in range(meta.architecture.layers):
-        g = {k: arrays[f"layers.{i}.{k}"] for k in ("W", "b", "beta1", "delta", "alpha", "s0")}
-        w_pos, w_neg = _rails(g["W"])
-        b_pos, b_neg = _rails(g["b"])
-        layers.append(
-            LayerCircuit(
-                W=g["W"],
-                W_pos=w_pos,
-                W_neg=w_neg,
-                b=g["b"],
-                b_pos=b_pos,
-                b_neg=b_neg,
-                beta1=g["beta1"],
-                delta=g["delta"],
-                beta_hi=g["beta1"] + g["delta"],
-                alpha=g["alpha"],
-                s0=g["s0"],
-            )
-        )
-    wo_pos, wo_neg = _rails(arrays["readout.W"])
-    bo_pos, bo_neg = _rails(arrays["readout.b"])
-    return CircuitParameters(
-        meta=meta,
-        layers=layers,
-        W_o=arrays["readout.W"],
-        W_o_pos=wo_pos,
-        W_o_neg=wo_neg,
-        b_o=arrays["readout.b"],
-        b_o_pos=bo_pos,
-        b_o_neg=bo_neg,
-    )
+    layers = [
+        LayerCircuit(**{k: arrays[f"layers.{i}.{k}"]
+                        for k in ("W", "b", "beta1", "delta", "alpha", "s0")})
+        for i in range(meta.architecture.layers)
+    ]
+    return CircuitParameters(meta=meta, layers=layers, W_o=arrays["readout.W"],
+                             b_o=arrays["readout.b"])
