@@ -105,7 +105,10 @@ class _SchematicReader(kdb.NetlistSpiceReaderDelegate):
         if len(nets) != 4:
             self.error(f"{element}{name} needs 4 nets (d g s b) for {cls_name}, got {len(nets)}")
         netlist = circuit.netlist()
-        cls = netlist.device_class_by_name(cls_name)
+        # not device_class_by_name: a case-insensitive netlist (as the reader makes) does not
+        # find a lower-case class name, so every device got a class of its own and parallel
+        # fingers never combined
+        cls = next((c for c in netlist.each_device_class() if c.name == cls_name), None)
         if cls is None:
             cls = kdb.DeviceClassMOS4Transistor()
             cls.name = cls_name
