@@ -97,6 +97,8 @@ def simulate_utterance(
     s0: list[np.ndarray],
     x_na: np.ndarray,
     frame_s: float,
+    mismatch: bool = False,
+    seed: int | None = None,
 ) -> HardwareRun:
     """Simulate one utterance on ``tile`` after a reset frame of zero input.
 
@@ -106,6 +108,8 @@ def simulate_utterance(
         s0: Per layer, the initial states (the decision nodes start there: ``.ic``).
         x_na: (frames, n_in) input currents, nA.
         frame_s: Frame period, s.
+        mismatch: The models' statistical mismatch on (one Monte Carlo sample of the tile).
+        seed: ngspice's random seed: the same seed draws the same sample.
     """
     from bmru_pdk.verification.spice import simulate
 
@@ -115,7 +119,7 @@ def simulate_utterance(
     initial = {net: tb.VDD_V * float(s) for nets, states in zip(decision_nets, s0, strict=True)
                for net, s in zip(nets, states, strict=True)}
     start = time.perf_counter()
-    r = simulate(tb.deck(tile, x, frame_s, probes, initial))
+    r = simulate(tb.deck(tile, x, frame_s, probes, initial), mismatch=mismatch, seed=seed)
     seconds = time.perf_counter() - start
     t = r["time"]
 

@@ -109,6 +109,7 @@ def simulate(
     *,
     corner: str = "typical",
     mismatch: bool = False,
+    seed: int | None = None,
     title: str = "bmru-pdk",
 ) -> SimResult:
     """Run ``netlist`` (devices, sources and one analysis line) with the gf180 models.
@@ -118,6 +119,9 @@ def simulate(
             analysis (``.op``, ``.dc``, ``.tran``); no ``.end`` needed.
         corner: process corner.
         mismatch: statistical mismatch on (Monte Carlo).
+        seed: seed of ngspice's random numbers (``.options seed``): a Monte Carlo sample
+            repeats with its seed, across processes too; None draws a new sample each run.
+            Without mismatch nothing is random and the seed changes nothing.
         title: first line of the deck.
 
     Returns:
@@ -125,7 +129,8 @@ def simulate(
     """
     from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError, NgSpiceCommandError
 
-    deck = f"* {title}\n{model_header(corner, mismatch)}{netlist.rstrip()}\n.end\n"
+    options = "" if seed is None else f".options seed={int(seed)}\n"
+    deck = f"* {title}\n{model_header(corner, mismatch)}{options}{netlist.rstrip()}\n.end\n"
     with _LOCK:
         ng = _shared()
         ng.destroy()
