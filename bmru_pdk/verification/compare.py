@@ -46,12 +46,15 @@ class Utterance:
 
 @dataclass(frozen=True)
 class HardwareRun:
-    """What one simulation gave, sampled once per frame (reset frame dropped)."""
+    """What one simulation gave, sampled once per frame (reset frame dropped); supply power
+    as the time average after the reset frame, total and by part (when the tile's supply is
+    split: :mod:`~bmru_pdk.verification.power`)."""
 
     states: list[np.ndarray]
     scores: np.ndarray
     power_nw: float
     seconds: float
+    power_by_part_nw: dict[str, float]
 
 
 def majority_vote(scores: np.ndarray) -> int:
@@ -111,6 +114,7 @@ def simulate_utterance(
         mismatch: The models' statistical mismatch on (one Monte Carlo sample of the tile).
         seed: ngspice's random seed: the same seed draws the same sample.
     """
+    from bmru_pdk.verification.power import supply_power_nw
     from bmru_pdk.verification.spice import simulate
 
     x = np.vstack([np.zeros((1, x_na.shape[1])), x_na])
@@ -131,9 +135,8 @@ def simulate_utterance(
     outputs = sorted((p for p in tile.pins if re.fullmatch(r"y\d+", p)), key=lambda p: int(p[1:]))
     scores = np.stack([sampled(f"i(v{y})") * 1e9 for y in outputs], -1)
 
-    # supply power after the reset frame, nW
-    power = -tb.average(t, r["i(vdd)"], start=frame_s) * tb.VDD_V * 1e9
-    return HardwareRun(states, scores, round(power, 3), seconds)
+    power, by_part = supply_power_nw(tile, r, start=frame_s)
+    return HardwareRun(states, scores, power, seconds, by_part)
 
 
 def _plot(path: Path, u: Utterance, hw: HardwareRun, model: list[np.ndarray],
@@ -193,6 +196,7 @@ def compare(
     from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.model.checkpoint import load_checkpoint
     from bmru_pdk.verification.extract import extract
+    from bmru_pdk.verification.power import split_tile
 
     if not utterances:
         raise BmruError("compare needs at least one utterance")
@@ -207,7 +211,7 @@ def compare(
         rows = json.loads((tmp / "tile" / "mapping.json").read_text())
         v0 = [[f"u{l}_{j}.cell.v0" for j in range(arch.d)] for l in range(arch.layers)]  # noqa: E741
         found = tb.net_names(x.spice, schematic, [n for layer in v0 for n in layer])
-        tile = tb.split_top(x.spice, files.name)
+        tile = split_tile(x.spice, schematic, files.name)
         nets = [[found[n] for n in layer] for layer in v0]
         with torch.no_grad():
             refs = {"ideal": model.effective_parameters(),
@@ -220,6 +224,7 @@ def compare(
             power.append(hw.power_nw)
             entry = {"name": u.name, "label": u.label, "frames": len(u.x_na),
                      "sim_s": round(hw.seconds, 2), "power_nw": hw.power_nw,
+                     "power_by_part_nw": hw.power_by_part_nw,
                      "decision_hw": majority_vote(hw.scores)}
             x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
             for ref, params in refs.items():
@@ -328,6 +333,9 @@ def _summary(checkpoint: str | os.PathLike[str], tile: str, devices: dict[str, i
                      "decision_hw": per[k]["decision_hw"],
                      "decision_model": per[k]["ideal"]["decision"]} for k in worst[:_WORST]]
     out["power_nw"] = {"mean": round(float(np.mean(power)), 3),
-                       "min": round(float(np.min(power)), 3), "max": round(float(np.max(power)), 3)}
+                       "min": round(float(np.min(power)), 3), "max": round(float(np.max(power)), 3),
+                       "by_part": {part: round(float(np.mean([p["power_by_part_nw"][part]
+                                                              for p in per])), 3)
+                                   for part in per[0]["power_by_part_nw"]}}
     out["per_utterance"] = per
     return out

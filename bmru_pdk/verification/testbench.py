@@ -31,13 +31,18 @@ _ENDS = re.compile(r"^\s*\.ends\b", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class TileNetlist:
-    """A tile netlist split into its library blocks and the body of its top subcircuit."""
+    """A tile netlist split into its library blocks and the body of its top subcircuit.
+
+    ``parts`` names the parts whose devices draw from a supply of their own,
+    :func:`supply_node` (``vdd_cells``, ...), instead of the shared ``vdd``.
+    """
 
     top: str
     pins: list[str]
     blocks: str
     body: list[str]
     block_pins: dict[str, list[str]]
+    parts: tuple[str, ...] = ()
 
 
 def split_top(spice: str, top: str) -> TileNetlist:
@@ -75,13 +80,22 @@ def split_top(spice: str, top: str) -> TileNetlist:
     return TileNetlist(top, pins, "\n".join(blocks), body, block_pins)
 
 
-def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, str]:
-    """Names in ``extracted`` of the schematic nets ``wanted`` (flat names, ``u0_1.cell.v0``).
+def supply_node(part: str | None = None) -> str:
+    """The supply node of ``part`` (``vdd_<part>``), or the shared ``vdd``."""
+    return "vdd" if part is None else f"vdd_{part}"
 
-    Both netlists are flattened and paired by KLayout's netlist comparer, as in LVS.
 
-    Raises:
-        BmruError: a wanted net has no counterpart (the layout does not match the schematic).
+def cross_reference(
+    extracted: str, schematic: str,
+) -> tuple[kdb.NetlistCrossReference, list[kdb.Netlist]]:
+    """Pair the nets and devices of ``extracted`` with ``schematic``'s, as LVS does.
+
+    Both netlists are flattened, parallel fingers combined, and paired by KLayout's netlist
+    comparer.
+
+    Returns:
+        The cross reference and the two flat netlists it points into (keep them alive while
+        using it).
     """
     from bmru_pdk.verification.lvs import _set_tolerances, read_schematic
 
@@ -97,6 +111,16 @@ def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, st
     comparer = kdb.NetlistComparer()
     comparer.same_circuits(flat[0].top_circuit(), flat[1].top_circuit())
     comparer.compare(flat[0], flat[1], xref)
+    return xref, flat
+
+
+def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, str]:
+    """Names in ``extracted`` of the schematic nets ``wanted`` (flat names, ``u0_1.cell.v0``).
+
+    Raises:
+        BmruError: a wanted net has no counterpart (the layout does not match the schematic).
+    """
+    xref, _flat = cross_reference(extracted, schematic)
     found: dict[str, str] = {}
     for pair in xref.each_circuit_pair():
         for net in xref.each_net_pair(pair):
@@ -145,15 +169,17 @@ def deck(
                         f"frames have only {x_na.shape[1]} inputs")
     outputs = [p for p in tile.pins if re.fullmatch(r"y\d+", p)]
     n = len(x_na)
-    lines = [tile.blocks, *tile.body,
-             f"Vdd vdd 0 {VDD_V}", f"Vfe vfe 0 {VDD_V}", "Vss vss 0 0",
-             f"Iref vfe iref {I_REF_NA}n"]
+    supplies = [supply_node(), *map(supply_node, tile.parts)]
+    # each supply source is named as its node, so i(<node>) is its current
+    lines = [tile.blocks, *tile.body, *(f"V{s[1:]} {s} 0 {VDD_V}" for s in supplies),
+             f"Vfe vfe 0 {VDD_V}", "Vss vss 0 0", f"Iref vfe iref {I_REF_NA}n"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
     lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s) for p in inputs]
     lines += [f"V{y} {y} 0 {Y_HOLD_V}" for y in outputs]
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))
-    saved = [f"v({p})" for p in probes] + [f"i(v{y})" for y in outputs] + ["i(vdd)"]
+    saved = [f"v({p})" for p in probes] + [f"i(v{y})" for y in outputs]
+    saved += [f"i({s})" for s in supplies]
     lines.append(".save " + " ".join(saved))
     lines.append(f".tran {frame_s / 50:.4g} {n * frame_s:.6g} 0 {frame_s / 20:.4g}")
     return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""Supply power of an extracted tile by part: cells, weight mirrors, biases.
+
+The parts are those of the model-level estimate (:mod:`bmru_pdk.model.power`), read from
+where each device sits in the tile's schematic:
+
+- ``cells``: each unit's hysteretic cell and its ReLU summing node (``u<l>_<j>.cell.*``,
+  ``u<l>_<j>.relu.*``), the recurrent core;
+- ``fc_mirrors``: the weight arrays of every layer and the readout (``w<l>.*``, ``wo.*``),
+  their input diodes included;
+- ``biases``: the bias generator, its readout-bias outputs and each unit's bias (``bias.*``,
+  ``u<l>_<j>.MB``).
+
+The extracted netlist is flat and unnamed, so each extracted device is paired with its
+schematic device by KLayout's netlist comparer (as LVS does). Each part then gets a 1.8 V
+supply of its own: the ``vdd`` terminals of its devices (sources and wells) are renamed
+``vdd_<part>``; the sum of the parts' supply currents is the tile's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.verification import testbench as tb
+from bmru_pdk.verification.extract import TERMINALS
+
+if TYPE_CHECKING:
+    from bmru_pdk.verification.spice import SimResult
+
+PARTS = ("cells", "fc_mirrors", "biases")
+_PATHS = (
+    (re.compile(r"^u\d+_\d+\.(cell|relu)\."), "cells"),
+    (re.compile(r"^w(\d+|o)\."), "fc_mirrors"),
+    (re.compile(r"^(bias\.|u\d+_\d+\.mb$)"), "biases"),
+)
+# An extracted device card: name, drain, gate, source, bulk, model.
+_CARD = re.compile(r"^\s*(x\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.IGNORECASE)
+
+
+def part_of(path: str) -> str:
+    """The part of the schematic device at flat instance path ``path`` (``u0_1.cell.M2``).
+
+    Raises:
+        BmruError: the path belongs to no part (a tile this classification does not know).
+    """
+    for pattern, part in _PATHS:
+        if pattern.match(path.lower()):
+            return part
+    raise BmruError(f"the schematic device {path} belongs to none of the parts {PARTS}")
+
+
+def _key(model: str, d: str, g: str, s: str, b: str) -> tuple:
+    # parallel fingers share every terminal; drain and source may be swapped
+    return model.lower(), frozenset((d.lower(), s.lower())), g.lower(), b.lower()
+
+
+def device_parts(extracted: str, schematic: str, body: list[str]) -> dict[str, str]:
+    """The part of every device card in ``body`` (lower-case name -> part).
+
+    Args:
+        extracted: The extracted netlist.
+        schematic: The tile's schematic.
+        body: The extracted top subcircuit's cards (:attr:`TileNetlist.body`).
+
+    Raises:
+        BmruError: a device has no schematic counterpart, or its fingers pair with devices
+            of two parts.
+    """
+    xref, _flat = tb.cross_reference(extracted, schematic)
+    by_key: dict[tuple, str] = {}
+    for pair in xref.each_circuit_pair():
+        for dev in xref.each_device_pair(pair):
+            ext, sch = dev.first(), dev.second()
+            if ext is None or sch is None:
+                name = (ext or sch).expanded_name()
+                raise BmruError(f"device {name} is in one netlist only: run LVS on the tile")
+            key = _key(ext.device_class().name,
+                       *(ext.net_for_terminal(t).name for t in TERMINALS))
+            part = part_of(sch.expanded_name())
+            if by_key.setdefault(key, part) != part:
+                raise BmruError(f"parallel devices of parts {by_key[key]} and {part} at "
+                                f"{sch.expanded_name()}: their supplies cannot be told apart")
+    parts: dict[str, str] = {}
+    for card in body:
+        m = _CARD.match(card)
+        if m is None:
+            continue
+        name, d, g, s, b, model = m.groups()
+        part = by_key.get(_key(model, d, g, s, b))
+        if part is None:
+            raise BmruError(f"extracted device {name} pairs with no schematic device: "
+                            "run LVS on the tile")
+        parts[name.lower()] = part
+    return parts
+
+
+def split_supplies(tile: tb.TileNetlist, parts: dict[str, str]) -> tb.TileNetlist:
+    """``tile`` with each part's devices on its own supply node (``vdd_<part>``).
+
+    Args:
+        tile: The tile netlist (shared ``vdd``).
+        parts: Part of every device card, from :func:`device_parts`.
+
+    Raises:
+        BmruError: a device on ``vdd`` has no part (it would stay on the shared supply).
+    """
+    body = []
+    for card in tile.body:
+        tokens = card.split()
+        if _CARD.match(card) and "vdd" in (t.lower() for t in tokens[1:5]):
+            part = parts.get(tokens[0].lower())
+            if part is None:
+                raise BmruError(f"device {tokens[0]} draws from vdd but belongs to no part")
+            node = tb.supply_node(part)
+            tokens[1:5] = [node if t.lower() == "vdd" else t for t in tokens[1:5]]
+            card = " ".join(tokens)
+        body.append(card)
+    return dataclasses.replace(tile, body=body, parts=PARTS)
+
+
+def supply_power_nw(
+    tile: tb.TileNetlist, result: SimResult, start: float,
+) -> tuple[float, dict[str, float]]:
+    """Time-average supply power from ``start`` on, nW: the tile's and each part's.
+
+    Args:
+        tile: The simulated tile netlist (:func:`testbench.deck` saved its supply currents).
+        result: The transient run.
+        start: Start of the average, s (after the reset frame).
+
+    Returns:
+        Total power and power by part (empty when ``tile`` has a shared supply only).
+    """
+    def power(node: str) -> float:
+        # a source delivering power carries a negative current in ngspice
+        return -tb.average(result["time"], result[f"i({node})"], start=start) * tb.VDD_V * 1e9
+
+    by_part = {p: round(power(tb.supply_node(p)), 3) for p in tile.parts}
+    total = power(tb.supply_node()) + sum(power(tb.supply_node(p)) for p in tile.parts)
+    return round(total, 3), by_part
+
+
+def split_tile(extracted: str, schematic: str, top: str) -> tb.TileNetlist:
+    """The extracted netlist's top subcircuit ``top`` with a supply per part.
+
+    Args:
+        extracted: The extracted netlist.
+        schematic: The tile's schematic.
+        top: Name of the tile's top subcircuit.
+    """
+    tile = tb.split_top(extracted, top)
+    return split_supplies(tile, device_parts(extracted, schematic, tile.body))
