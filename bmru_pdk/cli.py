@@ -8,6 +8,8 @@ Engines are imported inside each command: ``import gdsfactory`` alone costs seco
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +26,35 @@ app = typer.Typer(
 )
 
 OptPath = Annotated[Path | None, typer.Option()]
+Scheduler = Annotated[str | None, typer.Option(
+    help="Dask scheduler address (tcp://host:8786): run the simulations on its cluster")]
+Workers = Annotated[int | None, typer.Option(
+    help="local simulation processes (default: one per core; 1: in this process)")]
+
+
+@contextmanager
+def _bars(steps: Iterable[str]) -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars on stderr, one per step, drawn in a terminal (elsewhere, their final
+    state once); yields ``update(step, done, total)``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bars = Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(stderr=True))
+    tasks = {step: bars.add_task(step, total=1, start=False) for step in steps}
+
+    def update(step: str, done: int, total: int) -> None:
+        bars.start_task(tasks[step])
+        bars.update(tasks[step], completed=done, total=total)
+
+    bars.start()
+    try:
+        yield update
+    except BaseException:
+        bars.live.transient = True  # an error stays one line on stderr, without bars above it
+        raise
+    finally:
+        bars.stop()
 
 
 @app.command()
@@ -233,16 +264,23 @@ def flow(
     n: Annotated[int, typer.Option(
         "--n", help="utterances for the post-layout compare (0: skip it)")] = 5,
     frame_us: Annotated[float, typer.Option(help="frame period of the compare, µs")] = 200.0,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
 ) -> None:
     """The main job: tile -> official DRC -> LVS -> extracted netlist -> post-layout compare,
     with a report. Exit code 0 when DRC and LVS pass; the compare's targets are reported."""
     from bmru_pdk import flow as job
     from bmru_pdk.model.bundled import bundled_checkpoint
     from bmru_pdk.verification.compare import load_utterances
+    from bmru_pdk.verification.executor import make_executor
 
     checkpoint = checkpoint or bundled_checkpoint()
-    utterances = load_utterances(checkpoint, None, n) if n > 0 else None
-    result = job.run(checkpoint, output, utterances, frame_s=frame_us * 1e-6)
+    # the executor first: an unreachable scheduler ends the job before any work
+    with make_executor(scheduler, workers) as executor:
+        utterances = load_utterances(checkpoint, None, n) if n > 0 else None
+        with _bars(job.STEPS if utterances else job.STEPS[:-1]) as update:
+            result = job.run(checkpoint, output, utterances, frame_s=frame_us * 1e-6,
+                             executor=executor, progress=update)
     typer.echo((result.outdir / "report.md").read_text())
     typer.echo(f"files in {result.outdir}")
     raise typer.Exit(0 if result.ok else 1)
@@ -259,14 +297,20 @@ def compare(
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
         "build/compare"
     ),
+    scheduler: Scheduler = None,
+    workers: Workers = None,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model."""
     from bmru_pdk.verification.compare import compare as run_compare
     from bmru_pdk.verification.compare import load_utterances, target_check
+    from bmru_pdk.verification.executor import make_executor
 
-    utterances = load_utterances(checkpoint, data, n)
-    f = run_compare(checkpoint, utterances, output, frame_s=frame_us * 1e-6,
-                    progress=lambda k, total: typer.echo(f"simulated {k}/{total}", err=True))
+    with make_executor(scheduler, workers) as executor:
+        utterances = load_utterances(checkpoint, data, n)
+        with _bars(["simulations"]) as update:
+            f = run_compare(checkpoint, utterances, output, frame_s=frame_us * 1e-6,
+                            progress=lambda k, total: update("simulations", k, total),
+                            executor=executor)
     for ref in ("ideal", "realised"):
         r = f[ref]
         typer.echo(f"{ref}: state agreement per layer {r['state_agreement_per_layer']}, "

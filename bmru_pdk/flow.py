@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,10 @@ from bmru_pdk.fileio import atomic_dir
 
 if TYPE_CHECKING:
     from bmru_pdk.verification.compare import Utterance
+    from bmru_pdk.verification.executor import Executor
+
+# The flow's steps, in order, as named to its progress callback
+STEPS = ("tile", "DRC", "LVS", "extract", "simulations")
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ def run(
     outdir: str | Path,
     utterances: list[Utterance] | None = None,
     frame_s: float = 200e-6,
+    executor: Executor | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> FlowResult:
     """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
 
@@ -98,22 +105,37 @@ def run(
         outdir: Folder to write.
         utterances: Inputs for the post-layout compare; ``None`` or empty skips it.
         frame_s: Frame period of the compare's simulations, s.
+        executor: Where the compare's simulations run; ``None``: in this process.
+        progress: Called with (step, done, total) when a step of :data:`STEPS` starts
+            (done 0) and ends, and after each simulation.
     """
     from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.verification import compare, drc, extract, lvs
 
+    def report(step: str, done: int, total: int = 1) -> None:
+        if progress:
+            progress(step, done, total)
+
     outdir = Path(outdir)
     with atomic_dir(outdir) as tmp:
+        report("tile", 0)
         tile = write_tile(checkpoint, tmp)
         summary = json.loads((tmp / "summary.json").read_text())
         gds = tmp / "tile.gds"
+        report("tile", 1)
+        report("DRC", 0)
         d = drc.run(gds, tmp / "drc.lyrdb")
+        report("DRC", 1)
+        report("LVS", 0)
         start = time.perf_counter()
         v = lvs.run(gds, tmp / "tile.spice", lvsdb=tmp / "lvs.lvsdb")
         lvs_s = time.perf_counter() - start
+        report("LVS", 1)
+        report("extract", 0)
         start = time.perf_counter()
         x = extract.extract(gds)
         extract.write(x, tmp / "extracted.spice")
+        report("extract", 1)
         figures = {
             "checkpoint": str(checkpoint),
             "tile": {**summary, "build_s": round(tile.seconds, 2)},
@@ -124,7 +146,9 @@ def run(
                         "runtime_s": round(time.perf_counter() - start, 2)},
         }
         if utterances:
-            c = compare.compare(checkpoint, utterances, tmp / "compare", frame_s=frame_s)
+            c = compare.compare(checkpoint, utterances, tmp / "compare", frame_s=frame_s,
+                                progress=lambda k, n: report("simulations", k, n),
+                                executor=executor)
             figures["compare"] = {
                 **{k: c[k] for k in ("utterances", "frame_s", "sim_s_per_utterance", "ideal",
                                      "realised", "hardware_accuracy", "power_nw")},

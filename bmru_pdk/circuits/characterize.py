@@ -4,9 +4,12 @@ Test benches here are the single definition of how a circuit is measured: the ta
 tests and the benchmarks all call them. Tables are written as versioned JSON under
 ``bmru_pdk/data/characterization/`` and read back by :mod:`bmru_pdk.circuits.mapping`.
 
-- mirror gain I_out / I_in vs output ratio and input current, each output driving a
-  unit diode of the other type (the load it sees in a tile: a summing node's ReLU diode
-  or a PMOS input diode);
+- mirror gain I_out / I_in vs output ratio and input current, with each output at the drain
+  voltage it sees in a tile: a unit copy feeding a PMOS diode (``diode`` load), or a weight or
+  bias output on a summing node (``sum`` load: held at the ReLU diode's voltage at the
+  reference current, :func:`sum_voltage`). Near cancellation the summing node sits at a few
+  hundred mV, where an NMOS output sinks ~3.5 % less than into a PMOS diode at ~1.3 V: that
+  error, relative to the sourced current, is what decides a unit's state near its thresholds;
 - cell switching currents: a triangle ramp of the candidate current, slow enough that the
   read-out lag is < 1 % (the cell switches in ~1/I; a 2 ms ramp reads 5-12 % late), starting
   at zero so the cell starts OFF outside its hold band;
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -40,7 +44,7 @@ from bmru_pdk.circuits.sizing import UNIT, UnitDevice, pelgrom_sigma
 from bmru_pdk.fileio import write_text
 from bmru_pdk.verification.spice import simulate
 
-TABLE_VERSION = 1
+TABLE_VERSION = 2
 VDD = 1.8
 I_REF = 1.0  # nA: the reference of every table
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
@@ -52,6 +56,9 @@ CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh
 CELL_GAINS = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_gain
 RAMP_MS = 512.0  # half-period of the triangle; run time does not depend on it
 MC_SAMPLES = 200
+
+
+Load = Literal["diode", "sum"]
 
 
 def _other(kind: MosKind) -> MosKind:
@@ -71,29 +78,48 @@ def _supplies() -> str:
     return f"vdd vdd 0 {VDD}\nvss vss 0 0\n"
 
 
-def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice = UNIT) -> str:
-    """An ``.op`` deck: ``i_in`` nA into the mirror's diode, each output into a unit diode of
-    the other type through sense source ``vo<k>``."""
+def held_load(tag: str, node: str, kind: MosKind, v: float) -> str:
+    """``node`` held at ``v`` by the source ``v<tag>``, oriented so that the current of a
+    ``kind`` output on ``node`` (NMOS sinks, PMOS sources) is positive."""
+    return f"v{tag} {node} 0 {v}\n" if kind == PFET else f"v{tag} 0 {node} {-v}\n"
+
+
+@cache
+def sum_voltage(unit: UnitDevice = UNIT) -> float:
+    """The summing-node voltage weights and biases are calibrated at: the ReLU's unit NMOS
+    diode carrying the reference current ``I_REF``."""
+    r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\niin vdd d {I_REF}n\n"
+                 f"{_supplies()}.op\n")
+    return round(float(r["v(d)"][0]), 4)
+
+
+def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice = UNIT,
+                 load: Load = "diode") -> str:
+    """An ``.op`` deck: ``i_in`` nA into the mirror's diode, each output through sense source
+    ``vo<k>`` into a unit diode of the other type (``diode``) or held at
+    :func:`sum_voltage` (``sum``)."""
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     rail = "vss" if kind == NFET else "vdd"
     src = f"iin vdd in {i_in}n" if kind == NFET else f"iin in vss {i_in}n"
-    loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) for k, o in enumerate(outs))
+    loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) if load == "diode"
+                    else held_load(f"o{k}", o, kind, sum_voltage(unit))
+                    for k, o in enumerate(outs))
     return (f"{circuit.to_spice()}xm in {' '.join(outs)} {rail} {circuit.name}\n"
             f"{src}\n{loads}{_supplies()}.op\n")
 
 
 def measure_mirror(kind: MosKind, ratios: list[float], i_in: float,
-                   unit: UnitDevice = UNIT) -> np.ndarray:
+                   unit: UnitDevice = UNIT, load: Load = "diode") -> np.ndarray:
     """Gain I_out / I_in of each output of a mirror with ``ratios``, at ``i_in`` nA."""
     circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit))
-    r = simulate(mirror_bench(circuit, kind, i_in, unit))
+    r = simulate(mirror_bench(circuit, kind, i_in, unit, load))
     return np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))]) / (i_in * 1e-9)
 
 
 def _rail_load(tag: str, node: str, signed: float, unit: UnitDevice) -> str:
-    """What a rail sees in a tile: a sourced current flows into an NMOS diode (a ReLU), a
-    sunk one is supplied by a PMOS diode."""
-    return diode_load(tag, node, NFET if signed > 0 else PFET, unit)
+    """What a rail sees in a tile near a unit's thresholds: a summing node at the ReLU diode's
+    voltage, whichever way the output drives it."""
+    return held_load(tag, node, PFET if signed > 0 else NFET, sum_voltage(unit))
 
 
 def measure_weight_row(ratios: list[float], i_in: float = I_REF,
@@ -203,9 +229,10 @@ def measure_mismatch(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES
 
 
 class MirrorTable(BaseModel):
-    """Gain of a mirror output vs drawn ratio and input current."""
+    """Gain of a mirror output vs drawn ratio and input current, at one output load."""
 
     kind: MosKind
+    load: Load
     ratios: list[float]
     currents_na: list[float]
     gain: list[list[float]]  # [current][ratio]
@@ -237,6 +264,7 @@ class Tables(BaseModel):
     corner: Literal["typical"] = "typical"
     vdd: float = VDD
     i_ref_na: float = I_REF
+    v_sum: float
     unit: UnitDevice = UNIT
     ramp_ms: float = RAMP_MS
     mirrors: list[MirrorTable]
@@ -256,9 +284,11 @@ def characterize(quick: bool = False) -> Tables:
     start = time.perf_counter()
     ratios = MIRROR_RATIOS[::3] if quick else MIRROR_RATIOS
     currents = [1.0] if quick else MIRROR_CURRENTS
-    mirrors = [MirrorTable(kind=k, ratios=ratios, currents_na=currents,
-                           gain=[measure_mirror(k, ratios, i).round(6).tolist()
-                                 for i in currents]) for k in (NFET, PFET)]
+    # unit copies into PMOS diodes; weight and bias outputs on summing nodes
+    mirrors = [MirrorTable(kind=k, load=load, ratios=ratios, currents_na=currents,
+                           gain=[measure_mirror(k, ratios, i, load=load).round(6).tolist()
+                                 for i in currents])
+               for k, load in ((NFET, "diode"), (NFET, "sum"), (PFET, "sum"))]
     thresh = CELL_THRESH[1:3] if quick else CELL_THRESH
     fracs = CELL_WIDTH_FRAC[::2] if quick else CELL_WIDTH_FRAC
     grid = [[measure_cell(bmru_cell(CellParams(r_thresh=t, r_width=f * t, r_gain=1.0)), 2 * t)
@@ -277,7 +307,8 @@ def characterize(quick: bool = False) -> Tables:
         alphas.append(round(p.alpha, 5) if p else float("nan"))
     n_mc = 40 if quick else MC_SAMPLES
     return Tables(
-        mirrors=mirrors, cell=cell, gain=GainTable(r_gain=gains, alpha=alphas),
+        mirrors=mirrors, v_sum=sum_voltage(), cell=cell,
+        gain=GainTable(r_gain=gains, alpha=alphas),
         mismatch_sigma={k: round(measure_mismatch(k, n=n_mc), 5) for k in (NFET, PFET)},
         pelgrom_sigma={k: round(pelgrom_sigma(k), 5) for k in (NFET, PFET)},
         seconds=round(time.perf_counter() - start, 2))
@@ -296,7 +327,8 @@ def write_tables(tables: Tables, directory: Path = DATA_DIR) -> Path:
         rows = ["i_in_na," + ",".join(f"r={r:g}" for r in m.ratios)]
         rows += [f"{i:g}," + ",".join(f"{g:.5f}" for g in gs)
                  for i, gs in zip(m.currents_na, m.gain, strict=True)]
-        write_text(directory / f"mirror_{m.kind}_v{tables.version}.csv", "\n".join(rows) + "\n")
+        write_text(directory / f"mirror_{m.kind}_{m.load}_v{tables.version}.csv",
+                   "\n".join(rows) + "\n")
     return path
 
 
@@ -308,11 +340,12 @@ def plot_tables(tables: Tables, directory: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(1, len(tables.mirrors), figsize=(5 * len(tables.mirrors), 4),
+                             sharey=True)
     for ax, m in zip(axes, tables.mirrors, strict=True):
         for i, gs in zip(m.currents_na, m.gain, strict=True):
             ax.semilogx(m.ratios, np.array(gs) / np.array(m.ratios), "o-", label=f"{i:g} nA")
-        ax.set(title=f"{m.kind} mirror", xlabel="drawn ratio W_out / W_unit",
+        ax.set(title=f"{m.kind} mirror, {m.load} load", xlabel="drawn ratio W_out / W_unit",
                ylabel="gain / drawn ratio")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(title="I_in")

@@ -18,7 +18,7 @@ from functools import cache
 import numpy as np
 
 from bmru_pdk.circuits.builders import CellParams, UnitParams
-from bmru_pdk.circuits.characterize import TABLE_VERSION, MirrorTable, Tables, table_path
+from bmru_pdk.circuits.characterize import TABLE_VERSION, Load, MirrorTable, Tables, table_path
 from bmru_pdk.circuits.model import NFET, PFET, MosKind
 from bmru_pdk.circuits.sizing import UNIT, DeviceSize, size_for_ratio
 from bmru_pdk.errors import BmruError
@@ -39,8 +39,8 @@ def load_tables(version: int = TABLE_VERSION) -> Tables:
     return Tables.model_validate(json.loads(path.read_text()))
 
 
-def _mirror(kind: MosKind, tables: Tables) -> MirrorTable:
-    return next(m for m in tables.mirrors if m.kind == kind)
+def _mirror(kind: MosKind, tables: Tables, load: Load = "sum") -> MirrorTable:
+    return next(m for m in tables.mirrors if m.kind == kind and m.load == load)
 
 
 def _gains_at(m: MirrorTable, i_in: float) -> np.ndarray:
@@ -52,11 +52,18 @@ def _gains_at(m: MirrorTable, i_in: float) -> np.ndarray:
 
 
 def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0,
-                tables: Tables | None = None) -> float:
-    """Characterised I_out / I_in of a mirror output of drawn ``ratio`` at ``i_in`` nA."""
-    m = _mirror(kind, tables or load_tables())
+                tables: Tables | None = None, load: Load = "sum") -> float:
+    """Characterised I_out / I_in of a mirror output of drawn ``ratio`` at ``i_in`` nA, on a
+    summing node (``sum``) or into a PMOS diode (``diode``)."""
+    m = _mirror(kind, tables or load_tables(), load)
     return float(np.exp(np.interp(math.log(ratio), np.log(m.ratios),
                                   np.log(_gains_at(m, i_in)))))
+
+
+def copy_gain(i_in: float = 1.0, tables: Tables | None = None) -> float:
+    """Gain of a unit NMOS copy into a PMOS diode (a weight row's ``MXC``, the bias
+    generator's ``vbp``, a unit's ReLU copy into its cell) at ``i_in`` nA."""
+    return mirror_gain(NFET, 1.0, i_in, tables, load="diode")
 
 
 def _supported(m: MirrorTable) -> tuple[list[float], np.ndarray]:
@@ -97,10 +104,10 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None) -> float:
     if gain < 0:
         kind, target = NFET, -gain
     else:
-        kind, target = PFET, gain / mirror_gain(NFET, 1.0, tables=t)
+        kind, target = PFET, gain / copy_gain(tables=t)
     lo, hi = gain_range(kind, t)
     if not lo <= target <= hi:
-        scale = 1.0 if kind == NFET else mirror_gain(NFET, 1.0, tables=t)
+        scale = 1.0 if kind == NFET else copy_gain(tables=t)
         lo, hi = (lo * scale, hi * scale) if gain > 0 else (-hi, -lo)
         sign = "positive" if gain > 0 else "negative"
         raise BmruError(f"{name}={gain:.4g} cannot be realised: {sign} values must be within "
@@ -150,14 +157,14 @@ def realised_gain(ratio: float, tables: Tables | None = None) -> float:
     t = tables or load_tables()
     if ratio < 0:
         return -mirror_gain(NFET, -ratio, tables=t)
-    return mirror_gain(PFET, ratio, tables=t) * mirror_gain(NFET, 1.0, tables=t)
+    return mirror_gain(PFET, ratio, tables=t) * copy_gain(tables=t)
 
 
 def ranges(tables: Tables | None = None) -> dict[str, tuple[float, float]]:
     """What the mapping realises: magnitude of a weight (gain) or of a bias / I_REF in either
     polarity, beta_hi (nA, at a bare cell's input), delta / beta_hi and alpha (nA)."""
     t = tables or load_tables()
-    copy = mirror_gain(NFET, 1.0, tables=t)
+    copy = copy_gain(tables=t)
     (lo_n, hi_n), (lo_p, hi_p) = gain_range(NFET, t), gain_range(PFET, t)
     c = t.cell
     return {"gain": (max(lo_n, lo_p * copy), min(hi_n, hi_p * copy)),
@@ -217,6 +224,6 @@ def unit_params(alpha: float, beta_lo: float, delta: float, b: float,
     cell is compensated at the threshold's current level.
     """
     t = tables or load_tables()
-    relu = mirror_gain(NFET, 1.0, i_in=beta_lo + delta, tables=t)
+    relu = copy_gain(beta_lo + delta, t)
     return UnitParams(cell=cell_params(alpha, beta_lo, delta, relu, t),
                       r_bias=signed_ratio(b / t.i_ref_na, "b", t))

@@ -173,8 +173,7 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
             weight(f"layers.{l}.b[{j}]", float(layer.b[j]), f"{u}.MB", i_ref, "nA")
             drawn = {k: devices[f"{u}.cell.{m}"].total_width / UNIT.w
                      for k, m in (("r_thresh", "M2"), ("r_width", "M8"), ("r_gain", "M5"))}
-            relu = mapping.mirror_gain("nfet_03v3", 1.0, i_in=float(layer.beta_hi[j]),
-                                       tables=tables)
+            relu = mapping.copy_gain(float(layer.beta_hi[j]), tables)
             hi, lo, alpha = mapping.cell_values(builders.CellParams(**drawn), relu, tables)
             for name, m, value, real in (
                     ("beta1", "M2", layer.beta1[j], lo), ("delta", "M8", layer.delta[j], hi - lo),

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import atomic_dir
 from bmru_pdk.verification import testbench as tb
+from bmru_pdk.verification.executor import Executor
 
 REFERENCES = ("ideal", "realised")
 # Checkpoint tensor name -> key of BMRUNet.effective_parameters
@@ -175,6 +177,7 @@ def compare(
     outdir: str | os.PathLike[str],
     frame_s: float = 200e-6,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict:
     """Simulate the extracted tile of ``checkpoint`` on ``utterances`` and compare with the model.
 
@@ -186,7 +189,10 @@ def compare(
         utterances: Input sequences.
         outdir: Folder to write.
         frame_s: Frame period of the simulation, s (cells need ~200 µs to settle at 1 nA).
-        progress: Called with (done, total) after each simulation.
+        progress: Called with (0, total) when the simulations start, then (done, total)
+            after each.
+        executor: Where the simulations run (:mod:`~bmru_pdk.verification.executor`);
+            ``None`` runs them one after the other in this process.
 
     Returns:
         The figures (stable keys), also written to ``compare.json``.
@@ -219,8 +225,10 @@ def compare(
         s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]
         per: list[dict] = []
         power: list[float] = []
-        for k, u in enumerate(utterances):
-            hw = simulate_utterance(tile, nets, s0, u.x_na, frame_s)
+        runs = (executor or Executor()).map(
+            partial(simulate_utterance, tile, nets, s0, frame_s=frame_s),
+            [u.x_na for u in utterances], progress)
+        for k, (u, hw) in enumerate(zip(utterances, runs, strict=True)):
             power.append(hw.power_nw)
             entry = {"name": u.name, "label": u.label, "frames": len(u.x_na),
                      "sim_s": round(hw.seconds, 2), "power_nw": hw.power_nw,
@@ -239,8 +247,6 @@ def compare(
                     "decision": majority_vote(scores),
                 }
             per.append(entry)
-            if progress:
-                progress(k + 1, len(utterances))
         figures = _summary(checkpoint, files.name, x.devices, frame_s, per, power)
         (tmp / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures

@@ -1,0 +1,181 @@
+"""Where independent jobs (one ngspice simulation per utterance) run: in this process, in
+local worker processes, or on a Dask distributed cluster, behind one ``map``.
+
+``fn`` and the items must be picklable (a top-level function or a ``functools.partial`` of
+one, dataclasses, numpy arrays). A :class:`~bmru_pdk.errors.BmruError` raised by a job (a
+``SpiceError`` from a crashing simulator) comes back to the caller as itself, one sentence.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bmru_pdk.errors import BmruError
+
+Progress = Callable[[int, int], None]
+
+
+class Executor:
+    """Runs ``fn`` on each item; use as a context manager (``close`` frees the workers)."""
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any],
+            progress: Progress | None = None) -> list:
+        """``[fn(item) for item in items]``, possibly in parallel.
+
+        Args:
+            fn: The job (picklable).
+            items: Its arguments, one job each.
+            progress: Called with (0, total) when the jobs start, then with (done, total)
+                as results arrive, in completion order.
+
+        Returns:
+            The results in the order of ``items``.
+        """
+        items = list(items)
+        _started(progress, items)
+        out = []
+        for k, item in enumerate(items):
+            out.append(fn(item))
+            if progress:
+                progress(k + 1, len(items))
+        return out
+
+    def close(self) -> None:
+        """Free the workers (nothing to free in this process)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LocalExecutor(Executor):
+    """A pool of ``workers`` local processes, started on first use.
+
+    They are spawned, not forked: a fork would copy the parent's loaded ngspice library and
+    the locks of its threads (the progress bars' refresh, torch's pool) in whatever state
+    they are in.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool = None
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any],
+            progress: Progress | None = None) -> list:
+        """See :meth:`Executor.map`."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        items = list(items)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        futures = [self._pool.submit(fn, item) for item in items]
+        _started(progress, items)
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                future.result()
+                if progress:
+                    progress(done, len(items))
+        except BrokenProcessPool as exc:
+            raise BmruError(f"a local worker process died while running {_name(fn)}: "
+                            f"{exc}") from None
+        finally:
+            for future in futures:
+                future.cancel()
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        """Stop the worker processes (after the jobs already running)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """The workers of the Dask distributed cluster whose scheduler is at ``address``.
+
+    The workers need this package, ngspice and the gf180 assets (``bmru setup``); one worker
+    thread per core (``dask worker ADDRESS --nthreads 1 --nworkers N``), as ngspice is one
+    simulator per process.
+    """
+
+    def __init__(self, address: str, timeout_s: float = 10.0) -> None:
+        from distributed import Client
+
+        self.address = address
+        try:
+            self._client = Client(address, timeout=timeout_s, set_as_default=False)
+        except Exception as exc:  # refused, timed out, malformed address: all one sentence
+            raise BmruError(f"cannot reach the Dask scheduler at {address}: "
+                            f"{_one_line(exc)}") from None
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any],
+            progress: Progress | None = None) -> list:
+        """See :meth:`Executor.map`."""
+        from distributed import as_completed
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+
+        items = list(items)
+        futures = self._client.map(fn, items, pure=False)
+        _started(progress, items)
+        try:
+            for done, future in enumerate(as_completed(futures, loop=self._client.loop), 1):
+                future.result()
+                if progress:
+                    progress(done, len(items))
+            return self._client.gather(futures)
+        except BaseException as exc:
+            self._client.cancel(futures)
+            if isinstance(exc, KilledWorker | FutureCancelledError):
+                raise BmruError(f"the Dask cluster at {self.address} lost {_name(fn)}: "
+                                f"{_one_line(exc)}") from None
+            raise
+
+    def close(self) -> None:
+        """Disconnect from the scheduler (the cluster keeps running)."""
+        self._client.close()
+
+
+def make_executor(scheduler: str | None = None, workers: int | None = None,
+                  timeout_s: float = 10.0) -> Executor:
+    """The executor for ``scheduler`` / ``workers``.
+
+    Args:
+        scheduler: Address of a Dask scheduler (``tcp://host:8786``); ``None`` runs locally.
+        workers: Local processes; ``None`` is one per core (ngspice runs one solver thread),
+            1 runs every job in this process.
+        timeout_s: How long to try to reach ``scheduler``, s.
+
+    Raises:
+        BmruError: ``workers`` is below 1 or given with ``scheduler``; the scheduler cannot
+            be reached.
+    """
+    if scheduler is not None:
+        if workers is not None:
+            raise BmruError("--workers sets local processes; a Dask cluster has its own "
+                            "workers, so give --scheduler or --workers, not both")
+        return DaskExecutor(scheduler, timeout_s)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers < 1:
+        raise BmruError(f"--workers must be at least 1, got {workers}")
+    return Executor() if workers == 1 else LocalExecutor(workers)
+
+
+def _started(progress: Progress | None, items: list) -> None:
+    if progress:
+        progress(0, len(items))
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(getattr(fn, "func", fn), "__name__", "a job")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
