@@ -147,7 +147,7 @@ def test_extracted_relu_is_max_of_sum_and_zero(tmp_path: Path) -> None:
     """max(sum, 0) within 3 % across 0.1-10 nA, after the copy's characterised gain (the
     mapping divides it out); a negative sum gives 0 (below 5 pA)."""
     ex = extracted(library.relu_node(), builders.relu_node(builders.ReluParams()), tmp_path)
-    copy_gain = mapping.mirror_gain(NFET, 1.0)
+    copy_gain = mapping.copy_gain()
     for i_pos, i_neg in ((0.1, 0), (0.3, 0), (1, 0), (3, 0), (10, 0), (3, 1), (1, 3), (0.1, 1)):
         out = simulate(_relu_bench(ex, i_pos, i_neg))["i(vc)"][0] * 1e9 / copy_gain
         if i_pos > i_neg:

@@ -116,9 +116,10 @@ def test_hierarchy_names_nets_for_layout() -> None:
 
 
 def test_mirror_ratio_within_3_percent_at_1na() -> None:
+    """Sinking weights onto a summing node (the load they are calibrated at)."""
     weights = [0.5, 2.0, 6.0]
     ratios = [-mapping.signed_ratio(-w, "weight") for w in weights]
-    gains = ch.measure_mirror(NFET, ratios, 1.0)
+    gains = ch.measure_mirror(NFET, ratios, 1.0, load="sum")
     assert gains == pytest.approx(weights, rel=0.03)
 
 
