@@ -66,15 +66,16 @@ def copy_gain(i_in: float = 1.0, tables: Tables | None = None) -> float:
     return mirror_gain(NFET, 1.0, i_in, tables, load="diode")
 
 
-def _supported(m: MirrorTable) -> tuple[list[float], np.ndarray]:
-    """Drawn ratios >= MIN_RATIO and their gains at the reference current."""
+def _supported(m: MirrorTable, i_in: float = 1.0) -> tuple[list[float], np.ndarray]:
+    """Drawn ratios >= MIN_RATIO and their gains at input current ``i_in`` nA."""
     keep = [k for k, r in enumerate(m.ratios) if r >= MIN_RATIO]
-    return [m.ratios[k] for k in keep], _gains_at(m, 1.0)[keep]
+    return [m.ratios[k] for k in keep], _gains_at(m, i_in)[keep]
 
 
-def gain_range(kind: MosKind, tables: Tables | None = None) -> tuple[float, float]:
-    """Smallest and largest gain the mapping realises (reference current, ratio >= 0.25)."""
-    _, g = _supported(_mirror(kind, tables or load_tables()))
+def gain_range(kind: MosKind, tables: Tables | None = None,
+               i_in: float = 1.0) -> tuple[float, float]:
+    """Smallest and largest gain the mapping realises (ratio >= 0.25) at ``i_in`` nA."""
+    _, g = _supported(_mirror(kind, tables or load_tables()), i_in)
     return float(g.min()), float(g.max())
 
 
@@ -83,7 +84,8 @@ def _invert(xs: list[float], ys: np.ndarray, target: float) -> float:
     return float(np.exp(np.interp(math.log(target), np.log(ys), np.log(xs))))
 
 
-def signed_ratio(gain: float, name: str, tables: Tables | None = None) -> float:
+def signed_ratio(gain: float, name: str, tables: Tables | None = None,
+                 i_in: float = 1.0) -> float:
     """Drawn signed ratio of the output transistor that realises a signed current ``gain``.
 
     A negative gain is an NMOS output on the input's NMOS diode; a positive gain a PMOS
@@ -94,6 +96,8 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None) -> float:
         gain: the requested gain (weight, or bias b / I_REF).
         name: the parameter's name for the error message (``weight[2][0]``, ``b[1]``).
         tables: tables to use (the package's by default).
+        i_in: the input current the gain is calibrated at, nA (weights: their input's
+            typical current; biases: the reference).
 
     Raises:
         BmruError: ``|gain|`` is outside the characterised range of its polarity.
@@ -104,15 +108,15 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None) -> float:
     if gain < 0:
         kind, target = NFET, -gain
     else:
-        kind, target = PFET, gain / copy_gain(tables=t)
-    lo, hi = gain_range(kind, t)
+        kind, target = PFET, gain / copy_gain(i_in, t)
+    lo, hi = gain_range(kind, t, i_in)
     if not lo <= target <= hi:
-        scale = 1.0 if kind == NFET else copy_gain(tables=t)
+        scale = 1.0 if kind == NFET else copy_gain(i_in, t)
         lo, hi = (lo * scale, hi * scale) if gain > 0 else (-hi, -lo)
         sign = "positive" if gain > 0 else "negative"
         raise BmruError(f"{name}={gain:.4g} cannot be realised: {sign} values must be within "
                         f"{lo:.4g}..{hi:.4g} (characterised mirror range)")
-    r = _invert(*_supported(_mirror(kind, t)), target)
+    r = _invert(*_supported(_mirror(kind, t), i_in), target)
     return r if kind == PFET else -r
 
 
@@ -150,14 +154,15 @@ def cell_values(p: CellParams, input_gain: float = 1.0,
     return hi / input_gain, lo / input_gain, alpha
 
 
-def realised_gain(ratio: float, tables: Tables | None = None) -> float:
-    """Characterised signed gain of a drawn signed ratio: the inverse of :func:`signed_ratio`."""
+def realised_gain(ratio: float, tables: Tables | None = None, i_in: float = 1.0) -> float:
+    """Characterised signed gain of a drawn signed ratio at input current ``i_in`` nA: the
+    inverse of :func:`signed_ratio`."""
     if ratio == 0:
         return 0.0
     t = tables or load_tables()
     if ratio < 0:
-        return -mirror_gain(NFET, -ratio, tables=t)
-    return mirror_gain(PFET, ratio, tables=t) * copy_gain(tables=t)
+        return -mirror_gain(NFET, -ratio, i_in, t)
+    return mirror_gain(PFET, ratio, i_in, t) * copy_gain(i_in, t)
 
 
 def ranges(tables: Tables | None = None) -> dict[str, tuple[float, float]]:

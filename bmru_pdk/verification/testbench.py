@@ -14,12 +14,10 @@ from dataclasses import dataclass
 import klayout.db as kdb
 import numpy as np
 
+from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 
 VDD_V = 1.8
-# Output rails are held mid-supply: both their PMOS (sourcing) and NMOS (sinking) mirror
-# outputs stay saturated, so the rail current is the class score.
-Y_HOLD_V = 0.9
 I_REF_NA = 1.0
 # Edges of the input steps, as a fraction of the frame: fast against settling, slow enough
 # for the solver.
@@ -151,7 +149,8 @@ def deck(
     probes: list[str],
     initial: dict[str, float] | None = None,
 ) -> str:
-    """A transient testbench: one frame per row of ``x_na``, outputs held at ``Y_HOLD_V``.
+    """A transient testbench: one frame per row of ``x_na``, outputs held at the summing-node
+    voltage the readout weights are calibrated at (a current comparator's input).
 
     Args:
         tile: The tile netlist.
@@ -175,7 +174,8 @@ def deck(
              f"Vfe vfe 0 {VDD_V}", "Vss vss 0 0", f"Iref vfe iref {I_REF_NA}n"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
     lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s) for p in inputs]
-    lines += [f"V{y} {y} 0 {Y_HOLD_V}" for y in outputs]
+    v_out = load_tables().v_sum
+    lines += [f"V{y} {y} 0 {v_out}" for y in outputs]
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))
     saved = [f"v({p})" for p in probes] + [f"i(v{y})" for y in outputs]
