@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bmru_pdk.errors import BmruError
@@ -56,13 +57,16 @@ def _key(model: str, d: str, g: str, s: str, b: str) -> tuple:
     return model.lower(), frozenset((d.lower(), s.lower())), g.lower(), b.lower()
 
 
-def device_parts(extracted: str, schematic: str, body: list[str]) -> dict[str, str]:
+def device_parts(extracted: str, schematic: str, body: list[str],
+                 classify: Callable[[str], str] = part_of) -> dict[str, str]:
     """The part of every device card in ``body`` (lower-case name -> part).
 
     Args:
         extracted: The extracted netlist.
         schematic: The tile's schematic.
         body: The extracted top subcircuit's cards (:attr:`TileNetlist.body`).
+        classify: Part of a schematic device by its flat instance path; :func:`part_of`
+            unless finer parts are wanted.
 
     Raises:
         BmruError: a device has no schematic counterpart, or its fingers pair with devices
@@ -78,7 +82,7 @@ def device_parts(extracted: str, schematic: str, body: list[str]) -> dict[str, s
                 raise BmruError(f"device {name} is in one netlist only: run LVS on the tile")
             key = _key(ext.device_class().name,
                        *(ext.net_for_terminal(t).name for t in TERMINALS))
-            part = part_of(sch.expanded_name())
+            part = classify(sch.expanded_name())
             if by_key.setdefault(key, part) != part:
                 raise BmruError(f"parallel devices of parts {by_key[key]} and {part} at "
                                 f"{sch.expanded_name()}: their supplies cannot be told apart")
@@ -117,7 +121,7 @@ def split_supplies(tile: tb.TileNetlist, parts: dict[str, str]) -> tb.TileNetlis
             tokens[1:5] = [node if t.lower() == "vdd" else t for t in tokens[1:5]]
             card = " ".join(tokens)
         body.append(card)
-    return dataclasses.replace(tile, body=body, parts=PARTS)
+    return dataclasses.replace(tile, body=body, parts=tuple(sorted(set(parts.values()))))
 
 
 def supply_power_nw(
@@ -142,13 +146,15 @@ def supply_power_nw(
     return round(total, 3), by_part
 
 
-def split_tile(extracted: str, schematic: str, top: str) -> tb.TileNetlist:
+def split_tile(extracted: str, schematic: str, top: str,
+               classify: Callable[[str], str] = part_of) -> tb.TileNetlist:
     """The extracted netlist's top subcircuit ``top`` with a supply per part.
 
     Args:
         extracted: The extracted netlist.
         schematic: The tile's schematic.
         top: Name of the tile's top subcircuit.
+        classify: As in :func:`device_parts`.
     """
     tile = tb.split_top(extracted, top)
-    return split_supplies(tile, device_parts(extracted, schematic, tile.body))
+    return split_supplies(tile, device_parts(extracted, schematic, tile.body, classify))
