@@ -26,6 +26,7 @@ comparator, delta -> 0): on the same input it must suppress far less.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -45,11 +46,13 @@ UNIT_RATIOS = {"r_thresh": 2.0, "r_width": 0.8, "r_gain": 1.5}
 
 @dataclass(frozen=True)
 class Deviation:
-    """Relative deviations of one noisy run against its clean run."""
+    """Relative deviations of one noisy run against its clean run; the output's over the
+    settled frames (all but the first of each clean level), ``output_all`` over every frame."""
 
     rel: float
     input: float
     output: float
+    output_all: float
     output_continuous: float | None
     flipped_frames: int
     frames: int
@@ -66,6 +69,7 @@ class Deviation:
         s = self.suppression
         out = {"rel_sigma": self.rel, "input_deviation": round(self.input, 5),
                "output_deviation": round(self.output, 6),
+               "output_deviation_all_frames": round(self.output_all, 6),
                "output_deviation_continuous": None if self.output_continuous is None
                else round(self.output_continuous, 5),
                "flipped_frames": self.flipped_frames, "frames": self.frames,
@@ -109,14 +113,17 @@ def clean_sequence(point: ch.CellPoint, frames: int, rng: np.random.Generator) -
     each level uniform in its region and ``MARGIN`` x delta clear of both thresholds."""
     lo, hi = point.beta_lo, point.beta_hi
     m = MARGIN * (hi - lo)
-    regions = [(0.3 * lo, lo - m), (lo + m, hi - m), (hi + m, hi + (hi - lo)), (lo + m, hi - m)]
-    out: list[float] = []
-    k = 0
-    while len(out) < frames:
-        a, b = regions[k % len(regions)]
-        out += [float(rng.uniform(a, b))] * int(rng.integers(3, 7))
-        k += 1
-    return np.array(out[:frames])
+    regions = np.array([(0.3 * lo, lo - m), (lo + m, hi - m), (hi + m, 2 * hi - lo),
+                        (lo + m, hi - m)])
+    k = np.arange(frames // 3 + 1) % len(regions)
+    levels = rng.uniform(regions[k, 0], regions[k, 1])
+    return np.repeat(levels, rng.integers(3, 7, len(k)))[:frames]
+
+
+def settled(clean: np.ndarray) -> np.ndarray:
+    """Frames whose clean level is the previous frame's: the clean run does not switch in
+    them (the first frame of a level may end while the output still settles)."""
+    return np.r_[False, clean[1:] == clean[:-1]]
 
 
 def noisy_samples(clean: np.ndarray, rel: float, per_frame: int,
@@ -184,12 +191,12 @@ def model_outputs(point: ch.CellPoint, samples: np.ndarray, per_frame: int) -> n
               "alpha": torch.tensor([point.alpha]), "s0": torch.zeros(1)}
     x = torch.tensor(samples, dtype=torch.float64)[None, :, None]
     with torch.no_grad():
-        h, _ = FQBMRU(1, 1)(x, {k: v.double() for k, v in params.items()}, mode="loop")
+        h, _ = FQBMRU(1, 1)(x, {k: v.double() for k, v in params.items()})
     return h[0, per_frame - 1::per_frame, 0].numpy()
 
 
 def deviation(rel: float, samples: np.ndarray, clean_samples: np.ndarray, out: np.ndarray,
-              clean_out: np.ndarray, alpha: float,
+              clean_out: np.ndarray, steady: np.ndarray, alpha: float,
               continuous: tuple[np.ndarray, np.ndarray] | None = None) -> Deviation:
     """The deviations of one noisy run.
 
@@ -197,39 +204,42 @@ def deviation(rel: float, samples: np.ndarray, clean_samples: np.ndarray, out: n
         rel: relative input noise sigma.
         samples: noisy input samples, nA; ``clean_samples`` the same without noise.
         out: per-frame output, nA; ``clean_out`` the noise-free run's.
+        steady: the settled frames (:func:`settled`), where the output deviation is taken.
         alpha: ON output (a flipped frame differs from the clean one by more than alpha / 2).
         continuous: the noisy and clean outputs on one time grid (SPICE only).
     """
+    o, c = out[steady], clean_out[steady]
     return Deviation(
         rel=rel, input=relative_deviation(samples, clean_samples),
-        output=relative_deviation(out, clean_out),
+        output=relative_deviation(o, c), output_all=relative_deviation(out, clean_out),
         output_continuous=None if continuous is None else relative_deviation(*continuous),
-        flipped_frames=int((np.abs(out - clean_out) > alpha / 2).sum()), frames=len(out),
-        resolution=float(alpha / np.sqrt(len(out)) / np.mean(clean_out)))
+        flipped_frames=int((np.abs(o - c) > alpha / 2).sum()), frames=len(o),
+        resolution=float(alpha / np.sqrt(len(o)) / np.mean(c)))
 
 
-def sweep(circuit: Circuit, point: ch.CellPoint, clean: np.ndarray, levels: tuple[float, ...],
-          seed: int, per_frame: int = PER_FRAME, spice: bool = True) -> dict[str, list[Deviation]]:
-    """Deviations of ``circuit`` (ngspice) and of the model with ``point``'s parameters, one
-    noisy run per level of ``levels``, on the clean per-frame input ``clean``.
+def sweep(circuit: Circuit | None, point: ch.CellPoint, clean: np.ndarray,
+          levels: tuple[float, ...], seed: int, per_frame: int = PER_FRAME
+          ) -> dict[str, list[Deviation]]:
+    """Deviations of the model with ``point``'s parameters and of ``circuit`` (ngspice), on
+    the same noisy samples, one run per level of ``levels``, clean per-frame input ``clean``.
 
     Args:
-        circuit: the unit to simulate.
+        circuit: the unit to simulate; None runs the model alone.
         point: its measured thresholds and alpha (the model's parameters).
         clean: per-frame clean input, nA.
         levels: relative noise sigmas.
         seed: noise seed (level k uses ``seed + k``).
         per_frame: noise samples a frame.
-        spice: also simulate (the model alone is cheap).
 
     Returns:
-        ``model`` and (with ``spice``) ``spice``: one :class:`Deviation` per level.
+        ``model`` and (with a circuit) ``spice``: one :class:`Deviation` per level.
     """
     frames = len(clean)
+    steady = settled(clean)
     clean_samples = np.repeat(clean, per_frame)
     out: dict[str, list[Deviation]] = {"model": []}
     m_clean = model_outputs(point, clean_samples, per_frame)
-    if spice:
+    if circuit is not None:
         out["spice"] = []
         t0, h0 = simulate_unit(circuit, clean_samples, per_frame)
         s_clean = frame_outputs(t0, h0, frames)
@@ -237,11 +247,89 @@ def sweep(circuit: Circuit, point: ch.CellPoint, clean: np.ndarray, levels: tupl
         h0_grid = np.interp(grid, t0, h0)
     for k, rel in enumerate(levels):
         x = noisy_samples(clean, rel, per_frame, np.random.default_rng(seed + k))
-        out["model"].append(deviation(rel, x, clean_samples,
-                                      model_outputs(point, x, per_frame), m_clean, point.alpha))
-        if spice:
+        out["model"].append(deviation(rel, x, clean_samples, model_outputs(point, x, per_frame),
+                                      m_clean, steady, point.alpha))
+        if circuit is not None:
             t, h = simulate_unit(circuit, x, per_frame)
             out["spice"].append(deviation(rel, x, clean_samples, frame_outputs(t, h, frames),
-                                          s_clean, point.alpha,
+                                          s_clean, steady, point.alpha,
                                           (np.interp(grid, t, h), h0_grid)))
     return out
+
+
+def measure(frames: int = 400, levels: tuple[float, ...] = LEVELS,
+            per_frame: tuple[int, ...] = (PER_FRAME, 1), seed: int = 0,
+            model_frames: int = 1_000_000) -> dict:
+    """The whole measurement: the unit, the comparator control and the unit without ``M9``
+    (threshold left at beta_hi), each swept over ``levels`` in ngspice and in the model on
+    the same samples, and the model alone on a long sequence (``model_long``) that resolves
+    flip rates far below one in ``frames``.
+
+    Args:
+        frames: frames of the clean sequence (one sequence, from the unit's thresholds).
+        levels: relative noise sigmas.
+        per_frame: noise samples a frame, one sweep each.
+        seed: seed of the clean sequence; the noise of level k uses ``seed + 1 + k``.
+        model_frames: frames of the model's long sequence (seed ``seed + 100``).
+
+    Returns:
+        JSON-ready figures: ``duts`` (measured switching currents and alpha of each circuit)
+        and ``sweeps[per_frame][dut][spice|model|model_long]``, one entry per level.
+    """
+    bmru = unit()
+    point = measure_thresholds(bmru)
+    duts = {"bmru": bmru, "comparator": comparator(point), "no_m9": unit(feedback=False)}
+    points = {name: point if name == "bmru" else measure_thresholds(c)
+              for name, c in duts.items()}
+    clean = clean_sequence(point, frames, np.random.default_rng(seed))
+    long = clean_sequence(point, model_frames, np.random.default_rng(seed + 100))
+    sweeps: dict = {}
+    for k in per_frame:
+        sweeps[str(k)] = {}
+        for name, c in duts.items():
+            runs = sweep(c, points[name], clean, levels, seed + 1, k)
+            runs["model_long"] = sweep(None, points[name], long, levels, seed + 1, k)["model"]
+            sweeps[str(k)][name] = {kind: [d.to_dict() for d in devs]
+                                    for kind, devs in runs.items()}
+    return {"frame_s": FRAME_S, "frames": frames, "model_frames": model_frames,
+            "margin_of_delta": MARGIN, "unit_ratios": UNIT_RATIOS,
+            "duts": {n: {k: round(v, 4) for k, v in p.model_dump().items()}
+                     for n, p in points.items()},
+            "sweeps": sweeps}
+
+
+def plot(figures: dict, path: Path) -> Path:
+    """Suppression vs relative input noise, one panel per noise rate, ngspice and model;
+    runs with no flipped frame in the model are drawn at their bound (open triangles)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = {"bmru": "BMRU unit", "comparator": "comparator (no M9, band centre)",
+              "no_m9": "no M9 (threshold beta_hi)"}
+    sweeps = figures["sweeps"]
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(6 * len(sweeps), 4.5), sharey=True,
+                             squeeze=False)
+    for ax, (per_frame, duts) in zip(axes[0], sweeps.items(), strict=True):
+        for k, (name, runs) in enumerate(duts.items()):
+            for kind, style in (("spice", "o-"), ("model_long", "s--")):
+                rel = [100 * r["input_deviation"] for r in runs[kind]]
+                sup = [r["suppression"] or r["suppression_at_least"] for r in runs[kind]]
+                ax.semilogy(rel, sup, style, color=f"C{k}", label=f"{labels[name]}, {kind}")
+                bound = [i for i, r in enumerate(runs[kind]) if r["suppression"] is None]
+                ax.semilogy([rel[i] for i in bound], [sup[i] for i in bound], "^",
+                            color=f"C{k}", markersize=10, mfc="none")
+        ax.plot([], [], "^", color="gray", mfc="none", markersize=10,
+                label="model: no flipped frame (drawn at the bound one flip would set)")
+        ax.axhline(20, color="k", linestyle=":", label="20x")
+        ax.set(title=f"{per_frame} noise sample(s) per {figures['frame_s'] * 1e6:g} µs frame",
+               xlabel="input relative deviation, %",
+               ylabel="suppression (input / output relative deviation)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

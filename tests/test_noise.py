@@ -1,0 +1,85 @@
+"""Noise immunity of a BMRU unit (ngspice and model, with a comparator that must fail) and the
+mismatch Monte Carlo's seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmru_pdk.model.checkpoint import random_checkpoint
+from bmru_pdk.verification import compare as cmp
+from bmru_pdk.verification import montecarlo, noise, spice
+
+REL = 0.03  # relative input noise: well inside the unit's margins, not the comparator's
+
+
+@pytest.fixture(scope="module")
+def unit_point():
+    u = noise.unit()
+    return u, noise.measure_thresholds(u)
+
+
+@pytest.fixture(scope="module")
+def clean(unit_point) -> np.ndarray:
+    return noise.clean_sequence(unit_point[1], 200, np.random.default_rng(0))
+
+
+def test_unit_suppresses_input_noise(unit_point, clean: np.ndarray) -> None:
+    u, point = unit_point
+    assert 0.5 < point.beta_lo < point.beta_hi - 0.3, "the unit lost its hysteresis"
+    runs = noise.sweep(u, point, clean, (REL,), seed=1)
+    for kind in ("spice", "model"):
+        d = runs[kind][0]
+        assert d.input == pytest.approx(REL, rel=0.2)
+        assert d.flipped_frames == 0, f"{kind}: noise of {REL:.0%} flipped the state"
+        assert d.suppression >= 20, f"{kind}: suppression {d.suppression:.3g}"
+
+
+def test_comparator_without_hysteresis_does_not(unit_point, clean: np.ndarray) -> None:
+    """Negative control: the same unit without M9, its threshold at the band's centre, on the
+    same input: the measurement must fail it."""
+    point = unit_point[1]
+    comparator = noise.comparator(point)
+    p = noise.measure_thresholds(comparator)
+    assert p.beta_hi - p.beta_lo < 0.05 * p.beta_hi, "the control kept a hysteresis loop"
+    runs = noise.sweep(comparator, p, clean, (REL,), seed=1)
+    for kind in ("spice", "model"):
+        d = runs[kind][0]
+        assert d.flipped_frames > 0
+        assert d.suppression < 2, f"{kind}: the comparator suppressed {d.suppression:.3g}x"
+
+
+# four equal transistors as model subcircuit calls (where the statistical mismatch lives)
+EQUAL_FETS = "".join(f"vd{k} d{k} 0 0.9\nxm{k} d{k} g 0 0 nfet_03v3 w=2u l=1u as=1p ad=1p ps=4u "
+                  f"pd=4u\n" for k in range(4)) + "vg g 0 0.35\n.op"
+
+
+def _currents(**kwargs) -> np.ndarray:
+    r = spice.simulate(EQUAL_FETS, **kwargs)
+    return np.array([-r[f"i(vd{k})"][0] for k in range(4)])
+
+
+def test_mismatch_seeds_repeat_and_differ() -> None:
+    one = _currents(mismatch=True, seed=1)
+    assert np.array_equal(one, _currents(mismatch=True, seed=1))
+    two = _currents(mismatch=True, seed=2)
+    assert np.abs(two / one - 1).max() > 0.01
+    assert np.std(one) / np.mean(one) > 0.01  # equal devices differ within one sample
+    off = _currents(mismatch=False, seed=1)
+    assert np.array_equal(off, _currents(mismatch=False, seed=2))
+    assert np.all(off == off[0])
+
+
+def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
+    ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
+    frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
+    r = montecarlo.run(ckpt, [cmp.Utterance("hand", 0, frames)], [1, 1, 2])
+    a, b, c = r["samples"]
+    assert a["state_agreement"] == b["state_agreement"] and a["power_nw"] == b["power_nw"]
+    assert c["power_nw"] != a["power_nw"]
+    assert r["nominal"][0]["state_agreement"] == [1.0]
+    assert r["summary"]["samples"] == 3
+    assert 0 <= r["summary"]["state_agreement_per_layer"][0]["min"] <= 1
+    assert montecarlo.plot(r, tmp_path / "mc.png").stat().st_size > 0
