@@ -11,10 +11,12 @@ the output are judged against the same unit's noise-free run:
 
     relative deviation = RMS(noisy - clean) / mean(clean)
 
-over every noise sample for the input and at the end of every frame (where the next layer
-reads the state) for the output; ``suppression = input deviation / output deviation``. The
-model (:class:`~bmru_pdk.model.cell.FQBMRU` with the measured thresholds and alpha) runs on
-the same samples, one model step per sample, read at the last step of each frame.
+over every noise sample for the input and, for the output, at the end of every settled
+frame (where the next layer reads the state; settled: not the first frame of a clean
+level, where the clean run itself switches); ``suppression = input / output deviation``.
+The model (:class:`~bmru_pdk.model.cell.FQBMRU` with the measured thresholds and alpha) runs
+on the same samples, one model step per sample, read at the last step of each frame, and on
+a long sequence that resolves rare flips.
 
 A frame where the output flips costs ``alpha`` against a mean of ``alpha`` x duty, so the
 suppression is set by how often the noise crosses the threshold the state is waiting for:
@@ -32,7 +34,7 @@ import numpy as np
 
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.builders import CellParams, UnitParams, bmru_unit
-from bmru_pdk.circuits.model import Circuit
+from bmru_pdk.circuits.model import Circuit, Instance
 from bmru_pdk.errors import BmruError
 from bmru_pdk.verification import testbench as tb
 
@@ -93,7 +95,7 @@ def unit(feedback: bool = True, thresh_scale: float = 1.0) -> Circuit:
     if feedback:
         return circuit
 
-    def cut(inst):  # noqa: ANN001, ANN202
+    def cut(inst: Instance) -> Instance:
         cell = inst.circuit.model_copy(update={
             "devices": [d for d in inst.circuit.devices if d.name != "M9"]})
         return inst.model_copy(update={"circuit": cell})
@@ -173,12 +175,6 @@ def simulate_unit(circuit: Circuit, samples: np.ndarray, per_frame: int,
     return r["time"][keep] - frame_s, r["i(vout)"][keep] * 1e9
 
 
-def frame_outputs(t: np.ndarray, h: np.ndarray, frames: int, frame_s: float = FRAME_S
-                  ) -> np.ndarray:
-    """Output at the end of each frame (where the compare reads states)."""
-    return tb.frame_ends(t, h, frame_s, frames)
-
-
 def model_outputs(point: ch.CellPoint, samples: np.ndarray, per_frame: int) -> np.ndarray:
     """The FQ-BMRU model with ``point``'s thresholds and alpha on ``samples`` (one step each,
     initial state OFF), read at the last step of each frame, nA."""
@@ -242,7 +238,7 @@ def sweep(circuit: Circuit | None, point: ch.CellPoint, clean: np.ndarray,
     if circuit is not None:
         out["spice"] = []
         t0, h0 = simulate_unit(circuit, clean_samples, per_frame)
-        s_clean = frame_outputs(t0, h0, frames)
+        s_clean = tb.frame_ends(t0, h0, FRAME_S, frames)
         grid = np.linspace(0, frames * FRAME_S, 20 * frames, endpoint=False)
         h0_grid = np.interp(grid, t0, h0)
     for k, rel in enumerate(levels):
@@ -251,9 +247,9 @@ def sweep(circuit: Circuit | None, point: ch.CellPoint, clean: np.ndarray,
                                       m_clean, steady, point.alpha))
         if circuit is not None:
             t, h = simulate_unit(circuit, x, per_frame)
-            out["spice"].append(deviation(rel, x, clean_samples, frame_outputs(t, h, frames),
-                                          s_clean, steady, point.alpha,
-                                          (np.interp(grid, t, h), h0_grid)))
+            ends = tb.frame_ends(t, h, FRAME_S, frames)
+            out["spice"].append(deviation(rel, x, clean_samples, ends, s_clean, steady,
+                                          point.alpha, (np.interp(grid, t, h), h0_grid)))
     return out
 
 
