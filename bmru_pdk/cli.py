@@ -26,6 +26,13 @@ app = typer.Typer(
 )
 
 OptPath = Annotated[Path | None, typer.Option()]
+FrameUs = Annotated[float | None, typer.Option(
+    help="frame period of the simulations, µs (default 1000: cells near a threshold settle)")]
+
+
+def _frame(frame_us: float | None) -> dict[str, float]:
+    """The engines' ``frame_s`` argument, when the frame period was given."""
+    return {} if frame_us is None else {"frame_s": frame_us * 1e-6}
 Scheduler = Annotated[str | None, typer.Option(
     help="Dask scheduler address (tcp://host:8786): run the simulations on its cluster")]
 Workers = Annotated[int | None, typer.Option(
@@ -263,7 +270,7 @@ def flow(
     ),
     n: Annotated[int, typer.Option(
         "--n", help="utterances for the post-layout compare (0: skip it)")] = 5,
-    frame_us: Annotated[float, typer.Option(help="frame period of the compare, µs")] = 200.0,
+    frame_us: FrameUs = None,
     scheduler: Scheduler = None,
     workers: Workers = None,
 ) -> None:
@@ -279,7 +286,7 @@ def flow(
     with make_executor(scheduler, workers) as executor:
         utterances = load_utterances(checkpoint, None, n) if n > 0 else None
         with _bars(job.STEPS if utterances else job.STEPS[:-1]) as update:
-            result = job.run(checkpoint, output, utterances, frame_s=frame_us * 1e-6,
+            result = job.run(checkpoint, output, utterances, **_frame(frame_us),
                              executor=executor, progress=update)
     typer.echo((result.outdir / "report.md").read_text())
     typer.echo(f"files in {result.outdir}")
@@ -293,7 +300,7 @@ def compare(
         help="dataset in the Speech Commands layout (its test split); default: spoken "
              "offline")] = None,
     n: Annotated[int, typer.Option("--n", help="number of utterances")] = 5,
-    frame_us: Annotated[float, typer.Option(help="frame period of the simulation, µs")] = 200.0,
+    frame_us: FrameUs = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
         "build/compare"
     ),
@@ -308,7 +315,7 @@ def compare(
     with make_executor(scheduler, workers) as executor:
         utterances = load_utterances(checkpoint, data, n)
         with _bars(["simulations"]) as update:
-            f = run_compare(checkpoint, utterances, output, frame_s=frame_us * 1e-6,
+            f = run_compare(checkpoint, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),
                             executor=executor)
     for ref in ("ideal", "realised"):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.verification.testbench import FRAME_S
 
 if TYPE_CHECKING:
     from bmru_pdk.verification.compare import Utterance
@@ -94,7 +95,7 @@ def run(
     checkpoint: str | Path,
     outdir: str | Path,
     utterances: list[Utterance] | None = None,
-    frame_s: float = 200e-6,
+    frame_s: float = FRAME_S,
     executor: Executor | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> FlowResult:

@@ -51,6 +51,8 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
 
 MIRROR_RATIOS = [round(float(x), 4) for x in np.geomspace(1 / 16, 16, 25)]
 MIRROR_CURRENTS = [0.1, 0.3, 1.0, 3.0, 10.0]  # nA
+# ReLU currents whose diode voltage a summing node sits at when a unit is near a threshold
+SUM_NODE_CURRENTS = [0.3, 1.0, 3.0, 10.0]  # nA
 CELL_THRESH = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_thresh (nA at I_REF = 1 nA)
 CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh
 CELL_GAINS = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_gain
@@ -85,41 +87,41 @@ def held_load(tag: str, node: str, kind: MosKind, v: float) -> str:
 
 
 @cache
-def sum_voltage(unit: UnitDevice = UNIT) -> float:
-    """The summing-node voltage weights and biases are calibrated at: the ReLU's unit NMOS
-    diode carrying the reference current ``I_REF``."""
-    r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\niin vdd d {I_REF}n\n"
+def sum_voltage(i_node: float = I_REF, unit: UnitDevice = UNIT) -> float:
+    """A summing node's voltage when its ReLU's unit NMOS diode carries ``i_node`` nA: where
+    weights and biases are calibrated (a unit's outputs matter near its thresholds)."""
+    r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\niin vdd d {i_node}n\n"
                  f"{_supplies()}.op\n")
     return round(float(r["v(d)"][0]), 4)
 
 
 def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice = UNIT,
-                 load: Load = "diode") -> str:
+                 load: Load = "diode", i_node: float = I_REF) -> str:
     """An ``.op`` deck: ``i_in`` nA into the mirror's diode, each output through sense source
     ``vo<k>`` into a unit diode of the other type (``diode``) or held at
-    :func:`sum_voltage` (``sum``)."""
+    ``sum_voltage(i_node)`` (``sum``)."""
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     rail = "vss" if kind == NFET else "vdd"
     src = f"iin vdd in {i_in}n" if kind == NFET else f"iin in vss {i_in}n"
     loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) if load == "diode"
-                    else held_load(f"o{k}", o, kind, sum_voltage(unit))
+                    else held_load(f"o{k}", o, kind, sum_voltage(i_node, unit))
                     for k, o in enumerate(outs))
     return (f"{circuit.to_spice()}xm in {' '.join(outs)} {rail} {circuit.name}\n"
             f"{src}\n{loads}{_supplies()}.op\n")
 
 
-def measure_mirror(kind: MosKind, ratios: list[float], i_in: float,
-                   unit: UnitDevice = UNIT, load: Load = "diode") -> np.ndarray:
+def measure_mirror(kind: MosKind, ratios: list[float], i_in: float, unit: UnitDevice = UNIT,
+                   load: Load = "diode", i_node: float = I_REF) -> np.ndarray:
     """Gain I_out / I_in of each output of a mirror with ``ratios``, at ``i_in`` nA."""
     circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit))
-    r = simulate(mirror_bench(circuit, kind, i_in, unit, load))
+    r = simulate(mirror_bench(circuit, kind, i_in, unit, load, i_node))
     return np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))]) / (i_in * 1e-9)
 
 
 def _rail_load(tag: str, node: str, signed: float, unit: UnitDevice) -> str:
     """What a rail sees in a tile near a unit's thresholds: a summing node at the ReLU diode's
     voltage, whichever way the output drives it."""
-    return held_load(tag, node, PFET if signed > 0 else NFET, sum_voltage(unit))
+    return held_load(tag, node, PFET if signed > 0 else NFET, sum_voltage(I_REF, unit))
 
 
 def measure_weight_row(ratios: list[float], i_in: float = I_REF,
@@ -229,10 +231,13 @@ def measure_mismatch(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES
 
 
 class MirrorTable(BaseModel):
-    """Gain of a mirror output vs drawn ratio and input current, at one output load."""
+    """Gain of a mirror output vs drawn ratio and input current, at one output load (for a
+    summing node: at the voltage its ReLU diode has carrying ``i_node_na``)."""
 
     kind: MosKind
     load: Load
+    i_node_na: float | None = None
+    v_out: float | None = None
     ratios: list[float]
     currents_na: list[float]
     gain: list[list[float]]  # [current][ratio]
@@ -285,10 +290,15 @@ def characterize(quick: bool = False) -> Tables:
     ratios = MIRROR_RATIOS[::3] if quick else MIRROR_RATIOS
     currents = [1.0] if quick else MIRROR_CURRENTS
     # unit copies into PMOS diodes; weight and bias outputs on summing nodes
-    mirrors = [MirrorTable(kind=k, load=load, ratios=ratios, currents_na=currents,
-                           gain=[measure_mirror(k, ratios, i, load=load).round(6).tolist()
-                                 for i in currents])
-               for k, load in ((NFET, "diode"), (NFET, "sum"), (PFET, "sum"))]
+    mirrors = [MirrorTable(kind=NFET, load="diode", ratios=ratios, currents_na=currents,
+                           gain=[measure_mirror(NFET, ratios, i).round(6).tolist()
+                                 for i in currents])]
+    for node in [I_REF] if quick else SUM_NODE_CURRENTS:
+        mirrors += [MirrorTable(kind=k, load="sum", i_node_na=node, v_out=sum_voltage(node),
+                                ratios=ratios, currents_na=currents,
+                                gain=[measure_mirror(k, ratios, i, load="sum", i_node=node)
+                                      .round(6).tolist() for i in currents])
+                    for k in (NFET, PFET)]
     thresh = CELL_THRESH[1:3] if quick else CELL_THRESH
     fracs = CELL_WIDTH_FRAC[::2] if quick else CELL_WIDTH_FRAC
     grid = [[measure_cell(bmru_cell(CellParams(r_thresh=t, r_width=f * t, r_gain=1.0)), 2 * t)
@@ -327,7 +337,8 @@ def write_tables(tables: Tables, directory: Path = DATA_DIR) -> Path:
         rows = ["i_in_na," + ",".join(f"r={r:g}" for r in m.ratios)]
         rows += [f"{i:g}," + ",".join(f"{g:.5f}" for g in gs)
                  for i, gs in zip(m.currents_na, m.gain, strict=True)]
-        write_text(directory / f"mirror_{m.kind}_{m.load}_v{tables.version}.csv",
+        node = "" if m.i_node_na is None else f"_{m.i_node_na:g}nA"
+        write_text(directory / f"mirror_{m.kind}_{m.load}{node}_v{tables.version}.csv",
                    "\n".join(rows) + "\n")
     return path
 
@@ -340,9 +351,9 @@ def plot_tables(tables: Tables, directory: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    fig, axes = plt.subplots(1, len(tables.mirrors), figsize=(5 * len(tables.mirrors), 4),
-                             sharey=True)
-    for ax, m in zip(axes, tables.mirrors, strict=True):
+    shown = [m for m in tables.mirrors if m.i_node_na in (None, tables.i_ref_na)]
+    fig, axes = plt.subplots(1, len(shown), figsize=(5 * len(shown), 4), sharey=True)
+    for ax, m in zip(axes, shown, strict=True):
         for i, gs in zip(m.currents_na, m.gain, strict=True):
             ax.semilogx(m.ratios, np.array(gs) / np.array(m.ratios), "o-", label=f"{i:g} nA")
         ax.set(title=f"{m.kind} mirror, {m.load} load", xlabel="drawn ratio W_out / W_unit",

@@ -39,10 +39,6 @@ def load_tables(version: int = TABLE_VERSION) -> Tables:
     return Tables.model_validate(json.loads(path.read_text()))
 
 
-def _mirror(kind: MosKind, tables: Tables, load: Load = "sum") -> MirrorTable:
-    return next(m for m in tables.mirrors if m.kind == kind and m.load == load)
-
-
 def _gains_at(m: MirrorTable, i_in: float) -> np.ndarray:
     """The gain row at input current ``i_in`` nA (interpolated in log current)."""
     g = np.array(m.gain)
@@ -51,13 +47,26 @@ def _gains_at(m: MirrorTable, i_in: float) -> np.ndarray:
     return np.array([np.interp(x, lc, g[:, k]) for k in range(g.shape[1])])
 
 
-def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0,
-                tables: Tables | None = None, load: Load = "sum") -> float:
+def _row(kind: MosKind, t: Tables, i_in: float, load: Load,
+         i_node: float) -> tuple[list[float], np.ndarray]:
+    """Drawn ratios and their gains at input current ``i_in`` nA; on a summing node,
+    interpolated (in log current) between the tables of the ReLU currents around ``i_node``."""
+    tabs = sorted((m for m in t.mirrors if m.kind == kind and m.load == load),
+                  key=lambda m: m.i_node_na or 0.0)
+    rows = np.array([_gains_at(m, i_in) for m in tabs])
+    if len(tabs) == 1:
+        return tabs[0].ratios, rows[0]
+    ln = np.log([m.i_node_na for m in tabs])
+    x = float(np.clip(math.log(i_node), ln[0], ln[-1]))
+    return tabs[0].ratios, np.array([np.interp(x, ln, rows[:, k]) for k in range(rows.shape[1])])
+
+
+def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0, tables: Tables | None = None,
+                load: Load = "sum", i_node: float = 1.0) -> float:
     """Characterised I_out / I_in of a mirror output of drawn ``ratio`` at ``i_in`` nA, on a
-    summing node (``sum``) or into a PMOS diode (``diode``)."""
-    m = _mirror(kind, tables or load_tables(), load)
-    return float(np.exp(np.interp(math.log(ratio), np.log(m.ratios),
-                                  np.log(_gains_at(m, i_in)))))
+    summing node whose ReLU carries ``i_node`` nA (``sum``) or into a PMOS diode (``diode``)."""
+    ratios, gains = _row(kind, tables or load_tables(), i_in, load, i_node)
+    return float(np.exp(np.interp(math.log(ratio), np.log(ratios), np.log(gains))))
 
 
 def copy_gain(i_in: float = 1.0, tables: Tables | None = None) -> float:
@@ -66,16 +75,18 @@ def copy_gain(i_in: float = 1.0, tables: Tables | None = None) -> float:
     return mirror_gain(NFET, 1.0, i_in, tables, load="diode")
 
 
-def _supported(m: MirrorTable, i_in: float = 1.0) -> tuple[list[float], np.ndarray]:
-    """Drawn ratios >= MIN_RATIO and their gains at input current ``i_in`` nA."""
-    keep = [k for k, r in enumerate(m.ratios) if r >= MIN_RATIO]
-    return [m.ratios[k] for k in keep], _gains_at(m, i_in)[keep]
+def _supported(kind: MosKind, t: Tables, i_in: float,
+               i_node: float) -> tuple[list[float], np.ndarray]:
+    """Drawn ratios >= MIN_RATIO and their gains on a summing node."""
+    ratios, gains = _row(kind, t, i_in, "sum", i_node)
+    keep = [k for k, r in enumerate(ratios) if r >= MIN_RATIO]
+    return [ratios[k] for k in keep], gains[keep]
 
 
-def gain_range(kind: MosKind, tables: Tables | None = None,
-               i_in: float = 1.0) -> tuple[float, float]:
+def gain_range(kind: MosKind, tables: Tables | None = None, i_in: float = 1.0,
+               i_node: float = 1.0) -> tuple[float, float]:
     """Smallest and largest gain the mapping realises (ratio >= 0.25) at ``i_in`` nA."""
-    _, g = _supported(_mirror(kind, tables or load_tables()), i_in)
+    _, g = _supported(kind, tables or load_tables(), i_in, i_node)
     return float(g.min()), float(g.max())
 
 
@@ -85,7 +96,7 @@ def _invert(xs: list[float], ys: np.ndarray, target: float) -> float:
 
 
 def signed_ratio(gain: float, name: str, tables: Tables | None = None,
-                 i_in: float = 1.0) -> float:
+                 i_in: float = 1.0, i_node: float = 1.0) -> float:
     """Drawn signed ratio of the output transistor that realises a signed current ``gain``.
 
     A negative gain is an NMOS output on the input's NMOS diode; a positive gain a PMOS
@@ -98,6 +109,8 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None,
         tables: tables to use (the package's by default).
         i_in: the input current the gain is calibrated at, nA (weights: their input's
             typical current; biases: the reference).
+        i_node: the ReLU current of the summing node the output drives when it matters
+            (its unit near a threshold), nA.
 
     Raises:
         BmruError: ``|gain|`` is outside the characterised range of its polarity.
@@ -109,14 +122,14 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None,
         kind, target = NFET, -gain
     else:
         kind, target = PFET, gain / copy_gain(i_in, t)
-    lo, hi = gain_range(kind, t, i_in)
+    lo, hi = gain_range(kind, t, i_in, i_node)
     if not lo <= target <= hi:
         scale = 1.0 if kind == NFET else copy_gain(i_in, t)
         lo, hi = (lo * scale, hi * scale) if gain > 0 else (-hi, -lo)
         sign = "positive" if gain > 0 else "negative"
         raise BmruError(f"{name}={gain:.4g} cannot be realised: {sign} values must be within "
                         f"{lo:.4g}..{hi:.4g} (characterised mirror range)")
-    r = _invert(*_supported(_mirror(kind, t), i_in), target)
+    r = _invert(*_supported(kind, t, i_in, i_node), target)
     return r if kind == PFET else -r
 
 
@@ -154,15 +167,16 @@ def cell_values(p: CellParams, input_gain: float = 1.0,
     return hi / input_gain, lo / input_gain, alpha
 
 
-def realised_gain(ratio: float, tables: Tables | None = None, i_in: float = 1.0) -> float:
-    """Characterised signed gain of a drawn signed ratio at input current ``i_in`` nA: the
-    inverse of :func:`signed_ratio`."""
+def realised_gain(ratio: float, tables: Tables | None = None, i_in: float = 1.0,
+                  i_node: float = 1.0) -> float:
+    """Characterised signed gain of a drawn signed ratio at input current ``i_in`` nA onto a
+    summing node at ReLU current ``i_node``: the inverse of :func:`signed_ratio`."""
     if ratio == 0:
         return 0.0
     t = tables or load_tables()
     if ratio < 0:
-        return -mirror_gain(NFET, -ratio, i_in, t)
-    return mirror_gain(PFET, ratio, i_in, t) * copy_gain(i_in, t)
+        return -mirror_gain(NFET, -ratio, i_in, t, i_node=i_node)
+    return mirror_gain(PFET, ratio, i_in, t, i_node=i_node) * copy_gain(i_in, t)
 
 
 def ranges(tables: Tables | None = None) -> dict[str, tuple[float, float]]:
@@ -221,6 +235,12 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
                       r_gain=round(_invert(g.r_gain, np.array(g.alpha), alpha), 5))
 
 
+def band_middle(beta_lo: float, delta: float) -> float:
+    """The candidate current (nA) at the middle of a unit's hysteresis band: its summing
+    node's ReLU current when the weights and bias driving it decide its state."""
+    return beta_lo + delta / 2
+
+
 def unit_params(alpha: float, beta_lo: float, delta: float, b: float,
                 tables: Tables | None = None) -> UnitParams:
     """A BMRU unit's drawn ratios for its learned (alpha, beta_lo, delta, b).
@@ -231,4 +251,5 @@ def unit_params(alpha: float, beta_lo: float, delta: float, b: float,
     t = tables or load_tables()
     relu = copy_gain(beta_lo + delta, t)
     return UnitParams(cell=cell_params(alpha, beta_lo, delta, relu, t),
-                      r_bias=signed_ratio(b / t.i_ref_na, "b", t))
+                      r_bias=signed_ratio(b / t.i_ref_na, "b", t,
+                                          i_node=band_middle(beta_lo, delta)))

@@ -72,15 +72,25 @@ class TileDesign:
                                   for row in self.rows for p in row])
 
 
-def _ratio(value: float, name: str, i_in: float = 1.0) -> float:
-    return round(mapping.signed_ratio(value, name, i_in=i_in), 5)
+def _ratio(value: float, name: str, i_in: float = 1.0, i_node: float = 1.0) -> float:
+    return round(mapping.signed_ratio(value, name, i_in=i_in, i_node=i_node), 5)
 
 
-def _weights(w: np.ndarray, prefix: str, i_in: np.ndarray) -> tuple[tuple[float, ...], ...]:
+def _weights(w: np.ndarray, prefix: str, i_in: np.ndarray,
+             i_node: np.ndarray) -> tuple[tuple[float, ...], ...]:
     """Drawn ratios[i][j] (input i -> rail j) of the (d_out, d_in) weights ``w``, each
-    calibrated at its input's typical current ``i_in[i]`` nA."""
-    return tuple(tuple(_ratio(float(w[j, i]), f"{prefix}[{j}][{i}]", float(i_in[i]))
+    calibrated at its input's typical current ``i_in[i]`` and its rail's ReLU current
+    ``i_node[j]`` (nA)."""
+    return tuple(tuple(_ratio(float(w[j, i]), f"{prefix}[{j}][{i}]", float(i_in[i]),
+                              float(i_node[j]))
                        for j in range(w.shape[0])) for i in range(w.shape[1]))
+
+
+def node_currents(p: CircuitParameters, i_ref: float) -> list[np.ndarray]:
+    """ReLU current of each rail when its outputs decide (nA): a unit's band middle; the
+    class rails are held at the summing-node voltage of ``i_ref``."""
+    return [mapping.band_middle(layer.beta1, layer.delta) for layer in p.layers] + [
+        np.full(p.W_o.shape[0], i_ref)]
 
 
 def input_currents(p: CircuitParameters) -> list[np.ndarray]:
@@ -117,11 +127,11 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
     inputs = [f"x{i}" for i in range(arch.n_in)]
     outputs = [f"y{k}" for k in range(arch.n_classes)]
     rows: list[list[Part]] = []
-    currents = input_currents(p)
+    currents, nodes = input_currents(p), node_currents(p, i_ref)
     for l, layer in enumerate(p.layers):  # noqa: E741  (layer index as in the checkpoint)
         rails = [f"s{l}_{j}" for j in range(arch.d)]
-        rows.append([_weight_part(f"w{l}", _weights(layer.W, f"layers.{l}.W", currents[l]),
-                                  inputs, rails)])
+        rows.append([_weight_part(f"w{l}", _weights(layer.W, f"layers.{l}.W", currents[l],
+                                                    nodes[l]), inputs, rails)])
         units = []
         for j in range(arch.d):
             try:
@@ -140,8 +150,8 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
                                "vdd": "vdd", "vss": "vss"}))
         rows += [units[k:k + UNITS_PER_ROW] for k in range(0, arch.d, UNITS_PER_ROW)]
         inputs = [f"h{l}_{j}" for j in range(arch.d)]
-    rows.append([_weight_part("wo", _weights(p.W_o, "readout.W", currents[-1]), inputs,
-                              outputs)])
+    rows.append([_weight_part("wo", _weights(p.W_o, "readout.W", currents[-1], nodes[-1]),
+                              inputs, outputs)])
     # readout biases are outputs of the bias generator onto the y rails
     signed = {y: _ratio(float(b) / i_ref, f"readout.b[{k}]") for k, (y, b) in
               enumerate(zip(outputs, p.b_o, strict=True))}
@@ -169,25 +179,26 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
     rows: list[Mapped] = []
 
     def weight(parameter: str, value: float, element: str, scale: float, unit: str,
-               i_in: float) -> None:
+               i_in: float, i_node: float) -> None:
         if value == 0:
             rows.append(Mapped(parameter, 0.0, "-", None, 0.0, unit))
             return
         d = devices[element]
         ratio = d.total_width / UNIT.w * (1 if d.kind == "pfet_03v3" else -1)
         rows.append(Mapped(parameter, value, element, d.total_width,
-                           mapping.realised_gain(ratio, tables, i_in) * scale, unit))
+                           mapping.realised_gain(ratio, tables, i_in, i_node) * scale, unit))
 
     i_ref = tables.i_ref_na
-    currents = input_currents(p)
+    currents, nodes = input_currents(p), node_currents(p, i_ref)
     for l, layer in enumerate(p.layers):  # noqa: E741
         for j in range(layer.W.shape[0]):
             for i in range(layer.W.shape[1]):
                 weight(f"layers.{l}.W[{j}][{i}]", float(layer.W[j, i]), f"w{l}.MW{i}_{j}", 1, "",
-                       float(currents[l][i]))
+                       float(currents[l][i]), float(nodes[l][j]))
         for j in range(layer.W.shape[0]):
             u = f"u{l}_{j}"
-            weight(f"layers.{l}.b[{j}]", float(layer.b[j]), f"{u}.MB", i_ref, "nA", i_ref)
+            weight(f"layers.{l}.b[{j}]", float(layer.b[j]), f"{u}.MB", i_ref, "nA", i_ref,
+                   float(nodes[l][j]))
             drawn = {k: devices[f"{u}.cell.{m}"].total_width / UNIT.w
                      for k, m in (("r_thresh", "M2"), ("r_width", "M8"), ("r_gain", "M5"))}
             relu = mapping.copy_gain(float(layer.beta_hi[j]), tables)
@@ -201,9 +212,9 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
     for k in range(p.W_o.shape[0]):
         for j in range(p.W_o.shape[1]):
             weight(f"readout.W[{k}][{j}]", float(p.W_o[k, j]), f"wo.MW{j}_{k}", 1, "",
-                   float(currents[-1][j]))
+                   float(currents[-1][j]), i_ref)
     for k, b in enumerate(p.b_o):
-        weight(f"readout.b[{k}]", float(b), f"bias.MO_y{k}", i_ref, "nA", i_ref)
+        weight(f"readout.b[{k}]", float(b), f"bias.MO_y{k}", i_ref, "nA", i_ref, i_ref)
     return rows
 
 

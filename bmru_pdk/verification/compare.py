@@ -175,7 +175,7 @@ def compare(
     checkpoint: str | os.PathLike[str],
     utterances: list[Utterance],
     outdir: str | os.PathLike[str],
-    frame_s: float = 200e-6,
+    frame_s: float = tb.FRAME_S,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
 ) -> dict:
@@ -188,7 +188,7 @@ def compare(
         checkpoint: The ``.safetensors`` checkpoint.
         utterances: Input sequences.
         outdir: Folder to write.
-        frame_s: Frame period of the simulation, s (cells need ~200 µs to settle at 1 nA).
+        frame_s: Frame period of the simulation, s (:data:`testbench.FRAME_S` by default).
         progress: Called with (0, total) when the simulations start, then (done, total)
             after each.
         executor: Where the simulations run (:mod:`~bmru_pdk.verification.executor`);

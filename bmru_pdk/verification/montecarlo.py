@@ -53,7 +53,7 @@ def run(
     checkpoint: str | os.PathLike[str],
     utterances: list[cmp.Utterance],
     seeds: list[int],
-    frame_s: float = 200e-6,
+    frame_s: float = tb.FRAME_S,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict:
     """Simulate the extracted tile with mismatch on, once per seed and utterance.
