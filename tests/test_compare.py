@@ -31,6 +31,7 @@ def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> N
         assert f[ref]["state_agreement_per_layer"] == [1.0]
         assert f[ref]["decision_agreement"] == 1.0
         assert f[ref]["output_mae_na"] < 0.05  # scores are ~0.5 nA
+        assert f[ref]["candidate_mae_na_per_layer"][0] < 0.05  # candidates 0-5 nA
     assert 5 < f["power_nw"]["mean"] < 100
     assert json.loads((tmp_path / "out" / "compare.json").read_text())["utterances"] == 1
     assert (tmp_path / "out" / "000.png").stat().st_size > 0
@@ -47,6 +48,7 @@ def test_tile_of_other_weights_is_caught(checkpoint: Path, tmp_path: Path,
     monkeypatch.setattr(tile, "write_tile", lambda _ckpt, out: write_tile(other, out))
     f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / "out")
     assert f["ideal"]["state_agreement_per_layer"][0] < 0.9 or f["ideal"]["output_mae_na"] > 0.2
+    assert f["ideal"]["candidate_mae_na_per_layer"][0] > 0.2
 
 
 def test_crashing_simulator_is_one_sentence(checkpoint: Path, tmp_path: Path) -> None:
@@ -70,3 +72,13 @@ def test_missing_top_cell() -> None:
 def test_majority_vote_ties_go_to_the_lowest_class() -> None:
     assert cmp.majority_vote(np.array([[0.0, 1.0], [1.0, 0.0]])) == 0
     assert cmp.majority_vote(np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])) == 1
+
+
+def test_sense_source_in_series_with_a_drain() -> None:
+    tile = tb.split_top(".subckt t a b vss\nXM1 a b vss vss nfet_03v3 W=1u L=1u\n.ends t\n", "t")
+    sensed = tb.sense_drains(tile, {"xm1": "c0"})
+    assert sensed.body == ["XM1 c0_d b vss vss nfet_03v3 W=1u L=1u", "vc0 a c0_d 0"]
+    assert sensed.senses == ("c0",)
+    assert "i(vc0)" in tb.deck(sensed, np.zeros((1, 1)), 1e-3, [])
+    with pytest.raises(BmruError, match="no device xm9 in the tile netlist"):
+        tb.sense_drains(tile, {"xm9": "c0"})

@@ -17,7 +17,7 @@ import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -57,6 +57,8 @@ class HardwareRun:
     power_nw: float
     seconds: float
     power_by_part_nw: dict[str, float]
+    # per layer (frames, d): each cell's input current, nA (when the tile senses it)
+    cell_inputs_na: list[np.ndarray] = field(default_factory=list)
 
 
 def majority_vote(scores: np.ndarray) -> int:
@@ -104,6 +106,7 @@ def simulate_utterance(
     frame_s: float,
     mismatch: bool = False,
     seed: int | None = None,
+    senses: list[list[str]] | None = None,
 ) -> HardwareRun:
     """Simulate one utterance on ``tile`` after a reset frame of zero input.
 
@@ -115,6 +118,7 @@ def simulate_utterance(
         frame_s: Frame period, s.
         mismatch: The models' statistical mismatch on (one Monte Carlo sample of the tile).
         seed: ngspice's random seed: the same seed draws the same sample.
+        senses: Per layer, each unit's sense source on its ReLU copy (:func:`sense_cells`).
     """
     from bmru_pdk.verification.power import supply_power_nw
     from bmru_pdk.verification.spice import simulate
@@ -137,8 +141,40 @@ def simulate_utterance(
     outputs = sorted((p for p in tile.pins if re.fullmatch(r"y\d+", p)), key=lambda p: int(p[1:]))
     scores = np.stack([sampled(f"i(v{y})") * 1e9 for y in outputs], -1)
 
+    inputs = [np.stack([sampled(f"i(v{s})") * 1e9 for s in layer], -1) for layer in senses or []]
     power, by_part = supply_power_nw(tile, r, start=frame_s)
-    return HardwareRun(states, scores, power, seconds, by_part)
+    return HardwareRun(states, scores, power, seconds, by_part, inputs)
+
+
+def sense_cells(tile: tb.TileNetlist, extracted: str, schematic: str,
+                d: int, layers: int) -> tuple[tb.TileNetlist, list[list[str]]]:
+    """``tile`` with a sense source on each unit's ReLU copy ``u<l>_<j>.relu.MC`` (the
+    current into its cell), and the sources' names per layer."""
+    from bmru_pdk.verification.power import device_parts
+
+    names = {f"u{l}_{j}.relu.mc": f"c{l}_{j}" for l in range(layers) for j in range(d)}  # noqa: E741
+    # paired on the extracted body as written (``tile`` may have its supplies split)
+    cards = device_parts(extracted, schematic, tb.split_top(extracted, tile.top).body,
+                         classify=lambda path: names.get(path.lower(), "-"))
+    tile = tb.sense_drains(tile, {card: s for card, s in cards.items() if s != "-"})
+    return tile, [[f"c{l}_{j}" for j in range(d)] for l in range(layers)]  # noqa: E741
+
+
+def candidate_error(model, params: list[dict], hw: HardwareRun, x_na: np.ndarray) -> list[float]:  # noqa: ANN001
+    """Mean absolute error (nA) per layer of the hardware's candidates against the model's,
+    both from the inputs the hardware layer saw (``x_na``, then the hardware's states x
+    alpha): each layer's analog error, not its inherited state errors. A cell's input is the
+    ReLU's copy, so its characterised gain is divided out."""
+    from bmru_pdk.circuits.mapping import copy_gain
+
+    gain = np.vectorize(lambda i: copy_gain(max(float(i), 1e-3)))
+    h, errors = x_na, []
+    for p, c_hw, s_hw in zip(params, hw.cell_inputs_na, hw.states, strict=False):
+        w, b = p["weight"].numpy(), p["bias"].numpy()
+        c_model = np.maximum(h @ w.T + b, 0)
+        errors.append(float(np.abs(c_hw / gain(c_hw) - c_model).mean()))
+        h = s_hw * p["alpha"].numpy()
+    return errors
 
 
 def _plot(path: Path, u: Utterance, hw: HardwareRun, model: list[np.ndarray],
@@ -217,7 +253,8 @@ def compare(
         rows = json.loads((tmp / "tile" / "mapping.json").read_text())
         v0 = [[f"u{l}_{j}.cell.v0" for j in range(arch.d)] for l in range(arch.layers)]  # noqa: E741
         found = tb.net_names(x.spice, schematic, [n for layer in v0 for n in layer])
-        tile = split_tile(x.spice, schematic, files.name)
+        tile, senses = sense_cells(split_tile(x.spice, schematic, files.name), x.spice,
+                                   schematic, arch.d, arch.layers)
         nets = [[found[n] for n in layer] for layer in v0]
         with torch.no_grad():
             refs = {"ideal": model.effective_parameters(),
@@ -226,7 +263,7 @@ def compare(
         per: list[dict] = []
         power: list[float] = []
         runs = (executor or Executor()).map(
-            partial(simulate_utterance, tile, nets, s0, frame_s=frame_s),
+            partial(simulate_utterance, tile, nets, s0, frame_s=frame_s, senses=senses),
             [u.x_na for u in utterances], progress)
         for k, (u, hw) in enumerate(zip(utterances, runs, strict=True)):
             power.append(hw.power_nw)
@@ -244,6 +281,7 @@ def compare(
                     "state_agreement": [float((a == b).mean())
                                         for a, b in zip(hw.states, states, strict=True)],
                     "output_mae_na": float(np.abs(hw.scores - scores).mean()),
+                    "candidate_mae_na": candidate_error(model, params, hw, u.x_na),
                     "decision": majority_vote(scores),
                 }
             per.append(entry)
@@ -324,6 +362,8 @@ def _summary(checkpoint: str | os.PathLike[str], tile: str, devices: dict[str, i
             "state_agreement_per_layer": [round(float(a), 5) for a in
                                           (agree * frames).sum(0) / frames.sum()],
             "output_mae_na": round(float(np.mean([p[ref]["output_mae_na"] for p in per])), 4),
+            "candidate_mae_na_per_layer": [round(float(e), 4) for e in np.mean(
+                [p[ref]["candidate_mae_na"] for p in per], 0)],
             "decision_agreement": round(float(np.mean(
                 [p[ref]["decision"] == p["decision_hw"] for p in per])), 4),
             "decisions_agreeing": int(sum(p[ref]["decision"] == p["decision_hw"] for p in per)),

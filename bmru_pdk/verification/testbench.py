@@ -8,6 +8,7 @@ the extracted netlist with the schematic, as LVS does.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -36,7 +37,8 @@ class TileNetlist:
     """A tile netlist split into its library blocks and the body of its top subcircuit.
 
     ``parts`` names the parts whose devices draw from a supply of their own,
-    :func:`supply_node` (``vdd_cells``, ...), instead of the shared ``vdd``.
+    :func:`supply_node` (``vdd_cells``, ...), instead of the shared ``vdd``; ``senses`` the
+    0 V sources :func:`sense_drains` put in series with devices, whose currents a deck saves.
     """
 
     top: str
@@ -45,6 +47,7 @@ class TileNetlist:
     body: list[str]
     block_pins: dict[str, list[str]]
     parts: tuple[str, ...] = ()
+    senses: tuple[str, ...] = ()
 
 
 def split_top(spice: str, top: str) -> TileNetlist:
@@ -80,6 +83,31 @@ def split_top(spice: str, top: str) -> TileNetlist:
     if pins is None:
         raise BmruError(f"the netlist has no subcircuit {top}")
     return TileNetlist(top, pins, "\n".join(blocks), body, block_pins)
+
+
+def sense_drains(tile: TileNetlist, cards: dict[str, str]) -> TileNetlist:
+    """``tile`` with a 0 V source ``v<sense>`` in series with the drain of each device card
+    ``cards`` names (card name -> sense name; parallel fingers may share a sense): its current
+    ``i(v<sense>)`` is what the devices sink from their drain net.
+
+    Raises:
+        BmruError: a card is not in the tile's body.
+    """
+    body, sources, found = [], {}, set()
+    for card in tile.body:
+        tokens = card.split()
+        sense = cards.get(tokens[0].lower()) if tokens else None
+        if sense is not None:
+            sources[sense] = f"v{sense} {tokens[1]} {sense}_d 0"
+            tokens[1] = f"{sense}_d"
+            card = " ".join(tokens)
+            found.add(tokens[0].lower())
+        body.append(card)
+    missing = sorted(set(cards) - found)
+    if missing:
+        raise BmruError(f"no device {missing[0]} in the tile netlist to sense")
+    return dataclasses.replace(tile, body=body + list(sources.values()),
+                               senses=tile.senses + tuple(sources))
 
 
 def supply_node(part: str | None = None) -> str:
@@ -183,7 +211,7 @@ def deck(
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))
     saved = [f"v({p})" for p in probes] + [f"i(v{y})" for y in outputs]
-    saved += [f"i({s})" for s in supplies]
+    saved += [f"i({s})" for s in supplies] + [f"i(v{s})" for s in tile.senses]
     lines.append(".save " + " ".join(saved))
     lines.append(f".tran {frame_s / 50:.4g} {n * frame_s:.6g} 0 {frame_s / 20:.4g}")
     return "\n".join(lines)
