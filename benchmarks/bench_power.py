@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from tilesim import SWEEP_D, TileSim, prepare, random_frames, sweep_checkpoint
+from tilesim import FRAME_S, SWEEP_D, TileSim, prepare, random_frames, sweep_checkpoint
 
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.verification.compare import HardwareRun, load_utterances
@@ -141,7 +141,7 @@ def main() -> None:
     fits = {v: exponents(rows) for v, rows in sweeps.items()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(sweeps, fits, RESULTS / "power.png")
-    out = {"frame_s": 200e-6, "vdd_v": 1.8, "frames": FRAMES, "sweeps": sweeps,
+    out = {"frame_s": FRAME_S, "vdd_v": 1.8, "frames": FRAMES, "sweeps": sweeps,
            "exponents": fits, "bundled": bundled_power}
     (RESULTS / "power.json").write_text(json.dumps(out, indent=2) + "\n")
     print("exponents (power ~ d^k):", json.dumps(fits))

@@ -1,10 +1,10 @@
 """Speed of the software model against ngspice, and ngspice time against tile size.
 
-(a) The bundled checkpoint on ``N`` generated utterances (101 frames of 200 µs, plus the
-    reset frame): the torch model (one thread, best of ``REPEATS``; one utterance per call,
-    ``compare.model_run``, and the same utterances in one batch of ``BATCH``) against
-    ngspice on the extracted tile (the transient run only: tile build and extraction are
-    once per tile), time per utterance and their ratio.
+(a) The bundled checkpoint on ``N`` generated utterances (101 frames of
+    ``testbench.FRAME_S``, plus the reset frame): the torch model (one thread, best of
+    ``REPEATS``; one utterance per call, ``compare.model_run``, and the same utterances in
+    one batch of ``BATCH``) against ngspice on the extracted tile (the transient run only:
+    tile build and extraction are once per tile), time per utterance and their ratio.
 (b) ngspice time per simulated frame against the transistor count of the extracted tile: the
     d-sweep simulations of ``bench_power.py`` (its ``results/power.json``: run it first; 26
     frames each), and their log-log slope; (a)'s bundled tile (102 frames) beside them.
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from tilesim import prepare
+from tilesim import FRAME_S, prepare
 
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import load_checkpoint
@@ -116,7 +116,7 @@ def plot(a: dict, b: dict, path: Path) -> None:
     ax1.loglog(grid, np.exp(fit(np.log(grid))), "k--", label=f"slope {b['exponent']:.2f}")
     ax1.minorticks_off()
     ax1.set_xlabel("transistors (extracted tile)")
-    ax1.set_ylabel("ngspice s per 200 µs frame")
+    ax1.set_ylabel(f"ngspice s per {FRAME_S * 1e3:g} ms frame")
     ax1.legend()
     ax1.grid(True, which="both", alpha=0.3)
     fig.tight_layout()

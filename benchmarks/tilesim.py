@@ -23,9 +23,8 @@ from bmru_pdk.model.features import to_currents
 from bmru_pdk.verification import compare
 from bmru_pdk.verification.extract import extract
 from bmru_pdk.verification.power import part_of, split_tile
-from bmru_pdk.verification.testbench import TileNetlist, net_names
+from bmru_pdk.verification.testbench import FRAME_S, TileNetlist, net_names
 
-FRAME_S = 200e-6
 SWEEP_D = (2, 4, 8, 16, 32)
 
 
