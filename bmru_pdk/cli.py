@@ -269,7 +269,7 @@ def flow(
         "build/flow"
     ),
     n: Annotated[int, typer.Option(
-        "--n", help="utterances for the post-layout compare (0: skip it)")] = 5,
+        "--n", help="utterances for the post-layout compare (0: skip it)")] = 50,
     frame_us: FrameUs = None,
     scheduler: Scheduler = None,
     workers: Workers = None,

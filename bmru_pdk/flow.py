@@ -85,8 +85,16 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
          " / ".join(", ".join(pct(a) for a in c[ref]["state_agreement_per_layer"])
                     for ref in ("ideal", "realised"))),
         ("class decisions agreeing", f"{c['ideal']['decisions_agreeing']}/{c['utterances']}"),
+        ("candidate-current error per layer (mean abs, ideal)",
+         ", ".join(f"{e:.3f} nA" for e in c["ideal"]["candidate_mae_na_per_layer"])),
+        ("output-current error (mean abs, ideal)", f"{c['ideal']['output_mae_na']:.3f} nA"),
         ("simulated supply power", f"{c['power_nw']['mean']:.0f} nW mean "
-                                   f"({c['power_nw']['min']:.0f}-{c['power_nw']['max']:.0f})"),
+                                   f"({c['power_nw']['min']:.0f}-{c['power_nw']['max']:.0f}): "
+         + ", ".join(f"{part.replace('_', ' ')} {nw:.0f} nW"
+                     for part, nw in c["power_nw"]["by_part"].items())),
+        ("worst utterances (state agreement per layer)",
+         "; ".join(f"{w['name']} " + "/".join(pct(a) for a in w["state_agreement"])
+                   for w in c["worst"][:3])),
         ("agreement targets (not a pass/fail of the flow)", verdict),
     ]
 
@@ -152,7 +160,7 @@ def run(
                                 executor=executor)
             figures["compare"] = {
                 **{k: c[k] for k in ("utterances", "frame_s", "sim_s_per_utterance", "ideal",
-                                     "realised", "hardware_accuracy", "power_nw")},
+                                     "realised", "hardware_accuracy", "power_nw", "worst")},
                 "targets": compare.target_check(c),
                 "plot": f"compare/{c['worst'][0]['index']:03d}.png",
             }
