@@ -322,8 +322,10 @@ def compare(
         r = f[ref]
         typer.echo(f"{ref}: state agreement per layer {r['state_agreement_per_layer']}, "
                    f"decisions {r['decisions_agreeing']}/{f['utterances']}, "
+                   f"candidate error per layer {r['candidate_mae_na_per_layer']} nA, "
                    f"output error {r['output_mae_na']} nA")
-    typer.echo(f"supply power {f['power_nw']['mean']} nW (mean), "
+    parts = ", ".join(f"{k} {v}" for k, v in f["power_nw"]["by_part"].items())
+    typer.echo(f"supply power {f['power_nw']['mean']} nW (mean; {parts}), "
                f"{f['sim_s_per_utterance']} s per utterance -> {output}")
     raise typer.Exit(0 if target_check(f)["met"] else 1)
 
