@@ -83,8 +83,11 @@ class LocalExecutor(Executor):
                 if progress:
                     progress(done, len(items))
         except BrokenProcessPool as exc:
-            raise BmruError(f"a local worker process died while running {_name(fn)}: "
-                            f"{exc}") from None
+            # a spawned worker re-imports the caller's main module: an unguarded script
+            # starts its work again in every worker, which then dies
+            raise BmruError(f"a local worker process died while running {_name(fn)} ({exc}); "
+                            "a script that starts local workers needs an "
+                            "'if __name__ == \"__main__\":' guard") from None
         finally:
             for future in futures:
                 future.cancel()
