@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from bmru_pdk.layouts.tile import write_tile
 from bmru_pdk.model.checkpoint import (
     load_checkpoint,
     random_checkpoint,
@@ -21,9 +20,8 @@ from bmru_pdk.model.checkpoint import (
 )
 from bmru_pdk.model.features import to_currents
 from bmru_pdk.verification import compare
-from bmru_pdk.verification.extract import extract
-from bmru_pdk.verification.power import part_of, split_tile
-from bmru_pdk.verification.testbench import FRAME_S, TileNetlist, net_names
+from bmru_pdk.verification.power import part_of
+from bmru_pdk.verification.testbench import FRAME_S, TileNetlist
 
 SWEEP_D = (2, 4, 8, 16, 32)
 
@@ -54,18 +52,10 @@ def prepare(checkpoint: Path, workdir: Path) -> TileSim:
     """Build and extract the tile of ``checkpoint`` in ``workdir`` (parts as :func:`fine_part`)."""
     import torch
 
-    files = write_tile(checkpoint, workdir / "tile")
-    x = extract(files.outdir / "tile.gds")
-    schematic = (files.outdir / "tile.spice").read_text()
-    model = load_checkpoint(checkpoint)
-    arch = model.meta.architecture
-    v0 = [[f"u{k}_{j}.cell.v0" for j in range(arch.d)] for k in range(arch.layers)]
-    found = net_names(x.spice, schematic, [n for layer in v0 for n in layer])
+    _files, x, sim = compare.extracted_tile(checkpoint, workdir / "tile", fine_part)
     with torch.no_grad():
-        s0 = [p["s0"].numpy() for p in model.effective_parameters()[:-1]]
-    tile = split_tile(x.spice, schematic, files.name, fine_part)
-    return TileSim(checkpoint, sum(x.devices.values()), tile,
-                   [[found[n] for n in layer] for layer in v0], s0)
+        s0 = [p["s0"].numpy() for p in load_checkpoint(checkpoint).effective_parameters()[:-1]]
+    return TileSim(checkpoint, sum(x.devices.values()), sim.netlist, sim.decision_nets, s0)
 
 
 def sweep_checkpoint(d: int, workdir: Path, fixed_weights: bool) -> Path:

@@ -155,9 +155,12 @@ def run(
                         "runtime_s": round(time.perf_counter() - start, 2)},
         }
         if utterances:
-            c = compare.compare(checkpoint, utterances, tmp / "compare", frame_s=frame_s,
-                                progress=lambda k, n: report("simulations", k, n),
-                                executor=executor)
+            (tmp / "compare").mkdir()
+            # the tile built, checked and extracted above, not a second copy
+            c = compare.compare_tile(checkpoint, tile, x, utterances, tmp / "compare",
+                                     frame_s=frame_s,
+                                     progress=lambda k, n: report("simulations", k, n),
+                                     executor=executor)
             figures["compare"] = {
                 **{k: c[k] for k in ("utterances", "frame_s", "sim_s_per_utterance", "ideal",
                                      "realised", "hardware_accuracy", "power_nw", "worst")},

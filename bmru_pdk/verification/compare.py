@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,11 @@ from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import atomic_dir
 from bmru_pdk.verification import testbench as tb
 from bmru_pdk.verification.executor import Executor
+from bmru_pdk.verification.power import device_parts, part_of, split_tile
+
+if TYPE_CHECKING:
+    from bmru_pdk.layouts.tile import TileFiles
+    from bmru_pdk.verification.extract import ExtractResult
 
 REFERENCES = ("ideal", "realised")
 # Checkpoint tensor name -> key of BMRUNet.effective_parameters
@@ -146,33 +152,82 @@ def simulate_utterance(
     return HardwareRun(states, scores, power, seconds, by_part, inputs)
 
 
-def sense_cells(tile: tb.TileNetlist, extracted: str, schematic: str,
-                d: int, layers: int) -> tuple[tb.TileNetlist, list[list[str]]]:
-    """``tile`` with a sense source on each unit's ReLU copy ``u<l>_<j>.relu.MC`` (the
-    current into its cell), and the sources' names per layer."""
-    from bmru_pdk.verification.power import device_parts
+@dataclass(frozen=True)
+class SimTile:
+    """An extracted tile ready for :func:`simulate_utterance`: a supply per part, a sense
+    source on each unit's cell input, and each unit's decision-node net (per layer)."""
 
-    names = {f"u{l}_{j}.relu.mc": f"c{l}_{j}" for l in range(layers) for j in range(d)}  # noqa: E741
-    # paired on the extracted body as written (``tile`` may have its supplies split)
-    cards = device_parts(extracted, schematic, tb.split_top(extracted, tile.top).body,
+    netlist: tb.TileNetlist
+    decision_nets: list[list[str]]
+    senses: list[list[str]]
+
+
+def sim_tile(extracted: str, schematic: str, top: str, d: int, layers: int,
+             classify: Callable[[str], str] = part_of) -> SimTile:
+    """The testbench view of an extracted tile, its devices and nets found by pairing the
+    extracted netlist with the schematic (as LVS does).
+
+    Args:
+        extracted: The extracted netlist.
+        schematic: The tile's schematic.
+        top: Name of the tile's top subcircuit.
+        d: Units per layer.
+        layers: Recurrent layers.
+        classify: Part of a schematic device by its flat path (:func:`power.part_of`).
+    """
+    units = [(l, j) for l in range(layers) for j in range(d)]  # noqa: E741
+    found = tb.net_names(extracted, schematic, [f"u{l}_{j}.cell.v0" for l, j in units])  # noqa: E741
+    # the ReLU copy MC of each unit: the current into its cell
+    names = {f"u{l}_{j}.relu.mc": f"c{l}_{j}" for l, j in units}  # noqa: E741
+    cards = device_parts(extracted, schematic, tb.split_top(extracted, top).body,
                          classify=lambda path: names.get(path.lower(), "-"))
-    tile = tb.sense_drains(tile, {card: s for card, s in cards.items() if s != "-"})
-    return tile, [[f"c{l}_{j}" for j in range(d)] for l in range(layers)]  # noqa: E741
+    netlist = tb.sense_drains(split_tile(extracted, schematic, top, classify),
+                              {card: sense for card, sense in cards.items() if sense != "-"})
+    return SimTile(netlist,
+                   [[found[f"u{l}_{j}.cell.v0"] for j in range(d)] for l in range(layers)],  # noqa: E741
+                   [[f"c{l}_{j}" for j in range(d)] for l in range(layers)])  # noqa: E741
 
 
-def candidate_error(model, params: list[dict], hw: HardwareRun, x_na: np.ndarray) -> list[float]:  # noqa: ANN001
-    """Mean absolute error (nA) per layer of the hardware's candidates against the model's,
-    both from the inputs the hardware layer saw (``x_na``, then the hardware's states x
-    alpha): each layer's analog error, not its inherited state errors. A cell's input is the
-    ReLU's copy, so its characterised gain is divided out."""
+def extracted_tile(checkpoint: str | os.PathLike[str], tile_dir: Path,
+                   classify: Callable[[str], str] = part_of
+                   ) -> tuple[TileFiles, ExtractResult, SimTile]:
+    """Build the tile of ``checkpoint`` into ``tile_dir``, extract it, prepare it for the
+    testbench.
+
+    Args:
+        checkpoint: The ``.safetensors`` checkpoint.
+        tile_dir: Folder for the tile's files.
+        classify: As in :func:`sim_tile`.
+    """
+    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.model.checkpoint import read_checkpoint
+    from bmru_pdk.verification.extract import extract
+
+    arch = read_checkpoint(checkpoint)[0].architecture
+    files = write_tile(checkpoint, tile_dir)
+    x = extract(tile_dir / "tile.gds")
+    schematic = (tile_dir / "tile.spice").read_text()
+    return files, x, sim_tile(x.spice, schematic, files.name, arch.d, arch.layers, classify)
+
+
+def cell_candidates(hw: HardwareRun) -> list[np.ndarray]:
+    """Each unit's candidate (nA) as the hardware formed it: the sensed current into its
+    cell with the ReLU copy's characterised gain divided out."""
     from bmru_pdk.circuits.mapping import copy_gain
 
     gain = np.vectorize(lambda i: copy_gain(max(float(i), 1e-3)))
+    return [c / gain(c) for c in hw.cell_inputs_na]
+
+
+def candidate_error(params: list[dict], candidates: list[np.ndarray], states: list[np.ndarray],
+                    x_na: np.ndarray) -> list[float]:
+    """Mean absolute error (nA) per layer of the hardware's ``candidates`` against the
+    model's, both from the inputs the hardware layer saw (``x_na``, then the hardware's
+    ``states`` x alpha): each layer's analog error, not its inherited state errors."""
     h, errors = x_na, []
-    for p, c_hw, s_hw in zip(params, hw.cell_inputs_na, hw.states, strict=False):
+    for p, c_hw, s_hw in zip(params, candidates, states, strict=False):
         w, b = p["weight"].numpy(), p["bias"].numpy()
-        c_model = np.maximum(h @ w.T + b, 0)
-        errors.append(float(np.abs(c_hw / gain(c_hw) - c_model).mean()))
+        errors.append(float(np.abs(c_hw - np.maximum(h @ w.T + b, 0)).mean()))
         h = s_hw * p["alpha"].numpy()
     return errors
 
@@ -217,8 +272,8 @@ def compare(
 ) -> dict:
     """Simulate the extracted tile of ``checkpoint`` on ``utterances`` and compare with the model.
 
-    Writes into ``outdir`` (whole or not at all): the tile's files, ``extracted.spice``,
-    ``compare.json`` (the returned figures) and one ``<index>.png`` per utterance.
+    Writes into ``outdir`` (whole or not at all): the tile's files (``tile/``),
+    ``extracted.spice`` and what :func:`compare_tile` writes.
 
     Args:
         checkpoint: The ``.safetensors`` checkpoint.
@@ -233,60 +288,72 @@ def compare(
     Returns:
         The figures (stable keys), also written to ``compare.json``.
     """
+    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.verification.extract import extract
+
+    with atomic_dir(Path(outdir)) as tmp:
+        files = write_tile(checkpoint, tmp / "tile")
+        x = extract(tmp / "tile" / "tile.gds")
+        (tmp / "extracted.spice").write_text(x.spice)
+        return compare_tile(checkpoint, files, x, utterances, tmp, frame_s, progress, executor)
+
+
+def compare_tile(
+    checkpoint: str | os.PathLike[str],
+    files: TileFiles,
+    extracted: ExtractResult,
+    utterances: list[Utterance],
+    outdir: Path,
+    frame_s: float = tb.FRAME_S,
+    progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
+) -> dict:
+    """:func:`compare` on a tile already built (``files``) and extracted (``extracted``), as
+    the flow has it; writes ``compare.json`` and one ``<index>.png`` per utterance into the
+    existing folder ``outdir``.
+    """
     import torch
 
-    from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.model.checkpoint import load_checkpoint
-    from bmru_pdk.verification.extract import extract
-    from bmru_pdk.verification.power import split_tile
 
     if not utterances:
         raise BmruError("compare needs at least one utterance")
     model = load_checkpoint(checkpoint)
     arch = model.meta.architecture
-    outdir = Path(outdir)
-    with atomic_dir(outdir) as tmp:
-        files = write_tile(checkpoint, tmp / "tile")
-        x = extract(tmp / "tile" / "tile.gds")
-        (tmp / "extracted.spice").write_text(x.spice)
-        schematic = (tmp / "tile" / "tile.spice").read_text()
-        rows = json.loads((tmp / "tile" / "mapping.json").read_text())
-        v0 = [[f"u{l}_{j}.cell.v0" for j in range(arch.d)] for l in range(arch.layers)]  # noqa: E741
-        found = tb.net_names(x.spice, schematic, [n for layer in v0 for n in layer])
-        tile, senses = sense_cells(split_tile(x.spice, schematic, files.name), x.spice,
-                                   schematic, arch.d, arch.layers)
-        nets = [[found[n] for n in layer] for layer in v0]
-        with torch.no_grad():
-            refs = {"ideal": model.effective_parameters(),
-                    "realised": realised_parameters(model, rows)}
-        s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]
-        per: list[dict] = []
-        power: list[float] = []
-        runs = (executor or Executor()).map(
-            partial(simulate_utterance, tile, nets, s0, frame_s=frame_s, senses=senses),
-            [u.x_na for u in utterances], progress)
-        for k, (u, hw) in enumerate(zip(utterances, runs, strict=True)):
-            power.append(hw.power_nw)
-            entry = {"name": u.name, "label": u.label, "frames": len(u.x_na),
-                     "sim_s": round(hw.seconds, 2), "power_nw": hw.power_nw,
-                     "power_by_part_nw": hw.power_by_part_nw,
-                     "decision_hw": majority_vote(hw.scores)}
-            x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
-            for ref, params in refs.items():
-                states, scores = model_run(model, params, x_in)
-                states, scores = [s[1:] for s in states], scores[1:]
-                if ref == "ideal":
-                    _plot(tmp / f"{k:03d}.png", u, hw, states, scores, model.meta.classes)
-                entry[ref] = {
-                    "state_agreement": [float((a == b).mean())
-                                        for a, b in zip(hw.states, states, strict=True)],
-                    "output_mae_na": float(np.abs(hw.scores - scores).mean()),
-                    "candidate_mae_na": candidate_error(model, params, hw, u.x_na),
-                    "decision": majority_vote(scores),
-                }
-            per.append(entry)
-        figures = _summary(checkpoint, files.name, x.devices, frame_s, per, power)
-        (tmp / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
+    rows = json.loads((files.outdir / "mapping.json").read_text())
+    sim = sim_tile(extracted.spice, (files.outdir / "tile.spice").read_text(), files.name,
+                   arch.d, arch.layers)
+    with torch.no_grad():
+        refs = {"ideal": model.effective_parameters(),
+                "realised": realised_parameters(model, rows)}
+    s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]
+    per: list[dict] = []
+    runs = (executor or Executor()).map(
+        partial(simulate_utterance, sim.netlist, sim.decision_nets, s0, frame_s=frame_s,
+                senses=sim.senses),
+        [u.x_na for u in utterances], progress)
+    for k, (u, hw) in enumerate(zip(utterances, runs, strict=True)):
+        entry = {"name": u.name, "label": u.label, "frames": len(u.x_na),
+                 "sim_s": round(hw.seconds, 2), "power_nw": hw.power_nw,
+                 "power_by_part_nw": hw.power_by_part_nw,
+                 "decision_hw": majority_vote(hw.scores)}
+        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
+        candidates = cell_candidates(hw)
+        for ref, params in refs.items():
+            states, scores = model_run(model, params, x_in)
+            states, scores = [s[1:] for s in states], scores[1:]
+            if ref == "ideal":
+                _plot(outdir / f"{k:03d}.png", u, hw, states, scores, model.meta.classes)
+            entry[ref] = {
+                "state_agreement": [float((a == b).mean())
+                                    for a, b in zip(hw.states, states, strict=True)],
+                "output_mae_na": float(np.abs(hw.scores - scores).mean()),
+                "candidate_mae_na": candidate_error(params, candidates, hw.states, u.x_na),
+                "decision": majority_vote(scores),
+            }
+        per.append(entry)
+    figures = _summary(checkpoint, files.name, extracted.devices, frame_s, per)
+    (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures
 
 
@@ -350,8 +417,9 @@ def load_utterances(
 
 
 def _summary(checkpoint: str | os.PathLike[str], tile: str, devices: dict[str, int],
-             frame_s: float, per: list[dict], power: list[float]) -> dict:
+             frame_s: float, per: list[dict]) -> dict:
     n = len(per)
+    power = [p["power_nw"] for p in per]
     out: dict = {"checkpoint": Path(checkpoint).name, "tile": tile, "devices": devices,
                  "frame_s": frame_s, "utterances": n,
                  "sim_s_per_utterance": round(float(np.mean([p["sim_s"] for p in per])), 2)}

@@ -24,27 +24,6 @@ from bmru_pdk.verification import testbench as tb
 PERCENTILES = (5, 25, 50, 75, 95)
 
 
-def extracted_tile(checkpoint: str | os.PathLike[str], workdir: Path
-                   ) -> tuple[tb.TileNetlist, list[list[str]]]:
-    """The extracted tile of ``checkpoint`` and, per layer, each unit's decision-node net.
-
-    Args:
-        checkpoint: The ``.safetensors`` checkpoint.
-        workdir: Folder for the tile's files.
-    """
-    from bmru_pdk.layouts.tile import write_tile
-    from bmru_pdk.model.checkpoint import read_checkpoint
-    from bmru_pdk.verification.extract import extract
-
-    arch = read_checkpoint(checkpoint)[0].architecture
-    files = write_tile(checkpoint, workdir / "tile")
-    spice = extract(workdir / "tile" / "tile.gds").spice
-    v0 = [[f"u{i}_{j}.cell.v0" for j in range(arch.d)] for i in range(arch.layers)]
-    found = tb.net_names(spice, (workdir / "tile" / "tile.spice").read_text(),
-                         [n for layer in v0 for n in layer])
-    return tb.split_top(spice, files.name), [[found[n] for n in layer] for layer in v0]
-
-
 def _agreement(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
     return [float((x == y).mean()) for x, y in zip(a, b, strict=True)]
 
@@ -79,7 +58,8 @@ def run(
         params = model.effective_parameters()
     s0 = [p["s0"].numpy() for p in params[:-1]]
     with tempfile.TemporaryDirectory() as tmp:
-        tile, nets = extracted_tile(checkpoint, Path(tmp))
+        _files, _x, sim = cmp.extracted_tile(checkpoint, Path(tmp))
+    tile, nets = sim.netlist, sim.decision_nets
     total = len(utterances) * (len(seeds) + 1)
     done = 0
     nominal: list[dict] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import klayout.db as kdb
 import numpy as np
@@ -115,13 +116,15 @@ def supply_node(part: str | None = None) -> str:
     return "vdd" if part is None else f"vdd_{part}"
 
 
+@lru_cache(maxsize=2)
 def cross_reference(
     extracted: str, schematic: str,
 ) -> tuple[kdb.NetlistCrossReference, list[kdb.Netlist]]:
     """Pair the nets and devices of ``extracted`` with ``schematic``'s, as LVS does.
 
     Both netlists are flattened, parallel fingers combined, and paired by KLayout's netlist
-    comparer.
+    comparer. Cached: preparing a tile for the testbench pairs nets (decision nodes) and
+    devices (supplies, sense sources) of the same two netlists; treat the result as read-only.
 
     Returns:
         The cross reference and the two flat netlists it points into (keep them alive while
