@@ -271,7 +271,6 @@ class Tables(BaseModel):
     corner: Literal["typical"] = "typical"
     vdd: float = VDD
     i_ref_na: float = I_REF
-    v_sum: float
     unit: UnitDevice = UNIT
     ramp_ms: float = RAMP_MS
     mirrors: list[MirrorTable]
@@ -280,6 +279,12 @@ class Tables(BaseModel):
     mismatch_sigma: dict[str, float]
     pelgrom_sigma: dict[str, float]
     seconds: float
+
+    @property
+    def v_sum(self) -> float:
+        """The summing-node voltage at the reference current: where the class rails are
+        held, the level their weights are calibrated at."""
+        return next(m.v_out for m in self.mirrors if m.i_node_na == self.i_ref_na)
 
 
 def characterize(quick: bool = False) -> Tables:
@@ -319,7 +324,7 @@ def characterize(quick: bool = False) -> Tables:
         alphas.append(round(p.alpha, 5) if p else float("nan"))
     n_mc = 40 if quick else MC_SAMPLES
     return Tables(
-        mirrors=mirrors, v_sum=sum_voltage(), cell=cell,
+        mirrors=mirrors, cell=cell,
         gain=GainTable(r_gain=gains, alpha=alphas),
         mismatch_sigma={k: round(measure_mismatch(k, n=n_mc), 5) for k in (NFET, PFET)},
         pelgrom_sigma={k: round(pelgrom_sigma(k), 5) for k in (NFET, PFET)},

@@ -20,7 +20,6 @@ from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 
 VDD_V = 1.8
-I_REF_NA = 1.0
 # Frame period of the simulations: a cell whose candidate is within a few percent of a
 # threshold switches in ~1 ms (switching time ~ 1 / overdrive); 200 µs frames left such
 # cells mid-way and cost ~2 % of state agreement. Real frames are 10 ms (hop 160 at 16 kHz).
@@ -203,14 +202,15 @@ def deck(
                         f"frames have only {x_na.shape[1]} inputs")
     outputs = [p for p in tile.pins if re.fullmatch(r"y\d+", p)]
     n = len(x_na)
+    # the reference the tables were measured with, and the level the readout is calibrated at
+    tables = load_tables()
     supplies = [supply_node(), *map(supply_node, tile.parts)]
     # each supply source is named as its node, so i(<node>) is its current
     lines = [tile.blocks, *tile.body, *(f"V{s[1:]} {s} 0 {VDD_V}" for s in supplies),
-             f"Vfe vfe 0 {VDD_V}", "Vss vss 0 0", f"Iref vfe iref {I_REF_NA}n"]
+             f"Vfe vfe 0 {VDD_V}", "Vss vss 0 0", f"Iref vfe iref {tables.i_ref_na}n"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
     lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s) for p in inputs]
-    v_out = load_tables().v_sum
-    lines += [f"V{y} {y} 0 {v_out}" for y in outputs]
+    lines += [f"V{y} {y} 0 {tables.v_sum}" for y in outputs]
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))
     saved = [f"v({p})" for p in probes] + [f"i(v{y})" for y in outputs]
