@@ -300,6 +300,8 @@ def compare(
         help="dataset in the Speech Commands layout (its test split); default: spoken "
              "offline")] = None,
     n: Annotated[int, typer.Option("--n", help="number of utterances")] = 5,
+    seed: Annotated[int, typer.Option(
+        help="seed of the offline utterances: another sample (ignored with --data)")] = 1,
     frame_us: FrameUs = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
         "build/compare"
@@ -313,7 +315,7 @@ def compare(
     from bmru_pdk.verification.executor import make_executor
 
     with make_executor(scheduler, workers) as executor:
-        utterances = load_utterances(checkpoint, data, n)
+        utterances = load_utterances(checkpoint, data, n, seed=seed)
         with _bars(["simulations"]) as update:
             f = run_compare(checkpoint, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),

@@ -1,0 +1,147 @@
+"""Where the post-layout compare's remaining disagreements come from (docs/compare.md).
+
+For each utterance, the bundled tile is simulated as ``bmru compare`` does and every onset
+of a disagreement (the first frame of a run of frames where a unit's state differs from the
+model's, realised parameters) is classified against the candidate computed from the inputs
+the hardware layer saw:
+
+- layer 0: a *knife edge* when the candidate is within 1 % of the current sourced into the
+  summing node of a threshold, hardware above or below the model;
+- layer 1: *inherited* when the hardware-fed candidate explains the hardware's new state
+  (the static update from its previous state), *dynamic* otherwise (switching transients,
+  settling across the cascade).
+
+Also: the hardware's signed candidate error per layer-0 unit near its thresholds, and a
+bare cell's output overshoot at switch-on (alpha = 2 nA, step to 3 nA).
+
+    python benchmarks/bench_compare_errors.py [--n 50] [--workers 2]
+
+Writes ``benchmarks/results/compare_errors.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bmru_pdk.circuits import builders, mapping
+from bmru_pdk.circuits import characterize as ch
+from bmru_pdk.fileio import write_text
+from bmru_pdk.model.bundled import bundled_checkpoint
+from bmru_pdk.model.checkpoint import load_checkpoint
+from bmru_pdk.verification import compare as cmp
+from bmru_pdk.verification.executor import make_executor
+from bmru_pdk.verification.spice import simulate
+from bmru_pdk.verification.testbench import FRAME_S
+
+RESULTS = Path(__file__).resolve().parent / "results"
+KNIFE = 0.01  # of the sourced current
+
+
+def onsets(hw: np.ndarray, model: np.ndarray) -> list[tuple[int, int]]:
+    """(frame, unit) where a run of disagreeing frames starts."""
+    bad = hw != model
+    prev = np.vstack([np.zeros((1, bad.shape[1]), bool), bad[:-1]])
+    return [(int(t), int(j)) for t, j in zip(*np.nonzero(bad & ~prev), strict=True)]
+
+
+def classify(params: list[dict], run: cmp.HardwareRun, model_states: list[np.ndarray],
+             x_na: np.ndarray, s0: list[np.ndarray]) -> dict[str, int]:
+    """Counts of each kind of onset in one utterance."""
+    counts: dict[str, int] = {}
+    h = x_na
+    for layer, (p, s_hw, s_m) in enumerate(zip(params[:-1], run.states, model_states,
+                                               strict=True)):
+        w, b = p["weight"].numpy(), p["bias"].numpy()
+        lo, hi = p["beta_lo"].numpy(), p["beta_hi"].numpy()
+        c = np.maximum(h @ w.T + b, 0)
+        src = h @ np.clip(w, 0, None).T + np.clip(b, 0, None)
+        prev = np.vstack([s0[layer][None], s_hw[:-1]])
+        for t, j in onsets(s_hw, s_m):
+            if layer == 0:
+                margin = min(abs(c[t, j] - hi[j]), abs(c[t, j] - lo[j])) / max(src[t, j], 1e-9)
+                kind = ("knife edge" if margin < KNIFE else "far from a threshold") + (
+                    ", hardware high" if s_hw[t, j] else ", hardware low")
+            else:
+                static = 1.0 if c[t, j] >= hi[j] else (prev[t, j] if c[t, j] >= lo[j] else 0.0)
+                kind = "inherited" if static == s_hw[t, j] else "dynamic"
+            key = f"layer {layer}: {kind}"
+            counts[key] = counts.get(key, 0) + 1
+        h = s_hw * p["alpha"].numpy()
+    return counts
+
+
+def candidate_offsets(params: list[dict], runs: list[cmp.HardwareRun],
+                      x: list[np.ndarray]) -> list[float]:
+    """Mean signed hardware - model candidate (nA) per layer-0 unit, over the frames whose
+    candidate is near the unit's thresholds (0.5 beta_lo .. 1.5 beta_hi)."""
+    p = params[0]
+    w, b = p["weight"].numpy(), p["bias"].numpy()
+    lo, hi = p["beta_lo"].numpy(), p["beta_hi"].numpy()
+    c_model = np.concatenate([np.maximum(xi @ w.T + b, 0) for xi in x])
+    c_hw = np.concatenate([cmp.cell_candidates(r)[0] for r in runs])
+    near = (c_model > 0.5 * lo) & (c_model < 1.5 * hi)
+    return [round(float((c_hw - c_model)[near[:, j], j].mean()), 4) for j in range(len(lo))]
+
+
+def cell_overshoot() -> dict[str, float]:
+    """A bare cell (alpha 2, beta_lo 1.2, delta 0.8 nA): its output's peak and settled value
+    after its input steps from 0 to 3 nA."""
+    cell = builders.bmru_cell(mapping.cell_params(2.0, 1.2, 0.8))
+    bias = builders.bias_generator(builders.BiasParams(i_ref=ch.I_REF))
+    r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
+                 f"iref vdd vbn {ch.I_REF}n\nxc in vbn out vdd vss {cell.name}\n"
+                 "iin in vss pwl(0 0 1m 0 1.01m 3n)\n"
+                 f"{ch.diode_load('out', 'out', 'nfet_03v3', ch.UNIT)}"
+                 "vdd vdd 0 1.8\nvss vss 0 0\n.tran 1u 2m\n")
+    out = r["i(vout)"][r["time"] > 1e-3] * 1e9
+    return {"peak_na": round(float(out.max()), 3), "settled_na": round(float(out[-1]), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50, help="utterances")
+    parser.add_argument("--workers", type=int, default=None, help="local simulation workers")
+    args = parser.parse_args()
+
+    ckpt = bundled_checkpoint()
+    model = load_checkpoint(ckpt)
+    utterances = cmp.load_utterances(ckpt, None, args.n)
+    with tempfile.TemporaryDirectory() as tmp:
+        files, _x, sim = cmp.extracted_tile(ckpt, Path(tmp) / "tile")
+        rows = json.loads((files.outdir / "mapping.json").read_text())
+    with torch.no_grad():
+        params = cmp.realised_parameters(model, rows)
+    s0 = [p["s0"].numpy() for p in params[:-1]]
+    with make_executor(None, args.workers) as executor:
+        runs = executor.map(partial(cmp.simulate_utterance, sim.netlist, sim.decision_nets, s0,
+                                    frame_s=FRAME_S, senses=sim.senses),
+                            [u.x_na for u in utterances])
+    counts: dict[str, int] = {}
+    for u, run in zip(utterances, runs, strict=True):
+        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
+        states, _ = cmp.model_run(model, params, x_in)
+        for key, k in classify(params, run, [s[1:] for s in states], u.x_na, s0).items():
+            counts[key] = counts.get(key, 0) + k
+    figures = {"utterances": len(utterances), "frame_s": FRAME_S,
+               "onsets": dict(sorted(counts.items())),
+               "layer0_candidate_offset_na": candidate_offsets(params, runs,
+                                                               [u.x_na for u in utterances]),
+               "cell_switch_on": cell_overshoot()}
+    for key, k in figures["onsets"].items():
+        print(f"{key}: {k}")
+    print(f"layer-0 candidate offset near the thresholds, per unit: "
+          f"{figures['layer0_candidate_offset_na']} nA")
+    on = figures["cell_switch_on"]
+    print(f"bare cell at switch-on: peak {on['peak_na']} nA, settled {on['settled_na']} nA")
+    write_text(RESULTS / "compare_errors.json", json.dumps(figures, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
