@@ -15,7 +15,9 @@ from typing import Annotated
 
 import typer
 
+from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import check_output_dir
 
 app = typer.Typer(
     name="bmru",
@@ -34,7 +36,12 @@ def _frame(frame_us: float | None) -> dict[str, float]:
     """The engines' ``frame_s`` argument, when the frame period was given."""
     return {} if frame_us is None else {"frame_s": frame_us * 1e-6}
 Scheduler = Annotated[str | None, typer.Option(
-    help="Dask scheduler address (tcp://host:8786): run the simulations on its cluster")]
+    help="Dask scheduler address (tcp://host:8786 on a trusted network, or tls://host:8786 "
+         "with distributed's TLS configuration): run the simulations on its cluster")]
+Force = Annotated[bool, typer.Option(
+    "--force", help="write into a folder holding files bmru did not write (they are kept)")]
+MaxDevices = Annotated[int, typer.Option(
+    help="refuse, before building, a network whose tile would exceed this many transistors")]
 Workers = Annotated[int | None, typer.Option(
     help="local simulation processes (default: one per core; 1: in this process)")]
 
@@ -127,16 +134,39 @@ def extract(
 
 
 @app.command()
+def simulate(
+    netlist: Annotated[Path, typer.Argument(
+        help="SPICE netlist: devices, sources and one analysis (.op, .dc, .tran)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV of every vector")],
+    corner: Annotated[str, typer.Option(help="process corner: typical, ff, ss, fs, sf")] = (
+        "typical"),
+) -> None:
+    """Run a netlist in ngspice with the gf180 models (a transient must reach its stop time)."""
+    from bmru_pdk.verification import spice
+
+    try:
+        text = netlist.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BmruError(f"cannot read netlist {netlist}: {getattr(exc, 'strerror', exc)}") from None
+    # the models come first: a deck's own .end would cut them off
+    body = "\n".join(ln for ln in text.splitlines() if ln.strip().lower() != ".end")
+    result = spice.simulate(body, corner=corner, title=netlist.name)
+    spice.write_csv(result, output)
+    typer.echo(f"{result.plot}: {len(result.vectors)} vectors -> {output}")
+
+
+@app.command()
 def demo(
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
         "build/demo"
     ),
     count: Annotated[int, typer.Option(help="transistors in the array")] = 8,
+    force: Force = False,
 ) -> None:
     """Generate a transistor array and its schematic, then run DRC and LVS on it."""
     from bmru_pdk.layouts import demo as job
 
-    result = job.run(output, count=count)
+    result = job.run(output, count=count, force=force)
     typer.echo(result.drc.summary())
     typer.echo(result.lvs.summary())
     typer.echo(f"files in {result.outdir}")
@@ -162,16 +192,18 @@ def characterize(
 
 @app.command("kws-data")
 def kws_data(
-    output: Annotated[Path, typer.Argument(help="dataset folder to write (replaced)")],
+    output: Annotated[Path, typer.Argument(
+        help="dataset folder to write (new, or one bmru wrote: only its files are replaced)")],
     per_word: Annotated[int, typer.Option(help="utterances per word")] = 400,
     digits: Annotated[bool, typer.Option(help="also speak zero..nine (digits task)")] = False,
     seed: Annotated[int, typer.Option(help="seed: same seed, same files")] = 0,
+    force: Force = False,
 ) -> None:
     """Speak a keyword dataset offline with espeak-ng, in the Speech Commands layout."""
     from bmru_pdk.model import synth
 
     words = synth.WORDS_ALL if digits else synth.WORDS_BINARY
-    root = synth.generate(output, words=words, per_word=per_word, seed=seed)
+    root = synth.generate(output, words=words, per_word=per_word, seed=seed, force=force)
     typer.echo(f"{len(words)} words x {per_word} utterances -> {root}")
 
 
@@ -229,12 +261,14 @@ def eval_(
     from bmru_pdk.fileio import write_text
     from bmru_pdk.model import load_checkpoint
     from bmru_pdk.model import train as engine
+    from bmru_pdk.model.data import SPLITS
 
+    if split not in SPLITS:
+        raise BmruError(f"unknown split {split!r}; choose {', '.join(SPLITS)}")
     model = load_checkpoint(checkpoint)
     task = model.meta.training.task if model.meta.training else "binary"
-    ds = engine.prepare_data(data, task=task, seed=seed, encoding=model.meta.input)
-    if split not in ds.x:
-        raise BmruError(f"unknown split {split!r}; choose train, validation or test")
+    ds = engine.prepare_data(data, task=task, seed=seed, encoding=model.meta.input,
+                             splits=(split,))
     m = engine.evaluate(model, ds.x[split], ds.y[split])
     typer.echo(
         f"{split}: {len(ds.y[split])} utterances, accuracy {m.accuracy:.4f} (majority vote), "
@@ -252,11 +286,13 @@ def eval_(
 def tile(
     checkpoint: Annotated[Path, typer.Argument(help="checkpoint (.safetensors)")],
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")],
+    force: Force = False,
+    max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
     from bmru_pdk.layouts.tile import write_tile
 
-    result = write_tile(checkpoint, output)
+    result = write_tile(checkpoint, output, force=force, max_devices=max_devices)
     typer.echo(f"{result.name}: {result.devices} transistors, {result.area_um2:.0f} µm² "
                f"in {result.seconds:.1f} s -> {result.outdir}")
 
@@ -273,6 +309,8 @@ def flow(
     frame_us: FrameUs = None,
     scheduler: Scheduler = None,
     workers: Workers = None,
+    force: Force = False,
+    max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
 ) -> None:
     """The main job: tile -> official DRC -> LVS -> extracted netlist -> post-layout compare,
     with a report. Exit code 0 when DRC and LVS pass; the compare's targets are reported."""
@@ -282,14 +320,20 @@ def flow(
     from bmru_pdk.verification.executor import make_executor
 
     checkpoint = checkpoint or bundled_checkpoint()
+    check_output_dir(output, force)
     # the executor first: an unreachable scheduler ends the job before any work
     with make_executor(scheduler, workers) as executor:
         utterances = load_utterances(checkpoint, None, n) if n > 0 else None
         with _bars(job.STEPS if utterances else job.STEPS[:-1]) as update:
             result = job.run(checkpoint, output, utterances, **_frame(frame_us),
-                             executor=executor, progress=update)
+                             executor=executor, progress=update, force=force,
+                             max_devices=max_devices)
     typer.echo((result.outdir / "report.md").read_text())
     typer.echo(f"files in {result.outdir}")
+    if result.failed:
+        raise BmruError(f"{len(result.failed)} of {len(utterances or [])} simulations failed "
+                        f"(first: {result.failed[0]['name']}: {result.failed[0]['error']}); "
+                        f"every failure is in {result.outdir / 'compare' / 'compare.json'}")
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -308,18 +352,23 @@ def compare(
     ),
     scheduler: Scheduler = None,
     workers: Workers = None,
+    force: Force = False,
+    max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model."""
     from bmru_pdk.verification.compare import compare as run_compare
-    from bmru_pdk.verification.compare import load_utterances, target_check
+    from bmru_pdk.verification.compare import load_utterances, raise_failures, target_check
     from bmru_pdk.verification.executor import make_executor
 
+    check_output_dir(output, force)
     with make_executor(scheduler, workers) as executor:
         utterances = load_utterances(checkpoint, data, n, seed=seed)
         with _bars(["simulations"]) as update:
             f = run_compare(checkpoint, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),
-                            executor=executor)
+                            executor=executor, force=force, max_devices=max_devices)
+    if not f["utterances"]:
+        raise_failures(f)
     for ref in ("ideal", "realised"):
         r = f[ref]
         typer.echo(f"{ref}: state agreement per layer {r['state_agreement_per_layer']}, "
@@ -329,11 +378,15 @@ def compare(
     parts = ", ".join(f"{k} {v}" for k, v in f["power_nw"]["by_part"].items())
     typer.echo(f"supply power {f['power_nw']['mean']} nW (mean; {parts}), "
                f"{f['sim_s_per_utterance']} s per utterance -> {output}")
+    raise_failures(f)
     raise typer.Exit(0 if target_check(f)["met"] else 1)
 
 
 def main() -> None:
     """Console entry point: bad input and tool errors become one line and exit code 2."""
+    # top-level modules of each optional extra: a command that needs one names the extra
+    extras = {"torch": "model", "librosa": "model", "numba": "model", "soundfile": "model",
+              "dask": "dask", "distributed": "dask"}
     try:
         rc = app(standalone_mode=False)
     except BmruError as exc:
@@ -343,6 +396,14 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except ModuleNotFoundError as exc:
+        extra = extras.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+        typer.echo(f"error: bmru {command} needs the {extra} extra: "
+                   f"pip install 'bmru-pdk[{extra}]'", err=True)
         sys.exit(2)
     except Exception as exc:  # click usage errors
         import click

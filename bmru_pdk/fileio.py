@@ -1,13 +1,46 @@
-"""Atomic writes: output appears whole or not at all."""
+"""Writing outputs without ever losing a file of the user's.
+
+A single file appears whole or not at all (:func:`atomic_path`). An output folder is built
+beside its destination and swapped in whole (:func:`output_dir`); the tool records what it
+wrote in a manifest inside it, and on the next run replaces only the files that manifest
+names: anything else in the folder survives. Files and folders get the modes the umask
+allows, as any other program's.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from bmru_pdk.errors import BmruError
+
+MANIFEST = "bmru-manifest.json"
+_MANIFEST_FORMAT = "bmru-output-manifest"
+_UMASK_LOCK = threading.Lock()
+
+
+class OutputFolderError(BmruError):
+    """An output folder that the tool must not replace (it holds the user's files)."""
+
+
+def _umask() -> int:
+    with _UMASK_LOCK:  # reading the umask means setting it: keep other threads out
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _chmod_default(path: Path, directory: bool) -> None:
+    """Give ``path`` the mode an ordinary ``open``/``mkdir`` would (tempfile uses 0600/0700)."""
+    path.chmod((0o777 if directory else 0o666) & ~_umask())
 
 
 @contextmanager
@@ -20,27 +53,175 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():
+            _chmod_default(tmp_path, directory=False)
         tmp_path.replace(path)
     finally:
         tmp_path.unlink(missing_ok=True)
-
-
-@contextmanager
-def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; it replaces ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
-    try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.replace(path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files(root: Path) -> list[str]:
+    """Every file below ``root`` (symlinks as files), relative, in POSIX form."""
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
+                  if p.is_file() or p.is_symlink())
+
+
+def read_manifest(folder: Path) -> dict[str, str] | None:
+    """The files (relative path -> SHA-256) the tool wrote into ``folder``; ``None`` when
+    ``folder`` holds no readable manifest of ours."""
+    try:
+        raw = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict) or raw.get("format") != _MANIFEST_FORMAT:
+        return None
+    files = raw.get("files")
+    return files if isinstance(files, dict) else None
+
+
+def _refuse_special(path: Path) -> None:
+    """Refuse the working directory, the home folder, the root and their parents."""
+    where = path.resolve()
+    cwd, home = Path.cwd().resolve(), Path.home().resolve()
+    if where == cwd or where in cwd.parents:
+        raise OutputFolderError(
+            f"output folder {path} is the working directory or one of its parents; "
+            "give a new folder, e.g. -o build/out")
+    if where == home or where in home.parents:
+        raise OutputFolderError(
+            f"output folder {path} is the home folder or one of its parents; "
+            "give a new folder, e.g. -o build/out")
+
+
+def _check_replaceable(path: Path, force: bool) -> tuple[dict[str, str], list[str]]:
+    """The manifest of ``path`` and the files in it the tool did not write (kept).
+
+    Raises:
+        OutputFolderError: ``path`` is a file, holds files the tool did not write (without
+            ``force``), or holds a file the tool wrote that was changed since (without
+            ``force``).
+    """
+    if not path.exists():
+        return {}, []
+    if not path.is_dir():
+        raise OutputFolderError(f"output folder {path} is an existing file; give a folder")
+    manifest = read_manifest(path) or {}
+    present = [f for f in _files(path) if f != MANIFEST]
+    foreign = [f for f in present if f not in manifest]
+    if foreign and not manifest and not force:
+        raise OutputFolderError(
+            f"output folder {path} holds files bmru did not write ({foreign[0]}"
+            f"{f' and {len(foreign) - 1} more' if len(foreign) > 1 else ''}); "
+            "give a new folder, or --force to write beside them (they are never removed)")
+    if not force:
+        for f in present:
+            if f in manifest and _digest(path / f) != manifest[f]:
+                raise OutputFolderError(
+                    f"{path / f} was changed since bmru wrote it; move it away, or give "
+                    "--force to replace it")
+    return manifest, foreign
+
+
+def _link_tree(src: Path, dst: Path, names: list[str]) -> None:
+    """Hard-link the files ``names`` of ``src`` into ``dst`` (same file system): the user's
+    files appear in the new folder without a copy and without leaving the old one."""
+    for name in names:
+        target = dst / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = src / name
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            os.link(source, target)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux ``renameat2``); ``False`` where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
+def _write_manifest(folder: Path, keep: list[str]) -> None:
+    files = {f: _digest(folder / f) for f in _files(folder) if f != MANIFEST and f not in keep}
+    text = json.dumps({"format": _MANIFEST_FORMAT, "files": files}, indent=1) + "\n"
+    (folder / MANIFEST).write_text(text)
+
+
+def check_output_dir(path: str | os.PathLike[str], force: bool = False) -> None:
+    """Refuse ``path`` as an output folder now, as :func:`output_dir` would, before a long
+    job starts.
+
+    Raises:
+        OutputFolderError: See :func:`output_dir`.
+    """
+    _refuse_special(Path(path))
+    _check_replaceable(Path(path), force)
+
+
+@contextmanager
+def output_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; on success it becomes ``path``.
+
+    ``path`` may be new, empty, or a folder this tool wrote (its manifest names the files it
+    wrote): then only those files are replaced and every other file in it is kept. Killed at
+    any moment, ``path`` holds the previous complete output or the new one.
+
+    Args:
+        path: The output folder.
+        force: Also write into a folder holding files the tool did not write, and replace
+            tool-written files changed since; files the manifest does not name are still
+            never removed or changed.
+
+    Raises:
+        OutputFolderError: ``path`` is the working directory, the home folder, a parent of
+            either, a file, or (without ``force``) holds files the tool did not write.
+    """
+    path = Path(path)
+    check_output_dir(path, force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
+    _chmod_default(tmp, directory=True)
+    try:
+        yield tmp
+        # checked again: the folder may have changed while the job ran
+        _, keep = _check_replaceable(path, force)
+        clash = [f for f in keep if (tmp / f).exists() or (tmp / f).is_symlink()]
+        if clash:
+            raise OutputFolderError(
+                f"{path / clash[0]} is not bmru's and would be overwritten; move it away")
+        _write_manifest(tmp, [])
+        if not path.exists():
+            tmp.rename(path)
+            return
+        _link_tree(path, tmp, keep)
+        if not _exchange(tmp, path):
+            # no atomic swap here: the old output steps aside for an instant
+            old = tmp.with_suffix(".old")
+            path.rename(old)
+            tmp.rename(path)
+            tmp = old
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

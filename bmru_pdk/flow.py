@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
+from bmru_pdk.fileio import output_dir
 from bmru_pdk.verification.testbench import FRAME_S
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ class FlowResult:
     def ok(self) -> bool:
         return self.figures["drc"]["clean"] and self.figures["lvs"]["match"]
 
+    @property
+    def failed(self) -> list[dict]:
+        """The compare's failed simulations (name, simulator message)."""
+        return self.figures.get("compare_failed", [])
+
 
 def _report(f: dict) -> str:
     t, d, v, x = f["tile"], f["drc"], f["lvs"], f["extract"]
@@ -61,6 +67,9 @@ def _report(f: dict) -> str:
     ]
     if "compare" in f:
         rows += _compare_rows(f["compare"])
+    if f.get("compare_failed"):
+        rows.append(("failed simulations (see compare/compare.json)",
+                     "; ".join(e["name"] for e in f["compare_failed"])))
     lines = ["# bmru flow report", "", "| step | result |", "|---|---|"]
     lines += [f"| {k} | {val} |" for k, val in rows]
     if "compare" in f:
@@ -106,17 +115,21 @@ def run(
     frame_s: float = FRAME_S,
     executor: Executor | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    force: bool = False,
+    max_devices: int = DEFAULT_MAX_DEVICES,
 ) -> FlowResult:
     """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
 
     Args:
         checkpoint: The ``.safetensors`` checkpoint.
-        outdir: Folder to write.
+        outdir: Output folder: new, or one this tool wrote (:func:`~bmru_pdk.fileio.output_dir`).
         utterances: Inputs for the post-layout compare; ``None`` or empty skips it.
         frame_s: Frame period of the compare's simulations, s.
         executor: Where the compare's simulations run; ``None``: in this process.
         progress: Called with (step, done, total) when a step of :data:`STEPS` starts
             (done 0) and ends, and after each simulation.
+        force: Write beside files the tool did not write (never removing them).
+        max_devices: Largest tile to build, in transistors.
     """
     from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.verification import compare, drc, extract, lvs
@@ -126,9 +139,9 @@ def run(
             progress(step, done, total)
 
     outdir = Path(outdir)
-    with atomic_dir(outdir) as tmp:
+    with output_dir(outdir, force=force) as tmp:
         report("tile", 0)
-        tile = write_tile(checkpoint, tmp)
+        tile = write_tile(checkpoint, tmp, max_devices=max_devices)
         summary = json.loads((tmp / "summary.json").read_text())
         gds = tmp / "tile.gds"
         report("tile", 1)
@@ -161,12 +174,15 @@ def run(
                                      frame_s=frame_s,
                                      progress=lambda k, n: report("simulations", k, n),
                                      executor=executor)
-            figures["compare"] = {
-                **{k: c[k] for k in ("utterances", "frame_s", "sim_s_per_utterance", "ideal",
-                                     "realised", "hardware_accuracy", "power_nw", "worst")},
-                "targets": compare.target_check(c),
-                "plot": f"compare/{c['worst'][0]['index']:03d}.png",
-            }
+            figures["compare_failed"] = c["failed"]
+            if c["utterances"]:
+                figures["compare"] = {
+                    **{k: c[k] for k in ("utterances", "frame_s", "sim_s_per_utterance",
+                                         "ideal", "realised", "hardware_accuracy", "power_nw",
+                                         "worst")},
+                    "targets": compare.target_check(c),
+                    "plot": f"compare/{c['worst'][0]['index']:03d}.png",
+                }
         (tmp / "flow.json").write_text(json.dumps(figures, indent=2) + "\n")
         (tmp / "report.md").write_text(_report(figures))
     return FlowResult(outdir, figures)

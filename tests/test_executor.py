@@ -99,3 +99,34 @@ def test_compare_on_a_dask_cluster_equals_the_inline_run(tmp_path: Path) -> None
     assert calls == [(0, 2), (1, 2), (2, 2)]
     assert _untimed(remote) == _untimed(inline)
     assert remote["ideal"]["state_agreement_per_layer"] == [1.0]
+
+
+def test_tls_scheduler_with_distributeds_own_configuration(tmp_path: Path) -> None:
+    import shutil
+
+    import dask
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    pem = {"ca_file": str(cert), **{f"{who}_{part}": str(cert if part == "cert" else key)
+                                    for who in ("scheduler", "worker", "client")
+                                    for part in ("cert", "key")}}
+    security = Security(**{f"tls_{k}": v for k, v in pem.items()}, require_encryption=True)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tls",
+                      security=security, dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://")
+        with pytest.raises(BmruError, match="needs distributed's TLS configuration"):
+            make_executor(address, timeout_s=5)
+        config = {"distributed.comm.tls.ca-file": str(cert),
+                  "distributed.comm.tls.client.cert": str(cert),
+                  "distributed.comm.tls.client.key": str(key)}
+        with dask.config.set(config), make_executor(address, timeout_s=10) as ex:
+            assert ex.map(_slow_square, [1, 2]) == [1, 4]

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.fileio import output_dir
 from bmru_pdk.verification import drc, lvs
 
 
@@ -23,17 +23,17 @@ class DemoResult:
         return self.drc.clean and self.lvs.match
 
 
-def run(outdir: str | Path, count: int = 8) -> DemoResult:
+def run(outdir: str | Path, count: int = 8, force: bool = False) -> DemoResult:
     """Write ``demo.gds`` and ``demo.spice`` for ``count`` transistors, then DRC and LVS them.
 
-    The folder appears whole or not at all.
+    The folder appears whole or not at all (:func:`~bmru_pdk.fileio.output_dir`, ``force``).
     """
     import bmru_pdk
     from bmru_pdk.layouts.device_array import array_circuit, device_array
 
     bmru_pdk.PDK.activate()
     outdir = Path(outdir)
-    with atomic_dir(outdir) as tmp:
+    with output_dir(outdir, force=force) as tmp:
         gds, spice = tmp / "demo.gds", tmp / "demo.spice"
         device_array(count=count).write_gds(gds, with_metadata=False)
         spice.write_text(array_circuit(count).to_spice())

@@ -7,7 +7,9 @@ importing torch; :func:`load_checkpoint` returns a torch model ready for inferen
 Tensors (float32; currents in nA, weights are mirror ratios), for layer ``i``:
 ``layers.i.W`` (d, n_in), ``layers.i.b``, ``layers.i.beta1`` (= beta_lo), ``layers.i.delta``,
 ``layers.i.alpha``, ``layers.i.s0`` (d,), and ``readout.W`` (n_classes, d), ``readout.b``.
-Stored values are the realised ones (clamped and snapped to the grid).
+Stored values are the realised ones (clamped and snapped to the grid by training); reading
+refuses any value outside the checkpoint's realisability block instead of clamping it, so
+the torch model and the tile read the same numbers.
 """
 
 from __future__ import annotations
@@ -88,7 +90,65 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointMeta, dict[
         where = ".".join(str(p) for p in err["loc"]) or "metadata"
         raise CheckpointError(f"{path} has invalid metadata at {where}: {err['msg']}") from None
     _check_arrays(path, meta.architecture, arrays)
-    return meta, {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
+    arrays = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
+    _check_realisable(path, meta, arrays)
+    return meta, arrays
+
+
+# float32 storage: a stored bound may differ from the metadata's float64 by an ulp or two
+_RTOL = 1e-5
+
+
+def _outside(v: np.ndarray, low: float | np.ndarray, high: float | np.ndarray) -> np.ndarray:
+    return (v < low - _RTOL * np.abs(low)) | (v > high + _RTOL * np.abs(high))
+
+
+def _off_grid(v: np.ndarray, step: float) -> np.ndarray:
+    return np.abs(v / step - np.round(v / step)) > 1e-3
+
+
+def _refuse(path: Path, name: str, bad: np.ndarray, values: np.ndarray, why: str) -> None:
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = "".join(f"[{i}]" for i in index)
+        raise CheckpointError(
+            f"tensor {name!r}{where} in {path} is {float(values[index]):.6g}, {why} "
+            "(the checkpoint's realisability block); clamping belongs to training")
+
+
+def _check_realisable(path: Path, meta: CheckpointMeta, arrays: dict[str, np.ndarray]) -> None:
+    """Refuse every value the circuit cannot realise: the model and the tile then read the
+    same numbers, with no clamp on either side."""
+    r = meta.realisability
+    for kind, step, high, unit in (("w", r.w_step, r.w_max, ""), ("i", r.i_step, r.i_max, " nA")):
+        low = r.smallest(kind)  # type: ignore[arg-type]
+        names = (["readout.W"] + [f"layers.{i}.W" for i in range(meta.architecture.layers)]
+                 if kind == "w" else
+                 ["readout.b"] + [f"layers.{i}.b" for i in range(meta.architecture.layers)])
+        for name in names:
+            a = arrays[name]
+            mag = np.abs(a)
+            _refuse(path, name, (mag != 0) & _outside(mag, low, high), a,
+                    f"but a magnitude must be 0 or within {low:g}-{high:g}{unit}")
+            if step is not None:
+                _refuse(path, name, (mag != 0) & _off_grid(mag, step), a,
+                        f"off the grid of {step:g}{unit}")
+    for i in range(meta.architecture.layers):
+        beta1, delta = arrays[f"layers.{i}.beta1"], arrays[f"layers.{i}.delta"]
+        alpha = arrays[f"layers.{i}.alpha"]
+        beta_hi = beta1 + delta
+        _refuse(path, f"layers.{i}.beta1", _outside(beta_hi, r.beta_hi_min, r.beta_hi_max), beta1,
+                f"but beta1 + delta must lie within {r.beta_hi_min:g}-{r.beta_hi_max:g} nA")
+        _refuse(path, f"layers.{i}.delta",
+                _outside(delta, r.delta_frac_min * beta_hi, r.delta_frac_max * beta_hi), delta,
+                f"but delta must lie within {r.delta_frac_min:g}-{r.delta_frac_max:g} of "
+                "beta1 + delta")
+        _refuse(path, f"layers.{i}.alpha", _outside(alpha, r.alpha_min, r.alpha_max), alpha,
+                f"but alpha must lie within {r.alpha_min:g}-{r.alpha_max:g} nA")
+        for name, v in (("beta1", beta_hi), ("delta", delta), ("alpha", alpha)):
+            if r.i_step is not None:
+                _refuse(path, f"layers.{i}.{name}", _off_grid(v, r.i_step),
+                        arrays[f"layers.{i}.{name}"], f"off the grid of {r.i_step:g} nA")
 
 
 def _check_arrays(path: Path, arch: Architecture, arrays: dict[str, np.ndarray]) -> None:
@@ -133,6 +193,7 @@ def write_checkpoint(
     path = Path(path)
     arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
     _check_arrays(path, meta.architecture, arrays)
+    _check_realisable(path, meta, arrays)
     with atomic_path(path) as tmp:
         save_file(arrays, str(tmp), metadata={META_KEY: meta.model_dump_json()})
     return path

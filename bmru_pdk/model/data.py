@@ -80,8 +80,9 @@ def list_split(root: Path, task: Task, split: str) -> list[tuple[str, int]]:
     """Relative WAV paths and labels of one split (without silence), sorted."""
     if split not in SPLITS:
         raise BmruError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    listed = {}
-    for name in ("validation", "test"):
+    # a split is what its list names; train is what neither list names, so only it needs both
+    listed: dict[str, set[str]] = {"validation": set(), "test": set()}
+    for name in ("validation", "test") if split == "train" else (split,):
         f = root / f"{'testing' if name == 'test' else name}_list.txt"
         if not f.is_file():
             raise BmruError(f"{root} is not a Speech Commands folder: {f.name} is missing")

@@ -13,8 +13,6 @@ Hardware mapping (everything below is currents; 1 unit = 1 nA):
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -32,12 +30,10 @@ def _quantise(v: Tensor, step: float | None) -> Tensor:
     return v + (torch.round(v / step) * step - v).detach()
 
 
-def _at_least(v: Tensor, smallest: float, step: float | None) -> Tensor:
-    """A mirror output is absent or at least ``smallest`` (rounded up to the grid ``step``):
+def _at_least(v: Tensor, smallest: float) -> Tensor:
+    """A mirror output is absent or at least ``smallest`` (:meth:`Realisability.smallest`):
     magnitudes below half of it realise as 0, the others as ``max(|v|, smallest)``.
     Straight-through, so absent weights can grow."""
-    if step is not None:
-        smallest = math.ceil(smallest / step - 1e-9) * step
     mag = v.abs()
     real = torch.where(mag < smallest / 2, torch.zeros_like(v),
                        torch.sign(v) * mag.clamp(min=smallest))
@@ -144,7 +140,7 @@ class BMRUNet(nn.Module):
         r = self.meta.realisability
 
         def w(v: Tensor) -> Tensor:
-            return _at_least(_quantise(v.clamp(-r.w_max, r.w_max), r.w_step), r.w_min, r.w_step)
+            return _at_least(_quantise(v.clamp(-r.w_max, r.w_max), r.w_step), r.smallest("w"))
 
         def i(v: Tensor) -> Tensor:
             return _quantise(v, r.i_step)
@@ -170,7 +166,7 @@ class BMRUNet(nn.Module):
             )
             p = {
                 "weight": weight,
-                "bias": _at_least(i(bias.clamp(-r.i_max, r.i_max)), r.i_min, r.i_step),
+                "bias": _at_least(i(bias.clamp(-r.i_max, r.i_max)), r.smallest("i")),
                 "beta_hi": beta_hi,
                 "delta": delta,
                 "alpha": i(layer.alpha.abs()).clamp(r.alpha_min, r.alpha_max),
@@ -185,7 +181,7 @@ class BMRUNet(nn.Module):
         out.append(
             {"weight": perturb(w(self.readout_weight)),
              "bias": perturb(_at_least(i(self.readout_bias.clamp(-r.i_max, r.i_max)),
-                                       r.i_min, r.i_step))}
+                                       r.smallest("i")))}
         )
         return out
 

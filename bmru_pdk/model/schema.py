@@ -7,6 +7,7 @@ mirror ratios.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import (
@@ -74,6 +75,20 @@ class Realisability(_Strict):
     delta_frac_max: float = Field(default=0.79, gt=0, lt=1)
     alpha_min: PositiveFloat = 0.55
     alpha_max: PositiveFloat = 7.8
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Realisability:
+        for low, high in (("w_min", "w_max"), ("i_min", "i_max"), ("beta_hi_min", "beta_hi_max"),
+                          ("delta_frac_min", "delta_frac_max"), ("alpha_min", "alpha_max")):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low} = {getattr(self, low)} is above "
+                                 f"{high} = {getattr(self, high)}")
+        return self
+
+    def smallest(self, kind: Literal["w", "i"]) -> float:
+        """The smallest non-zero weight (``"w"``) or bias (``"i"``) magnitude, on its grid."""
+        low, step = (self.w_min, self.w_step) if kind == "w" else (self.i_min, self.i_step)
+        return low if step is None else math.ceil(low / step - 1e-9) * step
 
 
 class InputEncoding(_Strict):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bmru_pdk.errors import BmruError, ToolMissingError
-from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.fileio import output_dir
 from bmru_pdk.model.data import BINARY_OTHERS, DIGITS, NOISE_DIR
 from bmru_pdk.model.features import CLIP_SAMPLES, SAMPLE_RATE
 
@@ -137,14 +137,17 @@ def generate(
     words: tuple[str, ...] = WORDS_BINARY,
     per_word: int = 400,
     seed: int = 0,
+    force: bool = False,
 ) -> Path:
     """Write a keyword dataset in the Speech Commands layout (atomically: whole or nothing).
 
     Args:
-        root: Destination folder (replaced if it exists).
+        root: Destination folder: new, or one this tool wrote (see
+            :func:`~bmru_pdk.fileio.output_dir`).
         words: Words to speak, one folder each.
         per_word: Utterances per word.
         seed: Seed; the same seed writes the same dataset.
+        force: Write beside files the tool did not write (never removing them).
 
     Returns:
         The dataset root.
@@ -162,7 +165,7 @@ def generate(
     noise_rng = np.random.default_rng([seed, 1])
     kinds = ("white", "pink", "brown", "hum", "babble")
     noises = {k: _noise(k, NOISE_SECONDS * SAMPLE_RATE, noise_rng) for k in kinds}
-    with atomic_dir(root) as tmp:
+    with output_dir(root, force=force) as tmp:
         (tmp / NOISE_DIR).mkdir()
         for k, y in noises.items():
             _write_wav(tmp / NOISE_DIR / f"{k}.wav", 0.1 * y)

@@ -43,8 +43,9 @@ def prepare_data(
     task: str = "binary",
     seed: int = 0,
     encoding: InputEncoding | None = None,
+    splits: tuple[str, ...] = SPLITS,
 ) -> Dataset:
-    """Load every split and map it to input currents.
+    """Load the splits and map them to input currents.
 
     Args:
         root: Dataset folder in the Speech Commands layout.
@@ -52,12 +53,15 @@ def prepare_data(
         seed: Seed for the silence clips.
         encoding: Use this normalisation (e.g. a checkpoint's) instead of fitting one on the
             training split.
+        splits: The splits to load; without ``encoding`` the training split is needed.
 
     Returns:
         The dataset as tensors.
     """
     t = get_task(task)
-    splits = {s: load_split(root, t, s, seed) for s in SPLITS}
+    if encoding is None and "train" not in splits:
+        raise BmruError("fitting the input normalisation needs the train split")
+    splits = {s: load_split(root, t, s, seed) for s in splits}
     if encoding is None:
         mean, std = normaliser(splits["train"].features)
         encoding = InputEncoding(mean=mean, std=std)

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
-from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.fileio import output_dir
 from bmru_pdk.verification import testbench as tb
 from bmru_pdk.verification.executor import Executor
 from bmru_pdk.verification.power import device_parts, part_of, split_tile
@@ -153,6 +154,28 @@ def simulate_utterance(
 
 
 @dataclass(frozen=True)
+class SimFailure:
+    """A simulation that failed: the simulator's own lines that say why."""
+
+    message: str
+
+
+def try_simulate_utterance(*args: object, **kwargs: object) -> HardwareRun | SimFailure:
+    """:func:`simulate_utterance`, with a failed simulation returned instead of raised, so
+    one bad utterance does not cost the others."""
+    from bmru_pdk.verification.spice import SpiceError
+
+    try:
+        return simulate_utterance(*args, **kwargs)  # type: ignore[arg-type]
+    except SpiceError as exc:
+        return SimFailure(str(exc))
+
+
+class CompareFailures(BmruError):
+    """Some simulations of a compare failed; the others' figures were written."""
+
+
+@dataclass(frozen=True)
 class SimTile:
     """An extracted tile ready for :func:`simulate_utterance`: a supply per part, a sense
     source on each unit's cell input, and each unit's decision-node net (per layer)."""
@@ -269,6 +292,8 @@ def compare(
     frame_s: float = tb.FRAME_S,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
+    force: bool = False,
+    max_devices: int = DEFAULT_MAX_DEVICES,
 ) -> dict:
     """Simulate the extracted tile of ``checkpoint`` on ``utterances`` and compare with the model.
 
@@ -284,6 +309,8 @@ def compare(
             after each.
         executor: Where the simulations run (:mod:`~bmru_pdk.verification.executor`);
             ``None`` runs them one after the other in this process.
+        force: Write beside files the tool did not write (never removing them).
+        max_devices: Largest tile to build, in transistors.
 
     Returns:
         The figures (stable keys), also written to ``compare.json``.
@@ -291,8 +318,8 @@ def compare(
     from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.verification.extract import extract
 
-    with atomic_dir(Path(outdir)) as tmp:
-        files = write_tile(checkpoint, tmp / "tile")
+    with output_dir(outdir, force=force) as tmp:
+        files = write_tile(checkpoint, tmp / "tile", max_devices=max_devices)
         x = extract(tmp / "tile" / "tile.gds")
         (tmp / "extracted.spice").write_text(x.spice)
         return compare_tile(checkpoint, files, x, utterances, tmp, frame_s, progress, executor)
@@ -328,12 +355,16 @@ def compare_tile(
                 "realised": realised_parameters(model, rows)}
     s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]
     per: list[dict] = []
+    failed: list[dict] = []
     runs = (executor or Executor()).map(
-        partial(simulate_utterance, sim.netlist, sim.decision_nets, s0, frame_s=frame_s,
+        partial(try_simulate_utterance, sim.netlist, sim.decision_nets, s0, frame_s=frame_s,
                 senses=sim.senses),
         [u.x_na for u in utterances], progress)
     for k, (u, hw) in enumerate(zip(utterances, runs, strict=True)):
-        entry = {"name": u.name, "label": u.label, "frames": len(u.x_na),
+        if isinstance(hw, SimFailure):
+            failed.append({"index": k, "name": u.name, "error": hw.message})
+            continue
+        entry = {"index": k, "name": u.name, "label": u.label, "frames": len(u.x_na),
                  "sim_s": round(hw.seconds, 2), "power_nw": hw.power_nw,
                  "power_by_part_nw": hw.power_by_part_nw,
                  "decision_hw": majority_vote(hw.scores)}
@@ -352,9 +383,23 @@ def compare_tile(
                 "decision": majority_vote(scores),
             }
         per.append(entry)
-    figures = _summary(checkpoint, files.name, extracted.devices, frame_s, per)
+    figures = _summary(checkpoint, files.name, extracted.devices, frame_s, per, failed)
     (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures
+
+
+def raise_failures(figures: dict) -> None:
+    """Raise :class:`CompareFailures` when some of the simulations of ``figures`` failed.
+
+    Raises:
+        CompareFailures: One sentence with the count and the first simulator message.
+    """
+    failed = figures["failed"]
+    if failed:
+        total = figures["utterances"] + len(failed)
+        raise CompareFailures(
+            f"{len(failed)} of {total} simulations failed (first: {failed[0]['name']}: "
+            f"{failed[0]['error']}); the others' figures and every failure are in compare.json")
 
 
 def target_check(figures: dict, ref: str = "ideal") -> dict:
@@ -417,12 +462,14 @@ def load_utterances(
 
 
 def _summary(checkpoint: str | os.PathLike[str], tile: str, devices: dict[str, int],
-             frame_s: float, per: list[dict]) -> dict:
+             frame_s: float, per: list[dict], failed: list[dict]) -> dict:
     n = len(per)
-    power = [p["power_nw"] for p in per]
     out: dict = {"checkpoint": Path(checkpoint).name, "tile": tile, "devices": devices,
-                 "frame_s": frame_s, "utterances": n,
-                 "sim_s_per_utterance": round(float(np.mean([p["sim_s"] for p in per])), 2)}
+                 "frame_s": frame_s, "utterances": n, "failed": failed}
+    if not per:
+        return out
+    power = [p["power_nw"] for p in per]
+    out["sim_s_per_utterance"] = round(float(np.mean([p["sim_s"] for p in per])), 2)
     for ref in REFERENCES:
         agree = np.array([p[ref]["state_agreement"] for p in per])
         frames = np.array([p["frames"] for p in per])[:, None]
@@ -442,7 +489,7 @@ def _summary(checkpoint: str | os.PathLike[str], tile: str, devices: dict[str, i
                                                     for p in per])), 4)
     worst = sorted(range(n), key=lambda k: (min(per[k]["ideal"]["state_agreement"]),
                                             -per[k]["ideal"]["output_mae_na"]))
-    out["worst"] = [{"index": k, "name": per[k]["name"],
+    out["worst"] = [{"index": per[k]["index"], "name": per[k]["name"],
                      "state_agreement": per[k]["ideal"]["state_agreement"],
                      "decision_hw": per[k]["decision_hw"],
                      "decision_model": per[k]["ideal"]["decision"]} for k in worst[:_WORST]]

@@ -168,8 +168,10 @@ def run(
             raise BmruError(f"DRC of {gds} did not finish within {timeout:.0f} s") from exc
         runtime = time.perf_counter() - start
         if proc.returncode != 0 or tmp.stat().st_size == 0:
-            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-            raise BmruError(f"klayout failed to run the DRC deck on {gds}: {tail}")
+            lines = (proc.stdout + proc.stderr).strip().splitlines() or ["no output"]
+            # the deck's Ruby error is one line; the backtrace under it says nothing to a user
+            why = next((ln for ln in lines if "ERROR" in ln), lines[-1]).strip()
+            raise BmruError(f"klayout failed to run the DRC deck on {gds}: {why}")
         violations, descriptions = parse_lyrdb(tmp)
     return DrcResult(str(gds), str(report), runtime, violations, descriptions)
 

@@ -100,20 +100,42 @@ class LocalExecutor(Executor):
             self._pool = None
 
 
+def _security(address: str):  # noqa: ANN202  (distributed is imported lazily)
+    """The client's security for ``address``: none on ``tcp://``, distributed's own TLS
+    configuration (``distributed.comm.tls.*``) on ``tls://``."""
+    scheme = address.partition("://")[0] if "://" in address else "tcp"
+    if scheme == "tcp":
+        return None
+    if scheme != "tls":
+        raise BmruError(f"scheduler address {address} must start with tcp:// or tls://")
+    from distributed.security import Security
+
+    security = Security()
+    if not (security.tls_ca_file and security.tls_client_cert):
+        raise BmruError(
+            f"{address} needs distributed's TLS configuration: set distributed.comm.tls."
+            "ca-file, client.cert and client.key in a Dask config file or as "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, __CLIENT__CERT and __CLIENT__KEY")
+    return security
+
+
 class DaskExecutor(Executor):
     """The workers of the Dask distributed cluster whose scheduler is at ``address``.
 
     The workers need this package, ngspice and the gf180 assets (``bmru setup``); one worker
     thread per core (``dask worker ADDRESS --nthreads 1 --nworkers N``), as ngspice is one
-    simulator per process.
+    simulator per process. A ``tcp://`` scheduler runs whatever it is sent, unauthenticated:
+    keep it on a trusted network, or use ``tls://`` with distributed's TLS configuration.
     """
 
     def __init__(self, address: str, timeout_s: float = 10.0) -> None:
         from distributed import Client
 
         self.address = address
+        security = _security(address)
         try:
-            self._client = Client(address, timeout=timeout_s, set_as_default=False)
+            self._client = Client(address, timeout=timeout_s, set_as_default=False,
+                                  security=security)
         except Exception as exc:  # refused, timed out, malformed address: all one sentence
             raise BmruError(f"cannot reach the Dask scheduler at {address}: "
                             f"{_one_line(exc)}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes.util
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,29 @@ def _shared():  # noqa: ANN202  (PySpice has no type hints)
     return ng
 
 
+# SPICE scale suffixes (case-insensitive; "meg" before "m")
+_SCALE = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3, "u": 1e-6,
+          "n": 1e-9, "p": 1e-12, "f": 1e-15}
+_NUMBER = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(meg|mil|[tgkmunpf])?",
+                     re.IGNORECASE)
+_TRAN = re.compile(r"^\s*\.tran\s+(\S+)\s+(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def spice_number(text: str) -> float:
+    """``"1m"`` -> 1e-3, ``"2.5meg"`` -> 2.5e6, ``"1e-6s"`` -> 1e-6 (units after the scale
+    are ignored, as SPICE does)."""
+    m = _NUMBER.match(text.strip())
+    if m is None:
+        raise SpiceError(f"{text!r} is not a SPICE number")
+    return float(m.group(1)) * _SCALE.get((m.group(2) or "").lower(), 1.0)
+
+
+def _tran_stop(netlist: str) -> float | None:
+    """The stop time of the deck's ``.tran`` line, s, if it has one."""
+    m = _TRAN.search(netlist)
+    return None if m is None else spice_number(m.group(2))
+
+
 def _log(ng) -> list[str]:  # noqa: ANN001
     text = "\n".join(s for s in (ng.stdout, ng.stderr) if s)
     return [ln for ln in text.splitlines() if ln.strip() and "can't find init file" not in ln]
@@ -99,8 +123,9 @@ def _log(ng) -> list[str]:  # noqa: ANN001
 
 def _problems(lines: list[str]) -> str:
     """The lines of an ngspice log that say what went wrong."""
-    bad = [ln for ln in lines if any(w in ln.lower() for w in ("error", "could not", "unknown",
-                                                              "singular", "abort", "fatal"))]
+    bad = [ln for ln in lines if any(w in ln.lower() for w in (
+        "error", "could not", "unknown", "singular", "abort", "fatal", "too small",
+        "interrupted", "condition met"))]
     return "; ".join(dict.fromkeys(bad or lines[-5:]))
 
 
@@ -150,7 +175,23 @@ def simulate(
             for name, vec in ng.plot(None, plot).items()
         }
         ng.remove_circuit()
+    stop = _tran_stop(netlist)
+    end = vectors["time"][-1] if "time" in vectors and len(vectors["time"]) else None
+    # a transient that ends early is a failure, never data to interpolate over
+    if stop is not None and (end is None or end < stop * (1 - 1e-6)):
+        raise SpiceError(f"ngspice stopped at t = {end or 0:.4g} s of the {stop:.4g} s asked "
+                         f"for: {_problems(log)}")
     return SimResult(plot, vectors, "\n".join(log))
+
+
+def write_csv(result: SimResult, path: Path) -> None:
+    """Write every vector of ``result`` as one CSV column (atomically)."""
+    from bmru_pdk.fileio import write_text
+
+    names = sorted(result.vectors, key=lambda n: (n != "time", n))
+    rows = np.column_stack([result.vectors[n] for n in names])
+    lines = [",".join(names)] + [",".join(f"{v:.9g}" for v in row) for row in rows]
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def write_deck(path: Path, netlist: str, corner: str = "typical") -> None:

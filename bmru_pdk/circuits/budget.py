@@ -1,0 +1,75 @@
+"""How big a tile will be, known from the checkpoint's shape before anything is built.
+
+A network far beyond what a layout build can hold (a mistyped ``d``, a checkpoint meant for
+software only) is refused in one sentence instead of running out of memory an hour later.
+"""
+
+from __future__ import annotations
+
+import os
+
+from bmru_pdk.errors import BmruError
+from bmru_pdk.model.schema import Architecture
+
+# Default limit: ~50 min of build at the measured ~0.01 s per transistor.
+DEFAULT_MAX_DEVICES = 300_000
+# Measured on tile builds of d = 4 and 32: ~12 kB of resident memory per transistor above
+# a ~0.5 GB base; the estimate takes 4x that.
+_BYTES_PER_DEVICE = 48_000
+_BASE_BYTES = 500_000_000
+# Per unit: the 9-transistor cell with its bias mirrors, the ReLU diode and its copy, the
+# bias mirror; per input of a weight array: its NMOS and PMOS diodes.
+_PER_UNIT = 20
+_PER_INPUT = 2
+
+
+class BudgetError(BmruError):
+    """The network is too large to build on this machine or under the given limit."""
+
+
+def estimated_devices(arch: Architecture) -> int:
+    """An upper estimate of the tile's transistors: every weight present, every unit drawn."""
+    n, total = arch.n_in, 0
+    for _ in range(arch.layers):
+        total += n * arch.d + _PER_INPUT * n + _PER_UNIT * arch.d
+        n = arch.d
+    return total + n * arch.n_classes + _PER_INPUT * n + _PER_UNIT * arch.n_classes
+
+
+def _available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
+def check_budget(arch: Architecture, max_devices: int = DEFAULT_MAX_DEVICES) -> int:
+    """The estimated transistor count of ``arch``'s tile, refused when it exceeds
+    ``max_devices`` or the memory this machine has free.
+
+    Args:
+        arch: The network's shape.
+        max_devices: Largest tile to build (``--max-devices``).
+
+    Raises:
+        BudgetError: One sentence with the estimate and the limit it exceeds.
+    """
+    devices = estimated_devices(arch)
+    shape = f"{arch.n_in} inputs x {arch.d} units x {arch.layers} layers"
+    if devices > max_devices:
+        raise BudgetError(
+            f"the network ({shape}) would make a tile of about {devices:,} transistors, "
+            f"above the limit of {max_devices:,}; raise it with --max-devices if intended")
+    need, free = _BASE_BYTES + devices * _BYTES_PER_DEVICE, _available_bytes()
+    if free is not None and need > free:
+        raise BudgetError(
+            f"the network ({shape}) would make a tile of about {devices:,} transistors, "
+            f"needing about {need / 1e9:.1f} GB of memory where {free / 1e9:.1f} GB is free")
+    return devices
