@@ -40,6 +40,9 @@ Scheduler = Annotated[str | None, typer.Option(
          "with distributed's TLS configuration): run the simulations on its cluster")]
 Force = Annotated[bool, typer.Option(
     "--force", help="write into a folder holding files bmru did not write (they are kept)")]
+Sample = Annotated[str, typer.Option(
+    help="offline utterances: heldout (voices never heard in training, a seed used for no "
+         "tuning) or tuning (the sample the calibration was chosen on)")]
 MaxDevices = Annotated[int, typer.Option(
     help="refuse, before building, a network whose tile would exceed this many transistors")]
 Workers = Annotated[int | None, typer.Option(
@@ -306,6 +309,7 @@ def flow(
     ),
     n: Annotated[int, typer.Option(
         "--n", help="utterances for the post-layout compare (0: skip it)")] = 50,
+    sample: Sample = "heldout",
     frame_us: FrameUs = None,
     scheduler: Scheduler = None,
     workers: Workers = None,
@@ -323,11 +327,11 @@ def flow(
     check_output_dir(output, force)
     # the executor first: an unreachable scheduler ends the job before any work
     with make_executor(scheduler, workers) as executor:
-        utterances = load_utterances(checkpoint, None, n) if n > 0 else None
+        utterances = load_utterances(checkpoint, None, n, sample=sample) if n > 0 else None
         with _bars(job.STEPS if utterances else job.STEPS[:-1]) as update:
             result = job.run(checkpoint, output, utterances, **_frame(frame_us),
                              executor=executor, progress=update, force=force,
-                             max_devices=max_devices)
+                             max_devices=max_devices, sample=sample)
     typer.echo((result.outdir / "report.md").read_text())
     typer.echo(f"files in {result.outdir}")
     if result.failed:
@@ -344,8 +348,9 @@ def compare(
         help="dataset in the Speech Commands layout (its test split); default: spoken "
              "offline")] = None,
     n: Annotated[int, typer.Option("--n", help="number of utterances")] = 5,
-    seed: Annotated[int, typer.Option(
-        help="seed of the offline utterances: another sample (ignored with --data)")] = 1,
+    sample: Sample = "heldout",
+    seed: Annotated[int | None, typer.Option(
+        help="another seed for the sample's voices (ignored with --data)")] = None,
     frame_us: FrameUs = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")] = Path(
         "build/compare"
@@ -362,11 +367,13 @@ def compare(
 
     check_output_dir(output, force)
     with make_executor(scheduler, workers) as executor:
-        utterances = load_utterances(checkpoint, data, n, seed=seed)
+        utterances = load_utterances(checkpoint, data, n, sample=sample, seed=seed)
+        named = str(data) if data else sample + ("" if seed is None else f" (seed {seed})")
         with _bars(["simulations"]) as update:
             f = run_compare(checkpoint, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),
-                            executor=executor, force=force, max_devices=max_devices)
+                            executor=executor, force=force, max_devices=max_devices,
+                            sample=named)
     if not f["utterances"]:
         raise_failures(f)
     for ref in ("ideal", "realised"):

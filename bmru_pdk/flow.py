@@ -86,14 +86,23 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
         f"{k.replace('_', ' ')} {pct(v['measured'])} vs {pct(v['target'])} "
         f"(short by {pct(v['shortfall'])})"
         for k, v in t.items() if k != "met" and v["shortfall"] > 0)
+    ideal, ci = c["ideal"], c["ideal"]["ci95"]
     return [
         ("post-layout compare (extracted tile in ngspice vs model)",
-         f"{c['utterances']} utterances, {c['frame_s'] * 1e6:.0f} µs frames, "
+         f"{c['utterances']} utterances of the {c['sample']} sample, "
+         f"{c['frame_s'] * 1e6:.0f} µs frames, "
          f"{c['sim_s_per_utterance']} s per utterance -> compare/compare.json"),
-        ("state-bit agreement per layer (ideal / realised)",
-         " / ".join(", ".join(pct(a) for a in c[ref]["state_agreement_per_layer"])
-                    for ref in ("ideal", "realised"))),
-        ("class decisions agreeing", f"{c['ideal']['decisions_agreeing']}/{c['utterances']}"),
+        ("state-bit agreement per layer (ideal, 95 % CI; realised)",
+         ", ".join(f"{pct(a)} ({pct(lo)}-{pct(hi)})" for a, (lo, hi) in
+                   zip(ideal["state_agreement_per_layer"], ci["state_agreement_per_layer"],
+                       strict=True))
+         + "; " + ", ".join(pct(a) for a in c["realised"]["state_agreement_per_layer"])),
+        ("class decisions agreeing (95 % CI)",
+         f"{ideal['decisions_agreeing']}/{c['utterances']} "
+         f"({pct(ci['decision_agreement'][0])}-{pct(ci['decision_agreement'][1])})"),
+        ("accuracy: model / tile / always the commonest class",
+         f"{pct(ideal['model_accuracy'])} / {pct(c['hardware_accuracy'])} / "
+         f"{pct(c['baseline_accuracy'])}"),
         ("candidate-current error per layer (mean abs, ideal)",
          ", ".join(f"{e:.3f} nA" for e in c["ideal"]["candidate_mae_na_per_layer"])),
         ("output-current error (mean abs, ideal)", f"{c['ideal']['output_mae_na']:.3f} nA"),
@@ -117,6 +126,7 @@ def run(
     progress: Callable[[str, int, int], None] | None = None,
     force: bool = False,
     max_devices: int = DEFAULT_MAX_DEVICES,
+    sample: str | None = None,
 ) -> FlowResult:
     """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
 
@@ -130,6 +140,7 @@ def run(
             (done 0) and ends, and after each simulation.
         force: Write beside files the tool did not write (never removing them).
         max_devices: Largest tile to build, in transistors.
+        sample: Name of the utterances' sample, for the report.
     """
     from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.verification import compare, drc, extract, lvs
@@ -173,12 +184,13 @@ def run(
             c = compare.compare_tile(checkpoint, tile, x, utterances, tmp / "compare",
                                      frame_s=frame_s,
                                      progress=lambda k, n: report("simulations", k, n),
-                                     executor=executor)
+                                     executor=executor, sample=sample)
             figures["compare_failed"] = c["failed"]
             if c["utterances"]:
                 figures["compare"] = {
-                    **{k: c[k] for k in ("utterances", "frame_s", "sim_s_per_utterance",
-                                         "ideal", "realised", "hardware_accuracy", "power_nw",
+                    **{k: c[k] for k in ("sample", "utterances", "frame_s",
+                                         "sim_s_per_utterance", "ideal", "realised",
+                                         "hardware_accuracy", "baseline_accuracy", "power_nw",
                                          "worst")},
                     "targets": compare.target_check(c),
                     "plot": f"compare/{c['worst'][0]['index']:03d}.png",

@@ -45,7 +45,7 @@ def test_tile_of_other_weights_is_caught(checkpoint: Path, tmp_path: Path,
 
     other = random_checkpoint(n_in=2, d=1, layers=1, seed=5, path=tmp_path / "other.safetensors")
     write_tile = tile.write_tile
-    monkeypatch.setattr(tile, "write_tile", lambda _ckpt, out: write_tile(other, out))
+    monkeypatch.setattr(tile, "write_tile", lambda _ckpt, out, **kw: write_tile(other, out, **kw))
     f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / "out")
     assert f["ideal"]["state_agreement_per_layer"][0] < 0.9 or f["ideal"]["output_mae_na"] > 0.2
     assert f["ideal"]["candidate_mae_na_per_layer"][0] > 0.2

@@ -38,7 +38,7 @@ def test_flow_checks_reports_and_compares_a_tile(tmp_path: Path) -> None:
     assert (out / c["plot"]).stat().st_size > 0
     report = (out / "report.md").read_text()
     assert "| DRC (official gf180mcu deck) | clean" in report
-    assert "| class decisions agreeing | 1/1 |" in report
+    assert "| class decisions agreeing (95 % CI) | 1/1 (20.7 %-100.0 %) |" in report
     assert f"]({c['plot']})" in report and "| agreement targets" in report
     assert not list(tmp_path.glob(".*part")) and not list(out.glob(".*part"))
 

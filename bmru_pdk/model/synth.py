@@ -138,6 +138,7 @@ def generate(
     per_word: int = 400,
     seed: int = 0,
     force: bool = False,
+    voices: tuple[int, str] | None = None,
 ) -> Path:
     """Write a keyword dataset in the Speech Commands layout (atomically: whole or nothing).
 
@@ -148,6 +149,9 @@ def generate(
         per_word: Utterances per word.
         seed: Seed; the same seed writes the same dataset.
         force: Write beside files the tool did not write (never removing them).
+        voices: ``(split_seed, split)``: speak every utterance with a voice of ``split`` as
+            the dataset of seed ``split_seed`` assigns voices, and assign voices as it does;
+            ``(0, "test")`` gives voices a model trained on the seed-0 dataset never heard.
 
     Returns:
         The dataset root.
@@ -158,9 +162,13 @@ def generate(
     rng = np.random.default_rng(seed)
     speakers = [f"{a}+{v}" for a in ACCENTS for v in VARIANTS]
     order = rng.permutation(len(speakers))
+    if voices is not None:  # drawn above all the same: the rest of the stream is unchanged
+        order = np.random.default_rng(voices[0]).permutation(len(speakers))
     n_val = n_test = max(1, len(speakers) // 10)
     split_of = {speakers[i]: "validation" for i in order[:n_val]}
     split_of |= {speakers[i]: "test" for i in order[n_val : n_val + n_test]}
+    pool = speakers if voices is None else [s for s in speakers
+                                            if split_of.get(s, "train") == voices[1]]
     # Noise is drawn from a separate stream so that adding words does not change it.
     noise_rng = np.random.default_rng([seed, 1])
     kinds = ("white", "pink", "brown", "hum", "babble")
@@ -174,7 +182,7 @@ def generate(
             (tmp / word).mkdir()
             count: dict[str, int] = {}
             for _ in range(per_word):
-                spk = speakers[int(rng.integers(len(speakers)))]
+                spk = pool[int(rng.integers(len(pool)))]
                 clip = _utterance(word, spk, rng, noises)
                 tag = hashlib.sha1(spk.encode()).hexdigest()[:8]
                 n = count[spk] = count.get(spk, -1) + 1
