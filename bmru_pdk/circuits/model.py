@@ -5,6 +5,8 @@ A :class:`Circuit` is a list of :class:`Device` (3.3 V gf180 MOSFETs) and :class
 :meth:`Circuit.to_spice` writes ``.subckt`` blocks whose transistors are calls of the gf180
 model subcircuits (``X... nfet_03v3 w=... l=... nf=... m=...``), the form the extractor
 writes, so schematic and extracted netlists simulate alike (statistical mismatch included).
+``to_spice(form="lvs")`` writes the same devices as ``M`` cards, the only transistors the
+official gf180mcu LVS deck reads.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from bmru_pdk.errors import BmruError
 MosKind = Literal["nfet_03v3", "pfet_03v3"]
 NFET: MosKind = "nfet_03v3"
 PFET: MosKind = "pfet_03v3"
+
+# "sim": transistors as calls of the model subcircuits; "lvs": as M cards
+SpiceForm = Literal["sim", "lvs"]
 
 PinRole = Literal["supply", "ground", "input", "output", "bias"]
 PinSignal = Literal["power", "current", "voltage"]
@@ -103,13 +108,22 @@ class Device(_Frozen):
         return (self.w * sum(src), self.w * sum(drn),
                 perimeter(src, ends_s), perimeter(drn, 2 - ends_s))
 
-    def spice(self) -> str:
-        """The device as a call of the gf180 model subcircuit (SI suffixes)."""
+    def spice(self, form: SpiceForm = "sim") -> str:
+        """The device as one SPICE line (SI suffixes).
+
+        Both forms carry the same parameters: ``w`` is the width of one copy (all fingers),
+        ``m`` the copies, AS/AD/PS/PD those of one copy.
+
+        Args:
+            form: ``sim``, a call of the gf180 model subcircuit (``X<name>``); ``lvs``, an
+                ``M<name>`` card, which readers take as a MOSFET of total width ``w * m``.
+        """
         a_s, a_d, p_s, p_d = self.diffusion()
         nets = " ".join(self.nets().values())
-        return (f"X{self.name} {nets} {self.kind} w={_u(self.w * self.fingers)} l={_u(self.l)} "
-                f"nf={self.fingers} m={self.multiplier} as={a_s:.4g}p ad={a_d:.4g}p "
-                f"ps={_u(p_s)} pd={_u(p_d)}")
+        card = "X" if form == "sim" else "M"
+        return (f"{card}{self.name} {nets} {self.kind} w={_u(self.w * self.fingers)} "
+                f"l={_u(self.l)} nf={self.fingers} m={self.multiplier} as={a_s:.4g}p "
+                f"ad={a_d:.4g}p ps={_u(p_s)} pd={_u(p_d)}")
 
 
 def _u(x: float) -> str:
@@ -236,21 +250,30 @@ class Circuit(_Frozen):
         visit(self)
         return list(found.values())
 
-    def subckt(self) -> str:
-        """This level alone as a ``.subckt`` block."""
+    def subckt(self, form: SpiceForm = "sim") -> str:
+        """This level alone as a ``.subckt`` block.
+
+        Args:
+            form: how transistors are written (:meth:`Device.spice`).
+        """
         lines = [f".subckt {self.name} {' '.join(p.name for p in self.pins)}"]
         if self.doc:
             lines.insert(0, f"* {self.doc}")
-        lines += [d.spice() for d in self.devices]
+        lines += [d.spice(form) for d in self.devices]
         for inst in self.instances:
             nets = " ".join(inst.nets[p.name] for p in inst.circuit.pins)
             lines.append(f"X{inst.name} {nets} {inst.circuit.name}")
         lines.append(f".ends {self.name}")
         return "\n".join(lines)
 
-    def to_spice(self) -> str:
-        """The whole hierarchy as ``.subckt`` blocks, children first (no models, no ``.end``)."""
-        return "\n\n".join(c.subckt() for c in self.subcircuits()) + "\n"
+    def to_spice(self, form: SpiceForm = "sim") -> str:
+        """The whole hierarchy as ``.subckt`` blocks, children first (no models, no ``.end``).
+
+        Args:
+            form: ``sim`` to simulate with the gf180 models, ``lvs`` for the official LVS
+                deck (:meth:`Device.spice`).
+        """
+        return "\n\n".join(c.subckt(form) for c in self.subcircuits()) + "\n"
 
 
 Instance.model_rebuild()

@@ -8,7 +8,8 @@ from bmru_pdk.circuits.model import Pin
 
 # gf180mcu LEF layer names of the routing metals the tile uses
 LEF_LAYERS = {"metal1": "Metal1", "metal2": "Metal2", "metal3": "Metal3"}
-_DIRECTION = {"input": "INPUT", "output": "OUTPUT", "bias": "INPUT", "supply": "INOUT",
+# LEF pin direction of each pin role (the Verilog black box uses the same)
+DIRECTION = {"input": "INPUT", "output": "OUTPUT", "bias": "INPUT", "supply": "INOUT",
               "ground": "INOUT"}
 _USE = {"supply": "POWER", "ground": "GROUND"}
 
@@ -26,7 +27,7 @@ def lef(c: gf.Component, pins: list[Pin], boundary: tuple[float, float, float, f
     for pin in pins:
         port = c.ports[pin.name]
         (x, y), half = port.center, port.width / 2
-        lines += [f"  PIN {pin.name}", f"    DIRECTION {_DIRECTION[pin.role]} ;",
+        lines += [f"  PIN {pin.name}", f"    DIRECTION {DIRECTION[pin.role]} ;",
                   f"    USE {_USE.get(pin.role, 'SIGNAL')} ;", "    PORT",
                   f"      LAYER {LEF_LAYERS[port.layer_info.name]} ;",
                   f"        {_rect((x, y - half, x + 2 * half, y + half))}", "    END",

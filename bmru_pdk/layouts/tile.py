@@ -20,20 +20,26 @@ import gdsfactory as gf
 import klayout.db as kdb
 
 from bmru_pdk.cells import library
-from bmru_pdk.fileio import atomic_dir
+from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
+from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.layouts.design import VDD_V, TileDesign, design
 from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route
 from bmru_pdk.layouts.lef import lef
+from bmru_pdk.layouts.verilog import verilog
+from bmru_pdk.model.checkpoint import read_checkpoint
 
-FILES = ("tile.gds", "tile.spice", "tile.lef", "mapping.csv", "mapping.json", "summary.json")
+FILES = ("tile.gds", "tile.spice", "tile.lvs.spice", "tile.lef", "tile.v", "mapping.csv",
+         "mapping.json", "summary.json")
 
 
 def tile_layout(tile: TileDesign) -> gf.Component:
     """Place and route the parts of ``tile``; ports are the tile pins (metal3, west edge).
 
-    ``info`` holds the schematic, device count, area (µm²), boundary, LEF, mapping rows and
-    the supply estimate, so a component alone can write every output file.
+    ``info`` holds the schematic (simulation and LVS forms), device count, area (µm²),
+    boundary, LEF, Verilog, mapping rows and the supply estimate, so a component alone can
+    write every output file.
     """
     c = gf.Component()
     rows = [[Placement(p.name, getattr(library, p.cell)(**p.settings), p.nets) for p in row]
@@ -44,35 +50,56 @@ def tile_layout(tile: TileDesign) -> gf.Component:
     c.name = f"{circuit.name}_{hashlib.sha1(circuit.to_spice().encode()).hexdigest()[:8]}"
     circuit = circuit.model_copy(update={"name": c.name})
     spice = circuit.to_spice()
-    c.info.update({"spice": spice, "devices": len(circuit.flat_devices()),
+    c.info.update({"spice": spice, "lvs_spice": circuit.to_spice("lvs"),
+                   "devices": len(circuit.flat_devices()),
                    "parts": sum(len(row) for row in tile.rows),
                    "area_um2": round(boundary[2] * boundary[3], 2),
                    "boundary": list(boundary), "lef": lef(c, tile.pins, boundary),
+                   "verilog": verilog(c.name, tile.pins),
                    "mapping": [asdict(m) for m in tile.mapping], "supply_na": tile.supply_na})
     return c
 
 
+# SHA-256 of a checkpoint -> a file holding those bytes: the tile cache is keyed on content
+_SOURCES: dict[str, str] = {}
+
+
 @gf.cell(set_name=False)
-def bmru_tile(checkpoint: str) -> gf.Component:
-    """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
-
-    Ports (metal3, west edge, labelled): ``x0``.. input currents, ``y0``.. output currents,
-    ``iref`` reference current (1 nA in), ``vdd``, ``vss``. Cached per path within a process:
-    after rewriting a checkpoint in place call ``gf.clear_cache()``.
-
-    Args:
-        checkpoint: path of the ``.safetensors`` checkpoint.
-    """
+def _tile_of_content(sha256: str, max_devices: int) -> gf.Component:
+    """The tile of the checkpoint whose content is ``sha256`` (any file holding it)."""
+    checkpoint = _SOURCES[sha256]
+    check_budget(read_checkpoint(checkpoint)[0].architecture, max_devices)
     return tile_layout(design(checkpoint))
 
 
-def tile_from_checkpoint(path: str | os.PathLike[str]) -> gf.Component:
-    """The tile of the checkpoint at ``path`` (see :func:`bmru_tile`).
+def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES) -> gf.Component:
+    """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
+
+    Ports (metal3, west edge, labelled): ``x0``.. input currents, ``y0``.. output currents,
+    ``iref`` reference current (1 nA in), ``vdd``, ``vss``. Cached by the checkpoint's
+    content within a process: a checkpoint rewritten in place gives its new tile.
+
+    Args:
+        checkpoint: path of the ``.safetensors`` checkpoint.
+        max_devices: refuse, before building, a network whose tile would exceed this many
+            transistors (:func:`~bmru_pdk.circuits.budget.check_budget`).
 
     Raises:
-        BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise.
+        BmruError: unreadable or invalid checkpoint, a network too large to build, or a
+            parameter the mirrors cannot realise.
     """
-    return bmru_tile(checkpoint=str(path))
+    try:
+        digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise BmruError(f"cannot read checkpoint {checkpoint}: {exc.strerror}") from None
+    _SOURCES[digest] = str(checkpoint)
+    return _tile_of_content(sha256=digest, max_devices=max_devices)
+
+
+def tile_from_checkpoint(path: str | os.PathLike[str],
+                         max_devices: int = DEFAULT_MAX_DEVICES) -> gf.Component:
+    """The tile of the checkpoint at ``path`` (see :func:`bmru_tile`)."""
+    return bmru_tile(checkpoint=str(path), max_devices=max_devices)
 
 
 def _canonical(c: gf.Component) -> kdb.Layout:
@@ -142,13 +169,24 @@ def _mapping_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def write_tile(checkpoint: str | os.PathLike[str], outdir: str | os.PathLike[str]) -> TileFiles:
-    """Write the tile of ``checkpoint`` into ``outdir`` (:data:`FILES`), all or nothing."""
+def write_tile(checkpoint: str | os.PathLike[str], outdir: str | os.PathLike[str],
+               force: bool = False, max_devices: int = DEFAULT_MAX_DEVICES) -> TileFiles:
+    """Write the tile of ``checkpoint`` into ``outdir`` (:data:`FILES`), all or nothing.
+
+    Args:
+        checkpoint: The ``.safetensors`` checkpoint.
+        outdir: Output folder: new, or one this tool wrote (:func:`~bmru_pdk.fileio.output_dir`).
+        force: Write beside files the tool did not write (never removing them).
+        max_devices: Largest tile to build, in transistors.
+    """
     import bmru_pdk
 
     start = time.perf_counter()
+    # the cheap refusals first: a bad checkpoint or output folder before any build
+    check_budget(read_checkpoint(checkpoint)[0].architecture, max_devices)
+    check_output_dir(outdir, force)
     bmru_pdk.PDK.activate()
-    c = tile_from_checkpoint(checkpoint)
+    c = tile_from_checkpoint(checkpoint, max_devices)
     info = c.info
     supply = dict(info["supply_na"])
     summary = {"cell": c.name, "checkpoint": Path(checkpoint).name, "devices": info["devices"],
@@ -158,10 +196,13 @@ def write_tile(checkpoint: str | os.PathLike[str], outdir: str | os.PathLike[str
                "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
                "power_total_nw": round(sum(supply.values()) * VDD_V, 3)}
     outdir = Path(outdir)
-    with atomic_dir(outdir) as tmp:
+    with output_dir(outdir, force=force) as tmp:
         write_gds(c, tmp / "tile.gds")
         (tmp / "tile.spice").write_text(f"* {c.name}\n{info['spice']}")
+        (tmp / "tile.lvs.spice").write_text(f"* {c.name}, M cards for the gf180mcu LVS deck\n"
+                                            f"{info['lvs_spice']}")
         (tmp / "tile.lef").write_text(info["lef"])
+        (tmp / "tile.v").write_text(info["verilog"])
         (tmp / "mapping.csv").write_text(_mapping_csv(info["mapping"]))
         (tmp / "mapping.json").write_text(json.dumps(info["mapping"], indent=1) + "\n")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
