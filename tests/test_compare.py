@@ -82,3 +82,19 @@ def test_sense_source_in_series_with_a_drain() -> None:
     assert "i(vc0)" in tb.deck(sensed, np.zeros((1, 1)), 1e-3, [])
     with pytest.raises(BmruError, match="no device xm9 in the tile netlist"):
         tb.sense_drains(tile, {"xm9": "c0"})
+
+
+def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> None:
+    """Corner, temperature and supply change the run: a hot ff die draws more, a lower
+    supply draws less, and the decisions of this well-separated unit hold."""
+    from bmru_pdk.verification.testbench import Condition
+
+    power = {}
+    for c in (Condition(), Condition("ff", 125.0), Condition(vdd_v=1.62)):
+        f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / c.corner
+                        / f"{c.temp_c:g}_{c.vdd_v:g}", condition=c)
+        assert f["condition"] == c.name
+        assert f["ideal"]["state_agreement_per_layer"] == [1.0]
+        power[c.name] = f["power_nw"]["mean"]
+    assert power["ff 125C 1.8V"] > 1.02 * power["typical 27C 1.8V"]
+    assert power["typical 27C 1.62V"] < 0.95 * power["typical 27C 1.8V"]

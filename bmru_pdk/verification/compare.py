@@ -115,6 +115,7 @@ def simulate_utterance(
     mismatch: bool = False,
     seed: int | None = None,
     senses: list[list[str]] | None = None,
+    condition: tb.Condition = tb.NOMINAL,
 ) -> HardwareRun:
     """Simulate one utterance on ``tile`` after a reset frame of zero input.
 
@@ -127,6 +128,7 @@ def simulate_utterance(
         mismatch: The models' statistical mismatch on (one Monte Carlo sample of the tile).
         seed: ngspice's random seed: the same seed draws the same sample.
         senses: Per layer, each unit's sense source on its ReLU copy (:func:`sense_cells`).
+        condition: Corner, temperature and supply of the run.
     """
     from bmru_pdk.verification.power import supply_power_nw
     from bmru_pdk.verification.spice import simulate
@@ -134,23 +136,25 @@ def simulate_utterance(
     x = np.vstack([np.zeros((1, x_na.shape[1])), x_na])
     n = len(x)
     probes = [net for layer in decision_nets for net in layer]
-    initial = {net: tb.VDD_V * float(s) for nets, states in zip(decision_nets, s0, strict=True)
+    vdd = condition.vdd_v
+    initial = {net: vdd * float(s) for nets, states in zip(decision_nets, s0, strict=True)
                for net, s in zip(nets, states, strict=True)}
     start = time.perf_counter()
-    r = simulate(tb.deck(tile, x, frame_s, probes, initial), mismatch=mismatch, seed=seed)
+    r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition), mismatch=mismatch,
+                 seed=seed, corner=condition.corner)
     seconds = time.perf_counter() - start
     t = r["time"]
 
     def sampled(name: str) -> np.ndarray:
         return tb.frame_ends(t, r[name], frame_s, n)[1:]
 
-    states = [np.stack([sampled(f"v({net})") > tb.VDD_V / 2 for net in layer], -1)
+    states = [np.stack([sampled(f"v({net})") > vdd / 2 for net in layer], -1)
               .astype(np.float32) for layer in decision_nets]
     outputs = sorted((p for p in tile.pins if re.fullmatch(r"y\d+", p)), key=lambda p: int(p[1:]))
     scores = np.stack([sampled(f"i(v{y})") * 1e9 for y in outputs], -1)
 
     inputs = [np.stack([sampled(f"i(v{s})") * 1e9 for s in layer], -1) for layer in senses or []]
-    power, by_part = supply_power_nw(tile, r, start=frame_s)
+    power, by_part = supply_power_nw(tile, r, start=frame_s, vdd_v=vdd)
     return HardwareRun(states, scores, power, seconds, by_part, inputs)
 
 
@@ -296,6 +300,7 @@ def compare(
     force: bool = False,
     max_devices: int = DEFAULT_MAX_DEVICES,
     sample: str | None = None,
+    condition: tb.Condition = tb.NOMINAL,
 ) -> dict:
     """Simulate the extracted tile of ``checkpoint`` on ``utterances`` and compare with the model.
 
@@ -314,6 +319,7 @@ def compare(
         force: Write beside files the tool did not write (never removing them).
         max_devices: Largest tile to build, in transistors.
         sample: Name of the utterances' sample, recorded in the figures.
+        condition: Corner, temperature and supply of the simulations.
 
     Returns:
         The figures (stable keys), also written to ``compare.json``.
@@ -326,7 +332,7 @@ def compare(
         x = extract(tmp / "tile" / "tile.gds")
         (tmp / "extracted.spice").write_text(x.spice)
         return compare_tile(checkpoint, files, x, utterances, tmp, frame_s, progress, executor,
-                            sample)
+                            sample, condition)
 
 
 def compare_tile(
@@ -339,10 +345,12 @@ def compare_tile(
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
     sample: str | None = None,
+    condition: tb.Condition = tb.NOMINAL,
 ) -> dict:
     """:func:`compare` on a tile already built (``files``) and extracted (``extracted``), as
     the flow has it; writes ``compare.json`` and one ``<index>.png`` per utterance into the
-    existing folder ``outdir``.
+    existing folder ``outdir``; ``sample`` names the utterances' sample and ``condition`` the
+    corner, temperature and supply the tile is simulated at (the model is one and the same).
     """
     import torch
 
@@ -363,7 +371,7 @@ def compare_tile(
     failed: list[dict] = []
     runs = (executor or Executor()).map(
         partial(try_simulate_utterance, sim.netlist, sim.decision_nets, s0, frame_s=frame_s,
-                senses=sim.senses),
+                senses=sim.senses, condition=condition),
         [u.x_na for u in utterances], progress)
     for k, (u, hw) in enumerate(zip(utterances, runs, strict=True)):
         if isinstance(hw, SimFailure):
@@ -388,7 +396,7 @@ def compare_tile(
                 "decision": majority_vote(scores),
             }
         per.append(entry)
-    figures = {"sample": sample,
+    figures = {"sample": sample, "condition": condition.name,
                **_summary(checkpoint, files.name, extracted.devices, frame_s, per, failed)}
     (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures

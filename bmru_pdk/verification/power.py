@@ -125,7 +125,7 @@ def split_supplies(tile: tb.TileNetlist, parts: dict[str, str]) -> tb.TileNetlis
 
 
 def supply_power_nw(
-    tile: tb.TileNetlist, result: SimResult, start: float,
+    tile: tb.TileNetlist, result: SimResult, start: float, vdd_v: float = tb.VDD_V,
 ) -> tuple[float, dict[str, float]]:
     """Time-average supply power from ``start`` on, nW: the tile's and each part's.
 
@@ -133,13 +133,14 @@ def supply_power_nw(
         tile: The simulated tile netlist (:func:`testbench.deck` saved its supply currents).
         result: The transient run.
         start: Start of the average, s (after the reset frame).
+        vdd_v: Supply voltage of the run, V.
 
     Returns:
         Total power and power by part (empty when ``tile`` has a shared supply only).
     """
     def power(node: str) -> float:
         # a source delivering power carries a negative current in ngspice
-        return -tb.average(result["time"], result[f"i({node})"], start=start) * tb.VDD_V * 1e9
+        return -tb.average(result["time"], result[f"i({node})"], start=start) * vdd_v * 1e9
 
     by_part = {p: round(power(tb.supply_node(p)), 3) for p in tile.parts}
     total = power(tb.supply_node()) + sum(power(tb.supply_node(p)) for p in tile.parts)

@@ -33,6 +33,29 @@ _ENDS = re.compile(r"^\s*\.ends\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
+class Condition:
+    """Where a tile is simulated: process corner, temperature, supply.
+
+    Attributes:
+        corner: Process corner of the gf180 models (``typical ff ss fs sf``).
+        temp_c: Temperature, °C.
+        vdd_v: Supply voltage, V (the front end's inputs and reference share it).
+    """
+
+    corner: str = "typical"
+    temp_c: float = 27.0
+    vdd_v: float = VDD_V
+
+    @property
+    def name(self) -> str:
+        """``typical 27C 1.8V``."""
+        return f"{self.corner} {self.temp_c:g}C {self.vdd_v:g}V"
+
+
+NOMINAL = Condition()
+
+
+@dataclass(frozen=True)
 class TileNetlist:
     """A tile netlist split into its library blocks and the body of its top subcircuit.
 
@@ -182,6 +205,7 @@ def deck(
     frame_s: float,
     probes: list[str],
     initial: dict[str, float] | None = None,
+    condition: Condition = NOMINAL,
 ) -> str:
     """A transient testbench: one frame per row of ``x_na``, outputs held at the summing-node
     voltage the readout weights are calibrated at (a current comparator's input).
@@ -192,6 +216,7 @@ def deck(
         frame_s: Frame period, s.
         probes: Nets whose voltages to save.
         initial: ``.ic`` node voltages (e.g. each cell's decision node at its initial state).
+        condition: Temperature and supply of the run (its corner goes to ``simulate``).
 
     Returns:
         The netlist for :func:`bmru_pdk.verification.spice.simulate`.
@@ -206,8 +231,10 @@ def deck(
     tables = load_tables()
     supplies = [supply_node(), *map(supply_node, tile.parts)]
     # each supply source is named as its node, so i(<node>) is its current
-    lines = [tile.blocks, *tile.body, *(f"V{s[1:]} {s} 0 {VDD_V}" for s in supplies),
-             f"Vfe vfe 0 {VDD_V}", "Vss vss 0 0", f"Iref vfe iref {tables.i_ref_na}n"]
+    vdd = condition.vdd_v
+    lines = [tile.blocks, *tile.body, *(f"V{s[1:]} {s} 0 {vdd}" for s in supplies),
+             f"Vfe vfe 0 {vdd}", "Vss vss 0 0", f"Iref vfe iref {tables.i_ref_na}n",
+             f".temp {condition.temp_c:g}"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
     lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s) for p in inputs]
     lines += [f"V{y} {y} 0 {tables.v_sum}" for y in outputs]

@@ -1,0 +1,115 @@
+"""PVT of the bundled checkpoint's extracted tile: state agreement, decisions and power at the
+five process corners x -40 / 27 / 125 °C, and VDD 1.62 / 1.98 V at typical 27 °C (17
+conditions), on held-out utterances.
+
+Usage: ``python benchmarks/bench_pvt.py [--n 20] [--pex] [--workers W]``. Prints one table
+and writes ``benchmarks/results/pvt.json`` and ``pvt.png`` (a heat map). About 3-4 s per
+simulation on the d = 4 tile: 17 x n simulations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bmru_pdk.fileio import write_text
+from bmru_pdk.model import bundled_checkpoint
+from bmru_pdk.verification import compare
+from bmru_pdk.verification.executor import make_executor
+from bmru_pdk.verification.spice import CORNERS
+from bmru_pdk.verification.testbench import VDD_V, Condition
+
+RESULTS = Path(__file__).parent / "results"
+CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + [
+    Condition("typical", 27.0, 0.9 * VDD_V), Condition("typical", 27.0, 1.1 * VDD_V)]
+
+
+def _row(c: Condition, f: dict) -> dict:
+    if not f["utterances"]:
+        return {"condition": c.name, "failed": len(f["failed"])}
+    r = f["ideal"]
+    return {"condition": c.name, "corner": c.corner, "temp_c": c.temp_c, "vdd_v": c.vdd_v,
+            "state_agreement_per_layer": r["state_agreement_per_layer"],
+            "state_ci95_per_layer": r["ci95"]["state_agreement_per_layer"],
+            "decisions_agreeing": r["decisions_agreeing"], "utterances": f["utterances"],
+            "decision_ci95": r["ci95"]["decision_agreement"],
+            "hardware_accuracy": f["hardware_accuracy"], "model_accuracy": r["model_accuracy"],
+            "baseline_accuracy": f["baseline_accuracy"], "power_nw": f["power_nw"],
+            "failed": len(f["failed"])}
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Heat map: conditions down, state agreement per layer / decisions / power across."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "power_nw" in r]
+    cols = ["layer 0 bits", "layer 1 bits", "decisions"]
+    data = np.array([[*r["state_agreement_per_layer"][:2],
+                      r["decisions_agreeing"] / r["utterances"]] for r in ok]) * 100
+    power = np.array([[r["power_nw"]["mean"]] for r in ok])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(7.5, 0.32 * len(ok) + 1.5),
+                               gridspec_kw={"width_ratios": [3, 1]})
+    im = a.imshow(data, cmap="RdYlGn", vmin=90, vmax=100, aspect="auto")
+    for (i, j), v in np.ndenumerate(data):
+        a.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7)
+    a.set_xticks(range(len(cols)), cols, fontsize=8)
+    a.set_yticks(range(len(ok)), [r["condition"] for r in ok], fontsize=7)
+    fig.colorbar(im, ax=a, label="agreement with the model, %")
+    b.imshow(power, cmap="viridis", aspect="auto")
+    for i, v in enumerate(power[:, 0]):
+        b.text(0, i, f"{v:.0f}", ha="center", va="center", fontsize=7, color="w")
+    b.set_xticks([0], ["power, nW"], fontsize=8)
+    b.set_yticks([])
+    fig.suptitle("bundled d = 4 tile across PVT (held-out utterances)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20, help="held-out utterances per condition")
+    parser.add_argument("--pex", action="store_true", help="with extracted parasitics")
+    parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
+    args = parser.parse_args()
+    checkpoint = bundled_checkpoint()
+    utterances = compare.load_utterances(checkpoint, None, args.n, sample="heldout")
+    rows, start = [], time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
+        files, extracted, _ = compare.extracted_tile(checkpoint, Path(tmp) / "tile")
+        if args.pex:
+            from bmru_pdk.verification import pex
+
+            extracted = pex.extract_pex(files.outdir / "tile.gds")
+        for k, c in enumerate(CONDITIONS):
+            out = Path(tmp) / f"c{k}"
+            out.mkdir()
+            f = compare.compare_tile(checkpoint, files, extracted, utterances, out,
+                                     executor=ex, sample="heldout", condition=c)
+            rows.append(_row(c, f))
+            r = rows[-1]
+            if "power_nw" in r:
+                bits = ", ".join(f"{a:.1%}" for a in r["state_agreement_per_layer"])
+                print(f"{c.name:>20}: bits {bits}, decisions "
+                      f"{r['decisions_agreeing']}/{r['utterances']}, "
+                      f"power {r['power_nw']['mean']:.0f} nW, failed {r['failed']}", flush=True)
+            else:
+                print(f"{c.name:>20}: every simulation failed", flush=True)
+    result = {"utterances": args.n, "sample": "heldout", "pex": args.pex,
+              "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
+    name = "pvt_pex" if args.pex else "pvt"
+    write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
+    plot(rows, RESULTS / f"{name}.png")
+    print(f"{result['seconds']} s; wrote {RESULTS / name}.json and {name}.png")
+
+
+if __name__ == "__main__":
+    main()
