@@ -30,8 +30,10 @@ CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + 
 
 
 def _row(c: Condition, f: dict) -> dict:
+    # the simulator's own words for the first failure, if any
+    why = f["failed"][0]["error"] if f["failed"] else None
     if not f["utterances"]:
-        return {"condition": c.name, "failed": len(f["failed"])}
+        return {"condition": c.name, "failed": len(f["failed"]), "first_failure": why}
     r = f["ideal"]
     return {"condition": c.name, "corner": c.corner, "temp_c": c.temp_c, "vdd_v": c.vdd_v,
             "state_agreement_per_layer": r["state_agreement_per_layer"],
@@ -40,7 +42,7 @@ def _row(c: Condition, f: dict) -> dict:
             "decision_ci95": r["ci95"]["decision_agreement"],
             "hardware_accuracy": f["hardware_accuracy"], "model_accuracy": r["model_accuracy"],
             "baseline_accuracy": f["baseline_accuracy"], "power_nw": f["power_nw"],
-            "failed": len(f["failed"])}
+            "failed": len(f["failed"]), "first_failure": why}
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -102,7 +104,7 @@ def main() -> None:
                       f"{r['decisions_agreeing']}/{r['utterances']}, "
                       f"power {r['power_nw']['mean']:.0f} nW, failed {r['failed']}", flush=True)
             else:
-                print(f"{c.name:>20}: every simulation failed", flush=True)
+                print(f"{c.name:>20}: every simulation failed: {r['first_failure']}", flush=True)
     result = {"utterances": args.n, "sample": "heldout", "pex": args.pex,
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
     name = "pvt_pex" if args.pex else "pvt"

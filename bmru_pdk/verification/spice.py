@@ -99,6 +99,7 @@ _SCALE = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3, 
 _NUMBER = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)(meg|mil|[tgkmunpf])?",
                      re.IGNORECASE)
 _TRAN = re.compile(r"^\s*\.tran\s+(\S+)\s+(\S+)", re.IGNORECASE | re.MULTILINE)
+_TEMP = re.compile(r"^\s*\.temp\b", re.IGNORECASE | re.MULTILINE)
 
 
 def spice_number(text: str) -> float:
@@ -114,6 +115,17 @@ def _tran_stop(netlist: str) -> float | None:
     """The stop time of the deck's ``.tran`` line, s, if it has one."""
     m = _TRAN.search(netlist)
     return None if m is None else spice_number(m.group(2))
+
+
+# stderr lines of ngspice that report progress, not failure
+_NOTES = ("note:", "warning:", "trying gmin", "trying source", "supplies reduced",
+          "gmin stepping", "source stepping")
+
+
+def _errors(stderr: str) -> list[str]:
+    """The lines of ngspice's stderr that are not progress notes."""
+    return [ln for ln in stderr.splitlines()
+            if ln.strip() and not ln.strip().lower().startswith(_NOTES)]
 
 
 def _log(ng) -> list[str]:  # noqa: ANN001
@@ -136,6 +148,7 @@ def simulate(
     mismatch: bool = False,
     seed: int | None = None,
     title: str = "bmru-pdk",
+    temp_c: float | None = None,
 ) -> SimResult:
     """Run ``netlist`` (devices, sources and one analysis line) with the gf180 models.
 
@@ -148,13 +161,28 @@ def simulate(
             repeats with its seed, across processes too; None draws a new sample each run.
             Without mismatch nothing is random and the seed changes nothing.
         title: first line of the deck.
+        temp_c: circuit temperature, °C, written as a ``.temp`` line; None leaves the deck's
+            own (ngspice's default is 27 °C). A deck that sets ``.temp`` itself (the tile
+            testbench does) must not be given one here too: two lines would leave the
+            temperature to whichever ngspice reads last.
 
     Returns:
         The vectors of the analysis as numpy arrays.
+
+    Raises:
+        SpiceError: ngspice failed, or ``temp_c`` is not finite or given to a deck that has
+            a ``.temp`` line.
     """
     from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError, NgSpiceCommandError
 
     options = "" if seed is None else f".options seed={int(seed)}\n"
+    if temp_c is not None:
+        if not np.isfinite(temp_c):
+            raise SpiceError(f"temperature {temp_c} °C is not a number")
+        if _TEMP.search(netlist):
+            raise SpiceError(f"temperature {temp_c:g} °C given to a deck that sets its own "
+                             "with a .temp line")
+        options += f".temp {temp_c:g}\n"
     deck = f"* {title}\n{model_header(corner, mismatch)}{options}{netlist.rstrip()}\n.end\n"
     with _LOCK:
         ng = _shared()
@@ -164,7 +192,13 @@ def simulate(
             ng.load_circuit(deck)
             log += _log(ng)  # parse messages: ng.run() clears them
             ng.run()
-        except (NgSpiceCircuitError, NgSpiceCommandError, NameError) as exc:
+        except NgSpiceCommandError as exc:
+            # PySpice fails a run on any stderr line but "Warning:", so ngspice's notes on
+            # gmin or source stepping (a hot operating point) end a good run; the end-time
+            # check below still catches a run that stopped
+            if _errors(ng.stderr):
+                raise SpiceError(f"ngspice failed: {_problems(log + _log(ng))}") from exc
+        except (NgSpiceCircuitError, NameError) as exc:
             raise SpiceError(f"ngspice failed: {_problems(log + _log(ng))}") from exc
         log += _log(ng)
         plot = ng.last_plot
