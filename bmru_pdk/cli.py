@@ -40,6 +40,9 @@ Scheduler = Annotated[str | None, typer.Option(
          "with distributed's TLS configuration): run the simulations on its cluster")]
 Force = Annotated[bool, typer.Option(
     "--force", help="write into a folder holding files bmru did not write (they are kept)")]
+Pex = Annotated[bool, typer.Option(
+    "--pex/--no-pex", help="simulate with the parasitic capacitances (KLayout-PEX); the "
+                           "device-only figures are reported beside")]
 Sample = Annotated[str, typer.Option(
     help="offline utterances: heldout (voices never heard in training, a seed used for no "
          "tuning) or tuning (the sample the calibration was chosen on)")]
@@ -127,11 +130,18 @@ def extract(
     gds: Annotated[Path, typer.Argument(help="GDS to extract")],
     output: Annotated[Path, typer.Option("-o", "--output", help="SPICE netlist to write")],
     topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
+    pex: Annotated[bool, typer.Option(
+        "--pex", help="add parasitic capacitances (KLayout-PEX 2.5D), same net names")] = False,
 ) -> None:
     """Extract a SPICE netlist that simulates with the gf180 models."""
-    from bmru_pdk.verification import extract as engine
+    if pex:
+        from bmru_pdk.verification import pex as engine
 
-    result = engine.extract(gds, topcell=topcell)
+        result = engine.extract_pex(gds, topcell=topcell)
+    else:
+        from bmru_pdk.verification import extract as engine
+
+        result = engine.extract(gds, topcell=topcell)
     engine.write(result, output)
     typer.echo(f"{result.summary()} -> {output}")
 
@@ -310,6 +320,7 @@ def flow(
     n: Annotated[int, typer.Option(
         "--n", help="utterances for the post-layout compare (0: skip it)")] = 50,
     sample: Sample = "heldout",
+    pex: Pex = True,
     frame_us: FrameUs = None,
     scheduler: Scheduler = None,
     workers: Workers = None,
@@ -325,13 +336,17 @@ def flow(
 
     checkpoint = checkpoint or bundled_checkpoint()
     check_output_dir(output, force)
+    if pex:
+        from bmru_pdk.verification.pex import kpex_program
+
+        kpex_program()  # a missing tool before any work
     # the executor first: an unreachable scheduler ends the job before any work
     with make_executor(scheduler, workers) as executor:
         utterances = load_utterances(checkpoint, None, n, sample=sample) if n > 0 else None
-        with _bars(job.STEPS if utterances else job.STEPS[:-1]) as update:
+        with _bars(job.steps(pex, bool(utterances))) as update:
             result = job.run(checkpoint, output, utterances, **_frame(frame_us),
                              executor=executor, progress=update, force=force,
-                             max_devices=max_devices, sample=sample)
+                             max_devices=max_devices, sample=sample, pex=pex)
     typer.echo((result.outdir / "report.md").read_text())
     typer.echo(f"files in {result.outdir}")
     if result.failed:
@@ -349,6 +364,7 @@ def compare(
              "offline")] = None,
     n: Annotated[int, typer.Option("--n", help="number of utterances")] = 5,
     sample: Sample = "heldout",
+    pex: Pex = True,
     seed: Annotated[int | None, typer.Option(
         help="another seed for the sample's voices (ignored with --data)")] = None,
     frame_us: FrameUs = None,
@@ -366,6 +382,10 @@ def compare(
     from bmru_pdk.verification.executor import make_executor
 
     check_output_dir(output, force)
+    if pex:
+        from bmru_pdk.verification.pex import kpex_program
+
+        kpex_program()  # a missing tool before any work
     with make_executor(scheduler, workers) as executor:
         utterances = load_utterances(checkpoint, data, n, sample=sample, seed=seed)
         named = str(data) if data else sample + ("" if seed is None else f" (seed {seed})")
@@ -373,7 +393,7 @@ def compare(
             f = run_compare(checkpoint, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),
                             executor=executor, force=force, max_devices=max_devices,
-                            sample=named)
+                            sample=named, pex=pex)
     if not f["utterances"]:
         raise_failures(f)
     for ref in ("ideal", "realised"):

@@ -29,7 +29,12 @@ if TYPE_CHECKING:
     from bmru_pdk.verification.executor import Executor
 
 # The flow's steps, in order, as named to its progress callback
-STEPS = ("tile", "DRC", "LVS", "extract", "simulations")
+STEPS = ("tile", "DRC", "LVS", "extract", "PEX", "simulations")
+
+
+def steps(pex: bool, compare: bool) -> list[str]:
+    """The steps of a run with or without parasitic extraction and the compare."""
+    return [s for s in STEPS if (pex or s != "PEX") and (compare or s != "simulations")]
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ def _report(f: dict) -> str:
         ("extracted netlist", ", ".join(f"{n} {kind}" for kind, n in x["devices"].items())
          + f" in {x['runtime_s']} s -> extracted.spice"),
     ]
+    if "pex" in f:
+        p = f["pex"]
+        rows.append(("parasitic capacitances (KLayout-PEX 2.5D)",
+                     f"{p['capacitors']} capacitors, {p['total_f'] * 1e15:.0f} fF "
+                     f"({p['substrate_f'] * 1e15:.0f} fF to {p['substrate']}) in "
+                     f"{p['runtime_s']:.1f} s -> pex.spice"))
     if "compare" in f:
         rows += _compare_rows(f["compare"])
     if f.get("compare_failed"):
@@ -87,9 +98,10 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
         f"(short by {pct(v['shortfall'])})"
         for k, v in t.items() if k != "met" and v["shortfall"] > 0)
     ideal, ci = c["ideal"], c["ideal"]["ci95"]
+    devices = c.get("device_only")
     return [
         ("post-layout compare (extracted tile in ngspice vs model)",
-         f"{c['utterances']} utterances of the {c['sample']} sample, "
+         f"{c['netlist']}; {c['utterances']} utterances of the {c['sample']} sample, "
          f"{c['frame_s'] * 1e6:.0f} µs frames, "
          f"{c['sim_s_per_utterance']} s per utterance -> compare/compare.json"),
         ("state-bit agreement per layer (ideal, 95 % CI; realised)",
@@ -97,6 +109,10 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
                    zip(ideal["state_agreement_per_layer"], ci["state_agreement_per_layer"],
                        strict=True))
          + "; " + ", ".join(pct(a) for a in c["realised"]["state_agreement_per_layer"])),
+        *([("device-only netlist: state bits per layer, decisions",
+             ", ".join(pct(a) for a in devices["ideal"]["state_agreement_per_layer"])
+             + f"; {devices['ideal']['decisions_agreeing']}/{devices['utterances']}")]
+          if devices else []),
         ("class decisions agreeing (95 % CI)",
          f"{ideal['decisions_agreeing']}/{c['utterances']} "
          f"({pct(ci['decision_agreement'][0])}-{pct(ci['decision_agreement'][1])})"),
@@ -127,6 +143,7 @@ def run(
     force: bool = False,
     max_devices: int = DEFAULT_MAX_DEVICES,
     sample: str | None = None,
+    pex: bool = False,
 ) -> FlowResult:
     """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
 
@@ -141,9 +158,12 @@ def run(
         force: Write beside files the tool did not write (never removing them).
         max_devices: Largest tile to build, in transistors.
         sample: Name of the utterances' sample, for the report.
+        pex: Extract parasitic capacitances (KLayout-PEX, ``pex.spice``) and compare on
+            that netlist, with the device-only figures beside.
     """
     from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.verification import compare, drc, extract, lvs
+    from bmru_pdk.verification import pex as parasitics
 
     def report(step: str, done: int, total: int = 1) -> None:
         if progress:
@@ -178,20 +198,28 @@ def run(
             "extract": {"devices": x.devices,
                         "runtime_s": round(time.perf_counter() - start, 2)},
         }
+        p = None
+        if pex:
+            report("PEX", 0)
+            p = parasitics.extract_pex(gds)
+            parasitics.write(p, tmp / "pex.spice")
+            figures["pex"] = json.loads(p.to_json()) | {"gds": "tile.gds"}
+            report("PEX", 1)
         if utterances:
             (tmp / "compare").mkdir()
             # the tile built, checked and extracted above, not a second copy
-            c = compare.compare_tile(checkpoint, tile, x, utterances, tmp / "compare",
-                                     frame_s=frame_s,
-                                     progress=lambda k, n: report("simulations", k, n),
-                                     executor=executor, sample=sample)
+            c = compare.compare_extracted(checkpoint, tile, x, p, utterances, tmp / "compare",
+                                          frame_s=frame_s,
+                                          progress=lambda k, n: report("simulations", k, n),
+                                          executor=executor, sample=sample)
             figures["compare_failed"] = c["failed"]
             if c["utterances"]:
                 figures["compare"] = {
-                    **{k: c[k] for k in ("sample", "utterances", "frame_s",
+                    **{k: c[k] for k in ("sample", "netlist", "utterances", "frame_s",
                                          "sim_s_per_utterance", "ideal", "realised",
                                          "hardware_accuracy", "baseline_accuracy", "power_nw",
                                          "worst")},
+                    "device_only": c.get("device_only"),
                     "targets": compare.target_check(c),
                     "plot": f"compare/{c['worst'][0]['index']:03d}.png",
                 }

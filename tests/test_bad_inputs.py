@@ -282,11 +282,11 @@ def test_killed_tile_leaves_previous_or_new_output(home: Path) -> None:
 
 
 def test_killed_flow_keeps_the_previous_run(home: Path) -> None:
-    proc = _run("flow", "good.safetensors", "--n", "0", "-o", "flow", cwd=home)
+    proc = _run("flow", "good.safetensors", "--n", "0", "--no-pex", "-o", "flow", cwd=home)
     assert proc.returncode == 0, proc.stderr
     previous = _complete(home / "flow")
     assert "drc.lyrdb" in previous and "extracted.spice" in previous
-    _kill_after(["flow", "good.safetensors", "--n", "0", "-o", "flow"], home, 10.0)
+    _kill_after(["flow", "good.safetensors", "--n", "0", "--no-pex", "-o", "flow"], home, 10.0)
     assert _complete(home / "flow") == previous
 
 

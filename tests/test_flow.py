@@ -21,7 +21,7 @@ FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4
 def test_flow_checks_reports_and_compares_a_tile(tmp_path: Path) -> None:
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "c.safetensors")
     out = tmp_path / "flow"
-    result = flow.run(ckpt, out, [Utterance("hand", 0, FRAMES)])
+    result = flow.run(ckpt, out, [Utterance("hand", 0, FRAMES)], pex=True)
     assert result.ok
     figures = json.loads((out / "flow.json").read_text())
     assert figures == result.figures
@@ -40,6 +40,13 @@ def test_flow_checks_reports_and_compares_a_tile(tmp_path: Path) -> None:
     assert "| DRC (official gf180mcu deck) | clean" in report
     assert "| class decisions agreeing (95 % CI) | 1/1 (20.7 %-100.0 %) |" in report
     assert f"]({c['plot']})" in report and "| agreement targets" in report
+    # the headline compare ran on the netlist with parasitics, the device-only one beside it
+    assert figures["pex"]["capacitors"] > 10 and (out / "pex.spice").is_file()
+    assert c["netlist"].startswith("devices and ") and "parasitic capacitors" in c["netlist"]
+    assert c["device_only"]["netlist"] == "devices"
+    assert c["device_only"]["ideal"]["state_agreement_per_layer"] == [1.0]
+    assert "| parasitic capacitances (KLayout-PEX 2.5D) |" in report
+    assert "| device-only netlist: state bits per layer, decisions | 100.0 %; 1/1 |" in report
     assert not list(tmp_path.glob(".*part")) and not list(out.glob(".*part"))
 
 

@@ -12,6 +12,7 @@ mapping's last column).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -35,6 +36,7 @@ from bmru_pdk.verification.stats import bootstrap_ratio, wilson
 if TYPE_CHECKING:
     from bmru_pdk.layouts.tile import TileFiles
     from bmru_pdk.verification.extract import ExtractResult
+    from bmru_pdk.verification.pex import PexResult
 
 REFERENCES = ("ideal", "realised")
 # Checkpoint tensor name -> key of BMRUNet.effective_parameters
@@ -191,17 +193,20 @@ class SimTile:
 
 
 def sim_tile(extracted: str, schematic: str, top: str, d: int, layers: int,
-             classify: Callable[[str], str] = part_of) -> SimTile:
+             classify: Callable[[str], str] = part_of,
+             capacitors: tuple[str, ...] = ()) -> SimTile:
     """The testbench view of an extracted tile, its devices and nets found by pairing the
     extracted netlist with the schematic (as LVS does).
 
     Args:
-        extracted: The extracted netlist.
+        extracted: The extracted device netlist.
         schematic: The tile's schematic.
         top: Name of the tile's top subcircuit.
         d: Units per layer.
         layers: Recurrent layers.
         classify: Part of a schematic device by its flat path (:func:`power.part_of`).
+        capacitors: Parasitic ``C`` cards on the top subcircuit's nets
+            (:func:`parasitic_cards`), added after the pairing, which knows devices only.
     """
     units = [(l, j) for l in range(layers) for j in range(d)]  # noqa: E741
     found = tb.net_names(extracted, schematic, [f"u{l}_{j}.cell.v0" for l, j in units])  # noqa: E741
@@ -211,6 +216,7 @@ def sim_tile(extracted: str, schematic: str, top: str, d: int, layers: int,
                          classify=lambda path: names.get(path.lower(), "-"))
     netlist = tb.sense_drains(split_tile(extracted, schematic, top, classify),
                               {card: sense for card, sense in cards.items() if sense != "-"})
+    netlist = dataclasses.replace(netlist, body=netlist.body + list(capacitors))
     return SimTile(netlist,
                    [[found[f"u{l}_{j}.cell.v0"] for j in range(d)] for l in range(layers)],  # noqa: E741
                    [[f"c{l}_{j}" for j in range(d)] for l in range(layers)])  # noqa: E741
@@ -236,6 +242,11 @@ def extracted_tile(checkpoint: str | os.PathLike[str], tile_dir: Path,
     x = extract(tile_dir / "tile.gds")
     schematic = (tile_dir / "tile.spice").read_text()
     return files, x, sim_tile(x.spice, schematic, files.name, arch.d, arch.layers, classify)
+
+
+def parasitic_cards(pex: PexResult) -> tuple[str, ...]:
+    """The extracted capacitances as ``C`` cards on the tile's own net names."""
+    return tuple(f"{c.name} {c.a} {c.b} {c.farads:.6g}" for c in pex.capacitors)
 
 
 def cell_candidates(hw: HardwareRun) -> list[np.ndarray]:
@@ -301,11 +312,13 @@ def compare(
     max_devices: int = DEFAULT_MAX_DEVICES,
     sample: str | None = None,
     condition: tb.Condition = tb.NOMINAL,
+    pex: bool = False,
 ) -> dict:
     """Simulate the extracted tile of ``checkpoint`` on ``utterances`` and compare with the model.
 
     Writes into ``outdir`` (whole or not at all): the tile's files (``tile/``),
-    ``extracted.spice`` and what :func:`compare_tile` writes.
+    ``extracted.spice`` (devices), with ``pex`` ``pex.spice`` (devices and parasitic
+    capacitances), and what :func:`compare_extracted` writes.
 
     Args:
         checkpoint: The ``.safetensors`` checkpoint.
@@ -320,19 +333,72 @@ def compare(
         max_devices: Largest tile to build, in transistors.
         sample: Name of the utterances' sample, recorded in the figures.
         condition: Corner, temperature and supply of the simulations.
+        pex: Simulate the netlist with parasitic capacitances (KLayout-PEX) for the
+            headline figures, and the device-only netlist beside it.
 
     Returns:
         The figures (stable keys), also written to ``compare.json``.
     """
     from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.verification import pex as parasitics
     from bmru_pdk.verification.extract import extract
 
     with output_dir(outdir, force=force) as tmp:
         files = write_tile(checkpoint, tmp / "tile", max_devices=max_devices)
         x = extract(tmp / "tile" / "tile.gds")
         (tmp / "extracted.spice").write_text(x.spice)
-        return compare_tile(checkpoint, files, x, utterances, tmp, frame_s, progress, executor,
-                            sample, condition)
+        p = None
+        if pex:
+            p = parasitics.extract_pex(tmp / "tile" / "tile.gds")
+            parasitics.write(p, tmp / "pex.spice")
+        return compare_extracted(checkpoint, files, x, p, utterances, tmp, frame_s=frame_s,
+                                 progress=progress, executor=executor, sample=sample,
+                                 condition=condition)
+
+
+def compare_extracted(
+    checkpoint: str | os.PathLike[str],
+    files: TileFiles,
+    extracted: ExtractResult,
+    pex: PexResult | None,
+    utterances: list[Utterance],
+    outdir: Path,
+    **options: object,
+) -> dict:
+    """:func:`compare_tile` on the netlist with parasitics (``pex``) for the headline figures
+    and on the device-only netlist (written to ``outdir/device-only``) beside them, under
+    ``device_only``; on the device-only netlist alone when ``pex`` is ``None``.
+
+    Args:
+        checkpoint: The ``.safetensors`` checkpoint.
+        files: The tile's files.
+        extracted: Its device netlist.
+        pex: Its parasitic extraction, or ``None``.
+        utterances: Input sequences.
+        outdir: An existing folder to write into.
+        **options: Keyword arguments of :func:`compare_tile` (``progress`` sees both runs
+            as one: 2 x the utterances).
+    """
+    if pex is None:
+        return compare_tile(checkpoint, files, extracted, utterances, outdir, **options)
+    progress = options.pop("progress", None)
+    n = len(utterances)
+
+    def shifted(offset: int) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda k, total: progress(offset + k, 2 * total)  # type: ignore[operator]
+
+    (outdir / "device-only").mkdir()
+    devices = compare_tile(checkpoint, files, extracted, utterances, outdir / "device-only",
+                           progress=shifted(0), **options)
+    figures = compare_tile(checkpoint, files, extracted, utterances, outdir, pex=pex,
+                           progress=shifted(n), **options)
+    figures["device_only"] = {k: devices[k] for k in (
+        "netlist", "utterances", "failed", "ideal", "realised", "hardware_accuracy",
+        "power_nw") if k in devices}
+    (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
 
 
 def compare_tile(
@@ -346,11 +412,13 @@ def compare_tile(
     executor: Executor | None = None,
     sample: str | None = None,
     condition: tb.Condition = tb.NOMINAL,
+    pex: PexResult | None = None,
 ) -> dict:
     """:func:`compare` on a tile already built (``files``) and extracted (``extracted``), as
     the flow has it; writes ``compare.json`` and one ``<index>.png`` per utterance into the
     existing folder ``outdir``; ``sample`` names the utterances' sample and ``condition`` the
-    corner, temperature and supply the tile is simulated at (the model is one and the same).
+    corner, temperature and supply the tile is simulated at (the model is one and the same);
+    with ``pex`` the parasitic capacitances join the extracted devices.
     """
     import torch
 
@@ -362,7 +430,7 @@ def compare_tile(
     arch = model.meta.architecture
     rows = json.loads((files.outdir / "mapping.json").read_text())
     sim = sim_tile(extracted.spice, (files.outdir / "tile.spice").read_text(), files.name,
-                   arch.d, arch.layers)
+                   arch.d, arch.layers, capacitors=parasitic_cards(pex) if pex else ())
     with torch.no_grad():
         refs = {"ideal": model.effective_parameters(),
                 "realised": realised_parameters(model, rows)}
@@ -396,7 +464,10 @@ def compare_tile(
                 "decision": majority_vote(scores),
             }
         per.append(entry)
-    figures = {"sample": sample, "condition": condition.name,
+    netlist = "devices" if pex is None else (
+        f"devices and {len(pex.capacitors)} parasitic capacitors "
+        f"({pex.total_f * 1e15:.0f} fF, KLayout-PEX {pex.kpex_version})")
+    figures = {"sample": sample, "condition": condition.name, "netlist": netlist,
                **_summary(checkpoint, files.name, extracted.devices, frame_s, per, failed)}
     (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures

@@ -18,7 +18,7 @@ from pathlib import Path
 import klayout.db as kdb
 
 from bmru_pdk.errors import BmruError
-from bmru_pdk.fileio import write_text
+from bmru_pdk.fileio import atomic_path, write_text
 
 NFET = "nfet_03v3"
 PFET = "pfet_03v3"
@@ -98,11 +98,19 @@ def load_layout(gds: str | Path, topcell: str | None = None) -> tuple[kdb.Layout
     return layout, tops[0]
 
 
-def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout) -> None:
-    """Declare the gf180 devices and connectivity on ``l2n`` and extract its netlist."""
+def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> None:
+    """Declare the gf180 devices and connectivity on ``l2n`` and extract its netlist.
+
+    Args:
+        l2n: the extraction to set up and run.
+        layout: the layout ``l2n`` iterates over.
+        pex: name the layers as KLayout-PEX's gf180mcuD technology does (``PEX_LAYERS``) and
+            add the layers its extraction reads beside them; the netlist is the same.
+    """
+    names = PEX_LAYERS if pex else {}
 
     def layer(name: str) -> kdb.Region:
-        return l2n.make_layer(layout.layer(*GDS[name]), name)
+        return l2n.make_layer(layout.layer(*GDS[name]), names.get(name, name))
 
     def texts(name: str, gds: tuple[int, int]) -> kdb.Texts:
         return l2n.make_text_layer(layout.layer(*gds), name)
@@ -120,6 +128,15 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout) -> None:
     nsd, psd = ndiff - poly, pdiff - poly
     for region, name in ((ntap, "ntap"), (ptap, "ptap"), (nsd, "nsd"), (psd, "psd")):
         l2n.register(region, name)
+    if pex:
+        # KPEX places each contact by what it lands on, and finds the substrate net by probing
+        # a layer named ptap_regular: names must be given before a layer is first connected
+        split = {f"contact_{n}_con": contact & d for n, d in (
+            ("nsd", nsd), ("psd", psd), ("poly", poly), ("ntap", ntap), ("ptap", ptap))}
+        split["ptap_regular"] = ptap & comp
+        for name, region in split.items():
+            l2n.register(region, name)
+            l2n.connect(region, ptap if name == "ptap_regular" else contact)
 
     l2n.extract_devices(kdb.DeviceExtractorMOS4Transistor(NFET),
                         {"SD": nsd, "G": ngate, "P": poly, "W": substrate})
@@ -228,3 +245,54 @@ def extract(gds: str | Path, topcell: str | None = None) -> ExtractResult:
 def write(result: ExtractResult, path: str | Path) -> None:
     """Write the extracted SPICE netlist atomically."""
     write_text(path, result.spice)
+
+
+# LVS layer names of KLayout-PEX's gf180mcuD technology (its tech description maps each to a
+# layer of its process stack); layers not named here keep their names above.
+PEX_LAYERS = {
+    "nwell": "nwell_con",
+    "poly2": "poly2_con",
+    "metal1": "metal1_con",
+    "metal2": "metal2_con",
+    "via2": "via2_n_cap",
+    "metal3": "metal3_con",
+}
+
+
+def write_pex_lvsdb(gds: str | Path, path: str | Path, topcell: str | None = None
+                    ) -> ExtractResult:
+    """Extract a layout into an LVS database that KLayout-PEX's extraction reads.
+
+    The layers carry the names of KPEX's gf180mcuD technology, so its engines know their
+    process layers; the netlist is flattened and its nets named as :func:`extract` does.
+
+    Args:
+        gds: layout file.
+        path: where to write the ``.lvsdb``.
+        topcell: cell to extract; default the layout's only top cell.
+
+    Returns:
+        The netlist of the database as SPICE, so its net names are the ones KPEX reads.
+    """
+    layout, top = load_layout(gds, topcell)
+    lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
+    build(lvs, layout, pex=True)
+    netlist = lvs.netlist()
+    netlist.make_top_level_pins()
+    netlist.flatten()
+    # purge_nets, except that a labelled wire without devices (a test structure, a route
+    # between pins) has capacitance all the same: it stays, as a pin
+    circuit = netlist.top_circuit()
+    for net in list(circuit.each_net()):
+        if net.terminal_count() or net.pin_count():
+            continue
+        if net.name:
+            circuit.connect_pin(circuit.create_pin(net.name), net)
+        else:
+            circuit.remove_net(net)
+    counts = device_counts(netlist)
+    _name_nets_for_spice(netlist)
+    with atomic_path(path) as tmp:
+        lvs.write(str(tmp))
+    spice = to_spice(netlist, f"{top.name} extracted from {Path(gds).name}")
+    return ExtractResult(str(gds), top.name, spice, counts)

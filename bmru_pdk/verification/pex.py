@@ -1,0 +1,284 @@
+"""Parasitic capacitance extraction with KLayout-PEX (``kpex``, its 2.5D engine, gf180mcuD).
+
+KPEX needs Python >= 3.12, so it runs as a program from a venv of its own
+(``scripts/setup_pex.sh`` makes ``.venv-pex``; ``BMRU_KPEX`` names another ``kpex``). It reads
+connectivity from an LVS database, not from a GDS (for a GDS it would launch the KLayout
+application for an LVS deck of its own): :func:`~bmru_pdk.verification.extract.write_pex_lvsdb`
+writes one from this project's extraction, in the layer names of KPEX's gf180mcuD technology.
+The capacitors KPEX finds (between nets, and from each net to the substrate) go into the
+extracted device netlist, inside its ``.subckt``, so it simulates directly with ngspice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bmru_pdk.errors import BmruError, ToolMissingError
+from bmru_pdk.fileio import write_text
+from bmru_pdk.verification.extract import NFET, SUBSTRATE, write_pex_lvsdb
+from bmru_pdk.verification.spice import spice_number
+
+PDK = "gf180mcuD"
+ENV = "BMRU_KPEX"
+# Names KPEX gives the substrate when no net of the layout is it (no p-taps, no nfets): the
+# gf180mcuD tech's substrate net name, and its internal substrate layer.
+_KPEX_SUBSTRATE = ("SUB", "VSUBS")
+
+_CARD = re.compile(r"^(C\S*)\s+(\S+)\s+(\S+)\s+(\S+)", re.IGNORECASE)
+_SUBCKT = re.compile(r"^\.subckt\s", re.IGNORECASE)
+_ENDS = re.compile(r"^\.ends\b", re.IGNORECASE)
+_MOS = re.compile(rf"^X\S*\s+\S+\s+\S+\s+\S+\s+(\S+)\s+{NFET}\b", re.IGNORECASE)
+_VERSION = re.compile(r"created by KLayout-PEX (\S+)")
+_LOG = re.compile(r"^\[[^\]]+\] \[(\w+)\]\s+(.*)$")
+
+
+@dataclass(frozen=True)
+class Capacitor:
+    """One extracted capacitance between two nets (``b`` may be the substrate)."""
+
+    name: str
+    a: str
+    b: str
+    farads: float
+
+
+@dataclass
+class PexResult:
+    """Extracted devices plus parasitic capacitances, and the figures of the run.
+
+    Attributes:
+        spice: the device netlist with the capacitors inside its ``.subckt``.
+        devices: the device netlist alone (:func:`~bmru_pdk.verification.extract.extract`'s
+            form, the same net names).
+        capacitors: every extracted capacitance, on those net names.
+        net_capacitance_f: each net's total capacitance (to every other net and the
+            substrate), F.
+        substrate: the net the substrate capacitances go to: the p-taps' net (e.g. ``vss``),
+            or ``SUBSTRATE`` (then a pin of the ``.subckt``) where no device or tap reaches it.
+        runtime_s: the whole run (our extraction, kpex, parsing); ``kpex_s`` kpex alone.
+    """
+
+    gds: str
+    topcell: str
+    spice: str
+    devices: str
+    capacitors: list[Capacitor]
+    net_capacitance_f: dict[str, float]
+    substrate: str
+    runtime_s: float
+    kpex_s: float
+    kpex_version: str = ""
+    device_counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def total_f(self) -> float:
+        """Sum of all extracted capacitances, F."""
+        return sum(c.farads for c in self.capacitors)
+
+    @property
+    def substrate_f(self) -> float:
+        """Sum of the capacitances to the substrate net, F."""
+        return sum(c.farads for c in self.capacitors if self.substrate in (c.a, c.b))
+
+    def summary(self) -> str:
+        """One line: capacitor count, totals, the largest nets, the run time."""
+        coupling = self.total_f - self.substrate_f
+        nets = sorted(((c, n) for n, c in self.net_capacitance_f.items()
+                       if n != self.substrate), reverse=True)[:3]
+        largest = ", ".join(f"{n} {c * 1e15:.3g} fF" for c, n in nets) or "none"
+        return (f"PEX {self.topcell}: {len(self.capacitors)} capacitors, "
+                f"{self.total_f * 1e15:.4g} fF ({coupling * 1e15:.4g} fF between nets, "
+                f"{self.substrate_f * 1e15:.4g} fF to {self.substrate}), largest nets: "
+                f"{largest}; {self.runtime_s:.1f} s")
+
+    def to_json(self) -> str:
+        """Stable-key JSON report (capacitances in F)."""
+        return json.dumps({
+            "gds": self.gds,
+            "topcell": self.topcell,
+            "engine": f"KLayout-PEX {self.kpex_version} 2.5D ({PDK})",
+            "runtime_s": round(self.runtime_s, 3),
+            "kpex_s": round(self.kpex_s, 3),
+            "devices": self.device_counts,
+            "capacitors": len(self.capacitors),
+            "substrate": self.substrate,
+            "total_f": self.total_f,
+            "substrate_f": self.substrate_f,
+            "net_capacitance_f": self.net_capacitance_f,
+            "warnings": self.warnings,
+        }, indent=2)
+
+
+def kpex_program() -> Path:
+    """The ``kpex`` program: ``$BMRU_KPEX``, else the repository's ``.venv-pex``.
+
+    Raises:
+        ToolMissingError: neither is an executable file.
+    """
+    named = os.environ.get(ENV)
+    path = Path(named) if named else Path(__file__).resolve().parents[2] / ".venv-pex/bin/kpex"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        where = f"{ENV}={named} is not an executable file" if named else f"{path} is missing"
+        raise ToolMissingError(f"parasitic extraction needs KLayout-PEX (kpex), and {where}: "
+                               "run scripts/setup_pex.sh (or set BMRU_KPEX to a kpex program)")
+    return path
+
+
+def _joined(spice: str) -> list[str]:
+    """SPICE lines with ``+`` continuations joined."""
+    lines: list[str] = []
+    for line in spice.splitlines():
+        if line.startswith("+") and lines:
+            lines[-1] += " " + line[1:].strip()
+        else:
+            lines.append(line.strip())
+    return lines
+
+
+def _nets(spice: str) -> set[str]:
+    """The pins and device nodes of the top ``.subckt`` of an extracted netlist."""
+    nets: set[str] = set()
+    for line in _joined(spice):
+        if _SUBCKT.match(line):
+            nets.update(line.split()[2:])
+        elif line[:1].upper() == "X":
+            nets.update(line.split()[1:5])
+    return nets
+
+
+def _messages(log: Path, stderr: str) -> tuple[list[str], list[str]]:
+    """KPEX's warnings and errors from its run log; a crash's last stderr line as an error."""
+    found: dict[str, list[str]] = defaultdict(list)
+    level = ""
+    for line in log.read_text(errors="replace").splitlines() if log.is_file() else []:
+        m = _LOG.match(line)
+        if m:
+            level = m.group(1)
+            found[level].append(m.group(2).strip())
+        elif level and line.strip():  # a message's further lines
+            found[level][-1] += " " + line.strip()
+    errors = found["ERROR"] + found["CRITICAL"]
+    tail = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    if tail and (not errors or "Error" in tail[-1]):
+        errors.append(tail[-1])
+    return found["WARNING"], errors
+
+
+def _run_kpex(lvsdb: Path, top: str, out: Path, timeout: float | None
+              ) -> tuple[str, list[str]]:
+    """Run kpex's 2.5D engine on ``lvsdb``; its SPICE netlist and warnings."""
+    netlist = out / "pex.spice"
+    cmd = [str(kpex_program()), "extract", "--pdk", PDK, "--2.5D", "--lvsdb", str(lvsdb),
+           "--cell", top, "--out-dir", str(out / "run"), "--out-netlist", str(netlist)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise BmruError(f"kpex did not finish extracting {top} within {timeout:g} s") from exc
+    logs = sorted((out / "run").glob("*/kpex.log"))
+    warnings, errors = _messages(logs[0] if logs else out / "none", proc.stderr)
+    if proc.returncode or not netlist.is_file():
+        why = "; ".join(errors) or f"exit code {proc.returncode}, no netlist written"
+        raise BmruError(f"kpex failed to extract the parasitics of {top}: {why}")
+    return netlist.read_text(), warnings
+
+
+def _capacitors(spice: str, nets: set[str], substrate: str) -> list[Capacitor]:
+    """The C cards of KPEX's netlist, on our net names (its substrate name mapped)."""
+    def node(name: str) -> str:
+        if name in nets:
+            return name
+        if name in _KPEX_SUBSTRATE:
+            return substrate
+        raise BmruError(f"kpex wrote a capacitor on net {name}, which the extracted netlist "
+                        "does not have")
+
+    caps = []
+    for line in _joined(spice):
+        m = _CARD.match(line)
+        if m:
+            caps.append(Capacitor(m.group(1), node(m.group(2)), node(m.group(3)),
+                                  spice_number(m.group(4))))
+    return caps
+
+
+def _merge(devices: str, caps: list[Capacitor], substrate: str, header: str) -> str:
+    """The device netlist with the C cards inside its ``.subckt``; the substrate becomes a pin
+    when no device reaches it (a test structure without taps)."""
+    lines = devices.rstrip("\n").splitlines()
+    end = next(i for i in range(len(lines) - 1, -1, -1) if _ENDS.match(lines[i]))
+    cards = [header] + [f"{c.name} {c.a} {c.b} {c.farads:.6g}" for c in caps]
+    lines[end:end] = cards
+    if substrate not in _nets(devices) and any(substrate in (c.a, c.b) for c in caps):
+        start = next(i for i, ln in enumerate(lines) if _SUBCKT.match(ln))
+        while lines[start + 1].startswith("+"):
+            start += 1
+        lines[start] += f" {substrate}"
+    return "\n".join(lines) + "\n"
+
+
+def _substrate(devices: str) -> str:
+    """Our substrate net: where the nfet bulks are (tied by the p-taps), else SUBSTRATE."""
+    for line in _joined(devices):
+        m = _MOS.match(line)
+        if m:
+            return m.group(1)
+    return SUBSTRATE
+
+
+def extract_pex(gds: str | Path, topcell: str | None = None, *,
+                timeout: float | None = None) -> PexResult:
+    """Extract the devices and parasitic capacitances of a layout.
+
+    Args:
+        gds: layout file.
+        topcell: cell to extract; default the layout's only top cell.
+        timeout: seconds to give kpex; default no limit.
+
+    Returns:
+        The netlist with the capacitors, the device netlist alone (same net names), each
+        capacitor, each net's total capacitance and the run time.
+
+    Raises:
+        ToolMissingError: kpex is not installed.
+        BmruError: unreadable layout, or kpex failed (with its own reasons).
+    """
+    start = time.perf_counter()
+    kpex_program()  # before any work: a missing tool is the likeliest failure
+    with tempfile.TemporaryDirectory(prefix="bmru-pex-") as tmp:
+        lvsdb = Path(tmp) / "layout.lvsdb"
+        extracted = write_pex_lvsdb(gds, lvsdb, topcell)
+        top = extracted.topcell
+        t_kpex = time.perf_counter()
+        spice, warnings = _run_kpex(lvsdb, top, Path(tmp), timeout)
+        kpex_s = time.perf_counter() - t_kpex
+    substrate = _substrate(extracted.spice)
+    caps = _capacitors(spice, _nets(extracted.spice), substrate)
+    per_net: dict[str, float] = defaultdict(float)
+    for c in caps:
+        per_net[c.a] += c.farads
+        per_net[c.b] += c.farads
+    m = _VERSION.search(spice)
+    version = m.group(1) if m else ""
+    header = (f"* parasitic capacitances: KLayout-PEX {version} 2.5D ({PDK}), {len(caps)} "
+              f"capacitors, {sum(c.farads for c in caps) * 1e15:.6g} fF")
+    return PexResult(
+        gds=str(gds), topcell=top,
+        spice=_merge(extracted.spice, caps, substrate, header),
+        devices=extracted.spice, capacitors=caps,
+        net_capacitance_f=dict(sorted(per_net.items())), substrate=substrate,
+        runtime_s=time.perf_counter() - start, kpex_s=kpex_s, kpex_version=version,
+        device_counts=extracted.devices, warnings=warnings)
+
+
+def write(result: PexResult, path: str | Path) -> None:
+    """Write the netlist with parasitics atomically."""
+    write_text(path, result.spice)

@@ -1,0 +1,218 @@
+"""Parasitic extraction with KLayout-PEX: trends on drawn wires, an analytic check, a tile."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import klayout.db as kdb
+import pytest
+
+from bmru_pdk.errors import BmruError, ToolMissingError
+from bmru_pdk.verification import extract, pex
+
+GDS = extract.GDS
+FF = 1e-15
+
+
+@pytest.fixture(scope="module")
+def kpex() -> Path:
+    """The kpex program; a test that needs it is skipped where it is not installed."""
+    try:
+        return pex.kpex_program()
+    except ToolMissingError as exc:
+        pytest.skip(f"KLayout-PEX is not installed (run scripts/setup_pex.sh): {exc}")
+
+
+needs_kpex = pytest.mark.usefixtures("kpex")
+
+
+def layout(path: Path, boxes: dict[str, list[tuple[float, ...]]],
+           labels: dict[str, list[tuple[str, float, float]]]) -> Path:
+    """A one-cell GDS of boxes (µm) and labels, by extract.GDS layer name."""
+    ly = kdb.Layout()
+    ly.dbu = 0.001
+    top = ly.create_cell("TOP")
+    for name, rects in boxes.items():
+        for r in rects:
+            top.shapes(ly.layer(*GDS[name])).insert(kdb.DBox(*r))
+    for name, texts in labels.items():
+        for text, x, y in texts:
+            top.shapes(ly.layer(*GDS[name])).insert(kdb.DText(text, x, y))
+    ly.write(str(path))
+    return path
+
+
+def pair(tmp_path: Path, length: float, space: float, width_a: float = 0.5,
+         width: float = 0.5) -> pex.PexResult:
+    """PEX of two parallel metal1 wires ``a`` (below) and ``b``, ``space`` apart."""
+    y_b = width_a + space
+    gds = layout(tmp_path / f"pair_{length}_{space}_{width_a}.gds",
+                 {"metal1": [(0, 0, length, width_a), (0, y_b, length, y_b + width)]},
+                 {"metal1_label": [("a", 0.2, width_a / 2), ("b", 0.2, y_b + width / 2)]})
+    return pex.extract_pex(gds)
+
+
+def between(result: pex.PexResult, a: str, b: str) -> float:
+    """Capacitance between nets ``a`` and ``b``, F."""
+    return sum(c.farads for c in result.capacitors if {c.a, c.b} == {a, b})
+
+
+@needs_kpex
+def test_coupling_grows_linearly_with_length(tmp_path: Path) -> None:
+    c = {n: between(pair(tmp_path, n, 0.5), "a", "b") for n in (10, 20, 40, 80)}
+    per_um = [c[n] / n for n in c]
+    assert c[10] > 0.1 * FF
+    assert max(per_um) / min(per_um) < 1.05, c  # linear: a constant per µm of run
+    assert c[80] > 7 * c[10], c  # and not saturating
+
+
+@needs_kpex
+def test_coupling_falls_with_spacing_and_ends_beyond_the_halo(tmp_path: Path) -> None:
+    spaces = (0.3, 0.6, 1.2, 2.4, 4.8)
+    c = [between(pair(tmp_path, 40, s), "a", "b") for s in spaces]
+    assert all(x > y for x, y in zip(c, c[1:], strict=False)), c
+    assert c[0] > 5 * c[3], c
+    # KPEX's gf180mcuD side halo is 8 µm: wires farther apart do not couple at all
+    far = pair(tmp_path, 40, 10)
+    assert between(far, "a", "b") == 0
+    assert far.net_capacitance_f["a"] > 1 * FF  # the wire still has its substrate capacitance
+    assert far.substrate == extract.SUBSTRATE  # no taps: KPEX's SUB node, renamed to ours
+
+
+@needs_kpex
+def test_line_over_grounded_metal1_couples_to_it_not_to_the_substrate(tmp_path: Path) -> None:
+    wire = {"metal2": [(0, 0, 40, 1)]}
+    label = {"metal2_label": [("a", 1, 0.5)]}
+    alone = pex.extract_pex(layout(tmp_path / "alone.gds", wire, label))
+    plate = {"metal1": [(-5, -5, 45, 6)]}
+    gnd = {"metal1_label": [("gnd", -4, 0)]}
+    over = pex.extract_pex(layout(tmp_path / "over.gds", wire | plate, label | gnd))
+    to_sub_alone = between(alone, "a", alone.substrate)
+    to_sub_over = between(over, "a", over.substrate)
+    assert between(over, "a", "gnd") > 1.5 * to_sub_alone  # metal1 is 1.15 µm below, not 2.4
+    assert over.net_capacitance_f["a"] > alone.net_capacitance_f["a"]
+    assert to_sub_over < 0.2 * to_sub_alone  # the plate shields the substrate
+    assert between(alone, "a", "gnd") == 0
+
+
+def sakurai_tamaru_f(width: float, length: float) -> float:
+    """Capacitance of a wire over a ground plane, F: plate plus fringe, Sakurai & Tamaru
+    (IEEE Trans. Electron Devices 30, 1983), C/L = eps (1.15 W/H + 2.80 (T/H)^0.222).
+
+    Stack of KPEX's gf180mcuD tech description: metal1 1.23 µm above the substrate, 0.55 µm
+    thick, oxide k = 4.0 (its 50 nm k = 7 nitride over poly is left out).
+    """
+    height, thickness, eps = 1.23, 0.55, 4.0 * 8.854e-12  # µm, µm, F/m
+    return eps * (1.15 * width / height + 2.80 * (thickness / height) ** 0.222) * length * 1e-6
+
+
+@needs_kpex
+@pytest.mark.parametrize("width", [0.5, 2.0, 10.0])
+def test_isolated_wire_matches_plate_plus_fringe_estimate(tmp_path: Path, width: float) -> None:
+    # 15 %: the formula fits 2-D field solutions within ~6 % for these W/H and T/H; KPEX's
+    # 2.5D engine uses per-layer area/fringe coefficients, measured here 6-9 % below it
+    gds = layout(tmp_path / f"wire_{width}.gds", {"metal1": [(0, 0, 100, width)]},
+                 {"metal1_label": [("a", 1, width / 2)]})
+    result = pex.extract_pex(gds)
+    expected = sakurai_tamaru_f(width, 100)
+    assert result.net_capacitance_f["a"] == pytest.approx(expected, rel=0.15, abs=0)
+    # the plate term alone misses by more than the tolerance, even for a 10 µm wide wire
+    plate = 4.0 * 8.854e-12 * width * 100e-12 / 1.23e-6
+    assert result.net_capacitance_f["a"] != pytest.approx(plate, rel=0.15, abs=0)
+
+
+@needs_kpex
+def test_widened_wire_raises_its_nets_capacitance(tmp_path: Path) -> None:
+    narrow, wide = pair(tmp_path, 40, 1.0), pair(tmp_path, 40, 1.0, width_a=2.0)
+    extra_area = 40 * 1.5 * 29e-18  # the widening's area over the substrate, ~29 aF/µm²
+    assert wide.net_capacitance_f["a"] - narrow.net_capacitance_f["a"] > 0.8 * extra_area
+    # the neighbour sees the same edge at the same space: its capacitance barely moves
+    b = narrow.net_capacitance_f["b"]
+    assert wide.net_capacitance_f["b"] == pytest.approx(b, rel=0.05, abs=0)
+
+
+@needs_kpex
+def test_netlist_has_caps_inside_the_subckt(tmp_path: Path) -> None:
+    result = pair(tmp_path, 20, 0.5)
+    body = result.spice.split(".SUBCKT TOP a b SUBSTRATE\n")[1].split(".ENDS TOP")[0]
+    cards = re.findall(r"^C\S+ (\S+) (\S+) (\S+)$", body, re.MULTILINE)
+    assert {frozenset(c[:2]) for c in cards} == {
+        frozenset(p) for p in (("a", "b"), ("a", "SUBSTRATE"), ("b", "SUBSTRATE"))}
+    assert result.net_capacitance_f["a"] == pytest.approx(
+        between(result, "a", "b") + between(result, "a", "SUBSTRATE"), rel=1e-9, abs=0)
+    assert "Cext" not in result.devices and result.runtime_s >= result.kpex_s > 0
+    out = tmp_path / "pair_pex.spice"
+    pex.write(result, out)
+    assert out.read_text() == result.spice
+    report = json.loads(result.to_json())
+    assert report["capacitors"] == 3 and report["substrate"] == "SUBSTRATE"
+    assert report["net_capacitance_f"]["b"] == result.net_capacitance_f["b"]
+
+
+def test_missing_kpex_names_the_setup_script(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(pex.ENV, str(tmp_path / "no-kpex"))
+    with pytest.raises(ToolMissingError, match=r"scripts/setup_pex\.sh"):
+        pex.extract_pex(tmp_path / "any.gds")
+
+
+@needs_kpex
+def test_kpex_failure_carries_its_reason(tmp_path: Path) -> None:
+    # one unlabelled wire without devices: no net survives, so KPEX finds no layers
+    gds = layout(tmp_path / "empty.gds", {"metal1": [(0, 0, 5, 0.5)]}, {})
+    with pytest.raises(BmruError, match="kpex failed .*No extracted layers found"):
+        pex.extract_pex(gds)
+
+
+@pytest.fixture(scope="module")
+def tile(kpex: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pex.PexResult]:
+    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.model.checkpoint import random_checkpoint
+
+    tmp = tmp_path_factory.mktemp("pex_tile")
+    files = write_tile(random_checkpoint(d=2, path=tmp / "d2.safetensors"), tmp / "tile")
+    return files.outdir, pex.extract_pex(files.outdir / "tile.gds")
+
+
+@needs_kpex
+def test_tile_summing_and_decision_nets_have_capacitance(tile: tuple[Path, pex.PexResult]
+                                                        ) -> None:
+    from bmru_pdk.verification.testbench import net_names
+
+    outdir, result = tile
+    wanted = [f"s{layer}_{u}" for layer in (0, 1) for u in (0, 1)]
+    wanted += [f"u{layer}_{u}.cell.v0" for layer in (0, 1) for u in (0, 1)]
+    names = net_names(result.devices, (outdir / "tile.spice").read_text(), wanted)
+    for schematic, net in names.items():
+        caps = [c for c in result.capacitors if net in (c.a, c.b)]
+        assert caps and result.net_capacitance_f[net] > 1 * FF, schematic
+        assert result.net_capacitance_f[net] < 1e3 * FF, schematic  # not a whole supply
+    assert result.substrate == "vss"  # the p-taps' net
+    assert result.net_capacitance_f["vdd"] > max(result.net_capacitance_f[n]
+                                                 for n in names.values())
+    assert result.device_counts == extract.extract(outdir / "tile.gds").devices
+
+
+@needs_kpex
+def test_tile_pex_netlist_runs_in_ngspice(tile: tuple[Path, pex.PexResult]) -> None:
+    from bmru_pdk.circuits.mapping import load_tables
+    from bmru_pdk.verification.spice import simulate
+
+    _, result = tile
+    header = re.search(r"^\.SUBCKT (\S+) ([^\n]*(?:\n\+[^\n]*)*)", result.spice, re.MULTILINE)
+    top, pins = header.group(1), header.group(2).replace("\n+", " ").split()
+    tables = load_tables()
+    sources = ["Vdd vdd 0 1.8", "Vss vss 0 0", f"Iref vdd iref {tables.i_ref_na}n"]
+    sources += [f"I{p} vdd {p} 1n" for p in pins if re.fullmatch(r"x\d+", p)]
+    sources += [f"V{p} {p} 0 {tables.v_sum}" for p in pins if re.fullmatch(r"y\d+", p)]
+    ops = []
+    for netlist in (result.spice, result.devices):
+        deck = "\n".join([netlist, f"Xt {' '.join(pins)} {top}", *sources, ".op"])
+        ops.append(simulate(deck, title="pex tile").vectors)
+    # capacitors are open at DC: every node sits where the device netlist puts it
+    nodes = [k for k in ops[1] if "#" not in k and k in ops[0]]
+    assert len(nodes) > 50
+    assert max(abs(ops[0][k][0] - ops[1][k][0]) for k in nodes) < 1e-6
+    assert 0.1 < ops[0]["x0"][0] < 1.7  # the input diodes conduct
