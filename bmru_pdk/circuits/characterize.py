@@ -15,6 +15,11 @@ tests and the benchmarks all call them. Tables are written as versioned JSON und
   at zero so the cell starts OFF outside its hold band;
 - cell output current vs I_gain, and supply current in both states;
 - the sigma of a 1:1 unit mirror with the models' statistical mismatch on.
+
+The tables are at the typical corner, 27 °C, 1.8 V. The measuring functions take ``corner``,
+``temp_c`` and ``vdd_v`` keywords to run the same benches elsewhere (``benchmarks/
+bench_corners.py``); a summing node's held voltage then follows the condition too, as the
+ReLU diode that sets it in a tile does.
 """
 
 from __future__ import annotations
@@ -78,8 +83,8 @@ def diode_load(tag: str, node: str, kind: MosKind, unit: UnitDevice) -> str:
             f"xl{tag} l{tag} l{tag} {rail} {rail} {kind} w={unit.w}u l={unit.l}u\n")
 
 
-def _supplies() -> str:
-    return f"vdd vdd 0 {VDD}\nvss vss 0 0\n"
+def _supplies(vdd_v: float = VDD) -> str:
+    return f"vdd vdd 0 {vdd_v}\nvss vss 0 0\n"
 
 
 def held_load(tag: str, node: str, kind: MosKind, v: float) -> str:
@@ -89,64 +94,110 @@ def held_load(tag: str, node: str, kind: MosKind, v: float) -> str:
 
 
 @cache
-def sum_voltage(i_node: float = I_REF, unit: UnitDevice = UNIT) -> float:
+def sum_voltage(i_node: float = I_REF, unit: UnitDevice = UNIT, *, corner: str = "typical",
+                temp_c: float = 27.0, vdd_v: float = VDD) -> float:
     """A summing node's voltage when its ReLU's unit NMOS diode carries ``i_node`` nA: where
-    weights and biases are calibrated (a unit's outputs matter near its thresholds)."""
+    weights and biases are calibrated (a unit's outputs matter near its thresholds).
+
+    Args:
+        i_node: The ReLU diode's current, nA.
+        unit: The unit device.
+        corner: Process corner of the run.
+        temp_c: Temperature, °C.
+        vdd_v: Supply voltage, V.
+    """
     r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\niin vdd d {i_node}n\n"
-                 f"{_supplies()}.op\n")
+                 f"{_supplies(vdd_v)}.op\n", corner=corner, temp_c=temp_c)
     return round(float(r["v(d)"][0]), 4)
 
 
 def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice = UNIT,
-                 load: Load = "diode", i_node: float = I_REF) -> str:
+                 load: Load = "diode", i_node: float = I_REF, *, corner: str = "typical",
+                 temp_c: float = 27.0, vdd_v: float = VDD) -> str:
     """An ``.op`` deck: ``i_in`` nA into the mirror's diode, each output through sense source
     ``vo<k>`` into a unit diode of the other type (``diode``) or held at
-    ``sum_voltage(i_node)`` (``sum``)."""
+    ``sum_voltage(i_node)`` (``sum``) of the condition ``corner``, ``temp_c``, ``vdd_v``."""
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     rail = "vss" if kind == NFET else "vdd"
     src = f"iin vdd in {i_in}n" if kind == NFET else f"iin in vss {i_in}n"
+    v_sum = sum_voltage(i_node, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
     loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) if load == "diode"
-                    else held_load(f"o{k}", o, kind, sum_voltage(i_node, unit))
-                    for k, o in enumerate(outs))
+                    else held_load(f"o{k}", o, kind, v_sum) for k, o in enumerate(outs))
     return (f"{circuit.to_spice()}xm in {' '.join(outs)} {rail} {circuit.name}\n"
-            f"{src}\n{loads}{_supplies()}.op\n")
+            f"{src}\n{loads}{_supplies(vdd_v)}.op\n")
 
 
 def measure_mirror(kind: MosKind, ratios: list[float], i_in: float, unit: UnitDevice = UNIT,
-                   load: Load = "diode", i_node: float = I_REF) -> np.ndarray:
-    """Gain I_out / I_in of each output of a mirror with ``ratios``, at ``i_in`` nA."""
+                   load: Load = "diode", i_node: float = I_REF, *, corner: str = "typical",
+                   temp_c: float = 27.0, vdd_v: float = VDD) -> np.ndarray:
+    """Gain I_out / I_in of each output of a mirror with ``ratios``, at ``i_in`` nA.
+
+    Args:
+        kind: Mirror type.
+        ratios: Drawn output ratios.
+        i_in: Input current, nA.
+        unit: The unit device.
+        load: What each output drives (see :func:`mirror_bench`).
+        i_node: ReLU current of the summing node a ``sum`` load is held at, nA.
+        corner: Process corner of the run.
+        temp_c: Temperature, °C.
+        vdd_v: Supply voltage, V.
+    """
     circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit))
-    r = simulate(mirror_bench(circuit, kind, i_in, unit, load, i_node))
+    r = simulate(mirror_bench(circuit, kind, i_in, unit, load, i_node, corner=corner,
+                              temp_c=temp_c, vdd_v=vdd_v), corner=corner, temp_c=temp_c)
     return np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))]) / (i_in * 1e-9)
 
 
-def _rail_load(tag: str, node: str, signed: float, unit: UnitDevice) -> str:
+def _rail_load(tag: str, node: str, signed: float, unit: UnitDevice, v_sum: float) -> str:
     """What a rail sees in a tile near a unit's thresholds: a summing node at the ReLU diode's
-    voltage, whichever way the output drives it."""
-    return held_load(tag, node, PFET if signed > 0 else NFET, sum_voltage(I_REF, unit))
+    voltage ``v_sum``, whichever way the output drives it."""
+    return held_load(tag, node, PFET if signed > 0 else NFET, v_sum)
 
 
-def measure_weight_row(ratios: list[float], i_in: float = I_REF,
-                       unit: UnitDevice = UNIT) -> np.ndarray:
-    """Signed gains x0 -> rail j of a one-input weight array with drawn signed ``ratios``."""
+def measure_weight_row(ratios: list[float], i_in: float = I_REF, unit: UnitDevice = UNIT, *,
+                       corner: str = "typical", temp_c: float = 27.0,
+                       vdd_v: float = VDD) -> np.ndarray:
+    """Signed gains x0 -> rail j of a one-input weight array with drawn signed ``ratios``.
+
+    Args:
+        ratios: Drawn signed ratios of the row's outputs.
+        i_in: Input current, nA.
+        unit: The unit device.
+        corner: Process corner of the run.
+        temp_c: Temperature, °C.
+        vdd_v: Supply voltage, V.
+    """
     arr = weight_array(WeightArrayParams(ratios=[ratios], unit=unit))
     rails = " ".join(f"s{j}" for j in range(len(ratios)))
-    loads = "".join(_rail_load(f"s{j}", f"s{j}", r, unit) for j, r in enumerate(ratios))
+    v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
+    loads = "".join(_rail_load(f"s{j}", f"s{j}", r, unit, v_sum) for j, r in enumerate(ratios))
     r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\niin vdd x0 {i_in}n\n"
-                 f"{loads}{_supplies()}.op\n")
+                 f"{loads}{_supplies(vdd_v)}.op\n", corner=corner, temp_c=temp_c)
     return np.array([np.sign(q) * r[f"i(vs{j})"][0] for j, q in enumerate(ratios)]) / (
         i_in * 1e-9)
 
 
-def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT) -> dict[str, float]:
+def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT, *, corner: str = "typical",
+                 temp_c: float = 27.0, vdd_v: float = VDD) -> dict[str, float]:
     """Signed output currents (nA) of a bias generator with outputs of drawn signed
-    ``ratios`` (> 0 sources, < 0 sinks), reference ``I_REF``."""
+    ``ratios`` (> 0 sources, < 0 sinks), reference ``I_REF``.
+
+    Args:
+        ratios: Output name -> drawn signed ratio.
+        unit: The unit device.
+        corner: Process corner of the run.
+        temp_c: Temperature, °C.
+        vdd_v: Supply voltage, V.
+    """
     bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit, outputs=[
         BiasOutput(name=n, ratio=abs(q), flow="source" if q > 0 else "sink")
         for n, q in ratios.items()]))
-    loads = "".join(_rail_load(n, n, q, unit) for n, q in ratios.items())
+    v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
+    loads = "".join(_rail_load(n, n, q, unit, v_sum) for n, q in ratios.items())
     r = simulate(f"{bias.to_spice()}xb vbn vbp {' '.join(ratios)} vdd vss {bias.name}\n"
-                 f"iref vdd vbn {I_REF}n\n{loads}{_supplies()}.op\n")
+                 f"iref vdd vbn {I_REF}n\n{loads}{_supplies(vdd_v)}.op\n",
+                 corner=corner, temp_c=temp_c)
     return {n: float(np.sign(q) * r[f"i(v{n})"][0] * 1e9) for n, q in ratios.items()}
 
 
@@ -162,11 +213,12 @@ class CellPoint(BaseModel):
     i_vdd_on: float
 
 
-def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS) -> str:
+def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
+               vdd_v: float = VDD) -> str:
     """A transient deck for a cell or a BMRU unit: reference ``I_REF`` into a bias generator,
     the input current (a cell's ``in``, a unit's ``sum``) a triangle 0 -> ``top`` nA -> 0
     (after a zero reset frame), the output into a unit NMOS diode through ``vout``; the
-    circuit alone on supply ``vddc``."""
+    circuit alone on supply ``vddc``; every supply at ``vdd_v``."""
     bias = bias_generator(BiasParams(i_ref=I_REF))
     t0, t1, t2 = ramp_ms / 50, ramp_ms * 1.02, ramp_ms * 2.02
     inp = next(p for p in cell.pins if p.role == "input")
@@ -175,9 +227,9 @@ def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS) -> str:
     nets = " ".join({"vdd": "vddc", inp.name: "in"}.get(p.name, p.name) for p in cell.pins)
     return (f"{bias.to_spice()}{cell.to_spice()}"
             f"xb vbn vbp vdd vss {bias.name}\niref vdd vbn {I_REF}n\n"
-            f"xc {nets} {cell.name}\nvddc vddc 0 {VDD}\n"
+            f"xc {nets} {cell.name}\nvddc vddc 0 {vdd_v}\n"
             f"iin {src} pwl(0 0 {t0}m 0 {t1}m {top}n {t2}m 0)\n"
-            f"{diode_load('out', 'out', NFET, UNIT)}{_supplies()}"
+            f"{diode_load('out', 'out', NFET, UNIT)}{_supplies(vdd_v)}"
             f".tran {ramp_ms / 1000:g}m {t2}m\n")
 
 
@@ -187,15 +239,25 @@ def ramp_input(t: np.ndarray, top: float, ramp_ms: float = RAMP_MS) -> np.ndarra
     return np.interp(t, ms, [0, 0, top, 0])
 
 
-def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS) -> CellPoint | None:
+def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
+                 corner: str = "typical", temp_c: float = 27.0,
+                 vdd_v: float = VDD) -> CellPoint | None:
     """Switching currents, ON output and supply of a cell (or unit) on a ramp to ``top`` nA.
+
+    Args:
+        cell: The cell (or BMRU unit).
+        top: Peak of the input ramp, nA.
+        ramp_ms: Half-period of the triangle, ms.
+        corner: Process corner of the run.
+        temp_c: Temperature, °C.
+        vdd_v: Supply voltage, V.
 
     Returns:
         The measured point, or None if the output is not OFF at zero input and ON at the
         peak. A switching edge may ring (ON, a sub-ms drop, ON again): the first OFF->ON
         edge on the way up and the last ON->OFF edge on the way down are read.
     """
-    r = simulate(cell_bench(cell, top, ramp_ms))
+    r = simulate(cell_bench(cell, top, ramp_ms, vdd_v=vdd_v), corner=corner, temp_c=temp_c)
     t = r["time"]
     i_in = ramp_input(t, top, ramp_ms)
     out = r["i(vout)"] * 1e9
