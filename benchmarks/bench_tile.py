@@ -4,13 +4,26 @@ d = 4. A DRC run longer than ``DRC_BUDGET_S`` is recorded as not finished.
 
 Run: ``.venv/bin/python benchmarks/bench_tile.py`` -> ``benchmarks/results/tile.json``,
 ``docs/img/tile_d4.png``.
+
+``--build-only`` times just the builds, each in a fresh process, ``--repeat`` times, and
+records them under this environment (Python, gdsfactory, kfactory) in
+``benchmarks/results/tile_platforms.json`` (docs/platform.md). The random checkpoints need
+torch to be written: they are kept in ``--checkpoints``, so an environment without torch
+builds the same tiles.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import platform
+import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
+from importlib.metadata import version
+from importlib.util import find_spec
+from multiprocessing import get_context
 from pathlib import Path
 
 from bmru_pdk.errors import BmruError
@@ -21,8 +34,11 @@ from bmru_pdk.verification import drc, lvs
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "tile.json"
+PLATFORMS = ROOT / "results" / "tile_platforms.json"
+CHECKPOINTS = ROOT.parent / "build" / "bench_tile"
 IMAGE = ROOT.parent / "docs" / "img" / "tile_d4.png"
 DRC_BUDGET_S = 900
+RANDOM_D = (16, 64)
 
 
 def render(gds: Path, png: Path) -> None:
@@ -65,11 +81,68 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
             "power_total_nw": summary["power_total_nw"]}
 
 
+def checkpoints(folder: Path) -> dict[str, Path]:
+    """The bundled d = 4 checkpoint and the random d = 16, 64 ones (seed 0), written into
+    ``folder`` where torch is installed, otherwise read from it."""
+    paths = {f"d{d}_random": folder / f"d{d}.safetensors" for d in RANDOM_D}
+    if find_spec("torch") is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for d, path in zip(RANDOM_D, paths.values(), strict=True):
+            random_checkpoint(n_in=13, d=d, layers=2, seed=0, path=path)
+    elif not all(p.is_file() for p in paths.values()):
+        raise SystemExit(f"torch is missing and {folder} lacks d16/d64.safetensors: run "
+                         "this benchmark once in an environment with torch first")
+    return {"d4_bundled": bundled_checkpoint(), **paths}
+
+
+def timed_build(ckpt: Path) -> tuple[float, int]:
+    """Seconds to build and write the tile of ``ckpt`` (run in a fresh process), devices."""
+    with tempfile.TemporaryDirectory() as t:
+        start = time.perf_counter()
+        files = write_tile(ckpt, Path(t) / "tile")
+        return time.perf_counter() - start, files.devices
+
+
+def build_only(folder: Path, repeat: int) -> None:
+    """Build timings of this environment into :data:`PLATFORMS` (merged by environment)."""
+    env = {"python": platform.python_version(),
+           **{p: version(p) for p in ("gdsfactory", "kfactory", "klayout", "numpy")}}
+    key = f"py{env['python']}-gdsfactory{env['gdsfactory']}-kfactory{env['kfactory']}"
+    rows = []
+    for name, ckpt in checkpoints(folder).items():
+        times = []
+        for _ in range(repeat):
+            # a fresh interpreter per build: no cell cached by an earlier build
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                seconds, devices = pool.submit(timed_build, ckpt).result()
+            times.append(round(seconds, 2))
+        best = min(times)
+        rows.append({"name": name, "d": read_checkpoint(ckpt)[0].architecture.d,
+                     "devices": devices, "build_s": times, "build_s_min": best,
+                     "build_s_median": round(statistics.median(times), 2),
+                     "build_s_per_device": round(best / devices, 4)})
+        print(key, rows[-1])
+    results = json.loads(PLATFORMS.read_text()) if PLATFORMS.is_file() else {}
+    results.setdefault("environments", {})[key] = {**env, "tiles": rows}
+    PLATFORMS.parent.mkdir(parents=True, exist_ok=True)
+    PLATFORMS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-only", action="store_true",
+                        help="time the builds only (no DRC, LVS, image) -> tile_platforms.json")
+    parser.add_argument("--repeat", type=int, default=3, help="builds per tile (--build-only)")
+    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS,
+                        help="folder of the random checkpoints (--build-only)")
+    args = parser.parse_args()
+    if args.build_only:
+        build_only(args.checkpoints, args.repeat)
+        return
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         rows = [bench("d4_bundled", bundled_checkpoint(), tmp)]
-        for d in (16, 64):
+        for d in RANDOM_D:
             ckpt = random_checkpoint(n_in=13, d=d, layers=2, seed=0,
                                      path=tmp / f"d{d}.safetensors")
             rows.append(bench(f"d{d}_random", ckpt, tmp))

@@ -31,9 +31,10 @@ cross_sections: dict[str, Callable[..., CrossSection]] = {
     "metal3": partial(metal_xs, LAYER.metal3, rules.snap_up(rules.M3_WIDTH.value + 0.08)),
 }
 
+# By LAYER names: a KLayout technology written from the PDK looks each one up in LAYER.
 CONNECTIVITY = (
-    ("POLY2", "CONTACT", "METAL1"),
-    ("COMP", "CONTACT", "METAL1"),
-    ("METAL1", "VIA1", "METAL2"),
-    ("METAL2", "VIA2", "METAL3"),
+    ("poly2", "contact", "metal1"),
+    ("comp", "contact", "metal1"),
+    ("metal1", "via1", "metal2"),
+    ("metal2", "via2", "metal3"),
 )

@@ -1,13 +1,45 @@
-"""Shared fixtures: layouts written for the Debian klayout program (no gdsfactory metadata)."""
+"""Shared fixtures: layouts written for the Debian klayout program (no gdsfactory metadata).
+
+A test that needs an optional extra missing here (torch, librosa, dask: the base install has
+none of them) is skipped, naming the extra. The need shows at run time (``random_checkpoint``
+and the compare import torch inside), so it is decided per test, not per module.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from importlib.util import find_spec
 from pathlib import Path
 
 import klayout.db as kdb
 import pytest
 
 from bmru_pdk.layers import LAYER
+
+# top-level modules of the optional extras
+EXTRAS = {"torch": "model", "librosa": "model", "numba": "model", "soundfile": "model",
+          "dask": "dask", "distributed": "dask"}
+
+
+def _skip_missing_extras() -> Generator[None, None, None]:
+    """Hook body: a test stopped by a missing module of an extra is skipped, naming it."""
+    try:
+        return (yield)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").partition(".")[0]
+        if top in EXTRAS and find_spec(top) is None:
+            pytest.skip(f"needs the {EXTRAS[top]} extra ({top} is not installed)")
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from _skip_missing_extras())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    return (yield from _skip_missing_extras())
 
 
 def write_boxes(path: Path, boxes: dict[tuple[int, int], list[tuple[float, ...]]]) -> Path:
