@@ -213,6 +213,7 @@ def kws_data(
     force: Force = False,
 ) -> None:
     """Speak a keyword dataset offline with espeak-ng, in the Speech Commands layout."""
+    check_output_dir(output, force)  # before the model extra's imports
     from bmru_pdk.model import synth
 
     words = synth.WORDS_ALL if digits else synth.WORDS_BINARY

@@ -344,6 +344,7 @@ def test_eval_needs_only_its_split(tmp_path: Path) -> None:
 
 
 def test_tls_scheduler_without_configuration(home: Path) -> None:
+    pytest.importorskip("distributed")
     _one_sentence(_run("compare", "good.safetensors", "--scheduler", "tls://127.0.0.1:1",
                        "-o", "c", cwd=home), "tls://127.0.0.1:1", "TLS configuration")
     _one_sentence(_run("compare", "good.safetensors", "--scheduler", "ws://127.0.0.1:1",
