@@ -30,15 +30,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses.executor import make_executor
+from bmru_pdk.analyses.testbench import FRAME_S
 from bmru_pdk.circuits import builders, mapping
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import load_checkpoint
-from bmru_pdk.verification import compare as cmp
-from bmru_pdk.verification.executor import make_executor
-from bmru_pdk.verification.spice import simulate
-from bmru_pdk.verification.testbench import FRAME_S
+from bmru_pdk.spice import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KNIFE = 0.01  # of the sourced current

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bmru_pdk.analyses.testbench import VDD_V, Condition, supply_node
 from bmru_pdk.circuits import (
     NFET,
     PFET,
@@ -38,8 +39,7 @@ from bmru_pdk.circuits import (
 )
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.fileio import write_text
-from bmru_pdk.verification.spice import CORNERS, SpiceError, simulate
-from bmru_pdk.verification.testbench import VDD_V, Condition, supply_node
+from bmru_pdk.spice import CORNERS, SpiceError, simulate
 
 RESULTS = Path(__file__).parent / "results"
 CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + [
@@ -307,8 +307,8 @@ def main() -> None:
     tile = None
     with tempfile.TemporaryDirectory() as tmp:
         if not args.no_tile:
+            from bmru_pdk.analyses.compare import extracted_tile
             from bmru_pdk.model import bundled_checkpoint
-            from bmru_pdk.verification.compare import extracted_tile
 
             tile = extracted_tile(bundled_checkpoint(), Path(tmp) / "tile")[2].netlist
     rows = []

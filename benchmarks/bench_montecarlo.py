@@ -13,9 +13,9 @@ import json
 import time
 from pathlib import Path
 
+from bmru_pdk.analyses import compare, montecarlo
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint
-from bmru_pdk.verification import compare, montecarlo
 
 RESULTS = Path(__file__).parent / "results"
 

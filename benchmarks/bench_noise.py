@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/bench_noise.py``. Prints the suppression (input over output
 relative deviation) per noise level and writes ``benchmarks/results/noise.json`` and
-``noise.png``. Method: :mod:`bmru_pdk.verification.noise` and ``docs/noise.md``.
+``noise.png``. Method: :mod:`bmru_pdk.analyses.noise` and ``docs/noise.md``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 import time
 from pathlib import Path
 
+from bmru_pdk.analyses import noise
 from bmru_pdk.fileio import write_text
-from bmru_pdk.verification import noise
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import klayout.db as kdb
 
+from bmru_pdk.analyses.testbench import cross_reference
 from bmru_pdk.errors import BmruError
 from bmru_pdk.layouts.tile import write_tile
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint
 from bmru_pdk.verification import pex
-from bmru_pdk.verification.testbench import cross_reference
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "pex.json"

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 from tilesim import FRAME_S, SWEEP_D, TileSim, prepare, random_frames, sweep_checkpoint
 
+from bmru_pdk.analyses.compare import HardwareRun, load_utterances
 from bmru_pdk.model.bundled import bundled_checkpoint
-from bmru_pdk.verification.compare import HardwareRun, load_utterances
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAMES = 25

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from bmru_pdk.analyses import compare
+from bmru_pdk.analyses.executor import make_executor
+from bmru_pdk.analyses.testbench import VDD_V, Condition
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint
-from bmru_pdk.verification import compare
-from bmru_pdk.verification.executor import make_executor
-from bmru_pdk.verification.spice import CORNERS
-from bmru_pdk.verification.testbench import VDD_V, Condition
+from bmru_pdk.spice import CORNERS
 
 RESULTS = Path(__file__).parent / "results"
 CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + [

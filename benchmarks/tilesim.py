@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bmru_pdk.analyses import compare
+from bmru_pdk.analyses.power import part_of
+from bmru_pdk.analyses.testbench import FRAME_S, TileNetlist
 from bmru_pdk.model.checkpoint import (
     load_checkpoint,
     random_checkpoint,
@@ -19,9 +22,6 @@ from bmru_pdk.model.checkpoint import (
     save_checkpoint,
 )
 from bmru_pdk.model.features import to_currents
-from bmru_pdk.verification import compare
-from bmru_pdk.verification.power import part_of
-from bmru_pdk.verification.testbench import FRAME_S, TileNetlist
 
 SWEEP_D = (2, 4, 8, 16, 32)
 

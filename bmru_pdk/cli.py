@@ -81,8 +81,8 @@ def _bars(steps: Iterable[str]) -> Iterator[Callable[[str, int, int], None]]:
 def setup() -> None:
     """Download and verify the pinned gf180 models and DRC deck (idempotent)."""
     from bmru_pdk import assets
+    from bmru_pdk.spice import ngspice_library
     from bmru_pdk.verification.drc import klayout_program
-    from bmru_pdk.verification.spice import ngspice_library
 
     assets.ensure()
     klayout_program()
@@ -155,7 +155,7 @@ def simulate(
         "typical"),
 ) -> None:
     """Run a netlist in ngspice with the gf180 models (a transient must reach its stop time)."""
-    from bmru_pdk.verification import spice
+    from bmru_pdk import spice
 
     try:
         text = netlist.read_text()
@@ -177,7 +177,7 @@ def demo(
     force: Force = False,
 ) -> None:
     """Generate a transistor array and its schematic, then run DRC and LVS on it."""
-    from bmru_pdk.layouts import demo as job
+    from bmru_pdk import demo as job
 
     result = job.run(output, count=count, force=force)
     typer.echo(result.drc.summary())
@@ -331,9 +331,9 @@ def flow(
     """The main job: tile -> official DRC -> LVS -> extracted netlist -> post-layout compare,
     with a report. Exit code 0 when DRC and LVS pass; the compare's targets are reported."""
     from bmru_pdk import flow as job
+    from bmru_pdk.analyses.compare import load_utterances
+    from bmru_pdk.analyses.executor import make_executor
     from bmru_pdk.model.bundled import bundled_checkpoint
-    from bmru_pdk.verification.compare import load_utterances
-    from bmru_pdk.verification.executor import make_executor
 
     checkpoint = checkpoint or bundled_checkpoint()
     check_output_dir(output, force)
@@ -378,9 +378,9 @@ def compare(
     max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model."""
-    from bmru_pdk.verification.compare import compare as run_compare
-    from bmru_pdk.verification.compare import load_utterances, raise_failures, target_check
-    from bmru_pdk.verification.executor import make_executor
+    from bmru_pdk.analyses.compare import compare as run_compare
+    from bmru_pdk.analyses.compare import load_utterances, raise_failures, target_check
+    from bmru_pdk.analyses.executor import make_executor
 
     check_output_dir(output, force)
     if pex:

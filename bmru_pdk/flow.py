@@ -3,7 +3,7 @@ compare, one report.
 
 Everything lands in one folder, written whole or not at all: the tile's files
 (:data:`bmru_pdk.layouts.tile.FILES`), ``drc.lyrdb``, ``lvs.lvsdb``, ``extracted.spice``,
-``compare/`` (:func:`bmru_pdk.verification.compare.compare`'s folder), ``flow.json`` (every
+``compare/`` (:func:`bmru_pdk.analyses.compare.compare`'s folder), ``flow.json`` (every
 figure, stable keys) and ``report.md``.
 
 The flow passes when DRC and LVS do. The compare's agreement targets are reported (met, or
@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bmru_pdk.analyses.testbench import FRAME_S
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.fileio import output_dir
-from bmru_pdk.verification.testbench import FRAME_S
 
 if TYPE_CHECKING:
-    from bmru_pdk.verification.compare import Utterance
-    from bmru_pdk.verification.executor import Executor
+    from bmru_pdk.analyses.compare import Utterance
+    from bmru_pdk.analyses.executor import Executor
 
 # The flow's steps, in order, as named to its progress callback
 STEPS = ("tile", "DRC", "LVS", "extract", "PEX", "simulations")
@@ -161,8 +161,9 @@ def run(
         pex: Extract parasitic capacitances (KLayout-PEX, ``pex.spice``) and compare on
             that netlist, with the device-only figures beside.
     """
+    from bmru_pdk.analyses import compare
     from bmru_pdk.layouts.tile import write_tile
-    from bmru_pdk.verification import compare, drc, extract, lvs
+    from bmru_pdk.verification import drc, extract, lvs
     from bmru_pdk.verification import pex as parasitics
 
     def report(step: str, done: int, total: int = 1) -> None:

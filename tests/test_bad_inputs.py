@@ -141,9 +141,9 @@ def test_model_and_tile_read_the_same_values(tmp_path: Path) -> None:
     """Every parameter the tile maps is the model's own value, unclamped (a wrong weight in
     either reader fails this)."""
     torch = pytest.importorskip("torch")
-    from bmru_pdk.layouts.design import design
+    from bmru_pdk.analyses.compare import realised_parameters
+    from bmru_pdk.circuits.design import design
     from bmru_pdk.model.checkpoint import load_checkpoint
-    from bmru_pdk.verification.compare import realised_parameters
 
     ckpt = bundled_checkpoint()
     model = load_checkpoint(ckpt)
@@ -355,8 +355,8 @@ def test_compare_survives_a_failed_simulation(tmp_path: Path) -> None:
     """One utterance whose input ngspice cannot take (NaN currents): the others complete and
     compare.json names the failure with the simulator's own words."""
     pytest.importorskip("torch")
+    from bmru_pdk.analyses import compare as cmp
     from bmru_pdk.model.checkpoint import random_checkpoint
-    from bmru_pdk.verification import compare as cmp
 
     frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1]], float)
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "c.safetensors")

@@ -15,9 +15,9 @@ from bmru_pdk.cells import library, side_by_side
 from bmru_pdk.circuits import NFET, PFET, UNIT, Circuit, Pin, builders, mapping
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.layers import LABELS, LAYER
+from bmru_pdk.spice import simulate
 from bmru_pdk.verification import drc, lvs
 from bmru_pdk.verification.extract import extract
-from bmru_pdk.verification.spice import simulate
 
 pytestmark = pytest.mark.usefixtures("pdk")
 

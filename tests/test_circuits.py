@@ -30,7 +30,7 @@ from bmru_pdk.circuits import (
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.sizing import MISMATCH_BUDGET
 from bmru_pdk.errors import BmruError
-from bmru_pdk.verification.spice import simulate
+from bmru_pdk.spice import simulate
 
 CELL = CellParams(r_thresh=2.0, r_width=0.8, r_gain=1.0)
 BUILT = {

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.checkpoint import random_checkpoint
-from bmru_pdk.verification import compare as cmp
-from bmru_pdk.verification import testbench as tb
 
 # Frames (nA, two inputs) that walk the unit through OFF, ON, hold and back, with the
 # candidate well clear of both thresholds (beta_lo 0.90, beta_hi 1.69 nA for seed 1).
@@ -87,7 +87,7 @@ def test_sense_source_in_series_with_a_drain() -> None:
 def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> None:
     """Corner, temperature and supply change the run: a hot ff die draws more, a lower
     supply draws less, and the decisions of this well-separated unit hold."""
-    from bmru_pdk.verification.testbench import Condition
+    from bmru_pdk.analyses.testbench import Condition
 
     power = {}
     for c in (Condition(), Condition("ff", 125.0), Condition(vdd_v=1.62)):

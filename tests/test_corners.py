@@ -9,7 +9,7 @@ import pytest
 
 from bmru_pdk.circuits import NFET, MirrorParams, current_mirror
 from bmru_pdk.circuits import characterize as ch
-from bmru_pdk.verification.spice import SpiceError, simulate
+from bmru_pdk.spice import SpiceError, simulate
 
 MIRROR = current_mirror(MirrorParams(kind=NFET, ratios=[1.0]))
 

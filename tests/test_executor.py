@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses.executor import Executor, LocalExecutor, make_executor
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.checkpoint import random_checkpoint
-from bmru_pdk.verification import compare as cmp
-from bmru_pdk.verification.executor import Executor, LocalExecutor, make_executor
-from bmru_pdk.verification.spice import SpiceError, simulate
+from bmru_pdk.spice import SpiceError, simulate
 
 # The tiny network and frames of test_compare.py (thresholds well clear of the inputs)
 FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)

@@ -228,7 +228,7 @@ def test_bad_inputs_are_one_sentence(tmp_path: Path) -> None:
 
 
 def test_extracted_netlist_simulates_like_the_schematic(tmp_path: Path) -> None:
-    from bmru_pdk.verification import spice
+    from bmru_pdk import spice
 
     path, name = cell_gds(tmp_path, nfet(w=2, l=0.5, fingers=3))
     bias = "vd d 0 0.9\nvg g 0 0.37\nvs s 0 0\nvb b 0 0\n"  # ~1 nA: weak inversion

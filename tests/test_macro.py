@@ -14,9 +14,9 @@ import klayout.db as kdb
 import pytest
 
 from bmru_pdk import assets
+from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.model import NFET, Circuit, Device, Pin
 from bmru_pdk.errors import ToolMissingError
-from bmru_pdk.layouts.design import design
 from bmru_pdk.layouts.tile import import_tile, write_tile
 from bmru_pdk.model.checkpoint import random_checkpoint
 from bmru_pdk.verification import drc, lvs

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bmru_pdk import spice
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import montecarlo, noise
 from bmru_pdk.model.checkpoint import random_checkpoint
-from bmru_pdk.verification import compare as cmp
-from bmru_pdk.verification import montecarlo, noise, spice
 
 REL = 0.03  # relative input noise: well inside the unit's margins, not the comparator's
 

@@ -179,7 +179,7 @@ def tile(kpex: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pe
 @needs_kpex
 def test_tile_summing_and_decision_nets_have_capacitance(tile: tuple[Path, pex.PexResult]
                                                         ) -> None:
-    from bmru_pdk.verification.testbench import net_names
+    from bmru_pdk.analyses.testbench import net_names
 
     outdir, result = tile
     wanted = [f"s{layer}_{u}" for layer in (0, 1) for u in (0, 1)]
@@ -198,7 +198,7 @@ def test_tile_summing_and_decision_nets_have_capacitance(tile: tuple[Path, pex.P
 @needs_kpex
 def test_tile_pex_netlist_runs_in_ngspice(tile: tuple[Path, pex.PexResult]) -> None:
     from bmru_pdk.circuits.mapping import load_tables
-    from bmru_pdk.verification.spice import simulate
+    from bmru_pdk.spice import simulate
 
     _, result = tile
     header = re.search(r"^\.SUBCKT (\S+) ([^\n]*(?:\n\+[^\n]*)*)", result.spice, re.MULTILINE)

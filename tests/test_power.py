@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import power
+from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.checkpoint import random_checkpoint
-from bmru_pdk.verification import compare as cmp
-from bmru_pdk.verification import power
-from bmru_pdk.verification import testbench as tb
 
 # The frames of test_compare: the unit goes OFF, ON, holds and back.
 FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
@@ -52,7 +52,7 @@ def _widths(devices: dict[str, tuple[str, float]]) -> dict[str, float]:
 
 
 def test_every_extracted_device_lands_in_one_part(tile: Tile) -> None:
-    from bmru_pdk.layouts.design import design
+    from bmru_pdk.circuits.design import design
 
     body = tb.split_top(tile.extracted, tile.name).body
     parts = power.device_parts(tile.extracted, tile.schematic, body)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bmru_pdk.verification.stats import bootstrap_ratio, wilson
+from bmru_pdk.analyses.stats import bootstrap_ratio, wilson
 
 
 def test_wilson_interval() -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bmru_pdk import assets
+from bmru_pdk import assets, spice
 from bmru_pdk.errors import ToolMissingError
-from bmru_pdk.verification import drc, spice
+from bmru_pdk.verification import drc
 
 
 def test_assets_are_cached_and_verified() -> None:

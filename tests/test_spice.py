@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bmru_pdk.verification import spice
+from bmru_pdk import spice
 
 NMOS = "vd d 0 0.9\nvg g 0 0.35\nm1 d g 0 0 nfet_03v3 w=2u l=1u as=1p ad=1p ps=4u pd=4u\n"
 

@@ -47,7 +47,7 @@ from bmru_pdk.circuits.builders import (
 from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
 from bmru_pdk.circuits.sizing import UNIT, UnitDevice, pelgrom_sigma
 from bmru_pdk.fileio import write_text
-from bmru_pdk.verification.spice import simulate
+from bmru_pdk.spice import simulate
 
 TABLE_VERSION = 2
 VDD = 1.8

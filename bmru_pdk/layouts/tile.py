@@ -2,7 +2,7 @@
 
 The tile is hierarchical: each distinct library cell (per parameter set) is one cell,
 placed as instances and routed at the top (:mod:`bmru_pdk.layouts.floorplan`). Its
-schematic comes from the same :class:`~bmru_pdk.layouts.design.TileDesign`.
+schematic comes from the same :class:`~bmru_pdk.circuits.design.TileDesign`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import klayout.db as kdb
 
 from bmru_pdk.cells import library
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
+from bmru_pdk.circuits.design import VDD_V, TileDesign, design
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
-from bmru_pdk.layouts.design import VDD_V, TileDesign, design
 from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route
 from bmru_pdk.layouts.lef import lef
 from bmru_pdk.layouts.verilog import verilog

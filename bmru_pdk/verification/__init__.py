@@ -1,1 +1,1 @@
-"""Verification engines: DRC (official deck), LVS and extraction (KLayout), SPICE (ngspice)."""
+"""Verification engines: DRC (official deck), LVS, extraction and parasitics (KLayout)."""

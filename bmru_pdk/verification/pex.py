@@ -23,8 +23,8 @@ from pathlib import Path
 
 from bmru_pdk.errors import BmruError, ToolMissingError
 from bmru_pdk.fileio import write_text
+from bmru_pdk.spice import spice_number
 from bmru_pdk.verification.extract import NFET, SUBSTRATE, write_pex_lvsdb
-from bmru_pdk.verification.spice import spice_number
 
 PDK = "gf180mcuD"
 ENV = "BMRU_KPEX"

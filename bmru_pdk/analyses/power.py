@@ -23,12 +23,12 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.errors import BmruError
-from bmru_pdk.verification import testbench as tb
 from bmru_pdk.verification.extract import TERMINALS
 
 if TYPE_CHECKING:
-    from bmru_pdk.verification.spice import SimResult
+    from bmru_pdk.spice import SimResult
 
 PARTS = ("cells", "fc_mirrors", "biases")
 _PATHS = (

@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.builders import CellParams, UnitParams, bmru_unit
 from bmru_pdk.circuits.model import Circuit, Instance
 from bmru_pdk.errors import BmruError
-from bmru_pdk.verification import testbench as tb
 
 FRAME_S = 200e-6
 PER_FRAME = 4
@@ -163,7 +163,7 @@ def simulate_unit(circuit: Circuit, samples: np.ndarray, per_frame: int,
     Returns:
         Times (s, from the end of the reset frame) and the output current, nA.
     """
-    from bmru_pdk.verification.spice import simulate
+    from bmru_pdk.spice import simulate
 
     x = np.concatenate([np.zeros(per_frame), samples])
     total_ms = len(x) / per_frame * frame_s * 1e3

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bmru_pdk.analyses import testbench as tb
+from bmru_pdk.analyses.executor import Executor
+from bmru_pdk.analyses.power import device_parts, part_of, split_tile
+from bmru_pdk.analyses.stats import bootstrap_ratio, wilson
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import output_dir
-from bmru_pdk.verification import testbench as tb
-from bmru_pdk.verification.executor import Executor
-from bmru_pdk.verification.power import device_parts, part_of, split_tile
-from bmru_pdk.verification.stats import bootstrap_ratio, wilson
 
 if TYPE_CHECKING:
     from bmru_pdk.layouts.tile import TileFiles
@@ -60,7 +60,7 @@ class Utterance:
 class HardwareRun:
     """What one simulation gave, sampled once per frame (reset frame dropped); supply power
     as the time average after the reset frame, total and by part (when the tile's supply is
-    split: :mod:`~bmru_pdk.verification.power`)."""
+    split: :mod:`~bmru_pdk.analyses.power`)."""
 
     states: list[np.ndarray]
     scores: np.ndarray
@@ -132,8 +132,8 @@ def simulate_utterance(
         senses: Per layer, each unit's sense source on its ReLU copy (:func:`sense_cells`).
         condition: Corner, temperature and supply of the run.
     """
-    from bmru_pdk.verification.power import supply_power_nw
-    from bmru_pdk.verification.spice import simulate
+    from bmru_pdk.analyses.power import supply_power_nw
+    from bmru_pdk.spice import simulate
 
     x = np.vstack([np.zeros((1, x_na.shape[1])), x_na])
     n = len(x)
@@ -170,7 +170,7 @@ class SimFailure:
 def try_simulate_utterance(*args: object, **kwargs: object) -> HardwareRun | SimFailure:
     """:func:`simulate_utterance`, with a failed simulation returned instead of raised, so
     one bad utterance does not cost the others."""
-    from bmru_pdk.verification.spice import SpiceError
+    from bmru_pdk.spice import SpiceError
 
     try:
         return simulate_utterance(*args, **kwargs)  # type: ignore[arg-type]
@@ -327,7 +327,7 @@ def compare(
         frame_s: Frame period of the simulation, s (:data:`testbench.FRAME_S` by default).
         progress: Called with (0, total) when the simulations start, then (done, total)
             after each.
-        executor: Where the simulations run (:mod:`~bmru_pdk.verification.executor`);
+        executor: Where the simulations run (:mod:`~bmru_pdk.analyses.executor`);
             ``None`` runs them one after the other in this process.
         force: Write beside files the tool did not write (never removing them).
         max_devices: Largest tile to build, in transistors.

@@ -1,7 +1,7 @@
 """Mismatch Monte Carlo of a checkpoint's extracted tile: the distribution of state agreement
 with the torch model over samples of the gf180 models' statistical mismatch.
 
-The tile is built and extracted once, as in :func:`bmru_pdk.verification.compare.compare`.
+The tile is built and extracted once, as in :func:`bmru_pdk.analyses.compare.compare`.
 Each seed is one sample of the tile: ngspice's random numbers are drawn while the netlist is
 read, so with ``.options seed`` the same seed gives every device the same mismatch whatever
 the inputs, i.e. the same die on every utterance. Every (seed, utterance) simulation is
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bmru_pdk.verification import compare as cmp
-from bmru_pdk.verification import testbench as tb
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import testbench as tb
 
 PERCENTILES = (5, 25, 50, 75, 95)
 

@@ -219,7 +219,7 @@ def deck(
         condition: Temperature and supply of the run (its corner goes to ``simulate``).
 
     Returns:
-        The netlist for :func:`bmru_pdk.verification.spice.simulate`.
+        The netlist for :func:`bmru_pdk.spice.simulate`.
     """
     inputs = [p for p in tile.pins if re.fullmatch(r"x\d+", p)]
     if any(int(p[1:]) >= x_na.shape[1] for p in inputs):
