@@ -1,0 +1,59 @@
+"""The post-layout compare of the bundled tile on the held-out sample, with parasitics and
+device-only, with 95 % intervals.
+
+Usage: ``python benchmarks/bench_compare.py [--n 200] [--workers W | --scheduler ADDR]``.
+Prints the figures and writes ``benchmarks/results/compare_heldout.json`` (the compare's
+``compare.json`` without the per-utterance rows). About 5.4 s per simulation with
+parasitics, two simulations per utterance (with and without them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from bmru_pdk.analyses import compare
+from bmru_pdk.analyses.executor import make_executor
+from bmru_pdk.fileio import write_text
+from bmru_pdk.model import bundled_checkpoint
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _line(name: str, r: dict, n: int) -> str:
+    bits = ", ".join(f"{a:.2%} ({lo:.2%}-{hi:.2%})" for a, (lo, hi) in zip(
+        r["state_agreement_per_layer"], r["ci95"]["state_agreement_per_layer"], strict=True))
+    lo, hi = r["ci95"]["decision_agreement"]
+    return (f"{name}: state bits per layer {bits}; decisions {r['decisions_agreeing']}/{n} "
+            f"({lo:.1%}-{hi:.1%})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="held-out utterances")
+    parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
+    parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    args = parser.parse_args()
+    checkpoint = bundled_checkpoint()
+    start = time.perf_counter()
+    with make_executor(args.scheduler, args.workers) as ex, tempfile.TemporaryDirectory() as tmp:
+        utterances = compare.load_utterances(checkpoint, None, args.n, sample="heldout")
+        f = compare.compare(checkpoint, utterances, Path(tmp) / "out", executor=ex,
+                            sample="heldout", pex=True,
+                            progress=lambda k, total: print(f"{k}/{total}", end="\r"))
+    f = {k: v for k, v in f.items() if k != "per_utterance"}
+    f["seconds"] = round(time.perf_counter() - start, 1)
+    print(_line("with parasitics", f["ideal"], f["utterances"]))
+    print(_line("device-only", f["device_only"]["ideal"], f["device_only"]["utterances"]))
+    print(f"accuracy: model {f['ideal']['model_accuracy']:.1%}, tile {f['hardware_accuracy']:.1%},"
+          f" always the commonest class {f['baseline_accuracy']:.1%}; failed {len(f['failed'])};"
+          f" {f['seconds']} s")
+    write_text(RESULTS / "compare_heldout.json", json.dumps(f, indent=1) + "\n")
+    print(f"wrote {RESULTS / 'compare_heldout.json'}")
+
+
+if __name__ == "__main__":
+    main()
