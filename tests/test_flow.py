@@ -46,6 +46,7 @@ def test_flow_checks_reports_and_compares_a_tile(tmp_path: Path) -> None:
     assert c["device_only"]["netlist"] == "devices"
     assert c["device_only"]["ideal"]["state_agreement_per_layer"] == [1.0]
     assert "| parasitic capacitances (KLayout-PEX 2.5D) |" in report
+    assert "| PVT (corners, -40/27/125 °C, VDD ±10 %) | python benchmarks/bench_pvt.py" in report
     assert "| device-only netlist: state bits per layer, decisions | 100.0 %; 1/1 |" in report
     assert not list(tmp_path.glob(".*part")) and not list(out.glob(".*part"))
 
