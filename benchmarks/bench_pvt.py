@@ -87,15 +87,17 @@ def main() -> None:
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
         files, extracted, _ = compare.extracted_tile(checkpoint, Path(tmp) / "tile")
+        parasitics = None
         if args.pex:
             from bmru_pdk.verification import pex
 
-            extracted = pex.extract_pex(files.outdir / "tile.gds")
+            parasitics = pex.extract_pex(files.outdir / "tile.gds")
         for k, c in enumerate(CONDITIONS):
             out = Path(tmp) / f"c{k}"
             out.mkdir()
             f = compare.compare_tile(checkpoint, files, extracted, utterances, out,
-                                     executor=ex, sample="heldout", condition=c)
+                                     executor=ex, sample="heldout", condition=c,
+                                     pex=parasitics)
             rows.append(_row(c, f))
             r = rows[-1]
             if "power_nw" in r:
