@@ -136,9 +136,15 @@ def _check_replaceable(path: Path, force: bool) -> tuple[dict[str, str], list[st
     return manifest, foreign
 
 
-def _link_tree(src: Path, dst: Path, names: list[str]) -> None:
+def _link_tree(src: Path, dst: Path, names: list[str], ours: dict[str, str]) -> None:
     """Hard-link the files ``names`` of ``src`` into ``dst`` (same file system): the user's
-    files appear in the new folder without a copy and without leaving the old one."""
+    files appear in the new folder without a copy and without leaving the old one. Folders
+    holding none of the tool's files (``ours``), empty ones included, are the user's too."""
+    mine = {parent.as_posix() for f in ours for parent in Path(f).parents}
+    for folder in src.rglob("*"):
+        rel = folder.relative_to(src).as_posix()
+        if folder.is_dir() and not folder.is_symlink() and rel not in mine:
+            (dst / rel).mkdir(parents=True, exist_ok=True)
     for name in names:
         target = dst / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -207,7 +213,7 @@ def output_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
     try:
         yield tmp
         # checked again: the folder may have changed while the job ran
-        _, keep = _check_replaceable(path, force)
+        manifest, keep = _check_replaceable(path, force)
         clash = [f for f in keep if (tmp / f).exists() or (tmp / f).is_symlink()]
         if clash:
             raise OutputFolderError(
@@ -216,7 +222,7 @@ def output_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
         if not path.exists():
             tmp.rename(path)
             return
-        _link_tree(path, tmp, keep)
+        _link_tree(path, tmp, keep, manifest)
         if not _exchange(tmp, path):
             # no atomic swap here: the old output steps aside for an instant
             old = tmp.with_suffix(".old")

@@ -208,6 +208,7 @@ def test_rerun_replaces_only_its_own_files(home: Path) -> None:
     first = read_manifest(home / "out")
     assert first and "tile.gds" in first and MANIFEST not in first
     (home / "out" / "mine.txt").write_text("keep me")
+    (home / "out" / "my empty folder").mkdir()
     (home / "out" / "tile.gds.bak").write_bytes((home / "out" / "tile.gds").read_bytes())
     kept = {k: v for k, v in _snapshot(home).items() if not k.startswith("out/")
             or k in ("out/mine.txt", "out/tile.gds.bak")}
@@ -216,6 +217,7 @@ def test_rerun_replaces_only_its_own_files(home: Path) -> None:
     assert all(after[k] == v for k, v in kept.items())
     assert read_manifest(home / "out") == first  # same checkpoint, same bytes
     assert "mine.txt" not in read_manifest(home / "out")
+    assert (home / "out" / "my empty folder").is_dir()
     # a file of the tool's that the user edited is theirs now
     (home / "out" / "summary.json").write_text("{}\n")
     before = _snapshot(home)
