@@ -41,9 +41,8 @@ SWEEP: dict[str, tuple[str, dict]] = {
     "weights": ("weight_array", {"ratios": ((1.0, -0.5), (0.0, 3.2))}),
     "weights_3x3": ("weight_array", {"ratios": ((0.3, -0.1, 2.0), (-16.0, 0.2, 0.0),
                                                 (1.0, 1.0, -1.0))}),
-    # folded into four rows of 2 x 2, one of them holding a single weight
-    "weights_folded": ("weight_array", {"ratios": ((0.3, -0.1, 2.0), (-16.0, 0.2, 0.0),
-                                                   (1.0, 1.0, -1.0)), "block": 2}),
+    # no positive weight (no P block, vdd only a pin) and a rail with no weight at all
+    "weights_sinks_only": ("weight_array", {"ratios": ((-0.5, 0.0, -1.0), (0.0, 0.0, -2.0))}),
     "unit": ("bmru_unit", {}),
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
     "unit_sink_bias": ("bmru_unit", {"r_thresh": 4.0, "r_width": 1.0, "r_gain": 2.0,

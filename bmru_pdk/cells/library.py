@@ -11,6 +11,7 @@ from typing import Literal
 
 import gdsfactory as gf
 
+from bmru_pdk.cells.crossbar import weight_crossbar
 from bmru_pdk.cells.placer import Placement, place_row
 from bmru_pdk.cells.router import next_row_y, route
 from bmru_pdk.circuits import builders
@@ -110,34 +111,16 @@ def relu_node() -> gf.Component:
 
 
 @gf.cell
-def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
-                 block: int = 8) -> gf.Component:
-    """Signed weight matrix: PMOS mirror outputs source, NMOS ones sink, onto rails.
-
-    Folded into rows of about ``block``² weights: ``block`` rails (all, if fewer) from as
-    many inputs as fill the row (at most 2 x ``block``), an input's diodes in the row of its
-    first rails. Each
-    row's channel then holds a few x ``block`` tracks whatever the array's size, so the cell
-    stays compact as n_in and d grow.
+def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),)) -> gf.Component:
+    """Signed weight matrix drawn as a crossbar (:mod:`bmru_pdk.cells.crossbar`): PMOS
+    mirror outputs source onto the column rails, NMOS ones sink.
 
     Ports: ``x0``.. (inputs), ``s0``.. (summing rails), ``vdd``, ``vss``.
 
     Args:
         ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
-        block: rails per row (and inputs, when there are ``block`` rails or more).
     """
-    circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
-    names = {d.name for d in circuit.devices}  # as builders.weight_array names them
-    d_out, rows = len(ratios[0]), []
-    # inputs per row; at most 2 x block, as each input adds its diodes to the row
-    per_row = min(block * block // min(block, d_out), 2 * block)
-    for i0 in range(0, len(ratios), per_row):
-        for j0 in range(0, d_out, block):
-            rails = range(j0, min(j0 + block, d_out))
-            rows.append([n for i in range(i0, min(i0 + per_row, len(ratios)))
-                         for n in ((f"MXN{i}", f"MXC{i}", f"MXP{i}") if j0 == 0 else ())
-                         + tuple(f"MW{i}_{j}" for j in rails) if n in names])
-    return circuit_layout(circuit, rows=[r for r in rows if r])
+    return weight_crossbar(ratios)
 
 
 @gf.cell
