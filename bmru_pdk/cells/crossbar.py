@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 import gdsfactory as gf
+import klayout.db as kdb
 
 from bmru_pdk import rules
 from bmru_pdk.cells.placer import device_cell
 from bmru_pdk.cells.router import PAD, PITCH, via
-from bmru_pdk.cells.vias import CONTACT, Box, add_pin, rect
+from bmru_pdk.cells.vias import CONTACT, add_pin, rect
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.model import PFET, Circuit, Device
 from bmru_pdk.layers import LAYER
@@ -44,6 +45,8 @@ COL_W = 0.38  # metal1 width of the source-to-tap tie (a source column's width)
 ROW_GAP = 0.6
 # N block to the P block's Nwell: DF.16 (0.43 µm) from n-diffusion, with margin
 BLOCK_GAP = 1.0
+SUB_GAP = 1.0  # between folded sub-arrays (metal3 lines end to end)
+FOLD_MIN = 16  # rows of a folded sub-array, at least
 Role = Literal["weight", "diode", "copy"]
 
 
@@ -62,10 +65,17 @@ class _Device:
     source: tuple[float, float]  # west end and bottom of the source strap
 
     @classmethod
-    def of(cls, d: Device) -> _Device:
-        cell = device_cell(d)
+    def measure(cls, devices: list[Device]) -> dict[Device, _Device]:
+        """Every device's cell, made first and then measured (one layout update, see
+        :class:`~bmru_pdk.cells.placer.Placed`)."""
+        cells = {d: device_cell(d) for d in devices}
+        return {d: cls.of(cell, cell.dbbox()) for d, cell in cells.items()}
+
+    @classmethod
+    def of(cls, cell: gf.Component, box: kdb.DBox | None = None) -> _Device:
+        """``cell`` measured from its ports (and ``box``, its bounding box, if given)."""
         p = cell.ports
-        box = cell.dbbox()
+        box = box or kdb.DBox(0, 0, 0, 0)
         gx, gy = p["g"].center
         dx, dy = p["d"].center
         sx, sy = p["s"].center
@@ -81,17 +91,18 @@ class _Device:
 
 @gf.cell
 def _site(kind: str, w: float, l: float, fingers: int, role: Role,  # noqa: E741
-          rail: float, gate: float, column: float) -> gf.Component:
-    """One device on a site, wired to its lines: tap metal bottom at ``rail``, gate via
-    centred at ``gate``; a weight's drain reaches the column line centred at ``column``, a
-    diode's drain joins its gate, a copy's drain gets a metal2-metal3 via for its xp line.
-    Origin: the site's lower-left corner (the device's bounding box starts at x = 0)."""
+          dx: float, dy: float, rail: float, gate: float, column: float) -> gf.Component:
+    """One device on a site, moved by (``dx``, ``dy``) and wired to its lines: tap metal
+    bottom at ``rail``, gate via centred at ``gate``; a weight's drain reaches the column
+    line centred at ``column``, a diode's drain joins its gate, a copy's drain gets a
+    metal2-metal3 via for its xp line. Origin: the site's lower-left corner. The caller
+    measured the device (``dx`` puts its bounding box at x = 0): no bounding box is asked
+    for here."""
     d = Device(name="M", kind=kind, w=w, l=l, fingers=fingers, d="d", g="g", s="s", b="b")
-    m = _Device.of(d)
+    m = _Device.of(device_cell(d))
     c = gf.Component()
-    dx, dy = -m.x0, rail - m.rail
     ref = c << m.cell
-    ref.move((rules.snap(dx), rules.snap(dy)))
+    ref.move((dx, dy))
     gx, gtop = rules.snap(m.gate[0] + dx + HALF), rules.snap(m.gate[1] + dy)
     rect(c, LAYER.metal1, (gx - HALF, gtop - HALF, gx + HALF, gate))
     via(c, (gx, gate), "metal1", "metal3")
@@ -116,21 +127,21 @@ class _Row:
 
 
 def _rows(circuit: Circuit, n_in: int) -> tuple[list[_Row], list[_Row]]:
-    """The N block's and the P block's rows, columns counted with the two input columns."""
-    by = {d.name: d for d in circuit.devices}
-    n_rows, p_rows = [], []
-    for i in range(n_in):
-        n = {0: (by[f"MXC{i}"], "copy")} if f"MXC{i}" in by else {}
-        n[1] = (by[f"MXN{i}"], "diode")
-        p = {0: (by[f"MXP{i}"], "diode")} if f"MXP{i}" in by else {}
-        for d in circuit.devices:
-            if d.name.startswith(f"MW{i}_"):
-                j = int(d.name.split("_")[1])
-                (p if d.kind == PFET else n)[2 + j] = (d, "weight")
-        n_rows.append(_Row(i, n))
-        if p:
-            p_rows.append(_Row(i, p))
-    return n_rows, p_rows
+    """The N block's and the P block's rows; column 0 and 1 are the input columns, a
+    weight to rail j sits in column 2 + j."""
+    n_sites: list[dict[int, tuple[Device, Role]]] = [{} for _ in range(n_in)]
+    p_sites: list[dict[int, tuple[Device, Role]]] = [{} for _ in range(n_in)]
+    for d in circuit.devices:  # names as builders.weight_array gives them
+        if d.name.startswith("MW"):
+            i, j = (int(v) for v in d.name[2:].split("_"))
+            (p_sites if d.kind == PFET else n_sites)[i][2 + j] = (d, "weight")
+        else:
+            i = int(d.name[3:])
+            sites, col, role = {"MXC": (n_sites, 0, "copy"), "MXN": (n_sites, 1, "diode"),
+                                "MXP": (p_sites, 0, "diode")}[d.name[:3]]
+            sites[i][col] = (d, role)
+    return ([_Row(i, n_sites[i]) for i in range(n_in)],
+            [_Row(i, p_sites[i]) for i in range(n_in) if p_sites[i]])
 
 
 @dataclass(frozen=True)
@@ -150,79 +161,116 @@ def _block(rows: list[_Row], measured: dict[Device, _Device]) -> _Block:
     return _Block(rail, gate, rules.snap_up(top + ROW_GAP))
 
 
-def draw_crossbar(circuit: Circuit, n_in: int, n_out: int) -> gf.Component:
+def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
     """Draw ``circuit`` (a :func:`~bmru_pdk.circuits.builders.weight_array`) as a crossbar.
 
-    Ports (metal3, west edge, labelled): ``x<i>`` on the N rows' gate lines, ``s<j>``,
-    ``vdd`` and ``vss`` on the fan-out channel's tracks.
+    Rails without any weight get no column. An array of many more inputs than columns is
+    folded into side-by-side sub-arrays of :func:`fold` rows that share the fan-out
+    channel: the gate lines of all but the first rise to tracks of their own there.
+
+    Ports (metal3, west edge, labelled): ``x<i>`` on the first sub-array's gate lines or on
+    their tracks, ``s<j>`` (rails with a weight), ``vdd`` and ``vss`` on tracks.
     """
     c = gf.Component()
     n_rows, p_rows = _rows(circuit, n_in)
-    measured = {d: _Device.of(d) for r in n_rows + p_rows for d, _ in r.sites.values()}
+    p_of = {r.input: r for r in p_rows}
+    measured = _Device.measure([d for r in n_rows + p_rows for d, _ in r.sites.values()])
     pitch = rules.snap_up(max(m.x1 - m.x0 for m in measured.values())
                           + 2 * rules.M2_SPACE.value + PAD)
     column = rules.snap(pitch - rules.M2_SPACE.value - HALF)  # column line, site-relative
-    risers = [r.input for r in p_rows]
-    lane = {n: rules.snap(HALF + k * PITCH) for k, n in enumerate([*risers, "vdd", "vss"])}
-    x_sites = rules.snap(lane["vss"] + HALF + rules.M2_SPACE.value + 0.3)
-    east = rules.snap(x_sites + (2 + n_out) * pitch)
+    rails = sorted({col for r in n_rows + p_rows for col in r.sites if col >= 2})
+    slot = {col: 2 + k for k, col in enumerate(rails)}
+    rows = fold(len(rails))
+    groups = [n_rows[g:g + rows] for g in range(0, n_in, rows)]
+    tracks = ["vdd", "vss", *(f"s{col - 2}" for col in rails),
+              *(f"x{r.input}" for group in groups[1:] for r in group)]
+    track_y = {n: rules.snap(-(k + 1) * PITCH) for k, n in enumerate(tracks)}
+    reach: dict[str, float] = {}  # the easternmost via on each track
+    nb = _block(n_rows, measured)
+    pb = _block(p_rows, measured) if p_rows else None
+    p_width = max([m.x1 - m.x0 for d, m in measured.items() if d.kind == PFET], default=0.0)
 
-    def draw_rows(rows: list[_Row], b: _Block, y0: float, supply: str) -> list[float]:
+    def line(layer: gf.typings.LayerSpec, x: float, y0: float, y1: float) -> None:
+        rect(c, layer, (x - HALF, y0 - HALF, x + HALF, y1 + HALF))
+
+    def drop(name: str, x: float, y: float) -> None:
+        """A metal2 line at ``x`` from ``y`` down onto its track, with the via there."""
+        line(LAYER.metal2, x, track_y[name], y)
+        via(c, (x, track_y[name]), "metal2", "metal3")
+        reach[name] = max(reach.get(name, x), x)
+
+    def draw_rows(rows: list[_Row], b: _Block, x_sites: float, y0: float, supply: float,
+                  east: float) -> list[float]:
         bottoms = [rules.snap(y0 + k * b.height) for k in range(len(rows))]
         for row, y in zip(rows, bottoms, strict=True):
             for col, (d, role) in row.sites.items():
-                ref = c << _site(d.kind, d.w, d.l, d.fingers, role, b.rail, b.gate, column)
-                ref.move((rules.snap(x_sites + col * pitch), y))
+                m = measured[d]
+                ref = c << _site(d.kind, d.w, d.l, d.fingers, role, rules.snap(-m.x0),
+                                 rules.snap(b.rail - m.rail), b.rail, b.gate, column)
+                ref.move((rules.snap(x_sites + slot.get(col, col) * pitch), y))
             rail = rules.snap(y + b.rail)
-            rect(c, LAYER.metal1, (lane[supply] - HALF, rail, east, rail + TAP_H))
-            via(c, (lane[supply], rail + TAP_H / 2), "metal1", "metal2")
+            rect(c, LAYER.metal1, (supply - HALF, rail, east, rail + TAP_H))
+            via(c, (supply, rail + TAP_H / 2), "metal1", "metal2")
         return bottoms
 
-    nb = _block(n_rows, measured)
-    n_y = draw_rows(n_rows, nb, 0.0, "vss")
-    top = n_y[-1] + nb.height
-    tops = {"vss": rules.snap(n_y[-1] + nb.rail + TAP_H)}  # where each supply strap ends
-    p_gate: dict[int, float] = {}
-    if p_rows:
-        pb = _block(p_rows, measured)
-        p_y = draw_rows(p_rows, pb, rules.snap(top + BLOCK_GAP), "vdd")
-        top = p_y[-1] + pb.height
-        tops["vdd"] = rules.snap(p_y[-1] + pb.rail + TAP_H)
-        p_gate = {r.input: rules.snap(y + pb.gate) for r, y in zip(p_rows, p_y, strict=True)}
-        width = max(m.x1 - m.x0 for d, m in measured.items() if d.kind == PFET)
-        rect(c, LAYER.nwell, (x_sites, p_y[0], rules.snap(east - pitch + width), top - ROW_GAP))
+    x0 = 0.0
+    for g, group in enumerate(groups):
+        risen = [r.input for r in group] if g else []  # gate lines that rise to a track
+        p_group = [p_of[r.input] for r in group if r.input in p_of]
+        names = [*(f"x{i}" for i in risen), *(f"xp{r.input}" for r in p_group), "vdd", "vss"]
+        lane = {n: rules.snap(x0 + HALF + k * PITCH) for k, n in enumerate(names)}
+        x_sites = rules.snap(lane["vss"] + HALF + rules.M2_SPACE.value + 0.3)
+        east = rules.snap(x_sites + (2 + len(rails)) * pitch)
+        n_y = draw_rows(group, nb, x_sites, 0.0, lane["vss"], east)
+        top = n_y[-1] + nb.height
+        drop("vss", lane["vss"], n_y[-1] + nb.rail + TAP_H / 2)
+        p_gate: dict[int, float] = {}
+        if p_group:
+            p_y = draw_rows(p_group, pb, x_sites, rules.snap(top + BLOCK_GAP), lane["vdd"], east)
+            top = p_y[-1] + pb.height
+            drop("vdd", lane["vdd"], p_y[-1] + pb.rail + TAP_H / 2)
+            p_gate = {r.input: rules.snap(y + pb.gate) for r, y in zip(p_group, p_y, strict=True)}
+            rect(c, LAYER.nwell, (x_sites, p_y[0], rules.snap(east - pitch + p_width),
+                                  top - ROW_GAP))
+        for r, y in zip(group, n_y, strict=True):
+            gate = rules.snap(y + nb.gate)
+            if g:
+                rect(c, LAYER.metal3, (lane[f"x{r.input}"] - HALF, gate - HALF, east,
+                                       gate + HALF))
+                via(c, (lane[f"x{r.input}"], gate), "metal2", "metal3")
+                drop(f"x{r.input}", lane[f"x{r.input}"], gate)
+            else:
+                box = (0.0, gate - HALF, east, gate + HALF)
+                rect(c, LAYER.metal3, box)
+                add_pin(c, f"x{r.input}", LAYER.metal3, box, 180, label=True)
+            if r.input in p_gate:  # the copy's drain rises to the P row's gate line
+                m = measured[r.sites[0][0]]
+                drain = rules.snap(y + nb.rail - m.rail + m.drain[2])
+                x, to = lane[f"xp{r.input}"], p_gate[r.input]
+                rect(c, LAYER.metal3, (x - HALF, drain - HALF,
+                                       rules.snap(x_sites - m.x0 + m.drain[0] + PAD),
+                                       drain + HALF))
+                line(LAYER.metal2, x, drain, to)
+                via(c, (x, drain), "metal2", "metal3")
+                via(c, (x, to), "metal2", "metal3")
+                rect(c, LAYER.metal3, (x - HALF, to - HALF, east, to + HALF))
+        for col in rails:
+            drop(f"s{col - 2}", rules.snap(x_sites + slot[col] * pitch + column),
+                 rules.snap(top - ROW_GAP - HALF))
+        x0 = rules.snap(east + SUB_GAP)
 
-    # gate lines; the copies' drains rise to their P rows' gate lines
-    for r, y in zip(n_rows, n_y, strict=True):
-        g = rules.snap(y + nb.gate)
-        line = (0.0, g - HALF, east, g + HALF)
-        rect(c, LAYER.metal3, line)
-        add_pin(c, f"x{r.input}", LAYER.metal3, line, 180, label=True)
-        if r.input in p_gate:
-            d, _ = r.sites[0]
-            m = measured[d]
-            drain = rules.snap(y + nb.rail - m.rail + m.drain[2])
-            x, to = lane[r.input], p_gate[r.input]
-            rect(c, LAYER.metal3, (x - HALF, drain - HALF,
-                                   rules.snap(x_sites - m.x0 + m.drain[0] + PAD), drain + HALF))
-            rect(c, LAYER.metal2, (x - HALF, drain - HALF, x + HALF, to + HALF))
-            via(c, (x, drain), "metal2", "metal3")
-            via(c, (x, to), "metal2", "metal3")
-            rect(c, LAYER.metal3, (x - HALF, to - HALF, east, to + HALF))
-
-    # fan-out channel: supplies, then a track per rail, each from its line to the west edge
-    lines = {"vdd": lane["vdd"], "vss": lane["vss"]}
-    lines |= {f"s{j}": rules.snap(x_sites + (2 + j) * pitch + column) for j in range(n_out)}
-    for k, (name, x) in enumerate(lines.items()):
-        y = rules.snap(-PITCH - k * PITCH)
-        if name != "vdd" or p_rows:  # without a P block, vdd is only a pin
-            hi = tops.get(name, rules.snap(top - ROW_GAP))
-            rect(c, LAYER.metal2, (x - HALF, y - HALF, x + HALF, hi))
-            via(c, (x, y), "metal2", "metal3")
-        track: Box = (0.0, y - HALF, rules.snap(x + HALF), y + HALF)
-        rect(c, LAYER.metal3, track)
-        add_pin(c, name, LAYER.metal3, track, 180, label=True)
+    for name, y in track_y.items():
+        # without a P block vdd is only a pin: a stub of track
+        box = (0.0, y - HALF, rules.snap(reach.get(name, PAD) + HALF), y + HALF)
+        rect(c, LAYER.metal3, box)
+        add_pin(c, name, LAYER.metal3, box, 180, label=True)
     return c
+
+
+def fold(rails: int) -> int:
+    """Rows per sub-array of an array with weights on ``rails`` rails: as many as it has
+    columns (the rails plus the two input columns), at least ``FOLD_MIN``."""
+    return max(FOLD_MIN, rails + 2)
 
 
 def weight_crossbar(ratios: tuple[tuple[float, ...], ...]) -> gf.Component:
@@ -231,7 +279,7 @@ def weight_crossbar(ratios: tuple[tuple[float, ...], ...]) -> gf.Component:
     ``info``: schematic, circuit name, device count, area (µm²), site pitch (µm).
     """
     circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
-    c = draw_crossbar(circuit, len(ratios), len(ratios[0]))
+    c = draw_crossbar(circuit, len(ratios))
     c.info.update({"circuit": circuit.name, "spice": circuit.to_spice(),
                    "devices": len(circuit.devices), "area_um2": round(c.xsize * c.ysize, 2)})
     return c

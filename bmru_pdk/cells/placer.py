@@ -18,10 +18,11 @@ from itertools import chain, zip_longest
 from typing import Literal
 
 import gdsfactory as gf
+import klayout.db as kdb
 
 from bmru_pdk import rules
 from bmru_pdk.cells.devices import nfet, pfet
-from bmru_pdk.cells.vias import rect
+from bmru_pdk.cells.vias import Box, rect
 from bmru_pdk.circuits.model import NFET, Device
 from bmru_pdk.layers import LAYER
 
@@ -35,10 +36,27 @@ KIND_CHANGE_GAP = rules.NW_SPACE_DIFF_NET.value + SAME_KIND_GAP
 
 @dataclass(frozen=True)
 class Placed:
-    """A device of the circuit and its reference in the layout."""
+    """A device of the circuit, its reference in the layout and its bounding box there.
+
+    The box is computed, not asked of the reference: KLayout answers a bounding-box query
+    after a change by updating the whole layout, which made each query cost time in
+    proportion to every cell built before (builds grew quadratic in the tile's size).
+    """
 
     device: Device
     ref: gf.ComponentReference
+    box: Box
+
+
+def place(c: gf.Component, cell: gf.Component, box: kdb.DBox, x: float, y: float
+          ) -> tuple[gf.ComponentReference, Box]:
+    """Instantiate ``cell`` (bounding box ``box``, measured beforehand) in ``c`` with its
+    lower-left corner at (``x``, ``y``); return the reference and its box."""
+    ref = c << cell
+    dx, dy = rules.snap(x - box.left), rules.snap(y - box.bottom)
+    ref.move((dx, dy))
+    return ref, (rules.snap(box.left + dx), rules.snap(box.bottom + dy),
+                 rules.snap(box.right + dx), rules.snap(box.top + dy))
 
 
 Placement = Literal["grouped", "interdigitated"]
@@ -79,16 +97,17 @@ def place_row(c: gf.Component, devices: list[Device], placement: Placement = "gr
     """
     row = (_order([d for d in devices if d.kind == NFET], placement)
            + _order([d for d in devices if d.kind != NFET], placement))
+    cells = [device_cell(d, dummies) for d in row]
+    boxes = [cell.dbbox() for cell in cells]  # all cells made first: one layout update
     placed: list[Placed] = []
     x = 0.0
-    for d in row:
+    for d, cell, box in zip(row, cells, boxes, strict=True):
         if placed:
             x += SAME_KIND_GAP if placed[-1].device.kind == d.kind else KIND_CHANGE_GAP
-        ref = c << device_cell(d, dummies)
-        ref.xmin, ref.ymin = x, y
-        x = rules.snap(ref.xmax)
-        placed.append(Placed(d, ref))
-    pmos = [p.ref for p in placed if p.device.kind != NFET]
+        ref, b = place(c, cell, box, x, y)
+        x = b[2]
+        placed.append(Placed(d, ref, b))
+    pmos = [p.box for p in placed if p.device.kind != NFET]
     if pmos:
-        rect(c, LAYER.nwell, (pmos[0].xmin, y, pmos[-1].xmax, max(r.ymax for r in pmos)))
+        rect(c, LAYER.nwell, (pmos[0][0], y, pmos[-1][2], max(b[3] for b in pmos)))
     return placed

@@ -158,7 +158,7 @@ def next_row_y(below: list[Placed], above: list[Device]) -> float:
     # source and bulk stubs start inside their cells, so a channel below the row's bottom
     # y by CLEARANCE + its tracks is always deep enough (route checks it)
     return rules.snap(max(top + len(down) * PITCH + CLEARANCE,
-                          max(p.ref.ymax for p in below) + KIND_CHANGE_GAP))
+                          max(p.box[3] for p in below) + KIND_CHANGE_GAP))
 
 
 def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[str, Box]:
@@ -184,8 +184,8 @@ def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[st
     per_row = [[s for p in row for s in access(c, p)] for row in rows]
     stubs = [s for row in per_row for s in row]
     half = PAD / 2
-    west = min([*(p.ref.xmin for row in rows for p in row), *(s.x - half for s in stubs)])
-    row_hi = max(p.ref.xmax for row in rows for p in row)
+    west = min([*(p.box[0] for row in rows for p in row), *(s.x - half for s in stubs)])
+    row_hi = max(p.box[2] for row in rows for p in row)
     order = list(dict.fromkeys([*pins, *(s.net for s in stubs)]))
     unused = [n for n in pins if not any(s.net == n for s in stubs)]
 

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
 
 VDD_V = 1.8
 REF = "iref"
-# units per tile row: about as wide as a folded weight array (8 x 8 weights a row), so
-# large d stacks rows instead of growing one row
-UNITS_PER_ROW = 4
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,7 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
             units.append(Part(f"u{l}_{j}", "bmru_unit", settings, unit,
                               {"sum": rails[j], "vbn": REF, "vbp": "vbp", "out": f"h{l}_{j}",
                                "vdd": "vdd", "vss": "vss"}))
-        rows += [units[k:k + UNITS_PER_ROW] for k in range(0, arch.d, UNITS_PER_ROW)]
+        rows.append(units)  # one row per layer: the floorplan wraps it to the arrays' width
         inputs = [f"h{l}_{j}" for j in range(arch.d)]
     rows.append([_weight_part("wo", _weights(p.W_o, "readout.W", currents[-1], nodes[-1]),
                               inputs, outputs)])

@@ -39,12 +39,21 @@ def load_tables(version: int = TABLE_VERSION) -> Tables:
     return Tables.model_validate(json.loads(path.read_text()))
 
 
+def _interp_rows(x: float, xp: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``np.interp(x, xp, rows[:, k])`` for every column k at once, with numpy's own
+    arithmetic (the same bits): x is clipped to the ends of ``xp``."""
+    if x >= xp[-1]:
+        return rows[-1].copy()
+    if x <= xp[0]:
+        return rows[0].copy()
+    j = int(np.searchsorted(xp, x, side="right")) - 1
+    slope = (rows[j + 1] - rows[j]) / (xp[j + 1] - xp[j])
+    return slope * (x - xp[j]) + rows[j]
+
+
 def _gains_at(m: MirrorTable, i_in: float) -> np.ndarray:
     """The gain row at input current ``i_in`` nA (interpolated in log current)."""
-    g = np.array(m.gain)
-    lc = np.log(m.currents_na)
-    x = float(np.clip(math.log(i_in), lc[0], lc[-1]))
-    return np.array([np.interp(x, lc, g[:, k]) for k in range(g.shape[1])])
+    return _interp_rows(math.log(i_in), np.log(m.currents_na), np.array(m.gain))
 
 
 def _row(kind: MosKind, t: Tables, i_in: float, load: Load,
@@ -57,8 +66,7 @@ def _row(kind: MosKind, t: Tables, i_in: float, load: Load,
     if len(tabs) == 1:
         return tabs[0].ratios, rows[0]
     ln = np.log([m.i_node_na for m in tabs])
-    x = float(np.clip(math.log(i_node), ln[0], ln[-1]))
-    return tabs[0].ratios, np.array([np.interp(x, ln, rows[:, k]) for k in range(rows.shape[1])])
+    return tabs[0].ratios, _interp_rows(math.log(i_node), ln, rows)
 
 
 def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0, tables: Tables | None = None,

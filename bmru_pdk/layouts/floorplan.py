@@ -1,22 +1,30 @@
 """Tile floorplan: library cells placed as instances in rows, routed with the cell router's
-channels (:func:`bmru_pdk.cells.router.draw_legs`).
+legs (:func:`bmru_pdk.cells.router.draw_legs`).
 
-Rows stack bottom-up with a routing channel below each. Every cell port (metal3, west edge)
-jogs west on metal3 into the gap before its cell, drops a via, and runs down on metal2 to
-its net's metal3 track in the channel below the row. A net in several channels gets a metal2
-riser in a spine west of all rows. Each tile pin's track runs on west to the boundary, where
-its port and its label (just inside the port) sit. Metal2 is only ever vertical and metal3
-horizontal outside the cells, so crossings are free; gaps and channels keep every shape a
-metal space from the cells.
+Rows stack bottom-up. A row of one cell (a weight array, the bias generator) is *direct*:
+each of its ports (metal3, west edge) runs straight west on metal3 to its net's riser. A row
+of several cells (units) has a routing channel below it: every port jogs west on metal3
+into the gap before its cell, drops a via and runs down on metal2 to its net's track in the
+channel. A row wider than the widest direct row wraps onto the next.
+
+Every net with more than one such tap (a direct port or a channel track) gets a metal2
+riser in a spine west of all rows, from its lowest tap to its highest; risers whose spans
+do not overlap share a lane (interval packing), so the spine is as wide as the most nets
+crossing any one height, not as the number of nets. Each tile pin's lowest tap runs on west
+to the boundary, where its port and its label (just inside the port) sit. Metal2 is only
+ever vertical and metal3 horizontal outside the cells, so crossings are free.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import gdsfactory as gf
+import klayout.db as kdb
 
 from bmru_pdk import rules
+from bmru_pdk.cells.placer import place
 from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, via
 from bmru_pdk.cells.vias import Box, add_pin, rect
 from bmru_pdk.layers import LABELS, LAYER
@@ -27,6 +35,7 @@ LABEL_INSET = 0.1  # µm: a pin's label sits this far inside its port (ports fro
 ROW_CLEAR = 1.0  # µm between a channel's outer track and a cell (clears metal, Nwell)
 # first stub of a cell: its metal2 a metal space plus margin west of the cell
 STUB_IN = rules.snap(HALF + rules.M2_SPACE.value + 0.5)
+SPINE_CLEAR = rules.snap(rules.M2_SPACE.value + 0.5)  # spine's last lane to the cells
 
 
 @dataclass(frozen=True)
@@ -43,61 +52,125 @@ def _gap(ports: int) -> float:
     return rules.snap(STUB_IN + (ports - 1) * PITCH + HALF + rules.M2_SPACE.value + 0.5)
 
 
+def _direct(row: list[Placement]) -> bool:
+    nets = [row[0].nets[p.name] for p in row[0].cell.ports] if len(row) == 1 else []
+    return bool(nets) and len(set(nets)) == len(nets)
+
+
+def _wrap(rows: list[list[Placement]], box: dict[str, kdb.DBox]) -> list[list[Placement]]:
+    """Split every channel row wider than the widest direct row (or its own widest cell)."""
+    width = max([box[r[0].cell.name].width() for r in rows if _direct(r)], default=0.0)
+    out: list[list[Placement]] = []
+    for row in rows:
+        if _direct(row):
+            out.append(row)
+            continue
+        line: list[Placement] = []
+        x = 0.0
+        for p in row:
+            w = _gap(len(p.cell.ports)) + box[p.cell.name].width()
+            if line and x + w > width:
+                out.append(line)
+                line, x = [], 0.0
+            line.append(p)
+            x += w
+        out.append(line)
+    return out
+
+
+def _lanes(spans: dict[str, tuple[float, float]]) -> dict[str, int]:
+    """Lane of each riser, bottom-up: the lowest lane whose last riser ends at least a pitch
+    below this one's start, else a new lane (optimal for intervals: as many lanes as the
+    most spans overlapping at one height)."""
+    free: list[int] = []  # lanes free at the current height
+    busy: list[tuple[float, int]] = []  # (top of its riser, lane)
+    lane: dict[str, int] = {}
+    for net, (lo, hi) in sorted(spans.items(), key=lambda kv: kv[1]):
+        while busy and busy[0][0] + PITCH <= lo + 1e-9:
+            heapq.heappush(free, heapq.heappop(busy)[1])
+        lane[net] = heapq.heappop(free) if free else len(busy)
+        heapq.heappush(busy, (hi, lane[net]))
+    return lane
+
+
 def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str]) -> Box:
     """Place ``rows`` bottom-up, route every net, add a port and label per pin.
 
     Args:
         c: the empty tile component.
-        rows: the cells of each row, west to east.
+        rows: the cells of each row, west to east (a row too wide wraps).
         pins: tile pin names (nets) in port order.
 
     Returns:
         The boundary (x0, y0, x1, y1) with the lower-left corner at the origin.
     """
-    channel_nets = [list(dict.fromkeys(n for p in row for n in p.nets.values())) for row in rows]
-    channels: dict[str, list[int]] = {}
-    for r, nets in enumerate(channel_nets):
-        for n in nets:
-            channels.setdefault(n, []).append(r)
-    spine = [n for n, chs in channels.items() if len(chs) > 1]
-    riser_x = {n: rules.snap(EDGE + HALF + k * PITCH) for k, n in enumerate(spine)}
-    row_x = rules.snap(EDGE + len(spine) * PITCH + rules.M2_SPACE.value + 0.5)
-
-    legs: list[Stub] = []
+    # every cell measured before anything is placed: one layout update (placer.Placed)
+    box = {p.cell.name: p.cell.dbbox() for row in rows for p in row}
+    rows = _wrap(rows, box)
+    # vertical placement first: the taps' heights decide the spine, the spine the x origin
     track_y: dict[Track, float] = {}
+    bases: list[float] = []
     y = EDGE
     for r, row in enumerate(rows):
-        for k, n in enumerate(channel_nets[r]):
-            track_y[n, str(r)] = rules.snap(y + HALF + k * PITCH)
-        base = rules.snap(y + len(channel_nets[r]) * PITCH - PITCH + PAD + ROW_CLEAR)
-        x, top = row_x, base
+        if _direct(row):
+            base = y
+            cell = row[0].cell
+            for port in cell.ports:
+                track_y[row[0].nets[port.name], str(r)] = rules.snap(
+                    base + port.center[1] - box[cell.name].bottom)
+        else:
+            nets = list(dict.fromkeys(p.nets[port.name] for p in row for port in p.cell.ports))
+            for k, n in enumerate(nets):
+                track_y[n, str(r)] = rules.snap(y + HALF + k * PITCH)
+            base = rules.snap(y + len(nets) * PITCH - PITCH + PAD + ROW_CLEAR)
+        bases.append(base)
+        y = rules.snap(base + max(box[p.cell.name].height() for p in row) + ROW_CLEAR)
+    taps: dict[str, list[Track]] = {}
+    for key in track_y:
+        taps.setdefault(key[0], []).append(key)
+    lane = _lanes({n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
+                   for n, keys in taps.items() if len(keys) > 1})
+    riser_x = {n: rules.snap(EDGE + HALF + k * PITCH) for n, k in lane.items()}
+    row_x = rules.snap(EDGE + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)
+
+    legs: list[Stub] = []
+    spans: dict[Track, tuple[float, float]] = {}
+    boxes_placed: list[Box] = []
+    for r, row in enumerate(rows):
+        direct = _direct(row)
+        x = row_x
         for p in row:
-            ref = c << p.cell
+            ref, placed = place(c, p.cell, box[p.cell.name],
+                                x if direct else x + _gap(len(p.cell.ports)), bases[r])
             ref.name = p.name
-            ref.xmin = rules.snap(x + _gap(len(p.nets)))
-            ref.ymin = base
             for k, port in enumerate(ref.ports):
+                key = (p.nets[port.name], str(r))
                 px, py = (rules.snap(v) for v in port.center)
+                if direct:  # the track is the port's own line, run on west to the spine
+                    spans[key] = (px, px + HALF)
+                    continue
                 sx = rules.snap(px - STUB_IN - k * PITCH)
                 rect(c, LAYER.metal3, (sx - HALF, py - HALF, px, py + HALF))
                 via(c, (sx, py), "metal2", "metal3")
-                legs.append(Stub(p.nets[port.name], sx, py, str(r)))
-            x, top = rules.snap(ref.xmax), max(top, rules.snap(ref.ymax))
-        y = rules.snap(top + ROW_CLEAR)
+                legs.append(Stub(key[0], sx, py, key[1]))
+                west, east = spans.get(key, (sx, sx))
+                spans[key] = (min(west, sx - HALF), max(east, sx + HALF))
+            x = placed[2]
+            boxes_placed.append(placed)
     for n, x in riser_x.items():
-        low = min(track_y[n, str(r)] for r in channels[n])
-        legs += [Stub(n, x, low, str(r)) for r in channels[n]]
-
-    east = max(s.x for s in legs) + HALF
-    spans = {}
-    for n in pins:
-        key = (n, str(channels[n][0]))
-        spans[key] = (0.0, max(s.x for s in legs if (s.net, s.channel) == key) + HALF)
+        low = min(track_y[k] for k in taps[n])
+        for key in taps[n]:
+            legs.append(Stub(n, x, low, key[1]))
+            spans[key] = (min(spans[key][0], x - HALF), spans[key][1])
+    first = {n: min(taps[n], key=track_y.__getitem__) for n in pins}  # a pin's lowest tap
+    for key in first.values():
+        spans[key] = (0.0, spans[key][1])
     boxes = draw_legs(c, legs, track_y, spans)
     for n in pins:
-        box = boxes[n, str(channels[n][0])]
+        box = boxes[first[n]]
         add_pin(c, n, LAYER.metal3, box, 180)
         c.add_label(n, position=(LABEL_INSET, (box[1] + box[3]) / 2), layer=LABELS[LAYER.metal3])
-    boundary = (0.0, 0.0, rules.snap(max(east, c.xmax) + EDGE), rules.snap(y - ROW_CLEAR + EDGE))
+    east = max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)])
+    boundary = (0.0, 0.0, rules.snap(east + EDGE), rules.snap(y - ROW_CLEAR + EDGE))
     rect(c, LAYER.pr_bndry, boundary)
     return boundary
