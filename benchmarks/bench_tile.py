@@ -1,9 +1,11 @@
-"""Tile figures: build, DRC and LVS time, device count, area, area per weight and per unit
-for d = 4 (the bundled network), d = 16 and d = 64 (random, 13 inputs, 2 layers); a PNG of
-d = 4. A DRC run longer than ``DRC_BUDGET_S`` is recorded as not finished.
+"""Tile figures: build, DRC and LVS time, device count, area and area per transistor for
+d = 4 (the bundled network) and d = 16, 64, 128, 256 (random, 13 inputs, 2 layers), the
+build-time exponent in transistors over d = 16 -> 256, and pictures of d = 4 and d = 64.
+Each build runs in a fresh interpreter (no cell cached by an earlier build). A DRC run
+longer than ``DRC_BUDGET_S`` is recorded as not finished.
 
 Run: ``.venv/bin/python benchmarks/bench_tile.py`` -> ``benchmarks/results/tile.json``,
-``docs/img/tile_d4.png``.
+``docs/img/tile_d4.png``, ``docs/img/tile_d64.png``.
 
 ``--build-only`` times just the builds, each in a fresh process, ``--repeat`` times, and
 records them under this environment (Python, gdsfactory, kfactory) in
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import statistics
 import tempfile
@@ -36,9 +39,11 @@ ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "tile.json"
 PLATFORMS = ROOT / "results" / "tile_platforms.json"
 CHECKPOINTS = ROOT.parent / "build" / "bench_tile"
-IMAGE = ROOT.parent / "docs" / "img" / "tile_d4.png"
-DRC_BUDGET_S = 900
-RANDOM_D = (16, 64)
+IMAGES = {"d4_bundled": ROOT.parent / "docs" / "img" / "tile_d4.png",
+          "d64_random": ROOT.parent / "docs" / "img" / "tile_d64.png"}
+DRC_BUDGET_S = 3600
+RANDOM_D = (16, 64, 128, 256)
+BUILD_ONLY_D = (16, 64)
 
 
 def render(gds: Path, png: Path) -> None:
@@ -55,27 +60,29 @@ def render(gds: Path, png: Path) -> None:
 def bench(name: str, ckpt: Path, tmp: Path) -> dict:
     meta, arrays = read_checkpoint(ckpt)
     arch = meta.architecture
-    start = time.perf_counter()
-    files = write_tile(ckpt, tmp / name)
-    build = time.perf_counter() - start
-    gds = files.outdir / "tile.gds"
+    outdir = tmp / name
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        build, devices = pool.submit(timed_build, ckpt, outdir).result()
+    summary = json.loads((outdir / "summary.json").read_text())
+    area = summary["area_um2"]
+    gds = outdir / "tile.gds"
     try:
         d = drc.run(gds, threads=2, timeout=DRC_BUDGET_S)
         drc_s, clean = round(d.runtime_s, 1), d.clean
     except BmruError:  # over budget on this machine
         drc_s, clean = None, None
     start = time.perf_counter()
-    v = lvs.run(gds, files.outdir / "tile.spice")
+    v = lvs.run(gds, outdir / "tile.spice")
     lvs_s = time.perf_counter() - start
     weights = sum(a.size for k, a in arrays.items() if k.endswith(".W"))
     units = arch.d * arch.layers
-    summary = json.loads((files.outdir / "summary.json").read_text())
     return {"name": name, "n_in": arch.n_in, "d": arch.d, "layers": arch.layers,
-            "devices": files.devices, "area_um2": files.area_um2, "size_um": summary["size_um"],
+            "devices": devices, "area_um2": area, "size_um": summary["size_um"],
             "weights": weights, "units": units,
-            "area_per_weight_um2": round(files.area_um2 / weights, 1),
-            "area_per_unit_um2": round(files.area_um2 / units, 1),
-            "build_s": round(build, 2), "build_s_per_device": round(build / files.devices, 4),
+            "area_per_weight_um2": round(area / weights, 1),
+            "area_per_transistor_um2": round(area / devices, 1),
+            "area_per_unit_um2": round(area / units, 1),
+            "build_s": round(build, 2), "build_s_per_device": round(build / devices, 4),
             "drc_s": drc_s, "drc_clean": clean,
             "lvs_s": round(lvs_s, 2), "lvs_match": v.match,
             "power_total_nw": summary["power_total_nw"]}
@@ -84,10 +91,10 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
 def checkpoints(folder: Path) -> dict[str, Path]:
     """The bundled d = 4 checkpoint and the random d = 16, 64 ones (seed 0), written into
     ``folder`` where torch is installed, otherwise read from it."""
-    paths = {f"d{d}_random": folder / f"d{d}.safetensors" for d in RANDOM_D}
+    paths = {f"d{d}_random": folder / f"d{d}.safetensors" for d in BUILD_ONLY_D}
     if find_spec("torch") is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        for d, path in zip(RANDOM_D, paths.values(), strict=True):
+        for d, path in zip(BUILD_ONLY_D, paths.values(), strict=True):
             random_checkpoint(n_in=13, d=d, layers=2, seed=0, path=path)
     elif not all(p.is_file() for p in paths.values()):
         raise SystemExit(f"torch is missing and {folder} lacks d16/d64.safetensors: run "
@@ -95,12 +102,22 @@ def checkpoints(folder: Path) -> dict[str, Path]:
     return {"d4_bundled": bundled_checkpoint(), **paths}
 
 
-def timed_build(ckpt: Path) -> tuple[float, int]:
-    """Seconds to build and write the tile of ``ckpt`` (run in a fresh process), devices."""
+def timed_build(ckpt: Path, outdir: Path | None = None) -> tuple[float, int]:
+    """Seconds to build and write the tile of ``ckpt`` into ``outdir`` (default a temporary
+    folder), devices; run in a fresh process."""
     with tempfile.TemporaryDirectory() as t:
         start = time.perf_counter()
-        files = write_tile(ckpt, Path(t) / "tile")
+        files = write_tile(ckpt, outdir or Path(t) / "tile")
         return time.perf_counter() - start, files.devices
+
+
+def exponent(rows: list[dict]) -> float:
+    """Least-squares slope of log(build time) over log(transistors)."""
+    x = [math.log(r["devices"]) for r in rows]
+    y = [math.log(r["build_s"]) for r in rows]
+    mx, my = statistics.fmean(x), statistics.fmean(y)
+    return sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / sum(
+        (a - mx) ** 2 for a in x)
 
 
 def build_only(folder: Path, repeat: int) -> None:
@@ -142,16 +159,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         rows = [bench("d4_bundled", bundled_checkpoint(), tmp)]
+        print(rows[-1], flush=True)
         for d in RANDOM_D:
             ckpt = random_checkpoint(n_in=13, d=d, layers=2, seed=0,
                                      path=tmp / f"d{d}.safetensors")
             rows.append(bench(f"d{d}_random", ckpt, tmp))
-        IMAGE.parent.mkdir(parents=True, exist_ok=True)
-        render(tmp / "d4_bundled" / "tile.gds", IMAGE)
+            print(rows[-1], flush=True)
+        for name, image in IMAGES.items():
+            image.parent.mkdir(parents=True, exist_ok=True)
+            render(tmp / name / "tile.gds", image)
+    scaled = [r for r in rows if r["name"] != "d4_bundled"]
+    fit = {"build_exponent_d16_d256": round(exponent(scaled), 3),
+           "build_exponent_endpoints": round(math.log(scaled[-1]["build_s"] / scaled[0]["build_s"])
+                                             / math.log(scaled[-1]["devices"]
+                                                        / scaled[0]["devices"]), 3)}
+    print(fit)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"tiles": rows}, indent=2) + "\n")
-    for r in rows:
-        print(r)
+    RESULTS.write_text(json.dumps({"tiles": rows, **fit}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

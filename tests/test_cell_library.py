@@ -43,6 +43,10 @@ SWEEP: dict[str, tuple[str, dict]] = {
                                                 (1.0, 1.0, -1.0))}),
     # no positive weight (no P block, vdd only a pin) and a rail with no weight at all
     "weights_sinks_only": ("weight_array", {"ratios": ((-0.5, 0.0, -1.0), (0.0, 0.0, -2.0))}),
+    # 20 inputs on 2 rails: folded into sub-arrays of 16 and 4 rows
+    "weights_folded": ("weight_array", {"ratios": tuple(
+        (round((0.4 + 0.05 * i) * (-1) ** i, 3), round((0.3 + 0.04 * i) * (-1) ** (i // 2), 3))
+        for i in range(20))}),
     "unit": ("bmru_unit", {}),
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
     "unit_sink_bias": ("bmru_unit", {"r_thresh": 4.0, "r_width": 1.0, "r_gain": 2.0,
@@ -86,10 +90,13 @@ def sweep() -> dict[str, gf.Component]:
 
 
 def test_ports_are_the_circuit_pins(sweep: dict[str, gf.Component]) -> None:
-    """Ports named and ordered as the pins, on metal3, each labelled for LVS."""
+    """Ports named and ordered as the pins, on metal3, each labelled for LVS; only a weight
+    array's rail without any weight has none."""
     labels = sweep["cell"].kcl.layer(*LABELS[LAYER.metal3])
-    for c in sweep.values():
+    for name, c in sweep.items():
         pins = re.findall(r"^\.subckt \S+ (.*)$", library.schematic(c), re.M)[-1].split()
+        if name == "weights_sinks_only":
+            pins.remove("s1")  # no weight on rail 1
         assert [p.name for p in c.ports] == pins
         assert {p.layer_info.name for p in c.ports} == {"metal3"}
         texts = [s.text_string for s in c.kdb_cell.shapes(labels).each() if s.is_text()]
@@ -109,6 +116,16 @@ def test_lvs_against_own_schematic(sweep: dict[str, gf.Component], name: str,
     c = sweep[name]
     result = lvs.run(_write(c, tmp_path), library.schematic(c))
     assert result.match, result.summary()
+
+
+def test_lvs_catches_weights_drawn_on_the_wrong_rails(tmp_path: Path) -> None:
+    """The same widths, but input 0's two PMOS weights swapped between the rails: only the
+    crossbar's wiring (gate lines, xp risers, column lines) tells the two apart."""
+    drawn = library.weight_array(((0.5, 1.0), (1.0, -0.5)))
+    meant = builders.weight_array(builders.WeightArrayParams(ratios=[[1.0, 0.5], [1.0, -0.5]]))
+    assert lvs.run(_write(drawn, tmp_path), library.schematic(drawn)).match
+    result = lvs.run(_write(drawn, tmp_path), meant.to_spice())
+    assert not result.match, result.summary()
 
 
 def test_lvs_catches_a_mirror_drawn_with_a_wrong_width(tmp_path: Path) -> None:

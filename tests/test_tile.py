@@ -15,6 +15,7 @@ import pytest
 from bmru_pdk.cells import side_by_side
 from bmru_pdk.cli import main
 from bmru_pdk.fileio import MANIFEST
+from bmru_pdk.layouts.floorplan import PITCH, riser_lanes
 from bmru_pdk.layouts.tile import FILES, import_tile, tile_from_checkpoint, write_gds, write_tile
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint, write_checkpoint
@@ -23,7 +24,9 @@ from bmru_pdk.verification import drc, lvs
 pytestmark = pytest.mark.usefixtures("pdk")
 
 # name -> (n_in, d, layers, seed); "bundled" is the shipped network
-SHAPES = {"bundled": None, "n3_d2_l1": (3, 2, 1, 1), "n5_d3_l2": (5, 3, 2, 2)}
+# n13_d12_l2: unit rows wrap and nets share spine lanes
+SHAPES = {"bundled": None, "n3_d2_l1": (3, 2, 1, 1), "n5_d3_l2": (5, 3, 2, 2),
+          "n13_d12_l2": (13, 12, 2, 3)}
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +160,22 @@ def test_broken_checkpoint_exit_2_nothing_written(tmp_path: Path,
     code, err = _cli("tile", str(bad), "-o", str(tmp_path / "out"), capsys=capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "bad.safetensors" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors"]
+
+
+def test_unit_rows_wrap_to_the_arrays_width(checkpoints: dict[str, Path]) -> None:
+    """Twelve units do not fit beside each other under the 13 x 12 array: they wrap onto
+    rows no wider than it."""
+    c = tile_from_checkpoint(checkpoints["n13_d12_l2"])
+    boxes = {i.name: i.dbbox() for i in c.insts if i.name.startswith(("u0_", "w0"))}
+    rows = {round(b.bottom, 3) for n, b in boxes.items() if n.startswith("u0_")}
+    assert len(rows) > 1
+    assert max(b.right for b in boxes.values()) <= boxes["w0"].right + 1e-6
+
+
+def test_spine_lanes_shared_by_disjoint_risers() -> None:
+    spans = {"a": (0.0, 10.0), "b": (10.0 + PITCH, 20.0), "c": (5.0, 15.0), "d": (10.1, 30.0)}
+    lanes = riser_lanes(spans)
+    assert lanes["a"] == lanes["b"]  # b starts a pitch above a's top: same lane
+    assert len({lanes["a"], lanes["c"], lanes["d"]}) == 3  # overlapping: one lane each
+    assert sorted(set(lanes.values())) == [0, 1, 2]
+    assert riser_lanes({**spans, "b": (10.0 + PITCH / 2, 20.0)})["b"] == 3  # too close: a new lane

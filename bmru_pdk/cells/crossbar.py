@@ -33,7 +33,7 @@ import klayout.db as kdb
 from bmru_pdk import rules
 from bmru_pdk.cells.placer import device_cell
 from bmru_pdk.cells.router import PAD, PITCH, via
-from bmru_pdk.cells.vias import CONTACT, add_pin, rect
+from bmru_pdk.cells.vias import CONTACT, Box, add_pin, rect
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.model import PFET, Circuit, Device
 from bmru_pdk.layers import LAYER
@@ -168,8 +168,9 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
     folded into side-by-side sub-arrays of :func:`fold` rows that share the fan-out
     channel: the gate lines of all but the first rise to tracks of their own there.
 
-    Ports (metal3, west edge, labelled): ``x<i>`` on the first sub-array's gate lines or on
-    their tracks, ``s<j>`` (rails with a weight), ``vdd`` and ``vss`` on tracks.
+    Ports (metal3, west edge, labelled, in the circuit's pin order): ``x<i>`` on the first
+    sub-array's gate lines or on tracks, ``s<j>`` (rails with a weight), ``vdd`` and ``vss``
+    on tracks.
     """
     c = gf.Component()
     n_rows, p_rows = _rows(circuit, n_in)
@@ -186,6 +187,7 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
               *(f"x{r.input}" for group in groups[1:] for r in group)]
     track_y = {n: rules.snap(-(k + 1) * PITCH) for k, n in enumerate(tracks)}
     reach: dict[str, float] = {}  # the easternmost via on each track
+    pins: dict[str, Box] = {}
     nb = _block(n_rows, measured)
     pb = _block(p_rows, measured) if p_rows else None
     p_width = max([m.x1 - m.x0 for d, m in measured.items() if d.kind == PFET], default=0.0)
@@ -240,9 +242,8 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
                 via(c, (lane[f"x{r.input}"], gate), "metal2", "metal3")
                 drop(f"x{r.input}", lane[f"x{r.input}"], gate)
             else:
-                box = (0.0, gate - HALF, east, gate + HALF)
-                rect(c, LAYER.metal3, box)
-                add_pin(c, f"x{r.input}", LAYER.metal3, box, 180, label=True)
+                pins[f"x{r.input}"] = (0.0, gate - HALF, east, gate + HALF)
+                rect(c, LAYER.metal3, pins[f"x{r.input}"])
             if r.input in p_gate:  # the copy's drain rises to the P row's gate line
                 m = measured[r.sites[0][0]]
                 drain = rules.snap(y + nb.rail - m.rail + m.drain[2])
@@ -261,9 +262,11 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
 
     for name, y in track_y.items():
         # without a P block vdd is only a pin: a stub of track
-        box = (0.0, y - HALF, rules.snap(reach.get(name, PAD) + HALF), y + HALF)
-        rect(c, LAYER.metal3, box)
-        add_pin(c, name, LAYER.metal3, box, 180, label=True)
+        pins[name] = (0.0, y - HALF, rules.snap(reach.get(name, PAD) + HALF), y + HALF)
+        rect(c, LAYER.metal3, pins[name])
+    for pin in circuit.pins:  # in the circuit's order; a rail without weights has none
+        if pin.name in pins:
+            add_pin(c, pin.name, LAYER.metal3, pins[pin.name], 180, label=True)
     return c
 
 

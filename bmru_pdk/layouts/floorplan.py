@@ -78,7 +78,7 @@ def _wrap(rows: list[list[Placement]], box: dict[str, kdb.DBox]) -> list[list[Pl
     return out
 
 
-def _lanes(spans: dict[str, tuple[float, float]]) -> dict[str, int]:
+def riser_lanes(spans: dict[str, tuple[float, float]]) -> dict[str, int]:
     """Lane of each riser, bottom-up: the lowest lane whose last riser ends at least a pitch
     below this one's start, else a new lane (optimal for intervals: as many lanes as the
     most spans overlapping at one height)."""
@@ -128,7 +128,7 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
     taps: dict[str, list[Track]] = {}
     for key in track_y:
         taps.setdefault(key[0], []).append(key)
-    lane = _lanes({n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
+    lane = riser_lanes({n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
                    for n, keys in taps.items() if len(keys) > 1})
     riser_x = {n: rules.snap(EDGE + HALF + k * PITCH) for n, k in lane.items()}
     row_x = rules.snap(EDGE + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)
