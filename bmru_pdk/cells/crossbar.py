@@ -264,6 +264,7 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
         # without a P block vdd is only a pin: a stub of track
         pins[name] = (0.0, y - HALF, rules.snap(reach.get(name, PAD) + HALF), y + HALF)
         rect(c, LAYER.metal3, pins[name])
+    c.info["pitch_um"] = pitch
     for pin in circuit.pins:  # in the circuit's order; a rail without weights has none
         if pin.name in pins:
             add_pin(c, pin.name, LAYER.metal3, pins[pin.name], 180, label=True)
