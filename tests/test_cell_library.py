@@ -47,6 +47,10 @@ SWEEP: dict[str, tuple[str, dict]] = {
     "weights_folded": ("weight_array", {"ratios": tuple(
         (round((0.4 + 0.05 * i) * (-1) ** i, 3), round((0.3 + 0.04 * i) * (-1) ** (i // 2), 3))
         for i in range(20))}),
+    # 3 inputs on 70 rails: two bands (64 + 6 rails), the second's gate lines on risers
+    "weights_banded": ("weight_array", {"ratios": tuple(
+        tuple(round((0.3 + 0.01 * ((5 * i + j) % 40)) * (-1) ** (i + j // 3), 3)
+              for j in range(70)) for i in range(3))}),
     "unit": ("bmru_unit", {}),
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
     "unit_sink_bias": ("bmru_unit", {"r_thresh": 4.0, "r_width": 1.0, "r_gain": 2.0,

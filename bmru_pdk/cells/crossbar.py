@@ -47,6 +47,7 @@ ROW_GAP = 0.6
 BLOCK_GAP = 1.0
 SUB_GAP = 1.0  # between folded sub-arrays (metal3 lines end to end)
 FOLD_MIN = 16  # rows of a folded sub-array, at least
+BAND = 64  # rails per band: a wider array stacks bands of this many rails
 Role = Literal["weight", "diode", "copy"]
 
 
@@ -161,12 +162,43 @@ def _block(rows: list[_Row], measured: dict[Device, _Device]) -> _Block:
     return _Block(rail, gate, rules.snap_up(top + ROW_GAP))
 
 
+@dataclass(frozen=True)
+class _Sub:
+    """One sub-array: its rows, its rails (columns 2 + j) and where it sits."""
+
+    n: list[_Row]
+    p: list[_Row]
+    rails: list[int]
+    group: int  # side-by-side position (folds); bands stack in group 0
+
+
+def _subarrays(n_rows: list[_Row], p_rows: list[_Row], rails: list[int]) -> list[_Sub]:
+    """Bands of ``BAND`` rails stacked bottom-up, the first with the input columns; or, an
+    array of at most ``BAND`` rails, side-by-side folds of :func:`fold` rows."""
+    p_of = {r.input: r for r in p_rows}
+    bands = [rails[k:k + BAND] for k in range(0, len(rails), BAND)]
+    if len(bands) > 1:
+        def only(rows: list[_Row], band: list[int], first: bool) -> list[_Row]:
+            kept = [_Row(r.input, {k: v for k, v in r.sites.items()
+                                   if k in band or (first and k < 2)}) for r in rows]
+            return [r for r in kept if r.sites]
+        return [_Sub(only(n_rows, b, k == 0), only(p_rows, b, k == 0), b, 0)
+                for k, b in enumerate(bands)]
+    size = fold(len(n_rows), len(rails))
+    return [_Sub(n_rows[g:g + size], [p_of[r.input] for r in n_rows[g:g + size]
+                                      if r.input in p_of], rails, g // size)
+            for g in range(0, len(n_rows), size)]
+
+
 def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
     """Draw ``circuit`` (a :func:`~bmru_pdk.circuits.builders.weight_array`) as a crossbar.
 
-    Rails without any weight get no column. An array of many more inputs than columns is
-    folded into side-by-side sub-arrays of :func:`fold` rows that share the fan-out
-    channel: the gate lines of all but the first rise to tracks of their own there.
+    Rails without any weight get no column. An array of more than ``BAND`` rails is drawn
+    as bands of ``BAND`` rails stacked bottom-up, each with its own fan-out channel below
+    it; the first holds the input columns and the gate lines of the others hang on metal2
+    risers west of the bands. An array of many more inputs than columns is folded into
+    side-by-side sub-arrays of :func:`fold` rows that share the fan-out channel: the gate
+    lines of all but the first rise to tracks of their own there.
 
     Ports (metal3, west edge, labelled, in the circuit's pin order): ``x<i>`` on the first
     sub-array's gate lines or on tracks, ``s<j>`` (rails with a weight), ``vdd`` and ``vss``
@@ -174,23 +206,19 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
     """
     c = gf.Component()
     n_rows, p_rows = _rows(circuit, n_in)
-    p_of = {r.input: r for r in p_rows}
     measured = _Device.measure([d for r in n_rows + p_rows for d, _ in r.sites.values()])
     pitch = rules.snap_up(max(m.x1 - m.x0 for m in measured.values())
                           + 2 * rules.M2_SPACE.value + PAD)
     column = rules.snap(pitch - rules.M2_SPACE.value - HALF)  # column line, site-relative
     rails = sorted({col for r in n_rows + p_rows for col in r.sites if col >= 2})
-    slot = {col: 2 + k for k, col in enumerate(rails)}
-    rows = fold(len(rails))
-    groups = [n_rows[g:g + rows] for g in range(0, n_in, rows)]
-    tracks = ["vdd", "vss", *(f"s{col - 2}" for col in rails),
-              *(f"x{r.input}" for group in groups[1:] for r in group)]
-    track_y = {n: rules.snap(-(k + 1) * PITCH) for k, n in enumerate(tracks)}
-    reach: dict[str, float] = {}  # the easternmost via on each track
-    pins: dict[str, Box] = {}
+    subs = _subarrays(n_rows, p_rows, rails)
+    banded = len({s.group for s in subs}) < len(subs)
     nb = _block(n_rows, measured)
     pb = _block(p_rows, measured) if p_rows else None
     p_width = max([m.x1 - m.x0 for d, m in measured.items() if d.kind == PFET], default=0.0)
+    reach: dict[str, float] = {}  # the easternmost via on each track
+    pins: dict[str, Box] = {}
+    lines: dict[str, list[float]] = {}  # lane -> heights it must join
 
     def line(layer: gf.typings.LayerSpec, x: float, y0: float, y1: float) -> None:
         rect(c, layer, (x - HALF, y0 - HALF, x + HALF, y1 + HALF))
@@ -201,68 +229,97 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
         via(c, (x, track_y[name]), "metal2", "metal3")
         reach[name] = max(reach.get(name, x), x)
 
-    def draw_rows(rows: list[_Row], b: _Block, x_sites: float, y0: float, supply: float,
-                  east: float) -> list[float]:
+    def draw_rows(rows: list[_Row], b: _Block, x_sites: float, slot: dict[int, int],
+                  y0: float, supply: str, lane: float, east: float) -> list[float]:
         bottoms = [rules.snap(y0 + k * b.height) for k in range(len(rows))]
         for row, y in zip(rows, bottoms, strict=True):
             for col, (d, role) in row.sites.items():
                 m = measured[d]
                 ref = c << _site(d.kind, d.w, d.l, d.fingers, role, rules.snap(-m.x0),
                                  rules.snap(b.rail - m.rail), b.rail, b.gate, column)
-                ref.move((rules.snap(x_sites + slot.get(col, col) * pitch), y))
+                ref.move((rules.snap(x_sites + slot[col] * pitch), y))
             rail = rules.snap(y + b.rail)
-            rect(c, LAYER.metal1, (supply - HALF, rail, east, rail + TAP_H))
-            via(c, (supply, rail + TAP_H / 2), "metal1", "metal2")
+            rect(c, LAYER.metal1, (lane - HALF, rail, east, rail + TAP_H))
+            via(c, (lane, rail + TAP_H / 2), "metal1", "metal2")
+            lines.setdefault(supply, []).append(rail + TAP_H / 2)
         return bottoms
 
-    x0 = 0.0
-    for g, group in enumerate(groups):
-        risen = [r.input for r in group] if g else []  # gate lines that rise to a track
-        p_group = [p_of[r.input] for r in group if r.input in p_of]
-        names = [*(f"x{i}" for i in risen), *(f"xp{r.input}" for r in p_group), "vdd", "vss"]
-        lane = {n: rules.snap(x0 + HALF + k * PITCH) for k, n in enumerate(names)}
-        x_sites = rules.snap(lane["vss"] + HALF + rules.M2_SPACE.value + 0.3)
-        east = rules.snap(x_sites + (2 + len(rails)) * pitch)
-        n_y = draw_rows(group, nb, x_sites, 0.0, lane["vss"], east)
-        top = n_y[-1] + nb.height
-        drop("vss", lane["vss"], n_y[-1] + nb.rail + TAP_H / 2)
+    x0, y0, top, group = 0.0, 0.0, 0.0, -1
+    track_y: dict[str, float] = {}
+    for b, sub in enumerate(subs):
+        slot = {0: 0, 1: 1} | {col: 2 + k for k, col in enumerate(sub.rails)}
+        if sub.group != group:  # a new side-by-side position: its lanes
+            group = sub.group
+            in_group = [s for s in subs if s.group == group]
+            risen = sorted({r.input for s in in_group[1:] for r in s.n}) if banded else (
+                [r.input for r in sub.n] if group else [])
+            p_in = sorted({r.input for s in in_group for r in s.p})
+            names = [*(f"x{i}" for i in risen), *(f"xp{i}" for i in p_in), "vdd", "vss"]
+            lane = {n: rules.snap(x0 + HALF + k * PITCH) for k, n in enumerate(names)}
+            x_sites = rules.snap(lane["vss"] + HALF + rules.M2_SPACE.value + 0.3)
+            east = rules.snap(x_sites + (2 + max(len(s.rails) for s in in_group)) * pitch)
+            lines.clear()
+        if b == 0:  # the bottom channel: supplies, the first band's (or all) rails, folds' inputs
+            names = ["vdd", "vss", *(f"s{col - 2}" for col in sub.rails)] + [
+                f"x{r.input}" for s in subs if s.group for r in s.n]
+            track_y = {n: rules.snap(-(k + 1) * PITCH) for k, n in enumerate(names)}
+        elif banded:  # a band's own channel, below it
+            y0 = rules.snap(top + (len(sub.rails) + 1) * PITCH)
+            track_y |= {f"s{col - 2}": rules.snap(y0 - (k + 1) * PITCH)
+                        for k, col in enumerate(sub.rails)}
+        n_y = draw_rows(sub.n, nb, x_sites, slot, y0, "vss", lane["vss"], east) if sub.n else []
+        top = (n_y[-1] + nb.height) if n_y else y0
         p_gate: dict[int, float] = {}
-        if p_group:
-            p_y = draw_rows(p_group, pb, x_sites, rules.snap(top + BLOCK_GAP), lane["vdd"], east)
+        if sub.p:
+            p_y = draw_rows(sub.p, pb, x_sites, slot, rules.snap(top + BLOCK_GAP), "vdd",
+                            lane["vdd"], east)
             top = p_y[-1] + pb.height
-            drop("vdd", lane["vdd"], p_y[-1] + pb.rail + TAP_H / 2)
-            p_gate = {r.input: rules.snap(y + pb.gate) for r, y in zip(p_group, p_y, strict=True)}
+            p_gate = {r.input: rules.snap(y + pb.gate) for r, y in zip(sub.p, p_y, strict=True)}
             rect(c, LAYER.nwell, (x_sites, p_y[0], rules.snap(east - pitch + p_width),
                                   top - ROW_GAP))
-        for r, y in zip(group, n_y, strict=True):
-            gate = rules.snap(y + nb.gate)
-            if g:
-                rect(c, LAYER.metal3, (lane[f"x{r.input}"] - HALF, gate - HALF, east,
-                                       gate + HALF))
-                via(c, (lane[f"x{r.input}"], gate), "metal2", "metal3")
-                drop(f"x{r.input}", lane[f"x{r.input}"], gate)
-            else:
-                pins[f"x{r.input}"] = (0.0, gate - HALF, east, gate + HALF)
-                rect(c, LAYER.metal3, pins[f"x{r.input}"])
-            if r.input in p_gate:  # the copy's drain rises to the P row's gate line
+        for i, gate in p_gate.items():  # P gate lines hang on their xp lanes
+            x = lane[f"xp{i}"]
+            rect(c, LAYER.metal3, (x - HALF, gate - HALF, east, gate + HALF))
+            via(c, (x, gate), "metal2", "metal3")
+            lines.setdefault(f"xp{i}", []).append(gate)
+        for r, y in zip(sub.n, n_y, strict=True):
+            gate, name = rules.snap(y + nb.gate), f"x{r.input}"
+            port = group == 0 and b == 0  # the first sub-array's gate lines are the ports
+            box = (0.0 if port else lane[name] - HALF, gate - HALF, east, gate + HALF)
+            rect(c, LAYER.metal3, box)
+            if port:
+                pins[name] = box
+            if name in lane:  # the line hangs on a lane: to other bands, or to its track
+                via(c, (lane[name], gate), "metal2", "metal3")
+                if banded:
+                    lines.setdefault(name, []).append(gate)
+                else:
+                    drop(name, lane[name], gate)
+            if r.sites.get(0, (None, ""))[1] == "copy":  # its drain feeds the xp lane
                 m = measured[r.sites[0][0]]
                 drain = rules.snap(y + nb.rail - m.rail + m.drain[2])
-                x, to = lane[f"xp{r.input}"], p_gate[r.input]
+                x = lane[f"xp{r.input}"]
                 rect(c, LAYER.metal3, (x - HALF, drain - HALF,
                                        rules.snap(x_sites - m.x0 + m.drain[0] + PAD),
                                        drain + HALF))
-                line(LAYER.metal2, x, drain, to)
                 via(c, (x, drain), "metal2", "metal3")
-                via(c, (x, to), "metal2", "metal3")
-                rect(c, LAYER.metal3, (x - HALF, to - HALF, east, to + HALF))
-        for col in rails:
+                lines.setdefault(f"xp{r.input}", []).append(drain)
+        for col in sub.rails:
             drop(f"s{col - 2}", rules.snap(x_sites + slot[col] * pitch + column),
                  rules.snap(top - ROW_GAP - HALF))
-        x0 = rules.snap(east + SUB_GAP)
+        last = b + 1 == len(subs) or subs[b + 1].group != group
+        if last:  # the group's lanes: risers and supply straps
+            for name, ys in lines.items():
+                if name in ("vdd", "vss"):
+                    drop(name, lane[name], max(ys))
+                elif len(ys) > 1:
+                    line(LAYER.metal2, lane[name], min(ys), max(ys))
+            x0 = rules.snap(east + SUB_GAP)
 
+    for name in ("vdd", "vss"):
+        reach.setdefault(name, PAD)  # without a P block, vdd is only a pin: a stub of track
     for name, y in track_y.items():
-        # without a P block vdd is only a pin: a stub of track
-        pins[name] = (0.0, y - HALF, rules.snap(reach.get(name, PAD) + HALF), y + HALF)
+        pins[name] = (0.0, y - HALF, rules.snap(reach[name] + HALF), y + HALF)
         rect(c, LAYER.metal3, pins[name])
     c.info["pitch_um"] = pitch
     for pin in circuit.pins:  # in the circuit's order; a rail without weights has none
@@ -271,10 +328,15 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
     return c
 
 
-def fold(rails: int) -> int:
-    """Rows per sub-array of an array with weights on ``rails`` rails: as many as it has
-    columns (the rails plus the two input columns), at least ``FOLD_MIN``."""
-    return max(FOLD_MIN, rails + 2)
+def fold(inputs: int, rails: int) -> int:
+    """Rows per sub-array of ``inputs`` rows on ``rails`` rails: as many as it has columns
+    (the rails plus the two input columns) and at least ``FOLD_MIN``, but enough that the
+    sub-arrays side by side span no more columns than a band (each fold's lanes, up to two
+    per row at a tenth of a column's pitch each, counted as columns)."""
+    rows = max(FOLD_MIN, rails + 2)
+    while rows < inputs and -(-inputs // rows) * (rails + 2 + rows // 5) > BAND + 2:
+        rows += FOLD_MIN
+    return rows
 
 
 def weight_crossbar(ratios: tuple[tuple[float, ...], ...]) -> gf.Component:
