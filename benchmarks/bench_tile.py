@@ -21,6 +21,8 @@ import json
 import math
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -47,14 +49,9 @@ BUILD_ONLY_D = (16, 64)
 
 
 def render(gds: Path, png: Path) -> None:
-    """Headless picture of the whole hierarchy."""
-    import klayout.lay as lay
-
-    view = lay.LayoutView()
-    view.load_layout(str(gds))
-    view.max_hier()
-    view.zoom_fit()
-    view.save_image(str(png), 1600, 500)
+    """The picture, in the gf180mcu colours (``scripts/render_tile.py``)."""
+    subprocess.run([sys.executable, str(ROOT.parent / "scripts" / "render_tile.py"), str(gds),
+                    "-o", str(png)], check=True)
 
 
 def bench(name: str, ckpt: Path, tmp: Path) -> dict:

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 IMAGE = Path(__file__).resolve().parents[1] / "docs" / "img" / "tile_d4.png"
-SIZE = (2000, 670)  # pixels; the d = 4 tile is about 3 x 1
+LONG_SIDE = 2000  # pixels along the tile's longer side; the other follows its aspect
 OVERSAMPLING = 2  # smooths the .lyp stipples into their colours
 BACKGROUND = "#000000"
 HOLLOW = 1  # KLayout's built-in dither pattern "no fill"
@@ -52,7 +52,10 @@ def render(gds: Path, png: Path, lyp: Path) -> Path:
             node.dither_pattern = HOLLOW
     view.max_hier()
     view.zoom_fit()
-    view.save_image_with_options(str(png), *SIZE, oversampling=OVERSAMPLING)
+    box = view.active_cellview().layout().top_cell().dbbox()
+    scale = LONG_SIDE / max(box.width(), box.height())
+    size = (max(200, round(box.width() * scale)), max(200, round(box.height() * scale)))
+    view.save_image_with_options(str(png), *size, oversampling=OVERSAMPLING)
     return png
 
 

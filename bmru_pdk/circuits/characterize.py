@@ -281,6 +281,13 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
 def measure_mismatch(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES,
                      i_in: float = I_REF) -> float:
     """Sigma of the gain of ``n`` independent 1:1 unit mirrors, statistical mismatch on."""
+    return float(mismatch_gains(kind, unit, n, i_in).std(ddof=1))
+
+
+def mismatch_gains(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES,
+                   i_in: float = I_REF, seed: int = 1) -> np.ndarray:
+    """Gains of ``n`` independent 1:1 mirrors of ``unit`` devices at ``i_in`` nA, each with
+    its own draw of the models' statistical mismatch (``seed`` fixes the draws)."""
     circuit = current_mirror(MirrorParams(kind=kind, ratios=[1.0], unit=unit))
     rail = "vss" if kind == NFET else "vdd"
     lines = [circuit.to_spice()]
@@ -289,9 +296,8 @@ def measure_mismatch(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES
         lines += [f"xm{k} i{k} o{k} {rail} {circuit.name}", src,
                   diode_load(f"o{k}", f"o{k}", _other(kind), unit)]
     # a fixed seed: the stored sigma repeats
-    r = simulate("\n".join(lines) + _supplies() + ".options seed=1\n.op\n", mismatch=True)
-    gains = np.array([r[f"i(vo{k})"][0] for k in range(n)]) / (i_in * 1e-9)
-    return float(gains.std(ddof=1))
+    r = simulate("\n".join(lines) + _supplies() + f".options seed={seed}\n.op\n", mismatch=True)
+    return np.array([r[f"i(vo{k})"][0] for k in range(n)]) / (i_in * 1e-9)
 
 
 class MirrorTable(BaseModel):
