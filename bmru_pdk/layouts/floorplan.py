@@ -105,8 +105,8 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         The boundary (x0, y0, x1, y1) with the lower-left corner at the origin.
     """
     # every cell measured before anything is placed: one layout update (placer.Placed)
-    box = {p.cell.name: p.cell.dbbox() for row in rows for p in row}
-    rows = _wrap(rows, box)
+    bbox = {p.cell.name: p.cell.dbbox() for row in rows for p in row}
+    rows = _wrap(rows, bbox)
     # vertical placement first: the taps' heights decide the spine, the spine the x origin
     track_y: dict[Track, float] = {}
     bases: list[float] = []
@@ -117,19 +117,19 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
             cell = row[0].cell
             for port in cell.ports:
                 track_y[row[0].nets[port.name], str(r)] = rules.snap(
-                    base + port.center[1] - box[cell.name].bottom)
+                    base + port.center[1] - bbox[cell.name].bottom)
         else:
             nets = list(dict.fromkeys(p.nets[port.name] for p in row for port in p.cell.ports))
             for k, n in enumerate(nets):
                 track_y[n, str(r)] = rules.snap(y + HALF + k * PITCH)
             base = rules.snap(y + len(nets) * PITCH - PITCH + PAD + ROW_CLEAR)
         bases.append(base)
-        y = rules.snap(base + max(box[p.cell.name].height() for p in row) + ROW_CLEAR)
+        y = rules.snap(base + max(bbox[p.cell.name].height() for p in row) + ROW_CLEAR)
     taps: dict[str, list[Track]] = {}
     for key in track_y:
         taps.setdefault(key[0], []).append(key)
     lane = riser_lanes({n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
-                   for n, keys in taps.items() if len(keys) > 1})
+                        for n, keys in taps.items() if len(keys) > 1})
     riser_x = {n: rules.snap(EDGE + HALF + k * PITCH) for n, k in lane.items()}
     row_x = rules.snap(EDGE + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)
 
@@ -140,7 +140,7 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         direct = _direct(row)
         x = row_x
         for p in row:
-            ref, placed = place(c, p.cell, box[p.cell.name],
+            ref, placed = place(c, p.cell, bbox[p.cell.name],
                                 x if direct else x + _gap(len(p.cell.ports)), bases[r])
             ref.name = p.name
             for k, port in enumerate(ref.ports):
