@@ -1,9 +1,11 @@
 """Mismatch Monte Carlo of the bundled checkpoint's extracted tile: state agreement with the
-model over samples of the gf180 models' statistical mismatch.
+model and with the nominal tile, and each die's accuracy against the model's, over dies of
+the gf180 models' statistical mismatch (one ngspice seed per die).
 
-Usage: ``python benchmarks/bench_montecarlo.py [--seeds 16] [--n 3]``. Prints the
-distribution and writes ``benchmarks/results/montecarlo.json`` and ``montecarlo.png``
-(about 3 s per simulation on the d = 4 tile: (seeds + 1) x n simulations).
+Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 10] [--sample heldout]
+[--workers W | --scheduler ADDR]``. Prints the distribution and writes
+``benchmarks/results/montecarlo.json`` and ``montecarlo.png`` (about 3 s per simulation on
+the d = 4 tile, (seeds + 1) x n simulations, spread over the executor's workers).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 from bmru_pdk.analyses import compare, montecarlo
+from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint
 
@@ -22,14 +25,20 @@ RESULTS = Path(__file__).parent / "results"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=16, help="mismatch samples (1..N)")
-    parser.add_argument("--n", type=int, default=3, help="utterances")
+    parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
+    parser.add_argument("--n", type=int, default=10, help="utterances")
+    parser.add_argument("--sample", default="heldout", choices=sorted(compare.SAMPLES))
+    parser.add_argument("--workers", type=int, default=None, help="local processes")
+    parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     args = parser.parse_args()
     checkpoint = bundled_checkpoint()
-    utterances = compare.load_utterances(checkpoint, None, args.n)
+    utterances = compare.load_utterances(checkpoint, None, args.n, args.sample)
     start = time.perf_counter()
-    result = montecarlo.run(checkpoint, utterances, list(range(1, args.seeds + 1)),
-                            progress=lambda done, total: print(f"{done}/{total}", end="\r"))
+    with make_executor(args.scheduler, args.workers) as executor:
+        result = montecarlo.run(checkpoint, utterances, list(range(1, args.seeds + 1)),
+                                progress=lambda done, total: print(f"{done}/{total}", end="\r"),
+                                executor=executor)
+    result["sample"] = args.sample
     result["seconds"] = round(time.perf_counter() - start, 1)
     s = result["summary"]
     print(f"{args.seeds} seeds x {len(utterances)} utterances ({s['samples']} samples), "
@@ -42,6 +51,12 @@ def main() -> None:
               f"(min {a['min']:.1%}, p5 {a['p5']:.1%}, p50 {a['p50']:.1%}, p95 {a['p95']:.1%}, "
               f"max {a['max']:.1%}); per seed {seed['min']:.1%}..{seed['max']:.1%}; "
               f"mismatch off {ref:.1%}; with the mismatch-free tile {nom['mean']:.1%}")
+    print(f"dies: accuracy {s['die_accuracy']['min']:.1%}..{s['die_accuracy']['max']:.1%} "
+          f"(model {s['model_accuracy']:.1%}); within 1 point of the model "
+          f"{s['dies_within_1_point']} (95 % CI {s['dies_within_1_point_ci95'][0]:.1%}-"
+          f"{s['dies_within_1_point_ci95'][1]:.1%}); agreement with the nominal tile per die "
+          f"mean {s['die_agreement_with_nominal']['mean']:.1%} "
+          f"(min {s['die_agreement_with_nominal']['min']:.1%})")
     print(f"decisions agreeing with the model: {s['decisions_agreeing']}; "
           f"power {s['power_nw']['mean']:.0f} nW ({s['power_nw']['min']:.0f}.."
           f"{s['power_nw']['max']:.0f})")

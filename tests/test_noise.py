@@ -11,6 +11,7 @@ import pytest
 from bmru_pdk import spice
 from bmru_pdk.analyses import compare as cmp
 from bmru_pdk.analyses import montecarlo, noise
+from bmru_pdk.analyses.executor import LocalExecutor
 from bmru_pdk.model.checkpoint import random_checkpoint
 
 REL = 0.03  # relative input noise: well inside the unit's margins, not the comparator's
@@ -76,11 +77,17 @@ def test_mismatch_seeds_repeat_and_differ() -> None:
 def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
     frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
-    r = montecarlo.run(ckpt, [cmp.Utterance("hand", 0, frames)], [1, 1, 2])
+    with LocalExecutor(2) as pool:  # the dies spread over worker processes
+        r = montecarlo.run(ckpt, [cmp.Utterance("hand", 0, frames)], [1, 1, 2], executor=pool)
     a, b, c = r["samples"]
     assert a["state_agreement"] == b["state_agreement"] and a["power_nw"] == b["power_nw"]
     assert c["power_nw"] != a["power_nw"]
     assert r["nominal"][0]["state_agreement"] == [1.0]
     assert r["summary"]["samples"] == 3
     assert 0 <= r["summary"]["state_agreement_per_layer"][0]["min"] <= 1
+    s = r["summary"]
+    # a die whose decision matches the label scores 100 %, else 0 %: one utterance
+    assert s["die_accuracy"]["min"] in (0.0, 1.0) and s["model_accuracy"] in (0.0, 1.0)
+    close = sum(abs(float(x["correct"]) - s["model_accuracy"]) <= 0.01 for x in (a, c))
+    assert s["dies_within_1_point"] == f"{close}/2"  # seeds 1 and 2: two dies
     assert montecarlo.plot(r, tmp_path / "mc.png").stat().st_size > 0

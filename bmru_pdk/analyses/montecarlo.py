@@ -6,7 +6,9 @@ Each seed is one sample of the tile: ngspice's random numbers are drawn while th
 read, so with ``.options seed`` the same seed gives every device the same mismatch whatever
 the inputs, i.e. the same die on every utterance. Every (seed, utterance) simulation is
 scored against the model (the checkpoint's parameters) and against the nominal tile
-(mismatch off), state bits per layer at the end of each frame.
+(mismatch off), state bits per layer at the end of each frame, and each die's accuracy
+(its decisions against the labels) against the model's. The simulations go through an
+:class:`~bmru_pdk.analyses.executor.Executor`: local worker processes or a Dask cluster.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from bmru_pdk.analyses import compare as cmp
 from bmru_pdk.analyses import testbench as tb
+from bmru_pdk.analyses.executor import Executor
+from bmru_pdk.analyses.stats import wilson
 
 PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -28,21 +33,31 @@ def _agreement(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
     return [float((x == y).mean()) for x, y in zip(a, b, strict=True)]
 
 
+def _simulate(tile: tb.TileNetlist, nets: list[list[str]], s0: list[np.ndarray],
+              frame_s: float, job: tuple[np.ndarray, int | None]) -> cmp.HardwareRun:
+    """One job: an utterance's input currents and a seed (``None``: mismatch off)."""
+    x_na, seed = job
+    return cmp.simulate_utterance(tile, nets, s0, x_na, frame_s, mismatch=seed is not None,
+                                  seed=seed)
+
+
 def run(
     checkpoint: str | os.PathLike[str],
     utterances: list[cmp.Utterance],
     seeds: list[int],
     frame_s: float = tb.FRAME_S,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict:
     """Simulate the extracted tile with mismatch on, once per seed and utterance.
 
     Args:
         checkpoint: The ``.safetensors`` checkpoint.
         utterances: Input sequences.
-        seeds: ngspice seeds, one tile sample each.
+        seeds: ngspice seeds, one die each.
         frame_s: Frame period, s.
-        progress: Called with (done, total) after each simulation.
+        progress: Called with (done, total) as simulations finish.
+        executor: Where the simulations run (default: one after another in this process).
 
     Returns:
         ``nominal`` (mismatch off: per utterance, agreement per layer with the model),
@@ -59,31 +74,28 @@ def run(
     s0 = [p["s0"].numpy() for p in params[:-1]]
     with tempfile.TemporaryDirectory() as tmp:
         _files, _x, sim = cmp.extracted_tile(checkpoint, Path(tmp))
-    tile, nets = sim.netlist, sim.decision_nets
-    total = len(utterances) * (len(seeds) + 1)
-    done = 0
+    jobs = [(u.x_na, seed) for u in utterances for seed in (None, *seeds)]
+    runs = iter((executor or Executor()).map(
+        partial(_simulate, sim.netlist, sim.decision_nets, s0, frame_s), jobs, progress))
     nominal: list[dict] = []
     samples: list[dict] = []
     for k, u in enumerate(utterances):
         x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
         states, scores = cmp.model_run(model, params, x_in)
         states, decision = [s[1:] for s in states], cmp.majority_vote(scores[1:])
-        ref = cmp.simulate_utterance(tile, nets, s0, u.x_na, frame_s)
-        nominal.append({"utterance": k, "name": u.name,
+        ref = next(runs)
+        nominal.append({"utterance": k, "name": u.name, "label": u.label, "decision": decision,
                         "state_agreement": _agreement(ref.states, states),
                         "decision_agrees": cmp.majority_vote(ref.scores) == decision})
-        done += 1
         for seed in seeds:
-            hw = cmp.simulate_utterance(tile, nets, s0, u.x_na, frame_s, mismatch=True,
-                                        seed=seed)
+            hw = next(runs)
+            die = cmp.majority_vote(hw.scores)
             samples.append({"seed": seed, "utterance": k,
                             "state_agreement": _agreement(hw.states, states),
                             "agreement_with_nominal": _agreement(hw.states, ref.states),
-                            "decision_agrees": cmp.majority_vote(hw.scores) == decision,
+                            "decision": die, "decision_agrees": die == decision,
+                            "correct": die == u.label,
                             "power_nw": hw.power_nw, "sim_s": round(hw.seconds, 2)})
-            done += 1
-            if progress:
-                progress(done, total)
     return {"checkpoint": Path(checkpoint).name, "frame_s": frame_s, "seeds": seeds,
             "utterances": [u.name for u in utterances], "nominal": nominal,
             "samples": samples, "summary": summary(nominal, samples)}
@@ -102,7 +114,7 @@ def summary(nominal: list[dict], samples: list[dict]) -> dict:
     agreement for reference."""
     agree = np.array([s["state_agreement"] for s in samples])
     vs_nominal = np.array([s["agreement_with_nominal"] for s in samples])
-    seeds = sorted({s["seed"] for s in samples})
+    seeds = sorted({s["seed"] for s in samples})  # the dies
     per_seed = np.array([np.mean([s["state_agreement"] for s in samples if s["seed"] == q], 0)
                          for q in seeds])
     return {
@@ -114,7 +126,23 @@ def summary(nominal: list[dict], samples: list[dict]) -> dict:
         "nominal_state_agreement_per_layer": [
             round(float(a), 5) for a in np.mean([n["state_agreement"] for n in nominal], 0)],
         "power_nw": _stats(np.array([s["power_nw"] for s in samples])),
+        **_dies(nominal, samples, seeds),
     }
+
+
+def _dies(nominal: list[dict], samples: list[dict], seeds: list[int]) -> dict:
+    """Each die's accuracy over the utterances against the model's; the share of dies within
+    one point of it (Wilson interval over dies); each die's mean agreement with the nominal
+    tile, all layers pooled."""
+    model = float(np.mean([n["decision"] == n["label"] for n in nominal]))
+    dies = {q: [s for s in samples if s["seed"] == q] for q in seeds}
+    accuracy = np.array([np.mean([s["correct"] for s in d]) for d in dies.values()])
+    close = int(np.sum(np.abs(accuracy - model) <= 0.01 + 1e-9))
+    agree = np.array([np.mean([s["agreement_with_nominal"] for s in d]) for d in dies.values()])
+    return {"model_accuracy": round(model, 5), "die_accuracy": _stats(accuracy),
+            "dies_within_1_point": f"{close}/{len(dies)}",
+            "dies_within_1_point_ci95": [round(v, 4) for v in wilson(close, len(dies))],
+            "die_agreement_with_nominal": _stats(agree)}
 
 
 def plot(result: dict, path: Path) -> Path:
