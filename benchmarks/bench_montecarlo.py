@@ -52,7 +52,8 @@ def main() -> None:
               f"max {a['max']:.1%}); per seed {seed['min']:.1%}..{seed['max']:.1%}; "
               f"mismatch off {ref:.1%}; with the mismatch-free tile {nom['mean']:.1%}")
     print(f"dies: accuracy {s['die_accuracy']['min']:.1%}..{s['die_accuracy']['max']:.1%} "
-          f"(model {s['model_accuracy']:.1%}); within 1 point of the model "
+          f"(model {s['model_accuracy']:.1%}, always the commonest class "
+          f"{s['commonest_class_accuracy']:.1%}); within 1 point of the model "
           f"{s['dies_within_1_point']} (95 % CI {s['dies_within_1_point_ci95'][0]:.1%}-"
           f"{s['dies_within_1_point_ci95'][1]:.1%}); agreement with the nominal tile per die "
           f"mean {s['die_agreement_with_nominal']['mean']:.1%} "

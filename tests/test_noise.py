@@ -88,6 +88,7 @@ def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     s = r["summary"]
     # a die whose decision matches the label scores 100 %, else 0 %: one utterance
     assert s["die_accuracy"]["min"] in (0.0, 1.0) and s["model_accuracy"] in (0.0, 1.0)
+    assert s["commonest_class_accuracy"] == 1.0  # one utterance: its class is the commonest
     close = sum(abs(float(x["correct"]) - s["model_accuracy"]) <= 0.01 for x in (a, c))
     assert s["dies_within_1_point"] == f"{close}/2"  # seeds 1 and 2: two dies
     assert montecarlo.plot(r, tmp_path / "mc.png").stat().st_size > 0

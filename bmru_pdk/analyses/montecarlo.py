@@ -135,11 +135,14 @@ def _dies(nominal: list[dict], samples: list[dict], seeds: list[int]) -> dict:
     one point of it (Wilson interval over dies); each die's mean agreement with the nominal
     tile, all layers pooled."""
     model = float(np.mean([n["decision"] == n["label"] for n in nominal]))
+    labels = [n["label"] for n in nominal]
+    baseline = max(labels.count(k) for k in set(labels)) / len(labels)  # always the commonest
     dies = {q: [s for s in samples if s["seed"] == q] for q in seeds}
     accuracy = np.array([np.mean([s["correct"] for s in d]) for d in dies.values()])
     close = int(np.sum(np.abs(accuracy - model) <= 0.01 + 1e-9))
     agree = np.array([np.mean([s["agreement_with_nominal"] for s in d]) for d in dies.values()])
-    return {"model_accuracy": round(model, 5), "die_accuracy": _stats(accuracy),
+    return {"model_accuracy": round(model, 5), "commonest_class_accuracy": round(baseline, 5),
+            "die_accuracy": _stats(accuracy),
             "dies_within_1_point": f"{close}/{len(dies)}",
             "dies_within_1_point_ci95": [round(v, 4) for v in wilson(close, len(dies))],
             "die_agreement_with_nominal": _stats(agree)}

@@ -34,7 +34,6 @@ from bmru_pdk import rules
 from bmru_pdk.cells.placer import device_cell
 from bmru_pdk.cells.router import PAD, PITCH, via
 from bmru_pdk.cells.vias import CONTACT, Box, add_pin, rect
-from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.model import PFET, Circuit, Device
 from bmru_pdk.layers import LAYER
 
@@ -337,16 +336,3 @@ def fold(inputs: int, rails: int) -> int:
     while rows < inputs and -(-inputs // rows) * (rails + 2 + rows // 5) > BAND + 2:
         rows += FOLD_MIN
     return rows
-
-
-def weight_crossbar(ratios: tuple[tuple[float, ...], ...]) -> gf.Component:
-    """The crossbar of the signed weight matrix ``ratios[i][j]`` (input i -> rail j).
-
-    ``info``: schematic, circuit name, device count, area (µm²), site pitch (µm).
-    """
-    circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
-    c = draw_crossbar(circuit, len(ratios))
-    c.info.update({"circuit": circuit.name, "spice": circuit.to_spice(),
-                   "devices": len(circuit.devices), "area_um2": round(c.xsize * c.ysize, 2)})
-    return c
-

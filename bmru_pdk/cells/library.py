@@ -11,7 +11,7 @@ from typing import Literal
 
 import gdsfactory as gf
 
-from bmru_pdk.cells.crossbar import weight_crossbar
+from bmru_pdk.cells.crossbar import draw_crossbar
 from bmru_pdk.cells.placer import Placement, place_row
 from bmru_pdk.cells.router import next_row_y, route
 from bmru_pdk.circuits import builders
@@ -43,8 +43,14 @@ def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
     for group in groups[1:]:
         placed.append(place_row(c, group, placement, dummies, next_row_y(placed[-1], group)))
     route(c, placed, [p.name for p in circuit.pins])
+    return _record(c, circuit)
+
+
+def _record(c: gf.Component, circuit: Circuit) -> gf.Component:
+    """``c`` with the schematic, circuit name, device count and area (µm²) in ``info``."""
     c.info.update({"circuit": circuit.name, "spice": circuit.to_spice(),
-                   "devices": len(devices), "area_um2": round(c.xsize * c.ysize, 2)})
+                   "devices": len(circuit.flat_devices()),
+                   "area_um2": round(c.xsize * c.ysize, 2)})
     return c
 
 
@@ -120,7 +126,8 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),)) -> gf.C
     Args:
         ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
     """
-    return weight_crossbar(ratios)
+    circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
+    return _record(draw_crossbar(circuit, len(ratios)), circuit)
 
 
 @gf.cell
