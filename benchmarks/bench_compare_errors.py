@@ -96,11 +96,11 @@ def cell_overshoot() -> dict[str, float]:
     cell = builders.bmru_cell(mapping.cell_params(2.0, 1.2, 0.8))
     bias = builders.bias_generator(builders.BiasParams(i_ref=ch.I_REF))
     r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
-                 f"iref vdd vbn {ch.I_REF}n\nxc in vbn out vdd vss {cell.name}\n"
-                 "iin in vss pwl(0 0 1m 0 1.01m 3n)\n"
+                 f"iref vdd vbn {ch.spice_current(ch.I_REF)}\nxc in vbn out vdd vss {cell.name}\n"
+                 f"iin in vss pwl(0 0 1m 0 1.01m {ch.spice_current(3.0)})\n"
                  f"{ch.diode_load('out', 'out', 'nfet_03v3', ch.UNIT)}"
-                 "vdd vdd 0 1.8\nvss vss 0 0\n.tran 1u 2m\n")
-    out = r["i(vout)"][r["time"] > 1e-3] * 1e9
+                 "vdd vdd 0 1.8\nvss vss 0 0\n.tran 1u 5m\n")
+    out = ch.to_units(r["i(vout)"][r["time"] > 1e-3])
     return {"peak_na": round(float(out.max()), 3), "settled_na": round(float(out[-1]), 3)}
 
 

@@ -231,7 +231,7 @@ def report(rows: list[dict]) -> None:
               f" -> {','.join(row['exceeds_after_trim']) or '-'}")
     print(f"\nleakage floor (zero input, zero reference), GMIN {GMIN_PHYSICAL:g} S / ngspice's "
           "default: cell, its bias generator, cell output, weight row of 8, its worst rail "
-          "(pA); tile (nA); tile with I_REF = 1 nA (nA)")
+          "(pA); tile (nA); tile with the reference at the unit current (nA)")
     for row in rows:
         lk, ld = row["leakage"], row["leakage_default_gmin"]
         tile = " / ".join("fail" if "failed" in row[k] else f"{row[k]['supply_na']:.3f}"
@@ -324,7 +324,7 @@ def main() -> None:
             row["tile_zero"] = tile_supply(tile, c, 0.0, GMIN_PHYSICAL)
             row["tile_zero_default_gmin"] = tile_supply(tile, c, 0.0)
             # cells are bistable: at zero input the DC solution may leave some ON
-            row["tile_quiescent"] = tile_supply(tile, c, 1.0)
+            row["tile_quiescent"] = tile_supply(tile, c, mapping.load_tables().i_unit_na)
         row["seconds"] = round(time.perf_counter() - t0, 2)
         rows.append(row)
         print(f"{c.name:>20}: {row['seconds']} s", flush=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bmru_pdk.analyses import compare, montecarlo
@@ -23,8 +24,10 @@ from bmru_pdk.model import bundled_checkpoint
 RESULTS = Path(__file__).parent / "results"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace, dict]:
+    """Parse the dies' command line and run ``engine`` (``montecarlo.run`` or ``twin.run``)
+    on the bundled checkpoint's utterances through the chosen executor."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
     parser.add_argument("--n", type=int, default=10, help="utterances")
     parser.add_argument("--sample", default="heldout", choices=sorted(compare.SAMPLES))
@@ -35,13 +38,18 @@ def main() -> None:
     utterances = compare.load_utterances(checkpoint, None, args.n, args.sample)
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as executor:
-        result = montecarlo.run(checkpoint, utterances, list(range(1, args.seeds + 1)),
-                                progress=lambda done, total: print(f"{done}/{total}", end="\r"),
-                                executor=executor)
+        result = engine(checkpoint, utterances, list(range(1, args.seeds + 1)),
+                        progress=lambda done, total: print(f"{done}/{total}", end="\r"),
+                        executor=executor)
     result["sample"] = args.sample
     result["seconds"] = round(time.perf_counter() - start, 1)
+    return args, result
+
+
+def main() -> None:
+    args, result = run_dies(__doc__, montecarlo.run)
     s = result["summary"]
-    print(f"{args.seeds} seeds x {len(utterances)} utterances ({s['samples']} samples), "
+    print(f"{args.seeds} seeds x {len(result['utterances'])} utterances ({s['samples']} samples), "
           f"{result['seconds']} s")
     for i, (a, seed, nom, ref) in enumerate(zip(
             s["state_agreement_per_layer"], s["state_agreement_per_seed_per_layer"],

@@ -29,7 +29,7 @@ app = typer.Typer(
 
 OptPath = Annotated[Path | None, typer.Option()]
 FrameUs = Annotated[float | None, typer.Option(
-    help="frame period of the simulations, µs (default 1000: cells near a threshold settle)")]
+    help="frame period of the simulations, µs (default 10000: real time, hop 160 at 16 kHz)")]
 
 
 def _frame(frame_us: float | None) -> dict[str, float]:
@@ -286,7 +286,10 @@ def eval_(
     m = engine.evaluate(model, ds.x[split], ds.y[split])
     typer.echo(
         f"{split}: {len(ds.y[split])} utterances, accuracy {m.accuracy:.4f} (majority vote), "
-        f"balanced {m.balanced_accuracy:.4f}, per-frame {m.frame_accuracy:.4f}"
+        f"balanced {m.balanced_accuracy:.4f}, per-frame {m.frame_accuracy:.4f}; always the "
+        f"commonest class {m.baseline_accuracy:.4f}"
+        + ("" if m.false_reject_at_5pct_fa is None else
+           f"; false rejects at 5 % false accepts {m.false_reject_at_5pct_fa:.4f}")
     )
     width = max(len(c) for c in model.meta.classes)
     typer.echo(" " * (width + 8) + " ".join(f"{c:>{width}}" for c in model.meta.classes))

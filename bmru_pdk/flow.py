@@ -122,7 +122,8 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
         ("candidate-current error per layer (mean abs, ideal)",
          ", ".join(f"{e:.3f} nA" for e in c["ideal"]["candidate_mae_na_per_layer"])),
         ("output-current error (mean abs, ideal)", f"{c['ideal']['output_mae_na']:.3f} nA"),
-        ("simulated supply power", f"{c['power_nw']['mean']:.0f} nW mean "
+        ("simulated supply power", f"{c['power_nw']['mean']:.0f} nW mean at "
+                                   f"{c['i_unit_na']:g} nA per unit "
                                    f"({c['power_nw']['min']:.0f}-{c['power_nw']['max']:.0f}): "
          + ", ".join(f"{part.replace('_', ' ')} {nw:.0f} nW"
                      for part, nw in c["power_nw"]["by_part"].items())),

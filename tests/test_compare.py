@@ -84,6 +84,20 @@ def test_sense_source_in_series_with_a_drain() -> None:
         tb.sense_drains(tile, {"xm9": "c0"})
 
 
+def test_sense_finds_the_drain_of_a_finger_listed_source_first() -> None:
+    """Two fingers of one device, the second written source first (as extraction may): both
+    drains go through the one sense, no terminal is shorted to the source."""
+    tile = tb.split_top(".subckt t a b vss\nXM1 a b vss vss nfet_03v3 W=1u L=1u\n"
+                        "XM2 vss b a vss nfet_03v3 W=1u L=1u\n.ends t\n", "t")
+    sensed = tb.sense_drains(tile, {"xm1": "c0", "xm2": "c0"})
+    assert sensed.body == ["XM1 c0_d b vss vss nfet_03v3 W=1u L=1u",
+                           "XM2 vss b c0_d vss nfet_03v3 W=1u L=1u", "vc0 a c0_d 0"]
+    odd = tb.split_top(".subckt t a b c vss\nXM1 a b vss vss nfet_03v3 W=1u L=1u\n"
+                       "XM2 c b vss vss nfet_03v3 W=1u L=1u\n.ends t\n", "t")
+    with pytest.raises(BmruError, match="different drain nets"):
+        tb.sense_drains(odd, {"xm1": "c0", "xm2": "c0"})
+
+
 def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> None:
     """Corner, temperature and supply change the run: a hot ff die draws more, a lower
     supply draws less, and the decisions of this well-separated unit hold."""

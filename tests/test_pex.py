@@ -204,7 +204,7 @@ def test_tile_pex_netlist_runs_in_ngspice(tile: tuple[Path, pex.PexResult]) -> N
     header = re.search(r"^\.SUBCKT (\S+) ([^\n]*(?:\n\+[^\n]*)*)", result.spice, re.MULTILINE)
     top, pins = header.group(1), header.group(2).replace("\n+", " ").split()
     tables = load_tables()
-    sources = ["Vdd vdd 0 1.8", "Vss vss 0 0", f"Iref vdd iref {tables.i_ref_na}n"]
+    sources = ["Vdd vdd 0 1.8", "Vss vss 0 0", f"Iref vdd iref {tables.i_ref_spice}"]
     sources += [f"I{p} vdd {p} 1n" for p in pins if re.fullmatch(r"x\d+", p)]
     sources += [f"V{p} {p} 0 {tables.v_sum}" for p in pins if re.fullmatch(r"y\d+", p)]
     ops = []

@@ -30,6 +30,7 @@ from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.power import device_parts, part_of, split_tile
 from bmru_pdk.analyses.stats import bootstrap_ratio, wilson
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
+from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import output_dir
 
@@ -153,9 +154,10 @@ def simulate_utterance(
     states = [np.stack([sampled(f"v({net})") > vdd / 2 for net in layer], -1)
               .astype(np.float32) for layer in decision_nets]
     outputs = sorted((p for p in tile.pins if re.fullmatch(r"y\d+", p)), key=lambda p: int(p[1:]))
-    scores = np.stack([sampled(f"i(v{y})") * 1e9 for y in outputs], -1)
-
-    inputs = [np.stack([sampled(f"i(v{s})") * 1e9 for s in layer], -1) for layer in senses or []]
+    # currents back in software units; power stays in real nW
+    unit = load_tables().i_unit_na * 1e-9
+    scores = np.stack([sampled(f"i(v{y})") / unit for y in outputs], -1)
+    inputs = [np.stack([sampled(f"i(v{s})") / unit for s in layer], -1) for layer in senses or []]
     power, by_part = supply_power_nw(tile, r, start=frame_s, vdd_v=vdd)
     return HardwareRun(states, scores, power, seconds, by_part, inputs)
 
@@ -468,6 +470,7 @@ def compare_tile(
         f"devices and {len(pex.capacitors)} parasitic capacitors "
         f"({pex.total_f * 1e15:.0f} fF, KLayout-PEX {pex.kpex_version})")
     figures = {"sample": sample, "condition": condition.name, "netlist": netlist,
+               "i_unit_na": load_tables().i_unit_na,
                **_summary(checkpoint, files.name, extracted.devices, frame_s, per, failed)}
     (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures

@@ -38,7 +38,7 @@ from bmru_pdk.circuits.builders import CellParams, UnitParams, bmru_unit
 from bmru_pdk.circuits.model import Circuit, Instance
 from bmru_pdk.errors import BmruError
 
-FRAME_S = 200e-6
+FRAME_S = 1e-3  # 200 µs at a 1 nA unit current: settling time ~ 1 / current
 PER_FRAME = 4
 MARGIN = 0.25  # clean levels stay this fraction of delta clear of the thresholds
 LEVELS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3)  # relative input noise sigma of the sweep
@@ -169,10 +169,11 @@ def simulate_unit(circuit: Circuit, samples: np.ndarray, per_frame: int,
     total_ms = len(x) / per_frame * frame_s * 1e3
     # cell_bench with a zero ramp, the unit driven by the front-end source instead
     deck = (ch.cell_bench(circuit, 0.0, ramp_ms=total_ms / 2.02)
-            + f"vfe vfe 0 {ch.VDD}\n" + tb._pwl("noise", "in", x, frame_s / per_frame) + "\n")
+            + f"vfe vfe 0 {ch.VDD}\n" + tb._pwl("noise", "in", x, frame_s / per_frame, ch.I_UNIT_NA)
+            + "\n")
     r = simulate(deck)
     keep = r["time"] >= frame_s
-    return r["time"][keep] - frame_s, r["i(vout)"][keep] * 1e9
+    return r["time"][keep] - frame_s, ch.to_units(r["i(vout)"][keep])
 
 
 def model_outputs(point: ch.CellPoint, samples: np.ndarray, per_frame: int) -> np.ndarray:

@@ -20,10 +20,10 @@ from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 
 VDD_V = 1.8
-# Frame period of the simulations: a cell whose candidate is within a few percent of a
-# threshold switches in ~1 ms (switching time ~ 1 / overdrive); 200 µs frames left such
-# cells mid-way and cost ~2 % of state agreement. Real frames are 10 ms (hop 160 at 16 kHz).
-FRAME_S = 1e-3
+# Frame period of the simulations: real time (hop 160 at 16 kHz). A cell whose candidate
+# is within a few percent of a threshold switches in ~1 / overdrive: ~3 ms at the 0.3 nA
+# unit current, so 1 ms frames would leave such cells mid-way.
+FRAME_S = 10e-3
 # Edges of the input steps, as a fraction of the frame: fast against settling, slow enough
 # for the solver.
 _EDGE = 0.01
@@ -110,19 +110,26 @@ def split_top(spice: str, top: str) -> TileNetlist:
 
 def sense_drains(tile: TileNetlist, cards: dict[str, str]) -> TileNetlist:
     """``tile`` with a 0 V source ``v<sense>`` in series with the drain of each device card
-    ``cards`` names (card name -> sense name; parallel fingers may share a sense): its current
-    ``i(v<sense>)`` is what the devices sink from their drain net.
+    ``cards`` names (card name -> sense name; the parallel fingers of a device share one):
+    its current ``i(v<sense>)`` is what the devices sink from their drain net.
+
+    An extracted card may list a finger's source first: the terminal tied to the bulk is the
+    source (every sensed device has its source on its well or substrate tap).
 
     Raises:
-        BmruError: a card is not in the tile's body.
+        BmruError: a card is not in the tile's body, or the fingers of one sense have
+            different drain nets.
     """
     body, sources, found = [], {}, set()
     for card in tile.body:
         tokens = card.split()
         sense = cards.get(tokens[0].lower()) if tokens else None
         if sense is not None:
-            sources[sense] = f"v{sense} {tokens[1]} {sense}_d 0"
-            tokens[1] = f"{sense}_d"
+            at = 3 if tokens[1] == tokens[4] else 1  # the drain's position on the card
+            source = f"v{sense} {tokens[at]} {sense}_d 0"
+            if sources.setdefault(sense, source) != source:
+                raise BmruError(f"the devices sensed as {sense} have different drain nets")
+            tokens[at] = f"{sense}_d"
             card = " ".join(tokens)
             found.add(tokens[0].lower())
         body.append(card)
@@ -188,13 +195,14 @@ def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, st
     return {n: found[n.lower()] for n in wanted}
 
 
-def _pwl(name: str, node: str, values_na: np.ndarray, frame_s: float) -> str:
-    """A current source pushing ``values_na[k]`` into ``node`` during frame k."""
+def _pwl(name: str, node: str, values_na: np.ndarray, frame_s: float, i_unit_na: float) -> str:
+    """A current source pushing ``values_na[k]`` software units (of ``i_unit_na`` nA) into
+    ``node`` during frame k."""
     points = [(0.0, values_na[0])]
     for k in range(1, len(values_na)):
         t = k * frame_s
         points += [(t - _EDGE * frame_s, values_na[k - 1]), (t, values_na[k])]
-    text = " ".join(f"{t:.6g} {v * 1e-9:.6g}" for t, v in points)
+    text = " ".join(f"{t:.6g} {v * i_unit_na * 1e-9:.6g}" for t, v in points)
     # sourced from the front-end supply, not the tile's: tile power excludes the inputs
     return f"I{name} vfe {node} PWL({text})"
 
@@ -206,17 +214,20 @@ def deck(
     probes: list[str],
     initial: dict[str, float] | None = None,
     condition: Condition = NOMINAL,
+    extra: list[str] | tuple[str, ...] = (),
 ) -> str:
     """A transient testbench: one frame per row of ``x_na``, outputs held at the summing-node
     voltage the readout weights are calibrated at (a current comparator's input).
 
     Args:
         tile: The tile netlist.
-        x_na: (frames, n_in) input currents, nA, sunk by the ``x<i>`` pins (column i).
+        x_na: (frames, n_in) input currents in software units (the checkpoint's nA), sunk by
+            the ``x<i>`` pins (column i) at the tables' unit current.
         frame_s: Frame period, s.
         probes: Nets whose voltages to save.
         initial: ``.ic`` node voltages (e.g. each cell's decision node at its initial state).
         condition: Temperature and supply of the run (its corner goes to ``simulate``).
+        extra: More cards (a test's probe currents).
 
     Returns:
         The netlist for :func:`bmru_pdk.spice.simulate`.
@@ -233,11 +244,12 @@ def deck(
     # each supply source is named as its node, so i(<node>) is its current
     vdd = condition.vdd_v
     lines = [tile.blocks, *tile.body, *(f"V{s[1:]} {s} 0 {vdd}" for s in supplies),
-             f"Vfe vfe 0 {vdd}", "Vss vss 0 0", f"Iref vfe iref {tables.i_ref_na}n",
+             f"Vfe vfe 0 {vdd}", "Vss vss 0 0", f"Iref vfe iref {tables.i_ref_spice}",
              f".temp {condition.temp_c:g}"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
-    lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s) for p in inputs]
+    lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s, tables.i_unit_na) for p in inputs]
     lines += [f"V{y} {y} 0 {tables.v_sum}" for y in outputs]
+    lines += list(extra)
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))
     saved = [f"v({p})" for p in probes] + [f"i(v{y})" for y in outputs]

@@ -49,9 +49,13 @@ from bmru_pdk.circuits.sizing import UNIT, UnitDevice, pelgrom_sigma
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import simulate
 
-TABLE_VERSION = 2
+TABLE_VERSION = 3
 VDD = 1.8
-I_REF = 1.0  # nA: the reference of every table
+I_REF = 1.0  # the reference of every table, in software units
+# The operating point: nA per software unit. Weak-inversion ratios hardly depend on the
+# current level, so a checkpoint trained in units maps at any unit current; its power scales
+# with it. 0.3 nA puts the bundled tile below the published ~83 nW at 10 ms frames.
+I_UNIT_NA = 0.3
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
 
 # 6 % steps: the gain bends where the finger count changes, which a coarser grid
@@ -68,6 +72,16 @@ MC_SAMPLES = 200
 
 
 Load = Literal["diode", "sum"]
+
+
+def spice_current(units: float) -> str:
+    """A current of ``units`` software units as a SPICE value (at :data:`I_UNIT_NA`)."""
+    return f"{units * I_UNIT_NA:.6g}n"
+
+
+def to_units(amps: np.ndarray | float) -> np.ndarray | float:
+    """A simulated current in A as software units."""
+    return amps * 1e9 / I_UNIT_NA
 
 
 def _other(kind: MosKind) -> MosKind:
@@ -106,8 +120,9 @@ def sum_voltage(i_node: float = I_REF, unit: UnitDevice = UNIT, *, corner: str =
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V.
     """
-    r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\niin vdd d {i_node}n\n"
-                 f"{_supplies(vdd_v)}.op\n", corner=corner, temp_c=temp_c)
+    r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\n"
+                 f"iin vdd d {spice_current(i_node)}\n{_supplies(vdd_v)}.op\n",
+                 corner=corner, temp_c=temp_c)
     return round(float(r["v(d)"][0]), 4)
 
 
@@ -119,7 +134,8 @@ def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice 
     ``sum_voltage(i_node)`` (``sum``) of the condition ``corner``, ``temp_c``, ``vdd_v``."""
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     rail = "vss" if kind == NFET else "vdd"
-    src = f"iin vdd in {i_in}n" if kind == NFET else f"iin in vss {i_in}n"
+    src = (f"iin vdd in {spice_current(i_in)}" if kind == NFET
+           else f"iin in vss {spice_current(i_in)}")
     v_sum = sum_voltage(i_node, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
     loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) if load == "diode"
                     else held_load(f"o{k}", o, kind, v_sum) for k, o in enumerate(outs))
@@ -146,7 +162,7 @@ def measure_mirror(kind: MosKind, ratios: list[float], i_in: float, unit: UnitDe
     circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit))
     r = simulate(mirror_bench(circuit, kind, i_in, unit, load, i_node, corner=corner,
                               temp_c=temp_c, vdd_v=vdd_v), corner=corner, temp_c=temp_c)
-    return np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))]) / (i_in * 1e-9)
+    return to_units(np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))])) / i_in
 
 
 def _rail_load(tag: str, node: str, signed: float, unit: UnitDevice, v_sum: float) -> str:
@@ -172,10 +188,11 @@ def measure_weight_row(ratios: list[float], i_in: float = I_REF, unit: UnitDevic
     rails = " ".join(f"s{j}" for j in range(len(ratios)))
     v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
     loads = "".join(_rail_load(f"s{j}", f"s{j}", r, unit, v_sum) for j, r in enumerate(ratios))
-    r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\niin vdd x0 {i_in}n\n"
+    r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\n"
+                 f"iin vdd x0 {spice_current(i_in)}\n"
                  f"{loads}{_supplies(vdd_v)}.op\n", corner=corner, temp_c=temp_c)
-    return np.array([np.sign(q) * r[f"i(vs{j})"][0] for j, q in enumerate(ratios)]) / (
-        i_in * 1e-9)
+    return to_units(np.array([np.sign(q) * r[f"i(vs{j})"][0] for j, q in enumerate(ratios)])
+                    ) / i_in
 
 
 def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT, *, corner: str = "typical",
@@ -196,9 +213,9 @@ def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT, *, corner: s
     v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
     loads = "".join(_rail_load(n, n, q, unit, v_sum) for n, q in ratios.items())
     r = simulate(f"{bias.to_spice()}xb vbn vbp {' '.join(ratios)} vdd vss {bias.name}\n"
-                 f"iref vdd vbn {I_REF}n\n{loads}{_supplies(vdd_v)}.op\n",
+                 f"iref vdd vbn {spice_current(I_REF)}\n{loads}{_supplies(vdd_v)}.op\n",
                  corner=corner, temp_c=temp_c)
-    return {n: float(np.sign(q) * r[f"i(v{n})"][0] * 1e9) for n, q in ratios.items()}
+    return {n: float(np.sign(q) * to_units(r[f"i(v{n})"][0])) for n, q in ratios.items()}
 
 
 class CellPoint(BaseModel):
@@ -226,9 +243,9 @@ def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
     src = "in vss" if inp.flow == "source" else "vdd in"
     nets = " ".join({"vdd": "vddc", inp.name: "in"}.get(p.name, p.name) for p in cell.pins)
     return (f"{bias.to_spice()}{cell.to_spice()}"
-            f"xb vbn vbp vdd vss {bias.name}\niref vdd vbn {I_REF}n\n"
+            f"xb vbn vbp vdd vss {bias.name}\niref vdd vbn {spice_current(I_REF)}\n"
             f"xc {nets} {cell.name}\nvddc vddc 0 {vdd_v}\n"
-            f"iin {src} pwl(0 0 {t0}m 0 {t1}m {top}n {t2}m 0)\n"
+            f"iin {src} pwl(0 0 {t0}m 0 {t1}m {spice_current(top)} {t2}m 0)\n"
             f"{diode_load('out', 'out', NFET, UNIT)}{_supplies(vdd_v)}"
             f".tran {ramp_ms / 1000:g}m {t2}m\n")
 
@@ -260,8 +277,8 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
     r = simulate(cell_bench(cell, top, ramp_ms, vdd_v=vdd_v), corner=corner, temp_c=temp_c)
     t = r["time"]
     i_in = ramp_input(t, top, ramp_ms)
-    out = r["i(vout)"] * 1e9
-    i_vdd = -r["i(vddc)"] * 1e9
+    out = to_units(r["i(vout)"])
+    i_vdd = -to_units(r["i(vddc)"])
     peak = int(np.argmax(i_in))
     # the ON level at the ramp's peak: max() would catch the switching overshoot
     alpha = float(np.median(out[i_in >= 0.9 * top]))
@@ -292,12 +309,13 @@ def mismatch_gains(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES,
     rail = "vss" if kind == NFET else "vdd"
     lines = [circuit.to_spice()]
     for k in range(n):
-        src = f"ii{k} vdd i{k} {i_in}n" if kind == NFET else f"ii{k} i{k} vss {i_in}n"
+        src = (f"ii{k} vdd i{k} {spice_current(i_in)}" if kind == NFET
+               else f"ii{k} i{k} vss {spice_current(i_in)}")
         lines += [f"xm{k} i{k} o{k} {rail} {circuit.name}", src,
                   diode_load(f"o{k}", f"o{k}", _other(kind), unit)]
     # a fixed seed: the stored sigma repeats
     r = simulate("\n".join(lines) + _supplies() + f".options seed={seed}\n.op\n", mismatch=True)
-    return np.array([r[f"i(vo{k})"][0] for k in range(n)]) / (i_in * 1e-9)
+    return to_units(np.array([r[f"i(vo{k})"][0] for k in range(n)])) / i_in
 
 
 class MirrorTable(BaseModel):
@@ -339,6 +357,7 @@ class Tables(BaseModel):
     corner: Literal["typical"] = "typical"
     vdd: float = VDD
     i_ref_na: float = I_REF
+    i_unit_na: float = I_UNIT_NA
     unit: UnitDevice = UNIT
     ramp_ms: float = RAMP_MS
     mirrors: list[MirrorTable]
@@ -347,6 +366,11 @@ class Tables(BaseModel):
     mismatch_sigma: dict[str, float]
     pelgrom_sigma: dict[str, float]
     seconds: float
+
+    @property
+    def i_ref_spice(self) -> str:
+        """The reference current as a SPICE value, at the tables' unit current."""
+        return f"{self.i_ref_na * self.i_unit_na:.6g}n"
 
     @property
     def v_sum(self) -> float:

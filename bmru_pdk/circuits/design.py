@@ -163,10 +163,10 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
     pins += [Pin(name=y, role="output", signal="current", flow="source", doc="class score")
              for y in outputs]
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
-                 doc=f"reference current in ({i_ref:g} nA)"), VDD, VSS]
+                 doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
     tile = TileDesign(name="bmru_tile", rows=rows, pins=pins)
     tile.mapping = _mapping(tile, p, tables)
-    tile.supply_na = _supply(p, i_ref)
+    tile.supply_na = _supply(p, i_ref, tables.i_unit_na)
     return tile
 
 
@@ -215,8 +215,9 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
     return rows
 
 
-def _supply(p: CircuitParameters, i_ref: float) -> dict[str, float]:
-    """Estimated supply current by part, nA: every unit ON with its candidate at beta_hi,
+def _supply(p: CircuitParameters, i_ref: float, i_unit_na: float) -> dict[str, float]:
+    """Estimated supply current by part, nA at ``i_unit_na`` nA per software unit: every unit
+    ON with its candidate at beta_hi,
     layer-0 inputs at their mid-scale current, later inputs at the units' alpha.
 
     A sourced current is counted once where it leaves ``vdd`` (PMOS diodes and outputs);
@@ -233,7 +234,7 @@ def _supply(p: CircuitParameters, i_ref: float) -> dict[str, float]:
                                                 + 2 * layer.delta + layer.b_pos))
         x = layer.alpha
     out["readout.weights"] = _weight_supply(p.W_o, x)
-    return {k: round(v, 4) for k, v in out.items()}
+    return {k: round(v * i_unit_na, 4) for k, v in out.items()}
 
 
 def _weight_supply(w: np.ndarray, x: np.ndarray) -> float:

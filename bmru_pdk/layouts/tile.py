@@ -76,7 +76,7 @@ def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES) -> gf.Com
     """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
 
     Ports (metal3, west edge, labelled): ``x0``.. input currents, ``y0``.. output currents,
-    ``iref`` reference current (1 nA in), ``vdd``, ``vss``. Cached by the checkpoint's
+    ``iref`` reference current (one unit current in), ``vdd``, ``vss``. Cached by the checkpoint's
     content within a process: a checkpoint rewritten in place gives its new tile.
 
     Args:

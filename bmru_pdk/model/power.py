@@ -35,13 +35,15 @@ class Power:
 
 
 @torch.no_grad()
-def estimate_power(model: BMRUNet, x: torch.Tensor, vdd: float = VDD) -> Power:
+def estimate_power(model: BMRUNet, x: torch.Tensor, vdd: float = VDD,
+                   i_unit_na: float = 1.0) -> Power:
     """Mean power over all frames of ``x``.
 
     Args:
         model: The network.
-        x: Input currents (N, T, n_in), nA.
+        x: Input currents (N, T, n_in), software units.
         vdd: Supply voltage, V.
+        i_unit_na: nA per software unit (a tile's operating point).
 
     Returns:
         Power by part in nW (nA x V).
@@ -58,4 +60,5 @@ def estimate_power(model: BMRUNet, x: torch.Tensor, vdd: float = VDD) -> Power:
         h = p["alpha"] * s
     fc += float(h.sum(-1).mean() + (h @ params[-1]["weight"].abs().T).sum(-1).mean())
     biases += float(params[-1]["bias"].abs().sum())
-    return Power(cells * vdd, fc * vdd, biases * vdd)
+    scale = vdd * i_unit_na
+    return Power(cells * scale, fc * scale, biases * scale)

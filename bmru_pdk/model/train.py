@@ -83,12 +83,27 @@ class Metrics:
         balanced_accuracy: Mean per-class recall of the majority vote.
         frame_accuracy: Fraction of frames classified correctly.
         confusion: confusion[true][predicted] counts (majority vote).
+        baseline_accuracy: Accuracy of always answering the commonest class.
+        false_reject_at_5pct_fa: Binary tasks: the share of keyword utterances rejected when
+            the decision threshold on the share of keyword frames is set so that 5 % of the
+            other utterances are accepted (``None`` for other tasks).
     """
 
     accuracy: float
     balanced_accuracy: float
     frame_accuracy: float
     confusion: list[list[int]] = field(default_factory=list)
+    baseline_accuracy: float = 0.0
+    false_reject_at_5pct_fa: float | None = None
+
+
+def false_reject_rate(keyword_share: np.ndarray, is_keyword: np.ndarray,
+                      false_accepts: float = 0.05) -> float:
+    """Keyword utterances rejected at the threshold that accepts ``false_accepts`` of the
+    others: accept when the share of keyword frames exceeds it."""
+    others = np.sort(keyword_share[~is_keyword])
+    threshold = np.quantile(others, 1 - false_accepts, method="higher") if len(others) else 0.0
+    return float(np.mean(keyword_share[is_keyword] <= threshold)) if is_keyword.any() else 0.0
 
 
 @torch.no_grad()
@@ -114,21 +129,27 @@ def evaluate(
     if params is None:
         params = model.effective_parameters()
     n_classes = model.meta.architecture.n_classes
-    frame_ok, votes = 0, []
+    frame_ok, votes, counts = 0, [], []
     for i in range(0, len(x), batch_size):
         frames = model(x[i : i + batch_size], params).argmax(-1)
         frame_ok += int((frames == y[i : i + batch_size, None]).sum())
-        votes.append(F.one_hot(frames, n_classes).sum(1).argmax(-1))
+        counts.append(F.one_hot(frames, n_classes).sum(1))
+        votes.append(counts[-1].argmax(-1))
     pred = torch.cat(votes)
     conf = torch.zeros(n_classes, n_classes, dtype=torch.long)
     conf.index_put_((y, pred), torch.ones_like(y), accumulate=True)
     support = conf.sum(1)
     recall = conf.diag()[support > 0].double() / support[support > 0]
+    # binary tasks: "yes" is class 1 (DESIGN: "yes" vs the others)
+    share = (torch.cat(counts)[:, -1] / x.shape[1]).numpy() if n_classes == 2 else None
     return Metrics(
         accuracy=float((pred == y).double().mean()),
         balanced_accuracy=float(recall.mean()),
         frame_accuracy=frame_ok / (len(y) * x.shape[1]),
         confusion=conf.tolist(),
+        baseline_accuracy=float(support.max()) / len(y),
+        false_reject_at_5pct_fa=None if share is None else round(
+            false_reject_rate(share, y.numpy() == 1), 5),
     )
 
 

@@ -1,0 +1,358 @@
+"""A per-die twin: a simulated wafer test of one Monte Carlo die, then the model with what it
+measured.
+
+A die is one ngspice mismatch seed of the extracted tile (:mod:`~bmru_pdk.analyses.montecarlo`):
+the random numbers are drawn while the netlist is read, and the test bench adds only current
+sources and 0 V senses, so the same seed is the same die on the tester and in use. The test
+is one transient (10 ms steps), every learned element read through a sense in series with its
+drain, as a probe card would:
+
+1. all inputs at the encoding's mid-scale: each layer-0 weight is its output current over its
+   input diode's, each unit bias and readout bias its current;
+2. inputs at zero, a slow triangle of current injected into every layer-0 summing rail: each
+   unit's thresholds are the ReLU diode's current when its decision node crosses VDD / 2 on
+   the way up (beta_hi) and down (beta_lo); at the top, with every unit ON, each unit's alpha
+   is the current its output drives into the next array's input diode, and that array's
+   weights are their currents over those;
+3. the same on the next layer's rails (the layer below held OFF), and so on.
+
+The twin is the torch model with those values (:func:`twin_parameters`); a die's states on
+held-out utterances are scored against it and against the checkpoint's realised values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import testbench as tb
+from bmru_pdk.analyses.executor import Executor
+from bmru_pdk.analyses.power import device_parts, part_of
+from bmru_pdk.analyses.stats import wilson
+from bmru_pdk.circuits.mapping import load_tables
+from bmru_pdk.errors import BmruError
+
+SETTLE = 5  # frames at each sampled level
+RAMP = 150  # frames per ramp edge: slow, as a cell's switching lags its input
+EDGE_FIT_S, EDGE_GUARD_S = 0.1, 0.005  # the ramp read before an edge, s
+
+
+@dataclass(frozen=True)
+class TwinTile:
+    """The extracted tile with a sense on every measured element (``senses``: schematic path
+    -> sense name) and each summing rail's net, per layer."""
+
+    sim: cmp.SimTile
+    senses: dict[str, str]
+    rails: list[list[str]]
+
+
+def _sense_name(path: str) -> str:
+    return "t" + path.lower().replace(".", "_")
+
+
+def measured_paths(params: list[dict]) -> list[str]:
+    """Schematic paths of the devices the test reads: input diodes and weights of every
+    array, unit biases, ReLU diodes, readout biases (flat, lower case)."""
+    paths: list[str] = []
+    arrays = [f"w{l}" for l in range(len(params) - 1)] + ["wo"]  # noqa: E741
+    for name, p in zip(arrays, params, strict=True):
+        w = p["weight"].numpy()
+        for i in range(w.shape[1]):
+            if np.any(w[:, i]):
+                paths.append(f"{name}.mxn{i}")
+            paths += [f"{name}.mw{i}_{j}" for j in range(w.shape[0]) if w[j, i]]
+    for l, p in enumerate(params[:-1]):  # noqa: E741
+        for j, b in enumerate(p["bias"].numpy()):
+            paths += [f"u{l}_{j}.relu.mrelu", f"u{l}_{j}.cell.mout"]
+            if b:
+                paths.append(f"u{l}_{j}.mb")
+    paths += [f"bias.mo_y{k}" for k, b in enumerate(params[-1]["bias"].numpy()) if b]
+    return paths
+
+
+def twin_tile(sim: cmp.SimTile, extracted: str, schematic: str, top: str,
+              params: list[dict]) -> TwinTile:
+    """``sim`` with a drain sense on every device :func:`measured_paths` names.
+
+    Raises:
+        BmruError: an element of the mapping has no device in the extracted netlist.
+    """
+    senses = {p: _sense_name(p) for p in measured_paths(params)}
+    cards = device_parts(extracted, schematic, tb.split_top(extracted, top).body,
+                         classify=lambda path: senses.get(path.lower(), "-"))
+    wanted = {card: s for card, s in cards.items() if s != "-"}
+    missing = set(senses.values()) - set(wanted.values())
+    if missing:
+        raise BmruError(f"no extracted device for the element sensed as {sorted(missing)[0]}")
+    layers = len(params) - 1
+    d = len(params[0]["bias"])
+    rails = tb.net_names(extracted, schematic, [f"s{l}_{j}" for l in range(layers)  # noqa: E741
+                                                for j in range(d)])
+    netlist = tb.sense_drains(sim.netlist, wanted)
+    return TwinTile(dataclasses.replace(sim, netlist=netlist), senses,
+                    [[rails[f"s{l}_{j}"] for j in range(d)] for l in range(layers)])  # noqa: E741
+
+
+def _pwl(corners: list[tuple[int, float]], frame_s: float, i_unit_na: float) -> str:
+    return " ".join(f"{k * frame_s:.6g} {v * i_unit_na * 1e-9:.6g}" for k, v in corners)
+
+
+def _levels(params: list[dict], x_mid: float) -> list[dict[str, np.ndarray]]:
+    """Per layer, the injected currents (from the nominal values) that hold each unit OFF
+    whatever the layer below does, lift its rail to a positive sum for reading the weights
+    onto it, and offset its bias on its own ramp."""
+    out = []
+    for l, p in enumerate(params[:-1]):  # noqa: E741
+        w, b = p["weight"].numpy(), p["bias"].numpy()
+        h = np.full(w.shape[1], x_mid) if l == 0 else params[l - 1]["alpha"].numpy()
+        hi, lo = p["beta_hi"].numpy(), p["beta_lo"].numpy()
+        # read with the summing node where it sits near the thresholds (its voltage sets
+        # the outputs' drain voltage), the layer below all ON
+        target = np.maximum((hi + lo) / 2, 1.0)
+        out.append({"off": -np.abs(b) - np.clip(w, 0, None) @ h - 0.5,
+                    "read": target - b - w @ h, "bias": b, "top": 1.3 * hi + 0.3})
+    return out
+
+
+def bench(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float
+          ) -> tuple[str, list[tuple[int, int]], int]:
+    """The test deck, each layer's ramp (first frame, last frame of its top) and the frame
+    the mid-scale inputs are read at."""
+    layers = len(params) - 1
+    read = 1 + SETTLE
+    phase = 2 * RAMP + 2 * SETTLE
+    n = read + 2 + layers * phase
+    x = np.zeros((n, params[0]["weight"].shape[1]))
+    x[1:read + 1] = x_mid
+    levels = _levels(params, x_mid)
+    # corners are frame starts: a level read at the end of frame k is held until k + 1
+    ramps = [(read + 2 + l * phase, read + 2 + l * phase + RAMP + SETTLE)  # noqa: E741
+             for l in range(layers)]  # noqa: E741
+    extra = []
+    for m, lv in enumerate(levels):
+        for j, rail in enumerate(twin.rails[m]):
+            off, on = float(lv["off"][j]), float(lv["read"][j])
+            corners = [(0, on if m == 0 else off), (read + 1, on if m == 0 else off)]
+            for l, (start, top) in enumerate(ramps):  # noqa: E741
+                if m == l:  # its own ramp: the sum from -0.5 to the top and back
+                    low, high = -0.5 - lv["bias"][j], lv["top"][j] - lv["bias"][j]
+                    corners += [(start, low), (start + RAMP, high), (top + 1, high),
+                                (top + 1 + RAMP, low), (start + phase - 2, low)]
+                else:
+                    level = on if m == l + 1 else off
+                    corners += [(start, level), (start + phase - 2, level)]
+            corners.append((n, corners[-1][1]))
+            extra.append(f"Iinj{m}_{j} vfe {rail} "
+                         f"PWL({_pwl(corners, frame_s, load_tables().i_unit_na)})")
+    nets = [net for layer in twin.sim.decision_nets for net in layer]
+    deck = tb.deck(twin.sim.netlist, x, frame_s, nets, {net: 0.0 for net in nets}, extra=extra)
+    return deck, ramps, read
+
+
+def _edge(t: np.ndarray, out: np.ndarray, level: float, i_relu: np.ndarray, rising: bool
+          ) -> float | None:
+    """The ReLU current when the cell's output first crosses ``level`` upwards (or last,
+    downwards), as the cell tables read a switch: the ramp's straight line through the
+    100 ms before the edge, at the edge (the switching itself kicks the summing node
+    through the copy's drain)."""
+    above = out > level
+    k = np.flatnonzero(~above[:-1] & above[1:] if rising else above[:-1] & ~above[1:])
+    if not len(k):
+        return None
+    k = int(k[0] if rising else k[-1])
+    t_edge = t[k] + (level - out[k]) / (out[k + 1] - out[k]) * (t[k + 1] - t[k])
+    before = (t > t_edge - EDGE_FIT_S) & (t < t_edge - EDGE_GUARD_S)
+    if before.sum() < 3:
+        return None
+    return float(np.polyfit(t[before] - t_edge, i_relu[before], 1)[1])
+
+
+def measure(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
+            seed: int | None) -> dict:
+    """Run the test on the die of ``seed`` (``None``: mismatch off) and read every element.
+
+    Returns:
+        ``{path: value}``: signed gains of weights, signed currents (software units) of
+        biases, ``u<l>_<j>.beta_hi`` / ``.beta_lo`` / ``.alpha`` per unit.
+    """
+    from bmru_pdk.spice import simulate
+
+    deck, ramps, read_inputs = bench(twin, params, x_mid, frame_s)
+    r = simulate(deck, mismatch=seed is not None, seed=seed)
+    t = r["time"]
+    unit = load_tables().i_unit_na * 1e-9
+
+    def current(name: str) -> np.ndarray:
+        """What the device sinks from its drain net, units (sources are negative)."""
+        return r[f"i(v{twin.senses[name]})"] / unit
+
+    def at(name: str, frame: int) -> float:
+        """:func:`current` at the end of ``frame``."""
+        return float(tb.frame_ends(t, current(name), frame_s, frame + 1)[-1])
+
+    def gains(array: str, w: np.ndarray, frame: int, out: dict) -> None:
+        for i in range(w.shape[1]):
+            if not np.any(w[:, i]):
+                continue
+            i_in = at(f"{array}.mxn{i}", frame)
+            for j in np.flatnonzero(w[:, i]):
+                out[f"{array}.mw{i}_{j}"] = -at(f"{array}.mw{i}_{j}", frame) / i_in
+
+    values: dict[str, float] = {}
+    gains("w0", params[0]["weight"].numpy(), read_inputs, values)
+    values |= {n: -at(n, read_inputs) for n in twin.senses if n.startswith("bias.")}
+    arrays = [f"w{l}" for l in range(1, len(params) - 1)] + ["wo"]  # noqa: E741
+    # each layer's biases are read while its rails are lifted: inputs, or the layer below ON
+    reads = [read_inputs] + [top for _start, top in ramps]
+    for l, ((start, top), p) in enumerate(zip(ramps, params[:-1], strict=True)):  # noqa: E741
+        window = (t >= start * frame_s) & (t <= (top + 1 + RAMP) * frame_s)
+        for j in range(len(p["bias"])):
+            if f"u{l}_{j}.mb" in twin.senses:
+                values[f"u{l}_{j}.mb"] = -at(f"u{l}_{j}.mb", reads[l])
+            alpha = -at(f"u{l}_{j}.cell.mout", top)
+            values[f"u{l}_{j}.alpha"] = alpha
+            out = -current(f"u{l}_{j}.cell.mout")[window]
+            relu = current(f"u{l}_{j}.relu.mrelu")[window]
+            for key, rising in (("beta_hi", True), ("beta_lo", False)):
+                edge = _edge(t[window], out, alpha / 2, relu, rising)
+                if edge is not None:
+                    values[f"u{l}_{j}.{key}"] = edge
+        gains(arrays[l], params[l + 1]["weight"].numpy(), top, values)
+    return values
+
+
+def twin_parameters(params: list[dict], values: dict) -> list[dict]:
+    """``params`` (the checkpoint's realised values, torch tensors) with every measured value
+    put in; an element the test could not read (a unit that never switched) keeps its own."""
+    import torch
+
+    out = [{k: v.clone() for k, v in p.items()} for p in params]
+    arrays = [f"w{l}" for l in range(len(params) - 1)] + ["wo"]  # noqa: E741
+    for name, p in zip(arrays, out, strict=True):
+        w = p["weight"]
+        for j in range(w.shape[0]):
+            for i in range(w.shape[1]):
+                w[j, i] = values.get(f"{name}.mw{i}_{j}", float(w[j, i]))
+    for l, p in enumerate(out[:-1]):  # noqa: E741
+        for j in range(len(p["bias"])):
+            p["bias"][j] = values.get(f"u{l}_{j}.mb", float(p["bias"][j]))
+            for key in ("beta_hi", "beta_lo", "alpha"):
+                p[key][j] = values.get(f"u{l}_{j}.{key}", float(p[key][j]))
+        p["beta_lo"] = torch.minimum(p["beta_lo"], p["beta_hi"])
+        p["delta"] = p["beta_hi"] - p["beta_lo"]
+    for k in range(len(out[-1]["bias"])):
+        out[-1]["bias"][k] = values.get(f"bias.mo_y{k}", float(out[-1]["bias"][k]))
+    return out
+
+
+def _job(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
+         job: tuple[str, int, np.ndarray | None]) -> dict | cmp.HardwareRun:
+    """One simulation: the test of a die, or an utterance on it."""
+    kind, seed, x_na = job
+    if kind == "test":
+        return measure(twin, params, x_mid, frame_s, seed)
+    s0 = [p["s0"].numpy() for p in params[:-1]]
+    return cmp.simulate_utterance(twin.sim.netlist, twin.sim.decision_nets, s0, x_na, frame_s,
+                                  mismatch=True, seed=seed)
+
+
+def run(
+    checkpoint: str | os.PathLike[str],
+    utterances: list[cmp.Utterance],
+    seeds: list[int],
+    frame_s: float = tb.FRAME_S,
+    progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
+) -> dict:
+    """Test every die, build its twin, and score the die's states on ``utterances`` against
+    the twin and against the checkpoint's realised values.
+
+    Args:
+        checkpoint: The ``.safetensors`` checkpoint.
+        utterances: Held-out input sequences (the test itself uses none).
+        seeds: ngspice seeds, one die each.
+        frame_s: Frame period, s.
+        progress: Called with (done, total) as simulations finish.
+        executor: Where the simulations run (default: one after another in this process).
+
+    Returns:
+        ``dies`` (per seed: the measured values' spread, agreement per layer with the twin
+        and with the realised model, decisions) and ``summary``.
+    """
+    import json
+
+    import torch
+
+    from bmru_pdk.model.checkpoint import load_checkpoint
+
+    model = load_checkpoint(checkpoint)
+    with tempfile.TemporaryDirectory() as tmp:
+        files, x, sim = cmp.extracted_tile(checkpoint, Path(tmp), part_of)
+        rows = json.loads((files.outdir / "mapping.json").read_text())
+        schematic = (files.outdir / "tile.spice").read_text()
+    with torch.no_grad():
+        params = cmp.realised_parameters(model, rows)
+    twin = twin_tile(sim, x.spice, schematic, files.name, params)
+    x_mid = model.meta.input.offset * model.meta.input.scale_na
+    jobs = [("test", q, None) for q in seeds]
+    jobs += [("utterance", q, u.x_na) for q in seeds for u in utterances]
+    out = iter((executor or Executor()).map(partial(_job, twin, params, x_mid, frame_s), jobs,
+                                            progress))
+    tests = [next(out) for _ in seeds]
+    x_ins = [np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in utterances]
+    realised = [cmp.model_run(model, params, xi) for xi in x_ins]
+    dies = []
+    for seed, values in zip(seeds, tests, strict=True):
+        with torch.no_grad():
+            tw = twin_parameters(params, values)
+        rows_ = []
+        for u, xi, (st_m, sc_m) in zip(utterances, x_ins, realised, strict=True):
+            hw = next(out)
+            st_t, sc_t = cmp.model_run(model, tw, xi)
+            die = cmp.majority_vote(hw.scores)
+            rows_.append({
+                "twin": [float((a == b[1:]).mean()) for a, b in zip(hw.states, st_t, strict=True)],
+                "model": [float((a == b[1:]).mean()) for a, b in zip(hw.states, st_m,
+                                                                      strict=True)],
+                "decision_twin": die == cmp.majority_vote(sc_t[1:]),
+                "decision_model": die == cmp.majority_vote(sc_m[1:]),
+                "correct": die == u.label})
+        dies.append({"seed": seed, "measured": len(values),
+                     "twin_agreement_per_layer": np.mean([r["twin"] for r in rows_], 0).round(5)
+                     .tolist(),
+                     "model_agreement_per_layer": np.mean([r["model"] for r in rows_], 0)
+                     .round(5).tolist(),
+                     "decisions_with_twin": sum(r["decision_twin"] for r in rows_),
+                     "decisions_with_model": sum(r["decision_model"] for r in rows_),
+                     "accuracy": float(np.mean([r["correct"] for r in rows_]))})
+    return {"checkpoint": Path(checkpoint).name, "frame_s": frame_s, "seeds": seeds,
+            "utterances": [u.name for u in utterances], "dies": dies,
+            "summary": summary(dies, len(utterances))}
+
+
+def summary(dies: list[dict], n: int) -> dict:
+    """Mean agreement (all layers pooled) of the dies with their twins and with the realised
+    model; the share of dies whose twin agrees on >= 99 % of state bits (Wilson interval)."""
+    twin = np.array([np.mean(d["twin_agreement_per_layer"]) for d in dies])
+    model = np.array([np.mean(d["model_agreement_per_layer"]) for d in dies])
+    good = int(np.sum(twin >= 0.99))
+    return {"dies": len(dies), "utterances": n,
+            "twin_agreement_mean": round(float(twin.mean()), 5),
+            "twin_agreement_min": round(float(twin.min()), 5),
+            "model_agreement_mean": round(float(model.mean()), 5),
+            "model_agreement_min": round(float(model.min()), 5),
+            "dies_twin_at_least_99": f"{good}/{len(dies)}",
+            "dies_twin_at_least_99_ci95": [round(v, 4) for v in wilson(good, len(dies))],
+            "decisions_with_twin": f"{sum(d['decisions_with_twin'] for d in dies)}/"
+                                   f"{n * len(dies)}",
+            "decisions_with_model": f"{sum(d['decisions_with_model'] for d in dies)}/"
+                                    f"{n * len(dies)}"}

@@ -1,0 +1,91 @@
+"""The per-die twin: the wafer test reads the nominal tile as the mapping realised it, reads a
+Monte Carlo die's own values, and the die's twin predicts the die better than the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import twin
+from bmru_pdk.analyses.testbench import FRAME_S
+
+
+@pytest.fixture(scope="module")
+def tile(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    """The bundled tile, extracted, with the test's senses; its realised parameters."""
+    import torch
+
+    from bmru_pdk.model import bundled_checkpoint
+    from bmru_pdk.model.checkpoint import load_checkpoint
+
+    ckpt = bundled_checkpoint()
+    model = load_checkpoint(ckpt)
+    files, x, sim = cmp.extracted_tile(ckpt, tmp_path_factory.mktemp("twin"))
+    rows = json.loads((files.outdir / "mapping.json").read_text())
+    with torch.no_grad():
+        params = cmp.realised_parameters(model, rows)
+    tt = twin.twin_tile(sim, x.spice, (files.outdir / "tile.spice").read_text(), files.name,
+                        params)
+    return ckpt, model, params, tt, model.meta.input.offset * model.meta.input.scale_na
+
+
+def _flat(params: list[dict]) -> dict[str, np.ndarray]:
+    return {f"{i}.{k}": v.numpy() for i, p in enumerate(params) for k, v in p.items()}
+
+
+def test_the_test_reads_the_nominal_tile_as_mapped(tile: tuple) -> None:
+    """Mismatch off, every element the test reads is the mapping's realised value: weights,
+    biases and alpha within 1 %, thresholds within 3 % (beta_lo 6 %: the tables read a bare
+    cell, the test the cell in its tile)."""
+    import torch
+
+    _ckpt, _model, params, tt, x_mid = tile
+    values = twin.measure(tt, params, x_mid, FRAME_S, seed=None)
+    with torch.no_grad():
+        measured, realised = _flat(twin.twin_parameters(params, values)), _flat(params)
+    d = len(params[0]["bias"])
+    assert sum(k.endswith(".beta_hi") for k in values) == 2 * d  # every unit switched
+    for key, rel in (("weight", 0.01), ("bias", 0.01), ("alpha", 0.01), ("beta_hi", 0.03),
+                     ("beta_lo", 0.06)):
+        for name in (n for n in realised if n.endswith(f".{key}")):
+            assert measured[name] == pytest.approx(realised[name], rel=rel, abs=1e-3), name
+
+
+def test_a_die_is_its_own_and_its_twin_predicts_it(tile: tuple) -> None:
+    """A mismatch die reads off the nominal values by about the mirrors' sigma; the model with
+    what it read agrees with the die's states far better than the checkpoint does."""
+    import torch
+
+    ckpt, model, params, tt, x_mid = tile
+    values = twin.measure(tt, params, x_mid, FRAME_S, seed=1)
+    with torch.no_grad():
+        die = twin.twin_parameters(params, values)
+    w, w_die = params[0]["weight"].numpy(), die[0]["weight"].numpy()
+    spread = np.std(w_die[w != 0] / w[w != 0] - 1)
+    assert 0.01 < spread < 0.2  # a 4 x 4 um mirror's sigma is ~5 %
+    u = cmp.load_utterances(ckpt, None, 1)[0]
+    hw = cmp.simulate_utterance(tt.sim.netlist, tt.sim.decision_nets,
+                                [p["s0"].numpy() for p in params[:-1]], u.x_na, FRAME_S,
+                                mismatch=True, seed=1)
+    x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
+    agree = {}
+    for name, p in (("twin", die), ("checkpoint", params)):
+        states, _ = cmp.model_run(model, p, x_in)
+        agree[name] = np.mean([(a == b[1:]).mean() for a, b in zip(hw.states, states,
+                                                                    strict=True)])
+    assert agree["twin"] > agree["checkpoint"] + 0.05, agree
+
+
+def test_an_edge_is_read_off_the_ramp_not_the_kick() -> None:
+    """The summing node's kick at the switch itself is not the threshold: the line through
+    the ramp before the edge is."""
+    t = np.linspace(0, 1, 1001)
+    ramp = 2 * t  # the ReLU current
+    out = np.where(t >= 0.5, 1.0, 0.0)
+    kicked = ramp + np.where(np.abs(t - 0.5) < 0.003, 0.5, 0.0)
+    assert twin._edge(t, out, 0.5, kicked, rising=True) == pytest.approx(1.0, abs=0.005)
+    assert twin._edge(t, out, 0.5, kicked, rising=False) is None  # it never switches off
