@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from bmru_pdk.circuits.characterize import mismatch_gains
+from bmru_pdk.circuits.characterize import I_UNIT_NA, mismatch_gains
 from bmru_pdk.circuits.model import NFET, PFET
 from bmru_pdk.circuits.sizing import UnitDevice, pelgrom_sigma
 
 RESULTS = Path(__file__).parent / "results"
 # (W, L) in µm: from the smallest unit a mirror could use to four times the project's 4 x 4
 SIZES = ((1.0, 1.0), (2.0, 2.0), (2.0, 4.0), (4.0, 4.0), (8.0, 4.0), (8.0, 8.0))
-CURRENTS_NA = (0.3, 1.0, 3.0)  # around the unit current (1 nA) the tile runs at
+CURRENTS_NA = (0.3, 1.0, 3.0)  # absolute: the tile's currents at 0.3 nA per unit and above
 
 
 def interval(sigma: float, n: int) -> tuple[float, float]:
@@ -51,7 +51,7 @@ def main() -> None:
             rows = []
             for w, length in SIZES:
                 unit = UnitDevice(w=w, l=length)
-                gains = mismatch_gains(kind, unit, args.n, i_na, seed=seed)
+                gains = mismatch_gains(kind, unit, args.n, i_na / I_UNIT_NA, seed=seed)
                 seed += 1
                 sigma = float(gains.std(ddof=1))
                 lo, hi = interval(sigma, args.n)

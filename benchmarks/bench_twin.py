@@ -5,25 +5,30 @@ the checkpoint's realised values.
 
 Usage: ``python benchmarks/bench_twin.py [--seeds 32] [--n 10] [--sample heldout]
 [--workers W | --scheduler ADDR]``. Prints the summary and writes
-``benchmarks/results/twin.json`` (one ~10 s test and n ~3 s utterance runs per die, spread
-over the executor's workers).
+``benchmarks/results/twin.json`` (one ~15 s test and n ~3 s utterance runs per die, spread
+over the executor's workers). Each die's trim is chosen with its twin on
+``TUNING_N`` utterances of the tuning sample.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from bench_montecarlo import run_dies
 
-from bmru_pdk.analyses import twin
+from bmru_pdk.analyses import compare, twin
 from bmru_pdk.fileio import write_text
+from bmru_pdk.model import bundled_checkpoint
 
 RESULTS = Path(__file__).parent / "results"
+TUNING_N = 100  # utterances of the tuning sample each die's trim is chosen on (twin only)
 
 
 def main() -> None:
-    _args, result = run_dies(__doc__, twin.run)
+    tuning = compare.load_utterances(bundled_checkpoint(), None, TUNING_N, "tuning")
+    _args, result = run_dies(__doc__, partial(twin.run, tuning=tuning))
     s = result["summary"]
     ci = s["dies_twin_at_least_99_ci95"]
     print(f"{s['dies']} dies x {s['utterances']} utterances, {result['seconds']} s")
@@ -33,6 +38,11 @@ def main() -> None:
     print(f"with the checkpoint's realised values: mean {s['model_agreement_mean']:.2%} "
           f"(worst die {s['model_agreement_min']:.2%})")
     print(f"decisions: twin {s['decisions_with_twin']}, model {s['decisions_with_model']}")
+    for key, name in (("accuracy", "untrimmed"), ("accuracy_trimmed", "trimmed on its twin")):
+        ci = s[f"dies_{key}_within_1_point_ci95"]
+        print(f"dies {name}: accuracy mean {s[f'die_{key}_mean']:.1%} (model "
+              f"{s['model_accuracy']:.1%}), within 1 point of the model "
+              f"{s[f'dies_{key}_within_1_point']} (95 % CI {ci[0]:.0%}-{ci[1]:.0%})")
     write_text(RESULTS / "twin.json", json.dumps(result, indent=1) + "\n")
     print(f"wrote {RESULTS / 'twin.json'}")
 

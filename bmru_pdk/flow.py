@@ -220,7 +220,7 @@ def run(
             figures["compare_failed"] = c["failed"]
             if c["utterances"]:
                 figures["compare"] = {
-                    **{k: c[k] for k in ("sample", "netlist", "utterances", "frame_s",
+                    **{k: c[k] for k in ("sample", "netlist", "utterances", "frame_s", "i_unit_na",
                                          "sim_s_per_utterance", "ideal", "realised",
                                          "hardware_accuracy", "baseline_accuracy", "power_nw",
                                          "worst")},

@@ -77,7 +77,8 @@ def test_a_die_is_its_own_and_its_twin_predicts_it(tile: tuple) -> None:
         states, _ = cmp.model_run(model, p, x_in)
         agree[name] = np.mean([(a == b[1:]).mean() for a, b in zip(hw.states, states,
                                                                     strict=True)])
-    assert agree["twin"] > agree["checkpoint"] + 0.05, agree
+    # the twin misses at most half the bits the checkpoint misses, and few
+    assert 1 - agree["twin"] < 0.5 * (1 - agree["checkpoint"]) and agree["twin"] > 0.98, agree
 
 
 def test_an_edge_is_read_off_the_ramp_not_the_kick() -> None:
@@ -89,3 +90,12 @@ def test_an_edge_is_read_off_the_ramp_not_the_kick() -> None:
     kicked = ramp + np.where(np.abs(t - 0.5) < 0.003, 0.5, 0.0)
     assert twin._edge(t, out, 0.5, kicked, rising=True) == pytest.approx(1.0, abs=0.005)
     assert twin._edge(t, out, 0.5, kicked, rising=False) is None  # it never switches off
+
+
+def test_a_trim_offsets_the_keyword_score_and_zero_is_the_vote() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(20, 11, 2))
+    assert [int(v) for v in twin.decisions(scores, 0.0)] == [cmp.majority_vote(s)
+                                                              for s in scores]
+    near = np.array([[1.0, 0.9]] * 5)  # the keyword 0.1 short on every frame
+    assert twin.decisions(near, 0.0) == 0 and twin.decisions(near, 0.15) == 1

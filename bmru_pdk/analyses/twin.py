@@ -18,6 +18,11 @@ drain, as a probe card would:
 
 The twin is the torch model with those values (:func:`twin_parameters`); a die's states on
 held-out utterances are scored against it and against the checkpoint's realised values.
+
+Calibration: a binary die's one trim is the offset of its keyword score per frame (a
+comparator's offset trim), chosen with the twin alone on a tuning sample (no simulation of
+the die, no held-out data) for the best balanced accuracy (:func:`trim`); the die's
+held-out decisions are scored with and without it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 
 SETTLE = 5  # frames at each sampled level
+TRIMS = np.round(np.linspace(-1.0, 1.0, 41), 3)  # offsets tried, software units
 RAMP = 150  # frames per ramp edge: slow, as a cell's switching lags its input
 EDGE_FIT_S, EDGE_GUARD_S = 0.1, 0.005  # the ramp read before an edge, s
 
@@ -254,6 +260,30 @@ def twin_parameters(params: list[dict], values: dict) -> list[dict]:
     return out
 
 
+def _balanced(pred: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean([np.mean(pred[labels == k] == k) for k in np.unique(labels)]))
+
+
+def decisions(scores: np.ndarray, offset: float) -> np.ndarray:
+    """Majority votes of per-frame ``scores`` (..., frames, 2) with ``offset`` added to the
+    keyword's (class 1) score."""
+    frames = (scores[..., 1] + offset > scores[..., 0]).astype(int)
+    return (frames.sum(-1) * 2 > frames.shape[-1]).astype(int)
+
+
+def trim(model, params: list[dict], tuning: list[cmp.Utterance]) -> float:  # noqa: ANN001
+    """The keyword-score offset (of :data:`TRIMS`) that gives ``params`` the best balanced
+    accuracy on ``tuning``; ties go to the smallest offset."""
+    import torch
+
+    x = np.stack([np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in tuning])
+    with torch.no_grad():
+        scores = model(torch.from_numpy(x.astype(np.float32)), params=params).numpy()[:, 1:]
+    labels = np.array([u.label for u in tuning])
+    score = {float(t): _balanced(decisions(scores, t), labels) for t in TRIMS}
+    return max(score, key=lambda t: (score[t], -abs(t)))
+
+
 def _job(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
          job: tuple[str, int, np.ndarray | None]) -> dict | cmp.HardwareRun:
     """One simulation: the test of a die, or an utterance on it."""
@@ -272,6 +302,7 @@ def run(
     frame_s: float = tb.FRAME_S,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
+    tuning: list[cmp.Utterance] | None = None,
 ) -> dict:
     """Test every die, build its twin, and score the die's states on ``utterances`` against
     the twin and against the checkpoint's realised values.
@@ -283,10 +314,12 @@ def run(
         frame_s: Frame period, s.
         progress: Called with (done, total) as simulations finish.
         executor: Where the simulations run (default: one after another in this process).
+        tuning: Binary tasks: the sample each die's trim is chosen on, with its twin.
 
     Returns:
         ``dies`` (per seed: the measured values' spread, agreement per layer with the twin
-        and with the realised model, decisions) and ``summary``.
+        and with the realised model, decisions, accuracy without and with its trim) and
+        ``summary``.
     """
     import json
 
@@ -314,6 +347,7 @@ def run(
     for seed, values in zip(seeds, tests, strict=True):
         with torch.no_grad():
             tw = twin_parameters(params, values)
+        offset = trim(model, tw, tuning) if tuning else 0.0
         rows_ = []
         for u, xi, (st_m, sc_m) in zip(utterances, x_ins, realised, strict=True):
             hw = next(out)
@@ -325,7 +359,9 @@ def run(
                                                                       strict=True)],
                 "decision_twin": die == cmp.majority_vote(sc_t[1:]),
                 "decision_model": die == cmp.majority_vote(sc_m[1:]),
-                "correct": die == u.label})
+                "correct": die == u.label,
+                "correct_trimmed": (int(decisions(hw.scores, offset)) == u.label
+                                    if tuning else die == u.label)})
         dies.append({"seed": seed, "measured": len(values),
                      "twin_agreement_per_layer": np.mean([r["twin"] for r in rows_], 0).round(5)
                      .tolist(),
@@ -333,10 +369,27 @@ def run(
                      .round(5).tolist(),
                      "decisions_with_twin": sum(r["decision_twin"] for r in rows_),
                      "decisions_with_model": sum(r["decision_model"] for r in rows_),
-                     "accuracy": float(np.mean([r["correct"] for r in rows_]))})
+                     "accuracy": float(np.mean([r["correct"] for r in rows_])),
+                     "trim": offset,
+                     "accuracy_trimmed": float(np.mean([r["correct_trimmed"] for r in rows_]))})
+    model_accuracy = float(np.mean([cmp.majority_vote(sc[1:]) == u.label
+                                    for u, (_st, sc) in zip(utterances, realised, strict=True)]))
     return {"checkpoint": Path(checkpoint).name, "frame_s": frame_s, "seeds": seeds,
             "utterances": [u.name for u in utterances], "dies": dies,
-            "summary": summary(dies, len(utterances))}
+            "summary": summary(dies, len(utterances)) | dies_accuracy(dies, model_accuracy)}
+
+
+def dies_accuracy(dies: list[dict], model_accuracy: float) -> dict:
+    """The dies' accuracy without and with their trims, against the model's: the mean, and
+    the dies within one point of the model (Wilson interval)."""
+    out = {"model_accuracy": round(model_accuracy, 5)}
+    for key in ("accuracy", "accuracy_trimmed"):
+        acc = np.array([d[key] for d in dies])
+        close = int(np.sum(np.abs(acc - model_accuracy) <= 0.01 + 1e-9))
+        out[f"die_{key}_mean"] = round(float(acc.mean()), 5)
+        out[f"dies_{key}_within_1_point"] = f"{close}/{len(dies)}"
+        out[f"dies_{key}_within_1_point_ci95"] = [round(v, 4) for v in wilson(close, len(dies))]
+    return out
 
 
 def summary(dies: list[dict], n: int) -> dict:

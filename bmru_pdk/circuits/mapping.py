@@ -1,9 +1,10 @@
 """Learned parameters -> drawn ratios (and so widths), by inverse lookup in the tables.
 
 The tables (:mod:`bmru_pdk.circuits.characterize`) are at the reference current
-``I_REF`` = 1 nA: a tile's reference sunk into its bias generator must be that current.
-Weights are the gain from an input current ``x<i>`` of a weight array to its rail; bias b,
-thresholds and alpha are currents in nA (1 software unit = 1 nA).
+``I_REF`` = 1 software unit, which is the tables' unit current ``i_unit_na`` (the operating
+point): a tile's reference sunk into its bias generator must be that current. Weights are
+the gain from an input current ``x<i>`` of a weight array to its rail; bias b, thresholds
+and alpha are currents in software units (the checkpoint's "nA").
 
 A value outside what the tables cover raises :class:`BmruError` naming the parameter, its
 value and the realisable range.
@@ -18,7 +19,14 @@ from functools import cache
 import numpy as np
 
 from bmru_pdk.circuits.builders import CellParams, UnitParams
-from bmru_pdk.circuits.characterize import TABLE_VERSION, Load, MirrorTable, Tables, table_path
+from bmru_pdk.circuits.characterize import (
+    DATA_DIR,
+    TABLE_VERSION,
+    Load,
+    MirrorTable,
+    Tables,
+    table_path,
+)
 from bmru_pdk.circuits.model import NFET, PFET, MosKind
 from bmru_pdk.circuits.sizing import UNIT, DeviceSize, size_for_ratio
 from bmru_pdk.errors import BmruError
@@ -27,12 +35,15 @@ _ITERATIONS = 30
 # Below this drawn ratio (1 µm fingers) the narrow-width effect makes the gain depend on the
 # input current by > 5 % across 0.1-10 nA: the tables show it, the mapping does not use it.
 MIN_RATIO = 0.25
+# Where load_tables reads: a study of another operating point points it at tables
+# characterised there, in a fresh process (the tables are cached).
+TABLES_DIR = DATA_DIR
 
 
 @cache
 def load_tables(version: int = TABLE_VERSION) -> Tables:
     """The characterisation tables shipped with the package."""
-    path = table_path(version=version)
+    path = table_path(TABLES_DIR, version)
     if not path.exists():
         raise BmruError(f"no characterisation tables of version {version} in the package: "
                         "run 'bmru characterize'")
