@@ -7,13 +7,15 @@ sources and 0 V senses, so the same seed is the same die on the tester and in us
 is one transient (10 ms steps), every learned element read through a sense in series with its
 drain, as a probe card would:
 
-1. all inputs at the encoding's mid-scale: each layer-0 weight is its output current over its
-   input diode's, each unit bias and readout bias its current;
+1. all inputs at the encoding's mid-scale, each layer-0 rail lifted by an injected current
+   to its band middle (the summing node's voltage sets its outputs' drain voltage): each
+   layer-0 weight is its output current over its input diode's, each unit bias and readout
+   bias its current;
 2. inputs at zero, a slow triangle of current injected into every layer-0 summing rail: each
-   unit's thresholds are the ReLU diode's current when its decision node crosses VDD / 2 on
-   the way up (beta_hi) and down (beta_lo); at the top, with every unit ON, each unit's alpha
-   is the current its output drives into the next array's input diode, and that array's
-   weights are their currents over those;
+   unit's thresholds are the ReLU diode's current when the cell's output crosses alpha / 2
+   on the way up (beta_hi) and down (beta_lo), as the cell tables read a switch; at the top,
+   with every unit ON, each unit's alpha is its output current, the next array's weights
+   their currents over their input diodes', the next layer's biases their currents;
 3. the same on the next layer's rails (the layer below held OFF), and so on.
 
 The twin is the torch model with those values (:func:`twin_parameters`); a die's states on
