@@ -8,9 +8,10 @@ utterances (10 ms frames, device-only netlist) at typical 27 °C and typical 125
 the devices' leakage is the floor under the smallest currents. The mismatch panel is
 ``benchmarks/results/pelgrom.json`` (``bench_pelgrom.py``): the area a target sigma costs.
 
-Run: ``.venv/bin/python benchmarks/bench_operating_point.py [--n 10] [--workers 2]`` ->
+Run: ``.venv/bin/python benchmarks/bench_operating_point.py [--n 10]`` ->
 ``benchmarks/results/operating_point.json`` and ``operating_point.png`` (about 2 min per
-unit current).
+unit current). The simulations run in the child process itself: worker processes would
+load the package's tables, not the child's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ UNIT_CURRENTS_NA = (1.0, 0.5, 0.3, 0.2)
 TEMPERATURES_C = (27.0, 125.0)
 
 
-def child(i_unit_na: float, n: int, workers: int | None) -> dict:
+def child(i_unit_na: float, n: int) -> dict:
     """One unit current, in this (fresh) process."""
     from bmru_pdk.analyses import compare
     from bmru_pdk.analyses.executor import make_executor
@@ -45,7 +46,7 @@ def child(i_unit_na: float, n: int, workers: int | None) -> dict:
         checkpoint = bundled_checkpoint()
         utterances = compare.load_utterances(checkpoint, None, n)
         rows = []
-        with make_executor(None, workers) as executor:
+        with make_executor(None, 1) as executor:
             for temp in TEMPERATURES_C:
                 f = compare.compare(checkpoint, utterances, tmp / f"compare_{temp:g}",
                                     executor=executor, sample="heldout",
@@ -97,24 +98,21 @@ def plot(points: list[dict], pelgrom: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10, help="held-out utterances per point")
-    parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--child", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.n, args.workers)))
+        print(json.dumps(child(args.child, args.n)))
         return
     start = time.perf_counter()
     points = []
     for i_unit in UNIT_CURRENTS_NA:
         cmd = [sys.executable, __file__, "--child", str(i_unit), "--n", str(args.n)]
-        if args.workers is not None:
-            cmd += ["--workers", str(args.workers)]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         points.append(json.loads(out.stdout.strip().splitlines()[-1]))
         for c in points[-1]["conditions"]:
             agree = " / ".join(f"{100 * a:.1f}" for a in c["state_agreement_per_layer"])
             print(f"{i_unit:g} nA per unit, {c['temp_c']:g} °C: {c['power_nw']:.0f} nW, "
-                  f"state bits {agree} %, decisions {c['decisions_agreeing']}", flush=True)
+                  f"state bits {agree} %, decisions {c['decisions_agreeing']}/{args.n}", flush=True)
     pelgrom = json.loads((RESULTS / "pelgrom.json").read_text())
     result = {"frame_s": 0.01, "points": points, "seconds": round(time.perf_counter() - start)}
     (RESULTS / "operating_point.json").write_text(json.dumps(result, indent=1) + "\n")

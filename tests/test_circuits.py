@@ -193,3 +193,13 @@ def test_cell_round_trip_over_the_range(beta_lo: float, delta: float) -> None:
     assert p.beta_hi == pytest.approx(beta_lo + delta, rel=0.05)
     assert p.beta_lo == pytest.approx(beta_lo, rel=0.05)
     assert p.alpha == pytest.approx(2.0, rel=0.02)
+
+
+def test_tables_record_the_unit_current_their_benches_ran_at(monkeypatch: pytest.MonkeyPatch,
+                                                              ) -> None:
+    """A study of another operating point characterises there: its tables must say so, or
+    the testbench drives the tile at the wrong current."""
+    monkeypatch.setattr(ch, "I_UNIT_NA", 1.0)
+    assert ch.spice_current(2.0) == "2n"
+    tables = ch.characterize(quick=True)
+    assert tables.i_unit_na == 1.0 and tables.i_ref_spice == "1n"

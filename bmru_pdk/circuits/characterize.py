@@ -416,6 +416,7 @@ def characterize(quick: bool = False) -> Tables:
         alphas.append(round(p.alpha, 5) if p else float("nan"))
     n_mc = 40 if quick else MC_SAMPLES
     return Tables(
+        i_unit_na=I_UNIT_NA,  # the benches' current now, not the default's at import
         mirrors=mirrors, cell=cell,
         gain=GainTable(r_gain=gains, alpha=alphas),
         mismatch_sigma={k: round(measure_mismatch(k, n=n_mc), 5) for k in (NFET, PFET)},
