@@ -357,7 +357,7 @@ class Tables(BaseModel):
     corner: Literal["typical"] = "typical"
     vdd: float = VDD
     i_ref_na: float = I_REF
-    i_unit_na: float = I_UNIT_NA
+    i_unit_na: float  # nA per software unit the benches ran at (no default: it must be said)
     unit: UnitDevice = UNIT
     ramp_ms: float = RAMP_MS
     mirrors: list[MirrorTable]
@@ -416,7 +416,7 @@ def characterize(quick: bool = False) -> Tables:
         alphas.append(round(p.alpha, 5) if p else float("nan"))
     n_mc = 40 if quick else MC_SAMPLES
     return Tables(
-        i_unit_na=I_UNIT_NA,  # the benches' current now, not the default's at import
+        i_unit_na=I_UNIT_NA,  # read now: a study of another operating point sets it
         mirrors=mirrors, cell=cell,
         gain=GainTable(r_gain=gains, alpha=alphas),
         mismatch_sigma={k: round(measure_mismatch(k, n=n_mc), 5) for k in (NFET, PFET)},
