@@ -43,8 +43,7 @@ def screen(path: Path, data: Path, n: int, executor: Executor) -> dict:
              for _ in range(DRAWS)]
     utterances = cmp.load_utterances(path, None, n, "tuning")
     with tempfile.TemporaryDirectory() as tmp:
-        files, _x, sim = cmp.extracted_tile(path, Path(tmp))
-        rows = json.loads((files.outdir / "mapping.json").read_text())
+        _files, _x, sim = cmp.extracted_tile(path, Path(tmp))
     params = model.effective_parameters()
     s0 = [p["s0"].detach().numpy() for p in params[:-1]]
     runs = executor.map(partial(cmp.simulate_utterance, sim.netlist, sim.decision_nets, s0,
@@ -56,7 +55,7 @@ def screen(path: Path, data: Path, n: int, executor: Executor) -> dict:
         agree.append([float((a == b[1:]).mean()) for a, b in zip(hw.states, states,
                                                                   strict=True)])
         same += cmp.majority_vote(hw.scores) == cmp.majority_vote(scores[1:])
-    return {"checkpoint": path.name, "mapped_parameters": len(rows),
+    return {"checkpoint": path.name,
             "validation_balanced": round(evaluate(model, x, y).balanced_accuracy, 4),
             "validation_balanced_mismatch_5pct": round(float(np.mean(noisy)), 4),
             "model_power_nw": round(estimate_power(model, x[:50],

@@ -36,7 +36,9 @@ def child(i_unit_na: float, n: int) -> dict:
     from bmru_pdk.analyses.testbench import Condition
     from bmru_pdk.circuits import characterize as ch
     from bmru_pdk.circuits import mapping
+    from bmru_pdk.layouts.tile import write_tile
     from bmru_pdk.model import bundled_checkpoint
+    from bmru_pdk.verification.extract import extract
 
     ch.I_UNIT_NA = i_unit_na
     with tempfile.TemporaryDirectory() as t:
@@ -45,14 +47,20 @@ def child(i_unit_na: float, n: int) -> dict:
         mapping.TABLES_DIR = tmp
         checkpoint = bundled_checkpoint()
         utterances = compare.load_utterances(checkpoint, None, n)
+        files = write_tile(checkpoint, tmp / "tile")  # one tile, extracted once, both temperatures
+        extracted = extract(tmp / "tile" / "tile.gds")
         rows = []
         with make_executor(None, 1) as executor:
             for temp in TEMPERATURES_C:
-                f = compare.compare(checkpoint, utterances, tmp / f"compare_{temp:g}",
-                                    executor=executor, sample="heldout",
-                                    condition=Condition(temp_c=temp))
+                outdir = tmp / f"compare_{temp:g}"
+                outdir.mkdir()
+                f = compare.compare_extracted(checkpoint, files, extracted, None, utterances,
+                                              outdir, executor=executor, sample="heldout",
+                                              condition=Condition(temp_c=temp))
+                ideal = f["ideal"]
                 rows.append({"temp_c": temp,
-                             "state_agreement_per_layer": f["ideal"]["state_agreement_per_layer"],
+                             "state_agreement_per_layer": ideal["state_agreement_per_layer"],
+                             "state_agreement_ci95": ideal["ci95"]["state_agreement_per_layer"],
                              "decisions_agreeing": f["ideal"]["decisions_agreeing"],
                              "power_nw": f["power_nw"]["mean"],
                              "power_by_part_nw": f["power_nw"]["by_part"]})
@@ -110,7 +118,9 @@ def main() -> None:
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         points.append(json.loads(out.stdout.strip().splitlines()[-1]))
         for c in points[-1]["conditions"]:
-            agree = " / ".join(f"{100 * a:.1f}" for a in c["state_agreement_per_layer"])
+            agree = " / ".join(f"{100 * a:.1f} ({100 * lo:.1f}-{100 * hi:.1f})" for a, (lo, hi)
+                               in zip(c["state_agreement_per_layer"], c["state_agreement_ci95"],
+                                      strict=True))
             print(f"{i_unit:g} nA per unit, {c['temp_c']:g} °C: {c['power_nw']:.0f} nW, "
                   f"state bits {agree} %, decisions {c['decisions_agreeing']}/{args.n}", flush=True)
     pelgrom = json.loads((RESULTS / "pelgrom.json").read_text())

@@ -155,7 +155,7 @@ def simulate_utterance(
               .astype(np.float32) for layer in decision_nets]
     outputs = sorted((p for p in tile.pins if re.fullmatch(r"y\d+", p)), key=lambda p: int(p[1:]))
     # currents back in software units; power stays in real nW
-    unit = load_tables().i_unit_na * 1e-9
+    unit = tb.unit_amps()
     scores = np.stack([sampled(f"i(v{y})") / unit for y in outputs], -1)
     inputs = [np.stack([sampled(f"i(v{s})") / unit for s in layer], -1) for layer in senses or []]
     power, by_part = supply_power_nw(tile, r, start=frame_s, vdd_v=vdd)

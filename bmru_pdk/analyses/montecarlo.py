@@ -130,6 +130,13 @@ def summary(nominal: list[dict], samples: list[dict]) -> dict:
     }
 
 
+def within_one_point(accuracy: np.ndarray, model: float) -> tuple[int, list[float]]:
+    """How many dies' accuracies lie within one point of the model's, and the Wilson 95 %
+    interval of that share."""
+    close = int(np.sum(np.abs(accuracy - model) <= 0.01 + 1e-9))
+    return close, [round(v, 4) for v in wilson(close, len(accuracy))]
+
+
 def _dies(nominal: list[dict], samples: list[dict], seeds: list[int]) -> dict:
     """Each die's accuracy over the utterances against the model's; the share of dies within
     one point of it (Wilson interval over dies); each die's mean agreement with the nominal
@@ -139,12 +146,12 @@ def _dies(nominal: list[dict], samples: list[dict], seeds: list[int]) -> dict:
     baseline = max(labels.count(k) for k in set(labels)) / len(labels)  # always the commonest
     dies = {q: [s for s in samples if s["seed"] == q] for q in seeds}
     accuracy = np.array([np.mean([s["correct"] for s in d]) for d in dies.values()])
-    close = int(np.sum(np.abs(accuracy - model) <= 0.01 + 1e-9))
+    close, ci = within_one_point(accuracy, model)
     agree = np.array([np.mean([s["agreement_with_nominal"] for s in d]) for d in dies.values()])
     return {"model_accuracy": round(model, 5), "commonest_class_accuracy": round(baseline, 5),
             "die_accuracy": _stats(accuracy),
             "dies_within_1_point": f"{close}/{len(dies)}",
-            "dies_within_1_point_ci95": [round(v, 4) for v in wilson(close, len(dies))],
+            "dies_within_1_point_ci95": ci,
             "die_agreement_with_nominal": _stats(agree)}
 
 

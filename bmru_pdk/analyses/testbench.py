@@ -140,6 +140,11 @@ def sense_drains(tile: TileNetlist, cards: dict[str, str]) -> TileNetlist:
                                senses=tile.senses + tuple(sources))
 
 
+def unit_amps() -> float:
+    """One software unit in A: the unit current of the tables the tile was mapped with."""
+    return load_tables().i_unit_na * 1e-9
+
+
 def supply_node(part: str | None = None) -> str:
     """The supply node of ``part`` (``vdd_<part>``), or the shared ``vdd``."""
     return "vdd" if part is None else f"vdd_{part}"
@@ -197,7 +202,7 @@ def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, st
 
 def _pwl(name: str, node: str, values_na: np.ndarray, frame_s: float, i_unit_na: float) -> str:
     """A current source pushing ``values_na[k]`` software units (of ``i_unit_na`` nA) into
-    ``node`` during frame k."""
+    ``node`` during frame k (the tile's unit current, or the characterisation benches')."""
     points = [(0.0, values_na[0])]
     for k in range(1, len(values_na)):
         t = k * frame_s

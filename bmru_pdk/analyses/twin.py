@@ -42,9 +42,9 @@ import numpy as np
 from bmru_pdk.analyses import compare as cmp
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.executor import Executor
-from bmru_pdk.analyses.power import device_parts, part_of
+from bmru_pdk.analyses.montecarlo import within_one_point
+from bmru_pdk.analyses.power import device_parts
 from bmru_pdk.analyses.stats import wilson
-from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 
 SETTLE = 5  # frames at each sampled level
@@ -110,8 +110,9 @@ def twin_tile(sim: cmp.SimTile, extracted: str, schematic: str, top: str,
                     [[rails[f"s{l}_{j}"] for j in range(d)] for l in range(layers)])  # noqa: E741
 
 
-def _pwl(corners: list[tuple[int, float]], frame_s: float, i_unit_na: float) -> str:
-    return " ".join(f"{k * frame_s:.6g} {v * i_unit_na * 1e-9:.6g}" for k, v in corners)
+def _pwl(corners: list[tuple[int, float]], frame_s: float) -> str:
+    unit = tb.unit_amps()
+    return " ".join(f"{k * frame_s:.6g} {v * unit:.6g}" for k, v in corners)
 
 
 def _levels(params: list[dict], x_mid: float) -> list[dict[str, np.ndarray]]:
@@ -160,7 +161,7 @@ def bench(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float
                     corners += [(start, level), (start + phase - 2, level)]
             corners.append((n, corners[-1][1]))
             extra.append(f"Iinj{m}_{j} vfe {rail} "
-                         f"PWL({_pwl(corners, frame_s, load_tables().i_unit_na)})")
+                         f"PWL({_pwl(corners, frame_s)})")
     nets = [net for layer in twin.sim.decision_nets for net in layer]
     deck = tb.deck(twin.sim.netlist, x, frame_s, nets, {net: 0.0 for net in nets}, extra=extra)
     return deck, ramps, read
@@ -197,7 +198,7 @@ def measure(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
     deck, ramps, read_inputs = bench(twin, params, x_mid, frame_s)
     r = simulate(deck, mismatch=seed is not None, seed=seed)
     t = r["time"]
-    unit = load_tables().i_unit_na * 1e-9
+    unit = tb.unit_amps()
 
     def current(name: str) -> np.ndarray:
         """What the device sinks from its drain net, units (sources are negative)."""
@@ -331,7 +332,7 @@ def run(
 
     model = load_checkpoint(checkpoint)
     with tempfile.TemporaryDirectory() as tmp:
-        files, x, sim = cmp.extracted_tile(checkpoint, Path(tmp), part_of)
+        files, x, sim = cmp.extracted_tile(checkpoint, Path(tmp))
         rows = json.loads((files.outdir / "mapping.json").read_text())
         schematic = (files.outdir / "tile.spice").read_text()
     with torch.no_grad():
@@ -387,10 +388,10 @@ def dies_accuracy(dies: list[dict], model_accuracy: float) -> dict:
     out = {"model_accuracy": round(model_accuracy, 5)}
     for key in ("accuracy", "accuracy_trimmed"):
         acc = np.array([d[key] for d in dies])
-        close = int(np.sum(np.abs(acc - model_accuracy) <= 0.01 + 1e-9))
+        close, ci = within_one_point(acc, model_accuracy)
         out[f"die_{key}_mean"] = round(float(acc.mean()), 5)
         out[f"dies_{key}_within_1_point"] = f"{close}/{len(dies)}"
-        out[f"dies_{key}_within_1_point_ci95"] = [round(v, 4) for v in wilson(close, len(dies))]
+        out[f"dies_{key}_within_1_point_ci95"] = ci
     return out
 
 

@@ -42,7 +42,7 @@ TABLES_DIR = DATA_DIR
 
 @cache
 def load_tables(version: int = TABLE_VERSION) -> Tables:
-    """The characterisation tables shipped with the package."""
+    """The characterisation tables in :data:`TABLES_DIR` (the package's own by default)."""
     path = table_path(TABLES_DIR, version)
     if not path.exists():
         raise BmruError(f"no characterisation tables of version {version} in the package: "
