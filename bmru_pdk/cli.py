@@ -189,18 +189,28 @@ def demo(
 @app.command()
 def characterize(
     tables: Annotated[Path | None, typer.Option(
-        help="folder for the tables (default: the package's data folder)")] = None,
-    plots: Annotated[Path, typer.Option(help="folder for the PNG plots")] = Path("docs/img"),
+        help="folder for the tables (default: the package's data folder); a tile uses them "
+             "with BMRU_TABLES=<folder>")] = None,
+    plots: Annotated[Path | None, typer.Option(
+        help="folder for the PNG plots (default: docs/img, or the --tables folder)")] = None,
+    sigma: Annotated[float | None, typer.Option(
+        help="draw every mirror from the smallest square unit whose 1:1 mirrors meet this "
+             "relative sigma (default: the 4 x 4 µm unit, 5 %)")] = None,
     quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
 ) -> None:
     """Characterise mirrors and the BMRU cell in ngspice; write versioned tables and plots."""
     from bmru_pdk.circuits import characterize as engine
+    from bmru_pdk.circuits import sizing
 
-    result = engine.characterize(quick=quick)
+    unit = sizing.UNIT if sigma is None else sizing.unit_for_sigma(sigma)
+    if tables is None and unit != sizing.UNIT:
+        raise BmruError("--sigma needs --tables: the package's tables are the default unit's")
+    result = engine.characterize(quick=quick, unit=unit)
     path = engine.write_tables(result, tables or engine.DATA_DIR)
-    pngs = engine.plot_tables(result, plots)
-    typer.echo(f"characterised in {result.seconds:.1f} s -> {path}, "
-               f"{', '.join(str(p) for p in pngs)}")
+    pngs = engine.plot_tables(result, plots or tables or Path("docs/img"))
+    typer.echo(f"characterised a {unit.w:g} x {unit.l:g} µm unit (mismatch sigma "
+               f"{', '.join(f'{k} {v:.1%}' for k, v in result.mismatch_sigma.items())}) in "
+               f"{result.seconds:.1f} s -> {path}, {', '.join(str(p) for p in pngs)}")
 
 
 @app.command("kws-data")
@@ -239,18 +249,33 @@ def train(
     i_step: Annotated[float | None, typer.Option(help="current grid, nA")] = None,
     mismatch: Annotated[float, typer.Option(help="train with this relative mismatch")] = 0.0,
     candidate_noise: Annotated[float, typer.Option(help="candidate noise, nA")] = 0.0,
+    margin: Annotated[float, typer.Option(
+        help="penalise candidates within this many nA of a threshold")] = 0.0,
+    current_weight: Annotated[float, typer.Option(
+        help="weight of the summing-node current (supply and cancellation) term")] = 0.0,
+    init: Annotated[Path | None, typer.Option(
+        help="fine-tune this checkpoint (its input encoding and realisability)")] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
 ) -> None:
     """Train an FQ-BMRU network; the best checkpoint (validation) is written atomically."""
+    from bmru_pdk.model import load_checkpoint
     from bmru_pdk.model import train as engine
     from bmru_pdk.model.schema import Realisability
 
+    if init is not None and output.resolve() == init.resolve():
+        raise BmruError(f"--output {output} is the --init checkpoint: write the fine-tuned "
+                        "network to another file")
+    start = None if init is None else load_checkpoint(init)
     config = engine.TrainConfig(
         d=d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size, patience=patience,
-        seed=seed, mismatch=mismatch, candidate_noise=candidate_noise, threads=threads,
-        realisability=Realisability(w_max=w_max, w_step=w_step, i_max=i_max, i_step=i_step),
+        seed=seed, mismatch=mismatch, candidate_noise=candidate_noise, margin=margin,
+        current_weight=current_weight, init=None if init is None else str(init),
+        threads=threads,
+        realisability=start.meta.realisability if start else Realisability(
+            w_max=w_max, w_step=w_step, i_max=i_max, i_step=i_step),
     )
-    dataset = engine.prepare_data(data, task=task, seed=seed)
+    dataset = engine.prepare_data(data, task=task, seed=seed,
+                                  encoding=start.meta.input if start else None)
     command = "bmru " + " ".join(sys.argv[1:])
     _, record = engine.train(dataset, config, output, dataset_name=data.name, command=command)
     typer.echo(

@@ -60,6 +60,10 @@ def _report(f: dict) -> str:
         ("checkpoint", f["checkpoint"]),
         ("tile", f"{t['cell']}: {t['devices']} transistors, {t['area_um2']:.0f} µm² "
                  f"({t['size_um'][0]:.0f} x {t['size_um'][1]:.0f} µm), built in {t['build_s']} s"),
+        ("unit device", f"{t['unit_device_um'][0]:g} x {t['unit_device_um'][1]:g} µm: 1:1 "
+                        "mirror sigma " + " / ".join(f"{100 * v:.1f} %" for v in
+                                                     t["mirror_sigma"].values())
+                        + " (" + " / ".join(k[:4] for k in t["mirror_sigma"]) + ")"),
         ("estimated supply power", f"{t['power_total_nw']:.0f} nW at {t['supply_v']} V "
                                    f"(all units ON, inputs at mid-scale)"),
         ("DRC (official gf180mcu deck)", ("clean" if d["clean"] else f"{d['counts']}")

@@ -102,3 +102,71 @@ def test_cli_train_and_eval(tiny: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "majority vote" in result.output and "true" in result.output
     assert '"confusion"' in report.read_text()
+
+
+def _candidate_net(beta_lo: float, beta_hi: float) -> tuple[list[dict], list, list]:
+    """One unit's parameters, and inputs whose candidate is 1.0 nA on every frame."""
+    p = {"weight": torch.ones(1, 1), "bias": torch.zeros(1), "beta_lo": torch.tensor([beta_lo]),
+         "beta_hi": torch.tensor([beta_hi])}
+    readout = {"weight": torch.ones(2, 1), "bias": torch.zeros(2)}
+    h = torch.ones(1, 5, 1)
+    return [p, readout], [h.clone().requires_grad_()], [h, h]
+
+
+def test_margin_term_penalises_only_candidates_near_a_threshold() -> None:
+    from bmru_pdk.model.train import codesign_penalty
+
+    config = TrainConfig(margin=0.2)
+    params, c, inputs = _candidate_net(0.5, 1.5)  # candidate 0.5 nA from both thresholds
+    assert float(codesign_penalty(params, c, inputs, config).detach()) == 0.0
+    params, c, inputs = _candidate_net(0.5, 1.1)  # 0.1 nA below beta_hi: half the margin
+    near = codesign_penalty(params, c, inputs, config)
+    assert float(near.detach()) == pytest.approx(0.5)
+    near.backward()
+    assert float(c[0].grad.min()) > 0  # descent lowers the candidate, away from beta_hi
+    assert float(codesign_penalty(params, c, inputs, TrainConfig())) == 0.0  # off by default
+
+
+def test_current_term_is_the_summing_nodes_sourced_and_sunk_current() -> None:
+    from bmru_pdk.model.train import codesign_penalty
+
+    params, c, inputs = _candidate_net(0.5, 1.5)
+    params[0]["weight"] = torch.tensor([[-3.0]])
+    params[0]["bias"] = torch.tensor([4.0])  # 3 sunk + 4 sourced leave 1: 7 flow
+    term = codesign_penalty(params, c, inputs, TrainConfig(current_weight=0.1))
+    assert float(term) == pytest.approx(0.1 * (7 + 2))  # and the readout's two unit weights
+
+
+def test_fine_tuning_starts_from_the_checkpoint(tiny: Path, tmp_path: Path) -> None:
+    data = prepare_data(tiny, "binary")
+    start = tmp_path / "start.safetensors"
+    model, _ = train(data, TrainConfig(d=2, layers=1, epochs=1, threads=1), start,
+                     progress=False)
+    config = TrainConfig(d=2, layers=1, epochs=1, lr=1e-9, threads=1, init=str(start))
+    tuned, _ = train(data, config, tmp_path / "tuned.safetensors", progress=False)
+    assert torch.allclose(tuned.readout_weight, model.readout_weight, atol=1e-6)
+    other = prepare_data(tiny, "binary", encoding=data.encoding.model_copy(
+        update={"scale_na": 2 * data.encoding.scale_na}))
+    with pytest.raises(BmruError, match="input encoding"):
+        train(other, config, tmp_path / "x.safetensors", progress=False)
+    with pytest.raises(BmruError, match="d=2, 1-layer network"):
+        train(data, TrainConfig(d=3, layers=1, init=str(start)), tmp_path / "y.safetensors",
+              progress=False)
+
+
+def test_cli_fine_tuning_refuses_to_overwrite_its_start(tiny: Path, tmp_path: Path) -> None:
+    start = tmp_path / "c.safetensors"
+    runner = CliRunner()
+    args = ["train", "--data", str(tiny), "--d", "2", "--layers", "1", "--epochs", "1",
+            "--threads", "1"]
+    assert runner.invoke(app, [*args, "-o", str(start)]).exit_code == 0
+    before = start.read_bytes()
+    result = runner.invoke(app, [*args, "--init", str(start), "-o", str(start)])
+    assert result.exit_code != 0 and "is the --init checkpoint" in str(result.exception or
+                                                                      result.output)
+    assert start.read_bytes() == before
+    tuned = tmp_path / "t.safetensors"
+    result = runner.invoke(app, [*args, "--init", str(start), "--margin", "0.1",
+                                 "--current-weight", "0.001", "-o", str(tuned)])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(tuned).meta.input == load_checkpoint(start).meta.input

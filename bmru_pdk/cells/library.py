@@ -16,8 +16,13 @@ from bmru_pdk.cells.placer import Placement, place_row
 from bmru_pdk.cells.router import next_row_y, route
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.model import NFET, PFET, Circuit
+from bmru_pdk.circuits.sizing import UNIT, UnitDevice
 
 _KIND = {"nfet": NFET, "pfet": PFET}
+
+
+def _unit(unit_um: float) -> UnitDevice:
+    return UnitDevice(w=unit_um, l=unit_um)
 
 
 def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
@@ -62,7 +67,8 @@ def schematic(component: gf.Component) -> str:
 @gf.cell
 def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
                    ratios: tuple[float, ...] = (1.0, 2.0),
-                   placement: Placement = "grouped", dummies: bool = False) -> gf.Component:
+                   placement: Placement = "grouped", dummies: bool = False,
+                   unit_um: float = UNIT.w) -> gf.Component:
     """Current mirror: diode-connected input and one output per ratio.
 
     Ports: ``in``, ``out0``.., ``vss`` (NMOS) or ``vdd`` (PMOS).
@@ -73,27 +79,31 @@ def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
         placement: ``grouped`` (one block per transistor) or ``interdigitated`` (unit
             fingers of the diode and the outputs dealt out in turn, for matching).
         dummies: dummy poly gates at both ends of every device (edge effects).
+        unit_um: side of the square unit device every mirror is drawn from, µm.
     """
-    return circuit_layout(builders.current_mirror(
-        builders.MirrorParams(kind=_KIND[kind], ratios=list(ratios))), placement, dummies)
+    return circuit_layout(builders.current_mirror(builders.MirrorParams(
+        kind=_KIND[kind], ratios=list(ratios), unit=_unit(unit_um))), placement, dummies)
 
 
 @gf.cell
 def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], ...] = (),
-                   ) -> gf.Component:
+                   unit_um: float = UNIT.w) -> gf.Component:
     """Bias generator: reference diode on ``vbn``, PMOS line ``vbp``, optional outputs.
 
     Ports: ``vbn`` (reference current in), ``vbp``, one per output, ``vdd``, ``vss``.
 
     Args:
         outputs: (name, ratio to the reference, ``sink`` or ``source``) per output.
+        unit_um: side of the square unit device every mirror is drawn from, µm.
     """
     return circuit_layout(builders.bias_generator(builders.BiasParams(outputs=[
-        builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in outputs])))
+        builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in outputs],
+        unit=_unit(unit_um))))
 
 
 @gf.cell
-def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0) -> gf.Component:
+def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
+              unit_um: float = UNIT.w) -> gf.Component:
     """The hysteretic FQ-BMRU cell (9 transistors, input diode, output copy).
 
     Ports: ``in`` (candidate current, sourced), ``vbn``, ``out``, ``vdd``, ``vss``.
@@ -102,22 +112,27 @@ def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0) 
         r_thresh: I_thresh (beta_hi) / reference, the width ratio of ``M2``.
         r_width: I_width (delta) / reference, of ``M8``; below ``r_thresh``.
         r_gain: I_gain (alpha) / reference, of ``M5``.
+        unit_um: side of the square unit device every mirror is drawn from, µm.
     """
-    return circuit_layout(builders.bmru_cell(
-        builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain)))
+    return circuit_layout(builders.bmru_cell(builders.CellParams(
+        r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=_unit(unit_um))))
 
 
 @gf.cell
-def relu_node() -> gf.Component:
+def relu_node(unit_um: float = UNIT.w) -> gf.Component:
     """Summing node with ReLU: NMOS diode on ``sum`` and its copy sinking from ``c``.
 
     Ports: ``sum``, ``c``, ``vss``.
+
+    Args:
+        unit_um: side of the square unit device every mirror is drawn from, µm.
     """
-    return circuit_layout(builders.relu_node(builders.ReluParams()))
+    return circuit_layout(builders.relu_node(builders.ReluParams(unit=_unit(unit_um))))
 
 
 @gf.cell
-def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),)) -> gf.Component:
+def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
+                 unit_um: float = UNIT.w) -> gf.Component:
     """Signed weight matrix drawn as a crossbar (:mod:`bmru_pdk.cells.crossbar`): PMOS
     mirror outputs source onto the column rails, NMOS ones sink.
 
@@ -125,14 +140,16 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),)) -> gf.C
 
     Args:
         ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
+        unit_um: side of the square unit device every mirror is drawn from, µm.
     """
-    circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
+    circuit = builders.weight_array(builders.WeightArrayParams(
+        ratios=[list(r) for r in ratios], unit=_unit(unit_um)))
     return _record(draw_crossbar(circuit, len(ratios)), circuit)
 
 
 @gf.cell
 def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
-              r_bias: float = 0.0) -> gf.Component:
+              r_bias: float = 0.0, unit_um: float = UNIT.w) -> gf.Component:
     """BMRU unit: summing node with ReLU, bias transistor and cell.
 
     Ports: ``sum``, ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss``.
@@ -142,6 +159,8 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
         r_width: I_width / reference of the cell.
         r_gain: I_gain / reference of the cell.
         r_bias: bias b / reference: > 0 sources into ``sum``, < 0 sinks, 0 draws none.
+        unit_um: side of the square unit device every mirror is drawn from, µm.
     """
-    cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain)
+    cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
+                               unit=_unit(unit_um))
     return circuit_layout(builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias)))

@@ -231,12 +231,13 @@ class CellPoint(BaseModel):
 
 
 def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
-               vdd_v: float = VDD) -> str:
+               vdd_v: float = VDD, unit: UnitDevice = UNIT) -> str:
     """A transient deck for a cell or a BMRU unit: reference ``I_REF`` into a bias generator,
     the input current (a cell's ``in``, a unit's ``sum``) a triangle 0 -> ``top`` nA -> 0
     (after a zero reset frame), the output into a unit NMOS diode through ``vout``; the
-    circuit alone on supply ``vddc``; every supply at ``vdd_v``."""
-    bias = bias_generator(BiasParams(i_ref=I_REF))
+    circuit alone on supply ``vddc``; every supply at ``vdd_v``; bias generator and load
+    of ``unit`` devices, as in a tile of that unit."""
+    bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit))
     t0, t1, t2 = ramp_ms / 50, ramp_ms * 1.02, ramp_ms * 2.02
     inp = next(p for p in cell.pins if p.role == "input")
     # a cell's input diode sources its current (a sink drives it), a unit's rail sinks it
@@ -246,7 +247,7 @@ def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
             f"xb vbn vbp vdd vss {bias.name}\niref vdd vbn {spice_current(I_REF)}\n"
             f"xc {nets} {cell.name}\nvddc vddc 0 {vdd_v}\n"
             f"iin {src} pwl(0 0 {t0}m 0 {t1}m {spice_current(top)} {t2}m 0)\n"
-            f"{diode_load('out', 'out', NFET, UNIT)}{_supplies(vdd_v)}"
+            f"{diode_load('out', 'out', NFET, unit)}{_supplies(vdd_v)}"
             f".tran {ramp_ms / 1000:g}m {t2}m\n")
 
 
@@ -258,7 +259,7 @@ def ramp_input(t: np.ndarray, top: float, ramp_ms: float = RAMP_MS) -> np.ndarra
 
 def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
                  corner: str = "typical", temp_c: float = 27.0,
-                 vdd_v: float = VDD) -> CellPoint | None:
+                 vdd_v: float = VDD, unit: UnitDevice = UNIT) -> CellPoint | None:
     """Switching currents, ON output and supply of a cell (or unit) on a ramp to ``top`` nA.
 
     Args:
@@ -268,13 +269,15 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
         corner: Process corner of the run.
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V.
+        unit: The unit device of the bench's bias generator and load.
 
     Returns:
         The measured point, or None if the output is not OFF at zero input and ON at the
         peak. A switching edge may ring (ON, a sub-ms drop, ON again): the first OFF->ON
         edge on the way up and the last ON->OFF edge on the way down are read.
     """
-    r = simulate(cell_bench(cell, top, ramp_ms, vdd_v=vdd_v), corner=corner, temp_c=temp_c)
+    r = simulate(cell_bench(cell, top, ramp_ms, vdd_v=vdd_v, unit=unit), corner=corner,
+                 temp_c=temp_c)
     t = r["time"]
     i_in = ramp_input(t, top, ramp_ms)
     out = to_units(r["i(vout)"])
@@ -379,48 +382,55 @@ class Tables(BaseModel):
         return next(m.v_out for m in self.mirrors if m.i_node_na == self.i_ref_na)
 
 
-def characterize(quick: bool = False) -> Tables:
+def characterize(quick: bool = False, unit: UnitDevice = UNIT) -> Tables:
     """Run every sweep (sequentially: ngspice runs one simulation per process).
 
     Args:
         quick: coarse grids (a smoke run), not for the package tables.
+        unit: the unit device every mirror and cell of the tiles these tables map is drawn
+            from (:func:`~bmru_pdk.circuits.sizing.unit_for_sigma` for a target sigma).
     """
     start = time.perf_counter()
     ratios = MIRROR_RATIOS[::3] if quick else MIRROR_RATIOS
     currents = [1.0] if quick else MIRROR_CURRENTS
     # unit copies into PMOS diodes; weight and bias outputs on summing nodes
     mirrors = [MirrorTable(kind=NFET, load="diode", ratios=ratios, currents_na=currents,
-                           gain=[measure_mirror(NFET, ratios, i).round(6).tolist()
+                           gain=[measure_mirror(NFET, ratios, i, unit).round(6).tolist()
                                  for i in currents])]
     for node in [I_REF] if quick else SUM_NODE_CURRENTS:
-        mirrors += [MirrorTable(kind=k, load="sum", i_node_na=node, v_out=sum_voltage(node),
-                                ratios=ratios, currents_na=currents,
-                                gain=[measure_mirror(k, ratios, i, load="sum", i_node=node)
+        mirrors += [MirrorTable(kind=k, load="sum", i_node_na=node,
+                                v_out=sum_voltage(node, unit), ratios=ratios,
+                                currents_na=currents,
+                                gain=[measure_mirror(k, ratios, i, unit, load="sum", i_node=node)
                                       .round(6).tolist() for i in currents])
                     for k in (NFET, PFET)]
     thresh = CELL_THRESH[1:3] if quick else CELL_THRESH
     fracs = CELL_WIDTH_FRAC[::2] if quick else CELL_WIDTH_FRAC
-    grid = [[measure_cell(bmru_cell(CellParams(r_thresh=t, r_width=f * t, r_gain=1.0)), 2 * t)
-             for f in fracs] for t in thresh]
+
+    def cell(r_thresh: float, r_width: float, r_gain: float, top: float) -> CellPoint | None:
+        params = CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=unit)
+        return measure_cell(bmru_cell(params), top, unit=unit)
+
+    grid = [[cell(t, f * t, 1.0, 2 * t) for f in fracs] for t in thresh]
 
     def field(name: str) -> list[list[float | None]]:
         return [[None if p is None else round(getattr(p, name), 5) for p in row] for row in grid]
 
-    cell = CellTable(r_thresh=thresh, width_frac=fracs, beta_hi=field("beta_hi"),
-                     beta_lo=field("beta_lo"), i_vdd_off=field("i_vdd_off"),
-                     i_vdd_on=field("i_vdd_on"))
+    table = CellTable(r_thresh=thresh, width_frac=fracs, beta_hi=field("beta_hi"),
+                      beta_lo=field("beta_lo"), i_vdd_off=field("i_vdd_off"),
+                      i_vdd_on=field("i_vdd_on"))
     gains = CELL_GAINS[:2] if quick else CELL_GAINS
     alphas = []
     for g in gains:
-        p = measure_cell(bmru_cell(CellParams(r_thresh=2.0, r_width=0.8, r_gain=g)), 4.0)
+        p = cell(2.0, 0.8, g, 4.0)
         alphas.append(round(p.alpha, 5) if p else float("nan"))
     n_mc = 40 if quick else MC_SAMPLES
     return Tables(
         i_unit_na=I_UNIT_NA,  # read now: a study of another operating point sets it
-        mirrors=mirrors, cell=cell,
+        unit=unit, mirrors=mirrors, cell=table,
         gain=GainTable(r_gain=gains, alpha=alphas),
-        mismatch_sigma={k: round(measure_mismatch(k, n=n_mc), 5) for k in (NFET, PFET)},
-        pelgrom_sigma={k: round(pelgrom_sigma(k), 5) for k in (NFET, PFET)},
+        mismatch_sigma={k: round(measure_mismatch(k, unit, n=n_mc), 5) for k in (NFET, PFET)},
+        pelgrom_sigma={k: round(pelgrom_sigma(k, unit), 5) for k in (NFET, PFET)},
         seconds=round(time.perf_counter() - start, 2))
 
 

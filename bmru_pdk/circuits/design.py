@@ -17,7 +17,7 @@ import numpy as np
 
 from bmru_pdk.circuits import builders, mapping
 from bmru_pdk.circuits.model import VDD, VSS, Circuit, Instance, Pin
-from bmru_pdk.circuits.sizing import UNIT
+from bmru_pdk.circuits.sizing import UNIT, UnitDevice
 from bmru_pdk.errors import BmruError
 
 if TYPE_CHECKING:
@@ -60,6 +60,9 @@ class TileDesign:
     pins: list[Pin]
     mapping: list[Mapped] = field(default_factory=list)
     supply_na: dict[str, float] = field(default_factory=dict)
+    # the unit device every mirror is drawn from, and its 1:1 mirrors' measured sigma
+    unit: UnitDevice = UNIT
+    mirror_sigma: dict[str, float] = field(default_factory=dict)
 
     @property
     def circuit(self) -> Circuit:
@@ -100,11 +103,18 @@ def input_currents(p: CircuitParameters) -> list[np.ndarray]:
     return [first, *(np.asarray(layer.alpha, float) for layer in p.layers)]
 
 
+def _unit_setting(unit: UnitDevice) -> dict[str, float]:
+    """The library cells' ``unit_um`` setting for ``unit`` (none for the default unit, so a
+    default tile's cell names do not change)."""
+    return {} if unit == UNIT else {"unit_um": unit.w}
+
+
 def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[str],
-                 rails: list[str]) -> Part:
-    circuit = builders.weight_array(builders.WeightArrayParams(ratios=[list(r) for r in ratios]))
+                 rails: list[str], unit: UnitDevice) -> Part:
+    circuit = builders.weight_array(builders.WeightArrayParams(
+        ratios=[list(r) for r in ratios], unit=unit))
     nets = {f"x{i}": n for i, n in enumerate(inputs)} | {f"s{j}": n for j, n in enumerate(rails)}
-    return Part(name, "weight_array", {"ratios": ratios}, circuit,
+    return Part(name, "weight_array", {"ratios": ratios} | _unit_setting(unit), circuit,
                 nets | {"vdd": "vdd", "vss": "vss"})
 
 
@@ -120,7 +130,10 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
     p = circuit_parameters(source)
     arch = p.meta.architecture
     tables = mapping.load_tables()
-    i_ref = tables.i_ref_na
+    i_ref, unit = tables.i_ref_na, tables.unit
+    if unit.w != unit.l:
+        raise BmruError(f"the tables' unit device is {unit.w} x {unit.l} µm: tiles are drawn "
+                        "from square units (characterise with 'bmru characterize --sigma')")
     inputs = [f"x{i}" for i in range(arch.n_in)]
     outputs = [f"y{k}" for k in range(arch.n_classes)]
     rows: list[list[Part]] = []
@@ -128,7 +141,7 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
     for l, layer in enumerate(p.layers):  # noqa: E741  (layer index as in the checkpoint)
         rails = [f"s{l}_{j}" for j in range(arch.d)]
         rows.append([_weight_part(f"w{l}", _weights(layer.W, f"layers.{l}.W", currents[l],
-                                                    nodes[l]), inputs, rails)])
+                                                    nodes[l]), inputs, rails, unit)])
         units = []
         for j in range(arch.d):
             try:
@@ -139,23 +152,25 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
             c = up.cell
             settings = {"r_thresh": c.r_thresh, "r_width": c.r_width, "r_gain": c.r_gain,
                         "r_bias": round(up.r_bias, 5)}
-            unit = builders.bmru_unit(builders.UnitParams(
-                cell=builders.CellParams(**{k: v for k, v in settings.items() if k != "r_bias"}),
+            circuit = builders.bmru_unit(builders.UnitParams(
+                cell=builders.CellParams(r_thresh=c.r_thresh, r_width=c.r_width,
+                                         r_gain=c.r_gain, unit=unit),
                 r_bias=settings["r_bias"]))
-            units.append(Part(f"u{l}_{j}", "bmru_unit", settings, unit,
+            units.append(Part(f"u{l}_{j}", "bmru_unit", settings | _unit_setting(unit), circuit,
                               {"sum": rails[j], "vbn": REF, "vbp": "vbp", "out": f"h{l}_{j}",
                                "vdd": "vdd", "vss": "vss"}))
         rows.append(units)  # one row per layer: the floorplan wraps it to the arrays' width
         inputs = [f"h{l}_{j}" for j in range(arch.d)]
     rows.append([_weight_part("wo", _weights(p.W_o, "readout.W", currents[-1], nodes[-1]),
-                              inputs, outputs)])
+                              inputs, outputs, unit)])
     # readout biases are outputs of the bias generator onto the y rails
     signed = {y: _ratio(float(b) / i_ref, f"readout.b[{k}]") for k, (y, b) in
               enumerate(zip(outputs, p.b_o, strict=True))}
     bias_out = tuple((y, abs(r), "source" if r > 0 else "sink") for y, r in signed.items() if r)
     bias = builders.bias_generator(builders.BiasParams(outputs=[
-        builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in bias_out]))
-    rows.insert(0, [Part("bias", "bias_generator", {"outputs": bias_out}, bias,
+        builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in bias_out], unit=unit))
+    rows.insert(0, [Part("bias", "bias_generator", {"outputs": bias_out} | _unit_setting(unit),
+                         bias,
                          {"vbn": REF, "vbp": "vbp", "vdd": "vdd", "vss": "vss"}
                          | {n: n for n, _, _ in bias_out})])
     pins = [Pin(name=x, role="input", signal="current", flow="sink", doc="input current")
@@ -164,7 +179,8 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
              for y in outputs]
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
                  doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
-    tile = TileDesign(name="bmru_tile", rows=rows, pins=pins)
+    tile = TileDesign(name="bmru_tile", rows=rows, pins=pins, unit=unit,
+                      mirror_sigma=tables.mismatch_sigma)
     tile.mapping = _mapping(tile, p, tables)
     tile.supply_na = _supply(p, i_ref, tables.i_unit_na)
     return tile
@@ -181,7 +197,7 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
             rows.append(Mapped(parameter, 0.0, "-", None, 0.0, unit))
             return
         d = devices[element]
-        ratio = d.total_width / UNIT.w * (1 if d.kind == "pfet_03v3" else -1)
+        ratio = d.total_width / tables.unit.w * (1 if d.kind == "pfet_03v3" else -1)
         rows.append(Mapped(parameter, value, element, d.total_width,
                            mapping.realised_gain(ratio, tables, i_in, i_node) * scale, unit))
 
@@ -196,7 +212,7 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
             u = f"u{l}_{j}"
             weight(f"layers.{l}.b[{j}]", float(layer.b[j]), f"{u}.MB", i_ref, "nA", i_ref,
                    float(nodes[l][j]))
-            drawn = {k: devices[f"{u}.cell.{m}"].total_width / UNIT.w
+            drawn = {k: devices[f"{u}.cell.{m}"].total_width / tables.unit.w
                      for k, m in (("r_thresh", "M2"), ("r_width", "M8"), ("r_gain", "M5"))}
             relu = mapping.copy_gain(float(layer.beta_hi[j]), tables)
             hi, lo, alpha = mapping.cell_values(builders.CellParams(**drawn), relu, tables)

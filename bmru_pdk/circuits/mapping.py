@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -28,16 +30,19 @@ from bmru_pdk.circuits.characterize import (
     table_path,
 )
 from bmru_pdk.circuits.model import NFET, PFET, MosKind
-from bmru_pdk.circuits.sizing import UNIT, DeviceSize, size_for_ratio
+from bmru_pdk.circuits.sizing import DeviceSize, size_for_ratio
 from bmru_pdk.errors import BmruError
 
 _ITERATIONS = 30
 # Below this drawn ratio (1 µm fingers) the narrow-width effect makes the gain depend on the
 # input current by > 5 % across 0.1-10 nA: the tables show it, the mapping does not use it.
 MIN_RATIO = 0.25
-# Where load_tables reads: a study of another operating point points it at tables
-# characterised there, in a fresh process (the tables are cached).
-TABLES_DIR = DATA_DIR
+# Where load_tables reads: the package's tables, or the folder the environment variable
+# BMRU_TABLES names (tables of another unit device or operating point from
+# 'bmru characterize --tables DIR'); set before the first load (the tables are cached), and
+# inherited by simulation workers.
+TABLES_ENV = "BMRU_TABLES"
+TABLES_DIR = Path(os.environ[TABLES_ENV]) if os.environ.get(TABLES_ENV) else DATA_DIR
 
 
 @cache
@@ -45,9 +50,13 @@ def load_tables(version: int = TABLE_VERSION) -> Tables:
     """The characterisation tables in :data:`TABLES_DIR` (the package's own by default)."""
     path = table_path(TABLES_DIR, version)
     if not path.exists():
-        raise BmruError(f"no characterisation tables of version {version} in the package: "
+        where = "the package" if TABLES_DIR == DATA_DIR else f"{TABLES_DIR} ({TABLES_ENV})"
+        raise BmruError(f"no characterisation tables of version {version} in {where}: "
                         "run 'bmru characterize'")
-    return Tables.model_validate(json.loads(path.read_text()))
+    try:
+        return Tables.model_validate(json.loads(path.read_text()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BmruError(f"{path}: not characterisation tables ({type(exc).__name__})") from None
 
 
 def _interp_rows(x: float, xp: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -152,12 +161,14 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None,
     return r if kind == PFET else -r
 
 
-def weight_size(weight: float, name: str = "weight") -> tuple[MosKind, DeviceSize] | None:
+def weight_size(weight: float, name: str = "weight",
+                tables: Tables | None = None) -> tuple[MosKind, DeviceSize] | None:
     """The output transistor (type, fingers x width) of a weight; None for a zero weight."""
-    r = signed_ratio(weight, name)
+    t = tables or load_tables()
+    r = signed_ratio(weight, name, t)
     if r == 0:
         return None
-    return (PFET if r > 0 else NFET), size_for_ratio(abs(r), UNIT, name)
+    return (PFET if r > 0 else NFET), size_for_ratio(abs(r), t.unit, name)
 
 
 def _cell_at(t: Tables, r: float, f: float) -> tuple[float, float]:

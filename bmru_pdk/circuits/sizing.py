@@ -10,7 +10,11 @@ current by dVt / (n U_T), so (Pelgrom, both devices of the pair)
 With the gf180 models' pair coefficients (A_VT = 7.1 mV µm NMOS, 6.7 mV µm PMOS) and
 n U_T ~ 36 mV, sigma <= 5 % needs W L >= ~16 µm²: the unit device is W = 4 µm, L = 4 µm.
 ``bmru characterize`` measures the sigma with the models' statistical mode and stores it.
-L = 4 µm also cuts the systematic (drain-voltage) mirror error. The two switches of the
+L = 4 µm also cuts the systematic (drain-voltage) mirror error.
+
+A tighter budget is a larger unit (:func:`unit_for_sigma`): a square unit keeps W / L, so
+every mirror runs at the same current density and gate voltage and only its area, and so
+its sigma, changes (sigma ~ 1 / side). The two switches of the
 cell (gate on the decision node) need no matching and stay small so that node stays fast.
 """
 
@@ -56,10 +60,38 @@ def pelgrom_sigma(kind: str, unit: UnitDevice = UNIT) -> float:
     return A_VT[kind] / math.sqrt(unit.w * unit.l) / N_UT_MV
 
 
+UNIT_SIDE_MAX = 40.0  # µm: a unit this large already costs 100x the 4 x 4 unit's area
+
+
+def unit_for_sigma(sigma: float) -> UnitDevice:
+    """The smallest square unit device whose 1:1 mirrors meet ``sigma`` in both polarities.
+
+    Args:
+        sigma: Target relative sigma of a 1:1 mirror's current ratio (0.05 = 5 %).
+
+    Raises:
+        BmruError: the target needs a unit larger than :data:`UNIT_SIDE_MAX` or is not
+            a positive fraction.
+    """
+    if not 0 < sigma < 1:
+        raise BmruError(f"sigma={sigma:g} must be a fraction between 0 and 1 (0.05 = 5 %)")
+    side = max(A_VT.values()) / N_UT_MV / sigma
+    # a side on the 0.5 µm grid, rounded up unless the target is met within 1 %
+    side = max(0.5, math.ceil(side / 0.5 - 0.02) * 0.5)
+    if side > UNIT_SIDE_MAX:
+        smallest = max(A_VT.values()) / N_UT_MV / UNIT_SIDE_MAX
+        raise BmruError(f"sigma={sigma:g} needs a {side:g} x {side:g} µm unit device; the "
+                        f"largest is {UNIT_SIDE_MAX:g} µm (sigma >= {smallest:.3g})")
+    return UnitDevice(w=side, l=side)
+
+
+MAX_FINGERS = 25  # of the unit width: 100 µm of the 4 x 4 unit, the widest COMP (DF.2b)
+
+
 def ratio_limits(unit: UnitDevice = UNIT) -> tuple[float, float]:
-    """Smallest and largest width ratio one device can draw (one minimum-width finger .. the
-    widest device of unit-ish fingers)."""
-    return (rules.CHANNEL_WIDTH_MIN.value / unit.w, rules.CHANNEL_WIDTH_MAX.value / unit.w)
+    """Smallest and largest width ratio one device can draw: one minimum-width finger ..
+    :data:`MAX_FINGERS` unit fingers (each finger's COMP is one unit wide, within DF.2b)."""
+    return (rules.CHANNEL_WIDTH_MIN.value / unit.w, float(MAX_FINGERS))
 
 
 def size_for_ratio(ratio: float, unit: UnitDevice = UNIT, what: str = "ratio") -> DeviceSize:

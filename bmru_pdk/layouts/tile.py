@@ -56,7 +56,9 @@ def tile_layout(tile: TileDesign) -> gf.Component:
                    "area_um2": round(boundary[2] * boundary[3], 2),
                    "boundary": list(boundary), "lef": lef(c, tile.pins, boundary),
                    "verilog": verilog(c.name, tile.pins),
-                   "mapping": [asdict(m) for m in tile.mapping], "supply_na": tile.supply_na})
+                   "mapping": [asdict(m) for m in tile.mapping], "supply_na": tile.supply_na,
+                   "unit_device_um": [tile.unit.w, tile.unit.l],
+                   "mirror_sigma": tile.mirror_sigma})
     return c
 
 
@@ -192,6 +194,7 @@ def write_tile(checkpoint: str | os.PathLike[str], outdir: str | os.PathLike[str
     summary = {"cell": c.name, "checkpoint": Path(checkpoint).name, "devices": info["devices"],
                "area_um2": info["area_um2"], "size_um": info["boundary"][2:],
                "parts": info["parts"], "cells": len(c.called_cells()) + 1,
+               "unit_device_um": info["unit_device_um"], "mirror_sigma": info["mirror_sigma"],
                "supply_v": VDD_V, "supply_na": supply,
                "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
                "power_total_nw": round(sum(supply.values()) * VDD_V, 3)}

@@ -149,7 +149,7 @@ class FQBMRU(nn.Module):
             candidate_noise: Standard deviation (nA) of additive Gaussian noise on ``c``.
 
         Returns:
-            ``(h, s)``: output currents ``alpha * s`` and states, both (B, T, d).
+            ``(h, s, c)``: output currents ``alpha * s``, states and candidates, all (B, T, d).
         """
         c = torch.relu(x @ params["weight"].T + params["bias"])
         if candidate_noise > 0:
@@ -157,4 +157,4 @@ class FQBMRU(nn.Module):
         hold, force = gates(c, params["beta_lo"], params["beta_hi"], self.surrogate_a)
         run = scan_associative if mode == "scan" else scan_loop
         s = run(hold, force, params["s0"])
-        return params["alpha"] * s, s
+        return params["alpha"] * s, s, c

@@ -206,14 +206,35 @@ class BMRUNet(nn.Module):
         Returns:
             Scores of shape (B, T, n_classes), and the list of states if requested.
         """
+        y, states, _, _ = self.trace(x, params, mode, candidate_noise)
+        return (y, states) if return_states else y
+
+    def trace(
+        self,
+        x: Tensor,
+        params: list[dict[str, Tensor]] | None = None,
+        mode: Mode = "scan",
+        candidate_noise: float = 0.0,
+    ) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor]]:
+        """Run the network and keep what each layer's summing node sees.
+
+        Same arguments as :meth:`forward`.
+
+        Returns:
+            ``(y, states, candidates, inputs)``: the scores, then per layer its states and
+            candidates (B, T, d), and per layer and the readout the currents into it.
+        """
         if params is None:
             params = self.effective_parameters()
-        h, states = x, []
+        h, states, candidates, inputs = x, [], [], []
         for layer, p in zip(self.layers, params[:-1], strict=True):
-            h, s = layer(h, p, mode=mode, candidate_noise=candidate_noise)
+            inputs.append(h)
+            h, s, c = layer(h, p, mode=mode, candidate_noise=candidate_noise)
             states.append(s)
+            candidates.append(c)
+        inputs.append(h)
         y = h @ params[-1]["weight"].T + params[-1]["bias"]
-        return (y, states) if return_states else y
+        return y, states, candidates, inputs
 
     @torch.no_grad()
     def predict(self, x: Tensor, params: list[dict[str, Tensor]] | None = None) -> Tensor:

@@ -169,6 +169,14 @@ class TrainConfig:
         mismatch: Multiplicative parameter noise (relative sigma) drawn every step.
         candidate_noise: Additive candidate noise (nA sigma) during training.
         balance: Weight the loss by inverse class frequency.
+        margin: Threshold margin (nA): frames whose candidate lies within this distance of
+            its unit's beta_lo or beta_hi are penalised in proportion to how close they lie,
+            so the circuit's few-% errors seldom flip a state.
+        current_weight: Weight of the summing-node current term: the mean, per frame, of all
+            current sourced or sunk into the summing nodes (sum |W| h + |b|, nA), which is
+            the feed-forward mirrors' and biases' supply current and what the nodes cancel.
+        init: Start from this checkpoint's parameters and input encoding (fine-tuning)
+            instead of a random initialisation.
         threads: torch CPU threads.
     """
 
@@ -183,7 +191,57 @@ class TrainConfig:
     mismatch: float = 0.0
     candidate_noise: float = 0.0
     balance: bool = True
+    margin: float = 0.0
+    current_weight: float = 0.0
+    init: str | None = None
     threads: int = 2
+
+
+def _initial_model(data: Dataset, config: TrainConfig, gen: torch.Generator) -> BMRUNet:
+    """A random network for ``data``, or the ``config.init`` checkpoint checked against it."""
+    if config.init is None:
+        n_in = data.x["train"].shape[-1]
+        meta = default_meta(n_in, config.d, config.layers, list(data.classes),
+                            config.realisability)
+        model = BMRUNet(meta.model_copy(update={"input": data.encoding}))
+        model.init_parameters(gen)
+        return model
+    model = load_checkpoint(config.init)
+    arch = model.meta.architecture
+    if (arch.d, arch.layers, tuple(model.meta.classes)) != (config.d, config.layers,
+                                                            data.classes):
+        raise BmruError(f"{config.init}: a d={arch.d}, {arch.layers}-layer network for "
+                        f"{', '.join(model.meta.classes)} cannot start a d={config.d}, "
+                        f"{config.layers}-layer run on {', '.join(data.classes)}")
+    if model.meta.input != data.encoding:
+        raise BmruError(f"{config.init}: prepare the data with the checkpoint's input "
+                        "encoding to fine-tune it")
+    return model
+
+
+def codesign_penalty(params: list[dict[str, torch.Tensor]], candidates: list[torch.Tensor],
+                     inputs: list[torch.Tensor], config: TrainConfig) -> torch.Tensor:
+    """The circuit-aware loss terms of :class:`TrainConfig` (``margin``, ``current_weight``).
+
+    Args:
+        params: Effective parameters of the step (layers, then the readout).
+        candidates: Per layer, the candidates (B, T, d), nA.
+        inputs: Per layer and the readout, the currents into it (B, T, n), nA.
+        config: The weights of the terms.
+
+    Returns:
+        A scalar, 0 when both terms are off.
+    """
+    total = torch.zeros(())
+    if config.margin > 0:
+        for p, c in zip(params[:-1], candidates, strict=True):
+            for beta in (p["beta_lo"], p["beta_hi"]):
+                total = total + torch.relu(1 - (c - beta).abs() / config.margin).mean()
+    if config.current_weight > 0:
+        for p, h in zip(params, inputs, strict=True):
+            node = (h @ p["weight"].abs().T).sum(-1).mean() + p["bias"].abs().sum()
+            total = total + config.current_weight * node
+    return total
 
 
 def train(
@@ -215,12 +273,8 @@ def train(
     torch.manual_seed(config.seed)
     if config.d < 1 or config.layers < 1:
         raise BmruError(f"d and layers must be >= 1, got d={config.d}, layers={config.layers}")
-    n_in = data.x["train"].shape[-1]
-    meta = default_meta(n_in, config.d, config.layers, list(data.classes), config.realisability)
-    meta = meta.model_copy(update={"input": data.encoding})
-    model = BMRUNet(meta)
     gen = torch.Generator().manual_seed(config.seed)
-    model.init_parameters(gen)
+    model = _initial_model(data, config, gen)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     x, y = data.x["train"], data.y["train"]
     counts = torch.bincount(y, minlength=len(data.classes)).double().clamp(min=1)
@@ -246,9 +300,11 @@ def train(
             for k in range(steps):
                 idx = order[k * config.batch_size : (k + 1) * config.batch_size]
                 params = model.effective_parameters(config.mismatch, gen)
-                logits = model(x[idx], params, candidate_noise=config.candidate_noise)
+                logits, _, candidates, inputs = model.trace(
+                    x[idx], params, candidate_noise=config.candidate_noise)
                 target = y[idx, None].expand(-1, logits.shape[1])
                 loss = F.cross_entropy(logits.flatten(0, 1), target.flatten(), weight=weight)
+                loss = loss + codesign_penalty(params, candidates, inputs, config)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
