@@ -4,7 +4,8 @@ estimate, and the extracted tile (device-only) against its model on utterances o
 tuning sample: state agreement per layer, decisions, simulated power.
 
 Usage: ``python benchmarks/bench_candidates.py --data build/kws CKPT [CKPT ...] [--n 8]
-[--workers 2]``. Prints a row per checkpoint and writes ``benchmarks/results/candidates.json``
+[--workers 2] [--out candidates.json]``. Prints a row per checkpoint and writes
+``benchmarks/results/candidates.json`` (or ``--out``)
 (about 40 s per checkpoint on 2 cores).
 """
 
@@ -71,15 +72,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("build/kws"))
     parser.add_argument("--n", type=int, default=8, help="tuning utterances per tile")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
+    parser.add_argument("--out", default="candidates.json", help="results file name")
     args = parser.parse_args()
     rows = []
     with make_executor(None, args.workers) as executor:
         for path in args.checkpoints:
             rows.append(screen(path, args.data, args.n, executor))
             print(json.dumps(rows[-1]), flush=True)
-    write_text(RESULTS / "candidates.json", json.dumps({"tuning_utterances": args.n,
-                                                        "rows": rows}, indent=1) + "\n")
-    print(f"wrote {RESULTS / 'candidates.json'}")
+    write_text(RESULTS / args.out, json.dumps({"tuning_utterances": args.n, "rows": rows},
+                                              indent=1) + "\n")
+    print(f"wrote {RESULTS / args.out}")
 
 
 if __name__ == "__main__":

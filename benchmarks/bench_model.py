@@ -6,7 +6,8 @@ Usage (after ``bmru kws-data build/kws --per-word 800 --seed 0``):
     python benchmarks/bench_model.py --data build/kws
 
 Every d in ``--sizes`` is trained with the same settings (the bundled checkpoint's: Adam,
-``--epochs``/``--patience``, element mismatch ``--mismatch`` drawn every step, seed 0) and
+``--epochs``/``--patience``, element mismatch ``--mismatch`` drawn every step, candidate
+noise ``--candidate-noise`` and the current term ``--current-weight``, seed 0) and
 chosen on the validation split; every figure is on the test split, whose speakers no
 training or choice heard. Beside each accuracy: always answering "other". Prints the
 figures and writes them to ``benchmarks/results/model.json`` with PNG plots beside.
@@ -95,6 +96,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=120)
     ap.add_argument("--patience", type=int, default=30)
     ap.add_argument("--mismatch", type=float, default=0.05, help="training element mismatch")
+    ap.add_argument("--candidate-noise", type=float, default=0.0, help="training candidate noise")
+    ap.add_argument("--current-weight", type=float, default=0.0,
+                    help="weight of the training loss's summing-node current term")
     ap.add_argument("--draws", type=int, default=20, help="mismatch draws per sigma")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -106,7 +110,9 @@ def main() -> None:
     xt, yt = data.x["test"], data.y["test"]
     out: dict = {"data": str(args.data.name), "test_utterances": len(yt),
                  "training": {"epochs": args.epochs, "patience": args.patience,
-                              "mismatch": args.mismatch}}
+                              "mismatch": args.mismatch,
+                              "candidate_noise": args.candidate_noise,
+                              "current_weight": args.current_weight}}
 
     models = {4: bundled}
     tests = {4: (xt, yt)}
@@ -114,7 +120,8 @@ def main() -> None:
         path = Path("build") / f"bench_d{d}.safetensors"
         fresh = prepare_data(args.data, "binary", seed=0)
         config = TrainConfig(d=d, epochs=args.epochs, patience=args.patience,
-                             mismatch=args.mismatch, threads=args.threads)
+                             mismatch=args.mismatch, candidate_noise=args.candidate_noise,
+                             current_weight=args.current_weight, threads=args.threads)
         models[d], _ = train(fresh, config, path, progress=False)
         tests[d] = (fresh.x["test"], fresh.y["test"])
     out["accuracy"] = {d: metrics(model, *tests[d]) for d, model in models.items()}
