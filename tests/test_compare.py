@@ -32,7 +32,7 @@ def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> N
         assert f[ref]["decision_agreement"] == 1.0
         assert f[ref]["output_mae_na"] < 0.05  # scores are ~0.5 nA
         assert f[ref]["candidate_mae_na_per_layer"][0] < 0.05  # candidates 0-5 nA
-    assert 5 < f["power_nw"]["mean"] < 100
+    assert 1 < f["power_nw"]["mean"] < 100  # 4.5 nW at 0.2 nA per unit
     assert json.loads((tmp_path / "out" / "compare.json").read_text())["utterances"] == 1
     assert (tmp_path / "out" / "000.png").stat().st_size > 0
     assert (tmp_path / "out" / "extracted.spice").read_text().count("nfet_03v3") > 10
@@ -100,7 +100,9 @@ def test_sense_finds_the_drain_of_a_finger_listed_source_first() -> None:
 
 def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> None:
     """Corner, temperature and supply change the run: a hot ff die draws more, a lower
-    supply draws less, and the decisions of this well-separated unit hold."""
+    supply draws less, and the states of this well-separated unit hold at 27 °C. At ff
+    125 °C its rail's leakage (tens of pA) is a large part of the 0.2 nA unit current: one
+    frame in eight differs there."""
     from bmru_pdk.analyses.testbench import Condition
 
     power = {}
@@ -108,7 +110,8 @@ def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> Non
         f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / c.corner
                         / f"{c.temp_c:g}_{c.vdd_v:g}", condition=c)
         assert f["condition"] == c.name
-        assert f["ideal"]["state_agreement_per_layer"] == [1.0]
+        hot = c.temp_c > 100
+        assert f["ideal"]["state_agreement_per_layer"][0] >= (0.75 if hot else 1.0)
         power[c.name] = f["power_nw"]["mean"]
     assert power["ff 125C 1.8V"] > 1.02 * power["typical 27C 1.8V"]
     assert power["typical 27C 1.62V"] < 0.95 * power["typical 27C 1.8V"]

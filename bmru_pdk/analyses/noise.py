@@ -188,7 +188,7 @@ def model_outputs(point: ch.CellPoint, samples: np.ndarray, per_frame: int) -> n
               "alpha": torch.tensor([point.alpha]), "s0": torch.zeros(1)}
     x = torch.tensor(samples, dtype=torch.float64)[None, :, None]
     with torch.no_grad():
-        h, _ = FQBMRU(1, 1)(x, {k: v.double() for k, v in params.items()})
+        h, _, _ = FQBMRU(1, 1)(x, {k: v.double() for k, v in params.items()})
     return h[0, per_frame - 1::per_frame, 0].numpy()
 
 

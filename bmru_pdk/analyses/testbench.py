@@ -21,8 +21,8 @@ from bmru_pdk.errors import BmruError
 
 VDD_V = 1.8
 # Frame period of the simulations: real time (hop 160 at 16 kHz). A cell whose candidate
-# is within a few percent of a threshold switches in ~1 / overdrive: ~3 ms at the 0.3 nA
-# unit current, so 1 ms frames would leave such cells mid-way.
+# is within a few percent of a threshold switches in ~1 / overdrive: several ms at the
+# 0.2 nA unit current, so 1 ms frames would leave such cells mid-way.
 FRAME_S = 10e-3
 # Edges of the input steps, as a fraction of the frame: fast against settling, slow enough
 # for the solver.
