@@ -74,7 +74,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=6)
     args = parser.parse_args()
     start = time.perf_counter()
-    out = {"data": args.data.name, "seeds": args.seeds, "recipes": {}}
+    out = {"data": args.data.name, "seeds": args.seeds,
+           "i_unit_na": load_tables().i_unit_na, "recipes": {}}
     for recipe, terms in RECIPES.items():
         rows = [run(args.data, recipe, s) for s in range(args.seeds)]
         summary = {k: _mean_sd([r[k] for r in rows]) for k in
