@@ -39,6 +39,8 @@ def sized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = _bmru("tile", bundled_checkpoint(), "-o", root / "tile",
                  env={"BMRU_TABLES": str(root / "tables")})
     assert proc.returncode == 0, proc.stderr
+    proc = _bmru("tile", bundled_checkpoint(), "-o", root / "default")
+    assert proc.returncode == 0, proc.stderr
     return root
 
 
@@ -70,8 +72,8 @@ def test_sized_tile_is_clean_and_reports_its_unit(sized: Path) -> None:
     assert max(summary["mirror_sigma"].values()) <= 1.1 * TARGET
     spice = (tile / "tile.spice").read_text()
     assert "l=8u" in spice and "l=4u" not in spice  # every mirror from the sized unit
-    default = json.loads((Path(__file__).parent / ".." / "benchmarks" / "results" /
-                          "tile.json").read_text())["tiles"][0]
+    default = json.loads((sized / "default" / "summary.json").read_text())
+    assert default["unit_device_um"] == [4.0, 4.0]
     assert summary["area_um2"] > 2 * default["area_um2"]  # the area the budget costs
     assert lvs.run(tile / "tile.gds", tile / "tile.spice").match
     result = drc.run(tile / "tile.gds")
