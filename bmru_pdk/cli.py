@@ -17,7 +17,7 @@ import typer
 
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
-from bmru_pdk.fileio import check_output_dir
+from bmru_pdk.fileio import check_output_dir, output_dir
 
 app = typer.Typer(
     name="bmru",
@@ -205,9 +205,18 @@ def characterize(
     unit = sizing.UNIT if sigma is None else sizing.unit_for_sigma(sigma)
     if tables is None and unit != sizing.UNIT:
         raise BmruError("--sigma needs --tables: the package's tables are the default unit's")
+    if tables is not None:
+        check_output_dir(tables)  # before the benches: a folder of the user's is refused
     result = engine.characterize(quick=quick, unit=unit)
-    path = engine.write_tables(result, tables or engine.DATA_DIR)
-    pngs = engine.plot_tables(result, plots or tables or Path("docs/img"))
+    if tables is None:
+        path = engine.write_tables(result)
+        pngs = engine.plot_tables(result, plots or Path("docs/img"))
+    else:  # an output folder like any other: all or nothing, only our own files replaced
+        with output_dir(tables) as tmp:
+            engine.write_tables(result, tmp)
+            pngs = engine.plot_tables(result, plots or tmp)
+        path = engine.table_path(tables)
+        pngs = [p if plots else tables / p.name for p in pngs]
     typer.echo(f"characterised a {unit.w:g} x {unit.l:g} µm unit (mismatch sigma "
                f"{', '.join(f'{k} {v:.1%}' for k, v in result.mismatch_sigma.items())}) in "
                f"{result.seconds:.1f} s -> {path}, {', '.join(str(p) for p in pngs)}")

@@ -87,6 +87,13 @@ def test_bad_targets_and_table_folders_are_refused(tmp_path: Path) -> None:
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr
     assert not (tmp_path / "t").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "mirror_gain.png").write_text("a plot of the user's")
+    proc = _bmru("characterize", "--sigma", "0.025", "--tables", mine)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert (mine / "mirror_gain.png").read_text() == "a plot of the user's"
+    assert sorted(p.name for p in mine.iterdir()) == ["mirror_gain.png"]
     (tmp_path / "empty").mkdir()
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "tables_v3.json").write_text("{not json")
