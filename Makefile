@@ -6,6 +6,8 @@ VENV := .venv
 VENV_LATEST := .venv-py312
 VENV_GF180 := .venv-gf180
 BMRU := $(VENV)/bin/bmru
+# PEX finds kpex through this setting (scripts/setup_pex.sh installs it in .venv-pex).
+export BMRU_KPEX ?= $(CURDIR)/.venv-pex/bin/kpex
 
 # The base install's modules must not load an extra (torch, librosa, numba, soundfile, dask).
 BASE_MODULES := bmru_pdk bmru_pdk.pdk bmru_pdk.layouts.tile bmru_pdk.verification.drc \

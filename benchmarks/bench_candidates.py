@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import simulation
 from bmru_pdk.analyses.executor import Executor, make_executor
 from bmru_pdk.analyses.testbench import FRAME_S
-from bmru_pdk.circuits.mapping import load_tables
+from bmru_pdk.circuits.mapping import tables_from_environment
 from bmru_pdk.fileio import write_text
+from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import load_checkpoint
 from bmru_pdk.model.power import estimate_power
 from bmru_pdk.model.train import evaluate, prepare_data
@@ -42,25 +43,25 @@ def screen(path: Path, data: Path, n: int, executor: Executor) -> dict:
     gen = torch.Generator().manual_seed(1)
     noisy = [evaluate(model, x, y, model.effective_parameters(SIGMA, gen)).balanced_accuracy
              for _ in range(DRAWS)]
-    utterances = cmp.load_utterances(path, None, n, "tuning")
+    utterances = samples.load_utterances(path, None, n, "tuning")
     with tempfile.TemporaryDirectory() as tmp:
-        _files, _x, sim = cmp.extracted_tile(path, Path(tmp))
+        _files, _x, sim = simulation.extracted_tile(path, Path(tmp))
     params = model.effective_parameters()
     s0 = [p["s0"].detach().numpy() for p in params[:-1]]
-    runs = executor.map(partial(cmp.simulate_utterance, sim.netlist, sim.decision_nets, s0,
+    runs = executor.map(partial(simulation.simulate_utterance, sim.netlist, sim.decision_nets, s0,
                                 frame_s=FRAME_S), [u.x_na for u in utterances])
     agree, same = [], 0
     for u, hw in zip(utterances, runs, strict=True):
-        states, scores = cmp.model_run(model, params, np.vstack([np.zeros((1, u.x_na.shape[1])),
-                                                                 u.x_na]))
+        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
+        states, scores = simulation.model_run(model, params, x_in)
         agree.append([float((a == b[1:]).mean()) for a, b in zip(hw.states, states,
                                                                   strict=True)])
-        same += cmp.majority_vote(hw.scores) == cmp.majority_vote(scores[1:])
+        same += simulation.majority_vote(hw.scores) == simulation.majority_vote(scores[1:])
     return {"checkpoint": path.name,
             "validation_balanced": round(evaluate(model, x, y).balanced_accuracy, 4),
             "validation_balanced_mismatch_5pct": round(float(np.mean(noisy)), 4),
             "model_power_nw": round(estimate_power(model, x[:50],
-                                                   i_unit_na=load_tables().i_unit_na).total_nw),
+                                                   i_unit_na=tables_from_environment().i_unit_na).total_nw),
             "tile_power_nw": round(float(np.mean([r.power_nw for r in runs]))),
             "state_agreement_per_layer": np.mean(agree, 0).round(4).tolist(),
             "decisions_agreeing": f"{same}/{len(utterances)}"}

@@ -18,7 +18,7 @@ from pathlib import Path
 from bmru_pdk.analyses import compare
 from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.fileio import write_text
-from bmru_pdk.model import bundled_checkpoint
+from bmru_pdk.model import bundled_checkpoint, samples
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -40,7 +40,7 @@ def main() -> None:
     checkpoint = bundled_checkpoint()
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as ex, tempfile.TemporaryDirectory() as tmp:
-        utterances = compare.load_utterances(checkpoint, None, args.n, sample="heldout")
+        utterances = samples.load_utterances(checkpoint, None, args.n, sample="heldout")
         f = compare.compare(checkpoint, utterances, Path(tmp) / "out", executor=ex,
                             sample="heldout", pex=True,
                             progress=lambda k, total: print(f"{k}/{total}", end="\r"))

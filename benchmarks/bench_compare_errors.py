@@ -30,12 +30,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import simulation
 from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.analyses.testbench import FRAME_S
 from bmru_pdk.circuits import builders, mapping
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.fileio import write_text
+from bmru_pdk.model import samples
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import load_checkpoint
 from bmru_pdk.spice import simulate
@@ -51,7 +52,7 @@ def onsets(hw: np.ndarray, model: np.ndarray) -> list[tuple[int, int]]:
     return [(int(t), int(j)) for t, j in zip(*np.nonzero(bad & ~prev), strict=True)]
 
 
-def classify(params: list[dict], run: cmp.HardwareRun, model_states: list[np.ndarray],
+def classify(params: list[dict], run: simulation.HardwareRun, model_states: list[np.ndarray],
              x_na: np.ndarray, s0: list[np.ndarray]) -> dict[str, int]:
     """Counts of each kind of onset in one utterance."""
     counts: dict[str, int] = {}
@@ -77,7 +78,7 @@ def classify(params: list[dict], run: cmp.HardwareRun, model_states: list[np.nda
     return counts
 
 
-def candidate_offsets(params: list[dict], runs: list[cmp.HardwareRun],
+def candidate_offsets(params: list[dict], runs: list[simulation.HardwareRun],
                       x: list[np.ndarray]) -> list[float]:
     """Mean signed hardware - model candidate (nA) per layer-0 unit, over the frames whose
     candidate is near the unit's thresholds (0.5 beta_lo .. 1.5 beta_hi)."""
@@ -85,7 +86,7 @@ def candidate_offsets(params: list[dict], runs: list[cmp.HardwareRun],
     w, b = p["weight"].numpy(), p["bias"].numpy()
     lo, hi = p["beta_lo"].numpy(), p["beta_hi"].numpy()
     c_model = np.concatenate([np.maximum(xi @ w.T + b, 0) for xi in x])
-    c_hw = np.concatenate([cmp.cell_candidates(r)[0] for r in runs])
+    c_hw = np.concatenate([simulation.cell_candidates(r)[0] for r in runs])
     near = (c_model > 0.5 * lo) & (c_model < 1.5 * hi)
     return [round(float((c_hw - c_model)[near[:, j], j].mean()), 4) for j in range(len(lo))]
 
@@ -112,21 +113,20 @@ def main() -> None:
 
     ckpt = bundled_checkpoint()
     model = load_checkpoint(ckpt)
-    utterances = cmp.load_utterances(ckpt, None, args.n)
+    utterances = samples.load_utterances(ckpt, None, args.n)
     with tempfile.TemporaryDirectory() as tmp:
-        files, _x, sim = cmp.extracted_tile(ckpt, Path(tmp) / "tile")
-        rows = json.loads((files.outdir / "mapping.json").read_text())
+        build, _x, sim = simulation.extracted_tile(ckpt, Path(tmp) / "tile")
     with torch.no_grad():
-        params = cmp.realised_parameters(model, rows)
+        params = simulation.realised_parameters(model, build.mapping)
     s0 = [p["s0"].numpy() for p in params[:-1]]
     with make_executor(None, args.workers) as executor:
-        runs = executor.map(partial(cmp.simulate_utterance, sim.netlist, sim.decision_nets, s0,
-                                    frame_s=FRAME_S, senses=sim.senses),
+        runs = executor.map(partial(simulation.simulate_utterance, sim.netlist,
+                                    sim.decision_nets, s0, frame_s=FRAME_S, senses=sim.senses),
                             [u.x_na for u in utterances])
     counts: dict[str, int] = {}
     for u, run in zip(utterances, runs, strict=True):
         x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
-        states, _ = cmp.model_run(model, params, x_in)
+        states, _ = simulation.model_run(model, params, x_in)
         for key, k in classify(params, run, [s[1:] for s in states], u.x_na, s0).items():
             counts[key] = counts.get(key, 0) + k
     figures = {"utterances": len(utterances), "frame_s": FRAME_S,

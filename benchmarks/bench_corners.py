@@ -143,7 +143,7 @@ def tile_deck(tile, v_sum: float, vdd_v: float, i_ref_na: float,  # noqa: ANN001
 def tile_supply(tile, c: Condition, i_ref_na: float,  # noqa: ANN001
                 gmin: float | None = None) -> dict:
     """The tile's supply current (nA), total and by part, and its output currents (pA)."""
-    deck = tile_deck(tile, mapping.load_tables().v_sum, c.vdd_v, i_ref_na, gmin)
+    deck = tile_deck(tile, mapping.tables_from_environment().v_sum, c.vdd_v, i_ref_na, gmin)
     try:
         r = simulate(deck, corner=c.corner, temp_c=c.temp_c)
     except SpiceError as exc:
@@ -307,7 +307,7 @@ def main() -> None:
     tile = None
     with tempfile.TemporaryDirectory() as tmp:
         if not args.no_tile:
-            from bmru_pdk.analyses.compare import extracted_tile
+            from bmru_pdk.analyses.simulation import extracted_tile
             from bmru_pdk.model import bundled_checkpoint
 
             tile = extracted_tile(bundled_checkpoint(), Path(tmp) / "tile")[2].netlist
@@ -324,7 +324,8 @@ def main() -> None:
             row["tile_zero"] = tile_supply(tile, c, 0.0, GMIN_PHYSICAL)
             row["tile_zero_default_gmin"] = tile_supply(tile, c, 0.0)
             # cells are bistable: at zero input the DC solution may leave some ON
-            row["tile_quiescent"] = tile_supply(tile, c, mapping.load_tables().i_unit_na)
+            i_unit = mapping.tables_from_environment().i_unit_na
+            row["tile_quiescent"] = tile_supply(tile, c, i_unit)
         row["seconds"] = round(time.perf_counter() - t0, 2)
         rows.append(row)
         print(f"{c.name:>20}: {row['seconds']} s", flush=True)

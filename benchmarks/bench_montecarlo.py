@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bmru_pdk.analyses import compare, montecarlo
+from bmru_pdk.analyses import montecarlo
 from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.fileio import write_text
-from bmru_pdk.model import bundled_checkpoint
+from bmru_pdk.model import bundled_checkpoint, samples
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -30,12 +30,12 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
     parser.add_argument("--n", type=int, default=10, help="utterances")
-    parser.add_argument("--sample", default="heldout", choices=sorted(compare.SAMPLES))
+    parser.add_argument("--sample", default="heldout", choices=sorted(samples.SAMPLES))
     parser.add_argument("--workers", type=int, default=None, help="local processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     args = parser.parse_args()
     checkpoint = bundled_checkpoint()
-    utterances = compare.load_utterances(checkpoint, None, args.n, args.sample)
+    utterances = samples.load_utterances(checkpoint, None, args.n, args.sample)
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as executor:
         result = engine(checkpoint, utterances, list(range(1, args.seeds + 1)),

@@ -31,30 +31,32 @@ TEMPERATURES_C = (27.0, 125.0)
 
 def child(i_unit_na: float, n: int) -> dict:
     """One unit current, in this (fresh) process."""
+    import bmru_pdk
     from bmru_pdk.analyses import compare
     from bmru_pdk.analyses.executor import make_executor
+    from bmru_pdk.analyses.simulation import extract_tile
     from bmru_pdk.analyses.testbench import Condition
     from bmru_pdk.circuits import characterize as ch
     from bmru_pdk.circuits import mapping
-    from bmru_pdk.layouts.tile import write_tile
-    from bmru_pdk.model import bundled_checkpoint
-    from bmru_pdk.verification.extract import extract
+    from bmru_pdk.layouts.tile import build_tile, write_tile
+    from bmru_pdk.model import bundled_checkpoint, open_checkpoint, samples
 
     ch.I_UNIT_NA = i_unit_na
+    bmru_pdk.PDK.activate()
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         ch.write_tables(ch.characterize(), tmp)
-        mapping.TABLES_DIR = tmp
-        checkpoint = bundled_checkpoint()
-        utterances = compare.load_utterances(checkpoint, None, n)
-        files = write_tile(checkpoint, tmp / "tile")  # one tile, extracted once, both temperatures
-        extracted = extract(tmp / "tile" / "tile.gds")
+        checkpoint = open_checkpoint(bundled_checkpoint())
+        utterances = samples.load_utterances(checkpoint, None, n)
+        # one tile, extracted once, both temperatures
+        build = write_tile(build_tile(checkpoint, mapping.load_tables(tmp)), tmp / "tile")
+        extracted = extract_tile(build, tmp, pex=False)
         rows = []
         with make_executor(None, 1) as executor:
             for temp in TEMPERATURES_C:
                 outdir = tmp / f"compare_{temp:g}"
                 outdir.mkdir()
-                f = compare.compare_extracted(checkpoint, files, extracted, None, utterances,
+                f = compare.compare_extracted(build, extracted, utterances,
                                               outdir, executor=executor, sample="heldout",
                                               condition=Condition(temp_c=temp))
                 ideal = f["ideal"]

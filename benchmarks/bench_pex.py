@@ -22,7 +22,7 @@ import klayout.db as kdb
 
 from bmru_pdk.analyses.testbench import cross_reference
 from bmru_pdk.errors import BmruError
-from bmru_pdk.layouts.tile import write_tile
+from bmru_pdk.layouts.tile import tile_files
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint
 from bmru_pdk.verification import pex
@@ -98,7 +98,7 @@ def stats(values: list[float]) -> dict:
 
 def bench(name: str, ckpt: Path, tmp: Path) -> dict:
     start = time.perf_counter()
-    files = write_tile(ckpt, tmp / name)
+    files = tile_files(ckpt, tmp / name)
     build_s = time.perf_counter() - start
     try:
         result = pex.extract_pex(files.outdir / "tile.gds", timeout=PEX_BUDGET_S)
@@ -131,6 +131,9 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
 
 
 def main() -> None:
+    import bmru_pdk
+
+    bmru_pdk.PDK.activate()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--d", type=int, nargs="*", default=[4, 16, 64],
                         help="tiles: 4 is the bundled checkpoint, others random (seed 0)")

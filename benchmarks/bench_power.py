@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 from tilesim import FRAME_S, SWEEP_D, TileSim, prepare, random_frames, sweep_checkpoint
 
-from bmru_pdk.analyses.compare import HardwareRun, load_utterances
+from bmru_pdk.analyses.simulation import HardwareRun
 from bmru_pdk.model.bundled import bundled_checkpoint
+from bmru_pdk.model.samples import load_utterances
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAMES = 25
@@ -44,12 +45,12 @@ def model_estimate(sim: TileSim, x_na: np.ndarray) -> dict[str, float]:
     """The model-level power estimate by part on the same frames, nW."""
     import torch
 
-    from bmru_pdk.circuits.mapping import load_tables
+    from bmru_pdk.circuits.mapping import tables_from_environment
     from bmru_pdk.model.checkpoint import load_checkpoint
     from bmru_pdk.model.power import estimate_power
 
     p = estimate_power(load_checkpoint(sim.checkpoint), torch.from_numpy(x_na[None]),
-                       i_unit_na=load_tables().i_unit_na)
+                       i_unit_na=tables_from_environment().i_unit_na)
     return {"cells": round(p.cells_nw, 3), "fc_mirrors": round(p.fc_mirrors_nw, 3),
             "biases": round(p.biases_nw, 3), "total": round(p.total_nw, 3)}
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bmru_pdk.analyses import compare
+from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.analyses.testbench import VDD_V, Condition
 from bmru_pdk.fileio import write_text
-from bmru_pdk.model import bundled_checkpoint
+from bmru_pdk.model import bundled_checkpoint, samples
 from bmru_pdk.spice import CORNERS
 
 RESULTS = Path(__file__).parent / "results"
@@ -83,19 +83,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     args = parser.parse_args()
     checkpoint = bundled_checkpoint()
-    utterances = compare.load_utterances(checkpoint, None, args.n, sample="heldout")
+    utterances = samples.load_utterances(checkpoint, None, args.n, sample="heldout")
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
-        files, extracted, _ = compare.extracted_tile(checkpoint, Path(tmp) / "tile")
+        build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile")
         parasitics = None
         if args.pex:
             from bmru_pdk.verification import pex
 
-            parasitics = pex.extract_pex(files.outdir / "tile.gds")
+            parasitics = pex.extract_pex(build.outdir / "tile.gds")
         for k, c in enumerate(CONDITIONS):
             out = Path(tmp) / f"c{k}"
             out.mkdir()
-            f = compare.compare_tile(checkpoint, files, extracted, utterances, out,
+            f = compare.compare_tile(build, extracted, utterances, out,
                                      executor=ex, sample="heldout", condition=c,
                                      pex=parasitics)
             rows.append(_row(c, f))

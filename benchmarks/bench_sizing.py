@@ -29,24 +29,25 @@ SIGMAS = (0.05, 0.035, 0.025, 0.0175)
 
 def child(seeds: int, n: int, workers: int | None) -> dict:
     """One target, in this process: the tables are the package's or ``BMRU_TABLES``."""
-    from bmru_pdk.analyses import compare, montecarlo
+    import bmru_pdk
+    from bmru_pdk.analyses import montecarlo
     from bmru_pdk.analyses.executor import make_executor
-    from bmru_pdk.circuits.mapping import load_tables
-    from bmru_pdk.layouts.tile import write_tile
-    from bmru_pdk.model import bundled_checkpoint
+    from bmru_pdk.circuits.mapping import tables_from_environment
+    from bmru_pdk.layouts.tile import build_tile
+    from bmru_pdk.model import bundled_checkpoint, open_checkpoint, samples
 
-    tables = load_tables()
-    checkpoint = bundled_checkpoint()
-    with tempfile.TemporaryDirectory() as t:
-        files = write_tile(checkpoint, Path(t) / "tile")
-        summary = json.loads((Path(t) / "tile" / "summary.json").read_text())
-    utterances = compare.load_utterances(checkpoint, None, n)
+    bmru_pdk.PDK.activate()
+    tables = tables_from_environment()
+    checkpoint = open_checkpoint(bundled_checkpoint())
+    build = build_tile(checkpoint, tables)
+    summary = build.summary
+    utterances = samples.load_utterances(checkpoint, None, n)
     with make_executor(None, workers) as executor:
         mc = montecarlo.run(checkpoint, utterances, list(range(1, seeds + 1)),
-                            executor=executor)["summary"]
+                            executor=executor, tables=tables)["summary"]
     return {"unit_um": [tables.unit.w, tables.unit.l],
             "mirror_sigma": tables.mismatch_sigma,
-            "tile_area_um2": files.area_um2, "tile_size_um": summary["size_um"],
+            "tile_area_um2": build.area_um2, "tile_size_um": summary["size_um"],
             "estimated_power_nw": summary["power_total_nw"],
             "simulated_power_nw": mc["power_nw"]["mean"],
             "nominal_state_agreement_per_layer": mc["nominal_state_agreement_per_layer"],

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 from tilesim import FRAME_S, prepare
 
-from bmru_pdk.analyses.compare import load_utterances, model_run
+from bmru_pdk.analyses.simulation import model_run
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import load_checkpoint
+from bmru_pdk.model.samples import load_utterances
 
 RESULTS = Path(__file__).resolve().parent / "results"
 N = 5

@@ -32,7 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from bmru_pdk.errors import BmruError
-from bmru_pdk.layouts.tile import write_tile
+from bmru_pdk.layouts.tile import tile_files
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint
 from bmru_pdk.verification import drc, lvs
@@ -104,7 +104,7 @@ def timed_build(ckpt: Path, outdir: Path | None = None) -> tuple[float, int]:
     folder), devices; run in a fresh process."""
     with tempfile.TemporaryDirectory() as t:
         start = time.perf_counter()
-        files = write_tile(ckpt, outdir or Path(t) / "tile")
+        files = tile_files(ckpt, outdir or Path(t) / "tile")
         return time.perf_counter() - start, files.devices
 
 
@@ -143,6 +143,9 @@ def build_only(folder: Path, repeat: int) -> None:
 
 
 def main() -> None:
+    import bmru_pdk
+
+    bmru_pdk.PDK.activate()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build-only", action="store_true",
                         help="time the builds only (no DRC, LVS, image) -> tile_platforms.json")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bmru_pdk.circuits.mapping import load_tables
+from bmru_pdk.circuits.mapping import tables_from_environment
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model.checkpoint import load_checkpoint
 from bmru_pdk.model.power import estimate_power
@@ -57,7 +57,7 @@ def run(data_root: Path, recipe: str, seed: int) -> dict:
     gen = torch.Generator().manual_seed(1)
     noisy = [evaluate(model, x, y, model.effective_parameters(SIGMA, gen)).balanced_accuracy
              for _ in range(DRAWS)]
-    power = estimate_power(model, x[:50], i_unit_na=load_tables().i_unit_na)
+    power = estimate_power(model, x[:50], i_unit_na=tables_from_environment().i_unit_na)
     return {"seed": seed, "checkpoint": path.name,
             "validation_balanced": round(evaluate(model, x, y).balanced_accuracy, 4),
             "validation_balanced_mismatch_5pct": round(float(np.mean(noisy)), 4),
@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     out = {"data": args.data.name, "seeds": args.seeds,
-           "i_unit_na": load_tables().i_unit_na, "recipes": {}}
+           "i_unit_na": tables_from_environment().i_unit_na, "recipes": {}}
     for recipe, terms in RECIPES.items():
         rows = [run(args.data, recipe, s) for s in range(args.seeds)]
         summary = {k: _mean_sd([r[k] for r in rows]) for k in

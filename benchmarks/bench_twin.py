@@ -18,16 +18,16 @@ from pathlib import Path
 
 from bench_montecarlo import run_dies
 
-from bmru_pdk.analyses import compare, twin
+from bmru_pdk.analyses import twin
 from bmru_pdk.fileio import write_text
-from bmru_pdk.model import bundled_checkpoint
+from bmru_pdk.model import bundled_checkpoint, samples
 
 RESULTS = Path(__file__).parent / "results"
 TUNING_N = 100  # utterances of the tuning sample each die's trim is chosen on (twin only)
 
 
 def main() -> None:
-    tuning = compare.load_utterances(bundled_checkpoint(), None, TUNING_N, "tuning")
+    tuning = samples.load_utterances(bundled_checkpoint(), None, TUNING_N, "tuning")
     _args, result = run_dies(__doc__, partial(twin.run, tuning=tuning))
     s = result["summary"]
     ci = s["dies_twin_at_least_99_ci95"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bmru_pdk.analyses import compare
+from bmru_pdk.analyses import simulation
 from bmru_pdk.analyses.power import part_of
 from bmru_pdk.analyses.testbench import FRAME_S, TileNetlist
 from bmru_pdk.model.checkpoint import (
@@ -36,9 +36,9 @@ class TileSim:
     nets: list[list[str]]
     s0: list[np.ndarray]
 
-    def run(self, x_na: np.ndarray) -> compare.HardwareRun:
+    def run(self, x_na: np.ndarray) -> simulation.HardwareRun:
         """Simulate ``x_na`` (frames, n_in), nA, after a reset frame."""
-        return compare.simulate_utterance(self.tile, self.nets, self.s0, x_na, FRAME_S)
+        return simulation.simulate_utterance(self.tile, self.nets, self.s0, x_na, FRAME_S)
 
 
 def fine_part(path: str) -> str:
@@ -52,7 +52,7 @@ def prepare(checkpoint: Path, workdir: Path) -> TileSim:
     """Build and extract the tile of ``checkpoint`` in ``workdir`` (parts as :func:`fine_part`)."""
     import torch
 
-    _files, x, sim = compare.extracted_tile(checkpoint, workdir / "tile", fine_part)
+    _files, x, sim = simulation.extracted_tile(checkpoint, workdir / "tile", fine_part)
     with torch.no_grad():
         s0 = [p["s0"].numpy() for p in load_checkpoint(checkpoint).effective_parameters()[:-1]]
     return TileSim(checkpoint, sum(x.devices.values()), sim.netlist, sim.decision_nets, s0)

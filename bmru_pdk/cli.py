@@ -11,13 +11,16 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
+
+if TYPE_CHECKING:
+    from bmru_pdk.circuits.characterize import Tables
 
 app = typer.Typer(
     name="bmru",
@@ -50,6 +53,21 @@ MaxDevices = Annotated[int, typer.Option(
     help="refuse, before building, a network whose tile would exceed this many transistors")]
 Workers = Annotated[int | None, typer.Option(
     help="local simulation processes (default: one per core; 1: in this process)")]
+
+
+def _tables() -> Tables:
+    """The characterisation tables this run maps with: the environment chooses
+    (``BMRU_TABLES``), read here at the entry point and passed down."""
+    from bmru_pdk.circuits.mapping import tables_from_environment
+
+    return tables_from_environment()
+
+
+def _activate() -> None:
+    """Activate the PDK for the commands that draw layouts (importing it costs seconds)."""
+    import bmru_pdk
+
+    bmru_pdk.PDK.activate()
 
 
 @contextmanager
@@ -341,9 +359,11 @@ def tile(
     max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
-    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.layouts.tile import tile_files
 
-    result = write_tile(checkpoint, output, force=force, max_devices=max_devices)
+    tables = _tables()
+    _activate()
+    result = tile_files(checkpoint, output, force=force, max_devices=max_devices, tables=tables)
     typer.echo(f"{result.name}: {result.devices} transistors, {result.area_um2:.0f} µm² "
                f"in {result.seconds:.1f} s -> {result.outdir}")
 
@@ -368,11 +388,13 @@ def flow(
     """The main job: tile -> official DRC -> LVS -> extracted netlist -> post-layout compare,
     with a report. Exit code 0 when DRC and LVS pass; the compare's targets are reported."""
     from bmru_pdk import flow as job
-    from bmru_pdk.analyses.compare import load_utterances
     from bmru_pdk.analyses.executor import make_executor
     from bmru_pdk.model.bundled import bundled_checkpoint
+    from bmru_pdk.model.checkpoint import open_checkpoint
+    from bmru_pdk.model.samples import load_utterances
 
-    checkpoint = checkpoint or bundled_checkpoint()
+    ckpt = open_checkpoint(checkpoint or bundled_checkpoint())
+    tables = _tables()
     check_output_dir(output, force)
     if pex:
         from bmru_pdk.verification.pex import kpex_program
@@ -380,12 +402,13 @@ def flow(
         kpex_program()  # a missing tool before any work
     # the executor first: an unreachable scheduler ends the job before any work
     with make_executor(scheduler, workers) as executor:
-        utterances = load_utterances(checkpoint, None, n, sample=sample) if n > 0 else None
+        utterances = load_utterances(ckpt, None, n, sample=sample) if n > 0 else None
+        _activate()
         with _bars(job.steps(pex, bool(utterances))) as update:
-            result = job.run(checkpoint, output, utterances, **_frame(frame_us),
+            result = job.run(ckpt, output, utterances, **_frame(frame_us),
                              executor=executor, progress=update, force=force,
-                             max_devices=max_devices, sample=sample, pex=pex)
-    typer.echo((result.outdir / "report.md").read_text())
+                             max_devices=max_devices, sample=sample, pex=pex, tables=tables)
+    typer.echo(job.render_report(result.figures))
     typer.echo(f"files in {result.outdir}")
     if result.failed:
         raise BmruError(f"{len(result.failed)} of {len(utterances or [])} simulations failed "
@@ -416,22 +439,27 @@ def compare(
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model."""
     from bmru_pdk.analyses.compare import compare as run_compare
-    from bmru_pdk.analyses.compare import load_utterances, raise_failures, target_check
+    from bmru_pdk.analyses.compare import raise_failures, target_check
     from bmru_pdk.analyses.executor import make_executor
+    from bmru_pdk.model.checkpoint import open_checkpoint
+    from bmru_pdk.model.samples import load_utterances
 
+    ckpt = open_checkpoint(checkpoint)
+    tables = _tables()
     check_output_dir(output, force)
     if pex:
         from bmru_pdk.verification.pex import kpex_program
 
         kpex_program()  # a missing tool before any work
     with make_executor(scheduler, workers) as executor:
-        utterances = load_utterances(checkpoint, data, n, sample=sample, seed=seed)
+        utterances = load_utterances(ckpt, data, n, sample=sample, seed=seed)
         named = str(data) if data else sample + ("" if seed is None else f" (seed {seed})")
+        _activate()
         with _bars(["simulations"]) as update:
-            f = run_compare(checkpoint, utterances, output, **_frame(frame_us),
+            f = run_compare(ckpt, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),
                             executor=executor, force=force, max_devices=max_devices,
-                            sample=named, pex=pex)
+                            sample=named, pex=pex, tables=tables)
     if not f["utterances"]:
         raise_failures(f)
     for ref in ("ideal", "realised"):

@@ -13,8 +13,8 @@ not whether the tile is buildable, and a run on a few utterances is a sample, no
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +25,14 @@ from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.fileio import output_dir
 
 if TYPE_CHECKING:
-    from bmru_pdk.analyses.compare import Utterance
     from bmru_pdk.analyses.executor import Executor
+    from bmru_pdk.analyses.simulation import Extracted
+    from bmru_pdk.circuits.characterize import Tables
+    from bmru_pdk.layouts.tile import TileBuild
+    from bmru_pdk.model.checkpoint import Checkpoint
+    from bmru_pdk.model.samples import Utterance
+    from bmru_pdk.verification.drc import DrcResult
+    from bmru_pdk.verification.lvs import LvsResult
 
 # The flow's steps, in order, as named to its progress callback
 STEPS = ("tile", "DRC", "LVS", "extract", "PEX", "simulations")
@@ -39,14 +45,20 @@ def steps(pex: bool, compare: bool) -> list[str]:
 
 @dataclass(frozen=True)
 class FlowResult:
-    """Where the flow wrote its files and whether the tile passed its checks."""
+    """What the flow built and measured: each step's typed result, and every figure under
+    the stable keys of ``flow.json``."""
 
     outdir: Path
+    build: TileBuild
+    drc: DrcResult
+    lvs: LvsResult
+    extracted: Extracted
     figures: dict
 
     @property
     def ok(self) -> bool:
-        return self.figures["drc"]["clean"] and self.figures["lvs"]["match"]
+        """DRC clean and LVS match: the tile is buildable."""
+        return self.drc.clean and self.lvs.match
 
     @property
     def failed(self) -> list[dict]:
@@ -54,7 +66,8 @@ class FlowResult:
         return self.figures.get("compare_failed", [])
 
 
-def _report(f: dict) -> str:
+def render_report(f: dict) -> str:
+    """The flow's Markdown report of its figures (``report.md``)."""
     t, d, v, x = f["tile"], f["drc"], f["lvs"], f["extract"]
     rows = [
         ("checkpoint", f["checkpoint"]),
@@ -142,7 +155,7 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
 
 
 def run(
-    checkpoint: str | Path,
+    checkpoint: str | Path | Checkpoint,
     outdir: str | Path,
     utterances: list[Utterance] | None = None,
     frame_s: float = FRAME_S,
@@ -152,11 +165,12 @@ def run(
     max_devices: int = DEFAULT_MAX_DEVICES,
     sample: str | None = None,
     pex: bool = False,
+    tables: Tables | None = None,
 ) -> FlowResult:
     """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
 
     Args:
-        checkpoint: The ``.safetensors`` checkpoint.
+        checkpoint: The checkpoint (a path is read once: :func:`~bmru_pdk.model.open_checkpoint`).
         outdir: Output folder: new, or one this tool wrote (:func:`~bmru_pdk.fileio.output_dir`).
         utterances: Inputs for the post-layout compare; ``None`` or empty skips it.
         frame_s: Frame period of the compare's simulations, s.
@@ -168,56 +182,46 @@ def run(
         sample: Name of the utterances' sample, for the report.
         pex: Extract parasitic capacitances (KLayout-PEX, ``pex.spice``) and compare on
             that netlist, with the device-only figures beside.
+        tables: Characterisation tables to map with (``None``: the package's).
     """
     from bmru_pdk.analyses import compare
-    from bmru_pdk.layouts.tile import write_tile
-    from bmru_pdk.verification import drc, extract, lvs
-    from bmru_pdk.verification import pex as parasitics
+    from bmru_pdk.layouts.tile import build_tile, write_tile
+    from bmru_pdk.model.checkpoint import open_checkpoint
+    from bmru_pdk.verification import drc, lvs
 
     def report(step: str, done: int, total: int = 1) -> None:
         if progress:
             progress(step, done, total)
 
+    checkpoint = open_checkpoint(checkpoint)
     outdir = Path(outdir)
     with output_dir(outdir, force=force) as tmp:
         report("tile", 0)
-        tile = write_tile(checkpoint, tmp, max_devices=max_devices)
-        summary = json.loads((tmp / "summary.json").read_text())
+        build = write_tile(build_tile(checkpoint, tables, max_devices), tmp)
         gds = tmp / "tile.gds"
         report("tile", 1)
         report("DRC", 0)
         d = drc.run(gds, tmp / "drc.lyrdb")
         report("DRC", 1)
         report("LVS", 0)
-        start = time.perf_counter()
         v = lvs.run(gds, tmp / "tile.spice", lvsdb=tmp / "lvs.lvsdb")
-        lvs_s = time.perf_counter() - start
         report("LVS", 1)
-        report("extract", 0)
-        start = time.perf_counter()
-        x = extract.extract(gds)
-        extract.write(x, tmp / "extracted.spice")
-        report("extract", 1)
+        x = compare.extract_tile(build, tmp, pex, report)
         figures = {
-            "checkpoint": str(checkpoint),
-            "tile": {**summary, "build_s": round(tile.seconds, 2)},
+            "checkpoint": str(checkpoint.path),
+            "tile": {**build.summary, "build_s": round(build.seconds, 2)},
             "drc": {"clean": d.clean, "counts": d.counts, "runtime_s": round(d.runtime_s, 1)},
             "lvs": {"match": v.match, "mismatches": [m.message for m in v.mismatches],
-                    "runtime_s": round(lvs_s, 2)},
-            "extract": {"devices": x.devices,
-                        "runtime_s": round(time.perf_counter() - start, 2)},
+                    "runtime_s": round(v.runtime_s, 2)},
+            "extract": {"devices": x.devices.devices,
+                        "runtime_s": round(x.devices.runtime_s, 2)},
         }
-        p = None
-        if pex:
-            report("PEX", 0)
-            p = parasitics.extract_pex(gds)
-            parasitics.write(p, tmp / "pex.spice")
-            figures["pex"] = json.loads(p.to_json()) | {"gds": "tile.gds"}
-            report("PEX", 1)
+        if x.pex is not None:
+            figures["pex"] = json.loads(x.pex.to_json()) | {"gds": "tile.gds"}
         if utterances:
             (tmp / "compare").mkdir()
             # the tile built, checked and extracted above, not a second copy
-            c = compare.compare_extracted(checkpoint, tile, x, p, utterances, tmp / "compare",
+            c = compare.compare_extracted(build, x, utterances, tmp / "compare",
                                           frame_s=frame_s,
                                           progress=lambda k, n: report("simulations", k, n),
                                           executor=executor, sample=sample)
@@ -233,5 +237,5 @@ def run(
                     "plot": f"compare/{c['worst'][0]['index']:03d}.png",
                 }
         (tmp / "flow.json").write_text(json.dumps(figures, indent=2) + "\n")
-        (tmp / "report.md").write_text(_report(figures))
-    return FlowResult(outdir, figures)
+        (tmp / "report.md").write_text(render_report(figures))
+    return FlowResult(outdir, dataclasses.replace(build, outdir=outdir), d, v, x, figures)

@@ -226,10 +226,3 @@ def write_csv(result: SimResult, path: Path) -> None:
     rows = np.column_stack([result.vectors[n] for n in names])
     lines = [",".join(names)] + [",".join(f"{v:.9g}" for v in row) for row in rows]
     write_text(path, "\n".join(lines) + "\n")
-
-
-def write_deck(path: Path, netlist: str, corner: str = "typical") -> None:
-    """Write a standalone deck (models included) that the ``ngspice`` program can run."""
-    from bmru_pdk.fileio import write_text
-
-    write_text(path, f"* bmru-pdk\n{model_header(corner)}{netlist.rstrip()}\n.end\n")

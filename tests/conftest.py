@@ -3,10 +3,14 @@
 A test that needs an optional extra missing here (torch, librosa, dask: the base install has
 none of them) is skipped, naming the extra. The need shows at run time (``random_checkpoint``
 and the compare import torch inside), so it is decided per test, not per module.
+
+The tests run from a checkout: unless ``BMRU_KPEX`` is set, PEX uses the checkout's
+``.venv-pex`` (``scripts/setup_pex.sh``) where it exists.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from importlib.util import find_spec
 from pathlib import Path
@@ -15,6 +19,7 @@ import klayout.db as kdb
 import pytest
 
 from bmru_pdk.layers import LAYER
+from bmru_pdk.verification import pex
 
 # top-level modules of the optional extras
 EXTRAS = {"torch": "model", "librosa": "model", "numba": "model", "soundfile": "model",
@@ -30,6 +35,13 @@ def _skip_missing_extras() -> Generator[None, None, None]:
         if top in EXTRAS and find_spec(top) is None:
             pytest.skip(f"needs the {EXTRAS[top]} extra ({top} is not installed)")
         raise
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test, so the CLI tests' subprocesses inherit it: BMRU_KPEX, if unset."""
+    kpex = Path(__file__).resolve().parents[1] / ".venv-pex" / "bin" / "kpex"
+    if not os.environ.get(pex.ENV) and kpex.is_file():
+        os.environ[pex.ENV] = str(kpex)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -66,9 +78,9 @@ def seeded_drc_gds(tmp_path: Path) -> Path:
     })
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def pdk() -> None:
-    """The bmru-pdk PDK, active."""
+    """The bmru-pdk PDK, active, as every entry point that draws activates it."""
     from bmru_pdk import PDK
 
     PDK.activate()

@@ -141,13 +141,14 @@ def test_model_and_tile_read_the_same_values(tmp_path: Path) -> None:
     """Every parameter the tile maps is the model's own value, unclamped (a wrong weight in
     either reader fails this)."""
     torch = pytest.importorskip("torch")
-    from bmru_pdk.analyses.compare import realised_parameters
+    from bmru_pdk.analyses.simulation import realised_parameters
     from bmru_pdk.circuits.design import design
-    from bmru_pdk.model.checkpoint import load_checkpoint
+    from bmru_pdk.model.checkpoint import load_checkpoint, open_checkpoint
 
     ckpt = bundled_checkpoint()
     model = load_checkpoint(ckpt)
-    rows = [{"parameter": m.parameter, "realised": m.requested} for m in design(ckpt).mapping]
+    rows = [{"parameter": m.parameter, "realised": m.requested}
+            for m in design(open_checkpoint(ckpt)).mapping]
     with torch.no_grad():
         ours = model.effective_parameters()
         theirs = realised_parameters(model, rows)
@@ -358,14 +359,15 @@ def test_compare_survives_a_failed_simulation(tmp_path: Path) -> None:
     compare.json names the failure with the simulator's own words."""
     pytest.importorskip("torch")
     from bmru_pdk.analyses import compare as cmp
+    from bmru_pdk.model import samples
     from bmru_pdk.model.checkpoint import random_checkpoint
 
     frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1]], float)
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "c.safetensors")
     bad = frames.copy()
     bad[2, 0] = np.nan
-    utterances = [cmp.Utterance("good", 0, frames), cmp.Utterance("bad", 0, bad),
-                  cmp.Utterance("also good", 0, frames[::-1])]
+    utterances = [samples.Utterance("good", 0, frames), samples.Utterance("bad", 0, bad),
+                  samples.Utterance("also good", 0, frames[::-1])]
     figures = cmp.compare(ckpt, utterances, tmp_path / "out")
     assert figures["utterances"] == 2
     assert [f["name"] for f in figures["failed"]] == ["bad"]
@@ -379,13 +381,14 @@ def test_compare_survives_a_failed_simulation(tmp_path: Path) -> None:
 
 def test_tile_cache_follows_the_checkpoints_content(tmp_path: Path) -> None:
     import bmru_pdk
-    from bmru_pdk.layouts.tile import tile_from_checkpoint
+    from bmru_pdk.layouts.tile import bmru_tile
     from bmru_pdk.model.checkpoint import random_checkpoint
 
     bmru_pdk.PDK.activate()
     path = tmp_path / "c.safetensors"
     random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=path)
-    first = tile_from_checkpoint(path)
-    assert tile_from_checkpoint(path) is first
+    first = bmru_tile(str(path))
+    again = bmru_tile(str(path))  # the same network: the same cell of the layout
+    assert (again.name, again.kdb_cell.cell_index()) == (first.name, first.kdb_cell.cell_index())
     random_checkpoint(n_in=2, d=1, layers=1, seed=2, path=path)  # rewritten in place
-    assert tile_from_checkpoint(path).name != first.name
+    assert bmru_tile(str(path)).name != first.name

@@ -15,8 +15,9 @@ EXTRAS = ("torch", "librosa", "numba", "soundfile", "dask", "distributed")
 
 def test_tile_from_a_checkpoint_without_the_extras(tmp_path: Path) -> None:
     out = tmp_path / "tile"
-    script = ("import sys; from bmru_pdk.layouts.tile import write_tile; "
-              f"write_tile({str(bundled_checkpoint())!r}, {str(out)!r}); "
+    script = ("import sys, bmru_pdk; from bmru_pdk.layouts.tile import tile_files; "
+              "bmru_pdk.PDK.activate(); "
+              f"tile_files({str(bundled_checkpoint())!r}, {str(out)!r}); "
               f"print(sorted(set({EXTRAS!r}) & set(sys.modules)))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

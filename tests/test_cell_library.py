@@ -1,29 +1,93 @@
-"""Circuit cell library, layout side: every cell drawn from its Circuit is DRC-clean under the
-official deck, LVS-clean against its own schematic, and its extracted netlist simulates like
-the schematic (mirror ratios, ReLU, the hysteresis loop)."""
+"""Circuit cell library, layout side, driven by the PDK's cell registry (``PDK.cells``).
+
+The cases are every registered cell at its defaults (named as registered; a cell that needs
+arguments takes them from :data:`ARGUMENTS`, or is left out in :data:`SKIP` with the reason)
+and :data:`VARIANTS`, further parameter sets of the library cells (extreme widths,
+placements, folded and banded crossbars). A newly registered cell joins every check below
+without an edit here:
+
+- DRC-clean under the official deck: one deck run over every case side by side (the deck's
+  ~15 s fixed cost is paid once) and a seeded cell, asserted per case from the cell each
+  marker is reported in; the seeded cell's markers must land in it and nowhere else;
+- where the cell records a schematic (``info["spice"]``): ports are its pins, LVS-clean
+  against it;
+- unchanged: its GDS regression reference in ``tests/data/cell_hashes.json``.
+
+Beyond: LVS catches wrong wiring and widths, and extracted netlists simulate like the
+schematics (mirror ratios, ReLU, the hysteresis loop).
+
+GDS regression
+--------------
+Each case's reference is the SHA-256 of its GDS as ``bmru tile`` writes it
+(:func:`bmru_pdk.layouts.tile.write_gds`: its own cell tree only, cells and layers in name
+order, no timestamps, no gdsfactory metadata), so drift that stays DRC- and LVS-clean is
+still seen, down to a cell renamed or a shape added inside existing metal. Beside it, per
+layer, a digest of the flattened, merged polygons and the labels: a mismatch names the layers
+whose geometry changed, or says the geometry is the same on every layer (names, hierarchy or
+shape order changed). After an intended change, regenerate, review the diff and commit it
+with the change::
+
+    python scripts/update_cell_references.py           # rewrite tests/data/cell_hashes.json
+    python scripts/update_cell_references.py --check   # compare only, naming changed cells
+
+The script builds every case twice in one process (caches cleared between) and refuses to
+write references of a build that is not deterministic.
+
+One reference for every environment: the bytes are identical under gdsfactory 9.39.3 /
+kfactory 2.4.7 (``.venv``), gdsfactory 9.40.2 / kfactory 2.4.7 (``.venv-gf180``) and
+gdsfactory 9.51.0 / kfactory 3.0.4 (``.venv-py312``), all on klayout 0.30.12 (the cell names
+and the canonical writer do not depend on them). Should a new version change the bytes but
+not the geometry, the message says so (same geometry on every layer); then key the
+references by version or drop the byte hash for the per-layer digests.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 import re
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import gdsfactory as gf
+import klayout.db as kdb
 import pytest
 
+from bmru_pdk import PDK
 from bmru_pdk.cells import library, side_by_side
 from bmru_pdk.circuits import NFET, PFET, UNIT, Circuit, Pin, builders, mapping
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.layers import LABELS, LAYER
+from bmru_pdk.layouts.tile import write_gds
+from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.spice import simulate
 from bmru_pdk.verification import drc, lvs
 from bmru_pdk.verification.extract import extract
 
 pytestmark = pytest.mark.usefixtures("pdk")
 
-# name -> (PDK cell, parameters): every cell type, several parameter sets, the extreme widths
-SWEEP: dict[str, tuple[str, dict]] = {
-    "nmirror": ("current_mirror", {"kind": "nfet", "ratios": (1.0, 2.0)}),
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCES = ROOT / "tests" / "data" / "cell_hashes.json"
+SCRIPT = ROOT / "scripts" / "update_cell_references.py"
+REGENERATE = ("if the change is intended: python scripts/update_cell_references.py, review the "
+              "diff of tests/data/cell_hashes.json and commit it with the change")
+
+# Registered cells that cannot be built at their defaults, and the arguments they get here
+ARGUMENTS: dict[str, dict[str, Any]] = {
+    "bmru_tile": {"checkpoint": str(bundled_checkpoint())},  # the shipped network, ~5 s
+}
+# Registered cells that are not cells of the library, and why
+SKIP: dict[str, str] = {
+    "side_by_side": "places the components it is given: no layout of its own (it holds the "
+                    "DRC batches of these tests)",
+}
+# name -> (registered cell, parameters): what the defaults leave out, the extreme widths
+VARIANTS: dict[str, tuple[str, dict]] = {
     "nmirror_range": ("current_mirror", {"kind": "nfet", "ratios": (0.055, 0.25, 16.0)}),
     "pmirror": ("current_mirror", {"kind": "pfet", "ratios": (0.1, 0.5, 3.0)}),
     "nmirror_interdigitated": ("current_mirror", {"kind": "nfet", "ratios": (1.0, 2.0, 3.0),
@@ -32,12 +96,9 @@ SWEEP: dict[str, tuple[str, dict]] = {
                                                   "placement": "interdigitated"}),
     "nmirror_dummies": ("current_mirror", {"kind": "nfet", "ratios": (0.25, 4.0),
                                            "dummies": True}),
-    "bias": ("bias_generator", {}),
     "bias_outputs": ("bias_generator", {"outputs": (("ib", 2.0, "source"), ("is", 0.5, "sink"))}),
-    "cell": ("bmru_cell", {}),
     "cell_small": ("bmru_cell", {"r_thresh": 0.5, "r_width": 0.1, "r_gain": 0.5}),
     "cell_large": ("bmru_cell", {"r_thresh": 8.0, "r_width": 6.4, "r_gain": 8.0}),
-    "relu": ("relu_node", {}),
     "weights": ("weight_array", {"ratios": ((1.0, -0.5), (0.0, 3.2))}),
     "weights_3x3": ("weight_array", {"ratios": ((0.3, -0.1, 2.0), (-16.0, 0.2, 0.0),
                                                 (1.0, 1.0, -1.0))}),
@@ -51,17 +112,86 @@ SWEEP: dict[str, tuple[str, dict]] = {
     "weights_banded": ("weight_array", {"ratios": tuple(
         tuple(round((0.3 + 0.01 * ((5 * i + j) % 40)) * (-1) ** (i + j // 3), 3)
               for j in range(70)) for i in range(3))}),
-    "unit": ("bmru_unit", {}),
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
     "unit_sink_bias": ("bmru_unit", {"r_thresh": 4.0, "r_width": 1.0, "r_gain": 2.0,
                                      "r_bias": -0.7}),
 }
+# pins a case has no port for: a weight array's rail without any weight
+NO_PORT = {"weights_sinks_only": {"s1"}}
 
+REGISTERED = sorted(set(PDK.cells) - set(SKIP))
+CASES: dict[str, tuple[str, dict]] = {
+    **{name: (name, ARGUMENTS.get(name, {})) for name in REGISTERED}, **VARIANTS}
+
+
+def build_cases() -> dict[str, gf.Component]:
+    """Every case, built (the PDK active)."""
+    return {name: gf.get_component(cell, **kw) for name, (cell, kw) in CASES.items()}
+
+
+# ---- GDS fingerprints ----------------------------------------------------------------------
+
+_LAYER_NAMES = {"{}/{}".format(*tuple(m)): m.name for m in LAYER}
+
+
+def layer_digests(c: gf.Component) -> dict[str, str]:
+    """Per layer ``"layer/datatype"``: a digest of ``c``'s flattened, merged polygons and its
+    labels, independent of cell names, hierarchy and shape order."""
+    layout = c.kcl.layout
+    out = {}
+    for index in layout.layer_indexes():
+        polygons = kdb.Region(c.kdb_cell.begin_shapes_rec(index)).merged()
+        texts = kdb.Texts(c.kdb_cell.begin_shapes_rec(index))
+        if polygons.is_empty() and texts.is_empty():
+            continue
+        text = "\n".join(sorted(map(str, polygons.each())) + sorted(map(str, texts.each())))
+        info = layout.get_info(index)
+        out[f"{info.layer}/{info.datatype}"] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return dict(sorted(out.items()))
+
+
+def fingerprint(c: gf.Component) -> dict[str, Any]:
+    """SHA-256 of ``c``'s GDS as ``bmru tile`` writes it, and its :func:`layer_digests`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_gds(c, Path(tmp) / "cell.gds").read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "layers": layer_digests(c)}
+
+
+def differences(got: dict[str, dict], want: dict[str, dict]) -> list[str]:
+    """One line per case whose fingerprint in ``got`` is not the one in ``want``."""
+    out = []
+    for name in sorted(got.keys() | want.keys()):
+        g, w = got.get(name), want.get(name)
+        if w is None:
+            out.append(f"{name}: no reference (a new cell or case?)")
+        elif g is None:
+            out.append(f"{name}: a reference but no such case (removed or renamed?)")
+        elif g != w:
+            layers = [f"{_LAYER_NAMES.get(k, 'layer')} ({k})"
+                      for k in sorted(g["layers"].keys() | w["layers"].keys())
+                      if g["layers"].get(k) != w["layers"].get(k)]
+            out.append(f"{name}: GDS changed: " + (
+                f"geometry or labels on {', '.join(layers)}" if layers else
+                "same geometry on every layer (cell names, hierarchy or shape order changed)"))
+    return out
+
+
+def read_references(path: Path = REFERENCES) -> dict[str, dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+# ---- helpers -------------------------------------------------------------------------------
 
 def _write(c: gf.Component, directory: Path) -> Path:
     path = directory / f"{c.name}.gds"
     c.write_gds(path, with_metadata=False)
     return path
+
+
+def _tree(c: gf.Component) -> set[str]:
+    """Names of ``c`` and every cell below it."""
+    layout = c.kcl.layout
+    return {c.name} | {layout.cell(i).name for i in c.kdb_cell.called_cells()}
 
 
 @dataclass(frozen=True)
@@ -89,35 +219,87 @@ def extracted(c: gf.Component, circuit: Circuit, directory: Path) -> Extracted:
 
 
 @pytest.fixture(scope="module")
-def sweep() -> dict[str, gf.Component]:
-    return {name: gf.get_component(cell, **kw) for name, (cell, kw) in SWEEP.items()}
+def built() -> dict[str, gf.Component]:
+    return build_cases()
 
 
-def test_ports_are_the_circuit_pins(sweep: dict[str, gf.Component]) -> None:
-    """Ports named and ordered as the pins, on metal3, each labelled for LVS; only a weight
-    array's rail without any weight has none."""
-    labels = sweep["cell"].kcl.layer(*LABELS[LAYER.metal3])
-    for name, c in sweep.items():
-        pins = re.findall(r"^\.subckt \S+ (.*)$", library.schematic(c), re.M)[-1].split()
-        if name == "weights_sinks_only":
-            pins.remove("s1")  # no weight on rail 1
-        assert [p.name for p in c.ports] == pins
-        assert {p.layer_info.name for p in c.ports} == {"metal3"}
-        texts = [s.text_string for s in c.kdb_cell.shapes(labels).each() if s.is_text()]
-        assert sorted(texts) == sorted(pins)
+@pytest.fixture(scope="module")
+def fingerprints(built: dict[str, gf.Component]) -> dict[str, dict]:
+    return {name: fingerprint(c) for name, c in built.items()}
 
 
-def test_drc_sweep_clean(sweep: dict[str, gf.Component], tmp_path: Path) -> None:
-    """One run of the official deck over every cell of the sweep, side by side."""
-    gds = _write(side_by_side(tuple(sweep.values()), spacing=3.0), tmp_path)
-    result = drc.run(gds, tmp_path / "cells.lyrdb")
-    assert result.clean, result.by_cell()
+SEEDED = "seeded_relu_node"
 
 
-@pytest.mark.parametrize("name", SWEEP)
-def test_lvs_against_own_schematic(sweep: dict[str, gf.Component], name: str,
+@pytest.fixture(scope="module")
+def drc_batch(built: dict[str, gf.Component], tmp_path_factory: pytest.TempPathFactory
+              ) -> drc.DrcResult:
+    """One run of the official deck over every case side by side, and a seeded cell: a ReLU
+    node with a 0.2 µm wide metal1 strip (M1.1: 0.23 µm) 1 µm west of it."""
+    seeded = gf.Component(SEEDED)
+    relu = seeded << built["relu_node"]
+    seeded.add_polygon([(relu.xmin - 1.2, relu.ymin), (relu.xmin - 1.0, relu.ymin),
+                        (relu.xmin - 1.0, relu.ymin + 2.0), (relu.xmin - 1.2, relu.ymin + 2.0)],
+                       layer=LAYER.metal1)
+    directory = tmp_path_factory.mktemp("drc")
+    gds = _write(side_by_side((*built.values(), seeded), spacing=3.0), directory)
+    return drc.run(gds, directory / "cells.lyrdb")
+
+
+# ---- the registry --------------------------------------------------------------------------
+
+def test_registry_cells_are_cases_or_skipped_with_a_reason() -> None:
+    """A registered cell that needs arguments must get them here (or a reason to skip it);
+    the lists name only registered cells and the variants no registered one."""
+    for name, cell in PDK.cells.items():
+        required = [p.name for p in inspect.signature(cell).parameters.values()
+                    if p.default is inspect.Parameter.empty
+                    and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        assert not required or name in ARGUMENTS or name in SKIP, (
+            f"{name} needs {required}: add its arguments to ARGUMENTS (or a reason to SKIP)")
+    assert set(ARGUMENTS) | set(SKIP) <= set(PDK.cells)
+    assert not set(VARIANTS) & set(PDK.cells)
+    assert {cell for cell, _ in VARIANTS.values()} <= set(REGISTERED)
+
+
+# ---- ports, DRC, LVS -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CASES)
+def test_ports_are_the_circuit_pins(built: dict[str, gf.Component], name: str) -> None:
+    """Ports named and ordered as the pins, on metal3, each labelled for LVS."""
+    c = built[name]
+    if "spice" not in c.info:
+        pytest.skip(f"{name} records no schematic")
+    pins = [p for p in re.findall(r"^\.subckt \S+ (.*)$", library.schematic(c), re.M)[-1].split()
+            if p not in NO_PORT.get(name, set())]
+    assert [p.name for p in c.ports] == pins
+    assert {p.layer_info.name for p in c.ports} == {"metal3"}
+    labels = c.kcl.layer(*LABELS[LAYER.metal3])
+    texts = [s.text_string for s in c.kdb_cell.shapes(labels).each() if s.is_text()]
+    assert sorted(texts) == sorted(pins)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_drc_clean(built: dict[str, gf.Component], drc_batch: drc.DrcResult, name: str) -> None:
+    """No marker of the batch's deck run in the case's cell or any cell below it."""
+    cells = _tree(built[name])
+    markers = {cell: n for cell, n in drc_batch.by_cell().items() if cell in cells}
+    assert not markers, markers
+
+
+def test_drc_batch_markers_only_in_the_seeded_cell(drc_batch: drc.DrcResult) -> None:
+    """The seeded cell's violation is found and attributed to it alone: nothing between the
+    cases (the batch's top cell) and nothing in the ReLU node it holds."""
+    assert set(drc_batch.by_cell()) == {SEEDED}, drc_batch.by_cell()
+    assert "M1.1" in drc_batch.by_cell()[SEEDED], drc_batch.summary()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_lvs_against_own_schematic(built: dict[str, gf.Component], name: str,
                                    tmp_path: Path) -> None:
-    c = sweep[name]
+    c = built[name]
+    if "spice" not in c.info:
+        pytest.skip(f"{name} records no schematic")
     result = lvs.run(_write(c, tmp_path), library.schematic(c))
     assert result.match, result.summary()
 
@@ -140,6 +322,54 @@ def test_lvs_catches_a_mirror_drawn_with_a_wrong_width(tmp_path: Path) -> None:
     assert any(m.kind == "parameter" and "W 8 in the layout vs 12 in the schematic"
                in m.message for m in result.mismatches), result.summary()
 
+
+# ---- GDS regression ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", CASES)
+def test_gds_matches_reference(fingerprints: dict[str, dict], name: str) -> None:
+    want = read_references().get(name)
+    problems = differences({name: fingerprints[name]}, {name: want} if want else {})
+    assert not problems, f"{problems[0]}; {REGENERATE}"
+
+
+def test_references_name_every_case() -> None:
+    assert sorted(read_references()) == sorted(CASES), REGENERATE
+
+
+def test_fingerprints_stable_across_builds_and_processes(fingerprints: dict[str, dict],
+                                                         tmp_path: Path) -> None:
+    """A fresh process (the update script) builds every case twice, caches cleared between,
+    and finds the same fingerprints both times and as this process."""
+    out = tmp_path / "cell_hashes.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--output", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert differences(read_references(out), fingerprints) == []
+
+
+def test_one_shape_changes_the_fingerprint() -> None:
+    """A shape added to a cell changes its hash: a new metal1 strip changes metal1's geometry
+    alone; a copy of an existing metal1 box changes the bytes, not the geometry."""
+    c = PDK.cells["relu_node"].__wrapped__()  # a build of its own, outside the cell cache
+    before = fingerprint(c)
+    m1 = c.kcl.layer(*LAYER.metal1)
+    box = next(s.box for s in c.kdb_cell.shapes(m1).each() if s.is_box())
+    c.kdb_cell.shapes(m1).insert(box)
+    hidden = fingerprint(c)
+    c.add_polygon([(c.xmin - 2, c.ymin), (c.xmin - 1, c.ymin), (c.xmin - 1, c.ymin + 1),
+                   (c.xmin - 2, c.ymin + 1)], layer=LAYER.metal1)
+    added = fingerprint(c)
+    assert len({before["sha256"], hidden["sha256"], added["sha256"]}) == 3
+    assert differences({"relu_node": hidden}, {"relu_node": before}) == [
+        "relu_node: GDS changed: same geometry on every layer (cell names, hierarchy or shape "
+        "order changed)"]
+    assert differences({"relu_node": added}, {"relu_node": hidden}) == [
+        "relu_node: GDS changed: geometry or labels on metal1 (34/0)"]
+    assert differences({}, {"relu_node": before}) == [
+        "relu_node: a reference but no such case (removed or renamed?)"]
+
+
+# ---- extracted netlists in ngspice ---------------------------------------------------------
 
 @pytest.mark.parametrize("kind", [NFET, PFET])
 def test_extracted_mirror_ratio_within_3_percent(kind: str, tmp_path: Path) -> None:

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import simulation
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.errors import BmruError
+from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import random_checkpoint
 
 # Frames (nA, two inputs) that walk the unit through OFF, ON, hold and back, with the
@@ -26,7 +28,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> None:
-    f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / "out")
+    f = cmp.compare(checkpoint, [samples.Utterance("hand", 0, FRAMES)], tmp_path / "out")
     for ref in cmp.REFERENCES:
         assert f[ref]["state_agreement_per_layer"] == [1.0]
         assert f[ref]["decision_agreement"] == 1.0
@@ -42,25 +44,29 @@ def test_tile_of_other_weights_is_caught(checkpoint: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The model of ``checkpoint`` against the layout of another network disagrees."""
     from bmru_pdk.layouts import tile
+    from bmru_pdk.model.checkpoint import open_checkpoint
 
-    other = random_checkpoint(n_in=2, d=1, layers=1, seed=5, path=tmp_path / "other.safetensors")
-    write_tile = tile.write_tile
-    monkeypatch.setattr(tile, "write_tile", lambda _ckpt, out, **kw: write_tile(other, out, **kw))
-    f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / "out")
+    other = open_checkpoint(random_checkpoint(n_in=2, d=1, layers=1, seed=5,
+                                              path=tmp_path / "other.safetensors"))
+    build = tile.build_tile
+    # the layout of ``other``, simulated against the model of ``checkpoint``
+    monkeypatch.setattr(tile, "build_tile", lambda ckpt, *a, **kw: dataclasses.replace(
+        build(other, *a, **kw), checkpoint=ckpt))
+    f = cmp.compare(checkpoint, [samples.Utterance("hand", 0, FRAMES)], tmp_path / "out")
     assert f["ideal"]["state_agreement_per_layer"][0] < 0.9 or f["ideal"]["output_mae_na"] > 0.2
     assert f["ideal"]["candidate_mae_na_per_layer"][0] > 0.2
 
 
 def test_crashing_simulator_is_one_sentence(checkpoint: Path, tmp_path: Path) -> None:
-    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.layouts.tile import tile_files
     from bmru_pdk.verification.extract import extract
 
-    files = write_tile(checkpoint, tmp_path / "tile")
+    files = tile_files(checkpoint, tmp_path / "tile")
     netlist = tb.split_top(extract(tmp_path / "tile" / "tile.gds").spice, files.name)
     broken = dataclasses.replace(netlist, body=[ln.replace("nfet_03v3", "nfet_typo")
                                                 for ln in netlist.body])
     with pytest.raises(BmruError, match="ngspice failed") as err:
-        cmp.simulate_utterance(broken, [["n_1"]], [np.zeros(1)], FRAMES, 200e-6)
+        simulation.simulate_utterance(broken, [["n_1"]], [np.zeros(1)], FRAMES, 200e-6)
     assert "\n" not in str(err.value)
 
 
@@ -70,8 +76,8 @@ def test_missing_top_cell() -> None:
 
 
 def test_majority_vote_ties_go_to_the_lowest_class() -> None:
-    assert cmp.majority_vote(np.array([[0.0, 1.0], [1.0, 0.0]])) == 0
-    assert cmp.majority_vote(np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])) == 1
+    assert simulation.majority_vote(np.array([[0.0, 1.0], [1.0, 0.0]])) == 0
+    assert simulation.majority_vote(np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])) == 1
 
 
 def test_sense_source_in_series_with_a_drain() -> None:
@@ -107,7 +113,7 @@ def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> Non
 
     power = {}
     for c in (Condition(), Condition("ff", 125.0), Condition(vdd_v=1.62)):
-        f = cmp.compare(checkpoint, [cmp.Utterance("hand", 0, FRAMES)], tmp_path / c.corner
+        f = cmp.compare(checkpoint, [samples.Utterance("hand", 0, FRAMES)], tmp_path / c.corner
                         / f"{c.temp_c:g}_{c.vdd_v:g}", condition=c)
         assert f["condition"] == c.name
         hot = c.temp_c > 100

@@ -14,6 +14,7 @@ import pytest
 from bmru_pdk.analyses import compare as cmp
 from bmru_pdk.analyses.executor import Executor, LocalExecutor, make_executor
 from bmru_pdk.errors import BmruError
+from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import random_checkpoint
 from bmru_pdk.spice import SpiceError, simulate
 
@@ -85,7 +86,7 @@ def test_compare_on_a_dask_cluster_equals_the_inline_run(tmp_path: Path) -> None
     from distributed import LocalCluster
 
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "c.safetensors")
-    utterances = [cmp.Utterance("a", 0, FRAMES), cmp.Utterance("b", 0, FRAMES[::-1])]
+    utterances = [samples.Utterance("a", 0, FRAMES), samples.Utterance("b", 0, FRAMES[::-1])]
     inline = cmp.compare(ckpt, utterances, tmp_path / "inline")
     calls: list[tuple[int, int]] = []
     with (LocalCluster(n_workers=1, threads_per_worker=1, processes=True,

@@ -11,8 +11,8 @@ import numpy as np
 
 from bmru_pdk import flow
 from bmru_pdk.analyses import compare as cmp
-from bmru_pdk.analyses.compare import Utterance
 from bmru_pdk.model.checkpoint import random_checkpoint
+from bmru_pdk.model.samples import Utterance
 
 # Frames well clear of the thresholds of the seed-1 unit (see test_compare.py)
 FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)

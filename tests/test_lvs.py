@@ -113,7 +113,7 @@ def cell_gds(tmp_path: Path, component: object, labels: list[dict[str, str]] | N
 def test_extracted_netlist_names_gf180_devices(tmp_path: Path) -> None:
     path, name = cell_gds(tmp_path, nfet(w=2, l=0.5))
     n = extract.extract(path)
-    assert n.devices == {"nfet_03v3": 1}
+    assert n.devices == {"nfet_03v3": 1} and n.runtime_s > 0
     assert f".SUBCKT {name} b d g s\n" in n.spice
     assert re.search(r"\nXM1 d g s b nfet_03v3 w=2u l=0.5u as=[\d.]+p ad=[\d.]+p ps=[\d.]+u "
                      r"pd=[\d.]+u\n", n.spice)
@@ -126,6 +126,7 @@ def test_matches_single_and_combined_fingers(tmp_path: Path) -> None:
     path, name = cell_gds(tmp_path, nfet(w=2, l=0.5))
     single = lvs.run(path, schematic(w="2.01u").replace("TOP", name))  # within tolerance
     assert single.match, single.summary()
+    assert single.runtime_s > 0
     path, name = cell_gds(tmp_path, nfet(w=1, l=0.5, fingers=3))
     fingers = lvs.run(path, schematic(w="3u").replace("TOP", name))
     assert fingers.match and fingers.devices == {"nfet_03v3": 1}, fingers.summary()
@@ -200,6 +201,7 @@ def test_reports_lvsdb_json_and_cli(tmp_path: Path) -> None:
     assert "W 2 in the layout vs 1.5 in the schematic" in proc.stdout
     data = json.loads(report.read_text())
     assert data["match"] is False and data["mismatches"][0]["kind"] == "parameter"
+    assert data["runtime_s"] >= 0
     reread = kdb.LayoutVsSchematic()
     reread.read(str(db))
     assert reread.xref() is not None

@@ -17,8 +17,8 @@ from bmru_pdk import assets
 from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.model import NFET, Circuit, Device, Pin
 from bmru_pdk.errors import ToolMissingError
-from bmru_pdk.layouts.tile import import_tile, write_tile
-from bmru_pdk.model.checkpoint import random_checkpoint
+from bmru_pdk.layouts.tile import import_tile, tile_files
+from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
 from bmru_pdk.verification import drc, lvs
 
 pytestmark = pytest.mark.usefixtures("pdk")
@@ -33,8 +33,8 @@ def tile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Circuit, list[
     """A small tile (3 inputs, d = 2, one layer): its folder, schematic and pins."""
     d = tmp_path_factory.mktemp("macro")
     ckpt = random_checkpoint(n_in=3, d=2, layers=1, seed=1, path=d / "n3_d2.safetensors")
-    out = write_tile(ckpt, d / "tile")
-    tile = design(ckpt)
+    out = tile_files(ckpt, d / "tile")
+    tile = design(open_checkpoint(ckpt))
     return out.outdir, tile.circuit.model_copy(update={"name": out.name}), tile.pins
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from bmru_pdk import spice
-from bmru_pdk.analyses import compare as cmp
 from bmru_pdk.analyses import montecarlo, noise
 from bmru_pdk.analyses.executor import LocalExecutor
+from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import random_checkpoint
 
 REL = 0.03  # relative input noise: well inside the unit's margins, not the comparator's
@@ -78,7 +78,7 @@ def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
     frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
     with LocalExecutor(2) as pool:  # the dies spread over worker processes
-        r = montecarlo.run(ckpt, [cmp.Utterance("hand", 0, frames)], [1, 1, 2], executor=pool)
+        r = montecarlo.run(ckpt, [samples.Utterance("hand", 0, frames)], [1, 1, 2], executor=pool)
     a, b, c = r["samples"]
     assert a["state_agreement"] == b["state_agreement"] and a["power_nw"] == b["power_nw"]
     assert c["power_nw"] != a["power_nw"]

@@ -158,6 +158,39 @@ def test_missing_kpex_names_the_setup_script(tmp_path: Path,
         pex.extract_pex(tmp_path / "any.gds")
 
 
+def test_kpex_setting_naming_a_missing_file_is_an_error(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = executable(tmp_path / "bin" / "kpex")
+    monkeypatch.setenv("PATH", str(fake.parent))  # a wrong setting is not passed over
+    monkeypatch.setenv(pex.ENV, str(tmp_path / "no-kpex"))
+    with pytest.raises(BmruError, match=rf"{pex.ENV}=\S+no-kpex is not an executable file: "
+                                        rf"set {pex.ENV} to a kpex program"):
+        pex.kpex_program()
+
+
+def test_kpex_is_the_setting_else_the_one_on_path(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    on_path = executable(tmp_path / "bin" / "kpex")
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    monkeypatch.delenv(pex.ENV, raising=False)
+    assert pex.kpex_program() == on_path
+    named = executable(tmp_path / "venv" / "kpex")
+    monkeypatch.setenv(pex.ENV, str(named))
+    assert pex.kpex_program() == named
+    monkeypatch.delenv(pex.ENV)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolMissingError, match=f"{pex.ENV} is not set and no kpex is on PATH"):
+        pex.kpex_program()
+
+
+def executable(path: Path) -> Path:
+    """A do-nothing program at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    return path
+
+
 @needs_kpex
 def test_kpex_failure_carries_its_reason(tmp_path: Path) -> None:
     # one unlabelled wire without devices: no net survives, so KPEX finds no layers
@@ -168,11 +201,11 @@ def test_kpex_failure_carries_its_reason(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def tile(kpex: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pex.PexResult]:
-    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.layouts.tile import tile_files
     from bmru_pdk.model.checkpoint import random_checkpoint
 
     tmp = tmp_path_factory.mktemp("pex_tile")
-    files = write_tile(random_checkpoint(d=2, path=tmp / "d2.safetensors"), tmp / "tile")
+    files = tile_files(random_checkpoint(d=2, path=tmp / "d2.safetensors"), tmp / "tile")
     return files.outdir, pex.extract_pex(files.outdir / "tile.gds")
 
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bmru_pdk.analyses import compare as cmp
-from bmru_pdk.analyses import power
+from bmru_pdk.analyses import power, simulation
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.errors import BmruError
-from bmru_pdk.model.checkpoint import random_checkpoint
+from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
 
 # The frames of test_compare: the unit goes OFF, ON, holds and back.
 FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
@@ -29,11 +28,11 @@ class Tile:
 
 
 def _tile(path: Path, d: int) -> Tile:
-    from bmru_pdk.layouts.tile import write_tile
+    from bmru_pdk.layouts.tile import tile_files
     from bmru_pdk.verification.extract import extract
 
     ckpt = random_checkpoint(n_in=2, d=d, layers=1, seed=1, path=path / f"d{d}.safetensors")
-    files = write_tile(ckpt, path / f"tile{d}")
+    files = tile_files(ckpt, path / f"tile{d}")
     return Tile(ckpt, files.name, extract(files.outdir / "tile.gds").spice,
                 (files.outdir / "tile.spice").read_text())
 
@@ -62,7 +61,7 @@ def test_every_extracted_device_lands_in_one_part(tile: Tile) -> None:
     width = {c.split()[0].lower(): float(re.search(r"\bw=([\d.]+)u", c).group(1)) for c in body}
     extracted = _widths({n: (p, width[n]) for n, p in parts.items()})
     schematic = _widths({d.name: (power.part_of(d.name), d.total_width)
-                         for d in design(tile.checkpoint).circuit.flat_devices()})
+                         for d in design(open_checkpoint(tile.checkpoint)).circuit.flat_devices()})
     assert extracted == pytest.approx(schematic, rel=1e-3)
 
 
@@ -71,7 +70,7 @@ def test_split_supply_total_equals_single_supply(tile: Tile) -> None:
     split = power.split_tile(tile.extracted, tile.schematic, tile.name)
     assert not any(re.search(r"\bvdd\b", c) for c in split.body)
     v0 = tb.net_names(tile.extracted, tile.schematic, ["u0_0.cell.v0"])["u0_0.cell.v0"]
-    runs = [cmp.simulate_utterance(t, [[v0]], [np.zeros(1)], FRAMES, 200e-6)
+    runs = [simulation.simulate_utterance(t, [[v0]], [np.zeros(1)], FRAMES, 200e-6)
             for t in (shared, split)]
     np.testing.assert_array_equal(runs[0].states[0], runs[1].states[0])
     # same circuit; the solver's time steps differ a little with the extra sources

@@ -17,7 +17,7 @@ from bmru_pdk.cells import side_by_side
 from bmru_pdk.cli import main
 from bmru_pdk.fileio import MANIFEST
 from bmru_pdk.layouts.floorplan import PITCH, riser_lanes
-from bmru_pdk.layouts.tile import FILES, import_tile, tile_from_checkpoint, write_gds, write_tile
+from bmru_pdk.layouts.tile import FILES, bmru_tile, import_tile, tile_files, write_gds
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint, write_checkpoint
 from bmru_pdk.verification import drc, lvs
@@ -45,7 +45,7 @@ def tiles(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
           ) -> dict[str, Path]:
     """``bmru tile`` output folder of every checkpoint."""
     d = tmp_path_factory.mktemp("tiles")
-    return {name: write_tile(ckpt, d / name).outdir for name, ckpt in checkpoints.items()}
+    return {name: tile_files(ckpt, d / name).outdir for name, ckpt in checkpoints.items()}
 
 
 def _cli(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -99,7 +99,7 @@ def test_drc_clean_with_integration_parent(tiles: dict[str, Path], checkpoints: 
                                            tmp_path: Path) -> None:
     """One deck run: every tile, and a parent where gdsfactory routes one tile's output to
     another's input on metal3."""
-    small = tile_from_checkpoint(checkpoints["n3_d2_l1"])
+    small = bmru_tile(str(checkpoints["n3_d2_l1"]))
     parent = gf.Component("two_tiles")
     a, b = parent << small, parent << small
     b.movey(small.ysize + 40)
@@ -110,7 +110,7 @@ def test_drc_clean_with_integration_parent(tiles: dict[str, Path], checkpoints: 
                             start_straight_length=5)
     parent.add_ports(a.ports, prefix="a_")
     parent.add_ports(b.ports, prefix="b_")
-    every = [tile_from_checkpoint(c) for c in checkpoints.values()] + [parent]
+    every = [bmru_tile(str(c)) for c in checkpoints.values()] + [parent]
     gds = write_gds(side_by_side(tuple(every), spacing=5.0), tmp_path / "tiles.gds")
     result = drc.run(gds)
     assert result.clean, result.by_cell()
@@ -126,7 +126,7 @@ def test_lvs_fails_against_other_weights(tiles: dict[str, Path], checkpoints: di
                                          tmp_path: Path) -> None:
     meta, arrays = read_checkpoint(checkpoints["n3_d2_l1"])
     arrays["layers.0.W"][0, 0] *= 2
-    other = write_tile(write_checkpoint(tmp_path / "other.st", meta, arrays), tmp_path / "o")
+    other = tile_files(write_checkpoint(tmp_path / "other.st", meta, arrays), tmp_path / "o")
     result = lvs.run(tiles["n3_d2_l1"] / "tile.gds", other.outdir / "tile.spice")
     assert not result.match
     assert any(m.kind == "parameter" for m in result.mismatches), result.summary()
@@ -145,18 +145,19 @@ def test_same_checkpoint_same_bytes(tiles: dict[str, Path], checkpoints: dict[st
 
 
 def test_hierarchy_one_cell_per_parameter_set(checkpoints: dict[str, Path]) -> None:
-    c = tile_from_checkpoint(checkpoints["bundled"])
+    c = bmru_tile(str(checkpoints["bundled"]))
     children = [inst.cell.name for inst in c.insts if not inst.cell.name.startswith("via")]
     units = [n for n in children if n.startswith("bmru_unit")]
     assert len(units) == 8 and len([n for n in children if n.startswith("weight_array")]) == 3
     assert len(c.called_cells()) > len(set(children))  # devices stay cells below them
     assert [p.name for p in c.ports] == ["x" + str(i) for i in range(13)] + [
         "y0", "y1", "iref", "vdd", "vss"]
-    assert gf.get_component("bmru_tile", checkpoint=str(checkpoints["bundled"])) is c
+    same = gf.get_component("bmru_tile", checkpoint=str(checkpoints["bundled"]))
+    assert same.kdb_cell.cell_index() == c.kdb_cell.cell_index()
 
 
 def test_import_gds_restores_ports(tiles: dict[str, Path], checkpoints: dict[str, Path]) -> None:
-    built = tile_from_checkpoint(checkpoints["n3_d2_l1"])
+    built = bmru_tile(str(checkpoints["n3_d2_l1"]))
     back = import_tile(tiles["n3_d2_l1"] / "tile.gds")
     assert {p.name: tuple(p.center) for p in back.ports} == {
         p.name: tuple(p.center) for p in built.ports}
@@ -174,7 +175,7 @@ def test_broken_checkpoint_exit_2_nothing_written(tmp_path: Path,
 def test_unit_rows_wrap_to_the_arrays_width(checkpoints: dict[str, Path]) -> None:
     """Twelve units do not fit beside each other under the 13 x 12 array: they wrap onto
     rows no wider than it (a row of one unit wider than the array excepted)."""
-    c = tile_from_checkpoint(checkpoints["n13_d12_l2"])
+    c = bmru_tile(str(checkpoints["n13_d12_l2"]))
     boxes = {i.name: i.dbbox() for i in c.insts if i.name.startswith(("u0_", "w0"))}
     rows: dict[float, list[kdb.DBox]] = {}
     for name, b in boxes.items():

@@ -4,14 +4,12 @@ Monte Carlo die's own values, and the die's twin predicts the die better than th
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
-from bmru_pdk.analyses import compare as cmp
-from bmru_pdk.analyses import twin
+from bmru_pdk.analyses import simulation, twin
 from bmru_pdk.analyses.testbench import FRAME_S
+from bmru_pdk.model import samples
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +22,10 @@ def tile(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 
     ckpt = bundled_checkpoint()
     model = load_checkpoint(ckpt)
-    files, x, sim = cmp.extracted_tile(ckpt, tmp_path_factory.mktemp("twin"))
-    rows = json.loads((files.outdir / "mapping.json").read_text())
+    build, x, sim = simulation.extracted_tile(ckpt, tmp_path_factory.mktemp("twin"))
     with torch.no_grad():
-        params = cmp.realised_parameters(model, rows)
-    tt = twin.twin_tile(sim, x.spice, (files.outdir / "tile.spice").read_text(), files.name,
-                        params)
+        params = simulation.realised_parameters(model, build.mapping)
+    tt = twin.twin_tile(sim, x.spice, build.schematic.to_spice(), build.name, params)
     return ckpt, model, params, tt, model.meta.input.offset * model.meta.input.scale_na
 
 
@@ -68,14 +64,14 @@ def test_a_die_is_its_own_and_its_twin_predicts_it(tile: tuple) -> None:
     w, w_die = params[0]["weight"].numpy(), die[0]["weight"].numpy()
     spread = np.std(w_die[w != 0] / w[w != 0] - 1)
     assert 0.01 < spread < 0.2  # a 4 x 4 um mirror's sigma is ~5 %
-    u = cmp.load_utterances(ckpt, None, 1)[0]
-    hw = cmp.simulate_utterance(tt.sim.netlist, tt.sim.decision_nets,
+    u = samples.load_utterances(ckpt, None, 1)[0]
+    hw = simulation.simulate_utterance(tt.sim.netlist, tt.sim.decision_nets,
                                 [p["s0"].numpy() for p in params[:-1]], u.x_na, FRAME_S,
                                 mismatch=True, seed=1)
     x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
     agree = {}
     for name, p in (("twin", die), ("checkpoint", params)):
-        states, _ = cmp.model_run(model, p, x_in)
+        states, _ = simulation.model_run(model, p, x_in)
         agree[name] = np.mean([(a == b[1:]).mean() for a, b in zip(hw.states, states,
                                                                     strict=True)])
     # the twin misses at most half the bits the checkpoint misses, and few
@@ -96,7 +92,7 @@ def test_an_edge_is_read_off_the_ramp_not_the_kick() -> None:
 def test_a_trim_offsets_the_keyword_score_and_zero_is_the_vote() -> None:
     rng = np.random.default_rng(0)
     scores = rng.normal(size=(20, 11, 2))
-    assert [int(v) for v in twin.decisions(scores, 0.0)] == [cmp.majority_vote(s)
+    assert [int(v) for v in twin.decisions(scores, 0.0)] == [simulation.majority_vote(s)
                                                               for s in scores]
     near = np.array([[1.0, 0.9]] * 5)  # the keyword 0.1 short on every frame
     assert twin.decisions(near, 0.0) == 0 and twin.decisions(near, 0.15) == 1

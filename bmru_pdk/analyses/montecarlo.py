@@ -18,13 +18,19 @@ import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import simulation as sim_
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.stats import wilson
+
+if TYPE_CHECKING:
+    from bmru_pdk.circuits.characterize import Tables
+    from bmru_pdk.model.checkpoint import Checkpoint
+    from bmru_pdk.model.samples import Utterance
 
 PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -34,30 +40,32 @@ def _agreement(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
 
 
 def _simulate(tile: tb.TileNetlist, nets: list[list[str]], s0: list[np.ndarray],
-              frame_s: float, job: tuple[np.ndarray, int | None]) -> cmp.HardwareRun:
+              frame_s: float, job: tuple[np.ndarray, int | None]) -> sim_.HardwareRun:
     """One job: an utterance's input currents and a seed (``None``: mismatch off)."""
     x_na, seed = job
-    return cmp.simulate_utterance(tile, nets, s0, x_na, frame_s, mismatch=seed is not None,
+    return sim_.simulate_utterance(tile, nets, s0, x_na, frame_s, mismatch=seed is not None,
                                   seed=seed)
 
 
 def run(
-    checkpoint: str | os.PathLike[str],
-    utterances: list[cmp.Utterance],
+    checkpoint: str | os.PathLike[str] | Checkpoint,
+    utterances: list[Utterance],
     seeds: list[int],
     frame_s: float = tb.FRAME_S,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
+    tables: Tables | None = None,
 ) -> dict:
     """Simulate the extracted tile with mismatch on, once per seed and utterance.
 
     Args:
-        checkpoint: The ``.safetensors`` checkpoint.
+        checkpoint: The checkpoint (a path is read once).
         utterances: Input sequences.
         seeds: ngspice seeds, one die each.
         frame_s: Frame period, s.
         progress: Called with (done, total) as simulations finish.
         executor: Where the simulations run (default: one after another in this process).
+        tables: Characterisation tables to map with (``None``: the package's).
 
     Returns:
         ``nominal`` (mismatch off: per utterance, agreement per layer with the model),
@@ -66,14 +74,15 @@ def run(
     """
     import torch
 
-    from bmru_pdk.model.checkpoint import load_checkpoint
+    from bmru_pdk.model.checkpoint import open_checkpoint
 
-    model = load_checkpoint(checkpoint)
+    checkpoint = open_checkpoint(checkpoint)
+    model = checkpoint.model()
     with torch.no_grad():
         params = model.effective_parameters()
     s0 = [p["s0"].numpy() for p in params[:-1]]
     with tempfile.TemporaryDirectory() as tmp:
-        _files, _x, sim = cmp.extracted_tile(checkpoint, Path(tmp))
+        _files, _x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables)
     jobs = [(u.x_na, seed) for u in utterances for seed in (None, *seeds)]
     runs = iter((executor or Executor()).map(
         partial(_simulate, sim.netlist, sim.decision_nets, s0, frame_s), jobs, progress))
@@ -81,22 +90,22 @@ def run(
     samples: list[dict] = []
     for k, u in enumerate(utterances):
         x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
-        states, scores = cmp.model_run(model, params, x_in)
-        states, decision = [s[1:] for s in states], cmp.majority_vote(scores[1:])
+        states, scores = sim_.model_run(model, params, x_in)
+        states, decision = [s[1:] for s in states], sim_.majority_vote(scores[1:])
         ref = next(runs)
         nominal.append({"utterance": k, "name": u.name, "label": u.label, "decision": decision,
                         "state_agreement": _agreement(ref.states, states),
-                        "decision_agrees": cmp.majority_vote(ref.scores) == decision})
+                        "decision_agrees": sim_.majority_vote(ref.scores) == decision})
         for seed in seeds:
             hw = next(runs)
-            die = cmp.majority_vote(hw.scores)
+            die = sim_.majority_vote(hw.scores)
             samples.append({"seed": seed, "utterance": k,
                             "state_agreement": _agreement(hw.states, states),
                             "agreement_with_nominal": _agreement(hw.states, ref.states),
                             "decision": die, "decision_agrees": die == decision,
                             "correct": die == u.label,
                             "power_nw": hw.power_nw, "sim_s": round(hw.seconds, 2)})
-    return {"checkpoint": Path(checkpoint).name, "frame_s": frame_s, "seeds": seeds,
+    return {"checkpoint": checkpoint.name, "frame_s": frame_s, "seeds": seeds,
             "utterances": [u.name for u in utterances], "nominal": nominal,
             "samples": samples, "summary": summary(nominal, samples)}
 

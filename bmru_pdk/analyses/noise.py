@@ -169,7 +169,7 @@ def simulate_unit(circuit: Circuit, samples: np.ndarray, per_frame: int,
     total_ms = len(x) / per_frame * frame_s * 1e3
     # cell_bench with a zero ramp, the unit driven by the front-end source instead
     deck = (ch.cell_bench(circuit, 0.0, ramp_ms=total_ms / 2.02)
-            + f"vfe vfe 0 {ch.VDD}\n" + tb._pwl("noise", "in", x, frame_s / per_frame, ch.I_UNIT_NA)
+            + f"vfe vfe 0 {ch.VDD}\n" + tb.pwl("noise", "in", x, frame_s / per_frame, ch.I_UNIT_NA)
             + "\n")
     r = simulate(deck)
     keep = r["time"] >= frame_s

@@ -16,10 +16,11 @@ from functools import lru_cache
 import klayout.db as kdb
 import numpy as np
 
+from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
+from bmru_pdk.tech import VDD_V
 
-VDD_V = 1.8
 # Frame period of the simulations: real time (hop 160 at 16 kHz). A cell whose candidate
 # is within a few percent of a threshold switches in ~1 / overdrive: several ms at the
 # 0.2 nA unit current, so 1 ms frames would leave such cells mid-way.
@@ -61,7 +62,9 @@ class TileNetlist:
 
     ``parts`` names the parts whose devices draw from a supply of their own,
     :func:`supply_node` (``vdd_cells``, ...), instead of the shared ``vdd``; ``senses`` the
-    0 V sources :func:`sense_drains` put in series with devices, whose currents a deck saves.
+    0 V sources :func:`sense_drains` put in series with devices, whose currents a deck saves;
+    ``tables`` the characterisation tables the tile was mapped with (its unit and reference
+    currents; ``None``: the package's).
     """
 
     top: str
@@ -71,6 +74,17 @@ class TileNetlist:
     block_pins: dict[str, list[str]]
     parts: tuple[str, ...] = ()
     senses: tuple[str, ...] = ()
+    tables: Tables | None = None
+
+    @property
+    def operating_point(self) -> Tables:
+        """The tables the tile was mapped with."""
+        return self.tables or load_tables()
+
+    @property
+    def unit_amps(self) -> float:
+        """One software unit in A: the unit current of the tile's tables."""
+        return self.operating_point.i_unit_na * 1e-9
 
 
 def split_top(spice: str, top: str) -> TileNetlist:
@@ -140,11 +154,6 @@ def sense_drains(tile: TileNetlist, cards: dict[str, str]) -> TileNetlist:
                                senses=tile.senses + tuple(sources))
 
 
-def unit_amps() -> float:
-    """One software unit in A: the unit current of the tables the tile was mapped with."""
-    return load_tables().i_unit_na * 1e-9
-
-
 def supply_node(part: str | None = None) -> str:
     """The supply node of ``part`` (``vdd_<part>``), or the shared ``vdd``."""
     return "vdd" if part is None else f"vdd_{part}"
@@ -164,7 +173,7 @@ def cross_reference(
         The cross reference and the two flat netlists it points into (keep them alive while
         using it).
     """
-    from bmru_pdk.verification.lvs import _set_tolerances, read_schematic
+    from bmru_pdk.verification.lvs import read_schematic, set_tolerances
 
     flat = []
     for text in (extracted, schematic):
@@ -172,7 +181,7 @@ def cross_reference(
         netlist.flatten()
         netlist.purge_nets()
         netlist.combine_devices()
-        _set_tolerances(netlist)
+        set_tolerances(netlist)
         flat.append(netlist)
     xref = kdb.NetlistCrossReference()
     comparer = kdb.NetlistComparer()
@@ -200,9 +209,21 @@ def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, st
     return {n: found[n.lower()] for n in wanted}
 
 
-def _pwl(name: str, node: str, values_na: np.ndarray, frame_s: float, i_unit_na: float) -> str:
-    """A current source pushing ``values_na[k]`` software units (of ``i_unit_na`` nA) into
-    ``node`` during frame k (the tile's unit current, or the characterisation benches')."""
+def pwl(name: str, node: str, values_na: np.ndarray, frame_s: float, i_unit_na: float) -> str:
+    """A PWL current source pushing ``values_na[k]`` software units into ``node`` during frame
+    k, stepping between frames in a small fraction of the frame.
+
+    Args:
+        name: Source name (the card is ``I<name>``).
+        node: Node the current flows into.
+        values_na: One level per frame, in software units.
+        frame_s: Frame period, s.
+        i_unit_na: nA per software unit (the tile's unit current, or the characterisation
+            benches').
+
+    Returns:
+        The SPICE card, drawing from node ``vfe``.
+    """
     points = [(0.0, values_na[0])]
     for k in range(1, len(values_na)):
         t = k * frame_s
@@ -244,7 +265,7 @@ def deck(
     outputs = [p for p in tile.pins if re.fullmatch(r"y\d+", p)]
     n = len(x_na)
     # the reference the tables were measured with, and the level the readout is calibrated at
-    tables = load_tables()
+    tables = tile.operating_point
     supplies = [supply_node(), *map(supply_node, tile.parts)]
     # each supply source is named as its node, so i(<node>) is its current
     vdd = condition.vdd_v
@@ -252,7 +273,7 @@ def deck(
              f"Vfe vfe 0 {vdd}", "Vss vss 0 0", f"Iref vfe iref {tables.i_ref_spice}",
              f".temp {condition.temp_c:g}"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
-    lines += [_pwl(p, p, x_na[:, int(p[1:])], frame_s, tables.i_unit_na) for p in inputs]
+    lines += [pwl(p, p, x_na[:, int(p[1:])], frame_s, tables.i_unit_na) for p in inputs]
     lines += [f"V{y} {y} 0 {tables.v_sum}" for y in outputs]
     lines += list(extra)
     if initial:

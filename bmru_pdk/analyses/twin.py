@@ -36,16 +36,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bmru_pdk.analyses import compare as cmp
+from bmru_pdk.analyses import simulation as sim_
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.montecarlo import within_one_point
 from bmru_pdk.analyses.power import device_parts
 from bmru_pdk.analyses.stats import wilson
 from bmru_pdk.errors import BmruError
+
+if TYPE_CHECKING:
+    from bmru_pdk.circuits.characterize import Tables
+    from bmru_pdk.model.checkpoint import Checkpoint
+    from bmru_pdk.model.samples import Utterance
 
 SETTLE = 5  # frames at each sampled level
 TRIMS = np.round(np.linspace(-1.0, 1.0, 41), 3)  # offsets tried, software units
@@ -58,7 +64,7 @@ class TwinTile:
     """The extracted tile with a sense on every measured element (``senses``: schematic path
     -> sense name) and each summing rail's net, per layer."""
 
-    sim: cmp.SimTile
+    sim: sim_.SimTile
     senses: dict[str, str]
     rails: list[list[str]]
 
@@ -87,7 +93,7 @@ def measured_paths(params: list[dict]) -> list[str]:
     return paths
 
 
-def twin_tile(sim: cmp.SimTile, extracted: str, schematic: str, top: str,
+def twin_tile(sim: sim_.SimTile, extracted: str, schematic: str, top: str,
               params: list[dict]) -> TwinTile:
     """``sim`` with a drain sense on every device :func:`measured_paths` names.
 
@@ -110,8 +116,7 @@ def twin_tile(sim: cmp.SimTile, extracted: str, schematic: str, top: str,
                     [[rails[f"s{l}_{j}"] for j in range(d)] for l in range(layers)])  # noqa: E741
 
 
-def _pwl(corners: list[tuple[int, float]], frame_s: float) -> str:
-    unit = tb.unit_amps()
+def _pwl(corners: list[tuple[int, float]], frame_s: float, unit: float) -> str:
     return " ".join(f"{k * frame_s:.6g} {v * unit:.6g}" for k, v in corners)
 
 
@@ -161,7 +166,7 @@ def bench(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float
                     corners += [(start, level), (start + phase - 2, level)]
             corners.append((n, corners[-1][1]))
             extra.append(f"Iinj{m}_{j} vfe {rail} "
-                         f"PWL({_pwl(corners, frame_s)})")
+                         f"PWL({_pwl(corners, frame_s, twin.sim.netlist.unit_amps)})")
     nets = [net for layer in twin.sim.decision_nets for net in layer]
     deck = tb.deck(twin.sim.netlist, x, frame_s, nets, {net: 0.0 for net in nets}, extra=extra)
     return deck, ramps, read
@@ -198,7 +203,7 @@ def measure(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
     deck, ramps, read_inputs = bench(twin, params, x_mid, frame_s)
     r = simulate(deck, mismatch=seed is not None, seed=seed)
     t = r["time"]
-    unit = tb.unit_amps()
+    unit = twin.sim.netlist.unit_amps
 
     def current(name: str) -> np.ndarray:
         """What the device sinks from its drain net, units (sources are negative)."""
@@ -274,7 +279,7 @@ def decisions(scores: np.ndarray, offset: float) -> np.ndarray:
     return (frames.sum(-1) * 2 > frames.shape[-1]).astype(int)
 
 
-def trim(model, params: list[dict], tuning: list[cmp.Utterance]) -> float:  # noqa: ANN001
+def trim(model, params: list[dict], tuning: list[Utterance]) -> float:  # noqa: ANN001
     """The keyword-score offset (of :data:`TRIMS`) that gives ``params`` the best balanced
     accuracy on ``tuning``; ties go to the smallest offset."""
     import torch
@@ -288,35 +293,37 @@ def trim(model, params: list[dict], tuning: list[cmp.Utterance]) -> float:  # no
 
 
 def _job(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
-         job: tuple[str, int, np.ndarray | None]) -> dict | cmp.HardwareRun:
+         job: tuple[str, int, np.ndarray | None]) -> dict | sim_.HardwareRun:
     """One simulation: the test of a die, or an utterance on it."""
     kind, seed, x_na = job
     if kind == "test":
         return measure(twin, params, x_mid, frame_s, seed)
     s0 = [p["s0"].numpy() for p in params[:-1]]
-    return cmp.simulate_utterance(twin.sim.netlist, twin.sim.decision_nets, s0, x_na, frame_s,
+    return sim_.simulate_utterance(twin.sim.netlist, twin.sim.decision_nets, s0, x_na, frame_s,
                                   mismatch=True, seed=seed)
 
 
 def run(
-    checkpoint: str | os.PathLike[str],
-    utterances: list[cmp.Utterance],
+    checkpoint: str | os.PathLike[str] | Checkpoint,
+    utterances: list[Utterance],
     seeds: list[int],
     frame_s: float = tb.FRAME_S,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
-    tuning: list[cmp.Utterance] | None = None,
+    tables: Tables | None = None,
+    tuning: list[Utterance] | None = None,
 ) -> dict:
     """Test every die, build its twin, and score the die's states on ``utterances`` against
     the twin and against the checkpoint's realised values.
 
     Args:
-        checkpoint: The ``.safetensors`` checkpoint.
+        checkpoint: The checkpoint (a path is read once).
         utterances: Held-out input sequences (the test itself uses none).
         seeds: ngspice seeds, one die each.
         frame_s: Frame period, s.
         progress: Called with (done, total) as simulations finish.
         executor: Where the simulations run (default: one after another in this process).
+        tables: Characterisation tables to map with (``None``: the package's).
         tuning: Binary tasks: the sample each die's trim is chosen on, with its twin.
 
     Returns:
@@ -324,20 +331,17 @@ def run(
         and with the realised model, decisions, accuracy without and with its trim) and
         ``summary``.
     """
-    import json
-
     import torch
 
-    from bmru_pdk.model.checkpoint import load_checkpoint
+    from bmru_pdk.model.checkpoint import open_checkpoint
 
-    model = load_checkpoint(checkpoint)
+    checkpoint = open_checkpoint(checkpoint)
+    model = checkpoint.model()
     with tempfile.TemporaryDirectory() as tmp:
-        files, x, sim = cmp.extracted_tile(checkpoint, Path(tmp))
-        rows = json.loads((files.outdir / "mapping.json").read_text())
-        schematic = (files.outdir / "tile.spice").read_text()
+        build, x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables)
     with torch.no_grad():
-        params = cmp.realised_parameters(model, rows)
-    twin = twin_tile(sim, x.spice, schematic, files.name, params)
+        params = sim_.realised_parameters(model, build.mapping)
+    twin = twin_tile(sim, x.spice, build.schematic.to_spice(), build.name, params)
     x_mid = model.meta.input.offset * model.meta.input.scale_na
     jobs = [("test", q, None) for q in seeds]
     jobs += [("utterance", q, u.x_na) for q in seeds for u in utterances]
@@ -345,7 +349,7 @@ def run(
                                             progress))
     tests = [next(out) for _ in seeds]
     x_ins = [np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in utterances]
-    realised = [cmp.model_run(model, params, xi) for xi in x_ins]
+    realised = [sim_.model_run(model, params, xi) for xi in x_ins]
     dies = []
     for seed, values in zip(seeds, tests, strict=True):
         with torch.no_grad():
@@ -354,14 +358,14 @@ def run(
         rows_ = []
         for u, xi, (st_m, sc_m) in zip(utterances, x_ins, realised, strict=True):
             hw = next(out)
-            st_t, sc_t = cmp.model_run(model, tw, xi)
-            die = cmp.majority_vote(hw.scores)
+            st_t, sc_t = sim_.model_run(model, tw, xi)
+            die = sim_.majority_vote(hw.scores)
             rows_.append({
                 "twin": [float((a == b[1:]).mean()) for a, b in zip(hw.states, st_t, strict=True)],
                 "model": [float((a == b[1:]).mean()) for a, b in zip(hw.states, st_m,
                                                                       strict=True)],
-                "decision_twin": die == cmp.majority_vote(sc_t[1:]),
-                "decision_model": die == cmp.majority_vote(sc_m[1:]),
+                "decision_twin": die == sim_.majority_vote(sc_t[1:]),
+                "decision_model": die == sim_.majority_vote(sc_m[1:]),
                 "correct": die == u.label,
                 "correct_trimmed": (int(decisions(hw.scores, offset)) == u.label
                                     if tuning else die == u.label)})
@@ -375,9 +379,9 @@ def run(
                      "accuracy": float(np.mean([r["correct"] for r in rows_])),
                      "trim": offset,
                      "accuracy_trimmed": float(np.mean([r["correct_trimmed"] for r in rows_]))})
-    model_accuracy = float(np.mean([cmp.majority_vote(sc[1:]) == u.label
+    model_accuracy = float(np.mean([sim_.majority_vote(sc[1:]) == u.label
                                     for u, (_st, sc) in zip(utterances, realised, strict=True)]))
-    return {"checkpoint": Path(checkpoint).name, "frame_s": frame_s, "seeds": seeds,
+    return {"checkpoint": checkpoint.name, "frame_s": frame_s, "seeds": seeds,
             "utterances": [u.name for u in utterances], "dies": dies,
             "summary": summary(dies, len(utterances)) | dies_accuracy(dies, model_accuracy)}
 

@@ -34,6 +34,7 @@ from bmru_pdk import rules
 from bmru_pdk.cells.placer import device_cell
 from bmru_pdk.cells.router import PAD, PITCH, via
 from bmru_pdk.cells.vias import CONTACT, Box, add_pin, rect
+from bmru_pdk.circuits import names
 from bmru_pdk.circuits.model import PFET, Circuit, Device
 from bmru_pdk.layers import LAYER
 
@@ -132,8 +133,9 @@ def _rows(circuit: Circuit, n_in: int) -> tuple[list[_Row], list[_Row]]:
     n_sites: list[dict[int, tuple[Device, Role]]] = [{} for _ in range(n_in)]
     p_sites: list[dict[int, tuple[Device, Role]]] = [{} for _ in range(n_in)]
     for d in circuit.devices:  # names as builders.weight_array gives them
-        if d.name.startswith("MW"):
-            i, j = (int(v) for v in d.name[2:].split("_"))
+        weight = names.weight_indices(d.name)
+        if weight is not None:
+            i, j = weight
             (p_sites if d.kind == PFET else n_sites)[i][2 + j] = (d, "weight")
         else:
             i = int(d.name[3:])

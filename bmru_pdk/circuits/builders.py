@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bmru_pdk.circuits import names
 from bmru_pdk.circuits.model import NFET, PFET, VDD, VSS, Circuit, Device, Instance, MosKind, Pin
 from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, size_for_ratio
 
@@ -279,7 +280,7 @@ def weight_array(p: WeightArrayParams) -> Circuit:
         for j, r in enumerate(row):
             if r:
                 kind, gate = (PFET, f"xp{i}") if r > 0 else (NFET, f"x{i}")
-                devices.append(_mos(f"MW{i}_{j}", kind, f"s{j}", gate, abs(r), u,
+                devices.append(_mos(names.weight_device(i, j), kind, f"s{j}", gate, abs(r), u,
                                     f"weight[{i}][{j}]"))
     pins = [Pin(name=f"x{i}", role="input", signal="current", flow="sink", doc=f"input {i}")
             for i in range(len(p.ratios))]

@@ -48,9 +48,9 @@ from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
 from bmru_pdk.circuits.sizing import UNIT, UnitDevice, pelgrom_sigma
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import simulate
+from bmru_pdk.tech import VDD_V as VDD
 
 TABLE_VERSION = 3
-VDD = 1.8
 I_REF = 1.0  # the reference of every table, in software units
 # The operating point: nA per software unit. Weak-inversion ratios hardly depend on the
 # current level, so a checkpoint trained in units maps at any unit current; its power scales

@@ -9,31 +9,32 @@ the readout take the previous layer's ``h`` as their weight-array inputs.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bmru_pdk.circuits import builders, mapping
+from bmru_pdk.circuits import names as n
 from bmru_pdk.circuits.model import VDD, VSS, Circuit, Instance, Pin
 from bmru_pdk.circuits.sizing import UNIT, UnitDevice
 from bmru_pdk.errors import BmruError
 
 if TYPE_CHECKING:
     from bmru_pdk.circuits.characterize import Tables
-    from bmru_pdk.model.checkpoint import CircuitParameters
+    from bmru_pdk.model.checkpoint import Checkpoint, CircuitParameters
 
-VDD_V = 1.8
-REF = "iref"
+
+REF = n.REF
 
 
 @dataclass(frozen=True)
 class Part:
-    """One instance of the tile: its library cell (PDK name and parameters) and schematic."""
+    """One instance of the tile: the typed parameters its schematic was built from (which
+    select its library cell), the library cell's settings, and the schematic."""
 
     name: str
-    cell: str
+    params: builders.WeightArrayParams | builders.UnitParams | builders.BiasParams
     settings: dict
     circuit: Circuit
     nets: dict[str, str]
@@ -72,17 +73,18 @@ class TileDesign:
                                   for row in self.rows for p in row])
 
 
-def _ratio(value: float, name: str, i_in: float = 1.0, i_node: float = 1.0) -> float:
-    return round(mapping.signed_ratio(value, name, i_in=i_in, i_node=i_node), 5)
+def _ratio(value: float, name: str, tables: Tables, i_in: float = 1.0,
+           i_node: float = 1.0) -> float:
+    return round(mapping.signed_ratio(value, name, tables, i_in=i_in, i_node=i_node), 5)
 
 
-def _weights(w: np.ndarray, prefix: str, i_in: np.ndarray,
-             i_node: np.ndarray) -> tuple[tuple[float, ...], ...]:
+def _weights(w: np.ndarray, layer: int | None, i_in: np.ndarray, i_node: np.ndarray,
+             tables: Tables) -> tuple[tuple[float, ...], ...]:
     """Drawn ratios[i][j] (input i -> rail j) of the (d_out, d_in) weights ``w``, each
     calibrated at its input's typical current ``i_in[i]`` and its rail's ReLU current
     ``i_node[j]`` (nA)."""
-    return tuple(tuple(_ratio(float(w[j, i]), f"{prefix}[{j}][{i}]", float(i_in[i]),
-                              float(i_node[j]))
+    return tuple(tuple(_ratio(float(w[j, i]), n.parameter(layer, "W", j, i), tables,
+                              float(i_in[i]), float(i_node[j]))
                        for j in range(w.shape[0])) for i in range(w.shape[1]))
 
 
@@ -111,37 +113,40 @@ def _unit_setting(unit: UnitDevice) -> dict[str, float]:
 
 def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[str],
                  rails: list[str], unit: UnitDevice) -> Part:
-    circuit = builders.weight_array(builders.WeightArrayParams(
-        ratios=[list(r) for r in ratios], unit=unit))
-    nets = {f"x{i}": n for i, n in enumerate(inputs)} | {f"s{j}": n for j, n in enumerate(rails)}
-    return Part(name, "weight_array", {"ratios": ratios} | _unit_setting(unit), circuit,
+    params = builders.WeightArrayParams(ratios=[list(r) for r in ratios], unit=unit)
+    circuit = builders.weight_array(params)
+    nets = ({f"x{i}": net for i, net in enumerate(inputs)}
+            | {f"s{j}": net for j, net in enumerate(rails)})
+    return Part(name, params, {"ratios": ratios} | _unit_setting(unit), circuit,
                 nets | {"vdd": "vdd", "vss": "vss"})
 
 
-def design(source: str | os.PathLike[str]) -> TileDesign:
+def design(checkpoint: Checkpoint, tables: Tables | None = None) -> TileDesign:
     """The tile of a checkpoint, every learned parameter mapped to one device.
+
+    Args:
+        checkpoint: The checkpoint, read once (:func:`~bmru_pdk.model.open_checkpoint`).
+        tables: The characterisation tables to map with (``None``: the package's).
 
     Raises:
         BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise
             (the message names it, e.g. ``layers.0.W[2][1]``, and the realisable range).
     """
-    from bmru_pdk.model.checkpoint import circuit_parameters
-
-    p = circuit_parameters(source)
+    p = checkpoint.circuit_parameters()
     arch = p.meta.architecture
-    tables = mapping.load_tables()
+    tables = tables or mapping.load_tables()
     i_ref, unit = tables.i_ref_na, tables.unit
     if unit.w != unit.l:
         raise BmruError(f"the tables' unit device is {unit.w} x {unit.l} µm: tiles are drawn "
                         "from square units (characterise with 'bmru characterize --sigma')")
-    inputs = [f"x{i}" for i in range(arch.n_in)]
-    outputs = [f"y{k}" for k in range(arch.n_classes)]
+    inputs = [n.input_pin(i) for i in range(arch.n_in)]
+    outputs = [n.output_pin(k) for k in range(arch.n_classes)]
     rows: list[list[Part]] = []
     currents, nodes = input_currents(p), node_currents(p, i_ref)
     for l, layer in enumerate(p.layers):  # noqa: E741  (layer index as in the checkpoint)
-        rails = [f"s{l}_{j}" for j in range(arch.d)]
-        rows.append([_weight_part(f"w{l}", _weights(layer.W, f"layers.{l}.W", currents[l],
-                                                    nodes[l]), inputs, rails, unit)])
+        rails = [n.rail(l, j) for j in range(arch.d)]
+        rows.append([_weight_part(n.weight_array(l), _weights(layer.W, l, currents[l],
+                                                    nodes[l], tables), inputs, rails, unit)])
         units = []
         for j in range(arch.d):
             try:
@@ -152,29 +157,31 @@ def design(source: str | os.PathLike[str]) -> TileDesign:
             c = up.cell
             settings = {"r_thresh": c.r_thresh, "r_width": c.r_width, "r_gain": c.r_gain,
                         "r_bias": round(up.r_bias, 5)}
-            circuit = builders.bmru_unit(builders.UnitParams(
+            params = builders.UnitParams(
                 cell=builders.CellParams(r_thresh=c.r_thresh, r_width=c.r_width,
                                          r_gain=c.r_gain, unit=unit),
-                r_bias=settings["r_bias"]))
-            units.append(Part(f"u{l}_{j}", "bmru_unit", settings | _unit_setting(unit), circuit,
-                              {"sum": rails[j], "vbn": REF, "vbp": "vbp", "out": f"h{l}_{j}",
-                               "vdd": "vdd", "vss": "vss"}))
+                r_bias=settings["r_bias"])
+            circuit = builders.bmru_unit(params)
+            units.append(Part(n.unit(l, j), params, settings | _unit_setting(unit), circuit,
+                              {"sum": rails[j], "vbn": REF, "vbp": "vbp",
+                               "out": n.unit_output(l, j), "vdd": "vdd", "vss": "vss"}))
         rows.append(units)  # one row per layer: the floorplan wraps it to the arrays' width
-        inputs = [f"h{l}_{j}" for j in range(arch.d)]
-    rows.append([_weight_part("wo", _weights(p.W_o, "readout.W", currents[-1], nodes[-1]),
-                              inputs, outputs, unit)])
+        inputs = [n.unit_output(l, j) for j in range(arch.d)]
+    readout = _weights(p.W_o, None, currents[-1], nodes[-1], tables)
+    rows.append([_weight_part(n.weight_array(None), readout, inputs, outputs, unit)])
     # readout biases are outputs of the bias generator onto the y rails
-    signed = {y: _ratio(float(b) / i_ref, f"readout.b[{k}]") for k, (y, b) in
+    signed = {y: _ratio(float(b) / i_ref, n.parameter(None, "b", k), tables) for k, (y, b) in
               enumerate(zip(outputs, p.b_o, strict=True))}
     bias_out = tuple((y, abs(r), "source" if r > 0 else "sink") for y, r in signed.items() if r)
-    bias = builders.bias_generator(builders.BiasParams(outputs=[
-        builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in bias_out], unit=unit))
-    rows.insert(0, [Part("bias", "bias_generator", {"outputs": bias_out} | _unit_setting(unit),
+    bias_params = builders.BiasParams(outputs=[
+        builders.BiasOutput(name=y, ratio=r, flow=f) for y, r, f in bias_out], unit=unit)
+    bias = builders.bias_generator(bias_params)
+    rows.insert(0, [Part(n.BIAS, bias_params, {"outputs": bias_out} | _unit_setting(unit),
                          bias,
                          {"vbn": REF, "vbp": "vbp", "vdd": "vdd", "vss": "vss"}
-                         | {n: n for n, _, _ in bias_out})])
+                         | {y: y for y, _, _ in bias_out})])
     pins = [Pin(name=x, role="input", signal="current", flow="sink", doc="input current")
-            for x in (f"x{i}" for i in range(arch.n_in))]
+            for x in map(n.input_pin, range(arch.n_in))]
     pins += [Pin(name=y, role="output", signal="current", flow="source", doc="class score")
              for y in outputs]
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
@@ -206,28 +213,31 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
     for l, layer in enumerate(p.layers):  # noqa: E741
         for j in range(layer.W.shape[0]):
             for i in range(layer.W.shape[1]):
-                weight(f"layers.{l}.W[{j}][{i}]", float(layer.W[j, i]), f"w{l}.MW{i}_{j}", 1, "",
+                weight(n.parameter(l, "W", j, i), float(layer.W[j, i]),
+                       n.path(n.weight_array(l), n.weight_device(i, j)), 1, "",
                        float(currents[l][i]), float(nodes[l][j]))
         for j in range(layer.W.shape[0]):
-            u = f"u{l}_{j}"
-            weight(f"layers.{l}.b[{j}]", float(layer.b[j]), f"{u}.MB", i_ref, "nA", i_ref,
+            u = n.unit(l, j)
+            weight(n.parameter(l, "b", j), float(layer.b[j]), n.path(u, "MB"), i_ref, "nA", i_ref,
                    float(nodes[l][j]))
-            drawn = {k: devices[f"{u}.cell.{m}"].total_width / tables.unit.w
+            drawn = {k: devices[n.path(u, "cell", m)].total_width / tables.unit.w
                      for k, m in (("r_thresh", "M2"), ("r_width", "M8"), ("r_gain", "M5"))}
             relu = mapping.copy_gain(float(layer.beta_hi[j]), tables)
             hi, lo, alpha = mapping.cell_values(builders.CellParams(**drawn), relu, tables)
             for name, m, value, real in (
                     ("beta1", "M2", layer.beta1[j], lo), ("delta", "M8", layer.delta[j], hi - lo),
                     ("alpha", "M5", layer.alpha[j], alpha)):
-                element = f"{u}.cell.{m}"
-                rows.append(Mapped(f"layers.{l}.{name}[{j}]", float(value), element,
+                element = n.path(u, "cell", m)
+                rows.append(Mapped(n.parameter(l, name, j), float(value), element,
                                    devices[element].total_width, real, "nA"))
     for k in range(p.W_o.shape[0]):
         for j in range(p.W_o.shape[1]):
-            weight(f"readout.W[{k}][{j}]", float(p.W_o[k, j]), f"wo.MW{j}_{k}", 1, "",
+            weight(n.parameter(None, "W", k, j), float(p.W_o[k, j]),
+                   n.path(n.weight_array(None), n.weight_device(j, k)), 1, "",
                    float(currents[-1][j]), i_ref)
     for k, b in enumerate(p.b_o):
-        weight(f"readout.b[{k}]", float(b), f"bias.MO_y{k}", i_ref, "nA", i_ref, i_ref)
+        weight(n.parameter(None, "b", k), float(b), n.path(n.BIAS, f"MO_{n.output_pin(k)}"),
+               i_ref, "nA", i_ref, i_ref)
     return rows
 
 

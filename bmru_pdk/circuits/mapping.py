@@ -37,26 +37,39 @@ _ITERATIONS = 30
 # Below this drawn ratio (1 µm fingers) the narrow-width effect makes the gain depend on the
 # input current by > 5 % across 0.1-10 nA: the tables show it, the mapping does not use it.
 MIN_RATIO = 0.25
-# Where load_tables reads: the package's tables, or the folder the environment variable
-# BMRU_TABLES names (tables of another unit device or operating point from
-# 'bmru characterize --tables DIR'); set before the first load (the tables are cached), and
-# inherited by simulation workers.
+# The environment variable naming a folder of tables other than the package's (another
+# unit device or operating point, from 'bmru characterize --tables DIR'): read by the entry
+# points (:func:`tables_from_environment`), never at import, and passed down explicitly.
 TABLES_ENV = "BMRU_TABLES"
-TABLES_DIR = Path(os.environ[TABLES_ENV]) if os.environ.get(TABLES_ENV) else DATA_DIR
 
 
 @cache
-def load_tables(version: int = TABLE_VERSION) -> Tables:
-    """The characterisation tables in :data:`TABLES_DIR` (the package's own by default)."""
-    path = table_path(TABLES_DIR, version)
+def load_tables(folder: Path | None = None, version: int = TABLE_VERSION) -> Tables:
+    """The characterisation tables in ``folder`` (``None``: the package's own).
+
+    Raises:
+        BmruError: No tables of ``version`` there, or a file that is not tables.
+    """
+    where = DATA_DIR if folder is None else Path(folder)
+    path = table_path(where, version)
     if not path.exists():
-        where = "the package" if TABLES_DIR == DATA_DIR else f"{TABLES_DIR} ({TABLES_ENV})"
-        raise BmruError(f"no characterisation tables of version {version} in {where}: "
+        named = "the package" if folder is None else str(folder)
+        raise BmruError(f"no characterisation tables of version {version} in {named}: "
                         "run 'bmru characterize'")
     try:
         return Tables.model_validate(json.loads(path.read_text()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BmruError(f"{path}: not characterisation tables ({type(exc).__name__})") from None
+
+
+def tables_from_environment() -> Tables:
+    """The tables the environment selects (:data:`TABLES_ENV`), else the package's: for entry
+    points (the CLI, benchmarks) only."""
+    folder = os.environ.get(TABLES_ENV)
+    try:
+        return load_tables(Path(folder) if folder else None)
+    except BmruError as exc:
+        raise BmruError(f"{exc} ({TABLES_ENV})" if folder else str(exc)) from None
 
 
 def _interp_rows(x: float, xp: np.ndarray, rows: np.ndarray) -> np.ndarray:

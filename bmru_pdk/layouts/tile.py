@@ -8,11 +8,13 @@ schematic comes from the same :class:`~bmru_pdk.circuits.design.TileDesign`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,66 +22,61 @@ import gdsfactory as gf
 import klayout.db as kdb
 
 from bmru_pdk.cells import library
+from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
-from bmru_pdk.circuits.design import VDD_V, TileDesign, design
-from bmru_pdk.errors import BmruError
+from bmru_pdk.circuits.characterize import Tables
+from bmru_pdk.circuits.design import TileDesign, design
+from bmru_pdk.circuits.mapping import load_tables
+from bmru_pdk.circuits.model import Circuit
 from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route
 from bmru_pdk.layouts.lef import lef
 from bmru_pdk.layouts.verilog import verilog
-from bmru_pdk.model.checkpoint import read_checkpoint
+from bmru_pdk.model.checkpoint import Checkpoint, open_checkpoint
+from bmru_pdk.tech import VDD_V
 
 FILES = ("tile.gds", "tile.spice", "tile.lvs.spice", "tile.lef", "tile.v", "mapping.csv",
          "mapping.json", "summary.json")
 
 
+# The library cell of each kind of part, by the typed parameters its schematic came from
+CELLS: dict[type, Callable[..., gf.Component]] = {
+    builders.WeightArrayParams: library.weight_array,
+    builders.UnitParams: library.bmru_unit,
+    builders.BiasParams: library.bias_generator,
+}
+
+
 def tile_layout(tile: TileDesign) -> gf.Component:
     """Place and route the parts of ``tile``; ports are the tile pins (metal3, west edge).
 
-    ``info`` holds the schematic (simulation and LVS forms), device count, area (µm²),
-    boundary, LEF, Verilog, mapping rows and the supply estimate, so a component alone can
-    write every output file.
+    Named by content (a hash of its schematic), not by the checkpoint's path: the same
+    network gives the same cell, built once per layout. ``info`` holds the schematic, the
+    device count, the area (µm²) and the boundary, for a user placing the component.
     """
+    circuit = tile.circuit
+    name = f"{circuit.name}_{hashlib.sha1(circuit.to_spice().encode()).hexdigest()[:8]}"
+    if gf.kcl.layout.cell(name) is not None:  # built before in this layout: the same cell
+        return gf.Component(base=gf.kcl[name].base)
     c = gf.Component()
-    rows = [[Placement(p.name, getattr(library, p.cell)(**p.settings), p.nets) for p in row]
+    rows = [[Placement(p.name, CELLS[type(p.params)](**p.settings), p.nets) for p in row]
             for row in tile.rows]
     boundary = place_and_route(c, rows, [p.name for p in tile.pins])
-    circuit = tile.circuit
-    # named by content, not by the checkpoint's path: same network, same bytes
-    c.name = f"{circuit.name}_{hashlib.sha1(circuit.to_spice().encode()).hexdigest()[:8]}"
-    circuit = circuit.model_copy(update={"name": c.name})
-    spice = circuit.to_spice()
-    c.info.update({"spice": spice, "lvs_spice": circuit.to_spice("lvs"),
+    c.name = name
+    c.info.update({"spice": circuit.model_copy(update={"name": name}).to_spice(),
                    "devices": len(circuit.flat_devices()),
-                   "parts": sum(len(row) for row in tile.rows),
                    "area_um2": round(boundary[2] * boundary[3], 2),
-                   "boundary": list(boundary), "lef": lef(c, tile.pins, boundary),
-                   "verilog": verilog(c.name, tile.pins),
-                   "mapping": [asdict(m) for m in tile.mapping], "supply_na": tile.supply_na,
-                   "unit_device_um": [tile.unit.w, tile.unit.l],
-                   "mirror_sigma": tile.mirror_sigma})
+                   "boundary": list(boundary)})
     return c
-
-
-# SHA-256 of a checkpoint -> a file holding those bytes: the tile cache is keyed on content
-_SOURCES: dict[str, str] = {}
-
-
-@gf.cell(set_name=False)
-def _tile_of_content(sha256: str, max_devices: int) -> gf.Component:
-    """The tile of the checkpoint whose content is ``sha256`` (any file holding it)."""
-    checkpoint = _SOURCES[sha256]
-    check_budget(read_checkpoint(checkpoint)[0].architecture, max_devices)
-    return tile_layout(design(checkpoint))
 
 
 def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES) -> gf.Component:
     """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
 
     Ports (metal3, west edge, labelled): ``x0``.. input currents, ``y0``.. output currents,
-    ``iref`` reference current (one unit current in), ``vdd``, ``vss``. Cached by the checkpoint's
-    content within a process: a checkpoint rewritten in place gives its new tile.
+    ``iref`` reference current (one unit current in), ``vdd``, ``vss``. Mapped with the
+    package's characterisation tables (:func:`build_tile` takes others).
 
     Args:
         checkpoint: path of the ``.safetensors`` checkpoint.
@@ -90,18 +87,7 @@ def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES) -> gf.Com
         BmruError: unreadable or invalid checkpoint, a network too large to build, or a
             parameter the mirrors cannot realise.
     """
-    try:
-        digest = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()
-    except OSError as exc:
-        raise BmruError(f"cannot read checkpoint {checkpoint}: {exc.strerror}") from None
-    _SOURCES[digest] = str(checkpoint)
-    return _tile_of_content(sha256=digest, max_devices=max_devices)
-
-
-def tile_from_checkpoint(path: str | os.PathLike[str],
-                         max_devices: int = DEFAULT_MAX_DEVICES) -> gf.Component:
-    """The tile of the checkpoint at ``path`` (see :func:`bmru_tile`)."""
-    return bmru_tile(checkpoint=str(path), max_devices=max_devices)
+    return build_tile(open_checkpoint(checkpoint), max_devices=max_devices).component
 
 
 def _canonical(c: gf.Component) -> kdb.Layout:
@@ -153,14 +139,68 @@ def import_tile(path: str | os.PathLike[str]) -> gf.Component:
 
 
 @dataclass(frozen=True)
-class TileFiles:
-    """What ``bmru tile`` wrote."""
+class TileBuild:
+    """The tile of one checkpoint: the design, its component and everything written of it.
 
-    outdir: Path
-    name: str
-    devices: int
-    area_um2: float
+    Attributes:
+        checkpoint: The checkpoint it was built from.
+        design: The typed tile description (parts, pins, parameter map, supply estimate).
+        tables: The characterisation tables it was mapped with (its operating point).
+        component: The layout.
+        seconds: Build time (design, layout), s.
+        outdir: Where :func:`write_tile` put its files (``None``: not written).
+    """
+
+    checkpoint: Checkpoint
+    design: TileDesign
+    tables: Tables
+    component: gf.Component
     seconds: float
+    outdir: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """The tile's cell name (content-derived)."""
+        return self.component.name
+
+    @property
+    def schematic(self) -> Circuit:
+        """The tile's schematic, named as its cell."""
+        return self.design.circuit.model_copy(update={"name": self.name})
+
+    @property
+    def devices(self) -> int:
+        """Transistors."""
+        return len(self.design.circuit.flat_devices())
+
+    @property
+    def boundary(self) -> tuple[float, float, float, float]:
+        """(x0, y0, width, height) of the tile, µm, lower-left corner at the origin."""
+        return tuple(self.component.info["boundary"])  # type: ignore[return-value]
+
+    @property
+    def area_um2(self) -> float:
+        """Boundary area, µm²."""
+        return round(self.boundary[2] * self.boundary[3], 2)
+
+    @property
+    def mapping(self) -> list[dict]:
+        """The parameter -> element table, one row per learned parameter."""
+        return [asdict(m) for m in self.design.mapping]
+
+    @property
+    def summary(self) -> dict:
+        """What ``summary.json`` holds (stable keys)."""
+        supply = dict(self.design.supply_na)
+        return {"cell": self.name, "checkpoint": self.checkpoint.name, "devices": self.devices,
+                "area_um2": self.area_um2, "size_um": list(self.boundary[2:]),
+                "parts": sum(len(row) for row in self.design.rows),
+                "cells": len(self.component.called_cells()) + 1,
+                "unit_device_um": [self.design.unit.w, self.design.unit.l],
+                "mirror_sigma": self.design.mirror_sigma,
+                "supply_v": VDD_V, "supply_na": supply,
+                "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
+                "power_total_nw": round(sum(supply.values()) * VDD_V, 3)}
 
 
 def _mapping_csv(rows: list[dict]) -> str:
@@ -171,43 +211,60 @@ def _mapping_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def write_tile(checkpoint: str | os.PathLike[str], outdir: str | os.PathLike[str],
-               force: bool = False, max_devices: int = DEFAULT_MAX_DEVICES) -> TileFiles:
-    """Write the tile of ``checkpoint`` into ``outdir`` (:data:`FILES`), all or nothing.
+def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
+               max_devices: int = DEFAULT_MAX_DEVICES) -> TileBuild:
+    """Design and lay out the tile of ``checkpoint``.
 
     Args:
-        checkpoint: The ``.safetensors`` checkpoint.
+        checkpoint: The checkpoint, read once (:func:`~bmru_pdk.model.open_checkpoint`).
+        tables: Characterisation tables to map with (``None``: the package's).
+        max_devices: Largest tile to build, in transistors (refused before any work).
+
+    Raises:
+        BmruError: a network too large to build, or a parameter the mirrors cannot realise.
+    """
+    start = time.perf_counter()
+    check_budget(checkpoint.meta.architecture, max_devices)
+    tables = tables or load_tables()
+    tile = design(checkpoint, tables)
+    return TileBuild(checkpoint, tile, tables, tile_layout(tile), time.perf_counter() - start)
+
+
+def write_tile(build: TileBuild, outdir: str | os.PathLike[str], force: bool = False) -> TileBuild:
+    """Write ``build``'s files (:data:`FILES`) into ``outdir``, all or nothing.
+
+    Args:
+        build: The tile.
         outdir: Output folder: new, or one this tool wrote (:func:`~bmru_pdk.fileio.output_dir`).
         force: Write beside files the tool did not write (never removing them).
-        max_devices: Largest tile to build, in transistors.
-    """
-    import bmru_pdk
 
-    start = time.perf_counter()
-    # the cheap refusals first: a bad checkpoint or output folder before any build
-    check_budget(read_checkpoint(checkpoint)[0].architecture, max_devices)
-    check_output_dir(outdir, force)
-    bmru_pdk.PDK.activate()
-    c = tile_from_checkpoint(checkpoint, max_devices)
-    info = c.info
-    supply = dict(info["supply_na"])
-    summary = {"cell": c.name, "checkpoint": Path(checkpoint).name, "devices": info["devices"],
-               "area_um2": info["area_um2"], "size_um": info["boundary"][2:],
-               "parts": info["parts"], "cells": len(c.called_cells()) + 1,
-               "unit_device_um": info["unit_device_um"], "mirror_sigma": info["mirror_sigma"],
-               "supply_v": VDD_V, "supply_na": supply,
-               "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
-               "power_total_nw": round(sum(supply.values()) * VDD_V, 3)}
+    Returns:
+        ``build`` with its ``outdir``.
+    """
     outdir = Path(outdir)
+    schematic = build.schematic
     with output_dir(outdir, force=force) as tmp:
-        write_gds(c, tmp / "tile.gds")
-        (tmp / "tile.spice").write_text(f"* {c.name}\n{info['spice']}")
-        (tmp / "tile.lvs.spice").write_text(f"* {c.name}, M cards for the gf180mcu LVS deck\n"
-                                            f"{info['lvs_spice']}")
-        (tmp / "tile.lef").write_text(info["lef"])
-        (tmp / "tile.v").write_text(info["verilog"])
-        (tmp / "mapping.csv").write_text(_mapping_csv(info["mapping"]))
-        (tmp / "mapping.json").write_text(json.dumps(info["mapping"], indent=1) + "\n")
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return TileFiles(outdir, c.name, info["devices"], info["area_um2"],
-                     time.perf_counter() - start)
+        write_gds(build.component, tmp / "tile.gds")
+        (tmp / "tile.spice").write_text(f"* {build.name}\n{schematic.to_spice()}")
+        (tmp / "tile.lvs.spice").write_text(f"* {build.name}, M cards for the gf180mcu LVS "
+                                            f"deck\n{schematic.to_spice('lvs')}")
+        (tmp / "tile.lef").write_text(lef(build.component, build.design.pins, build.boundary))
+        (tmp / "tile.v").write_text(verilog(build.name, build.design.pins))
+        (tmp / "mapping.csv").write_text(_mapping_csv(build.mapping))
+        (tmp / "mapping.json").write_text(json.dumps(build.mapping, indent=1) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(build.summary, indent=2) + "\n")
+    return dataclasses.replace(build, outdir=outdir)
+
+
+def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os.PathLike[str],
+               force: bool = False, max_devices: int = DEFAULT_MAX_DEVICES,
+               tables: Tables | None = None) -> TileBuild:
+    """The ``bmru tile`` job: read the checkpoint, build its tile, write it into ``outdir``.
+
+    The cheap refusals come first: a bad checkpoint, a network over ``max_devices`` or an
+    output folder holding files of the user's end the job before any build.
+    """
+    ckpt = open_checkpoint(checkpoint)
+    check_budget(ckpt.meta.architecture, max_devices)
+    check_output_dir(outdir, force)
+    return write_tile(build_tile(ckpt, tables, max_devices), outdir, force=force)

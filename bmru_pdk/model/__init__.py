@@ -11,6 +11,7 @@ from typing import Any
 _LAZY = {
     "BMRUNet": "bmru_pdk.model.network",
     "FQBMRU": "bmru_pdk.model.cell",
+    "Checkpoint": "bmru_pdk.model.checkpoint",
     "CheckpointError": "bmru_pdk.model.checkpoint",
     "CheckpointMeta": "bmru_pdk.model.schema",
     "CircuitParameters": "bmru_pdk.model.checkpoint",
@@ -19,6 +20,7 @@ _LAZY = {
     "bundled_checkpoint": "bmru_pdk.model.bundled",
     "circuit_parameters": "bmru_pdk.model.checkpoint",
     "load_checkpoint": "bmru_pdk.model.checkpoint",
+    "open_checkpoint": "bmru_pdk.model.checkpoint",
     "random_checkpoint": "bmru_pdk.model.checkpoint",
     "read_checkpoint": "bmru_pdk.model.checkpoint",
     "save_checkpoint": "bmru_pdk.model.checkpoint",

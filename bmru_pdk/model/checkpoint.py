@@ -1,8 +1,10 @@
 """Checkpoints: one ``.safetensors`` file holding the tensors and pydantic-validated JSON metadata.
 
-Reading never executes code (no pickle). :func:`read_checkpoint` and
-:func:`circuit_parameters` need only numpy, so layout code can read a checkpoint without
-importing torch; :func:`load_checkpoint` returns a torch model ready for inference.
+Reading never executes code (no pickle). :func:`open_checkpoint` reads a file once into a
+validated :class:`Checkpoint`, which the pipeline passes down its stages; it and
+:func:`circuit_parameters` need only numpy, so layout code reads a checkpoint without
+importing torch; :meth:`Checkpoint.model` (or :func:`load_checkpoint`) gives a torch model
+ready for inference.
 
 Tensors (float32; currents in nA, weights are mirror ratios), for layer ``i``:
 ``layers.i.W`` (d, n_in), ``layers.i.b``, ``layers.i.beta1`` (= beta_lo), ``layers.i.delta``,
@@ -14,9 +16,10 @@ the torch model and the tile read the same numbers.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,28 +50,63 @@ class CheckpointError(BmruError):
     """A checkpoint cannot be read or is invalid; the message names the file and the problem."""
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointMeta, dict[str, np.ndarray]]:
-    """Read and validate a checkpoint without torch.
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint read and validated once; every stage of the pipeline takes this object.
 
-    Args:
-        path: The ``.safetensors`` checkpoint file.
+    Attributes:
+        path: Where it was read from (reports name it; nothing reads it again).
+        sha256: SHA-256 of the file's bytes: same network, same digest.
+        meta: The validated metadata.
+        arrays: The validated float32 tensors keyed by name (see the module docstring).
+    """
 
-    Returns:
-        The metadata and a dict of float32 arrays keyed by tensor name.
+    path: Path
+    sha256: str
+    meta: CheckpointMeta
+    arrays: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        """The file's name."""
+        return self.path.name
+
+    def model(self) -> BMRUNet:
+        """A torch model in eval mode holding exactly these tensors (a new one per call)."""
+        return model_from_arrays(self.meta, self.arrays)
+
+    def circuit_parameters(self) -> CircuitParameters:
+        """The circuit-facing parameters (numpy only, no torch)."""
+        return circuit_parameters(self)
+
+
+def open_checkpoint(source: str | os.PathLike[str] | Checkpoint) -> Checkpoint:
+    """Read and validate a checkpoint without torch; a :class:`Checkpoint` passes through.
+
+    The file is read once, as bytes: the digest, the header and the tensors all come from
+    those bytes, and nothing in them is executed (safetensors holds no code).
 
     Raises:
         CheckpointError: Unreadable file, missing or invalid metadata, unknown format or
             version, missing/unexpected tensor, wrong shape, NaN/Inf, negative threshold or
-            alpha, or an initial state that is not 0/1.
+            alpha, an initial state that is not 0/1, or a value the circuit cannot realise.
     """
-    from safetensors import SafetensorError, safe_open
+    if isinstance(source, Checkpoint):
+        return source
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
 
-    path = Path(path)
+    path = Path(source)
     try:
-        with safe_open(str(path), framework="np") as f:
-            header = f.metadata() or {}
-            arrays = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
-    except (OSError, SafetensorError, ValueError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from None
+    try:
+        arrays = load(data)
+        # safetensors: an 8-byte little-endian header length, then the JSON header
+        size = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + size]).get("__metadata__") or {}
+    except (SafetensorError, ValueError, AttributeError) as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
     if META_KEY not in header:
         raise CheckpointError(f"{path} is a safetensors file without bmru checkpoint metadata")
@@ -77,7 +115,8 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointMeta, dict[
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path} has metadata that is not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a {FORMAT} (format is {raw.get('format')!r})")
+        raise CheckpointError(f"{path} is not a {FORMAT} (format is "
+                              f"{raw.get('format') if isinstance(raw, dict) else None!r})")
     if raw.get("version") != VERSION:
         raise CheckpointError(
             f"{path} has unknown checkpoint version {raw.get('version')!r}; "
@@ -92,7 +131,17 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointMeta, dict[
     _check_arrays(path, meta.architecture, arrays)
     arrays = {k: v.astype(np.float32, copy=False) for k, v in arrays.items()}
     _check_realisable(path, meta, arrays)
-    return meta, arrays
+    return Checkpoint(path, hashlib.sha256(data).hexdigest(), meta, arrays)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[CheckpointMeta, dict[str, np.ndarray]]:
+    """The metadata and tensors of :func:`open_checkpoint` (no torch).
+
+    Raises:
+        CheckpointError: As :func:`open_checkpoint`.
+    """
+    ckpt = open_checkpoint(path)
+    return ckpt.meta, ckpt.arrays
 
 
 # float32 storage: a stored bound may differ from the metadata's float64 by an ulp or two
@@ -272,7 +321,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> BMRUNet:
     Raises:
         CheckpointError: The file is unreadable or invalid (one sentence saying why).
     """
-    return model_from_arrays(*read_checkpoint(path))
+    return open_checkpoint(path).model()
 
 
 def default_meta(
@@ -435,18 +484,21 @@ class CircuitParameters:
         return _neg(self.b_o)
 
 
-def circuit_parameters(source: str | os.PathLike[str] | BMRUNet) -> CircuitParameters:
+def circuit_parameters(
+    source: str | os.PathLike[str] | Checkpoint | BMRUNet,
+) -> CircuitParameters:
     """Circuit-facing parameters as plain numpy arrays, per layer (1 unit = 1 nA).
 
     Args:
-        source: A checkpoint path (read without torch) or a :class:`BMRUNet`.
+        source: A checkpoint (a path is read without torch) or a :class:`BMRUNet`.
 
     Returns:
         The realised parameters, with signed weights and biases split into non-negative
         PMOS (sourcing) and NMOS (sinking) parts.
     """
-    if isinstance(source, (str, os.PathLike)):
-        meta, arrays = read_checkpoint(source)
+    if isinstance(source, (str, os.PathLike, Checkpoint)):
+        ckpt = open_checkpoint(source)
+        meta, arrays = ckpt.meta, ckpt.arrays
     else:
         meta, arrays = source.meta, model_arrays(source)
     layers = [

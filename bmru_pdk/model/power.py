@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from bmru_pdk.model.network import BMRUNet
-
-VDD = 1.8
+from bmru_pdk.tech import VDD_V
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Power:
 
 
 @torch.no_grad()
-def estimate_power(model: BMRUNet, x: torch.Tensor, vdd: float = VDD,
+def estimate_power(model: BMRUNet, x: torch.Tensor, vdd: float = VDD_V,
                    i_unit_na: float = 1.0) -> Power:
     """Mean power over all frames of ``x``.
 

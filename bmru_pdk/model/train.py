@@ -342,28 +342,3 @@ def train(
     save_checkpoint(model, out, training=record)
     return load_checkpoint(Path(out)), record
 
-
-def mismatch_accuracy(
-    model: BMRUNet, x: torch.Tensor, y: torch.Tensor, sigma: float, draws: int, seed: int = 0
-) -> np.ndarray:
-    """Majority-vote accuracy of ``draws`` simulated chips with parameter mismatch ``sigma``.
-
-    Args:
-        model: The network.
-        x: Input currents.
-        y: Labels.
-        sigma: Relative standard deviation of the multiplicative Gaussian mismatch.
-        draws: Number of mismatch draws (chips).
-        seed: Seed of the draws.
-
-    Returns:
-        Accuracy per draw.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        return np.array(
-            [
-                evaluate(model, x, y, model.effective_parameters(sigma, gen)).accuracy
-                for _ in range(draws)
-            ]
-        )

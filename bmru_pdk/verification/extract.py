@@ -12,6 +12,7 @@ become its pins.
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,11 +54,12 @@ _SPICE_UNITS = {"W": "u", "L": "u", "AS": "p", "AD": "p", "PS": "u", "PD": "u"}
 
 @dataclass
 class ExtractResult:
-    """An extracted netlist and where it came from."""
+    """An extracted netlist, where it came from, and the run time (reading to SPICE text)."""
 
     gds: str
     topcell: str
     spice: str
+    runtime_s: float
     devices: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -227,8 +229,9 @@ def extract(gds: str | Path, topcell: str | None = None) -> ExtractResult:
         topcell: cell to extract; default the layout's only top cell.
 
     Returns:
-        The SPICE text and the device counts.
+        The SPICE text, the device counts and the run time.
     """
+    start = time.perf_counter()
     layout, top = load_layout(gds, topcell)
     l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, top, []))
     build(l2n, layout)
@@ -239,7 +242,7 @@ def extract(gds: str | Path, topcell: str | None = None) -> ExtractResult:
     counts = device_counts(netlist)  # after flattening: per placed device, not per cell
     _name_nets_for_spice(netlist)
     spice = to_spice(netlist, f"{top.name} extracted from {Path(gds).name}")
-    return ExtractResult(str(gds), top.name, spice, counts)
+    return ExtractResult(str(gds), top.name, spice, time.perf_counter() - start, counts)
 
 
 def write(result: ExtractResult, path: str | Path) -> None:
@@ -274,6 +277,7 @@ def write_pex_lvsdb(gds: str | Path, path: str | Path, topcell: str | None = Non
     Returns:
         The netlist of the database as SPICE, so its net names are the ones KPEX reads.
     """
+    start = time.perf_counter()
     layout, top = load_layout(gds, topcell)
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     build(lvs, layout, pex=True)
@@ -295,4 +299,4 @@ def write_pex_lvsdb(gds: str | Path, path: str | Path, topcell: str | None = Non
     with atomic_path(path) as tmp:
         lvs.write(str(tmp))
     spice = to_spice(netlist, f"{top.name} extracted from {Path(gds).name}")
-    return ExtractResult(str(gds), top.name, spice, counts)
+    return ExtractResult(str(gds), top.name, spice, time.perf_counter() - start, counts)

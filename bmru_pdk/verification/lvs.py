@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,12 +50,13 @@ class Mismatch:
 
 @dataclass
 class LvsResult:
-    """The outcome of one LVS run."""
+    """The outcome of one LVS run; ``runtime_s`` is the whole run (reading to verdict)."""
 
     gds: str
     schematic: str
     topcell: str
     lvsdb: str | None
+    runtime_s: float
     mismatches: list[Mismatch] = field(default_factory=list)
     devices: dict[str, int] = field(default_factory=dict)
 
@@ -72,6 +74,7 @@ class LvsResult:
                 "topcell": self.topcell,
                 "lvsdb": self.lvsdb,
                 "match": self.match,
+                "runtime_s": round(self.runtime_s, 2),
                 "devices": self.devices,
                 "mismatches": [asdict(m) for m in self.mismatches],
             },
@@ -198,7 +201,16 @@ def _pick_top(reference: kdb.Netlist, name: str) -> kdb.Circuit:
 _EXACT = 1e-4
 
 
-def _set_tolerances(netlist: kdb.Netlist, relative: float = TOLERANCE) -> None:
+def set_tolerances(netlist: kdb.Netlist, relative: float = TOLERANCE) -> None:
+    """Make the netlist comparer pair transistors whose W and L agree within ``relative``.
+
+    Any other comparison of netlists that should pair devices as LVS does (e.g. a testbench
+    finding the extracted counterparts of schematic nets) sets the same tolerances.
+
+    Args:
+        netlist: netlist whose ``nfet_03v3`` / ``pfet_03v3`` classes get the tolerance.
+        relative: relative W and L tolerance; 0 compares exactly (to float noise).
+    """
     for cls in netlist.each_device_class():
         if cls.name in DEVICES:
             compare = None
@@ -358,8 +370,9 @@ def run(
         topcell: cell to check; default the layout's only top cell.
 
     Returns:
-        The verdict with every difference found.
+        The verdict with every difference found, and the run time.
     """
+    start = time.perf_counter()
     layout, top = load_layout(gds, topcell)
     reference = read_schematic(schematic)
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
@@ -379,7 +392,7 @@ def run(
     for netlist in (extracted, reference):
         netlist.purge_nets()
         netlist.combine_devices()
-        _set_tolerances(netlist, 0.0)
+        set_tolerances(netlist, 0.0)
     ext_top = extracted.top_circuit()
     devices = Counter(d.device_class().name for d in ext_top.each_device())
 
@@ -391,7 +404,7 @@ def run(
     # as a mismatch. Only if the exact pass finds differences are widths allowed TOLERANCE.
     if not _clean(extracted, reference):
         for netlist in (extracted, reference):
-            _set_tolerances(netlist)
+            set_tolerances(netlist)
     if lvs.compare(comparer):
         mismatches += _explain(lvs.xref(), *(
             {d.id(): d for d in c.each_device()} for c in (ext_top, ref_top)))
@@ -406,7 +419,7 @@ def run(
         with atomic_path(lvsdb) as tmp:
             lvs.write(str(tmp))
     return LvsResult(str(gds), _source(schematic), top.name, str(lvsdb) if lvsdb else None,
-                     mismatches, dict(sorted(devices.items())))
+                     time.perf_counter() - start, mismatches, dict(sorted(devices.items())))
 
 
 def _clean(a: kdb.Netlist, b: kdb.Netlist) -> bool:

@@ -1,7 +1,7 @@
 """Parasitic capacitance extraction with KLayout-PEX (``kpex``, its 2.5D engine, gf180mcuD).
 
-KPEX needs Python >= 3.12, so it runs as a program from a venv of its own
-(``scripts/setup_pex.sh`` makes ``.venv-pex``; ``BMRU_KPEX`` names another ``kpex``). It reads
+KPEX needs Python >= 3.12, so it runs as a program from a venv of its own: the one
+``BMRU_KPEX`` names, else ``kpex`` on ``PATH`` (:func:`kpex_program`). It reads
 connectivity from an LVS database, not from a GDS (for a GDS it would launch the KLayout
 application for an LVS deck of its own): :func:`~bmru_pdk.verification.extract.write_pex_lvsdb`
 writes one from this project's extraction, in the layer names of KPEX's gf180mcuD technology.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,7 @@ from bmru_pdk.spice import spice_number
 from bmru_pdk.verification.extract import NFET, SUBSTRATE, write_pex_lvsdb
 
 PDK = "gf180mcuD"
+# The setting naming the kpex program (an installed package has no checkout to look in).
 ENV = "BMRU_KPEX"
 # Names KPEX gives the substrate when no net of the layout is it (no p-taps, no nfets): the
 # gf180mcuD tech's substrate net name, and its internal substrate layer.
@@ -119,18 +121,29 @@ class PexResult:
 
 
 def kpex_program() -> Path:
-    """The ``kpex`` program: ``$BMRU_KPEX``, else the repository's ``.venv-pex``.
+    """The ``kpex`` program: the one ``$BMRU_KPEX`` names, else ``kpex`` on ``PATH``.
+
+    In a checkout ``scripts/setup_pex.sh`` installs kpex in ``.venv-pex``, and ``make`` and
+    the tests point ``BMRU_KPEX`` at it.
 
     Raises:
-        ToolMissingError: neither is an executable file.
+        ToolMissingError: ``BMRU_KPEX`` is set but not an executable file (a wrong setting is
+            not passed over for another kpex), or it is unset and no ``kpex`` is on ``PATH``.
     """
     named = os.environ.get(ENV)
-    path = Path(named) if named else Path(__file__).resolve().parents[2] / ".venv-pex/bin/kpex"
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        where = f"{ENV}={named} is not an executable file" if named else f"{path} is missing"
-        raise ToolMissingError(f"parasitic extraction needs KLayout-PEX (kpex), and {where}: "
-                               "run scripts/setup_pex.sh (or set BMRU_KPEX to a kpex program)")
-    return path
+    if named:
+        path = Path(named).expanduser()
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        where = f"{ENV}={named} is not an executable file"
+    else:
+        found = shutil.which("kpex")
+        if found:
+            return Path(found)
+        where = f"{ENV} is not set and no kpex is on PATH"
+    raise ToolMissingError(f"parasitic extraction needs KLayout-PEX (kpex), and {where}: set "
+                           f"{ENV} to a kpex program (in a checkout, scripts/setup_pex.sh "
+                           "installs one as .venv-pex/bin/kpex)")
 
 
 def _joined(spice: str) -> list[str]:

@@ -1,0 +1,290 @@
+"""The simulation kernel: an extracted tile in ngspice on frame-wise inputs, and the torch
+model on the same frames.
+
+Everything that simulates a tile against its model (the compare, Monte Carlo, the per-die
+twin, the benchmarks) uses these steps: :func:`sim_tile` prepares an extracted tile for the
+testbench (a supply per part, a sense source on each cell input, each decision node found
+by pairing with the schematic), :func:`simulate_utterance` runs one utterance,
+:func:`model_run` runs the model with a parameter set (the checkpoint's or the realised one,
+:func:`realised_parameters`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bmru_pdk.analyses import testbench as tb
+from bmru_pdk.analyses.power import device_parts, part_of, split_tile
+from bmru_pdk.circuits import names
+
+if TYPE_CHECKING:
+    from bmru_pdk.circuits.characterize import Tables
+    from bmru_pdk.layouts.tile import TileBuild
+    from bmru_pdk.model.checkpoint import Checkpoint
+    from bmru_pdk.verification.extract import ExtractResult
+    from bmru_pdk.verification.pex import PexResult
+
+# Checkpoint tensor name -> key of BMRUNet.effective_parameters
+_KEYS = {"W": "weight", "b": "bias", "beta1": "beta_lo", "delta": "delta", "alpha": "alpha"}
+
+
+@dataclass(frozen=True)
+class HardwareRun:
+    """What one simulation gave, sampled once per frame (reset frame dropped); supply power
+    as the time average after the reset frame, total and by part (when the tile's supply is
+    split: :mod:`~bmru_pdk.analyses.power`)."""
+
+    states: list[np.ndarray]
+    scores: np.ndarray
+    power_nw: float
+    seconds: float
+    power_by_part_nw: dict[str, float]
+    # per layer (frames, d): each cell's input current, nA (when the tile senses it)
+    cell_inputs_na: list[np.ndarray] = field(default_factory=list)
+
+
+def majority_vote(scores: np.ndarray) -> int:
+    """Class of most frames by per-frame argmax (ties: lowest class), as the model decides."""
+    return int(np.bincount(scores.argmax(-1), minlength=scores.shape[-1]).argmax())
+
+
+def realised_parameters(model, rows: list[dict]) -> list[dict]:  # noqa: ANN001 (torch lazy)
+    """``model``'s effective parameters with every mapped value replaced by the realised one
+    (call under ``torch.no_grad()``).
+
+    Args:
+        model: The :class:`~bmru_pdk.model.network.BMRUNet` of the checkpoint.
+        rows: The tile's mapping rows (``parameter``, ``realised``).
+    """
+    params = [{k: v.clone() for k, v in p.items()} for p in model.effective_parameters()]
+    for row in rows:
+        p = names.parse_parameter(row["parameter"])
+        params[-1 if p.layer is None else p.layer][_KEYS[p.tensor]][p.index] = float(
+            row["realised"])
+    for p in params[:-1]:
+        p["beta_hi"] = p["beta_lo"] + p["delta"]
+    return params
+
+
+def model_run(model, params: list[dict], x_na: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:  # noqa: ANN001
+    """States per layer (frames, d) and scores (frames, n_classes) of the torch model."""
+    import torch
+
+    with torch.no_grad():
+        y, states = model(torch.from_numpy(x_na[None].astype(np.float32)), params=params,
+                          return_states=True)
+    return [s[0].numpy() for s in states], y[0].numpy()
+
+
+def simulate_utterance(
+    tile: tb.TileNetlist,
+    decision_nets: list[list[str]],
+    s0: list[np.ndarray],
+    x_na: np.ndarray,
+    frame_s: float,
+    mismatch: bool = False,
+    seed: int | None = None,
+    senses: list[list[str]] | None = None,
+    condition: tb.Condition = tb.NOMINAL,
+) -> HardwareRun:
+    """Simulate one utterance on ``tile`` after a reset frame of zero input.
+
+    Args:
+        tile: The tile netlist.
+        decision_nets: Per layer, each unit's decision-node net in ``tile``.
+        s0: Per layer, the initial states (the decision nodes start there: ``.ic``).
+        x_na: (frames, n_in) input currents, nA.
+        frame_s: Frame period, s.
+        mismatch: The models' statistical mismatch on (one Monte Carlo sample of the tile).
+        seed: ngspice's random seed: the same seed draws the same sample.
+        senses: Per layer, each unit's sense source on its ReLU copy (:func:`sense_cells`).
+        condition: Corner, temperature and supply of the run.
+    """
+    from bmru_pdk.analyses.power import supply_power_nw
+    from bmru_pdk.spice import simulate
+
+    x = np.vstack([np.zeros((1, x_na.shape[1])), x_na])
+    n = len(x)
+    probes = [net for layer in decision_nets for net in layer]
+    vdd = condition.vdd_v
+    initial = {net: vdd * float(s) for nets, states in zip(decision_nets, s0, strict=True)
+               for net, s in zip(nets, states, strict=True)}
+    start = time.perf_counter()
+    r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition), mismatch=mismatch,
+                 seed=seed, corner=condition.corner)
+    seconds = time.perf_counter() - start
+    t = r["time"]
+
+    def sampled(name: str) -> np.ndarray:
+        return tb.frame_ends(t, r[name], frame_s, n)[1:]
+
+    states = [np.stack([sampled(f"v({net})") > vdd / 2 for net in layer], -1)
+              .astype(np.float32) for layer in decision_nets]
+    outputs = sorted((p for p in tile.pins if names.pin_index(p, "y") is not None),
+                     key=lambda p: names.pin_index(p, "y"))
+    # currents back in software units; power stays in real nW
+    unit = tile.unit_amps
+    scores = np.stack([sampled(f"i(v{y})") / unit for y in outputs], -1)
+    inputs = [np.stack([sampled(f"i(v{s})") / unit for s in layer], -1) for layer in senses or []]
+    power, by_part = supply_power_nw(tile, r, start=frame_s, vdd_v=vdd)
+    return HardwareRun(states, scores, power, seconds, by_part, inputs)
+
+
+@dataclass(frozen=True)
+class SimFailure:
+    """A simulation that failed: the simulator's own lines that say why."""
+
+    message: str
+
+
+def try_simulate_utterance(*args: object, **kwargs: object) -> HardwareRun | SimFailure:
+    """:func:`simulate_utterance`, with a failed simulation returned instead of raised, so
+    one bad utterance does not cost the others."""
+    from bmru_pdk.spice import SpiceError
+
+    try:
+        return simulate_utterance(*args, **kwargs)  # type: ignore[arg-type]
+    except SpiceError as exc:
+        return SimFailure(str(exc))
+
+
+@dataclass(frozen=True)
+class SimTile:
+    """An extracted tile ready for :func:`simulate_utterance`: a supply per part, a sense
+    source on each unit's cell input, and each unit's decision-node net (per layer)."""
+
+    netlist: tb.TileNetlist
+    decision_nets: list[list[str]]
+    senses: list[list[str]]
+
+
+def sim_tile(build: TileBuild, extracted: ExtractResult,
+             classify: Callable[[str], str] = part_of, pex: PexResult | None = None) -> SimTile:
+    """The testbench view of an extracted tile, its devices and nets found by pairing the
+    extracted netlist with the schematic (as LVS does).
+
+    Args:
+        build: The tile (its schematic, architecture and tables).
+        extracted: Its extracted device netlist.
+        classify: Part of a schematic device by its flat path (:func:`power.part_of`).
+        pex: Parasitic capacitances on the top subcircuit's nets, added after the pairing,
+            which knows devices only.
+    """
+    arch = build.checkpoint.meta.architecture
+    units = [(layer, j) for layer in range(arch.layers) for j in range(arch.d)]
+    schematic, top, spice = build.schematic.to_spice(), build.name, extracted.spice
+    found = tb.net_names(spice, schematic, [names.decision_node(*u) for u in units])
+    # the ReLU copy MC of each unit: the current into its cell
+    senses = {names.relu_copy(*u): names.cell_input_sense(*u) for u in units}
+    cards = device_parts(spice, schematic, tb.split_top(spice, top).body,
+                         classify=lambda path: senses.get(path.lower(), "-"))
+    netlist = tb.sense_drains(split_tile(spice, schematic, top, classify),
+                              {card: sense for card, sense in cards.items() if sense != "-"})
+    netlist = dataclasses.replace(netlist, body=netlist.body + list(parasitic_cards(pex)),
+                                  tables=build.tables)
+    return SimTile(netlist,
+                   [[found[names.decision_node(layer, j)] for j in range(arch.d)]
+                    for layer in range(arch.layers)],
+                   [[names.cell_input_sense(layer, j) for j in range(arch.d)]
+                    for layer in range(arch.layers)])
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A tile's extracted netlist, and its parasitic capacitances when asked for."""
+
+    devices: ExtractResult
+    pex: PexResult | None
+
+
+def extract_tile(build: TileBuild, folder: Path, pex: bool,
+                 step: Callable[[str, int], None] | None = None) -> Extracted:
+    """Extract ``build``'s written GDS into ``folder``: ``extracted.spice`` (devices) and,
+    with ``pex``, ``pex.spice`` (devices and parasitic capacitances, KLayout-PEX).
+
+    Args:
+        build: A tile written by :func:`~bmru_pdk.layouts.tile.write_tile`.
+        folder: Where the netlists go.
+        pex: Extract parasitic capacitances too.
+        step: Called with (``extract`` or ``PEX``, 0) when a step starts and (step, 1) when
+            it ends.
+    """
+    from bmru_pdk.verification import extract
+    from bmru_pdk.verification import pex as parasitics
+
+    def report(name: str, done: int) -> None:
+        if step:
+            step(name, done)
+
+    assert build.outdir is not None, "extract a written tile"
+    gds = build.outdir / "tile.gds"
+    report("extract", 0)
+    x = extract.extract(gds)
+    extract.write(x, folder / "extracted.spice")
+    report("extract", 1)
+    p = None
+    if pex:
+        report("PEX", 0)
+        p = parasitics.extract_pex(gds)
+        parasitics.write(p, folder / "pex.spice")
+        report("PEX", 1)
+    return Extracted(x, p)
+
+
+def extracted_tile(checkpoint: str | Path | Checkpoint, tile_dir: Path,
+                   classify: Callable[[str], str] = part_of, tables: Tables | None = None,
+                   ) -> tuple[TileBuild, ExtractResult, SimTile]:
+    """Build the tile of ``checkpoint`` into ``tile_dir``, extract it, prepare it for the
+    testbench.
+
+    Args:
+        checkpoint: The checkpoint.
+        tile_dir: Folder for the tile's files.
+        classify: As in :func:`sim_tile`.
+        tables: Characterisation tables to map with (``None``: the package's).
+    """
+    import bmru_pdk
+    from bmru_pdk.layouts.tile import tile_files
+    from bmru_pdk.verification.extract import extract
+
+    bmru_pdk.PDK.activate()
+    build = tile_files(checkpoint, tile_dir, tables=tables)
+    x = extract(tile_dir / "tile.gds")
+    return build, x, sim_tile(build, x, classify)
+
+
+def parasitic_cards(pex: PexResult | None) -> tuple[str, ...]:
+    """The extracted capacitances as ``C`` cards on the tile's own net names."""
+    return () if pex is None else tuple(f"{c.name} {c.a} {c.b} {c.farads:.6g}"
+                                        for c in pex.capacitors)
+
+
+def cell_candidates(hw: HardwareRun, tables: Tables | None = None) -> list[np.ndarray]:
+    """Each unit's candidate (nA) as the hardware formed it: the sensed current into its
+    cell with the ReLU copy's characterised gain (of ``tables``) divided out."""
+    from bmru_pdk.circuits.mapping import copy_gain
+
+    gain = np.vectorize(lambda i: copy_gain(max(float(i), 1e-3), tables))
+    return [c / gain(c) for c in hw.cell_inputs_na]
+
+
+def candidate_error(params: list[dict], candidates: list[np.ndarray], states: list[np.ndarray],
+                    x_na: np.ndarray) -> list[float]:
+    """Mean absolute error (nA) per layer of the hardware's ``candidates`` against the
+    model's, both from the inputs the hardware layer saw (``x_na``, then the hardware's
+    ``states`` x alpha): each layer's analog error, not its inherited state errors."""
+    h, errors = x_na, []
+    for p, c_hw, s_hw in zip(params, candidates, states, strict=False):
+        w, b = p["weight"].numpy(), p["bias"].numpy()
+        errors.append(float(np.abs(c_hw - np.maximum(h @ w.T + b, 0)).mean()))
+        h = s_hw * p["alpha"].numpy()
+    return errors
+
+

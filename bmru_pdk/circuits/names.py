@@ -1,0 +1,127 @@
+"""Every name the circuit gives its pins, nets, instances, devices and learned parameters.
+
+The schematic builders, the layout, the mapping table and the analyses all ask this module
+instead of formatting or parsing names of their own, so a name changes in one place.
+
+Tile nets: inputs ``x<i>`` (layer 0), rails ``s<l>_<j>`` and unit outputs ``h<l>_<j>``
+(layer l, unit j), outputs ``y<k>`` (readout rails), ``iref``, ``vbp``, ``vdd``, ``vss``.
+Instances: ``bias``, the weight arrays ``w<l>`` and ``wo``, the units ``u<l>_<j>``.
+Parameters as the checkpoint names them: ``layers.<l>.<tensor>[j]([i])``, ``readout.W[k][j]``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+REF = "iref"
+READOUT_ARRAY = "wo"
+BIAS = "bias"
+
+
+def input_pin(i: int) -> str:
+    """Input current ``i`` of the tile (layer 0's weight-array input)."""
+    return f"x{i}"
+
+
+def output_pin(k: int) -> str:
+    """Class score ``k`` (a readout rail)."""
+    return f"y{k}"
+
+
+def rail(layer: int, j: int) -> str:
+    """Summing node of unit ``j`` of ``layer``."""
+    return f"s{layer}_{j}"
+
+
+def unit_output(layer: int, j: int) -> str:
+    """Output current of unit ``j`` of ``layer``."""
+    return f"h{layer}_{j}"
+
+
+def unit(layer: int, j: int) -> str:
+    """Instance of unit ``j`` of ``layer`` (its ReLU, bias and BMRU cell)."""
+    return f"u{layer}_{j}"
+
+
+def weight_array(layer: int | None) -> str:
+    """Instance of ``layer``'s weight array (``None``: the readout's)."""
+    return READOUT_ARRAY if layer is None else f"w{layer}"
+
+
+def weight_device(i: int, j: int) -> str:
+    """The device of a weight array realising the weight from input ``i`` to rail ``j``."""
+    return f"MW{i}_{j}"
+
+
+_WEIGHT_DEVICE = re.compile(r"^MW(\d+)_(\d+)$")
+
+
+def weight_indices(device: str) -> tuple[int, int] | None:
+    """``(i, j)`` of a :func:`weight_device` name; ``None`` for any other device."""
+    m = _WEIGHT_DEVICE.match(device)
+    return None if m is None else (int(m.group(1)), int(m.group(2)))
+
+
+def path(*parts: str) -> str:
+    """A flat hierarchical name: instance path, then device or net (``u0_1.cell.M2``)."""
+    return ".".join(parts)
+
+
+def decision_node(layer: int, j: int) -> str:
+    """The decision node ``v0`` of unit ``j``'s BMRU cell, a net of the flat schematic."""
+    return path(unit(layer, j), "cell", "v0")
+
+
+def relu_copy(layer: int, j: int) -> str:
+    """The ReLU copy transistor feeding unit ``j``'s cell, a device of the flat schematic
+    (lower case, as flat device paths are compared)."""
+    return path(unit(layer, j), "relu", "mc")
+
+
+def cell_input_sense(layer: int, j: int) -> str:
+    """The 0 V source a testbench puts on :func:`relu_copy`'s drain."""
+    return f"c{layer}_{j}"
+
+
+_PIN = re.compile(r"^([xy])(\d+)$")
+
+
+def pin_index(pin: str, kind: str) -> int | None:
+    """The index of an input (``kind`` ``x``) or output (``y``) pin name; ``None`` else."""
+    m = _PIN.match(pin)
+    return int(m.group(2)) if m and m.group(1) == kind else None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One learned parameter: its layer (``None``: the readout), tensor and index."""
+
+    layer: int | None
+    tensor: str
+    index: tuple[int, ...]
+
+    def __str__(self) -> str:
+        head = "readout" if self.layer is None else f"layers.{self.layer}"
+        return f"{head}.{self.tensor}" + "".join(f"[{i}]" for i in self.index)
+
+
+_PARAMETER = re.compile(r"^(?:layers\.(\d+)|readout)\.(\w+)((?:\[\d+\])+)$")
+
+
+def parameter(layer: int | None, tensor: str, *index: int) -> str:
+    """A parameter's name as the mapping table and error messages print it."""
+    return str(Parameter(layer, tensor, index))
+
+
+def parse_parameter(name: str) -> Parameter:
+    """The :class:`Parameter` a :func:`parameter` name stands for.
+
+    Raises:
+        ValueError: ``name`` is not a parameter name.
+    """
+    m = _PARAMETER.match(name)
+    if m is None:
+        raise ValueError(f"not a parameter name: {name!r}")
+    index = tuple(int(i) for i in re.findall(r"\d+", m.group(3)))
+    return Parameter(None if m.group(1) is None else int(m.group(1)), m.group(2), index)
