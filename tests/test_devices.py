@@ -1,15 +1,22 @@
-"""Device cells (nfet, pfet, via_stack): ports, labels, metadata, and the official DRC deck."""
+"""Device cells: ports, labels, metadata, and the official DRC deck.
+
+The transistor cells are the PDK's registered cells that take a MOSFET's parameters
+(:data:`TRANSISTORS`, found in ``PDK.cells``): a new one is swept without an edit here.
+Every registered cell is also built at its defaults, DRC-checked and fingerprinted in
+``tests/test_cell_library.py``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import inspect
 
 import gdsfactory as gf
 import klayout.db as kdb
 import pytest
 
-from bmru_pdk import rules
+from bmru_pdk import PDK, rules
 from bmru_pdk.cells import nfet, pfet, side_by_side, via_stack
+from bmru_pdk.circuits import NFET, PFET
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.verification import drc
 
@@ -35,6 +42,10 @@ SWEEP = [
     (12.5, 1.2, 3, 1, False, True),
 ]
 
+# the registered cells drawing one MOSFET: they take every parameter of the sweep
+MOSFET_PARAMETERS = {"w", "l", "fingers", "multiplier", "dummies", "bulk_tie"}
+TRANSISTORS = sorted(name for name, cell in PDK.cells.items()
+                     if set(inspect.signature(cell).parameters) >= MOSFET_PARAMETERS)
 
 pytestmark = pytest.mark.usefixtures("pdk")
 
@@ -44,9 +55,13 @@ def _label_layer(port: gf.Port) -> int:
     return {gf.get_layer(m): gf.get_layer(t) for m, t in LABELS.items()}[port.layer]
 
 
-@pytest.mark.parametrize("factory", [nfet, pfet])
-def test_ports_labels_info(factory: gf.typings.ComponentFactory) -> None:
-    c = factory(w=2, l=0.5, fingers=3, multiplier=2, dummies=True)
+def test_transistors_found_in_the_registry() -> None:
+    assert {"nfet", "pfet"} <= set(TRANSISTORS)
+
+
+@pytest.mark.parametrize("name", TRANSISTORS)
+def test_ports_labels_info(name: str) -> None:
+    c = gf.get_component(name, w=2, l=0.5, fingers=3, multiplier=2, dummies=True)
     assert {p.name for p in c.ports} == {"g", "d", "s", "b"}
     for port in c.ports:
         assert port.port_type == "electrical"
@@ -56,7 +71,9 @@ def test_ports_labels_info(factory: gf.typings.ComponentFactory) -> None:
         assert c.get_region(port.layer, merge=True).interacting(spot).count() == 1
     assert c.ports["d"].layer == gf.get_layer(LAYER.metal2)
     assert {p.name for p in c.ports if p.layer == gf.get_layer(LAYER.metal1)} == {"g", "s", "b"}
-    model = "nfet_03v3" if factory is nfet else "pfet_03v3"
+    # the SPICE model the cell draws, named after it (nfet -> nfet_03v3)
+    model = c.info["model"]
+    assert model in (NFET, PFET) and model.startswith(name)
     assert dict(c.info) == {"model": model, "w": 2.0, "l": 0.5, "nf": 3, "m": 2, "nf_total": 6,
                             "dummies": True, "bulk_tie": True}
 
@@ -65,13 +82,15 @@ def test_get_component_names_and_grid() -> None:
     a = gf.get_component("nfet", w=2, l=1)
     assert a is gf.get_component("nfet", w=2, l=1)
     names = {gf.get_component(f, w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b).name
-             for f in ("nfet", "pfet") for w, ln, nf, m, d, b in SWEEP}
-    assert len(names) == 2 * len(SWEEP)
-    assert "b" not in nfet(bulk_tie=False).ports
+             for f in TRANSISTORS for w, ln, nf, m, d, b in SWEEP}
+    assert len(names) == len(TRANSISTORS) * len(SWEEP)
     grid = round(rules.GRID.value * 1000)
-    for c in (nfet(w=0.225, l=0.285, fingers=3, dummies=True), pfet(w=0.315, fingers=2)):
-        for layer in c.layers:
-            assert gf.get_component(c).get_region(layer).grid_check(grid, grid).is_empty()
+    for name in TRANSISTORS:
+        assert "b" not in gf.get_component(name, bulk_tie=False).ports
+        for c in (gf.get_component(name, w=0.225, l=0.285, fingers=3, dummies=True),
+                  gf.get_component(name, w=0.315, fingers=2)):
+            for layer in c.layers:
+                assert gf.get_component(c).get_region(layer).grid_check(grid, grid).is_empty()
 
 
 def test_invalid_parameters() -> None:
@@ -91,18 +110,7 @@ def test_via_stack() -> None:
     assert via_stack(size=(1, 1), layer_top="metal2").get_region(LAYER.via2).is_empty()
 
 
-def test_sweep_is_drc_clean(tmp_path: Path) -> None:
-    devices = [f(w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b)
-               for f in (nfet, pfet) for w, ln, nf, m, d, b in SWEEP]
-    devices += [via_stack(), via_stack(size=(2.5, 2.5)),
-                via_stack(size=(0.5, 1.2), layer_bottom="metal2")]
-    gds = tmp_path / "sweep.gds"
-    side_by_side(devices).write_gds(gds, with_metadata=False)
-    result = drc.run(gds)
-    assert result.clean, f"{result.summary()}\n{result.by_cell()}"
-
-
-def test_seeded_violations_are_named(tmp_path: Path) -> None:
+def _seeded_nfet() -> gf.Component:
     """A gate shaved to 0.25 µm and an oversized contact, in an otherwise clean device."""
     seeded = gf.Component("seeded_nfet")
     seeded.add_ref(nfet(w=1, l=0.28, fingers=2))
@@ -118,8 +126,29 @@ def test_seeded_violations_are_named(tmp_path: Path) -> None:
     poly.insert(shaved)
     contacts.clear()
     contacts.insert(grown.merged())
-    gds = tmp_path / "seeded.gds"
-    seeded.write_gds(gds, with_metadata=False)
-    result = drc.run(gds)
-    assert {"PL.2_3.3V", "CO.1"} <= set(result.counts), result.summary()
-    assert set(result.by_cell()) == {"seeded_nfet"}
+    return seeded
+
+
+@pytest.fixture(scope="module")
+def drc_sweep(tmp_path_factory: pytest.TempPathFactory) -> drc.DrcResult:
+    """One deck run over the sweep of every transistor cell, via stacks and the seeded nfet
+    side by side: each marker is reported in the cell that holds it."""
+    devices = [gf.get_component(f, w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b)
+               for f in TRANSISTORS for w, ln, nf, m, d, b in SWEEP]
+    devices += [via_stack(), via_stack(size=(2.5, 2.5)),
+                via_stack(size=(0.5, 1.2), layer_bottom="metal2")]
+    gds = tmp_path_factory.mktemp("drc") / "sweep.gds"
+    side_by_side([*devices, _seeded_nfet()]).write_gds(gds, with_metadata=False)
+    return drc.run(gds)
+
+
+def test_sweep_is_drc_clean(drc_sweep: drc.DrcResult) -> None:
+    """No marker outside the seeded device: none in a swept cell, none between cells."""
+    others = {c: n for c, n in drc_sweep.by_cell().items() if c != "seeded_nfet"}
+    assert not others, f"{drc_sweep.summary()}\n{others}"
+
+
+def test_seeded_violations_are_named(drc_sweep: drc.DrcResult) -> None:
+    """The seeded device's two violations, by rule, reported in it."""
+    assert {"PL.2_3.3V", "CO.1"} <= set(drc_sweep.by_cell().get("seeded_nfet", {})), (
+        drc_sweep.summary())

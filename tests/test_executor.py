@@ -67,7 +67,8 @@ def test_bad_executor_options(scheduler: str | None, workers: int, message: str)
 
 
 def test_cli_rejects_bad_workers(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "bmru_pdk", "compare", "missing.safetensors",
+    ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "c.safetensors")
+    proc = subprocess.run([sys.executable, "-m", "bmru_pdk", "compare", str(ckpt),
                            "--workers", "0", "-o", str(tmp_path / "out")],
                           capture_output=True, text=True)
     assert proc.returncode == 2
