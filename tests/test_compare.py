@@ -12,6 +12,7 @@ import pytest
 from bmru_pdk.analyses import compare as cmp
 from bmru_pdk.analyses import simulation
 from bmru_pdk.analyses import testbench as tb
+from bmru_pdk.analyses.agreement import REFERENCES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import random_checkpoint
@@ -29,7 +30,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> None:
     f = cmp.compare(checkpoint, [samples.Utterance("hand", 0, FRAMES)], tmp_path / "out")
-    for ref in cmp.REFERENCES:
+    for ref in REFERENCES:
         assert f[ref]["state_agreement_per_layer"] == [1.0]
         assert f[ref]["decision_agreement"] == 1.0
         assert f[ref]["output_mae_na"] < 0.05  # scores are ~0.5 nA

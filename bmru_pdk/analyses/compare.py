@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bmru_pdk.analyses import testbench as tb
+from bmru_pdk.analyses.agreement import CompareResult, summarise
 from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.plots import plot_utterance
 from bmru_pdk.analyses.simulation import (
@@ -35,7 +36,6 @@ from bmru_pdk.analyses.simulation import (
     sim_tile,
     try_simulate_utterance,
 )
-from bmru_pdk.analyses.stats import bootstrap_ratio, wilson
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import output_dir
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
     from bmru_pdk.verification.extract import ExtractResult
     from bmru_pdk.verification.pex import PexResult
 
-REFERENCES = ("ideal", "realised")
-_WORST = 5
 # The published work's figures: 99 % of state bits (every layer), 98 % of class decisions.
 TARGETS = {"state_agreement": 0.99, "decision_agreement": 0.98}
 
@@ -71,7 +69,7 @@ def compare(
     condition: tb.Condition = tb.NOMINAL,
     pex: bool = False,
     tables: Tables | None = None,
-) -> dict:
+) -> CompareResult:
     """The ``bmru compare`` job: simulate the extracted tile of ``checkpoint`` on
     ``utterances`` and compare with the model.
 
@@ -115,7 +113,7 @@ def compare_extracted(
     utterances: list[Utterance],
     outdir: Path,
     **options: object,
-) -> dict:
+) -> CompareResult:
     """:func:`compare_tile` on the netlist with parasitics for the headline figures and on
     the device-only netlist (written to ``outdir/device-only``) beside them, under
     ``device_only``; on the device-only netlist alone when there are no parasitics.
@@ -161,7 +159,7 @@ def compare_tile(
     sample: str | None = None,
     condition: tb.Condition = tb.NOMINAL,
     pex: PexResult | None = None,
-) -> dict:
+) -> CompareResult:
     """Simulate ``extracted`` (the netlist of ``build``) on ``utterances`` and compare with the
     model; writes ``compare.json`` and one ``<index>.png`` per utterance into the existing
     folder ``outdir``; ``sample`` names the utterances' sample and ``condition`` the corner,
@@ -211,15 +209,15 @@ def compare_tile(
     netlist = "devices" if pex is None else (
         f"devices and {len(pex.capacitors)} parasitic capacitors "
         f"({pex.total_f * 1e15:.0f} fF, KLayout-PEX {pex.kpex_version})")
-    figures = {"sample": sample, "condition": condition.name, "netlist": netlist,
+    figures: CompareResult = {"sample": sample, "condition": condition.name, "netlist": netlist,
                "i_unit_na": build.tables.i_unit_na,
-               **_summary(build.checkpoint.name, build.name, extracted.devices, frame_s, per,
+               **summarise(build.checkpoint.name, build.name, extracted.devices, frame_s, per,
                           failed)}
     (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures
 
 
-def raise_failures(figures: dict) -> None:
+def raise_failures(figures: CompareResult) -> None:
     """Raise :class:`CompareFailures` when some of the simulations of ``figures`` failed.
 
     Raises:
@@ -233,7 +231,7 @@ def raise_failures(figures: dict) -> None:
             f"{failed[0]['error']}); the others' figures and every failure are in compare.json")
 
 
-def target_check(figures: dict, ref: str = "ideal") -> dict:
+def target_check(figures: CompareResult, ref: str = "ideal") -> dict:
     """Whether ``figures`` (from :func:`compare`) meet :data:`TARGETS`, and by how much not.
 
     Returns:
@@ -247,52 +245,4 @@ def target_check(figures: dict, ref: str = "ideal") -> dict:
                        "shortfall": round(max(goal - measured[key], 0.0), 5)}
                  for key, goal in TARGETS.items()}
     out["met"] = all(v["shortfall"] == 0 for v in out.values())
-    return out
-
-
-def _summary(checkpoint: str, tile: str, devices: dict[str, int],
-             frame_s: float, per: list[dict], failed: list[dict]) -> dict:
-    n = len(per)
-    out: dict = {"checkpoint": checkpoint, "tile": tile, "devices": devices,
-                 "frame_s": frame_s, "utterances": n, "failed": failed}
-    if not per:
-        return out
-    power = [p["power_nw"] for p in per]
-    out["sim_s_per_utterance"] = round(float(np.mean([p["sim_s"] for p in per])), 2)
-    for ref in REFERENCES:
-        agree = np.array([p[ref]["state_agreement"] for p in per])
-        frames = np.array([p["frames"] for p in per])[:, None]
-        same = int(sum(p[ref]["decision"] == p["decision_hw"] for p in per))
-        out[ref] = {
-            "state_agreement_per_layer": [round(float(a), 5) for a in
-                                          (agree * frames).sum(0) / frames.sum()],
-            "ci95": {"state_agreement_per_layer": [
-                         list(bootstrap_ratio(agree[:, layer] * frames[:, 0], frames[:, 0]))
-                         for layer in range(agree.shape[1])],
-                     "decision_agreement": list(wilson(same, n))},
-            "output_mae_na": round(float(np.mean([p[ref]["output_mae_na"] for p in per])), 4),
-            "candidate_mae_na_per_layer": [round(float(e), 4) for e in np.mean(
-                [p[ref]["candidate_mae_na"] for p in per], 0)],
-            "decision_agreement": round(float(np.mean(
-                [p[ref]["decision"] == p["decision_hw"] for p in per])), 4),
-            "decisions_agreeing": int(sum(p[ref]["decision"] == p["decision_hw"] for p in per)),
-            "model_accuracy": round(float(np.mean([p[ref]["decision"] == p["label"]
-                                                   for p in per])), 4),
-        }
-    out["hardware_accuracy"] = round(float(np.mean([p["decision_hw"] == p["label"]
-                                                    for p in per])), 4)
-    # the trivial baseline beside every accuracy: always answering the sample's commonest class
-    out["baseline_accuracy"] = round(float(np.bincount([p["label"] for p in per]).max() / n), 4)
-    worst = sorted(range(n), key=lambda k: (min(per[k]["ideal"]["state_agreement"]),
-                                            -per[k]["ideal"]["output_mae_na"]))
-    out["worst"] = [{"index": per[k]["index"], "name": per[k]["name"],
-                     "state_agreement": per[k]["ideal"]["state_agreement"],
-                     "decision_hw": per[k]["decision_hw"],
-                     "decision_model": per[k]["ideal"]["decision"]} for k in worst[:_WORST]]
-    out["power_nw"] = {"mean": round(float(np.mean(power)), 3),
-                       "min": round(float(np.min(power)), 3), "max": round(float(np.max(power)), 3),
-                       "by_part": {part: round(float(np.mean([p["power_by_part_nw"][part]
-                                                              for p in per])), 3)
-                                   for part in per[0]["power_by_part_nw"]}}
-    out["per_utterance"] = per
     return out

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bmru_pdk.analyses import testbench as tb
+from bmru_pdk.circuits import names
 from bmru_pdk.errors import BmruError
 from bmru_pdk.verification.extract import TERMINALS
 
@@ -31,11 +32,9 @@ if TYPE_CHECKING:
     from bmru_pdk.spice import SimResult
 
 PARTS = ("cells", "fc_mirrors", "biases")
-_PATHS = (
-    (re.compile(r"^u\d+_\d+\.(cell|relu)\."), "cells"),
-    (re.compile(r"^w(\d+|o)\."), "fc_mirrors"),
-    (re.compile(r"^(bias\.|u\d+_\d+\.mb$)"), "biases"),
-)
+# the supply part of each role a tile device plays (names.role_of)
+_PART_OF_ROLE = {"unit": "cells", "weights": "fc_mirrors", "bias": "biases",
+                 "unit_bias": "biases"}
 # An extracted device card: name, drain, gate, source, bulk, model.
 _CARD = re.compile(r"^\s*(x\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.IGNORECASE)
 
@@ -46,9 +45,9 @@ def part_of(path: str) -> str:
     Raises:
         BmruError: the path belongs to no part (a tile this classification does not know).
     """
-    for pattern, part in _PATHS:
-        if pattern.match(path.lower()):
-            return part
+    role = names.role_of(path)
+    if role is not None:
+        return _PART_OF_ROLE[role]
     raise BmruError(f"the schematic device {path} belongs to none of the parts {PARTS}")
 
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 import klayout.db as kdb
 import numpy as np
 
+from bmru_pdk.circuits import names
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
@@ -258,11 +259,11 @@ def deck(
     Returns:
         The netlist for :func:`bmru_pdk.spice.simulate`.
     """
-    inputs = [p for p in tile.pins if re.fullmatch(r"x\d+", p)]
-    if any(int(p[1:]) >= x_na.shape[1] for p in inputs):
-        raise BmruError(f"the tile has input {max(inputs, key=lambda p: int(p[1:]))} but the "
+    inputs = {p: i for p in tile.pins if (i := names.pin_index(p, "x")) is not None}
+    if any(i >= x_na.shape[1] for i in inputs.values()):
+        raise BmruError(f"the tile has input {max(inputs, key=inputs.__getitem__)} but the "
                         f"frames have only {x_na.shape[1]} inputs")
-    outputs = [p for p in tile.pins if re.fullmatch(r"y\d+", p)]
+    outputs = [p for p in tile.pins if names.pin_index(p, "y") is not None]
     n = len(x_na)
     # the reference the tables were measured with, and the level the readout is calibrated at
     tables = tile.operating_point
@@ -273,7 +274,7 @@ def deck(
              f"Vfe vfe 0 {vdd}", "Vss vss 0 0", f"Iref vfe iref {tables.i_ref_spice}",
              f".temp {condition.temp_c:g}"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
-    lines += [pwl(p, p, x_na[:, int(p[1:])], frame_s, tables.i_unit_na) for p in inputs]
+    lines += [pwl(p, p, x_na[:, i], frame_s, tables.i_unit_na) for p, i in inputs.items()]
     lines += [f"V{y} {y} 0 {tables.v_sum}" for y in outputs]
     lines += list(extra)
     if initial:

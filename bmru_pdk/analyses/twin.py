@@ -46,6 +46,7 @@ from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.montecarlo import within_one_point
 from bmru_pdk.analyses.power import device_parts
 from bmru_pdk.analyses.stats import wilson
+from bmru_pdk.circuits import names
 from bmru_pdk.errors import BmruError
 
 if TYPE_CHECKING:
@@ -73,24 +74,31 @@ def _sense_name(path: str) -> str:
     return "t" + path.lower().replace(".", "_")
 
 
+def _key(*parts: str) -> str:
+    """A measured element's key: its flat schematic path (or a unit's value), lower case."""
+    return names.path(*parts).lower()
+
+
 def measured_paths(params: list[dict]) -> list[str]:
     """Schematic paths of the devices the test reads: input diodes and weights of every
     array, unit biases, ReLU diodes, readout biases (flat, lower case)."""
     paths: list[str] = []
-    arrays = [f"w{l}" for l in range(len(params) - 1)] + ["wo"]  # noqa: E741
-    for name, p in zip(arrays, params, strict=True):
+    arrays = [names.weight_array(layer) for layer in range(len(params) - 1)]
+    for name, p in zip([*arrays, names.weight_array(None)], params, strict=True):
         w = p["weight"].numpy()
         for i in range(w.shape[1]):
             if np.any(w[:, i]):
-                paths.append(f"{name}.mxn{i}")
-            paths += [f"{name}.mw{i}_{j}" for j in range(w.shape[0]) if w[j, i]]
-    for l, p in enumerate(params[:-1]):  # noqa: E741
+                paths.append(names.path(name, f"MXN{i}"))
+            paths += [names.path(name, names.weight_device(i, j))
+                      for j in range(w.shape[0]) if w[j, i]]
+    for layer, p in enumerate(params[:-1]):
         for j, b in enumerate(p["bias"].numpy()):
-            paths += [f"u{l}_{j}.relu.mrelu", f"u{l}_{j}.cell.mout"]
+            u = names.unit(layer, j)
+            paths += [names.path(u, "relu", "MRELU"), names.path(u, "cell", "MOUT")]
             if b:
-                paths.append(f"u{l}_{j}.mb")
-    paths += [f"bias.mo_y{k}" for k, b in enumerate(params[-1]["bias"].numpy()) if b]
-    return paths
+                paths.append(names.unit_bias(layer, j))
+    paths += [names.bias_output(k) for k, b in enumerate(params[-1]["bias"].numpy()) if b]
+    return [p.lower() for p in paths]
 
 
 def twin_tile(sim: sim_.SimTile, extracted: str, schematic: str, top: str,
@@ -109,11 +117,11 @@ def twin_tile(sim: sim_.SimTile, extracted: str, schematic: str, top: str,
         raise BmruError(f"no extracted device for the element sensed as {sorted(missing)[0]}")
     layers = len(params) - 1
     d = len(params[0]["bias"])
-    rails = tb.net_names(extracted, schematic, [f"s{l}_{j}" for l in range(layers)  # noqa: E741
+    rails = tb.net_names(extracted, schematic, [names.rail(layer, j) for layer in range(layers)
                                                 for j in range(d)])
     netlist = tb.sense_drains(sim.netlist, wanted)
     return TwinTile(dataclasses.replace(sim, netlist=netlist), senses,
-                    [[rails[f"s{l}_{j}"] for j in range(d)] for l in range(layers)])  # noqa: E741
+                    [[rails[names.rail(layer, j)] for j in range(d)] for layer in range(layers)])
 
 
 def _pwl(corners: list[tuple[int, float]], frame_s: float, unit: float) -> str:
@@ -217,29 +225,32 @@ def measure(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
         for i in range(w.shape[1]):
             if not np.any(w[:, i]):
                 continue
-            i_in = at(f"{array}.mxn{i}", frame)
+            i_in = at(_key(array, f"MXN{i}"), frame)
             for j in np.flatnonzero(w[:, i]):
-                out[f"{array}.mw{i}_{j}"] = -at(f"{array}.mw{i}_{j}", frame) / i_in
+                device = _key(array, names.weight_device(i, j))
+                out[device] = -at(device, frame) / i_in
 
     values: dict[str, float] = {}
-    gains("w0", params[0]["weight"].numpy(), read_inputs, values)
-    values |= {n: -at(n, read_inputs) for n in twin.senses if n.startswith("bias.")}
-    arrays = [f"w{l}" for l in range(1, len(params) - 1)] + ["wo"]  # noqa: E741
+    gains(names.weight_array(0), params[0]["weight"].numpy(), read_inputs, values)
+    values |= {n: -at(n, read_inputs) for n in twin.senses if names.role_of(n) == "bias"}
+    arrays = [names.weight_array(layer) for layer in range(1, len(params) - 1)]
+    arrays.append(names.weight_array(None))
     # each layer's biases are read while its rails are lifted: inputs, or the layer below ON
     reads = [read_inputs] + [top for _start, top in ramps]
     for l, ((start, top), p) in enumerate(zip(ramps, params[:-1], strict=True)):  # noqa: E741
         window = (t >= start * frame_s) & (t <= (top + 1 + RAMP) * frame_s)
         for j in range(len(p["bias"])):
-            if f"u{l}_{j}.mb" in twin.senses:
-                values[f"u{l}_{j}.mb"] = -at(f"u{l}_{j}.mb", reads[l])
-            alpha = -at(f"u{l}_{j}.cell.mout", top)
-            values[f"u{l}_{j}.alpha"] = alpha
-            out = -current(f"u{l}_{j}.cell.mout")[window]
-            relu = current(f"u{l}_{j}.relu.mrelu")[window]
+            u, bias = names.unit(l, j), _key(names.unit_bias(l, j))
+            if bias in twin.senses:
+                values[bias] = -at(bias, reads[l])
+            alpha = -at(_key(u, "cell", "MOUT"), top)
+            values[_key(u, "alpha")] = alpha
+            out = -current(_key(u, "cell", "MOUT"))[window]
+            relu = current(_key(u, "relu", "MRELU"))[window]
             for key, rising in (("beta_hi", True), ("beta_lo", False)):
                 edge = _edge(t[window], out, alpha / 2, relu, rising)
                 if edge is not None:
-                    values[f"u{l}_{j}.{key}"] = edge
+                    values[_key(u, key)] = edge
         gains(arrays[l], params[l + 1]["weight"].numpy(), top, values)
     return values
 
@@ -250,21 +261,21 @@ def twin_parameters(params: list[dict], values: dict) -> list[dict]:
     import torch
 
     out = [{k: v.clone() for k, v in p.items()} for p in params]
-    arrays = [f"w{l}" for l in range(len(params) - 1)] + ["wo"]  # noqa: E741
-    for name, p in zip(arrays, out, strict=True):
+    arrays = [names.weight_array(layer) for layer in range(len(params) - 1)]
+    for name, p in zip([*arrays, names.weight_array(None)], out, strict=True):
         w = p["weight"]
         for j in range(w.shape[0]):
             for i in range(w.shape[1]):
-                w[j, i] = values.get(f"{name}.mw{i}_{j}", float(w[j, i]))
-    for l, p in enumerate(out[:-1]):  # noqa: E741
+                w[j, i] = values.get(_key(name, names.weight_device(i, j)), float(w[j, i]))
+    for layer, p in enumerate(out[:-1]):
         for j in range(len(p["bias"])):
-            p["bias"][j] = values.get(f"u{l}_{j}.mb", float(p["bias"][j]))
+            p["bias"][j] = values.get(_key(names.unit_bias(layer, j)), float(p["bias"][j]))
             for key in ("beta_hi", "beta_lo", "alpha"):
-                p[key][j] = values.get(f"u{l}_{j}.{key}", float(p[key][j]))
+                p[key][j] = values.get(_key(names.unit(layer, j), key), float(p[key][j]))
         p["beta_lo"] = torch.minimum(p["beta_lo"], p["beta_hi"])
         p["delta"] = p["beta_hi"] - p["beta_lo"]
     for k in range(len(out[-1]["bias"])):
-        out[-1]["bias"][k] = values.get(f"bias.mo_y{k}", float(out[-1]["bias"][k]))
+        out[-1]["bias"][k] = values.get(_key(names.bias_output(k)), float(out[-1]["bias"][k]))
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 REF = "iref"
 READOUT_ARRAY = "wo"
@@ -66,6 +67,32 @@ def weight_indices(device: str) -> tuple[int, int] | None:
 def path(*parts: str) -> str:
     """A flat hierarchical name: instance path, then device or net (``u0_1.cell.M2``)."""
     return ".".join(parts)
+
+
+def unit_bias(layer: int, j: int) -> str:
+    """The bias mirror output of unit ``j`` of ``layer`` (a device of the flat schematic)."""
+    return path(unit(layer, j), "MB")
+
+
+def bias_output(k: int) -> str:
+    """The bias generator's output device onto class rail ``k`` (flat schematic)."""
+    return path(BIAS, f"MO_{output_pin(k)}")
+
+
+Role = Literal["unit", "unit_bias", "weights", "bias"]
+_ROLES: tuple[tuple[re.Pattern[str], Role], ...] = (
+    (re.compile(r"^u\d+_\d+\.mb$"), "unit_bias"),
+    (re.compile(r"^u\d+_\d+\.(cell|relu)\."), "unit"),
+    (re.compile(rf"^(w\d+|{READOUT_ARRAY})\."), "weights"),
+    (re.compile(rf"^{BIAS}\."), "bias"),
+)
+
+
+def role_of(device: str) -> Role | None:
+    """What a device of the flat schematic (``u0_1.cell.M2``) belongs to: a unit's cell or
+    ReLU, a unit's bias, a weight array, the bias generator; ``None`` for no tile part."""
+    lower = device.lower()
+    return next((role for pattern, role in _ROLES if pattern.match(lower)), None)
 
 
 def decision_node(layer: int, j: int) -> str:
