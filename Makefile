@@ -16,7 +16,7 @@ CHECK_BASE := import importlib, sys; [importlib.import_module(m) for m in '$(BAS
 	extra = {'torch', 'librosa', 'numba', 'soundfile', 'dask', 'distributed'} & set(sys.modules); \
 	sys.exit(f'the base modules import {sorted(extra)}' if extra else 0)
 
-.PHONY: setup setup-py312 setup-gf180 run test test-py312 test-gf180 test-slow lint bench clean
+.PHONY: setup setup-py312 setup-gf180 run test test-py312 test-gf180 lint bench clean
 
 setup:
 	bash scripts/bootstrap.sh main
@@ -27,8 +27,10 @@ setup-py312:
 setup-gf180:
 	bash scripts/bootstrap.sh py312-gf180
 
+# the main job, then its results file (benchmarks/results/run.json) for the docs
 run: setup
 	$(BMRU) flow -o build/flow
+	$(VENV)/bin/python benchmarks/run_results.py build/flow/flow.json
 
 # The full suite on Python 3.11, then the torch-free suite on the newest gdsfactory.
 test: setup
@@ -44,9 +46,6 @@ test-py312: setup-py312
 test-gf180: setup-gf180
 	$(VENV_GF180)/bin/python -c "$(CHECK_BASE)"
 	$(VENV_GF180)/bin/pytest -q
-
-test-slow: setup
-	$(VENV)/bin/pytest -q -m slow
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_devices.py

@@ -1,9 +1,10 @@
-"""The post-layout compare of the bundled tile on the held-out sample, with parasitics and
-device-only, with 95 % intervals.
+"""The post-layout compare of the bundled tile on the sealed sample (or ``--sample``), with
+parasitics and device-only, with 95 % intervals.
 
-Usage: ``python benchmarks/bench_compare.py [--n 200] [--workers W | --scheduler ADDR]``.
-Prints the figures and writes ``benchmarks/results/compare_heldout.json`` (the compare's
-``compare.json`` without the per-utterance rows). About 5.4 s per simulation with
+Usage: ``python benchmarks/bench_compare.py [--n 200] [--sample sealed] [--workers W |
+--scheduler ADDR]``. Prints the figures and writes
+``benchmarks/results/compare_<sample>.json`` (the compare's ``compare.json`` without the
+per-utterance rows). About 5.4 s per simulation with
 parasitics, two simulations per utterance (with and without them).
 """
 
@@ -33,16 +34,18 @@ def _line(name: str, r: dict, n: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=200, help="held-out utterances")
+    parser.add_argument("--n", type=int, default=200, help="utterances")
+    parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES),
+                        help="the headline figures come from the sealed sample")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     args = parser.parse_args()
     checkpoint = bundled_checkpoint()
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as ex, tempfile.TemporaryDirectory() as tmp:
-        utterances = samples.load_utterances(checkpoint, None, args.n, sample="heldout")
+        utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
         f = compare.compare(checkpoint, utterances, Path(tmp) / "out", executor=ex,
-                            sample="heldout", pex=True,
+                            sample=args.sample, pex=True,
                             progress=lambda k, total: print(f"{k}/{total}", end="\r"))
     f = {k: v for k, v in f.items() if k != "per_utterance"}
     f["seconds"] = round(time.perf_counter() - start, 1)
@@ -51,8 +54,9 @@ def main() -> None:
     print(f"accuracy: model {f['ideal']['model_accuracy']:.1%}, tile {f['hardware_accuracy']:.1%},"
           f" always the commonest class {f['baseline_accuracy']:.1%}; failed {len(f['failed'])};"
           f" {f['seconds']} s")
-    write_text(RESULTS / "compare_heldout.json", json.dumps(f, indent=1) + "\n")
-    print(f"wrote {RESULTS / 'compare_heldout.json'}")
+    out = RESULTS / f"compare_{args.sample}.json"
+    write_text(out, json.dumps(f, indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

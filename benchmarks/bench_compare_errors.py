@@ -113,7 +113,7 @@ def main() -> None:
 
     ckpt = bundled_checkpoint()
     model = load_checkpoint(ckpt)
-    utterances = samples.load_utterances(ckpt, None, args.n)
+    utterances = samples.load_utterances(ckpt, None, args.n, "heldout")
     with tempfile.TemporaryDirectory() as tmp:
         build, _x, sim = simulation.extracted_tile(ckpt, Path(tmp) / "tile")
     with torch.no_grad():

@@ -2,7 +2,7 @@
 model and with the nominal tile, and each die's accuracy against the model's, over dies of
 the gf180 models' statistical mismatch (one ngspice seed per die).
 
-Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 10] [--sample heldout]
+Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 10] [--sample sealed]
 [--workers W | --scheduler ADDR]``. Prints the distribution and writes
 ``benchmarks/results/montecarlo.json`` and ``montecarlo.png`` (about 3 s per simulation on
 the d = 4 tile, (seeds + 1) x n simulations, spread over the executor's workers).
@@ -30,7 +30,7 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
     parser.add_argument("--n", type=int, default=10, help="utterances")
-    parser.add_argument("--sample", default="heldout", choices=sorted(samples.SAMPLES))
+    parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES))
     parser.add_argument("--workers", type=int, default=None, help="local processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     args = parser.parse_args()

@@ -3,15 +3,15 @@ current, at 27 and 125 °C, beside the mirrors' mismatch against device area.
 
 For each unit current (nA per software unit) a fresh process characterises the tables
 there (``bmru characterize``'s benches, 27 °C), maps the bundled checkpoint with them,
-builds and extracts the tile and runs the post-layout compare on ``--n`` held-out
-utterances (10 ms frames, device-only netlist) at typical 27 °C and typical 125 °C, where
+builds and extracts the tile and runs the post-layout compare on ``--n`` utterances of the
+tuning sample (this bench chooses the operating point, so it never runs on the held-out or
+sealed samples; 10 ms frames, device-only netlist) at typical 27 °C and typical 125 °C, where
 the devices' leakage is the floor under the smallest currents. The mismatch panel is
 ``benchmarks/results/pelgrom.json`` (``bench_pelgrom.py``): the area a target sigma costs.
 
 Run: ``.venv/bin/python benchmarks/bench_operating_point.py [--n 10]`` ->
 ``benchmarks/results/operating_point.json`` and ``operating_point.png`` (about 2 min per
-unit current). The simulations run in the child process itself: worker processes would
-load the package's tables, not the child's.
+unit current). The simulations run in the child process itself, one after another.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def child(i_unit_na: float, n: int) -> dict:
         tmp = Path(t)
         ch.write_tables(ch.characterize(), tmp)
         checkpoint = open_checkpoint(bundled_checkpoint())
-        utterances = samples.load_utterances(checkpoint, None, n)
+        utterances = samples.load_utterances(checkpoint, None, n, "tuning")
         # one tile, extracted once, both temperatures
         build = write_tile(build_tile(checkpoint, mapping.load_tables(tmp)), tmp / "tile")
         extracted = extract_tile(build, tmp, pex=False)
@@ -57,7 +57,7 @@ def child(i_unit_na: float, n: int) -> dict:
                 outdir = tmp / f"compare_{temp:g}"
                 outdir.mkdir()
                 f = compare.compare_extracted(build, extracted, utterances,
-                                              outdir, executor=executor, sample="heldout",
+                                              outdir, executor=executor, sample="tuning",
                                               condition=Condition(temp_c=temp))
                 ideal = f["ideal"]
                 rows.append({"temp_c": temp,
@@ -107,7 +107,7 @@ def plot(points: list[dict], pelgrom: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10, help="held-out utterances per point")
+    parser.add_argument("--n", type=int, default=10, help="tuning-sample utterances per point")
     parser.add_argument("--child", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:

@@ -98,7 +98,7 @@ def bundled(tmp: Path) -> dict:
     ckpt = bundled_checkpoint()
     sim = prepare(ckpt, tmp / "bundled")
     runs, estimates = [], []
-    for u in load_utterances(ckpt, None, BUNDLED_N):
+    for u in load_utterances(ckpt, None, BUNDLED_N, "heldout"):
         runs.append(by_part(sim.run(u.x_na)))
         estimates.append(model_estimate(sim, u.x_na))
         print(f"bundled {u.name}: {runs[-1]}", flush=True)

@@ -78,12 +78,14 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20, help="held-out utterances per condition")
+    parser.add_argument("--n", type=int, default=20, help="utterances per condition")
+    parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES),
+                        help="the headline figures come from the sealed sample")
     parser.add_argument("--pex", action="store_true", help="with extracted parasitics")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     args = parser.parse_args()
     checkpoint = bundled_checkpoint()
-    utterances = samples.load_utterances(checkpoint, None, args.n, sample="heldout")
+    utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
         build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile")
@@ -96,7 +98,7 @@ def main() -> None:
             out = Path(tmp) / f"c{k}"
             out.mkdir()
             f = compare.compare_tile(build, extracted, utterances, out,
-                                     executor=ex, sample="heldout", condition=c,
+                                     executor=ex, sample=args.sample, condition=c,
                                      pex=parasitics)
             rows.append(_row(c, f))
             r = rows[-1]
@@ -107,7 +109,7 @@ def main() -> None:
                       f"power {r['power_nw']['mean']:.0f} nW, failed {r['failed']}", flush=True)
             else:
                 print(f"{c.name:>20}: every simulation failed: {r['first_failure']}", flush=True)
-    result = {"utterances": args.n, "sample": "heldout", "pex": args.pex,
+    result = {"utterances": args.n, "sample": args.sample, "pex": args.pex,
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
     name = "pvt_pex" if args.pex else "pvt"
     write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")

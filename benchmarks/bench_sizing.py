@@ -41,7 +41,7 @@ def child(seeds: int, n: int, workers: int | None) -> dict:
     checkpoint = open_checkpoint(bundled_checkpoint())
     build = build_tile(checkpoint, tables)
     summary = build.summary
-    utterances = samples.load_utterances(checkpoint, None, n)
+    utterances = samples.load_utterances(checkpoint, None, n, "heldout")
     with make_executor(None, workers) as executor:
         mc = montecarlo.run(checkpoint, utterances, list(range(1, seeds + 1)),
                             executor=executor, tables=tables)["summary"]

@@ -63,7 +63,7 @@ def model_seconds(x: list[np.ndarray]) -> tuple[list[float], float]:
 
 def software_vs_ngspice() -> dict:
     ckpt = bundled_checkpoint()
-    utterances = load_utterances(ckpt, None, N)
+    utterances = load_utterances(ckpt, None, N, "tuning")
     # the model gets the reset frame ngspice simulates too
     x = [np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in utterances]
     model_s, batched_s = model_seconds(x)

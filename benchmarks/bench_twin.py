@@ -3,7 +3,7 @@ wafer tester would (:mod:`bmru_pdk.analyses.twin`), the model run with what the 
 measured, and the die's states on held-out utterances scored against its twin and against
 the checkpoint's realised values.
 
-Usage: ``python benchmarks/bench_twin.py [--seeds 32] [--n 10] [--sample heldout]
+Usage: ``python benchmarks/bench_twin.py [--seeds 32] [--n 10] [--sample sealed]
 [--workers W | --scheduler ADDR]``. Prints the summary and writes
 ``benchmarks/results/twin.json`` (one ~15 s test and n ~3 s utterance runs per die, spread
 over the executor's workers). Each die's trim is chosen with its twin on

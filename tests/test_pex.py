@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import klayout.db as kdb
+import numpy as np
 import pytest
 
 from bmru_pdk.errors import BmruError, ToolMissingError
 from bmru_pdk.verification import extract, pex
+
+if TYPE_CHECKING:
+    from bmru_pdk.layouts.tile import TileBuild
 
 GDS = extract.GDS
 FF = 1e-15
@@ -200,21 +205,21 @@ def test_kpex_failure_carries_its_reason(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def tile(kpex: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pex.PexResult]:
+def tile(kpex: Path, tmp_path_factory: pytest.TempPathFactory
+         ) -> tuple[Path, pex.PexResult, TileBuild]:
     from bmru_pdk.layouts.tile import tile_files
     from bmru_pdk.model.checkpoint import random_checkpoint
 
     tmp = tmp_path_factory.mktemp("pex_tile")
-    files = tile_files(random_checkpoint(d=2, path=tmp / "d2.safetensors"), tmp / "tile")
-    return files.outdir, pex.extract_pex(files.outdir / "tile.gds")
+    build = tile_files(random_checkpoint(d=2, path=tmp / "d2.safetensors"), tmp / "tile")
+    return build.outdir, pex.extract_pex(build.outdir / "tile.gds"), build
 
 
 @needs_kpex
-def test_tile_summing_and_decision_nets_have_capacitance(tile: tuple[Path, pex.PexResult]
-                                                        ) -> None:
+def test_tile_summing_and_decision_nets_have_capacitance(tile: tuple) -> None:
     from bmru_pdk.analyses.testbench import net_names
 
-    outdir, result = tile
+    outdir, result, _ = tile
     wanted = [f"s{layer}_{u}" for layer in (0, 1) for u in (0, 1)]
     wanted += [f"u{layer}_{u}.cell.v0" for layer in (0, 1) for u in (0, 1)]
     names = net_names(result.devices, (outdir / "tile.spice").read_text(), wanted)
@@ -229,11 +234,11 @@ def test_tile_summing_and_decision_nets_have_capacitance(tile: tuple[Path, pex.P
 
 
 @needs_kpex
-def test_tile_pex_netlist_runs_in_ngspice(tile: tuple[Path, pex.PexResult]) -> None:
+def test_tile_pex_netlist_runs_in_ngspice(tile: tuple) -> None:
     from bmru_pdk.circuits.mapping import load_tables
     from bmru_pdk.spice import simulate
 
-    _, result = tile
+    _, result, _ = tile
     header = re.search(r"^\.SUBCKT (\S+) ([^\n]*(?:\n\+[^\n]*)*)", result.spice, re.MULTILINE)
     top, pins = header.group(1), header.group(2).replace("\n+", " ").split()
     tables = load_tables()
@@ -249,3 +254,39 @@ def test_tile_pex_netlist_runs_in_ngspice(tile: tuple[Path, pex.PexResult]) -> N
     assert len(nodes) > 50
     assert max(abs(ops[0][k][0] - ops[1][k][0]) for k in nodes) < 1e-6
     assert 0.1 < ops[0]["x0"][0] < 1.7  # the input diodes conduct
+
+
+@needs_kpex
+def test_parasitic_capacitors_slow_a_transient(tile: tuple) -> None:
+    """The compare's netlist with the parasitic capacitors (what ``--pex`` simulates) lags the
+    device-only one after a step, and settles to the same voltage.
+
+    Why the bounds: when the current into an input diode's node drops (2 -> 0.05 units), the
+    node discharges through the diode itself, whose current falls exponentially with the
+    node voltage: at a given time after the step the voltage sits higher by about
+    n Vt ln(1 + C_p / C_dev), C_p the extracted capacitance of the net, C_dev the gate
+    capacitance the devices already carry (the diode, its copies and the weight gates on
+    x0, some 100-200 fF in weak inversion). With C_p ~ 7 fF that is about 2 mV, against the
+    solver's tolerance of 0.3 mV (reltol 1e-3 of 0.3 V): the lag must exceed 1 mV in the
+    first 0.2 ms. Capacitors are open at DC: by the end of the 20 ms frame both sit at the
+    diode's voltage for 0.05 units (within 0.5 mV).
+    """
+    from bmru_pdk.analyses import simulation
+    from bmru_pdk.analyses import testbench as tb
+    from bmru_pdk.spice import simulate
+
+    outdir, result, build = tile
+    devices = extract.extract(outdir / "tile.gds")
+    frame_s = 20e-3
+    x = np.zeros((2, build.checkpoint.meta.architecture.n_in))
+    x[:, 0] = (2.0, 0.05)
+    assert result.net_capacitance_f["x0"] > 1 * FF
+    waves = []
+    for parasitics in (None, result):
+        netlist = simulation.sim_tile(build, devices, pex=parasitics).netlist
+        r = simulate(tb.deck(netlist, x, frame_s, ["x0"]), title="pex transient")
+        t = frame_s + np.linspace(0.0, frame_s, 2001)
+        waves.append(np.interp(t, r["time"], r["v(x0)"]))
+    early = slice(0, 21)  # the first 0.2 ms after the step
+    assert np.max(waves[1][early] - waves[0][early]) > 1e-3
+    assert abs(waves[1][-1] - waves[0][-1]) < 0.5e-3

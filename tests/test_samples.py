@@ -55,3 +55,54 @@ def test_heldout_voices_were_never_heard_in_training(tmp_path: Path) -> None:
     # without the restriction the same seed speaks voices heard in training
     free = generate(tmp_path / "free", words=("yes",), per_word=12, seed=7)
     assert _tags([p.name for p in (free / "yes").glob("*.wav")]) & heard
+
+
+def test_split_assignment_covers_every_voice_once() -> None:
+    from bmru_pdk.model.synth import ACCENTS, VARIANTS, speaker_splits
+
+    split = speaker_splits(0)
+    assert len(split) == len(ACCENTS) * len(VARIANTS)
+    counts = {k: list(split.values()).count(k) for k in ("train", "validation", "test")}
+    assert counts == {"train": 104, "validation": 12, "test": 12}
+    assert speaker_splits(1) != split  # the seed decides who is held out
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_samples_speak_the_voices_their_split_assigns(tmp_path: Path) -> None:
+    """Against the split itself: the held-out sample speaks only the test voices of the
+    training data's seed, the sealed sample only voices no split of any seed holds."""
+    pytest.importorskip("librosa")
+    from bmru_pdk.model.samples import SAMPLES
+    from bmru_pdk.model.synth import generate, speaker_splits
+
+    def tag(voice: str) -> str:  # generate names each clip by its voice's tag
+        import hashlib
+
+        return hashlib.sha1(voice.encode()).hexdigest()[:8]
+
+    heldout, sealed = SAMPLES["heldout"], SAMPLES["sealed"]
+    split = speaker_splits(heldout.voices[0])
+    by_tag = {tag(v): k for v, k in split.items()}
+    held = generate(tmp_path / "held", words=("yes",), per_word=12, seed=heldout.seed,
+                    voices=heldout.voices)
+    spoken = _tags([p.name for p in (held / "yes").glob("*.wav")])
+    assert spoken and {by_tag[t] for t in spoken} == {"test"}
+    sealed_tags = {tag(v) for v in sealed.speakers}
+    assert not sealed_tags & set(by_tag)  # in no split of any seed: not a dataset voice at all
+    out = generate(tmp_path / "sealed", words=("yes",), per_word=12, seed=sealed.seed,
+                   speakers=sealed.speakers)
+    spoken = _tags([p.name for p in (out / "yes").glob("*.wav")])
+    assert len(spoken) > 1 and spoken <= sealed_tags
+    assert sealed.seed not in {s.seed for name, s in SAMPLES.items() if name != "sealed"}
+
+
+def test_training_records_its_data_seed(tmp_path: Path) -> None:
+    """A checkpoint names the dataset seed it was trained on, so the samples' voices can be
+    checked against that split (a dataset bmru did not speak records none)."""
+    from bmru_pdk.model.data import dataset_seed
+
+    (tmp_path / "README.txt").write_text("Synthetic ... words=yes per_word=3 seed=5\n")
+    assert dataset_seed(tmp_path) == 5
+    (tmp_path / "README.txt").write_text("Speech Commands v2\n")
+    assert dataset_seed(tmp_path) is None
+    assert dataset_seed(tmp_path / "missing") is None

@@ -9,6 +9,7 @@ files, as is usual for this dataset: one class's worth per split, deterministic 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,17 @@ TASKS = {
         "digits", (*DIGITS, SILENCE), {**{w: i for i, w in enumerate(DIGITS)}, SILENCE: 10}
     ),
 }
+
+
+def dataset_seed(root: str | os.PathLike[str]) -> int | None:
+    """The generator seed a dataset of ``bmru kws-data`` records in its ``README.txt``
+    (``None`` for a dataset it did not write, e.g. real Speech Commands)."""
+    try:
+        text = (Path(root) / "README.txt").read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    m = re.search(r"\bseed=(\d+)\b", text)
+    return int(m.group(1)) if m else None
 
 
 def get_task(name: str) -> Task:

@@ -123,6 +123,8 @@ class TrainingRecord(_Strict):
     task: str
     dataset: str
     seed: int
+    # the kws-data seed of the dataset: it fixes which voices each split holds
+    data_seed: int | None = None
     epochs_run: int
     best_epoch: int
     lr: float

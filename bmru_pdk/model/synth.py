@@ -51,6 +51,9 @@ VARIANTS = (
     "klatt3",
     "croak",
 )
+# Voice variants no split of any generated dataset speaks with: the sealed sample's voices,
+# never heard in training, in noise, or by any bench that chose anything.
+SEALED_VARIANTS = ("adam", "Andy", "aunty", "edward", "john", "linda", "paul", "steph")
 WORDS_BINARY = ("yes", *BINARY_OTHERS)
 WORDS_ALL = (*WORDS_BINARY, *DIGITS)
 SNRS_DB = (None, 20.0, 10.0, 5.0)
@@ -126,6 +129,18 @@ def _voice(rng: np.random.Generator) -> str:
     return f"{rng.choice(ACCENTS)}+{rng.choice(VARIANTS)}"
 
 
+def speaker_splits(seed: int) -> dict[str, str]:
+    """Every speaker of the dataset of ``seed`` with its split (``train``, ``validation`` or
+    ``test``), as :func:`generate` assigns them (80 / 10 / 10 %)."""
+    speakers = [f"{a}+{v}" for a in ACCENTS for v in VARIANTS]
+    order = np.random.default_rng(seed).permutation(len(speakers))
+    n_held = max(1, len(speakers) // 10)  # validation and test alike
+    rank = {int(i): k for k, i in enumerate(order)}
+    # in the speakers' own order: generate draws voices by position in it
+    return {s: "validation" if rank[i] < n_held else "test" if rank[i] < 2 * n_held
+            else "train" for i, s in enumerate(speakers)}
+
+
 def _write_wav(path: Path, y: np.ndarray) -> None:
     import soundfile
 
@@ -139,6 +154,7 @@ def generate(
     seed: int = 0,
     force: bool = False,
     voices: tuple[int, str] | None = None,
+    speakers: tuple[str, ...] | None = None,
 ) -> Path:
     """Write a keyword dataset in the Speech Commands layout (atomically: whole or nothing).
 
@@ -152,6 +168,8 @@ def generate(
         voices: ``(split_seed, split)``: speak every utterance with a voice of ``split`` as
             the dataset of seed ``split_seed`` assigns voices, and assign voices as it does;
             ``(0, "test")`` gives voices a model trained on the seed-0 dataset never heard.
+        speakers: Speak every utterance with one of these espeak-ng voices instead (all
+            listed as the test split), e.g. the sealed sample's :data:`SEALED_VARIANTS`.
 
     Returns:
         The dataset root.
@@ -160,15 +178,15 @@ def generate(
     if per_word < 1 or not words:
         raise BmruError(f"need at least one word and per_word >= 1, got {per_word}")
     rng = np.random.default_rng(seed)
-    speakers = [f"{a}+{v}" for a in ACCENTS for v in VARIANTS]
-    order = rng.permutation(len(speakers))
-    if voices is not None:  # drawn above all the same: the rest of the stream is unchanged
-        order = np.random.default_rng(voices[0]).permutation(len(speakers))
-    n_val = n_test = max(1, len(speakers) // 10)
-    split_of = {speakers[i]: "validation" for i in order[:n_val]}
-    split_of |= {speakers[i]: "test" for i in order[n_val : n_val + n_test]}
-    pool = speakers if voices is None else [s for s in speakers
-                                            if split_of.get(s, "train") == voices[1]]
+    rng.permutation(len(ACCENTS) * len(VARIANTS))  # the split's draw: keeps the stream as it was
+    assigned = speaker_splits(seed if voices is None else voices[0])
+    if speakers is not None:
+        split_of = dict.fromkeys(speakers, "test")
+        pool = list(speakers)
+    else:
+        split_of = {s: k for s, k in assigned.items() if k != "train"}
+        pool = list(assigned) if voices is None else [s for s, k in assigned.items()
+                                                      if k == voices[1]]
     # Noise is drawn from a separate stream so that adding words does not change it.
     noise_rng = np.random.default_rng([seed, 1])
     kinds = ("white", "pink", "brown", "hum", "babble")

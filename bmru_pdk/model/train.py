@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.checkpoint import default_meta, load_checkpoint, save_checkpoint
-from bmru_pdk.model.data import SPLITS, get_task, load_split
+from bmru_pdk.model.data import SPLITS, dataset_seed, get_task, load_split
 from bmru_pdk.model.features import normaliser, to_currents
 from bmru_pdk.model.network import BMRUNet
 from bmru_pdk.model.schema import InputEncoding, Realisability, TrainingRecord
@@ -29,6 +29,8 @@ class Dataset:
         encoding: Normalisation (fitted on the training split) and current mapping.
         x: Split name -> (N, T, n_mfcc) input currents in nA.
         y: Split name -> (N,) labels.
+        data_seed: The generator seed of a ``bmru kws-data`` dataset (which voices each split
+            holds), or ``None``.
     """
 
     task: str
@@ -36,6 +38,7 @@ class Dataset:
     encoding: InputEncoding
     x: dict[str, torch.Tensor]
     y: dict[str, torch.Tensor]
+    data_seed: int | None = None
 
 
 def prepare_data(
@@ -71,6 +74,7 @@ def prepare_data(
         encoding=encoding,
         x={s: torch.from_numpy(to_currents(v.features, encoding)) for s, v in splits.items()},
         y={s: torch.from_numpy(v.labels) for s, v in splits.items()},
+        data_seed=dataset_seed(root),
     )
 
 
@@ -329,6 +333,7 @@ def train(
         task=data.task,
         dataset=dataset_name,
         seed=config.seed,
+        data_seed=data.data_seed,
         epochs_run=epoch,
         best_epoch=best_epoch,
         lr=config.lr,
