@@ -11,8 +11,9 @@ import pytest
 from bmru_pdk import spice
 from bmru_pdk.analyses import montecarlo, noise
 from bmru_pdk.analyses.executor import LocalExecutor
+from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.model import samples
-from bmru_pdk.model.checkpoint import random_checkpoint
+from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
 
 REL = 0.03  # relative input noise: well inside the unit's margins, not the comparator's
 
@@ -84,7 +85,28 @@ def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     assert c["power_nw"] != a["power_nw"]
     assert r["nominal"][0]["state_agreement"] == [1.0]
     assert r["summary"]["samples"] == 3
-    assert 0 <= r["summary"]["state_agreement_per_layer"][0]["min"] <= 1
+    # Mismatch can move a frame's state only where the candidate lies within a few sigma of
+    # a threshold: each mirror's gain has the unit's measured sigma (~5 %), so the candidate
+    # (sum of w_i x_i and b) and each threshold move by that fraction of their terms; frames
+    # beyond 3 sigma of both thresholds, or held since such a frame, cannot differ on any
+    # die of a 3-die sample (a die that fails them is a simulation error, not mismatch).
+    sigma = max(load_tables().mismatch_sigma.values())
+    arrays = open_checkpoint(ckpt).arrays
+    w, b = arrays["layers.0.W"][0], float(arrays["layers.0.b"][0])
+    lo = float(arrays["layers.0.beta1"][0])
+    hi = lo + float(arrays["layers.0.delta"][0])
+    cand = np.maximum(frames @ w + b, 0)
+    spread = sigma * np.sqrt(((frames * w) ** 2).sum(1) + b**2)
+    margin_lo = 3 * np.hypot(spread, sigma * lo)
+    margin_hi = 3 * np.hypot(spread, sigma * hi)
+    decided = (cand > hi + margin_hi) | (cand < lo - margin_lo)
+    near = (np.abs(cand - lo) < margin_lo) | (np.abs(cand - hi) < margin_hi)
+    safe, clean = 0, True
+    for k in range(len(frames)):
+        clean = True if decided[k] else clean and not near[k]
+        safe += clean
+    assert safe >= 4  # the bound says something
+    assert r["summary"]["state_agreement_per_layer"][0]["min"] >= safe / len(frames)
     s = r["summary"]
     # a die whose decision matches the label scores 100 %, else 0 %: one utterance
     assert s["die_accuracy"]["min"] in (0.0, 1.0) and s["model_accuracy"] in (0.0, 1.0)
