@@ -114,3 +114,30 @@ def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     close = sum(abs(float(x["correct"]) - s["model_accuracy"]) <= 0.01 for x in (a, c))
     assert s["dies_within_1_point"] == f"{close}/2"  # seeds 1 and 2: two dies
     assert montecarlo.plot(r, tmp_path / "mc.png").stat().st_size > 0
+
+
+def test_a_seed_is_the_same_die_in_every_bench(tmp_path: Path) -> None:
+    """Monte Carlo and the twin simulate a die on differently decorated netlists (the twin
+    senses more devices); the seed alone must pick the die: the same seed gives the same
+    run on both, another seed another die."""
+    import torch
+
+    from bmru_pdk.analyses import simulation, twin
+
+    ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
+    build, x, sim = simulation.extracted_tile(ckpt, tmp_path / "tile")
+    with torch.no_grad():
+        params = simulation.realised_parameters(build.checkpoint.model(), build.mapping)
+    tt = twin.twin_tile(sim, x.spice, build.schematic.to_spice(), build.name, params)
+    assert len(tt.sim.netlist.senses) > len(sim.netlist.senses)
+    frames = np.array([[3, 0], [0, 0], [5, 1]], float)
+    s0 = [p["s0"].numpy() for p in params[:-1]]
+    runs = [simulation.simulate_utterance(t.netlist, t.decision_nets, s0, frames, 2e-3,
+                                          mismatch=True, seed=seed)
+            for t, seed in ((sim, 3), (tt.sim, 3), (sim, 4))]
+    # the same die: equal within the solver's tolerance (reltol 1e-3; the extra sense sources
+    # change its time steps); another die differs by its mismatch (~5 % per mirror)
+    assert np.array_equal(runs[0].states[0], runs[1].states[0])
+    assert np.allclose(runs[0].scores, runs[1].scores, rtol=1e-3, atol=1e-4)
+    assert runs[0].power_nw == pytest.approx(runs[1].power_nw, rel=1e-3)
+    assert np.abs(runs[2].scores / runs[0].scores - 1).max() > 0.01

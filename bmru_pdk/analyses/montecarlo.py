@@ -157,7 +157,8 @@ def _dies(nominal: list[dict], samples: list[dict], seeds: list[int]) -> dict:
     accuracy = np.array([np.mean([s["correct"] for s in d]) for d in dies.values()])
     close, ci = within_one_point(accuracy, model)
     agree = np.array([np.mean([s["agreement_with_nominal"] for s in d]) for d in dies.values()])
-    return {"model_accuracy": round(model, 5), "commonest_class_accuracy": round(baseline, 5),
+    return {"model_accuracy": round(model, 5), "model_values": "checkpoint",
+            "commonest_class_accuracy": round(baseline, 5),
             "die_accuracy": _stats(accuracy),
             "dies_within_1_point": f"{close}/{len(dies)}",
             "dies_within_1_point_ci95": ci,
