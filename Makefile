@@ -34,7 +34,7 @@ run: setup
 
 # The full suite on Python 3.11, then the torch-free suite on the newest gdsfactory.
 test: setup
-	$(VENV)/bin/ruff check bmru_pdk tests benchmarks
+	$(VENV)/bin/ruff check bmru_pdk tests benchmarks scripts
 	$(VENV)/bin/python -c "$(CHECK_BASE)"
 	$(VENV)/bin/pytest -q
 	$(MAKE) --no-print-directory test-py312

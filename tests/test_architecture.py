@@ -11,7 +11,7 @@ from pathlib import Path
 import bmru_pdk
 
 PACKAGE = Path(bmru_pdk.__file__).parent
-# Stages in pipeline order (README's package map): the first match of a module's dotted
+# Stages in pipeline order (docs/usage.md#package-map): the first match of a module's dotted
 # name (below ``bmru_pdk``) decides its stage.
 STAGES = [
     ("tech and engines", ("", "errors", "fileio", "assets", "layers", "rules", "tech",
@@ -21,7 +21,7 @@ STAGES = [
     ("cells and layouts", ("cells", "layouts", "pdk")),
     ("verification engines", ("verification",)),
     ("analyses", ("analyses",)),
-    ("flow and CLI", ("flow", "demo", "cli", "__main__")),
+    ("flow and CLI", ("flow", "demo", "signoff", "cli", "__main__")),
 ]
 
 

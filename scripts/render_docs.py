@@ -1,0 +1,1711 @@
+"""Render the figures of README.md and docs/*.md from ``benchmarks/results/*.json``.
+
+A figure in the documentation lives in a marked region::
+
+    <!-- render: NAME -->
+    ...what the results give...
+    <!-- /render -->
+
+``NAME`` selects a function below (registered with ``@region``) that reads the results files
+it names and returns the region's Markdown: a table or a sentence with the figures, the
+results file, its sample and checkpoint where the file records them, and the command that
+wrote it. Text outside the regions is never touched.
+
+    python scripts/render_docs.py            # rewrite every region in place
+    python scripts/render_docs.py --check    # exit 1 naming each region that differs
+    python scripts/render_docs.py FILE...    # only these Markdown files
+
+The renderers read the results files and nothing else: no build output, no simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+BUNDLED = ROOT / "bmru_pdk" / "data" / "kws_yes_d4_l2.safetensors"
+
+# Markers stand on lines of their own (so a marker quoted in code is no marker).
+REGION = re.compile(r"^<!-- render: (?P<name>[\w.-]+) -->\n(?P<body>.*?)^<!-- /render -->$",
+                    re.S | re.M)
+OPENING = re.compile(r"^<!-- render: (?P<name>.*?) -->$", re.M)
+CLOSING = re.compile(r"^<!-- /render -->$", re.M)
+
+SAMPLES = {"heldout": "held-out sample", "sealed": "sealed sample", "tuning": "tuning sample"}
+
+# The command that writes each results file, for files that do not record their own.
+COMMANDS = {
+    "candidates.json": "python benchmarks/bench_candidates.py --data build/kws CKPT...",
+    "candidates_codesign.json": "python benchmarks/bench_candidates.py --data build/kws --n 16 "
+                                "--workers 2 --out candidates_codesign.json CKPT...",
+    "candidates_0.2nA.json": "python benchmarks/bench_candidates.py --data build/kws --n 16 "
+                             "--workers 2 --out candidates_0.2nA.json CKPT...",
+    "cells.json": "python benchmarks/bench_cells.py",
+    "circuits.json": "python benchmarks/bench_circuits.py",
+    "compare.json": "make run",
+    "compare_errors.json": "python benchmarks/bench_compare_errors.py --n 50 --workers 2",
+    "corners.json": "python benchmarks/bench_corners.py",
+    "compare_heldout.json": "python benchmarks/bench_compare.py --n 200 --sample heldout "
+                            "--workers 2",
+    "devices.json": "python benchmarks/bench_devices.py",
+    "model.json": "python benchmarks/bench_model.py --data build/kws --candidate-noise 0.1",
+    "montecarlo.json": "python benchmarks/bench_montecarlo.py --seeds 32 --n 10 --sample heldout "
+                       "--workers 2",
+    "noise.json": "python benchmarks/bench_noise.py",
+    "operating_point.json": "python benchmarks/bench_operating_point.py --n 10",
+    "pelgrom.json": "python benchmarks/bench_pelgrom.py",
+    "pex.json": "python benchmarks/bench_pex.py",
+    "power.json": "python benchmarks/bench_power.py",
+    "pvt.json": "python benchmarks/bench_pvt.py --n 20 --sample heldout --workers 1",
+    "pvt_pex.json": "python benchmarks/bench_pvt.py --n 20 --sample heldout --pex --workers 2",
+    "sizing.json": "python benchmarks/bench_sizing.py --seeds 16 --n 10 --workers 2",
+    "speed.json": "python benchmarks/bench_speed.py",
+    "tile.json": "python benchmarks/bench_tile.py",
+    "tile_platforms.json": "python benchmarks/bench_tile.py --build-only",
+    "training.json": "python benchmarks/bench_training.py --data build/kws",
+    "twin.json": "python benchmarks/bench_twin.py --seeds 32 --n 10 --sample heldout --workers 2",
+}
+
+# Results files whose figures do not depend on a checkpoint (cells, devices, mirrors).
+CHECKPOINT_FREE = frozenset({"cells.json", "circuits.json", "devices.json", "noise.json",
+                             "pelgrom.json"})
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What a results file written before files recorded it ran on, taken from the project's
+    history (the commits that wrote the file and the checkpoint). It holds only while the
+    file's bytes are the ones it was made for (``digest``: a prefix of their SHA-256): a
+    re-run drops it, and the file must then say for itself."""
+
+    digest: str
+    checkpoint: str = ""
+    sample: str = ""
+
+
+FIRST_1NA = "the first checkpoint at 1 nA per unit"
+CODESIGNED = "the co-designed checkpoint at 0.2 nA per unit"
+ATTRIBUTED = {
+    "candidates.json": Attribution("91311a369f77", "the first retraining's candidates at 0.3 nA "
+                                   "per unit", "tuning sample"),
+    "candidates_0.2nA.json": Attribution("d14699070e7d", "candidates at 0.2 nA per unit",
+                                         "tuning sample"),
+    "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
+                                            "tuning sample"),
+    "compare.json": Attribution("ea87d94a903e", FIRST_1NA),
+    "compare_errors.json": Attribution("0edf42e29c35", CODESIGNED, "held-out sample"),
+    "corners.json": Attribution("7cc0300c8459", "the first checkpoint's tile in the tile "
+                                "columns"),
+    "compare_heldout.json": Attribution("655c2891c638", FIRST_1NA),
+    "model.json": Attribution("3d9a2bee6bd6", "networks trained as the co-designed checkpoint",
+                              "test split"),
+    "montecarlo.json": Attribution("90a00b631914", CODESIGNED),
+    "operating_point.json": Attribution("c6917e0b078d", "the co-designed checkpoint",
+                                        "held-out sample"),
+    "pex.json": Attribution("dfd69a2dbd68", "the first checkpoint in the d4 row; the d64 row "
+                            "is the layout before the crossbar"),
+    "power.json": Attribution("66f82ca614cb", "the first checkpoint at 0.3 nA per unit",
+                              "tuning sample"),
+    "pvt.json": Attribution("ca11eef0da90", FIRST_1NA),
+    "pvt_pex.json": Attribution("ee5344a3ce97", FIRST_1NA),
+    "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED),
+    "speed.json": Attribution("eabd77880dfc", "the first checkpoint", "tuning sample"),
+    "tile.json": Attribution("c1688cda0da9", "the first checkpoint in the d4 row"),
+    "tile_platforms.json": Attribution("f2ec75ee03e8", "the first checkpoint in the d4 row"),
+    "training.json": Attribution("1b38e652a867", "", "validation split"),
+    "twin.json": Attribution("ba26901531d5", CODESIGNED),
+}
+
+
+class RenderError(Exception):
+    """A region that cannot be rendered: no renderer of that name, a missing or unreadable
+    results file, or a file without a key the renderer reads."""
+
+
+@dataclass(frozen=True)
+class Results:
+    """One parsed results file."""
+
+    name: str
+    data: dict[str, Any]
+    digest: str
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self.data[key]
+        except KeyError:
+            raise RenderError(f"benchmarks/results/{self.name} has no key {key!r}") from None
+
+    def field(self, key: str) -> Any:
+        """What the file records of the run at its top level, or in its ``compare`` (the
+        results of ``make run``), or ``None``."""
+        compare = self.data.get("compare")
+        nested = compare.get(key) if isinstance(compare, dict) else None
+        return self.data.get(key, nested)
+
+    def attribution(self) -> Attribution | None:
+        """The history's attribution, while the file is the one it was made for."""
+        att = ATTRIBUTED.get(self.name)
+        return att if att and self.digest.startswith(att.digest) else None
+
+    def command(self) -> str:
+        """The command that wrote the file: its own record, else the known one."""
+        return str(self.data.get("command") or COMMANDS.get(self.name, ""))
+
+
+def load(name: str) -> Results:
+    """Read ``benchmarks/results/NAME``."""
+    path = RESULTS / name
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        raise RenderError(f"benchmarks/results/{name} cannot be read: {exc}") from None
+    if not isinstance(data, dict):
+        raise RenderError(f"benchmarks/results/{name} is not a JSON object")
+    return Results(name, data, hashlib.sha256(raw).hexdigest())
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def recorded_checkpoints(data: Any, in_lists: bool = True) -> list[tuple[str, str]]:
+    """Every (checkpoint name, recorded sha256 or "") pair a results file holds, at any depth
+    (``in_lists=False``: not inside lists, whose rows are what was measured, not what it ran
+    on): a ``checkpoint`` key (a name, or an object with ``name`` / ``path`` and ``sha256``)
+    with ``checkpoint_sha256`` or ``sha256`` beside it."""
+    found: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        ck = data.get("checkpoint")
+        if isinstance(ck, dict):
+            name = str(ck.get("name") or ck.get("path") or "")
+            found.append((Path(name).name, str(ck.get("sha256") or "")))
+        elif isinstance(ck, str):
+            sha = data.get("checkpoint_sha256") or data.get("sha256") or ""
+            found.append((Path(ck).name, str(sha)))
+        elif data.get("checkpoint_sha256"):
+            found.append(("", str(data["checkpoint_sha256"])))
+        for value in data.values():
+            found.extend(recorded_checkpoints(value, in_lists))
+    elif isinstance(data, list) and in_lists:
+        for value in data:
+            found.extend(recorded_checkpoints(value, in_lists))
+    return found
+
+
+@dataclass(frozen=True)
+class Said:
+    """One thing known of what a results file ran on; ``attributed`` when the file does not
+    record it and the project's history does."""
+
+    text: str
+    attributed: bool = False
+
+
+def provenance(r: Results) -> list[Said]:
+    """What the figures of a results file ran on: sample, checkpoint, frame length."""
+    said: list[Said] = []
+    att = r.attribution()
+    sample = r.field("sample")
+    if isinstance(sample, str):
+        said.append(Said(SAMPLES.get(sample, f"sample {sample}")))
+    elif att and att.sample:
+        said.append(Said(att.sample, attributed=True))
+    if r.name not in CHECKPOINT_FREE:
+        recorded: dict[str, str] = {}
+        for n, sha in recorded_checkpoints(r.data, in_lists=False):
+            recorded[n] = recorded.get(n) or sha
+        hashed = {n: s for n, s in recorded.items() if s}
+        if hashed:
+            bundled = sha256_file(BUNDLED)
+            said.extend(Said(f"checkpoint {f'`{n}` ' if n else ''}sha256 {s[:12]}"
+                             + (" (the bundled file)" if bundled.startswith(s.lower()) else ""))
+                        for n, s in hashed.items())
+        elif att and att.checkpoint:
+            said.append(Said(att.checkpoint, attributed=True))
+        elif recorded:
+            said.extend(Said(f"checkpoint `{n}` by name only (no hash)") for n in recorded)
+        elif att is None:
+            said.append(Said("checkpoint not recorded"))
+    i_unit = r.field("i_unit_na")
+    if isinstance(i_unit, int | float):
+        said.append(Said(f"{i_unit:g} nA per unit"))
+    frame = r.field("frame_s")
+    if isinstance(frame, int | float):
+        said.append(Said(f"{frame * 1000:g} ms frames"))
+    return said
+
+
+def caption(*results: Results, note: str = "") -> str:
+    """The line under a figure: each results file, what it ran on, and its command; then
+    ``note`` (run time, sample size)."""
+    parts = []
+    for r in results:
+        said = provenance(r)
+        recorded = [s.text for s in said if not s.attributed]
+        attributed = [s.text for s in said if s.attributed]
+        ran_on = ", ".join(recorded)
+        if attributed:
+            ran_on += ("; " if ran_on else "") + "not recorded in the file, from the project's " \
+                "history: " + ", ".join(attributed)
+        command = r.command()
+        parts.append(f"`benchmarks/results/{r.name}`" + (f" ({ran_on})" if ran_on else "")
+                     + (f", written by `{command}`" if command else ""))
+    return "_From " + "; ".join(parts) + (f"; {note}" if note else "") + "._"
+
+
+# ---------------------------------------------------------------------------------- numbers
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """A fraction as a percentage without the sign: 0.99406 -> '99.4'."""
+    return f"{100 * x:.{digits}f}"
+
+
+def interval(pair: Sequence[float], digits: int = 1) -> str:
+    """A fraction interval as percentages: [0.991, 0.997] -> '99.1-99.7'."""
+    return f"{pct(pair[0], digits)}-{pct(pair[1], digits)}"
+
+
+def num(x: float, digits: int = 0) -> str:
+    """A number with a fixed number of decimals."""
+    return f"{x:.{digits}f}"
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def square(size_um: Sequence[float]) -> str:
+    """A device size: [4, 4] -> '4 x 4 µm'."""
+    return f"{size_um[0]:g} x {size_um[1]:g} µm"
+
+
+def layers(values: Sequence[float], digits: int = 1) -> str:
+    """Per-layer fractions as '99.4 / 97.4'."""
+    return " / ".join(pct(v, digits) for v in values)
+
+
+# ---------------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """A named region kind: the results files it reads (``optional`` ones may not exist yet:
+    the function gets ``None`` for them) and the function that renders them."""
+
+    name: str
+    files: tuple[str, ...]
+    optional: frozenset[str]
+    render: Callable[..., str]
+
+    def __call__(self) -> str:
+        results = [None if f in self.optional and not (RESULTS / f).exists() else load(f)
+                   for f in self.files]
+        return self.render(*results).strip("\n")
+
+
+RENDERERS: dict[str, Renderer] = {}
+
+
+def region(name: str, *files: str, optional: Iterable[str] = ()
+           ) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Register ``fn(*results)`` as the renderer of regions called ``name``."""
+
+    def register(fn: Callable[..., str]) -> Callable[..., str]:
+        if name in RENDERERS:
+            raise ValueError(f"two renderers named {name!r}")
+        RENDERERS[name] = Renderer(name, files, frozenset(optional), fn)
+        return fn
+
+    return register
+
+
+def package_unit_current() -> float:
+    """The unit current (nA per software unit) of the package's characterisation tables: the
+    operating point a tile is drawn for."""
+    tables = ROOT / "bmru_pdk" / "data" / "characterization" / "tables_v3.json"
+    return float(json.loads(tables.read_text())["i_unit_na"])
+
+
+def at_unit_current(points: Sequence[dict[str, Any]], key: str = "i_unit_na") -> dict[str, Any]:
+    """The point of a sweep at the package's unit current."""
+    i_unit = package_unit_current()
+    for point in points:
+        if abs(point[key] - i_unit) < 1e-9:
+            return point
+    raise RenderError(f"no point at the package's unit current {i_unit} nA")
+
+
+def readme_link(r: Results) -> str:
+    """A link from the README to a results file."""
+    return f"[`{r.name}`](benchmarks/results/{r.name})"
+
+
+def short_source(r: Results) -> str:
+    """A results file, linked from the README, and what it ran on, for a table cell
+    (attributed parts starred)."""
+    ran_on = ", ".join(s.text + ("\\*" if s.attributed else "") for s in provenance(r))
+    return readme_link(r) + (f": {ran_on}" if ran_on else "")
+
+
+# ---------------------------------------------------------------------------------- README
+
+
+def run_rows(run: Results | None) -> list[tuple[str, str, str, str]]:
+    """The README's rows of ``make run``'s results file, or one saying it is not written."""
+    more = "[main job](docs/usage.md#the-main-job-make-run)"
+    if run is None:
+        return [("`make run`: the bundled tile with parasitics against the model",
+                 "not in a results file yet: `make run` writes `benchmarks/results/run.json`",
+                 "—", more)]
+    c, t = run["compare"], run["tile"]
+    ideal, dev = c["ideal"], c["device_only"]["ideal"]
+    bits = " / ".join(f"{pct(v)} ({interval(ci)})" for v, ci in
+                      zip(ideal["state_agreement_per_layer"],
+                          ideal["ci95"]["state_agreement_per_layer"], strict=True))
+    power = c["power_nw"]
+    parts = ", ".join(f"{k.replace('_', ' ')} {num(v)}" for k, v in power["by_part"].items())
+    pex = run.data.get("pex")
+    parasitics = (f"; {pex['capacitors']} parasitic capacitors, {pex['total_f'] * 1e15:.0f} fF"
+                  if pex else "")
+    return [
+        (f"`make run`: the bundled tile with parasitics against the model, {c['utterances']} "
+         "utterances: state bits layer 0 / 1 (95 % CI), decisions",
+         f"{bits} %; **{ideal['decisions_agreeing']}/{c['utterances']}** "
+         f"({interval(ideal['ci95']['decision_agreement'])} %); device-only "
+         f"{layers(dev['state_agreement_per_layer'])} %", short_source(run), more),
+        ("`make run`: simulated supply power (published ~83 nW)",
+         f"**{num(power['mean'])} nW** ({num(power['min'])}-{num(power['max'])}): {parts}",
+         short_source(run), more),
+        ("`make run`: the tile",
+         f"{t['devices']} transistors, {mm2(t['area_um2'])} mm²; DRC "
+         f"{'clean' if run['drc']['clean'] else 'violations'}, LVS "
+         f"{'match' if run['lvs']['match'] else 'mismatch'}{parasitics}", short_source(run),
+         "[tiles](docs/tile.md)"),
+    ]
+
+
+@region("readme.headline", "run.json", "operating_point.json", "sizing.json",
+        "montecarlo.json", "twin.json", "model.json", "tile.json", optional=("run.json",))
+def readme_headline(run: Results | None, op: Results, sizing: Results, mc: Results,
+                    twin: Results, model: Results, tile: Results) -> str:
+    """The README's one table of headline figures, each linked to its page."""
+    point = at_unit_current(op["points"])
+    warm, hot = point["conditions"][0], point["conditions"][-1]
+    unit = sizing["points"][0]
+    s = mc["summary"]
+    t = twin["summary"]
+    d4, d16 = model["accuracy"]["4"], model["accuracy"]["16"]
+    big = max(tile["tiles"], key=lambda row: row["devices"])
+    parts = point["conditions"][0]["power_by_part_nw"]
+    rows = [
+        *run_rows(run),
+        (f"simulated supply power, d = 4 tile, {point['i_unit_na']:g} nA per unit, "
+         f"{warm['temp_c']:g} °C (published ~83 nW)",
+         f"**{num(warm['power_nw'])} nW**: biases {num(parts['biases'])}, cells "
+         f"{num(parts['cells'])}, fc mirrors {num(parts['fc_mirrors'])} nW",
+         short_source(op), "[co-design](docs/codesign.md#what-it-costs-measured)"),
+        (f"state bits of the tile agreeing with the model, layer 0 / 1 (95 % CI), "
+         f"{point['utterances']} utterances, device-only",
+         f"{warm['temp_c']:g} °C: {pct(warm['state_agreement_per_layer'][0])} "
+         f"({interval(warm['state_agreement_ci95'][0])}) / "
+         f"**{pct(warm['state_agreement_per_layer'][1])} %** "
+         f"({interval(warm['state_agreement_ci95'][1])}); {hot['temp_c']:g} °C: "
+         f"{layers(hot['state_agreement_per_layer'])} %",
+         short_source(op), "[co-design](docs/codesign.md#what-it-costs-measured)"),
+        (f"tile area, {square(unit['unit_um'])} unit device",
+         f"**{unit['tile_area_um2'] / 1e6:.3f} mm²** ({num(unit['tile_size_um'][0])} x "
+         f"{num(unit['tile_size_um'][1])} µm), mirror sigma "
+         f"{pct(unit['mirror_sigma']['nfet_03v3'])} / {pct(unit['mirror_sigma']['pfet_03v3'])} %"
+         " (NMOS / PMOS)",
+         short_source(sizing), "[sizing](docs/codesign.md#sizing-from-a-target-sigma)"),
+        (f"mismatch Monte Carlo, {len(mc['seeds'])} dies: each die's state agreement with the "
+         "nominal tile, mean (worst die)",
+         f"**{pct(s['die_agreement_with_nominal']['mean'])} %** "
+         f"({pct(s['die_agreement_with_nominal']['min'])} %); dies within 1 point of the "
+         f"model's accuracy {s['dies_within_1_point']}",
+         short_source(mc), "[Monte Carlo](docs/codesign.md#monte-carlo-at-the-operating-point)"),
+        ("per-die twin (the model run with what a wafer test reads): die vs twin, mean "
+         "(worst die)",
+         f"**{pct(t['twin_agreement_mean'])} %** ({pct(t['twin_agreement_min'])} %), against "
+         f"{pct(t['model_agreement_mean'])} % with the checkpoint",
+         short_source(twin), "[twin](docs/codesign.md#the-per-die-twin)"),
+        (f"keyword spotting, balanced accuracy d = 4 / d = 16, {model['test_utterances']} "
+         "utterances of unseen voices",
+         f"**{pct(d4['balanced_accuracy'])} / {pct(d16['balanced_accuracy'])} %** "
+         f"(always \"other\": {pct(d4['baseline_accuracy'])} % accuracy)",
+         short_source(model), "[model](docs/codesign.md#the-model)"),
+        (f"largest tile built and checked (d = {big['d']}, random weights)",
+         f"{big['devices']} transistors, {big['area_um2'] / 1e6:.2f} mm², built in "
+         f"{num(big['build_s'])} s; DRC {'clean' if big['drc_clean'] else 'violations'} "
+         f"({num(big['drc_s'])} s), LVS {'match' if big['lvs_match'] else 'mismatch'}",
+         readme_link(tile), "[tiles](docs/tile.md#figures)"),
+    ]
+    foot = ("\\* not recorded in the results file; from the project's history (the commits "
+            "that wrote the file and the checkpoint).")
+    return table(("figure", "measured", "results file: what it ran on", "more"), rows) \
+        + "\n\n" + foot
+
+
+# ---------------------------------------------------------------------------------- co-design
+
+
+@region("operating_point.table", "operating_point.json")
+def operating_point_table(op: Results) -> str:
+    """Power and agreement against the unit current, per temperature (docs/codesign.md)."""
+    temps = [c["temp_c"] for c in op["points"][0]["conditions"]]
+    header = ["unit current"]
+    for t in temps:
+        header += [f"power {t:g} °C", f"state bits {t:g} °C, layer 0 / 1 (95 % CI)",
+                   "decisions"]
+    rows = []
+    for p in op["points"]:
+        row = [f"{p['i_unit_na']:g} nA"]
+        for c in p["conditions"]:
+            bits = " / ".join(f"{pct(v)} ({interval(ci)})" for v, ci in
+                              zip(c["state_agreement_per_layer"], c["state_agreement_ci95"],
+                                  strict=True))
+            row += [f"{num(c['power_nw'])} nW", f"{bits} %",
+                    f"{c['decisions_agreeing']}/{p['utterances']}"]
+        rows.append(row)
+    return table(header, rows) + "\n\n" + caption(op, note=f"{num(op['seconds'])} s")
+
+
+@region("targets.table", "operating_point.json", "montecarlo.json", "sizing.json", "twin.json",
+        "model.json")
+def targets_table(op: Results, mc: Results, sizing: Results, twin: Results,
+                  model: Results) -> str:
+    """The co-design targets against what the results files hold (docs/codesign.md)."""
+    at = at_unit_current(op["points"])
+    warm = at["conditions"][0]
+    s = mc["summary"]
+    lo, hi = s["dies_within_1_point_ci95"]
+    largest = sizing["points"][-1]
+    unit = sizing["points"][0]
+    t = twin["summary"]
+    dies = twin["dies"]
+    twin_layers = [statistics.fmean(d["twin_agreement_per_layer"][i] for d in dies)
+                   for i in range(len(dies[0]["twin_agreement_per_layer"]))]
+    d4, d16 = model["accuracy"]["4"], model["accuracy"]["16"]
+    rows = [
+        (f"simulated supply power, d = 4 tile, {at['i_unit_na']:g} nA per unit "
+         f"({at['utterances']} utterances, device-only)", f"**{num(warm['power_nw'])} nW**",
+         "<= 83 nW; stretch <= 30", "`bench_operating_point.py`"),
+        ("state agreement, nominal tile vs model, layer 0 / 1 (95 % CI)",
+         " / ".join(f"{pct(v)} % ({interval(ci)})" for v, ci in
+                    zip(warm["state_agreement_per_layer"], warm["state_agreement_ci95"],
+                        strict=True)), ">= 99 %", "`bench_operating_point.py`"),
+        (f"Monte Carlo, {len(mc['seeds'])} dies: die accuracy within 1 point of the model's",
+         f"**{s['dies_within_1_point']}** (CI {pct(lo, 0)}-{pct(hi, 0)} %)", ">= 95 % of dies",
+         "`bench_montecarlo.py`"),
+        ("Monte Carlo: mean state agreement with the nominal tile",
+         f"**{pct(s['die_agreement_with_nominal']['mean'])} %** with the "
+         f"{square(unit['unit_um'])} unit ({len(mc['seeds'])} dies); "
+         f"{pct(largest['die_agreement_with_nominal']['mean'], 2)} % with the "
+         f"{square(largest['unit_um'])} unit ({sizing['seeds']} dies)", ">= 97 %",
+         "`bench_montecarlo.py`, `bench_sizing.py`"),
+        ("per-die twin: agreement with the die's measured elements",
+         f"**{pct(t['twin_agreement_mean'])} %** (layers {layers(twin_layers)}; worst die "
+         f"{pct(t['twin_agreement_min'])}; {t['dies_twin_at_least_99']} dies >= 99 %)",
+         ">= 99 %", "`bench_twin.py`"),
+        ("balanced accuracy d = 4, voices unseen in training",
+         f"**{pct(d4['balanced_accuracy'])} %** ({model['test_utterances']} utterances; always "
+         f"\"other\" {pct(d4['baseline_accuracy'])} % accuracy)", ">= 95 %", "`bench_model.py`"),
+        ("balanced accuracy d = 16", f"**{pct(d16['balanced_accuracy'])} %**", ">= 97 %",
+         "`bench_model.py`"),
+        ("tile area d = 4",
+         f"**{mm2(unit['tile_area_um2'])} mm²** with the {square(unit['unit_um'])} unit (sigma "
+         f"{pct(unit['mirror_sigma']['nfet_03v3'])} / {pct(unit['mirror_sigma']['pfet_03v3'])} "
+         "%); " + listing(mm2(p["tile_area_um2"]) for p in sizing["points"][1:]) + " mm² for "
+         + listing(pct(p["target_sigma"], 2).rstrip("0").rstrip(".") for p in
+                   sizing["points"][1:]) + " %", "reported against sigma", "`bench_sizing.py`"),
+    ]
+    return (table(("figure", "measured", "target", "command"), rows) + "\n\n"
+            + caption(op, mc, sizing, twin, model))
+
+
+def onsets(r: Results, prefix: str) -> int:
+    """The onsets of disagreement of every kind whose name starts with ``prefix``."""
+    return sum(v for k, v in r["onsets"].items() if k.startswith(prefix))
+
+
+@region("compare_errors.table", "compare_errors.json")
+def compare_errors_table(r: Results) -> str:
+    """Onsets of disagreement by kind (docs/codesign.md)."""
+    o = r["onsets"]
+    rows = [
+        ("layer 0: knife edges (candidate within 1 % of a threshold)",
+         f"**{onsets(r, 'layer 0: knife edge')}** (hardware high "
+         f"{o['layer 0: knife edge, hardware high']}, "
+         f"low {o['layer 0: knife edge, hardware low']})"),
+        ("layer 0: far from a threshold", str(onsets(r, "layer 0: far"))),
+        ("layer 1: inherited from layer 0", str(o["layer 1: inherited"])),
+        ("layer 1: dynamic (the hardware-fed candidate does not explain the state)",
+         f"**{o['layer 1: dynamic']}**"),
+    ]
+    on = r["cell_switch_on"]
+    return (table(("onsets of disagreement", f"{r['utterances']} utterances"), rows)
+            + f"\n\nA bare cell switching on peaks at {on['peak_na']:.2f} units and settles at "
+            f"{on['settled_na']:.2f} (overshoot {pct(on['peak_na'] / on['settled_na'] - 1, 0)} %)."
+            + "\n\n" + caption(r))
+
+
+@region("sizing.table", "sizing.json")
+def sizing_table(r: Results) -> str:
+    """Unit device, area, power and Monte Carlo per target sigma (docs/codesign.md)."""
+    rows = []
+    for p in r["points"]:
+        die = p["die_agreement_with_nominal"]
+        lo, hi = p["dies_within_1_point_ci95"]
+        rows.append((
+            f"{pct(p['target_sigma'], 2).rstrip('0').rstrip('.')} %",
+            square(p["unit_um"]),
+            f"{pct(p['mirror_sigma']['nfet_03v3'])} / {pct(p['mirror_sigma']['pfet_03v3'])} %",
+            f"{p['tile_area_um2'] / 1e6:.3f} mm²",
+            f"{num(p['simulated_power_nw'])} nW",
+            f"{layers(p['nominal_state_agreement_per_layer'])} %",
+            f"{pct(die['mean'], 2)} % ({pct(die['min'])} %)",
+            f"{p['dies_within_1_point']} (CI {pct(lo, 0)}-{pct(hi, 0)} %)",
+            p["decisions_agreeing"],
+        ))
+    header = ("target sigma", "unit", "measured sigma NMOS / PMOS", "tile area",
+              "simulated power", "nominal tile vs model, layer 0 / 1",
+              "die vs mismatch-free tile, mean (worst)", "dies within 1 point",
+              "decisions agreeing")
+    return (table(header, rows) + "\n\n"
+            + caption(r, note=f"{r['seeds']} dies x {r['utterances']} utterances per "
+                       f"target, {num(r['seconds'])} s"))
+
+
+@region("montecarlo.table", "montecarlo.json")
+def montecarlo_table(r: Results) -> str:
+    """The Monte Carlo figures at the operating point (docs/codesign.md)."""
+    s = r["summary"]
+    per_layer = s["state_agreement_per_layer"]
+    die = s["die_agreement_with_nominal"]
+    acc = s["die_accuracy"]
+    lo, hi = s["dies_within_1_point_ci95"]
+    power = s["power_nw"]
+    rows = [
+        ("state agreement with the model, mean, layer 0 / 1",
+         f"{pct(per_layer[0]['mean'])} / {pct(per_layer[1]['mean'])} % (no mismatch: "
+         f"{layers(s['nominal_state_agreement_per_layer'])} %)", ""),
+        ("each die's agreement with the nominal tile, mean (worst die)",
+         f"**{pct(die['mean'])} % ({pct(die['min'])} %)**", ">= 97 %"),
+        ("dies within 1 point of the model's accuracy (95 % CI)",
+         f"**{s['dies_within_1_point']} ({pct(lo, 0)}-{pct(hi, 0)} %)**", ">= 95 % of dies"),
+        ("decisions agreeing with the model", s["decisions_agreeing"], ""),
+        (f"die accuracy (always \"other\" {pct(s['commonest_class_accuracy'], 0)} % on these "
+         f"{len(r['utterances'])})",
+         f"{pct(acc['min'], 0)}-{pct(acc['max'], 0)} % (model {pct(s['model_accuracy'], 0)} %)",
+         ""),
+        ("power", f"{num(power['mean'])} nW ({num(power['min'])}-{num(power['max'])})", ""),
+    ]
+    return (table(("figure", f"{len(r['seeds'])} dies x {len(r['utterances'])} utterances",
+                   "target"), rows)
+            + "\n\n" + caption(r, note=f"{s['samples']} simulations, {num(r['seconds'])} s"))
+
+
+@region("montecarlo.distribution", "montecarlo.json")
+def montecarlo_distribution(r: Results) -> str:
+    """State agreement over the Monte Carlo runs, per layer (docs/noise.md)."""
+    s = r["summary"]
+    runs, dies = s["state_agreement_per_layer"], s["state_agreement_per_seed_per_layer"]
+    nominal = s["agreement_with_nominal_per_layer"]
+    spread = ("min", "p5", "p50", "p95", "max")
+    rows = [
+        (f"mismatch off (these {len(r['utterances'])} utterances)",
+         *(f"{pct(v)} %" for v in s["nominal_state_agreement_per_layer"])),
+        (f"with mismatch, mean over {s['samples']} (die, utterance) runs",
+         *(f"**{pct(layer['mean'])} %**" for layer in runs)),
+        ("min / p5 / median / p95 / max",
+         *(listing(pct(layer[k]) for k in spread) + " %" for layer in runs)),
+        ("per die (mean over the utterances), min..max",
+         *(f"{pct(layer['min'])}..{pct(layer['max'])} %" for layer in dies)),
+        ("agreement with the mismatch-free tile, mean",
+         *(f"{pct(layer['mean'])} %" for layer in nominal)),
+    ]
+    return (table(("", *(f"layer {i}" for i in range(len(runs)))), rows) + "\n\n"
+            + caption(r, note=f"{num(r['seconds'])} s"))
+
+
+@region("twin.table", "twin.json")
+def twin_table(r: Results) -> str:
+    """Die against the checkpoint and against its twin (docs/codesign.md)."""
+    dies = r["dies"]
+    s = r["summary"]
+
+    def mean_layer(key: str, layer: int) -> float:
+        return statistics.fmean(d[key][layer] for d in dies)
+
+    rows = [
+        ("the checkpoint's realised values", f"{pct(mean_layer('model_agreement_per_layer', 0))} %",
+         f"{pct(mean_layer('model_agreement_per_layer', 1))} %",
+         f"{pct(s['model_agreement_mean'])} % ({pct(s['model_agreement_min'])} %)"),
+        ("**the die's twin**", f"**{pct(mean_layer('twin_agreement_per_layer', 0))} %**",
+         f"**{pct(mean_layer('twin_agreement_per_layer', 1))} %**",
+         f"**{pct(s['twin_agreement_mean'])} % ({pct(s['twin_agreement_min'])} %)**"),
+    ]
+    lo, hi = s["dies_twin_at_least_99_ci95"]
+    return (table(("state bits of the die agreeing with", "layer 0", "layer 1",
+                   "both, mean (worst die)"), rows)
+            + f"\n\nDecisions: the die agrees with its twin on {s['decisions_with_twin']}, with "
+            f"the checkpoint on {s['decisions_with_model']}; {s['dies_twin_at_least_99']} dies "
+            f"agree with their twin on >= 99 % of state bits (95 % CI {pct(lo, 0)}-{pct(hi, 0)} "
+            f"%). Die accuracy {pct(s['die_accuracy_mean'])} % mean (model "
+            f"{pct(s['model_accuracy'], 0)} %), {s['dies_accuracy_within_1_point']} dies within "
+            f"a point of the model; after each die's keyword-score offset, chosen with its twin "
+            f"on tuning utterances: {pct(s['die_accuracy_trimmed_mean'])} %, "
+            f"{s['dies_accuracy_trimmed_within_1_point']}.\n\n"
+            + caption(r, note=f"{num(r['seconds'])} s"))
+
+
+@region("model.table", "model.json")
+def model_table(r: Results) -> str:
+    """Accuracy, balanced accuracy and mismatch robustness per d (docs/codesign.md)."""
+    rows = []
+    for d, a in r["accuracy"].items():
+        mm = r["mismatch"][d]
+        lo, hi = a["accuracy_ci95"]
+        draws = {v["draws"] for v in mm.values()}
+        rows.append((
+            d, f"{pct(a['accuracy'])} % ({interval((lo, hi))})",
+            f"**{pct(a['balanced_accuracy'])} %**", f"{pct(a['false_reject_at_5pct_fa'])} %",
+            f"{pct(a['baseline_accuracy'])} %",
+            " / ".join(pct(v["balanced_mean"]) for v in mm.values()) + " %"
+            + f" ({', '.join(str(n) for n in sorted(draws))} draws)",
+            f"{num(a['training_s'])} s, best epoch {a['best_epoch']} of {a['epochs_run']}",
+        ))
+    sigmas = " / ".join(k.replace("%", "") for k in next(iter(r["mismatch"].values())))
+    t = r["training"]
+    return (table(("d", "accuracy (95 % CI)", "balanced", "false rejects at 5 % false accepts",
+                   "always \"other\"", f"balanced under {sigmas} % mismatch", "training"), rows)
+            + f"\n\n{r['test_utterances']} test utterances; every d trained alike: "
+            f"{pct(t['mismatch'], 0)} % element mismatch, {t['candidate_noise']:g}-unit "
+            f"candidate noise, {t['epochs']} epochs, patience {t['patience']}.\n\n"
+            + caption(r))
+
+
+def candidate_label(name: str) -> str:
+    """A readable label for a screened checkpoint's file name."""
+    stem = name.removesuffix(".safetensors")
+    if stem == "old_bundled":
+        return "first checkpoint"
+    if stem == "d4_m0.0":
+        return "no mismatch, 800 per word"
+    m = re.fullmatch(r"d4_m0\.05_s(\d+)", stem)
+    if m:
+        return f"5 % mismatch, seed {m[1]}"
+    m = re.fullmatch(r"sc_(?P<terms>.*)_s(?P<seed>\d+)", stem)
+    if m:
+        terms = m["terms"].split("_")
+        words = ["noise 0.1" if t == "n0.1" else "current" if t.startswith("c") else t
+                 for t in terms]
+        return " + ".join(words) + f", seed {m['seed']}"
+    return f"`{name}`"
+
+
+def candidate_rows(r: Results, unit: str = "") -> list[tuple[str, ...]]:
+    """One row per screened checkpoint."""
+    rows = []
+    for row in r["rows"]:
+        cells = [candidate_label(row["checkpoint"]),
+                 f"{pct(row['validation_balanced'])} % "
+                 f"({pct(row['validation_balanced_mismatch_5pct'])} %)"]
+        if unit:
+            cells.append(unit)
+        cells += [f"{row['model_power_nw']} nW", f"{row['tile_power_nw']} nW",
+                  f"{layers(row['state_agreement_per_layer'])} %", row["decisions_agreeing"]]
+        rows.append(tuple(cells))
+    return rows
+
+
+@region("candidates.table", "candidates.json")
+def candidates_table(r: Results) -> str:
+    """The first retraining's screen (docs/codesign.md)."""
+    return (table(("checkpoint", "validation balanced (5 % mismatch)", "model power estimate",
+                   "tile power", "tile vs model, state bits layer 0 / 1", "decisions"),
+                  candidate_rows(r))
+            + f"\n\n{r['tuning_utterances']} tuning utterances per tile.\n\n" + caption(r))
+
+
+@region("candidates_codesign.table", "candidates_codesign.json", "candidates_0.2nA.json")
+def candidates_codesign_table(at_03: Results, at_02: Results) -> str:
+    """The co-design screen at two unit currents (docs/codesign.md)."""
+    rows = candidate_rows(at_03, "0.3 nA") + candidate_rows(at_02, "0.2 nA")
+    return (table(("checkpoint", "validation balanced (5 % mismatch)", "unit current",
+                   "model power estimate", "tile power", "tile vs model, state bits layer 0 / 1",
+                   "decisions"), rows)
+            + f"\n\n{at_03['tuning_utterances']} tuning utterances per tile.\n\n"
+            + caption(at_03, at_02))
+
+
+@region("training.table", "training.json")
+def training_table(r: Results) -> str:
+    """Training recipes over seeds (docs/codesign.md)."""
+    rows = []
+    for name, recipe in r["recipes"].items():
+        ms = recipe["mean_sd"]
+        best = max(run["validation_balanced"] for run in recipe["runs"])
+        rows.append((name, f"{pct(ms['validation_balanced'][0])} % "
+                     f"({pct(ms['validation_balanced'][1])})", f"{pct(best)} %",
+                     f"{pct(ms['validation_balanced_mismatch_5pct'][0])} %",
+                     f"{num(ms['model_power_nw'][0])} nW"))
+    return (table(("recipe", f"validation balanced, mean (sd) over {r['seeds']} seeds",
+                   "best seed", "same under 5 % mismatch", "model power estimate"), rows)
+            + f"\n\nModel power estimate at {r['i_unit_na']:g} nA per unit, mean over seeds; "
+            f"{num(r['seconds'])} s with every checkpoint already trained.\n\n" + caption(r))
+
+
+# ---------------------------------------------------------------------------------- compare, PVT
+
+
+def compare_table_text(r: Results, digits: int, note: str = "") -> str:
+    """The compare's headline table: ideal-model agreement, with parasitics and device-only."""
+    full, dev = r["ideal"], r["device_only"]["ideal"]
+    n = r["utterances"]
+    rows = []
+    for layer in range(len(full["state_agreement_per_layer"])):
+        rows.append((
+            f"state bits, layer {layer} (95 % CI)",
+            f"**{pct(full['state_agreement_per_layer'][layer], digits)} %** "
+            f"({interval(full['ci95']['state_agreement_per_layer'][layer], digits)})",
+            f"{pct(dev['state_agreement_per_layer'][layer], digits)} % "
+            f"({interval(dev['ci95']['state_agreement_per_layer'][layer], digits)})"))
+    rows.append(("decisions agreeing (95 % CI)",
+                 f"**{full['decisions_agreeing']} / {n}** "
+                 f"({interval(full['ci95']['decision_agreement'])} %)",
+                 f"{dev['decisions_agreeing']} / {n} "
+                 f"({interval(dev['ci95']['decision_agreement'])} %)"))
+    rows.append(("accuracy: model / tile / always \"other\"",
+                 f"{pct(full['model_accuracy'])} % / {pct(r['hardware_accuracy'])} % / "
+                 f"{pct(r['baseline_accuracy'])} %",
+                 f"{pct(dev['model_accuracy'])} % / "
+                 f"{pct(r['device_only']['hardware_accuracy'])} %"))
+    power = r["power_nw"]
+    parts = ", ".join(f"{k.replace('_', ' ')} {num(v)}" for k, v in power["by_part"].items())
+    rows.append(("supply power", f"{num(power['mean'])} nW mean ({num(power['min'])}-"
+                 f"{num(power['max'])}): {parts}",
+                 f"{num(r['device_only']['power_nw']['mean'])} nW"))
+    rows.append(("ngspice time", f"{r['sim_s_per_utterance']:.2f} s per utterance", ""))
+    return (table(("figure", "with parasitics", "device-only"), rows)
+            + f"\n\n{n} utterances, {r['condition']}; tile `{r['tile']}`; with parasitics: "
+            f"{r['netlist']}.\n\n" + caption(r, note=note))
+
+
+@region("compare.table", "compare.json")
+def compare_table(r: Results) -> str:
+    """`make run`'s compare as kept in compare.json (docs/compare.md)."""
+    return compare_table_text(r, 1, note="`make run` writes it as build/flow/compare/compare.json")
+
+
+@region("compare_heldout.table", "compare_heldout.json")
+def compare_heldout_table(r: Results) -> str:
+    """The 200-utterance compare (docs/compare.md)."""
+    return compare_table_text(r, 2)
+
+
+def pvt_text(r: Results) -> str:
+    """One row per PVT condition."""
+    rows = []
+    for c in r["conditions"]:
+        bits = [f"{pct(v)} % ({interval(ci)})" for v, ci in
+                zip(c["state_agreement_per_layer"], c["state_ci95_per_layer"], strict=True)]
+        lo, hi = c["decision_ci95"]
+        rows.append((c["condition"], *bits,
+                     f"{c['decisions_agreeing']}/{c['utterances']} ({pct(lo, 0)}-{pct(hi, 0)} %)",
+                     f"{pct(c['hardware_accuracy'], 0)} / {pct(c['model_accuracy'], 0)} / "
+                     f"{pct(c['baseline_accuracy'], 0)} %", num(c["power_nw"]["mean"])))
+    failed = sum(c["failed"] for c in r["conditions"])
+    return (table(("condition", "layer 0 bits (95 % CI)", "layer 1 bits (95 % CI)",
+                   "decisions (95 % CI)", "tile / model / baseline accuracy", "power, nW"), rows)
+            + "\n\n" + caption(r, note=f"{'with' if r['pex'] else 'without'} parasitic "
+                               f"capacitances, {r['utterances']} utterances per condition, "
+                               f"{failed} failed simulations, {num(r['seconds'])} s"))
+
+
+@region("pvt.table", "pvt.json")
+def pvt_table(r: Results) -> str:
+    """PVT, device-only (docs/pvt.md)."""
+    return pvt_text(r)
+
+
+@region("pvt_pex.table", "pvt_pex.json")
+def pvt_pex_table(r: Results) -> str:
+    """PVT with parasitics (docs/pvt.md)."""
+    return pvt_text(r)
+
+
+# ---------------------------------------------------------------------------------- power, speed
+
+
+@region("power.bundled", "power.json")
+def power_bundled(r: Results) -> str:
+    """Power by part of the bundled tile against the estimate and the paper (docs/power.md)."""
+    b = r["bundled"]
+    p, est, pub = b["power_nw"], b["model_estimate_nw"], b["published_nw"]
+    rows = [
+        ("cells (recurrent core)", f"**{num(p['cells'])} nW**", f"{num(est['cells'])} nW",
+         f"~{pub['cells']} nW"),
+        ("fc mirrors", f"{num(p['fc_mirrors'])} nW (layer 0: {num(p['fc_w0'])}, layer 1: "
+         f"{num(p['fc_w1'])}, readout: {num(p['fc_wo'])})", f"{num(est['fc_mirrors'])} nW",
+         f"~{pub['fc_mirrors']} nW"),
+        ("biases", f"{num(p['biases'])} nW", f"{num(est['biases'])} nW", "—"),
+        ("total", f"**{num(p['total'])} nW**", f"{num(est['total'])} nW", f"~{pub['total']} nW"),
+    ]
+    return (table(("part", "simulated (ngspice, extracted)", "model-level estimate",
+                   "published"), rows)
+            + "\n\n" + caption(r, note=f"{b['utterances']} utterances of {b['frames']} frames, "
+                               f"{b['transistors']} extracted transistors"))
+
+
+@region("power.sweep", "power.json")
+def power_sweep(r: Results) -> str:
+    """Power by part against d, fixed weights (docs/power.md)."""
+    rows = []
+    for s in r["sweeps"]["fixed"]:
+        p = s["power_nw"]
+        rows.append((str(s["d"]), str(s["transistors"]),
+                     *(num(p[k]) for k in ("cells", "fc_w0", "fc_w1", "fc_wo", "fc_mirrors",
+                                           "biases", "total")),
+                     num(s["model_estimate_nw"]["total"]), f"{s['sim_s']:.1f}"))
+    return (table(("d", "transistors", "cells", "fc_w0", "fc_w1", "fc_wo", "fc mirrors",
+                   "biases", "total", "model estimate", "ngspice s"), rows)
+            + "\n\n" + caption(r, note=f"{r['frames']} frames of random input per tile"))
+
+
+@region("power.exponents", "power.json")
+def power_exponents(r: Results) -> str:
+    """Fitted exponents of power against d (docs/power.md)."""
+    e = r["exponents"]
+    names = (("cells", "cells (recurrent)"), ("fc_w1", "fc_w1 (d x d mirrors)"),
+             ("fc_mirrors", "fc mirrors, all arrays"), ("biases", "biases"), ("total", "total"))
+    rows = [(label, f"{e['fixed']['all'][k]:.2f}", f"{e['fixed']['d_ge_8'][k]:.2f}",
+             f"{e['init']['all'][k]:.2f}", f"{e['init']['d_ge_8'][k]:.2f}")
+            for k, label in names]
+    return (table(("part", "fixed, all d", "fixed, d >= 8", "init, all d", "init, d >= 8"), rows)
+            + "\n\n" + caption(r))
+
+
+def span(values: Iterable[float], digits: int) -> str:
+    """'lo-hi' of some numbers, or the one number when they round alike."""
+    vals = sorted(values)
+    lo, hi = num(vals[0], digits), num(vals[-1], digits)
+    return lo if lo == hi else f"{lo}-{hi}"
+
+
+def sci(x: float) -> str:
+    """2.1e5 -> '2.1 x 10^5'."""
+    mantissa, _, exponent = f"{x:.1e}".partition("e")
+    return f"{mantissa} x 10^{int(exponent)}"
+
+
+@region("speed.table", "speed.json")
+def speed_table(r: Results) -> str:
+    """Torch model against ngspice, per utterance (docs/power.md)."""
+    s = r["software_vs_ngspice"]
+    size = r["ngspice_vs_size"]
+    rows = [
+        ("torch model, one utterance per call", f"{s['model_s_per_utterance'] * 1e3:.2f} ms",
+         f"**{sci(s['ratio_mean'])}** (min {sci(s['ratio_min'])})"),
+        (f"torch model, batch of {s['batch']}",
+         f"{s['model_batched_s_per_utterance'] * 1e6:.0f} µs", f"**{sci(s['ratio_batched'])}**"),
+        ("ngspice, extracted tile (transient run only)",
+         f"{s['ngspice_s_per_utterance']:.1f} s", ""),
+    ]
+    by_d: dict[str, list[dict[str, Any]]] = {}
+    for point in size["points"]:
+        by_d.setdefault(point["source"].rpartition("d=")[2], []).append(point)
+    spans = ", ".join(
+        f"{span((p['s_per_frame'] for p in pts), 2)} s at "
+        f"{span((p['transistors'] for p in pts), 0)} transistors" for pts in by_d.values())
+    return (table(("", "time per utterance", "ngspice / model"), rows)
+            + f"\n\nngspice time per frame grows as transistors^{size['exponent']:g} over the "
+            f"power sweep's tiles ({len(size['points'])} runs: {spans}); the bundled tile's "
+            f"{s['frames']}-frame runs take {size['bundled']['s_per_frame']:.3f} s per frame."
+            + "\n\n" + caption(r, note=f"{s['utterances']} utterances, {s['transistors']} "
+                               "extracted transistors"))
+
+
+# ---------------------------------------------------------------------------------- PEX, tiles
+
+
+@region("pex.wires", "pex.json")
+def pex_wires(r: Results) -> str:
+    """Coupling against spacing and isolated wires against the formula (docs/pex.md)."""
+    coupling = r["structures"]["coupling_aF_per_um_by_space_um"]
+    wires = r["structures"]["isolated_wire_100um"]
+    widths = " / ".join(f"{w['width_um']:g}" for w in wires)
+    return (table(("spacing (µm)", *coupling), [("coupling (aF/µm)",
+                                                 *(f"{v:.1f}" for v in coupling.values()))])
+            + f"\n\nAn isolated 100 µm metal1 wire, {widths} µm wide: "
+            + " / ".join(f"{w['kpex_fF']:.1f}" for w in wires) + " fF, "
+            + " / ".join(pct(-w["kpex_vs_formula"]) for w in wires)
+            + " % below the Sakurai-Tamaru formula.\n\n" + caption(r))
+
+
+def tile_label(name: str) -> str:
+    """'d4_bundled' -> 'd4 (bundled)'."""
+    size, _, kind = name.partition("_")
+    return f"{size} ({kind})" if kind else size
+
+
+@region("pex.tiles", "pex.json")
+def pex_tiles(r: Results) -> str:
+    """Capacitance per tile (docs/pex.md)."""
+    rows = []
+    for t in r["tiles"]:
+        roles = t["by_role"]
+        summing, decision = roles["summing"], roles["decision"]
+        rows.append((tile_label(t["name"]), str(t["devices"]), str(t["capacitors"]),
+                     f"{num(t['pex_s'])} s", f"{t['total_fF'] / 1000:.2f} pF",
+                     f"{t['between_nets_fF'] / 1000:.2f} pF",
+                     f"{t['to_substrate_net_fF'] / 1000:.2f} pF",
+                     f"{num(summing['min_fF'])}-{num(summing['max_fF'])} fF (median "
+                     f"{num(summing['median_fF'])})",
+                     f"{decision['min_fF']:.1f}-{decision['max_fF']:.1f} fF"))
+    return (table(("tile", "transistors", "capacitors", "PEX time", "total", "between nets",
+                   "to the substrate net", "summing nets", "decision nodes"), rows)
+            + "\n\n" + caption(r, note=r["engine"]))
+
+
+@region("pex.nets", "pex.json")
+def pex_nets(r: Results) -> str:
+    """The first tile's nets by role (docs/pex.md)."""
+    t = r["tiles"][0]
+    supply = t["per_net_fF"]["supply"]
+    roles = t["by_role"]
+    parts = [f"`{net}` {num(c)} fF" for net, c in sorted(supply.items(), key=lambda x: -x[1])]
+    names = {"unit_output": "unit outputs", "input": "inputs", "output": "class outputs"}
+    parts += [f"{label} {num(roles[role]['min_fF'])}-{num(roles[role]['max_fF'])} fF"
+              for role, label in names.items()]
+    return sentence(f"{tile_label(t['name'])}: " + ", ".join(parts) + ".", r)
+
+
+@region("tile.table", "tile.json")
+def tile_table(r: Results) -> str:
+    """Tiles from d = 4 to 256: size, build, DRC, LVS (docs/tile.md)."""
+    rows = []
+    for t in r["tiles"]:
+        rows.append((tile_label(t["name"]), f"{t['n_in']} x {t['d']} x {t['layers']}",
+                     str(t["devices"]), f"{num(t['size_um'][0])} x {num(t['size_um'][1])}",
+                     f"{t['area_um2'] / 1e6:.3f}", num(t["area_per_transistor_um2"]),
+                     f"{t['build_s']:.3g} s", f"{t['build_s_per_device']:.4f}",
+                     f"{'clean' if t['drc_clean'] else 'violations'}, {num(t['drc_s'])} s",
+                     f"{'match' if t['lvs_match'] else 'mismatch'}, {t['lvs_s']:.1f} s"))
+    return (table(("tile", "n_in x d x L", "transistors", "size (µm)", "area (mm²)",
+                   "µm² / transistor", "build", "s / transistor", "DRC", "LVS"), rows)
+            + f"\n\nBuild time grows as transistors^{r['build_exponent_d16_d256']:.2f} from "
+            f"d = 16 to d = 256 (least-squares slope of the log-log fit; "
+            f"{r['build_exponent_endpoints']:.2f} between the end points).\n\n" + caption(r))
+
+
+@region("platform.table", "tile_platforms.json")
+def platform_table(r: Results) -> str:
+    """Fastest build per tile and environment (docs/platform.md)."""
+    envs = r["environments"]
+    header = ["tile", "transistors"] + [
+        f"Python {e['python'].rsplit('.', 1)[0]}, gdsfactory {e['gdsfactory']}, kfactory "
+        f"{e['kfactory']}" for e in envs.values()]
+    names = [t["name"] for t in next(iter(envs.values()))["tiles"]]
+    rows = []
+    for name in names:
+        cells = []
+        devices = ""
+        for e in envs.values():
+            t = next(t for t in e["tiles"] if t["name"] == name)
+            devices = str(t["devices"])
+            cells.append(f"{t['build_s_min']:.2f} s ({t['build_s_per_device'] * 1e3:.1f} ms "
+                         "/ transistor)")
+        rows.append((tile_label(name), devices, *cells))
+    runs = {len(t["build_s"]) for e in envs.values() for t in e["tiles"]}
+    return (table(header, rows) + "\n\n"
+            + caption(r, note="run in each environment, fastest of "
+                      + "/".join(str(n) for n in sorted(runs)) + " builds"))
+
+
+# ---------------------------------------------------------------------------------- elements
+
+
+@region("pelgrom.table", "pelgrom.json")
+def pelgrom_table(r: Results) -> str:
+    """Sigma of a 1:1 mirror against device area, and the fitted A (docs/circuits.md)."""
+    points = [p for p in r["points"] if p["i_na"] == 1.0]
+    sizes = sorted({(p["w_um"], p["l_um"]) for p in points}, key=lambda s: s[0] * s[1])
+    rows = []
+    for w, length in sizes:
+        by_kind = {p["kind"]: p for p in points if (p["w_um"], p["l_um"]) == (w, length)}
+        n, p = by_kind["nfet_03v3"], by_kind["pfet_03v3"]
+        rows.append((f"{w:g} x {length:g}", f"{pct(n['sigma'])} % ({interval(n['sigma_ci95'])})",
+                     f"{pct(p['sigma'])} % ({interval(p['sigma_ci95'])})",
+                     f"{pct(n['pelgrom_estimate'])} / {pct(p['pelgrom_estimate'])} %",
+                     f"{n['mean_gain']:.2f} / {p['mean_gain']:.2f}"))
+    fits = {(f["kind"], f["i_na"]): f for f in r["fits"]}
+    currents = sorted({f["i_na"] for f in r["fits"]})
+
+    def fitted(kind: str) -> str:
+        return " / ".join(f"{fits[(kind, i)]['a_pct_um']:.1f}" for i in currents)
+
+    n1, p1 = fits[("nfet_03v3", 1.0)], fits[("pfet_03v3", 1.0)]
+    worst = max(f["worst_residual_pct"] for f in r["fits"])
+    return (table(("W x L (µm)", "NMOS 1 nA", "PMOS 1 nA", "estimate NMOS / PMOS",
+                   "mean copy gain NMOS / PMOS"), rows)
+            + f"\n\nFitted A (sigma x sqrt(W L)) at {' / '.join(f'{i:g}' for i in currents)} nA: "
+            f"NMOS {fitted('nfet_03v3')} % µm, PMOS {fitted('pfet_03v3')} % µm (worst point "
+            f"{worst:g} % off its fit). Area for a "
+            f"target sigma at 1 nA (NMOS / PMOS): 5 %: {num(n1['area_for_5pct_um2'])} / "
+            f"{num(p1['area_for_5pct_um2'])} µm²; 2 %: {num(n1['area_for_2pct_um2'])} / "
+            f"{num(p1['area_for_2pct_um2'])} µm²; 1 %: {num(n1['area_for_1pct_um2'])} / "
+            f"{num(p1['area_for_1pct_um2'])} µm².\n\n"
+            + caption(r, note=f"{r['n']} mirrors per point, {r['seconds']:g} s"))
+
+
+@region("circuits.table", "circuits.json")
+def circuits_table(r: Results) -> str:
+    """Requested against simulated element values (docs/circuits.md)."""
+    w = r["weight_error"]
+    cell, unit = r["cell_error"], r["unit_error"]
+    g = r["gate_area"]
+
+    def maxes(errors: dict[str, Any]) -> str:
+        return " / ".join(f"{errors[k]['max_pct']:g} %" for k in ("beta_hi", "beta_lo", "alpha"))
+
+    rows = [
+        (f"weight, {w['1nA']['n']} values, input 1 nA",
+         f"max {w['1nA']['max_pct']:g} %, mean {w['1nA']['mean_pct']:g} %"),
+        ("same weights (calibrated at 1 nA), input 0.1 nA / 10 nA",
+         f"max {w['0.1nA']['max_pct']:g} % / {w['10nA']['max_pct']:g} % (mean "
+         f"{w['0.1nA']['mean_pct']:g} % / {w['10nA']['mean_pct']:g} %)"),
+        (f"bias b, {r['bias_error']['n']} values", f"max {r['bias_error']['max_pct']:g} %"),
+        (f"cell beta_hi / beta_lo / alpha, {cell['beta_hi']['n']} points", f"max {maxes(cell)}"),
+        ("unit (through the ReLU) beta_hi / beta_lo / alpha", f"max {maxes(unit)}"),
+        ("gate area: weight 0.3 / 1 / 10; cell",
+         f"{g['weight_0.3_um2']:g} / {g['weight_1_um2']:g} / {g['weight_10_um2']:g} µm²; "
+         f"{g['cell_um2']:g} µm²"),
+        ("1:1 mirror sigma NMOS / PMOS (statistical mode)",
+         f"{pct(r['mismatch_sigma_1to1']['nfet_03v3'])} / "
+         f"{pct(r['mismatch_sigma_1to1']['pfet_03v3'])} %"),
+        ("characterisation run time", f"{r['characterize_seconds']:g} s"),
+    ]
+    return (table(("quantity", "requested vs simulated (schematic)"), rows) + "\n\n"
+            + caption(r, note=f"{r['bench_seconds']:g} s"))
+
+
+@region("cells.table", "cells.json")
+def cells_table(r: Results) -> str:
+    """Area and generation time per library cell (docs/circuits.md)."""
+    rows = []
+    for name, c in r["cells"].items():
+        per_weight = c.get("area_per_weight_um2")
+        rows.append((name, str(c["devices"]),
+                     f"{num(c['area_um2'])} ({c['width_um']:.1f} x {c['height_um']:.1f})",
+                     num(c["gate_area_um2"]), f"{per_weight:.1f}" if per_weight else "—",
+                     f"{c['generate_s']:.2f}", "match" if c["lvs_match"] else "mismatch"))
+    return (table(("cell", "devices", "area µm² (w x h µm)", "gate area µm²",
+                   "area per weight µm²", "generation s", "LVS"), rows)
+            + "\n\n" + caption(r, note=f"weights drawn with seed {r['seed']}"))
+
+
+@region("devices.table", "devices.json")
+def devices_table(r: Results) -> str:
+    """Device arrays through the official deck and LVS (docs/benchmarks.md)."""
+    arrays = r["arrays"]
+    header = ["", *(f"{a['transistors']} transistors" for a in arrays)]
+    rows = [
+        ("layout build", *(f"{a['build_s']:.2f} s" for a in arrays)),
+        ("official-deck DRC (clean)", *(f"{a['drc_s']:.1f} s" for a in arrays)),
+        ("LVS (match)", *(f"{a['lvs_s']:.2f} s" for a in arrays)),
+    ]
+    return (table(header, rows)
+            + f"\n\nDevice generation, warm: {r['generation_s_per_device'] * 1e3:.1f} ms per "
+            "device.\n\n" + caption(r, note=r["machine"]))
+
+
+# ---------------------------------------------------------------------------------- corners
+
+
+def worst(values: Iterable[float]) -> float:
+    """The value of largest magnitude, with its sign."""
+    return max(values, key=abs)
+
+
+def signed(x: float) -> str:
+    """A fraction as a signed percentage, two decimals: 0.0053 -> '+0.53'."""
+    return f"{100 * x:+.2f}"
+
+
+def over(before: Sequence[str], after: Sequence[str], kinds: int) -> str:
+    """The element types outside tolerance, and in brackets after the trim."""
+    if not after:
+        trimmed = "-"
+    elif len(after) == kinds:
+        trimmed = "all"
+    elif sorted(after) == sorted(before):
+        trimmed = "same"
+    else:
+        trimmed = ", ".join(after)
+    return f"{', '.join(before) or '-'} ({trimmed})"
+
+
+@region("corners.deviation", "corners.json")
+def corners_deviation(r: Results) -> str:
+    """Each element's deviation from its typical 27 °C value per condition (docs/corners.md)."""
+    weights = r["weights"]
+    groups = {
+        "weights -1/-2/-4": [i for i, w in enumerate(weights) if w <= -1],
+        "+1/+2/+4": [i for i, w in enumerate(weights) if w >= 1],
+        "-0.5": [i for i, w in enumerate(weights) if -1 < w < 0],
+        "+0.5": [i for i, w in enumerate(weights) if 0 < w < 1],
+    }
+    cells = r["cells"]
+    small = [i for i, c in enumerate(cells) if c["beta_hi"] == min(c["beta_hi"] for c in cells)]
+    large = [i for i in range(len(cells)) if i not in small]
+    lo_small = " / ".join(f"{cells[i]['beta_hi'] - cells[i]['delta']:.1g}" for i in small)
+    rows = []
+    for c in r["conditions"]:
+        dev = c["deviation"]
+        row = [c["condition"], f"{c['v_sum']:.3f}"]
+        row += [signed(worst(dev["weight"][i] for i in idx)) for idx in groups.values()]
+        row += [signed(dev["bias"][0]), signed(worst(dev["alpha"])),
+                signed(worst(dev["beta_hi"][i] for i in small)),
+                signed(worst(dev["beta_hi"][i] for i in large)),
+                signed(worst(dev["beta_lo"][i] for i in small)),
+                signed(worst(dev["beta_lo"][i] for i in large)),
+                f"{c['reference_trim']:.3f}",
+                over(c["exceeds"], c["exceeds_after_trim"], len(r["tolerance"]))]
+        rows.append(row)
+    hi_small = listing(format(cells[i]["beta_hi"], ".0f") for i in small)
+    hi_large = ", ".join(format(cells[i]["beta_hi"], ".0f") for i in large)
+    header = ["condition", "v_sum V", *groups, "bias +1", "alpha", f"beta_hi {hi_small} nA",
+              f"beta_hi {hi_large} nA", f"beta_lo {lo_small} nA", "beta_lo, larger cells",
+              "trim", "over tolerance (after trim)"]
+    return table(header, rows) + "\n\n" + caption(r, note=f"{num(r['seconds'])} s")
+
+
+@region("corners.mirrors", "corners.json")
+def corners_mirrors(r: Results) -> str:
+    """The bare mirrors' spread over the conditions (docs/corners.md)."""
+    ratios = r["ratios"]
+    conds = r["conditions"]
+
+    def spread(key: str, idx: Sequence[int]) -> str:
+        values = [c["deviation"][key][i] for c in conds for i in idx]
+        return f"{signed(min(values))}..{signed(max(values))} %"
+
+    whole = [i for i, x in enumerate(ratios) if x >= 1]
+    sub = [i for i, x in enumerate(ratios) if x < 1]
+    parts = []
+    for kind in ("nmos", "pmos"):
+        for current in r["mirror_currents_na"]:
+            key = f"{kind}_{current:g}nA"
+            parts.append(f"{kind.upper()} at {current:g} nA: ratios "
+                         f"{listing(format(ratios[i], 'g') for i in whole)} {spread(key, whole)}, "
+                         f"ratio {listing(format(ratios[i], 'g') for i in sub)} "
+                         f"{spread(key, sub)}")
+    copy = [v for c in conds for v in c["deviation"]["copy_diode"]]
+    return sentence(f"Bare mirrors onto a summing node over the {len(conds)} conditions: "
+                    + "; ".join(parts) + f". The unit NMOS copy into a PMOS diode: "
+                    f"{signed(min(copy))}..{signed(max(copy))} %.", r)
+
+
+def pa(na: float) -> str:
+    """A current in nA as pA: whole pA from 100 pA up, else one decimal."""
+    x = na * 1000
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
+
+
+@region("corners.leakage", "corners.json")
+def corners_leakage(r: Results) -> str:
+    """The leakage floor per condition (docs/corners.md)."""
+    keys = ("cell_supply_pa", "cell_bias_supply_pa", "cell_out_pa", "row_supply_pa",
+            "row_rail_max_pa")
+    parts = {"cells": "cells", "fc_mirrors": "mirrors", "biases": "biases"}
+    rows = []
+    for c in r["conditions"]:
+        own, default = c["leakage"], c["leakage_default_gmin"]
+        tile = c["tile_zero"]
+        total = f"{pa(tile['supply_na'])} pA"
+        if tile["supply_na"] * 1000 >= 100:
+            total += " (" + ", ".join(f"{name} {num(tile['by_part_na'][k] * 1000)}"
+                                      for k, name in parts.items()) + ")"
+        rows.append((c["condition"], *(f"{own[k]:.2f} ({default[k]:.1f})" for k in keys), total,
+                     f"{pa(c['tile_zero_default_gmin']['supply_na'])} pA",
+                     ", ".join(f"{v:.2f}" for v in tile["outputs_pa"].values()) + " pA"))
+    return (table(("condition", "cell", "its bias generator", "cell output (OFF)",
+                   "weight row of 8", "worst rail", "tile, zero reference", "tile, default GMIN",
+                   "tile outputs y0, y1"), rows) + "\n\n" + caption(r))
+
+
+# ---------------------------------------------------------------------------------- noise
+
+
+def noise_cell(x: dict[str, Any], long_run: bool) -> str:
+    """A suppression with its flipped frames (ngspice) or flip rate (the long model run)."""
+    if x["flipped_frames"] == 0:
+        return f"no flip in {x['frames']} frames" if long_run else \
+            f"{x['suppression']:.3g}x (0 flips)"
+    if long_run:
+        return f"{x['suppression']:.2g}x ({pct(x['flipped_frames'] / x['frames'], 2)} % of frames)"
+    return f"{x['suppression']:.2g}x ({x['flipped_frames']} flips)"
+
+
+def noise_text(r: Results, per_frame: str) -> str:
+    """The suppression sweep at one noise rate."""
+    sweep = r["sweeps"][per_frame]
+    rows = []
+    for i, x in enumerate(sweep["bmru"]["spice"]):
+        row = [f"{pct(x['input_deviation'])} %"]
+        for dut in ("bmru", "comparator", "no_m9"):
+            row += [noise_cell(sweep[dut]["spice"][i], False),
+                    noise_cell(sweep[dut]["model_long"][i], True)]
+        rows.append(row)
+    return (table(("input deviation", "BMRU unit, ngspice", "BMRU unit, model",
+                   "comparator at band centre, ngspice", "comparator, model",
+                   "no M9 at beta_hi, ngspice", "no M9, model"), rows)
+            + "\n\n" + caption(r, note=f"{per_frame} noise sample(s) a frame, ngspice on "
+                               f"{r['frames']} frames, the model on {r['model_frames']}"))
+
+
+@region("noise.duts", "noise.json")
+def noise_duts(r: Results) -> str:
+    """The unit and its two controls as measured (docs/noise.md)."""
+    names = {"bmru": "BMRU unit", "comparator": "comparator at band centre (no M9)",
+             "no_m9": "no M9, threshold at beta_hi"}
+    rows = [(names.get(k, k), f"{d['beta_lo']:.3f}", f"{d['beta_hi']:.3f}", f"{d['alpha']:.3f}",
+             f"{d['i_vdd_off']:.2f} / {d['i_vdd_on']:.2f}") for k, d in r["duts"].items()]
+    u = r["unit_ratios"]
+    return (table(("circuit", "beta_lo", "beta_hi", "alpha", "supply OFF / ON"), rows)
+            + f"\n\nDrawn with I_thresh = {u['r_thresh']:g}, I_width = {u['r_width']:g}, "
+            f"I_gain = {u['r_gain']:g} x I_REF; clean levels at least "
+            f"{r['margin_of_delta']:g} delta clear of both thresholds.\n\n" + caption(r))
+
+
+@region("noise.fast", "noise.json")
+def noise_fast(r: Results) -> str:
+    """Noise suppression, 4 samples a frame (docs/noise.md)."""
+    return noise_text(r, "4")
+
+
+@region("noise.slow", "noise.json")
+def noise_slow(r: Results) -> str:
+    """Noise suppression, 1 sample a frame (docs/noise.md)."""
+    return noise_text(r, "1")
+
+
+# ---------------------------------------------------------------------------------- benchmarks.md
+
+
+def listing(values: Iterable[str]) -> str:
+    """'a / b / c'."""
+    return " / ".join(values)
+
+
+def sentence(text: str, *results: Results, note: str = "") -> str:
+    """A paragraph of figures, then where they come from."""
+    return text + "\n\n" + caption(*results, note=note)
+
+
+def mm2(um2: float) -> str:
+    """µm² as mm², three decimals."""
+    return f"{um2 / 1e6:.3f}"
+
+
+@region("run.summary", "run.json", optional=("run.json",))
+def run_summary(run: Results | None) -> str:
+    """``make run``'s figures in one paragraph, once its results file exists
+    (docs/benchmarks.md)."""
+    if run is None:
+        return ("`benchmarks/results/run.json` is not written yet: `make run` writes it, then "
+                "`python scripts/render_docs.py` renders it here and in the README.")
+    c, t, drc, lvs = run["compare"], run["tile"], run["drc"], run["lvs"]
+    ideal, dev = c["ideal"], c["device_only"]["ideal"]
+    n = c["utterances"]
+    bits = " / ".join(f"{pct(v)} % ({interval(ci)})" for v, ci in
+                      zip(ideal["state_agreement_per_layer"],
+                          ideal["ci95"]["state_agreement_per_layer"], strict=True))
+    power = c["power_nw"]
+    tile = (f"Tile `{t['cell']}`: {t['devices']} transistors, {mm2(t['area_um2'])} mm², DRC "
+            f"{'clean' if drc['clean'] else 'violations'} in {drc['runtime_s']:g} s, LVS "
+            f"{'match' if lvs['match'] else 'mismatch'}.")
+    figures = (f"Simulated netlist: {c['netlist']}; {n} utterances: {num(power['mean'])} nW "
+               f"({num(power['min'])}-{num(power['max'])}), state bits {bits}, decisions "
+               f"{ideal['decisions_agreeing']} / {n}; device-only "
+               f"{layers(dev['state_agreement_per_layer'])} %, {dev['decisions_agreeing']} / "
+               f"{c['device_only']['utterances']}.")
+    accuracy = (f"Accuracy: model {pct(ideal['model_accuracy'], 0)} %, tile "
+                f"{pct(c['hardware_accuracy'], 0)} %, always the commonest class "
+                f"{pct(c['baseline_accuracy'], 0)} %; {c['sim_s_per_utterance']:g} s per "
+                "simulation.")
+    return sentence(f"{tile} {figures} {accuracy}", run)
+
+
+@region("tile.summary", "tile.json")
+def tile_summary(r: Results) -> str:
+    """Tiles in one paragraph (docs/benchmarks.md)."""
+    tiles = r["tiles"]
+    big = tiles[-1]
+    return sentence(
+        f"Tiles of d = {listing(str(t['d']) for t in tiles)}: "
+        f"{listing(str(t['devices']) for t in tiles)} transistors, "
+        f"{listing(mm2(t['area_um2']) for t in tiles)} mm²; d = {big['d']} builds in "
+        f"{num(big['build_s'])} s, is DRC clean in {num(big['drc_s'])} s and LVS-matched in "
+        f"{big['lvs_s']:.1f} s. Build time grows as transistors^"
+        f"{r['build_exponent_d16_d256']:.2f} (d = 16 -> 256); area per transistor "
+        f"{listing(num(t['area_per_transistor_um2']) for t in tiles)} µm². Estimated supply "
+        f"power of the d4 tile, every unit ON: {num(tiles[0]['power_total_nw'])} nW.", r)
+
+
+@region("model.summary", "model.json")
+def model_summary(r: Results) -> str:
+    """The model's accuracy in one paragraph (docs/benchmarks.md)."""
+    parts = []
+    for d, a in r["accuracy"].items():
+        parts.append(f"d = {d} {pct(a['accuracy'])} % accuracy "
+                     f"({interval(a['accuracy_ci95'])}), balanced "
+                     f"{pct(a['balanced_accuracy'])} %, false rejects at 5 % false accepts "
+                     f"{pct(a['false_reject_at_5pct_fa'])} %")
+    robust = "; ".join(
+        f"{listing(pct(v['balanced_mean']) for v in mm.values())} % (d = {d})"
+        for d, mm in r["mismatch"].items())
+    sigmas = listing(k.replace("%", "") for k in next(iter(r["mismatch"].values())))
+    baseline = next(iter(r["accuracy"].values()))["baseline_accuracy"]
+    return sentence(
+        f"{r['test_utterances']} test utterances of voices never heard in training, always "
+        f"\"other\" {pct(baseline)} %: " + "; ".join(parts) + f". Balanced accuracy under "
+        f"{sigmas} % element mismatch: {robust}.", r)
+
+
+@region("twin.summary", "twin.json")
+def twin_summary(r: Results) -> str:
+    """The per-die twin in one paragraph (docs/benchmarks.md)."""
+    s = r["summary"]
+    return sentence(
+        f"{s['dies']} dies x {s['utterances']} utterances: the dies' states agree "
+        f"{pct(s['twin_agreement_mean'])} % with their twins (worst die "
+        f"{pct(s['twin_agreement_min'])} %; {s['dies_twin_at_least_99']} dies reach >= 99 %) "
+        f"against {pct(s['model_agreement_mean'])} % with the checkpoint; decisions "
+        f"{s['decisions_with_twin']} with the twin, {s['decisions_with_model']} with the "
+        "checkpoint.", r)
+
+
+@region("operating_point.summary", "operating_point.json")
+def operating_point_summary(r: Results) -> str:
+    """Power and agreement against the unit current in one paragraph (docs/benchmarks.md)."""
+    points = r["points"]
+    temps = [c["temp_c"] for c in points[0]["conditions"]]
+    at = at_unit_current(points)
+    bits = "; ".join(f"{layers(c['state_agreement_per_layer'])} % at {t:g} °C"
+                     for t, c in zip(temps, at["conditions"], strict=True))
+    powers = listing(num(p["conditions"][0]["power_nw"]) for p in points)
+    currents = listing(format(p["i_unit_na"], "g") for p in points)
+    return sentence(
+        f"Supply power {powers} nW at {currents} nA per unit ({temps[0]:g} °C); at "
+        f"{at['i_unit_na']:g} nA the state bits of layers 0 / 1 agree {bits} "
+        f"({at['utterances']} utterances per point).", r)
+
+
+def ratio_of(text: str) -> int:
+    """The count of a 'k/n' figure."""
+    return int(text.partition("/")[0])
+
+
+@region("sizing.summary", "sizing.json")
+def sizing_summary(r: Results) -> str:
+    """Sizing from a target sigma in one paragraph (docs/benchmarks.md)."""
+    pts = r["points"]
+    powers = [p["simulated_power_nw"] for p in pts]
+    within = [ratio_of(p["dies_within_1_point"]) for p in pts]
+    return sentence(
+        f"Targets {listing(pct(p['target_sigma'], 2).rstrip('0').rstrip('.') for p in pts)} % "
+        f"give {listing(format(p['unit_um'][0], 'g') for p in pts)} µm units (measured "
+        f"{listing(pct(p['mirror_sigma']['nfet_03v3']) for p in pts)} % NMOS), tiles of "
+        f"{listing(mm2(p['tile_area_um2']) for p in pts)} mm², {num(min(powers))}-"
+        f"{num(max(powers))} nW at every size; Monte Carlo dies agree with the mismatch-free "
+        f"tile {listing(pct(p['die_agreement_with_nominal']['mean'], 2) for p in pts)} % "
+        f"(target >= 97 %), dies within a point of the model {min(within)}-{max(within)} of "
+        f"{r['seeds']} at every size.", r)
+
+
+@region("training.summary", "training.json")
+def training_summary(r: Results) -> str:
+    """Training recipes in one paragraph (docs/benchmarks.md)."""
+    recipes = "; ".join(f"{name} {pct(recipe['mean_sd']['validation_balanced'][0])} %"
+                        for name, recipe in r["recipes"].items())
+    return sentence(f"d = 4, {r['seeds']} seeds each, validation split: mean balanced "
+                    f"accuracy {recipes}.", r)
+
+
+def worse_layer(c: dict[str, Any]) -> float:
+    """A condition's lower state agreement of the two layers."""
+    return min(c["state_agreement_per_layer"])
+
+
+def pvt_range(r: Results) -> str:
+    """The spread of a PVT run over its conditions."""
+    conds = r["conditions"]
+    lo, hi = min(conds, key=worse_layer), max(conds, key=worse_layer)
+    decisions = [c["decisions_agreeing"] for c in conds]
+    powers = [c["power_nw"]["mean"] for c in conds]
+    return (f"the worse layer's state bits {pct(worse_layer(lo))} % ({lo['condition']}) to "
+            f"{pct(worse_layer(hi))} % ({hi['condition']}), decisions {min(decisions)}-"
+            f"{max(decisions)} of {r['utterances']}, power {num(min(powers))}-"
+            f"{num(max(powers))} nW")
+
+
+@region("pvt.summary", "pvt.json", "pvt_pex.json")
+def pvt_summary(dev: Results, pex: Results) -> str:
+    """PVT in one paragraph (docs/benchmarks.md)."""
+    return sentence(f"{len(dev['conditions'])} conditions, {dev['utterances']} utterances "
+                    f"each. Device-only: {pvt_range(dev)}. With parasitics: {pvt_range(pex)}.",
+                    dev, pex)
+
+
+@region("pex.summary", "pex.json")
+def pex_summary(r: Results) -> str:
+    """Parasitics per tile in one paragraph (docs/benchmarks.md)."""
+    parts = []
+    for t in r["tiles"]:
+        summing = t["by_role"]["summing"]
+        decision = t["by_role"]["decision"]
+        parts.append(f"{tile_label(t['name'])} {num(t['pex_s'])} s, "
+                     f"{t['total_fF'] / 1000:.2f} pF (summing nets {num(summing['min_fF'])}-"
+                     f"{num(summing['max_fF'])} fF, decision nodes {decision['min_fF']:.1f}-"
+                     f"{decision['max_fF']:.1f} fF)")
+    return sentence("; ".join(parts) + ".", r)
+
+
+@region("power.summary", "power.json", "speed.json")
+def power_summary(power: Results, speed: Results) -> str:
+    """Power and speed in one paragraph (docs/benchmarks.md)."""
+    b = power["bundled"]["power_nw"]
+    big = power["sweeps"]["fixed"][-1]
+    e = power["exponents"]["fixed"]["d_ge_8"]
+    s = speed["software_vs_ngspice"]
+    return sentence(
+        f"The bundled tile drew {num(b['total'])} nW simulated (cells {num(b['cells'])}, fc "
+        f"mirrors {num(b['fc_mirrors'])}, biases {num(b['biases'])}; published ~"
+        f"{power['bundled']['published_nw']['total']} nW), the d = {big['d']} tile "
+        f"{num(big['power_nw']['total'])} nW; over d >= 8 the cells grow with exponent "
+        f"{e['cells']:.2f} and the d x d mirrors with {e['fc_w1']:.2f}. The torch model is "
+        f"{sci(s['ratio_mean'])} times faster than ngspice one utterance per call, "
+        f"{sci(s['ratio_batched'])} times batched; ngspice time per frame grows as transistors^"
+        f"{speed['ngspice_vs_size']['exponent']:g}.", power, speed)
+
+
+@region("compare_errors.summary", "compare_errors.json")
+def compare_errors_summary(r: Results) -> str:
+    """The compare's remaining disagreements in one paragraph (docs/benchmarks.md)."""
+    o = r["onsets"]
+    on = r["cell_switch_on"]
+    return sentence(
+        f"{r['utterances']} utterances: of {onsets(r, 'layer 0')} layer-0 onsets of "
+        f"disagreement, {onsets(r, 'layer 0: knife edge')} are knife edges within 1 % of a "
+        f"threshold; of {onsets(r, 'layer 1')} layer-1 onsets, "
+        f"{o['layer 1: inherited']} are inherited from layer 0 and {o['layer 1: dynamic']} "
+        f"dynamic. A bare cell overshoots alpha by "
+        f"{pct(on['peak_na'] / on['settled_na'] - 1, 0)} % at switch-on.", r)
+
+
+@region("noise.summary", "noise.json")
+def noise_summary(r: Results) -> str:
+    """Noise suppression in one paragraph (docs/benchmarks.md)."""
+    parts = []
+    for per_frame, sweep in r["sweeps"].items():
+        cells = [f"{x['suppression']:.3g}x at {pct(x['input_deviation'])} %"
+                 + (f" ({x['flipped_frames']} flipped frames)" if x["flipped_frames"] else "")
+                 for x in sweep["bmru"]["spice"][:3]]
+        parts.append(f"with {per_frame} noise sample(s) a frame " + ", ".join(cells))
+    return sentence("A BMRU unit in ngspice suppresses input noise " + "; ".join(parts)
+                    + " (suppression: input deviation over output deviation).", r)
+
+
+@region("montecarlo.summary", "montecarlo.json")
+def montecarlo_summary(r: Results) -> str:
+    """The Monte Carlo in one paragraph (docs/benchmarks.md, docs/noise.md)."""
+    s = r["summary"]
+    per_layer = s["state_agreement_per_layer"]
+    die = s["die_agreement_with_nominal"]
+    lo, hi = s["dies_within_1_point_ci95"]
+    return sentence(
+        f"{len(r['seeds'])} dies x {len(r['utterances'])} utterances: state agreement with "
+        f"the model {pct(per_layer[0]['mean'])} / {pct(per_layer[1]['mean'])} % mean "
+        f"({layers(s['nominal_state_agreement_per_layer'])} % without mismatch), each die's "
+        f"agreement with the nominal tile {pct(die['mean'])} % mean (worst "
+        f"{pct(die['min'])} %; target >= 97 %), dies within 1 point of the model's accuracy "
+        f"{s['dies_within_1_point']} (95 % CI {pct(lo, 0)}-{pct(hi, 0)} %; target >= 95 %), "
+        f"decisions agreeing {s['decisions_agreeing']}.", r,
+        note=f"{num(r['seconds'])} s")
+
+
+@region("pelgrom.summary", "pelgrom.json")
+def pelgrom_summary(r: Results) -> str:
+    """Mirror mismatch against area in one paragraph (docs/benchmarks.md)."""
+    square = [p for p in r["points"] if p["i_na"] == 1.0 and p["w_um"] == p["l_um"]]
+
+    def sigmas(kind: str) -> str:
+        return listing(pct(p["sigma"]) for p in square if p["kind"] == kind)
+
+    sizes = sorted({p["w_um"] for p in square})
+    fits = {f["kind"]: f["a_pct_um"] for f in r["fits"] if f["i_na"] == 1.0}
+    return sentence(
+        f"Sigma of a 1:1 mirror's copy gain {sigmas('nfet_03v3')} % (NMOS) and "
+        f"{sigmas('pfet_03v3')} % (PMOS) at {listing(f'{w:g} x {w:g}' for w in sizes)} µm, "
+        f"1 nA, {r['n']} mirrors each; Pelgrom A {fits['nfet_03v3']:.1f} % µm NMOS, "
+        f"{fits['pfet_03v3']:.1f} % µm PMOS.", r)
+
+
+@region("circuits.summary", "circuits.json", "cells.json")
+def circuits_summary(circuits: Results, cells: Results) -> str:
+    """Circuits and cells in one paragraph (docs/benchmarks.md)."""
+    cell = circuits["cell_error"]
+    worst = max(cell[k]["max_pct"] for k in ("beta_hi", "beta_lo"))
+    bmru = cells["cells"]["bmru_cell"]
+    return sentence(
+        f"Requested vs simulated weights within {circuits['weight_error']['1nA']['max_pct']:g} % "
+        f"at 1 nA, cell thresholds within {worst:g} %; a BMRU cell is {bmru['devices']} "
+        f"transistors in {num(bmru['area_um2'])} µm².", circuits, cells)
+
+
+@region("compare_heldout.summary", "compare_heldout.json")
+def compare_heldout_summary(r: Results) -> str:
+    """The 200-utterance compare in one paragraph (docs/benchmarks.md)."""
+    f = r["ideal"]
+    bits = " / ".join(f"{pct(v, 2)} % ({interval(ci, 2)})" for v, ci in
+                      zip(f["state_agreement_per_layer"], f["ci95"]["state_agreement_per_layer"],
+                          strict=True))
+    return sentence(
+        f"{r['utterances']} utterances with parasitics: state bits {bits} in layers 0 / 1, "
+        f"decisions {f['decisions_agreeing']} / {r['utterances']} "
+        f"({interval(f['ci95']['decision_agreement'])} %).", r,
+        note=f"{num(r['seconds'])} s")
+
+
+# ---------------------------------------------------------------------------------- documents
+
+
+def documents() -> list[Path]:
+    """The Markdown files that may hold regions: README.md and docs/*.md."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A region whose text is not what the results give, or that cannot be rendered."""
+
+    path: Path
+    region: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{shown(self.path)}: region '{self.region}' {self.problem}"
+
+
+def shown(path: Path) -> Path:
+    """A path as printed: relative to the checkout when inside it."""
+    try:
+        return path.relative_to(ROOT)
+    except ValueError:
+        return path
+
+
+def body(rendered: str) -> str:
+    """A region's text between its markers: the rendering with a blank line either side, so
+    tables and paragraphs stand as blocks of their own."""
+    return f"\n{rendered}\n\n"
+
+
+def render_text(text: str, path: Path) -> tuple[str, list[Finding]]:
+    """``text`` with every region rendered, and the findings: regions that were stale (their
+    old text differed) or could not be rendered (kept as they were)."""
+    findings: list[Finding] = []
+    opened = [m["name"] for m in OPENING.finditer(text)]
+    closed = [m["name"] for m in REGION.finditer(text)]
+    if len(opened) != len(closed) or len(CLOSING.findall(text)) != len(closed):
+        findings.append(Finding(path, ",".join(opened), "has unbalanced or malformed markers "
+                                "(`<!-- render: NAME -->` ... `<!-- /render -->`, each marker "
+                                "on a line of its own)"))
+
+    def replace(m: re.Match[str]) -> str:
+        name = m["name"]
+        renderer = RENDERERS.get(name)
+        if renderer is None:
+            findings.append(Finding(path, name, f"has no renderer in scripts/render_docs.py "
+                                    f"(known: {', '.join(sorted(RENDERERS))})"))
+            return m[0]
+        try:
+            new = body(renderer())
+        except RenderError as exc:
+            findings.append(Finding(path, name, f"cannot be rendered: {exc}"))
+            return m[0]
+        if new != m["body"]:
+            files = ", ".join(f"benchmarks/results/{f}" for f in renderer.files)
+            findings.append(Finding(path, name, f"differs from what {files} gives"))
+        return f"<!-- render: {name} -->\n{new}<!-- /render -->"
+
+    return REGION.sub(replace, text), findings
+
+
+def regions_in(path: Path) -> list[str]:
+    """The names of the regions of a Markdown file, in order."""
+    return [m["name"] for m in REGION.finditer(path.read_text(encoding="utf-8"))]
+
+
+def check(paths: Iterable[Path]) -> list[Finding]:
+    """Every finding in these files; nothing is written."""
+    findings: list[Finding] = []
+    for path in paths:
+        findings += render_text(path.read_text(encoding="utf-8"), path)[1]
+    return findings
+
+
+def write(paths: Iterable[Path]) -> list[Finding]:
+    """Rewrite the regions of these files in place; the findings that remain (regions that
+    cannot be rendered) are returned."""
+    left: list[Finding] = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        new, findings = render_text(text, path)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            print(f"rewrote {shown(path)}: "
+                  + ", ".join(f.region for f in findings if f.problem.startswith("differs")))
+        left += [f for f in findings if not f.problem.startswith("differs")]
+    return left
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: rewrite (default) or ``--check``; exit 1 when a region is stale or
+    cannot be rendered."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 naming every region that differs")
+    parser.add_argument("files", nargs="*", type=Path,
+                        help="Markdown files (default: README.md and docs/*.md)")
+    args = parser.parse_args(argv)
+    paths = [p.resolve() for p in args.files] or documents()
+    findings = check(paths) if args.check else write(paths)
+    for finding in findings:
+        print(finding, file=sys.stderr)
+    if findings and args.check:
+        print("run `python scripts/render_docs.py` to render them", file=sys.stderr)
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
