@@ -7,6 +7,10 @@ Engines are imported inside each command: ``import gdsfactory`` alone costs seco
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -17,7 +21,7 @@ import typer
 
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
-from bmru_pdk.fileio import check_output_dir, output_dir
+from bmru_pdk.fileio import check_output_dir, destination, output_dir
 
 if TYPE_CHECKING:
     from bmru_pdk.circuits.characterize import Tables
@@ -47,8 +51,9 @@ Pex = Annotated[bool, typer.Option(
     "--pex/--no-pex", help="simulate with the parasitic capacitances (KLayout-PEX); the "
                            "device-only figures are reported beside")]
 Sample = Annotated[str, typer.Option(
-    help="offline utterances: heldout (voices never heard in training, a seed used for no "
-         "tuning) or tuning (the sample the calibration was chosen on)")]
+    help="offline utterances: sealed (new voices and a seed no bench that chose anything ran "
+         "on: the headline figures), heldout (the training data's test voices, a development "
+         "sample) or tuning (the sample the calibration and benches chose on)")]
 MaxDevices = Annotated[int, typer.Option(
     help="refuse, before building, a network whose tile would exceed this many transistors")]
 Workers = Annotated[int | None, typer.Option(
@@ -172,16 +177,21 @@ def simulate(
     corner: Annotated[str, typer.Option(help="process corner: typical, ff, ss, fs, sf")] = (
         "typical"),
 ) -> None:
-    """Run a netlist in ngspice with the gf180 models (a transient must reach its stop time)."""
+    """Run a netlist in ngspice with the gf180 models (a transient must reach its stop time).
+
+    The netlist is data: control blocks, file includes and every other line through which
+    ngspice would run commands or use files are refused, naming the line.
+    """
     from bmru_pdk import spice
 
     try:
         text = netlist.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise BmruError(f"cannot read netlist {netlist}: {getattr(exc, 'strerror', exc)}") from None
-    # the models come first: a deck's own .end would cut them off
-    body = "\n".join(ln for ln in text.splitlines() if ln.strip().lower() != ".end")
-    result = spice.simulate(body, corner=corner, title=netlist.name)
+    # bmru ends the deck it builds around the netlist: a .end line of the file becomes a
+    # blank one, so the lines keep their numbers in messages
+    body = "\n".join("" if ln.strip().lower() == ".end" else ln for ln in text.splitlines())
+    result = spice.simulate(body, corner=corner, title=str(netlist))
     spice.write_csv(result, output)
     typer.echo(f"{result.plot}: {len(result.vectors)} vectors -> {output}")
 
@@ -377,7 +387,7 @@ def flow(
     ),
     n: Annotated[int, typer.Option(
         "--n", help="utterances for the post-layout compare (0: skip it)")] = 50,
-    sample: Sample = "heldout",
+    sample: Sample = "sealed",
     pex: Pex = True,
     frame_us: FrameUs = None,
     scheduler: Scheduler = None,
@@ -424,7 +434,7 @@ def compare(
         help="dataset in the Speech Commands layout (its test split); default: spoken "
              "offline")] = None,
     n: Annotated[int, typer.Option("--n", help="number of utterances")] = 5,
-    sample: Sample = "heldout",
+    sample: Sample = "sealed",
     pex: Pex = True,
     seed: Annotated[int | None, typer.Option(
         help="another seed for the sample's voices (ignored with --data)")] = None,
@@ -475,13 +485,92 @@ def compare(
     raise typer.Exit(0 if target_check(f)["met"] else 1)
 
 
+class _Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: not an ``Exception``, so no handler of errors takes it for
+    one, and not a ``KeyboardInterrupt``, which typer turns into a silent exit 130."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# the system's words for a failed write, where the error does not say what failed
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+# KLayout reports a failed open, read or write as a RuntimeError naming the file and errno
+_KLAYOUT_IO = re.compile(r"(?:Unable to open|Read error on|Write error on) file: (.+?) "
+                         r"\(errno=(\d+)\)")
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    """Stop the command; a second signal is ignored, as it would cut its clean-up short
+    (temporary files removed, worker processes and ngspice stopped)."""
+    for sig in _SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Interrupted(signum)
+
+
+def _os_error(exc: OSError) -> str:
+    """``exc`` as one sentence: what failed, where (the destination, not its temporary
+    name) and the system's reason."""
+    where = [str(destination(os.fsdecode(f))) for f in (exc.filename, exc.filename2)
+             if isinstance(f, str | bytes)]
+    what = "cannot write" if exc.errno in _WRITE_ERRORS else "cannot access"
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    return f"{what} {' and '.join(where)}: {reason}" if where else reason
+
+
+@app.command()
+def signoff(
+    gds: Annotated[Path, typer.Argument(help="GDS to sign off")],
+    output: Annotated[Path, typer.Option(
+        "-o", "--output", help="folder for the verdict and reports; a rerun into it "
+                               "re-checks only the cells that changed")],
+    netlist: Annotated[Path | None, typer.Argument(
+        help="schematic SPICE netlist (LVS); without it, DRC only")] = None,
+    pex: Annotated[bool, typer.Option(
+        "--pex", help="also extract the parasitic capacitances (KLayout-PEX)")] = False,
+    engine: Annotated[str, typer.Option(
+        help="LVS engine: auto (the project's for nfet_03v3 / pfet_03v3 netlists, else the "
+             "official deck), own, official, or both (reports where they disagree)")] = "auto",
+    waivers: Annotated[Path | None, typer.Option(
+        help="waiver file (JSON or TOML): rule, cell, optional box (µm), reason")] = None,
+    topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
+    force: Force = False,
+) -> None:
+    """Sign-off gate: official DRC, LVS, optional PEX; JSON, JUnit, SARIF and Markdown."""
+    from bmru_pdk import signoff as job
+
+    choices = [e.value for e in job.Engine]
+    if engine not in choices:
+        raise typer.BadParameter(f"--engine must be one of {', '.join(choices)}, not {engine}")
+    result = job.run(gds, netlist, output, pex=pex, engine=job.Engine(engine), waivers=waivers,
+                     topcell=topcell, force=force)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(result.summary())
+    raise typer.Exit(0 if result.ok else 1)
+
+
 def main() -> None:
-    """Console entry point: bad input and tool errors become one line and exit code 2."""
+    """Console entry point: bad input, tool and system errors (disk full, read-only, no
+    permission) become one line and exit code 2; SIGINT and SIGTERM stop any command
+    (exit 130 and 143), leaving no half-written output."""
+    for sig in _SIGNALS:
+        signal.signal(sig, _interrupt)
     # top-level modules of each optional extra: a command that needs one names the extra
     extras = {"torch": "model", "librosa": "model", "numba": "model", "soundfile": "model",
               "dask": "dask", "distributed": "dask"}
     try:
         rc = app(standalone_mode=False)
+    except _Interrupted as exc:
+        typer.echo("error: interrupted" if exc.signum == signal.SIGINT else "error: terminated",
+                   err=True)
+        # the command has cleaned up after itself (temporary output, workers, ngspice); the
+        # interpreter's shut-down (torch, KLayout) would take seconds more
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + exc.signum)
     except BmruError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -497,6 +586,17 @@ def main() -> None:
         command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
         typer.echo(f"error: bmru {command} needs the {extra} extra: "
                    f"pip install 'bmru-pdk[{extra}]'", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        typer.echo(f"error: {_os_error(exc)}", err=True)
+        sys.exit(2)
+    except RuntimeError as exc:
+        io = _KLAYOUT_IO.search(str(exc))
+        if io is None:
+            raise
+        code = int(io.group(2))
+        typer.echo(f"error: {_os_error(OSError(code, os.strerror(code), io.group(1)))}",
+                   err=True)
         sys.exit(2)
     except Exception as exc:  # click usage errors
         import click

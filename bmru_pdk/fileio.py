@@ -13,18 +13,23 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from bmru_pdk.errors import BmruError
 
 MANIFEST = "bmru-manifest.json"
 _MANIFEST_FORMAT = "bmru-output-manifest"
 _UMASK_LOCK = threading.Lock()
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# a temporary file or folder of this module: ".<name>.<random>.part" beside <name>
+_PART = re.compile(r"^\.(.+)\.[^.]+\.part$")
 
 
 class OutputFolderError(BmruError):
@@ -43,21 +48,71 @@ def _chmod_default(path: Path, directory: bool) -> None:
     path.chmod((0o777 if directory else 0o666) & ~_umask())
 
 
+def destination(path: str | os.PathLike[str]) -> Path:
+    """Where ``path`` is going when it lies in a temporary file or folder of this module
+    (``out/.tile.x1y2.part/a.gds`` -> ``out/tile/a.gds``): the name a user knows."""
+    return Path(*(m.group(1) if (m := _PART.match(part)) else part
+                  for part in Path(path).parts))
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while the block runs, then act on them as before.
+
+    For a folder swap or a clean-up, which must not be cut in half, and for a call into a
+    library that calls back into Python (ngspice's output, KLayout's netlist delegates): the
+    exception of a signal handler raised in such a callback is swallowed or turned into
+    the library's own error. Python runs handlers in the main thread only, so elsewhere
+    there is nothing to hold.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    saved = {sig: signal.signal(sig, lambda n, _: held.append(n))
+             for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if held:
+            signal.raise_signal(held[0])
+
+
+def _name_the_place(exc: OSError, path: Path) -> None:
+    """Give ``exc`` the file or folder being written when it names none: a failed
+    ``write()`` (disk full, file too large) does not say where."""
+    if exc.filename is None:
+        exc.filename = str(path)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    Whatever ends the block (an error, Ctrl-C, SIGTERM under ``bmru``), the temporary file
+    is gone afterwards and ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path: Path | None = None
     try:
+        with signals_held():  # a file made is a file known, to be removed
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+            tmp_path = Path(tmp)
+            os.close(fd)
         yield tmp_path
         if tmp_path.exists():
             _chmod_default(tmp_path, directory=False)
         tmp_path.replace(path)
+    except OSError as exc:
+        _name_the_place(exc, path)
+        raise
     finally:
-        tmp_path.unlink(missing_ok=True)
+        if tmp_path is not None:
+            with signals_held():
+                tmp_path.unlink(missing_ok=True)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -82,15 +137,36 @@ def _files(root: Path) -> list[str]:
 
 def read_manifest(folder: Path) -> dict[str, str] | None:
     """The files (relative path -> SHA-256) the tool wrote into ``folder``; ``None`` when
-    ``folder`` holds no readable manifest of ours."""
+    ``folder`` holds no manifest.
+
+    Raises:
+        OutputFolderError: The manifest is damaged: not JSON, not this tool's, or naming a
+            file outside the folder or without its SHA-256.
+    """
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
     try:
-        raw = json.loads((folder / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(raw, dict) or raw.get("format") != _MANIFEST_FORMAT:
-        return None
-    files = raw.get("files")
-    return files if isinstance(files, dict) else None
+        raw = json.loads(path.read_text())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _damaged(path, f"it is not JSON ({exc})") from None
+    ours = isinstance(raw, dict) and raw.get("format") == _MANIFEST_FORMAT
+    files = raw.get("files") if ours else None
+    if not isinstance(files, dict):
+        raise _damaged(path, f"it is not a {_MANIFEST_FORMAT} with a table of files")
+    for name, digest in files.items():
+        rel = PurePosixPath(name)
+        if not name or rel.is_absolute() or ".." in rel.parts:
+            raise _damaged(path, f"it names {name!r}, which is not a file inside the folder")
+        if not isinstance(digest, str) or not _SHA256.match(digest):
+            raise _damaged(path, f"its entry {name!r} has no SHA-256")
+    return files
+
+
+def _damaged(manifest: Path, why: str) -> OutputFolderError:
+    """The refusal of a damaged ``manifest``, saying ``why``."""
+    return OutputFolderError(f"{manifest} is damaged: {why}; move it away, or give --force "
+                             "to write beside the folder's files (none is removed)")
 
 
 def _refuse_special(path: Path) -> None:
@@ -111,15 +187,19 @@ def _check_replaceable(path: Path, force: bool) -> tuple[dict[str, str], list[st
     """The manifest of ``path`` and the files in it the tool did not write (kept).
 
     Raises:
-        OutputFolderError: ``path`` is a file, holds files the tool did not write (without
-            ``force``), or holds a file the tool wrote that was changed since (without
-            ``force``).
+        OutputFolderError: ``path`` is a file; without ``force``, holds files the tool did
+            not write, a file the tool wrote that was changed since, or a damaged manifest.
     """
     if not path.exists():
         return {}, []
     if not path.is_dir():
         raise OutputFolderError(f"output folder {path} is an existing file; give a folder")
-    manifest = read_manifest(path) or {}
+    try:
+        manifest = read_manifest(path) or {}
+    except OutputFolderError:
+        if not force:
+            raise
+        manifest = {}  # a damaged manifest vouches for nothing: every file is kept
     present = [f for f in _files(path) if f != MANIFEST]
     foreign = [f for f in present if f not in manifest]
     if foreign and not manifest and not force:
@@ -193,7 +273,9 @@ def output_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
 
     ``path`` may be new, empty, or a folder this tool wrote (its manifest names the files it
     wrote): then only those files are replaced and every other file in it is kept. Killed at
-    any moment, ``path`` holds the previous complete output or the new one.
+    any moment, ``path`` holds the previous complete output or the new one; ended by an
+    error, Ctrl-C or SIGTERM, the temporary folder is removed too (the swap and the
+    clean-up hold those signals until they are done).
 
     Args:
         path: The output folder.
@@ -203,14 +285,18 @@ def output_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
 
     Raises:
         OutputFolderError: ``path`` is the working directory, the home folder, a parent of
-            either, a file, or (without ``force``) holds files the tool did not write.
+            either, a file, or (without ``force``) holds files the tool did not write or a
+            damaged manifest.
     """
     path = Path(path)
     check_output_dir(path, force)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
-    _chmod_default(tmp, directory=True)
+    tmp: Path | None = None
     try:
+        with signals_held():  # a folder made is a folder known, to be removed
+            tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part",
+                                        dir=path.parent))
+        _chmod_default(tmp, directory=True)
         yield tmp
         # checked again: the folder may have changed while the job ran
         manifest, keep = _check_replaceable(path, force)
@@ -223,11 +309,17 @@ def output_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
             tmp.rename(path)
             return
         _link_tree(path, tmp, keep, manifest)
-        if not _exchange(tmp, path):
-            # no atomic swap here: the old output steps aside for an instant
-            old = tmp.with_suffix(".old")
-            path.rename(old)
-            tmp.rename(path)
-            tmp = old
+        with signals_held():
+            if not _exchange(tmp, path):
+                # no atomic swap here: the old output steps aside for an instant
+                old = tmp.with_suffix(".old")
+                path.rename(old)
+                tmp.rename(path)
+                tmp = old
+    except OSError as exc:
+        _name_the_place(exc, path)
+        raise
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            with signals_held():
+                shutil.rmtree(tmp, ignore_errors=True)

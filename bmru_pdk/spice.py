@@ -2,15 +2,25 @@
 
 This is the only module that imports PySpice. It handles PySpice 1.5's quirks with
 ngspice 39: the version warning, stderr notes taken for errors, vectors returned as arrays.
+
+Netlists are data: :func:`check_netlist` refuses every line through which ngspice would run
+commands (``.control`` blocks, ``*#`` lines; its commands reach the shell and the file
+system), read or write another file (``.include``, ``.lib``, file parameters) or load code
+(XSPICE models that run programs or libraries). :func:`simulate` checks every deck it is
+given; :func:`circuit_text` is the same reading for tools that take the circuit alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
 import logging
 import re
+import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +28,7 @@ import numpy as np
 
 from bmru_pdk import assets
 from bmru_pdk.errors import BmruError, ToolMissingError
+from bmru_pdk.fileio import signals_held, write_text
 
 Corner = Literal["typical", "ff", "ss", "fs", "sf"]
 CORNERS: tuple[str, ...] = ("typical", "ff", "ss", "fs", "sf")
@@ -28,6 +39,110 @@ _LOCK = threading.Lock()
 
 class SpiceError(BmruError):
     """ngspice rejected the netlist or the run failed; the message carries its log."""
+
+
+class UnsafeNetlistError(SpiceError):
+    """A netlist holds a line through which ngspice would run commands, use files or load
+    code; the message names the line."""
+
+
+# Dot cards that describe a circuit or an analysis. Any other (.include, .lib, .osdi, a
+# card of a newer ngspice) is refused rather than judged.
+_CARDS = frozenset({
+    ".subckt", ".ends", ".model", ".param", ".func", ".global", ".ic", ".nodeset", ".temp",
+    ".option", ".options", ".opt", ".title", ".end", ".op", ".dc", ".ac", ".tran", ".noise",
+    ".tf", ".sens", ".pz", ".disto", ".pss", ".sp", ".four", ".meas", ".measure", ".save",
+    ".print", ".plot", ".probe", ".width", ".if", ".elseif", ".else", ".endif",
+})
+# XSPICE code models that read files, run a program (d_process) or load a library (d_cosim)
+_CODE_MODELS = frozenset({"filesource", "d_source", "d_state", "table2d", "table3d",
+                          "d_process", "d_cosim"})
+_DOT_WORD = re.compile(r"\.\w*")
+_MODEL_TYPE = re.compile(r"^\.model\s+\S+\s+(\w+)", re.IGNORECASE)
+# rawfile=, file=, input_file=, process_file=: a parameter that names a file
+_FILE_PARAMETER = re.compile(r"\b(\w*file\w*)\s*=", re.IGNORECASE)
+_LIBRARY = (".inc", ".lib", ".endl")
+
+
+def _dot_word(card: str) -> str:
+    """The dot word a card starts with, lower case (``""`` for other cards)."""
+    m = _DOT_WORD.match(card.lstrip())
+    return m.group().lower() if m else ""
+
+
+def _cards(text: str) -> Iterator[tuple[int, str]]:
+    """The cards of ``text`` as ngspice joins them: (number of the first line, the card with
+    its ``+`` continuation lines), comments and blank lines left out; ``*#`` lines, which
+    ngspice runs as commands, are cards. Lines are split as PySpice hands them to ngspice."""
+    first, card = 0, ""
+    for number, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if not s or (s.startswith("*") and not s.startswith("*#")):
+            continue
+        if s.startswith("+") and card:
+            card += " " + s[1:]
+            continue
+        if card:
+            yield first, card
+        first, card = number, s
+    if card:
+        yield first, card
+
+
+def _hazard(card: str) -> str | None:
+    """What ``card`` would make ngspice do beyond simulating a circuit, or None."""
+    word = _dot_word(card)
+    if card.startswith("*#"):
+        return "a '*#' line, which ngspice runs as a control command"
+    # ngspice matches these by prefix: .controls opens a block as .control does
+    if word.startswith((".control", ".endc")):
+        return (f"a {word} line: ngspice runs the commands of a control block, and they "
+                "reach the shell and the file system")
+    if word.startswith(_LIBRARY):
+        return (f"a {word} line, which reads another file (bmru adds the gf180 models "
+                "itself)")
+    if word and word not in _CARDS:
+        return f"a {word} line, which is not a circuit or analysis card"
+    model = _MODEL_TYPE.match(card)
+    if model and model.group(1).lower() in _CODE_MODELS:
+        return f"a {model.group(1)} model, which reads files or runs other programs"
+    parameter = _FILE_PARAMETER.search(card)
+    if parameter:
+        return f"the parameter {parameter.group(1)}=, which names a file"
+    return None
+
+
+def check_netlist(text: str, source: str) -> None:
+    """Refuse a netlist that would make ngspice do more than simulate a circuit.
+
+    Args:
+        text: The netlist.
+        source: What to call it in the message (a path).
+
+    Raises:
+        UnsafeNetlistError: The first line that runs commands (``.control`` blocks, ``*#``
+            lines), reads or writes another file (``.include``, ``.lib``, a ``file=``
+            parameter), loads code (XSPICE ``d_process``, ``d_cosim``), or is a dot card
+            that is neither circuit nor analysis.
+    """
+    for number, card in _cards(text):
+        found = _hazard(card)
+        if found:
+            raise UnsafeNetlistError(f"line {number} of {source} holds {found}; a netlist "
+                                     "may hold only circuit and analysis cards")
+
+
+def circuit_text(text: str) -> str:
+    """``text`` without what only a simulator reads: ``.control`` blocks and model-library
+    lines (``.include``, ``.lib``, ``.endl``), for a reader that takes the circuit alone and
+    follows none of them (LVS reads a simulation deck as a schematic)."""
+    kept, control = [], False
+    for line in text.splitlines():
+        word = _dot_word(line)
+        control = word.startswith(".control") or (control and not word.startswith(".endc"))
+        if not (control or word.startswith((".endc", *_LIBRARY))):
+            kept.append(line)
+    return "\n".join(kept)
 
 
 @dataclass
@@ -80,17 +195,62 @@ def model_header(corner: str = "typical", mismatch: bool = False) -> str:
     )
 
 
+@cache
 def _shared():  # noqa: ANN202  (PySpice has no type hints)
+    """This process's ngspice, started once."""
     ngspice_library()
     # PySpice warns on every start that it does not know ngspice 39; it works with it.
     logging.getLogger("PySpice").setLevel(logging.CRITICAL)
-    from PySpice.Spice.NgSpice.Shared import NgSpiceShared
+    from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
 
-    ng = NgSpiceShared.new_instance()
-    ng.exec_command("set ngbehavior=hs")
-    # One solver thread: two runs at once on two cores otherwise slow each other 100x.
-    ng.exec_command("set num_threads=1")
+    class Ngspice(NgSpiceShared):
+        """PySpice's front end, with background runs that can be waited for."""
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            self.finished = threading.Event()
+            super().__init__(*args, **kwargs)
+
+        @staticmethod
+        def _background_thread_running(exited, ngspice_id, user_data) -> int:  # noqa: ANN001
+            # ngspice calls with True when its thread has ended; PySpice's own callback
+            # returns None where C wants an int, a warning on stderr every run
+            if exited:
+                ffi.from_handle(user_data).finished.set()
+            return 0
+
+    # ngspice runs ./.spiceinit when it starts (shell commands included): start it in an
+    # empty folder, so the .spiceinit of a checkout under test never runs
+    with signals_held(), tempfile.TemporaryDirectory() as empty, contextlib.chdir(empty):
+        ng = Ngspice.new_instance()
+        ng.exec_command("set ngbehavior=hs")
+        # One solver thread: two runs at once on two cores otherwise slow each other 100x.
+        ng.exec_command("set num_threads=1")
     return ng
+
+
+def _run(ng) -> None:  # noqa: ANN001
+    """Run the loaded circuit in ngspice's background thread and wait for it here.
+
+    ngspice calls back into Python (its output) from the thread it works in, where the
+    exception of a signal handler is swallowed; a foreground run would also take Ctrl-C for
+    itself. So this thread only waits, in Python: a signal interrupts the wait, and the run
+    is halted before the exception goes on. Every call that makes ngspice work in this
+    thread holds the signals until it returns (:func:`~bmru_pdk.fileio.signals_held`).
+    """
+    from PySpice.Spice.NgSpice.Shared import NgSpiceCommandError
+
+    ng.finished.clear()
+    # the run's first lines may come before the call returns: they are judged after it
+    with signals_held(), contextlib.suppress(NgSpiceCommandError):
+        ng.exec_command("bg_run")
+    try:
+        while not ng.finished.wait(0.1):
+            pass
+    except BaseException:
+        # it reports the halt as an error; it returns once the thread has stopped
+        with signals_held(), contextlib.suppress(Exception):
+            ng.exec_command("bg_halt")
+        raise
 
 
 # SPICE scale suffixes (case-insensitive; "meg" before "m")
@@ -160,7 +320,7 @@ def simulate(
         seed: seed of ngspice's random numbers (``.options seed``): a Monte Carlo sample
             repeats with its seed, across processes too; None draws a new sample each run.
             Without mismatch nothing is random and the seed changes nothing.
-        title: first line of the deck.
+        title: first line of the deck, and the netlist's name in messages.
         temp_c: circuit temperature, °C, written as a ``.temp`` line; None leaves the deck's
             own (ngspice's default is 27 °C). A deck that sets ``.temp`` itself (the tile
             testbench does) must not be given one here too: two lines would leave the
@@ -170,10 +330,12 @@ def simulate(
         The vectors of the analysis as numpy arrays.
 
     Raises:
+        UnsafeNetlistError: ``netlist`` holds more than circuit and analysis cards
+            (:func:`check_netlist`); nothing was run.
         SpiceError: ngspice failed, or ``temp_c`` is not finite or given to a deck that has
             a ``.temp`` line.
     """
-    from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError, NgSpiceCommandError
+    from PySpice.Spice.NgSpice.Shared import NgSpiceCircuitError
 
     options = "" if seed is None else f".options seed={int(seed)}\n"
     if temp_c is not None:
@@ -183,32 +345,36 @@ def simulate(
             raise SpiceError(f"temperature {temp_c:g} °C given to a deck that sets its own "
                              "with a .temp line")
         options += f".temp {temp_c:g}\n"
-    deck = f"* {title}\n{model_header(corner, mismatch)}{options}{netlist.rstrip()}\n.end\n"
+    check_netlist(netlist, title)
+    # one title line, whatever the name holds
+    deck = (f"* {' '.join(title.split())}\n{model_header(corner, mismatch)}{options}"
+            f"{netlist.rstrip()}\n.end\n")
     with _LOCK:
         ng = _shared()
-        ng.destroy()
         log: list[str] = []
         try:
-            ng.load_circuit(deck)
-            log += _log(ng)  # parse messages: ng.run() clears them
-            ng.run()
-        except NgSpiceCommandError as exc:
-            # PySpice fails a run on any stderr line but "Warning:", so ngspice's notes on
-            # gmin or source stepping (a hot operating point) end a good run; the end-time
-            # check below still catches a run that stopped
-            if _errors(ng.stderr):
-                raise SpiceError(f"ngspice failed: {_problems(log + _log(ng))}") from exc
+            with signals_held():  # ngspice works in this thread: see _run
+                ng.destroy()
+                ng.load_circuit(deck)
+            log += _log(ng)  # parse messages: the run clears them
+            _run(ng)
         except (NgSpiceCircuitError, NameError) as exc:
             raise SpiceError(f"ngspice failed: {_problems(log + _log(ng))}") from exc
+        # PySpice would fail a run on any stderr line but "Warning:", so ngspice's notes on
+        # gmin or source stepping (a hot operating point) end a good run; the end-time
+        # check below still catches a run that stopped
+        if _errors(ng.stderr):
+            raise SpiceError(f"ngspice failed: {_problems(log + _log(ng))}")
         log += _log(ng)
-        plot = ng.last_plot
-        if not plot or plot == "const":
+        with signals_held():
+            plot = ng.last_plot
+            vectors = {} if not plot or plot == "const" else {
+                name.lower(): np.array(vec._data if hasattr(vec, "_data") else vec, dtype=float)
+                for name, vec in ng.plot(None, plot).items()
+            }
+            ng.remove_circuit()
+        if not vectors:
             raise SpiceError(f"ngspice produced no results: {_problems(log)}")
-        vectors = {
-            name.lower(): np.array(vec._data if hasattr(vec, "_data") else vec, dtype=float)
-            for name, vec in ng.plot(None, plot).items()
-        }
-        ng.remove_circuit()
     stop = _tran_stop(netlist)
     end = vectors["time"][-1] if "time" in vectors and len(vectors["time"]) else None
     # a transient that ends early is a failure, never data to interpolate over
@@ -220,8 +386,6 @@ def simulate(
 
 def write_csv(result: SimResult, path: Path) -> None:
     """Write every vector of ``result`` as one CSV column (atomically)."""
-    from bmru_pdk.fileio import write_text
-
     names = sorted(result.vectors, key=lambda n: (n != "time", n))
     rows = np.column_stack([result.vectors[n] for n in names])
     lines = [",".join(names)] + [",".join(f"{v:.9g}" for v in row) for row in rows]

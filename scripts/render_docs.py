@@ -65,6 +65,7 @@ COMMANDS = {
     "operating_point.json": "python benchmarks/bench_operating_point.py --n 10",
     "pelgrom.json": "python benchmarks/bench_pelgrom.py",
     "pex.json": "python benchmarks/bench_pex.py",
+    "signoff.json": "python benchmarks/bench_signoff.py --repeats 2",
     "power.json": "python benchmarks/bench_power.py",
     "pvt.json": "python benchmarks/bench_pvt.py --n 20 --sample heldout --workers 1",
     "pvt_pex.json": "python benchmarks/bench_pvt.py --n 20 --sample heldout --pex --workers 2",
@@ -78,7 +79,7 @@ COMMANDS = {
 
 # Results files whose figures do not depend on a checkpoint (cells, devices, mirrors).
 CHECKPOINT_FREE = frozenset({"cells.json", "circuits.json", "devices.json", "noise.json",
-                             "pelgrom.json"})
+                             "pelgrom.json", "signoff.json"})
 
 
 @dataclass(frozen=True)
@@ -964,6 +965,22 @@ def tile_label(name: str) -> str:
     """'d4_bundled' -> 'd4 (bundled)'."""
     size, _, kind = name.partition("_")
     return f"{size} ({kind})" if kind else size
+
+
+@region("signoff.times", "signoff.json")
+def signoff_times(r: Results) -> str:
+    """Cold, warm and unchanged sign-off runs on the bundled tile (docs/signoff.md)."""
+    def median(values: Sequence[float]) -> str:
+        return num(statistics.median(values), 1)
+
+    return (table(("run", "time (s), median of the runs", "what the deck checks"), [
+        ("cold: a new output folder", median(r["cold_s"]), f"all {r['cells']} cells"),
+        ("warm: one cell changed", median(r["warm_s"]),
+         f"{r['checked_cells_warm']} cells: the changed one and those that place it"),
+        ("unchanged", median(r["unchanged_s"]), "nothing (the cached verdict)")])
+        + f"\n\nWarm over cold: {r['warm_over_cold']:.2f} (target <= "
+        f"{r['target_warm_over_cold']:g}); the warm run's markers equal a full run's: "
+        f"{'yes' if r['warm_markers_equal_full_run'] else 'no'}.\n\n" + caption(r))
 
 
 @region("pex.tiles", "pex.json")

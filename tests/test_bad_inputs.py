@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import klayout.db as kdb
 import numpy as np
@@ -24,19 +26,24 @@ from bmru_pdk.model.schema import META_KEY
 BMRU = [sys.executable, "-m", "bmru_pdk"]
 
 
-def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None
-         ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BMRU, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600)
+def run_bmru(*args: str | Path, cwd: Path, env: dict[str, str] | None = None,
+             wrapper: Sequence[str | Path] = (), **options: Any
+             ) -> subprocess.CompletedProcess[str]:
+    """``bmru ARGS`` in ``cwd``, run by the command ``wrapper`` if given (``unshare ...``);
+    ``options`` go to :func:`subprocess.run`."""
+    return subprocess.run([*map(str, wrapper), *BMRU, *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          timeout=600, **options)
 
 
-def _snapshot(root: Path) -> dict[str, str]:
+def snapshot(root: Path) -> dict[str, str]:
     """Every file below ``root`` (hidden ones too) -> SHA-256."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _one_sentence(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+def one_sentence(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    """``proc`` ended with exit code 2 and one line ``error: ...`` holding ``words``."""
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
@@ -106,9 +113,9 @@ BAD_CHECKPOINTS = [
 def test_unrealisable_checkpoint_refused_by_tile(home: Path, kind: str, edit: dict,
                                                  words: list[str]) -> None:
     ckpt = _edited(home / "bad.safetensors", **edit)
-    before = _snapshot(home)
-    _one_sentence(_run("tile", ckpt, "-o", "out", cwd=home), *words)
-    assert _snapshot(home) == before
+    before = snapshot(home)
+    one_sentence(run_bmru("tile", ckpt, "-o", "out", cwd=home), *words)
+    assert snapshot(home) == before
 
 
 def test_delta_outside_its_fraction_refused(home: Path) -> None:
@@ -118,10 +125,10 @@ def test_delta_outside_its_fraction_refused(home: Path) -> None:
     meta, arrays = _raw(ckpt)
     arrays["layers.0.beta1"][0] = 0.05 * beta
     save_file(arrays, str(ckpt), metadata={META_KEY: json.dumps(meta)})
-    before = _snapshot(home)
-    _one_sentence(_run("tile", ckpt, "-o", "out", cwd=home), "'layers.0.delta'[0]",
+    before = snapshot(home)
+    one_sentence(run_bmru("tile", ckpt, "-o", "out", cwd=home), "'layers.0.delta'[0]",
                   "0.21-0.79 of beta1 + delta")
-    assert _snapshot(home) == before
+    assert snapshot(home) == before
 
 
 @pytest.mark.parametrize(("kind", "edit", "words"), BAD_CHECKPOINTS,
@@ -167,22 +174,22 @@ def test_truncated_and_nan_checkpoints(home: Path) -> None:
     data = bundled_checkpoint().read_bytes()
     (home / "cut.safetensors").write_bytes(data[: len(data) // 2])
     nan = _edited(home / "nan.safetensors", tensor="layers.0.W", index=(0, 0), value=np.nan)
-    before = _snapshot(home)
-    _one_sentence(_run("tile", "cut.safetensors", "-o", "out", cwd=home), "cut.safetensors")
-    _one_sentence(_run("tile", nan, "-o", "out", cwd=home), "'layers.0.W'", "NaN")
-    assert _snapshot(home) == before
+    before = snapshot(home)
+    one_sentence(run_bmru("tile", "cut.safetensors", "-o", "out", cwd=home), "cut.safetensors")
+    one_sentence(run_bmru("tile", nan, "-o", "out", cwd=home), "'layers.0.W'", "NaN")
+    assert snapshot(home) == before
 
 
 def test_oversized_network_refused_before_building(home: Path) -> None:
     from bmru_pdk.model.checkpoint import random_checkpoint
 
     big = random_checkpoint(d=700, layers=2, path=home / "big.safetensors")
-    before = _snapshot(home)
-    _one_sentence(_run("tile", big, "-o", "out", cwd=home), "about 531,366 transistors",
+    before = snapshot(home)
+    one_sentence(run_bmru("tile", big, "-o", "out", cwd=home), "about 531,366 transistors",
                   "limit of 300,000")
-    _one_sentence(_run("tile", "good.safetensors", "-o", "out", "--max-devices", "100",
+    one_sentence(run_bmru("tile", "good.safetensors", "-o", "out", "--max-devices", "100",
                        cwd=home), "about 318 transistors", "limit of 100")
-    assert _snapshot(home) == before
+    assert snapshot(home) == before
 
 
 @pytest.mark.parametrize(("out", "cwd", "words"), [
@@ -196,47 +203,75 @@ def test_output_folder_refused(home: Path, out: str, cwd: str, words: list[str])
     # matplotlib keeps a cache in the home folder, which the test would then see change
     env = {"HOME": str(home / "sub"), "MPLCONFIGDIR": str(home.parent / "mpl")}
     target = str(home / "sub") if out == "HOME" else out
-    before = _snapshot(home)
+    before = snapshot(home)
     for command in (["tile", home / "good.safetensors"], ["demo"], ["kws-data"],
                     ["compare", home / "good.safetensors"], ["flow"]):
         argv = [*command, target] if command == ["kws-data"] else [*command, "-o", target]
-        _one_sentence(_run(*argv, cwd=home / cwd, env=env), *words)
-    assert _snapshot(home) == before
+        one_sentence(run_bmru(*argv, cwd=home / cwd, env=env), *words)
+    assert snapshot(home) == before
 
 
 def test_rerun_replaces_only_its_own_files(home: Path) -> None:
-    assert _run("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
+    assert run_bmru("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
     first = read_manifest(home / "out")
     assert first and "tile.gds" in first and MANIFEST not in first
     (home / "out" / "mine.txt").write_text("keep me")
     (home / "out" / "my empty folder").mkdir()
     (home / "out" / "tile.gds.bak").write_bytes((home / "out" / "tile.gds").read_bytes())
-    kept = {k: v for k, v in _snapshot(home).items() if not k.startswith("out/")
+    kept = {k: v for k, v in snapshot(home).items() if not k.startswith("out/")
             or k in ("out/mine.txt", "out/tile.gds.bak")}
-    assert _run("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
-    after = _snapshot(home)
+    assert run_bmru("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
+    after = snapshot(home)
     assert all(after[k] == v for k, v in kept.items())
     assert read_manifest(home / "out") == first  # same checkpoint, same bytes
     assert "mine.txt" not in read_manifest(home / "out")
     assert (home / "out" / "my empty folder").is_dir()
     # a file of the tool's that the user edited is theirs now
     (home / "out" / "summary.json").write_text("{}\n")
-    before = _snapshot(home)
-    _one_sentence(_run("tile", "good.safetensors", "-o", "out", cwd=home),
+    before = snapshot(home)
+    one_sentence(run_bmru("tile", "good.safetensors", "-o", "out", cwd=home),
                   "summary.json was changed since bmru wrote it")
-    assert _snapshot(home) == before
+    assert snapshot(home) == before
 
 
 def test_force_writes_beside_foreign_files(home: Path) -> None:
-    proc = _run("tile", "good.safetensors", "-o", "foreign", "--force", cwd=home)
+    proc = run_bmru("tile", "good.safetensors", "-o", "foreign", "--force", cwd=home)
     assert proc.returncode == 0, proc.stderr
     assert (home / "foreign" / "design.gds").read_bytes() == b"my layout"
     assert "design.gds" not in read_manifest(home / "foreign")
     (home / "foreign" / "tile.v").unlink()
     (home / "foreign" / "tile.v").write_text("my own verilog\n")
-    proc = _run("tile", "good.safetensors", "-o", "foreign", "--force", cwd=home)
+    proc = run_bmru("tile", "good.safetensors", "-o", "foreign", "--force", cwd=home)
     assert proc.returncode == 0, proc.stderr  # --force replaces its own (changed) file
     assert (home / "foreign" / "design.gds").read_bytes() == b"my layout"
+
+
+DIGEST = "0" * 64
+DAMAGED_MANIFESTS = [
+    ("not json", "{files", ["it is not JSON"]),
+    ("not ours", '{"format": "other", "files": {}}', ["not a bmru-output-manifest"]),
+    ("outside", json.dumps({"format": "bmru-output-manifest", "files": {"../notes.txt": DIGEST}}),
+     ["'../notes.txt'", "not a file inside the folder"]),
+    ("no digest", json.dumps({"format": "bmru-output-manifest", "files": {"tile.gds": "x"}}),
+     ["'tile.gds' has no SHA-256"]),
+]
+
+
+@pytest.mark.parametrize(("kind", "text", "words"), DAMAGED_MANIFESTS,
+                         ids=[m[0] for m in DAMAGED_MANIFESTS])
+def test_damaged_manifest_refused(home: Path, kind: str, text: str, words: list[str]) -> None:
+    """A manifest decides which files of a folder bmru may replace: a damaged one vouches
+    for nothing, so the folder is refused (one sentence) unless --force keeps every file."""
+    from bmru_pdk.fileio import check_output_dir
+
+    (home / "out").mkdir()
+    (home / "out" / "tile.gds").write_bytes(b"my layout")
+    (home / "out" / MANIFEST).write_text(text)
+    before = snapshot(home)
+    one_sentence(run_bmru("kws-data", "out", cwd=home), f"out/{MANIFEST} is damaged", *words,
+                 "--force")
+    assert snapshot(home) == before
+    check_output_dir(home / "out", force=True)
 
 
 def test_outputs_follow_the_umask(home: Path) -> None:
@@ -269,9 +304,9 @@ def _kill_after(argv: list[str | Path], cwd: Path, seconds: float) -> None:
 
 def test_killed_tile_leaves_previous_or_new_output(home: Path) -> None:
     other = _edited(home / "other.safetensors", tensor="layers.0.W", index=(0, 0), value=1.0)
-    assert _run("tile", other, "-o", "new", cwd=home).returncode == 0
+    assert run_bmru("tile", other, "-o", "new", cwd=home).returncode == 0
     new = _complete(home / "new")  # same checkpoint, same bytes: what a whole new run holds
-    assert _run("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
+    assert run_bmru("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
     (home / "out" / "mine.txt").write_text("keep me")
     previous = _complete(home / "out")
     assert new != previous
@@ -281,11 +316,11 @@ def test_killed_tile_leaves_previous_or_new_output(home: Path) -> None:
         assert now in (previous, new)
         assert (home / "out" / "mine.txt").read_text() == "keep me"
         if now == new:  # back to the previous output for the next kill
-            assert _run("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
+            assert run_bmru("tile", "good.safetensors", "-o", "out", cwd=home).returncode == 0
 
 
 def test_killed_flow_keeps_the_previous_run(home: Path) -> None:
-    proc = _run("flow", "good.safetensors", "--n", "0", "--no-pex", "-o", "flow", cwd=home)
+    proc = run_bmru("flow", "good.safetensors", "--n", "0", "--no-pex", "-o", "flow", cwd=home)
     assert proc.returncode == 0, proc.stderr
     previous = _complete(home / "flow")
     assert "drc.lyrdb" in previous and "extracted.spice" in previous
@@ -296,28 +331,33 @@ def test_killed_flow_keeps_the_previous_run(home: Path) -> None:
 def test_corrupt_gds_and_missing_netlist(home: Path) -> None:
     (home / "bad.gds").write_bytes(b"\x00\x06\x00\x02garbage")
     (home / "ok.spice").write_text(".subckt t a\n.ends\n")
-    before = _snapshot(home)
-    _one_sentence(_run("drc", "bad.gds", cwd=home), "bad.gds")
-    _one_sentence(_run("lvs", "bad.gds", "ok.spice", cwd=home), "bad.gds")
-    _one_sentence(_run("extract", "bad.gds", "-o", "x.spice", cwd=home), "bad.gds")
+    before = snapshot(home)
+    for gds, words in (("bad.gds", ["cannot read the layout bad.gds"]),
+                       ("notes.txt", ["notes.txt", "not a layout file"]),
+                       ("foreign", ["foreign is a folder"])):
+        one_sentence(run_bmru("drc", gds, cwd=home), *words)
+        one_sentence(run_bmru("lvs", gds, "ok.spice", cwd=home), *words)
+        one_sentence(run_bmru("extract", gds, "-o", "x.spice", cwd=home), *words)
+    assert snapshot(home) == before
     layout = kdb.Layout()
     layout.create_cell("TOP").shapes(layout.layer(34, 0)).insert(kdb.Box(0, 0, 1000, 1000))
     layout.write(str(home / "ok.gds"))
-    before = _snapshot(home)
-    _one_sentence(_run("lvs", "ok.gds", "missing.spice", cwd=home), "missing.spice")
-    assert _snapshot(home) == before
+    before = snapshot(home)
+    one_sentence(run_bmru("lvs", "ok.gds", "missing.spice", cwd=home), "missing.spice")
+    assert snapshot(home) == before
 
 
 def test_deck_that_stops_early(home: Path) -> None:
+    """A transient that cannot reach its stop time is one sentence, never a short CSV."""
     (home / "stops.cir").write_text(
-        "* stops half way\nV1 a 0 PWL(0 0 1m 1)\nR1 a 0 1k\n.tran 1u 1m\n"
-        ".control\nstop when time > 0.5m\n.endc\n.end\n")
+        "* dv/dt = 2 uA/V2 v^2 / 1 nF from 1 V: v runs away at 0.5 ms\n"
+        "B1 0 b I=2u*v(b)*v(b)\nC1 b 0 1n IC=1\n.tran 1u 1m uic\n.end\n")
     (home / "whole.cir").write_text("* runs\nV1 a 0 PWL(0 0 1m 1)\nR1 a 0 1k\n.tran 10u 1m\n")
-    before = _snapshot(home)
-    _one_sentence(_run("simulate", "stops.cir", "-o", "v.csv", cwd=home), "ngspice",
-                  "stop")
-    assert _snapshot(home) == before
-    proc = _run("simulate", "whole.cir", "-o", "v.csv", cwd=home)
+    before = snapshot(home)
+    one_sentence(run_bmru("simulate", "stops.cir", "-o", "v.csv", cwd=home), "ngspice",
+                 "Timestep too small")
+    assert snapshot(home) == before
+    proc = run_bmru("simulate", "whole.cir", "-o", "v.csv", cwd=home)
     assert proc.returncode == 0, proc.stderr
     assert (home / "v.csv").read_text().startswith("time,a,")
 
@@ -339,18 +379,18 @@ def test_eval_needs_only_its_split(tmp_path: Path) -> None:
     (test_only / "_background_noise_").mkdir()
     for wav in (data / "_background_noise_").glob("*.wav"):
         (test_only / "_background_noise_" / wav.name).write_bytes(wav.read_bytes())
-    proc = _run("eval", bundled_checkpoint(), "--data", test_only, cwd=tmp_path)
+    proc = run_bmru("eval", bundled_checkpoint(), "--data", test_only, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("test: ")
-    _one_sentence(_run("eval", bundled_checkpoint(), "--data", test_only, "--split",
+    one_sentence(run_bmru("eval", bundled_checkpoint(), "--data", test_only, "--split",
                        "validation", cwd=tmp_path), "validation_list.txt is missing")
 
 
 def test_tls_scheduler_without_configuration(home: Path) -> None:
     pytest.importorskip("distributed")
-    _one_sentence(_run("compare", "good.safetensors", "--scheduler", "tls://127.0.0.1:1",
+    one_sentence(run_bmru("compare", "good.safetensors", "--scheduler", "tls://127.0.0.1:1",
                        "-o", "c", cwd=home), "tls://127.0.0.1:1", "TLS configuration")
-    _one_sentence(_run("compare", "good.safetensors", "--scheduler", "ws://127.0.0.1:1",
+    one_sentence(run_bmru("compare", "good.safetensors", "--scheduler", "ws://127.0.0.1:1",
                        "-o", "c", cwd=home), "must start with tcp:// or tls://")
 
 

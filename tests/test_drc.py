@@ -49,6 +49,6 @@ def test_missing_layout_exits_2(tmp_path: Path) -> None:
 def test_not_a_gds_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.gds"
     bad.write_text("this is not a layout")
-    with pytest.raises(BmruError, match="klayout failed"):
+    with pytest.raises(BmruError, match="is not a layout file"):
         drc.run(bad)
     assert not bad.with_suffix(".lyrdb").exists()

@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import klayout.db as kdb
 import pytest
 
-from bmru_pdk import assets
 from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.model import NFET, Circuit, Device, Pin
 from bmru_pdk.errors import ToolMissingError
 from bmru_pdk.layouts.tile import import_tile, tile_files
 from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
-from bmru_pdk.verification import drc, lvs
+from bmru_pdk.verification import lvs, official_lvs
 
 pytestmark = pytest.mark.usefixtures("pdk")
 
@@ -115,48 +113,19 @@ def test_fingers_and_copies_read_as_total_width(tmp_path: Path) -> None:
         "schematic ('NFET_03V3', ['D', 'G', 'VSS', 'VSS'], 6.0, 1.0)"]
 
 
-# KLayout 0.28.5 lacks the DSL call `name`, with which the PEX variant labels its layers for
-# KPEX's LVSDB: a no-op leaves extraction and compare as they are (newer KLayouts keep theirs).
-_NAME_SHIM = """module LVS
-  class LVSEngine
-    def name(*); end unless method_defined?(:name)
-  end
-end
-"""
-
-
-def _official_lvs(gds: Path, netlist: Path, tmp: Path) -> bool:
-    """Whether the official deck (klayout program) finds ``gds`` and ``netlist`` equivalent.
-
-    Multi-finger transistors extract as one device per gate: ``combine`` joins them into the
-    schematic's one device of total W. ``check_ports`` needs KLayout's flag_missing_ports
-    (after 0.28.5); top-level pins are made as it would make them.
-    """
+def _official_lvs(gds: Path, netlist: Path) -> bool:
+    """Whether the official deck finds ``gds`` and ``netlist`` equivalent."""
     try:
-        deck = assets.lvs_deck()
+        return official_lvs.run(gds, netlist).match
     except ToolMissingError as err:
         pytest.skip(f"official LVS deck unavailable: {err}")
-    shim = tmp / "name_shim.rb"
-    shim.write_text(_NAME_SHIM)
-    report = tmp / f"{netlist.stem}.lvsdb"
-    options = {"input": gds, "schematic": netlist, "report": report, "run_mode": "deep",
-               "combine": "true", "check_ports": "false", "top_lvl_pins": "true",
-               "target_netlist": tmp / f"{netlist.stem}_extracted.cir"}
-    cmd = [drc.klayout_program(), "-b", "-rm", str(shim), "-r", str(deck)]
-    for key, value in options.items():
-        cmd += ["-rd", f"{key}={value}"]
-    subprocess.run(cmd, check=True, capture_output=True, cwd=tmp)
-    db = kdb.LayoutVsSchematic()
-    db.read(str(report))
-    pairs = list(db.xref().each_circuit_pair())
-    return bool(pairs) and all(p.status() == kdb.NetlistCrossReference.Match for p in pairs)
 
 
 def test_official_lvs_deck_matches(tile: tuple[Path, Circuit, list[Pin]], tmp_path: Path) -> None:
     outdir, _, _ = tile
-    assert _official_lvs(outdir / "tile.gds", outdir / "tile.lvs.spice", tmp_path)
+    assert _official_lvs(outdir / "tile.gds", outdir / "tile.lvs.spice")
     wrong_w = _wrong_width(outdir / "tile.lvs.spice", tmp_path)
-    assert not _official_lvs(outdir / "tile.gds", wrong_w, tmp_path)
+    assert not _official_lvs(outdir / "tile.gds", wrong_w)
 
 
 def _lef_problems(lef: Path, name: str, size: tuple[float, float],

@@ -9,6 +9,7 @@ one, dataclasses, numpy arrays). A :class:`~bmru_pdk.errors.BmruError` raised by
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -52,12 +53,20 @@ class Executor:
         self.close()
 
 
+def _ignore_signals() -> None:
+    """A worker's start: Ctrl-C (sent to the whole terminal's process group) and SIGTERM are
+    the parent's to act on; it kills its workers then, mid-job."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 class LocalExecutor(Executor):
     """A pool of ``workers`` local processes, started on first use.
 
     They are spawned, not forked: a fork would copy the parent's loaded ngspice library and
     the locks of its threads (the progress bars' refresh, torch's pool) in whatever state
-    they are in.
+    they are in. A ``map`` that ends early (a worker died, Ctrl-C, SIGTERM) kills them: their
+    simulations write nothing, and their results would no longer be read.
     """
 
     def __init__(self, workers: int) -> None:
@@ -74,7 +83,8 @@ class LocalExecutor(Executor):
         items = list(items)
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_ignore_signals)
         futures = [self._pool.submit(fn, item) for item in items]
         _started(progress, items)
         try:
@@ -83,15 +93,29 @@ class LocalExecutor(Executor):
                 if progress:
                     progress(done, len(items))
         except BrokenProcessPool as exc:
+            self._kill()
             # a spawned worker re-imports the caller's main module: an unguarded script
             # starts its work again in every worker, which then dies
             raise BmruError(f"a local worker process died while running {_name(fn)} ({exc}); "
                             "a script that starts local workers needs an "
                             "'if __name__ == \"__main__\":' guard") from None
-        finally:
-            for future in futures:
-                future.cancel()
+        except BaseException:
+            self._kill()
+            raise
         return [future.result() for future in futures]
+
+    def _kill(self) -> None:
+        """Kill the workers now, mid-job, and wait until they are gone."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # before Python 3.14 (terminate_workers) the pool's processes are reachable only here
+        processes = list((pool._processes or {}).values())
+        for process in processes:
+            process.kill()
+        pool.shutdown(cancel_futures=True)
+        for process in processes:
+            process.join()
 
     def close(self) -> None:
         """Stop the worker processes (after the jobs already running)."""

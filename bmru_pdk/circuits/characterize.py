@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from bmru_pdk.circuits.builders import (
     BiasOutput,
@@ -354,8 +354,36 @@ class GainTable(BaseModel):
     alpha: list[float]
 
 
+# Currents (nA), gains, grid values and conditions of the tables: the mapping interpolates
+# in their logarithm, so each must be above zero
+_POSITIVE = frozenset({"vdd", "i_ref_na", "i_unit_na", "ramp_ms", "i_node_na", "ratios",
+                       "currents_na", "gain", "r_thresh", "width_frac", "beta_hi", "beta_lo",
+                       "i_vdd_off", "i_vdd_on", "r_gain", "alpha"})
+
+
+def _bad_number(value: object, where: str, positive: bool) -> str | None:
+    """The first number in ``value`` (nested dicts and lists, at path ``where``) that is NaN
+    or infinite, or not above zero when ``positive``, said as a sentence; None if none."""
+    if isinstance(value, dict):
+        items = ((f"{where}.{k}" if where else str(k), v, positive or k in _POSITIVE)
+                 for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((f"{where}[{k}]", v, positive) for k, v in enumerate(value))
+    else:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        if not np.isfinite(value):
+            return f"{where} is {value}, not a number"
+        return f"{where} is {value:g}, not above zero" if positive and value <= 0 else None
+    return next((bad for w, v, p in items if (bad := _bad_number(v, w, p))), None)
+
+
 class Tables(BaseModel):
-    """All characterisation tables of one run."""
+    """All characterisation tables of one run.
+
+    Every number is finite, and every current, gain and grid value above zero: tables that
+    say otherwise are refused, naming the field, before a tile is drawn from them.
+    """
 
     version: int = TABLE_VERSION
     corner: Literal["typical"] = "typical"
@@ -370,6 +398,13 @@ class Tables(BaseModel):
     mismatch_sigma: dict[str, float]
     pelgrom_sigma: dict[str, float]
     seconds: float
+
+    @model_validator(mode="after")
+    def _numbers(self) -> Tables:
+        bad = _bad_number(self.model_dump(), "", False)
+        if bad:
+            raise ValueError(bad)
+        return self
 
     @property
     def i_ref_spice(self) -> str:

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from bmru_pdk.circuits.builders import CellParams, UnitParams
 from bmru_pdk.circuits.characterize import (
@@ -48,7 +49,9 @@ def load_tables(folder: Path | None = None, version: int = TABLE_VERSION) -> Tab
     """The characterisation tables in ``folder`` (``None``: the package's own).
 
     Raises:
-        BmruError: No tables of ``version`` there, or a file that is not tables.
+        BmruError: No tables of ``version`` there, or a file that is not valid tables (a
+            NaN, an infinite or a non-positive current among them): the sentence names
+            the file and the field.
     """
     where = DATA_DIR if folder is None else Path(folder)
     path = table_path(where, version)
@@ -58,8 +61,19 @@ def load_tables(folder: Path | None = None, version: int = TABLE_VERSION) -> Tab
                         "run 'bmru characterize'")
     try:
         return Tables.model_validate(json.loads(path.read_text()))
+    except ValidationError as exc:
+        raise BmruError(f"{path} holds no valid characterisation tables: "
+                        f"{_first_error(exc)}") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BmruError(f"{path}: not characterisation tables ({type(exc).__name__})") from None
+        raise BmruError(f"{path} is not characterisation tables: {exc}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    """The first problem pydantic found, with its field (``mirrors[0].kind``)."""
+    error = exc.errors()[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+    what = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    return f"{where.lstrip('.')} {what[0].lower()}{what[1:]}" if where else what
 
 
 def tables_from_environment() -> Tables:

@@ -11,6 +11,7 @@ become its pins.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 import klayout.db as kdb
 
 from bmru_pdk.errors import BmruError
-from bmru_pdk.fileio import atomic_path, write_text
+from bmru_pdk.fileio import atomic_path, signals_held, write_text
 
 NFET = "nfet_03v3"
 PFET = "pfet_03v3"
@@ -47,6 +48,9 @@ GDS = {
     "metal2_label": (36, 10),
     "metal3_label": (42, 10),
 }
+
+# KLayout's "..., in file: x.gds in Layout.read" / ": x.gds in Layout.read" tail
+_READ_TAIL = re.compile(r"(,? in file: .*|: \S+ in Layout\.read| in Layout\.read)$")
 
 # SI unit of each MOS parameter as the model subcircuits take them (KLayout keeps µm, µm²).
 _SPICE_UNITS = {"W": "u", "L": "u", "AS": "p", "AD": "p", "PS": "u", "PD": "u"}
@@ -80,12 +84,17 @@ def load_layout(gds: str | Path, topcell: str | None = None) -> tuple[kdb.Layout
     """
     gds = Path(gds)
     if not gds.is_file():
-        raise BmruError(f"the layout {gds} does not exist")
+        raise BmruError(f"the layout {gds} " + (
+            "is a folder, not a file" if gds.is_dir() else "does not exist"))
     layout = kdb.Layout()
     try:
         layout.read(str(gds))
     except RuntimeError as exc:
-        raise BmruError(f"cannot read the layout {gds}: {str(exc).splitlines()[0]}") from exc
+        # KLayout ends its message with the file and the call, which the sentence has
+        why = _READ_TAIL.sub("", str(exc).splitlines()[0])
+        if why.lower().startswith("stream has unknown format"):
+            why = "it is not a layout file (GDS or OASIS)"
+        raise BmruError(f"cannot read the layout {gds}: {why}") from None
     if topcell:
         cell = layout.cell(topcell)
         if cell is None:
@@ -93,8 +102,10 @@ def load_layout(gds: str | Path, topcell: str | None = None) -> tuple[kdb.Layout
         return layout, cell
     # gdsfactory writes a metadata cell beside the real top cell
     tops = [c for c in layout.top_cells() if not c.name.startswith("$$$CONTEXT_INFO")]
-    if len(tops) != 1:
-        names = ", ".join(sorted(c.name for c in tops)) or "none"
+    if not tops:
+        raise BmruError(f"the layout {gds} holds no cell")
+    if len(tops) > 1:
+        names = ", ".join(sorted(c.name for c in tops))
         raise BmruError(f"the layout {gds} needs exactly one top cell (found: {names}); "
                         "name one with --topcell")
     return layout, tops[0]
@@ -196,7 +207,10 @@ def to_spice(netlist: kdb.Netlist, title: str) -> str:
     writer.use_net_names = True
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "netlist.spice"
-        netlist.write(str(path), writer, title)
+        # KLayout turns the exception of a signal handler run in its calls of the writer
+        # into an error of its own: signals wait until it returns
+        with signals_held():
+            netlist.write(str(path), writer, title)
         return path.read_text()
 
 

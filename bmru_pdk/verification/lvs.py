@@ -15,7 +15,6 @@ W and L match within ``TOLERANCE`` (relative); AS, AD, PS and PD are not compare
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import time
 from collections import Counter
@@ -25,16 +24,12 @@ from pathlib import Path
 import klayout.db as kdb
 
 from bmru_pdk.errors import BmruError
-from bmru_pdk.fileio import atomic_path, write_text
+from bmru_pdk.fileio import atomic_path, signals_held, write_text
+from bmru_pdk.spice import circuit_text
 from bmru_pdk.verification.extract import DEVICES, TERMINALS, build, load_layout
 
 TOLERANCE = 0.01
 COMPARED = ("W", "L")
-
-# Lines of a simulation deck that are not circuit: model libraries would make the reader
-# parse the 47k-line gf180 model file, and .control blocks hold ngspice commands.
-_SKIP_LINE = re.compile(r"^\s*\.(lib|endl|include|inc)\b", re.IGNORECASE)
-_CONTROL = re.compile(r"^\s*\.control\b.*?^\s*\.endc\b[^\n]*", re.IGNORECASE | re.DOTALL | re.M)
 
 
 @dataclass(frozen=True)
@@ -143,14 +138,18 @@ def read_schematic(netlist: str | Path) -> kdb.Netlist:
         if not path.is_file():
             raise BmruError(f"the schematic netlist {path} does not exist")
         text = path.read_text(errors="replace")
-    text = _CONTROL.sub("", text)
-    text = "\n".join(line for line in text.splitlines() if not _SKIP_LINE.match(line))
+    # model libraries would make the reader parse the 47k-line gf180 model file, and
+    # control blocks are commands: the circuit alone is read, nothing is followed or run
+    text = circuit_text(text)
     reference = kdb.Netlist()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "schematic.spice"
         path.write_text(text + "\n")
         try:
-            reference.read(str(path), kdb.NetlistSpiceReader(_SchematicReader()))
+            # KLayout turns the exception of a signal handler run in its calls of the
+            # reader into an error of its own: signals wait until it returns
+            with signals_held():
+                reference.read(str(path), kdb.NetlistSpiceReader(_SchematicReader()))
         except RuntimeError as exc:
             msg = str(exc).splitlines()[0].replace(f" in {path}", "").removesuffix(
                 " in Netlist.read")
