@@ -64,7 +64,7 @@ def test_a_die_is_its_own_and_its_twin_predicts_it(tile: tuple) -> None:
     w, w_die = params[0]["weight"].numpy(), die[0]["weight"].numpy()
     spread = np.std(w_die[w != 0] / w[w != 0] - 1)
     assert 0.01 < spread < 0.2  # a 4 x 4 um mirror's sigma is ~5 %
-    u = samples.load_utterances(ckpt, None, 1, "tuning")[0]
+    u = samples.load_utterances(ckpt, None, 1, "heldout")[0]
     hw = simulation.simulate_utterance(tt.sim.netlist, tt.sim.decision_nets,
                                 [p["s0"].numpy() for p in params[:-1]], u.x_na, FRAME_S,
                                 mismatch=True, seed=1)
