@@ -126,6 +126,12 @@ def test_official_lvs_deck_matches(tile: tuple[Path, Circuit, list[Pin]], tmp_pa
     assert _official_lvs(outdir / "tile.gds", outdir / "tile.lvs.spice")
     wrong_w = _wrong_width(outdir / "tile.lvs.spice", tmp_path)
     assert not _official_lvs(outdir / "tile.gds", wrong_w)
+    # the netlist is data: an include is not followed (KLayout's reader would fail on the
+    # missing file, and would read any file it names)
+    included = tmp_path / "included.spice"
+    included.write_text(".include /no/such/file.spice\n"
+                        + (outdir / "tile.lvs.spice").read_text())
+    assert _official_lvs(outdir / "tile.gds", included)
 
 
 def _lef_problems(lef: Path, name: str, size: tuple[float, float],

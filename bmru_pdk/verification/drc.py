@@ -125,8 +125,8 @@ def parse_lyrdb(path: str | Path) -> tuple[list[Violation], dict[str, str]]:
 
 
 # Loaded before a gf180 deck (klayout -rm): the decks' logger runs ``pmap`` for every line it
-# prints (memory use), a process per line that costs 12-17 s a run whatever the layout and
-# tells a user nothing; the answer is a placeholder instead.
+# prints (memory use), a process per line, hundreds a run whatever the layout, that tells a
+# user nothing; the answer is a placeholder instead.
 NO_PMAP = """module Kernel
   alias_method :bmru_backtick, :`
   def `(cmd)

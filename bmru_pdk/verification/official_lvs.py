@@ -33,6 +33,7 @@ import klayout.db as kdb
 from bmru_pdk import assets
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import atomic_path
+from bmru_pdk.spice import circuit_text
 from bmru_pdk.verification.drc import NO_PMAP, klayout_program
 from bmru_pdk.verification.lvs import TOLERANCE, LvsResult, Mismatch
 
@@ -202,7 +203,11 @@ def run(
     with tempfile.TemporaryDirectory(prefix="bmru-lvs-") as tmp:
         prelude, report = Path(tmp) / "prelude.rb", Path(tmp) / "layout.lvsdb"
         prelude.write_text(_PRELUDE)
-        options = {**OPTIONS, "input": gds.resolve(), "schematic": schematic.resolve(),
+        # the circuit alone, as the project's engine reads it: KLayout would follow an
+        # .include or .lib of the user's netlist to any file
+        circuit = Path(tmp) / "schematic.spice"
+        circuit.write_text(circuit_text(schematic.read_text(errors="replace")) + "\n")
+        options = {**OPTIONS, "input": gds.resolve(), "schematic": circuit,
                    "report": report, "target_netlist": Path(tmp) / "extracted.cir"}
         if topcell:
             options["topcell"] = topcell
