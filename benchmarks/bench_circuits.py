@@ -14,7 +14,7 @@ import numpy as np
 
 from bmru_pdk.circuits import bmru_cell, bmru_unit, mapping
 from bmru_pdk.circuits import characterize as ch
-from bmru_pdk.circuits.sizing import size_for_ratio
+from bmru_pdk.circuits.sizing import unit_ratio
 from bmru_pdk.fileio import write_text
 
 RESULTS = Path(__file__).resolve().parent / "results" / "circuits.json"
@@ -77,10 +77,10 @@ def cells(unit: bool) -> dict[str, object]:
 
 def areas() -> dict[str, float]:
     """Gate area (W x L, µm²; not layout area) of a weight and of a cell."""
-    unit_w = [size_for_ratio(abs(mapping.signed_ratio(w, "weight"))) for w in (0.3, 1.0, 10.0)]
+    drawn = [unit_ratio(abs(mapping.signed_ratio(w, "weight"))) for w in (0.3, 1.0, 10.0)]
     cell = bmru_cell(mapping.cell_params(ALPHA, 1.0, 1.0))
-    return {**{f"weight_{w:g}_um2": round(s.w * s.fingers * ch.UNIT.l, 2)
-               for w, s in zip((0.3, 1.0, 10.0), unit_w, strict=True)},
+    return {**{f"weight_{w:g}_um2": round(r.units * ch.UNIT.w * ch.UNIT.l, 2)
+               for w, r in zip((0.3, 1.0, 10.0), drawn, strict=True)},
             "cell_um2": round(sum(d.area for d in cell.devices), 1)}
 
 

@@ -22,6 +22,7 @@ import typer
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, destination, output_dir
+from bmru_pdk.tech import TEMP_RANGE_C, VDD_RANGE_V, VDD_V, Corner
 
 if TYPE_CHECKING:
     from bmru_pdk.circuits.characterize import Tables
@@ -214,6 +215,15 @@ def demo(
     raise typer.Exit(0 if result.ok else 1)
 
 
+def _condition(temp: float, vdd: float) -> tuple[float, float]:
+    """``temp`` and ``vdd`` if the 3.3 V devices are specified there, else a usage error."""
+    (t_lo, t_hi), (v_lo, v_hi) = TEMP_RANGE_C, VDD_RANGE_V
+    if not t_lo <= temp <= t_hi or not v_lo <= vdd <= v_hi:
+        raise BmruError(f"--temp {temp:g} / --vdd {vdd:g} is outside the devices' range "
+                        f"{t_lo:g}..{t_hi:g} °C, {v_lo:g}..{v_hi:g} V")
+    return temp, vdd
+
+
 @app.command()
 def characterize(
     tables: Annotated[Path | None, typer.Option(
@@ -225,17 +235,28 @@ def characterize(
         help="draw every mirror from the smallest square unit whose 1:1 mirrors meet this "
              "relative sigma (default: the 4 x 4 µm unit, 5 %)")] = None,
     quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
+    corner: Annotated[Corner, typer.Option(help="process corner of the benches")] = "typical",
+    temp: Annotated[float, typer.Option(help="temperature of the benches, °C")] = 27.0,
+    vdd: Annotated[float, typer.Option(help="supply of the benches, V")] = VDD_V,
 ) -> None:
-    """Characterise mirrors and the BMRU cell in ngspice; write versioned tables and plots."""
+    """Characterise mirrors and the BMRU cell in ngspice; write versioned tables and plots.
+
+    With --corner/--temp/--vdd the tables are that condition's: a tile mapped with them
+    (BMRU_TABLES) is drawn for it, and 'bmru compare --tables' runs the model on the values
+    a nominal tile realises there (its condition twin).
+    """
     from bmru_pdk.circuits import characterize as engine
     from bmru_pdk.circuits import sizing
 
     unit = sizing.UNIT if sigma is None else sizing.unit_for_sigma(sigma)
-    if tables is None and unit != sizing.UNIT:
-        raise BmruError("--sigma needs --tables: the package's tables are the default unit's")
+    nominal = (corner, *_condition(temp, vdd)) == ("typical", 27.0, VDD_V)
+    if tables is None and (unit != sizing.UNIT or not nominal):
+        raise BmruError("--sigma, --corner, --temp and --vdd need --tables: the package's "
+                        "tables are the default unit's at typical 27 °C")
     if tables is not None:
         check_output_dir(tables)  # before the benches: a folder of the user's is refused
-    result = engine.characterize(quick=quick, unit=unit)
+    result = engine.characterize(quick=quick, unit=unit, corner=corner, temp_c=temp,
+                                 vdd_v=vdd)
     if tables is None:
         path = engine.write_tables(result)
         pngs = engine.plot_tables(result, plots or Path("docs/img"))
@@ -446,14 +467,25 @@ def compare(
     workers: Workers = None,
     force: Force = False,
     max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
+    corner: Annotated[Corner, typer.Option(help="process corner of the simulations")] = (
+        "typical"),
+    temp: Annotated[float, typer.Option(help="temperature of the simulations, °C")] = 27.0,
+    vdd: Annotated[float, typer.Option(help="supply of the simulations, V")] = VDD_V,
 ) -> None:
-    """Simulate the extracted tile on utterances and compare it with the software model."""
+    """Simulate the extracted tile on utterances and compare it with the software model.
+
+    Away from typical 27 °C 1.8 V (--corner/--temp/--vdd) the tables of that condition are
+    characterised first and the model also runs the values the tile realises there
+    (condition_twin in compare.json).
+    """
     from bmru_pdk.analyses.compare import compare as run_compare
     from bmru_pdk.analyses.compare import raise_failures, target_check
     from bmru_pdk.analyses.executor import make_executor
+    from bmru_pdk.analyses.testbench import Condition
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.model.samples import load_utterances
 
+    condition = Condition(corner, *_condition(temp, vdd))
     ckpt = open_checkpoint(checkpoint)
     tables = _tables()
     check_output_dir(output, force)
@@ -469,10 +501,10 @@ def compare(
             f = run_compare(ckpt, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),
                             executor=executor, force=force, max_devices=max_devices,
-                            sample=named, pex=pex, tables=tables)
+                            sample=named, pex=pex, tables=tables, condition=condition)
     if not f["utterances"]:
         raise_failures(f)
-    for ref in ("ideal", "realised"):
+    for ref in (r for r in ("ideal", "realised", "condition_twin") if r in f):
         r = f[ref]
         typer.echo(f"{ref}: state agreement per layer {r['state_agreement_per_layer']}, "
                    f"decisions {r['decisions_agreeing']}/{f['utterances']}, "

@@ -114,31 +114,32 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
         f"{k.replace('_', ' ')} {pct(v['measured'])} vs {pct(v['target'])} "
         f"(short by {pct(v['shortfall'])})"
         for k, v in t.items() if k != "met" and v["shortfall"] > 0)
-    ideal, ci = c["ideal"], c["ideal"]["ci95"]
+    held, ci = c["realised"], c["realised"]["ci95"]
     devices = c.get("device_only")
     return [
         ("post-layout compare (extracted tile in ngspice vs model)",
          f"{c['netlist']}; {c['utterances']} utterances of the {c['sample']} sample, "
          f"{c['frame_s'] * 1e6:.0f} µs frames, "
          f"{c['sim_s_per_utterance']} s per utterance -> compare/compare.json"),
-        ("state-bit agreement per layer (ideal, 95 % CI; realised)",
+        ("state-bit agreement per layer (model on the realised values, 95 % CI; on the "
+         "checkpoint's own)",
          ", ".join(f"{pct(a)} ({pct(lo)}-{pct(hi)})" for a, (lo, hi) in
-                   zip(ideal["state_agreement_per_layer"], ci["state_agreement_per_layer"],
+                   zip(held["state_agreement_per_layer"], ci["state_agreement_per_layer"],
                        strict=True))
-         + "; " + ", ".join(pct(a) for a in c["realised"]["state_agreement_per_layer"])),
+         + "; " + ", ".join(pct(a) for a in c["ideal"]["state_agreement_per_layer"])),
         *([("device-only netlist: state bits per layer, decisions",
-             ", ".join(pct(a) for a in devices["ideal"]["state_agreement_per_layer"])
-             + f"; {devices['ideal']['decisions_agreeing']}/{devices['utterances']}")]
+             ", ".join(pct(a) for a in devices["realised"]["state_agreement_per_layer"])
+             + f"; {devices['realised']['decisions_agreeing']}/{devices['utterances']}")]
           if devices else []),
         ("class decisions agreeing (95 % CI)",
-         f"{ideal['decisions_agreeing']}/{c['utterances']} "
+         f"{held['decisions_agreeing']}/{c['utterances']} "
          f"({pct(ci['decision_agreement'][0])}-{pct(ci['decision_agreement'][1])})"),
-        ("accuracy: model / tile / always the commonest class",
-         f"{pct(ideal['model_accuracy'])} / {pct(c['hardware_accuracy'])} / "
-         f"{pct(c['baseline_accuracy'])}"),
-        ("candidate-current error per layer (mean abs, ideal)",
-         ", ".join(f"{e:.3f} nA" for e in c["ideal"]["candidate_mae_na_per_layer"])),
-        ("output-current error (mean abs, ideal)", f"{c['ideal']['output_mae_na']:.3f} nA"),
+        ("accuracy: model (realised / checkpoint's values) / tile / always the commonest class",
+         f"{pct(held['model_accuracy'])} / {pct(c['ideal']['model_accuracy'])} / "
+         f"{pct(c['hardware_accuracy'])} / {pct(c['baseline_accuracy'])}"),
+        ("candidate-current error per layer (mean abs)",
+         ", ".join(f"{e:.3f} nA" for e in held["candidate_mae_na_per_layer"])),
+        ("output-current error (mean abs)", f"{held['output_mae_na']:.3f} nA"),
         ("simulated supply power", f"{c['power_nw']['mean']:.0f} nW mean at "
                                    f"{c['i_unit_na']:g} nA per unit "
                                    f"({c['power_nw']['min']:.0f}-{c['power_nw']['max']:.0f}): "

@@ -8,7 +8,7 @@ cross-section is built.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from bmru_pdk import rules
 
@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 # The supply of every circuit, table and simulation: the published 1.8 V on the 3.3 V devices
 # (at 3.3 V the cells' threshold errors roughly double).
 VDD_V = 1.8
+# The process corners of the gf180 models' library, and the temperatures and supplies the
+# 3.3 V devices are specified over (the conditions a table or a simulation may be asked at)
+Corner = Literal["typical", "ff", "ss", "fs", "sf"]
+TEMP_RANGE_C = (-40.0, 125.0)
+VDD_RANGE_V = (1.5, 3.6)
 
 
 def metal_xs(layer: LayerSpec, width: float) -> CrossSection:

@@ -92,10 +92,18 @@ NO_DRC_BATCH: dict[str, str] = {
     "bmru_tile": "tests/test_tile.py runs the deck over every tile; the bundled one alone "
                  "would add ~75 s to this batch",
 }
+STACKED_RATIOS = (0.5, 1.75, 2 + 1 / 3 + 1 / 7)
 # name -> (registered cell, parameters): what the defaults leave out, the extreme widths
 VARIANTS: dict[str, tuple[str, dict]] = {
-    "nmirror_range": ("current_mirror", {"kind": "nfet", "ratios": (0.055, 0.25, 16.0)}),
-    "pmirror": ("current_mirror", {"kind": "pfet", "ratios": (0.1, 0.5, 3.0)}),
+    # the unit grid's ends: a stack of 8 unit gates (1/8) .. 16 whole units
+    "nmirror_range": ("current_mirror", {"kind": "nfet", "ratios": (0.125, 0.25, 16.0)}),
+    "pmirror": ("current_mirror", {"kind": "pfet", "ratios": (0.2, 0.5, 3.0)}),
+    # series stacks alone and beside whole units: 1/2, 1 + 1/2 + 1/4, 2 + 1/3 + 1/7
+    "nmirror_stacks": ("current_mirror", {"kind": "nfet", "ratios": STACKED_RATIOS}),
+    "pmirror_stacks": ("current_mirror", {"kind": "pfet", "ratios": STACKED_RATIOS}),
+    # each stack dealt out as a piece of its own, like a finger
+    "nmirror_stacks_interdigitated": ("current_mirror", {
+        "kind": "nfet", "ratios": STACKED_RATIOS, "placement": "interdigitated"}),
     "nmirror_interdigitated": ("current_mirror", {"kind": "nfet", "ratios": (1.0, 2.0, 3.0),
                                                   "placement": "interdigitated", "dummies": True}),
     "pmirror_interdigitated": ("current_mirror", {"kind": "pfet", "ratios": (0.5, 2.0),
@@ -103,10 +111,12 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "nmirror_dummies": ("current_mirror", {"kind": "nfet", "ratios": (0.25, 4.0),
                                            "dummies": True}),
     "bias_outputs": ("bias_generator", {"outputs": (("ib", 2.0, "source"), ("is", 0.5, "sink"))}),
-    "cell_small": ("bmru_cell", {"r_thresh": 0.5, "r_width": 0.1, "r_gain": 0.5}),
+    "cell_small": ("bmru_cell", {"r_thresh": 0.5, "r_width": 0.125, "r_gain": 0.5}),
+    "cell_sub_unit": ("bmru_cell", {"r_thresh": 1.5, "r_width": 0.75, "r_gain": 1.0}),
     "cell_large": ("bmru_cell", {"r_thresh": 8.0, "r_width": 6.4, "r_gain": 8.0}),
     "weights": ("weight_array", {"ratios": ((1.0, -0.5), (0.0, 3.2))}),
-    "weights_3x3": ("weight_array", {"ratios": ((0.3, -0.1, 2.0), (-16.0, 0.2, 0.0),
+    "weights_sub_unit": ("weight_array", {"ratios": ((0.5, -0.75), (1.25, -2.0))}),
+    "weights_3x3": ("weight_array", {"ratios": ((0.3, -0.125, 2.0), (-16.0, 0.2, 0.0),
                                                 (1.0, 1.0, -1.0))}),
     # no positive weight (no P block, vdd only a pin) and a rail with no weight at all
     "weights_sinks_only": ("weight_array", {"ratios": ((-0.5, 0.0, -1.0), (0.0, 0.0, -2.0))}),
@@ -339,6 +349,18 @@ def test_lvs_catches_a_mirror_drawn_with_a_wrong_width(tmp_path: Path) -> None:
     assert not result.match
     assert any(m.kind == "parameter" and "W 8 in the layout vs 12 in the schematic"
                in m.message for m in result.mismatches), result.summary()
+
+
+def test_lvs_catches_a_mirror_drawn_with_a_wrong_stack(tmp_path: Path) -> None:
+    """A series stack of 3 unit gates drawn where the schematic has one of 2: the same gate,
+    another stack length."""
+    drawn = library.current_mirror("nfet", (1 / 3,))
+    meant = builders.current_mirror(builders.MirrorParams(kind=NFET, ratios=[0.5]))
+    assert meant.devices[1].stacks == (2,) and "XMO0_st0g2 " in library.schematic(drawn)
+    assert lvs.run(_write(drawn, tmp_path), library.schematic(drawn)).match
+    result = lvs.run(_write(drawn, tmp_path), meant.to_spice())
+    assert not result.match
+    assert any(m.kind == "device" for m in result.mismatches), result.summary()
 
 
 # ---- GDS regression ------------------------------------------------------------------------

@@ -98,12 +98,12 @@ def test_majority_vote_ties_go_to_the_lowest_class() -> None:
 
 def test_sense_source_in_series_with_a_drain() -> None:
     tile = tb.split_top(".subckt t a b vss\nXM1 a b vss vss nfet_03v3 W=1u L=1u\n.ends t\n", "t")
-    sensed = tb.sense_drains(tile, {"xm1": "c0"})
+    sensed = tb.sense_drains(tile, {"xm1": ("c0", "a")})
     assert sensed.body == ["XM1 c0_d b vss vss nfet_03v3 W=1u L=1u", "vc0 a c0_d 0"]
     assert sensed.senses == ("c0",)
     assert "i(vc0)" in tb.deck(sensed, np.zeros((1, 1)), 1e-3, [])
     with pytest.raises(BmruError, match="no device xm9 in the tile netlist"):
-        tb.sense_drains(tile, {"xm9": "c0"})
+        tb.sense_drains(tile, {"xm9": ("c0", "a")})
 
 
 def test_sense_finds_the_drain_of_a_finger_listed_source_first() -> None:
@@ -111,13 +111,13 @@ def test_sense_finds_the_drain_of_a_finger_listed_source_first() -> None:
     drains go through the one sense, no terminal is shorted to the source."""
     tile = tb.split_top(".subckt t a b vss\nXM1 a b vss vss nfet_03v3 W=1u L=1u\n"
                         "XM2 vss b a vss nfet_03v3 W=1u L=1u\n.ends t\n", "t")
-    sensed = tb.sense_drains(tile, {"xm1": "c0", "xm2": "c0"})
+    sensed = tb.sense_drains(tile, {"xm1": ("c0", "a"), "xm2": ("c0", "a")})
     assert sensed.body == ["XM1 c0_d b vss vss nfet_03v3 W=1u L=1u",
                            "XM2 vss b c0_d vss nfet_03v3 W=1u L=1u", "vc0 a c0_d 0"]
     odd = tb.split_top(".subckt t a b c vss\nXM1 a b vss vss nfet_03v3 W=1u L=1u\n"
                        "XM2 c b vss vss nfet_03v3 W=1u L=1u\n.ends t\n", "t")
     with pytest.raises(BmruError, match="different drain nets"):
-        tb.sense_drains(odd, {"xm1": "c0", "xm2": "c0"})
+        tb.sense_drains(odd, {"xm1": ("c0", "a"), "xm2": ("c0", "c")})
 
 
 # Leakage of one OFF 4 x 4 µm nfet at Vds 0.42 V, A, measured with the gf180 models

@@ -16,6 +16,7 @@ import pytest
 
 from bmru_pdk import PDK, rules
 from bmru_pdk.cells import nfet, pfet, side_by_side, via_stack
+from bmru_pdk.cells.devices import STACK_GAP
 from bmru_pdk.circuits import NFET, PFET
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.verification import drc
@@ -41,9 +42,19 @@ SWEEP = [
     (0.6, 0.4, 1, 4, True, True),
     (12.5, 1.2, 3, 1, False, True),
 ]
+# (w, l, fingers, multiplier, dummies, bulk_tie, stacks): series stacks of unit gates, alone or
+# beside fingers, on a wide unit, a narrow (dog-bone) channel at the shortest L, with copies
+STACKED = [
+    (4.0, 4.0, 0, 1, False, True, (8,)),
+    (4.0, 4.0, 2, 1, False, True, (2, 3)),
+    (0.5, 0.28, 1, 1, False, True, (3,)),
+    (0.22, 0.28, 0, 1, True, True, (2, 5)),
+    (0.3, 0.3, 2, 2, False, True, (4,)),
+    (1.0, 1.0, 3, 1, True, False, (2, 2, 8)),
+]
 
 # the registered cells drawing one MOSFET: they take every parameter of the sweep
-MOSFET_PARAMETERS = {"w", "l", "fingers", "multiplier", "dummies", "bulk_tie"}
+MOSFET_PARAMETERS = {"w", "l", "fingers", "multiplier", "dummies", "bulk_tie", "stacks"}
 TRANSISTORS = sorted(name for name, cell in PDK.cells.items()
                      if set(inspect.signature(cell).parameters) >= MOSFET_PARAMETERS)
 
@@ -75,7 +86,8 @@ def test_ports_labels_info(name: str) -> None:
     model = c.info["model"]
     assert model in (NFET, PFET) and model.startswith(name)
     assert dict(c.info) == {"model": model, "w": 2.0, "l": 0.5, "nf": 3, "m": 2, "nf_total": 6,
-                            "dummies": True, "bulk_tie": True}
+                            "dummies": True, "bulk_tie": True, "stacks": ()}
+    assert gf.get_component(name, fingers=0, stacks=(2, 3)).info["stacks"] == (2, 3)
 
 
 def test_get_component_names_and_grid() -> None:
@@ -83,7 +95,13 @@ def test_get_component_names_and_grid() -> None:
     assert a is gf.get_component("nfet", w=2, l=1)
     names = {gf.get_component(f, w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b).name
              for f in TRANSISTORS for w, ln, nf, m, d, b in SWEEP}
-    assert len(names) == len(TRANSISTORS) * len(SWEEP)
+    names |= {gf.get_component(f, w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b,
+                               stacks=s).name
+              for f in TRANSISTORS for w, ln, nf, m, d, b, s in STACKED}
+    assert len(names) == len(TRANSISTORS) * (len(SWEEP) + len(STACKED))
+    # no stacks, no trace of them in the name: the cells drawn before stacks keep their GDS
+    assert gf.get_component("nfet", stacks=()).name == "nfet_W1_L0p28_F1_M1_DFalse_BTTrue"
+    assert gf.get_component("pfet", fingers=0, stacks=(2, 3)).name.endswith("_S2_3")
     grid = round(rules.GRID.value * 1000)
     for name in TRANSISTORS:
         assert "b" not in gf.get_component(name, bulk_tie=False).ports
@@ -100,6 +118,31 @@ def test_invalid_parameters() -> None:
         pfet(l=0.25)
     with pytest.raises(ValueError, match="at least"):
         via_stack(size=(0.3, 0.3))
+    with pytest.raises(ValueError, match="no gate"):
+        nfet(fingers=0)
+    with pytest.raises(ValueError, match="at least 2 gates"):
+        pfet(stacks=(2, 1))
+
+
+@pytest.mark.parametrize("name", TRANSISTORS)
+def test_stacks_are_gates_in_series_on_uncontacted_diffusion(name: str) -> None:
+    """One gate per finger slot, then each stack's gates in one slot, STACK_GAP apart with no
+    contact between them; every slot between two contacted source/drain columns."""
+    c = gf.get_component(name, w=0.5, l=0.28, fingers=2, stacks=(3, 2))
+    comp = c.get_region(LAYER.comp)
+    gates = sorted((g.bbox().left, g.bbox().right)
+                   for g in (c.get_region(LAYER.poly2) & comp).each())
+    cuts = sorted(b.bbox().center().x for b in (c.get_region(LAYER.contact) & comp).each()
+                  if b.bbox().bottom >= 0)  # the channel's (its lower edge is y = 0), not the tap's
+    columns = sorted(set(cuts))
+    assert len(gates) == 2 + 3 + 2 and len(columns) == 2 + 2 + 1
+    gap = round(STACK_GAP / c.kcl.dbu)
+    assert gap == round(rules.POLY_SPACE.value / c.kcl.dbu)
+    slots = [[g for g in gates if lo < g[0] < hi]
+             for lo, hi in zip(columns, columns[1:], strict=False)]
+    assert [len(s) for s in slots] == [1, 1, 3, 2]
+    for slot in slots:
+        assert all(b[0] - a[1] == gap for a, b in zip(slot, slot[1:], strict=False))
 
 
 def test_via_stack() -> None:
@@ -135,6 +178,9 @@ def drc_sweep(tmp_path_factory: pytest.TempPathFactory) -> drc.DrcResult:
     side by side: each marker is reported in the cell that holds it."""
     devices = [gf.get_component(f, w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b)
                for f in TRANSISTORS for w, ln, nf, m, d, b in SWEEP]
+    devices += [gf.get_component(f, w=w, l=ln, fingers=nf, multiplier=m, dummies=d, bulk_tie=b,
+                                 stacks=s)
+                for f in TRANSISTORS for w, ln, nf, m, d, b, s in STACKED]
     devices += [via_stack(), via_stack(size=(2.5, 2.5)),
                 via_stack(size=(0.5, 1.2), layer_bottom="metal2")]
     gds = tmp_path_factory.mktemp("drc") / "sweep.gds"

@@ -13,6 +13,7 @@ import klayout.db as kdb
 import pytest
 
 from bmru_pdk.cells import nfet, pfet, side_by_side
+from bmru_pdk.circuits import PFET, Device
 from bmru_pdk.errors import BmruError
 from bmru_pdk.layers import LAYER
 from bmru_pdk.verification import extract, lvs
@@ -134,6 +135,24 @@ def test_matches_single_and_combined_fingers(tmp_path: Path) -> None:
     path, name = cell_gds(tmp_path, pfet(w=1, l=0.5, fingers=2, multiplier=2))
     pmos = lvs.run(path, schematic("pfet_03v3", "2u m=2", "M1 d g s b").replace("TOP", name))
     assert pmos.match, pmos.summary()
+
+
+def test_series_stacks_are_gates_on_inner_nets(tmp_path: Path) -> None:
+    """Each gate of a series stack is extracted as a device of its own, on unlabelled inner
+    diffusion nets, and matches the schematic's one-finger cards chained through inner nets;
+    a stack of another length is a mismatch."""
+    path, name = cell_gds(tmp_path, pfet(w=4, l=4, fingers=2, stacks=(2, 3)))
+    assert extract.extract(path).devices == {"pfet_03v3": 2 + 2 + 3}
+
+    def sch(stacks: tuple[int, ...]) -> str:
+        d = Device(name="M1", kind=PFET, w=4, l=4, fingers=2, stacks=stacks, d="d", g="g",
+                   s="s", b="b")
+        return f".subckt {name} d g s b\n{d.spice()}\n.ends\n"
+
+    result = lvs.run(path, sch((2, 3)))
+    assert result.match, result.summary()
+    assert not lvs.run(path, sch((2, 4))).match
+    assert not lvs.run(path, sch((5,))).match
 
 
 def test_hierarchy_labels_and_substrate(tmp_path: Path) -> None:

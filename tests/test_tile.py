@@ -67,21 +67,24 @@ def test_files_and_reports(tiles: dict[str, Path], checkpoints: dict[str, Path])
         # one row per learned value except the initial states
         assert len(rows) == sum(a.size for k, a in arrays.items() if not k.endswith(".s0"))
         csv_lines = (outdir / "mapping.csv").read_text().splitlines()
-        assert csv_lines[0] == "parameter,requested,element,width_um,realised,unit"
+        assert csv_lines[0] == "parameter,requested,element,drawn,realised,unit"
         assert len(csv_lines) == len(rows) + 1
         requested = {r["parameter"]: r["requested"] for r in rows}
         for r in rows:
-            # currents and weights within 2 %; the switching thresholds within 5 % of the
-            # unit's beta_hi (the candidate's scale: beta_lo = beta_hi - delta loses relative
-            # precision when delta nears beta_hi)
+            # currents and weights within what the unit grid allows: half its widest gap in
+            # current between 1/2 and 4 units (8 %) plus the 2 % within which the cheapest
+            # drawing is taken; the switching thresholds within that of the unit's beta_hi
+            # (the candidate's scale: beta_lo = beta_hi - delta loses relative precision
+            # when delta nears beta_hi)
             if not r["requested"]:
                 continue
             if ".beta1" in r["parameter"] or ".delta" in r["parameter"]:
                 unit = r["parameter"].replace(".delta", ".beta1")
                 beta_hi = requested[unit] + requested[unit.replace(".beta1", ".delta")]
-                assert r["realised"] == pytest.approx(r["requested"], abs=0.05 * beta_hi), r
+                assert r["realised"] == pytest.approx(r["requested"], abs=0.1 * beta_hi), r
             else:
-                assert r["realised"] == pytest.approx(r["requested"], rel=0.02), r
+                assert r["realised"] == pytest.approx(r["requested"], rel=0.1), r
+            assert r["drawn"].endswith("µm)"), r
         summary = json.loads((outdir / "summary.json").read_text())
         assert summary["devices"] > 0 and summary["area_um2"] > 0
         assert summary["power_total_nw"] == pytest.approx(
@@ -128,8 +131,8 @@ def test_lvs_fails_against_other_weights(tiles: dict[str, Path], checkpoints: di
     arrays["layers.0.W"][0, 0] *= 2
     other = tile_files(write_checkpoint(tmp_path / "other.st", meta, arrays), tmp_path / "o")
     result = lvs.run(tiles["n3_d2_l1"] / "tile.gds", other.outdir / "tile.spice")
-    assert not result.match
-    assert any(m.kind == "parameter" for m in result.mismatches), result.summary()
+    # another drawing of the weight: other fingers (a parameter) or other stacks (devices, nets)
+    assert not result.match and result.mismatches, result.summary()
 
 
 def test_same_checkpoint_same_bytes(tiles: dict[str, Path], checkpoints: dict[str, Path],

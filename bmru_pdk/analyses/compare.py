@@ -7,6 +7,9 @@ extracted netlist in ngspice (:mod:`~bmru_pdk.analyses.simulation`), one frame p
 is read at its cell's decision node and the class scores as the currents of the output
 rails. The torch model runs on the same frames with two parameter sets: the checkpoint's
 (``ideal``) and the values the layout realises (``realised``, the mapping's last column).
+Simulated away from the typical corner at 27 °C and 1.8 V, the model also runs the values
+the same drawing realises at that condition (``condition_twin``: the mapping evaluated with
+tables characterised there).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bmru_pdk.analyses import testbench as tb
-from bmru_pdk.analyses.agreement import CompareResult, summarise
+from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO, CompareResult, summarise
 from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.plots import plot_utterance
 from bmru_pdk.analyses.simulation import (
@@ -104,7 +107,19 @@ def compare(
         build = write_tile(build_tile(checkpoint, tables, max_devices), tmp / "tile")
         x = extract_tile(build, tmp, pex)
         return compare_extracted(build, x, utterances, tmp, frame_s=frame_s, progress=progress,
-                                 executor=executor, sample=sample, condition=condition)
+                                 executor=executor, sample=sample, condition=condition,
+                                 condition_tables=condition_tables(build.tables, condition))
+
+
+def condition_tables(tables: Tables, condition: tb.Condition) -> Tables | None:
+    """The tables of ``tables``' unit device characterised at ``condition`` (``None`` at the
+    nominal one, where the tile's own tables apply)."""
+    from bmru_pdk.circuits.characterize import characterize
+
+    if condition == tb.NOMINAL:
+        return None
+    return characterize(unit=tables.unit, corner=condition.corner, temp_c=condition.temp_c,
+                        vdd_v=condition.vdd_v)
 
 
 def compare_extracted(
@@ -142,8 +157,8 @@ def compare_extracted(
     figures = compare_tile(build, extracted.devices, utterances, outdir, pex=extracted.pex,
                            progress=shifted(n), **options)
     figures["device_only"] = {k: devices[k] for k in (
-        "netlist", "utterances", "failed", "ideal", "realised", "hardware_accuracy",
-        "power_nw") if k in devices}
+        "netlist", "utterances", "failed", "ideal", "realised", CONDITION_TWIN,
+        "hardware_accuracy", "power_nw") if k in devices}
     (outdir / "compare.json").write_text(json.dumps(figures, indent=2) + "\n")
     return figures
 
@@ -159,12 +174,14 @@ def compare_tile(
     sample: str | None = None,
     condition: tb.Condition = tb.NOMINAL,
     pex: PexResult | None = None,
+    condition_tables: Tables | None = None,
 ) -> CompareResult:
     """Simulate ``extracted`` (the netlist of ``build``) on ``utterances`` and compare with the
     model; writes ``compare.json`` and one ``<index>.png`` per utterance into the existing
     folder ``outdir``; ``sample`` names the utterances' sample and ``condition`` the corner,
-    temperature and supply the tile is simulated at (the model is one and the same); with
-    ``pex`` the parasitic capacitances join the extracted devices.
+    temperature and supply the tile is simulated at; with ``pex`` the parasitic
+    capacitances join the extracted devices; with ``condition_tables`` (the tables at
+    ``condition``) the model also runs the values the tile realises there.
     """
     import torch
 
@@ -175,6 +192,8 @@ def compare_tile(
     with torch.no_grad():
         refs = {"ideal": model.effective_parameters(),
                 "realised": realised_parameters(model, build.mapping)}
+        if condition_tables is not None:
+            refs[CONDITION_TWIN] = realised_parameters(model, build.mapping_at(condition_tables))
     s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]
     per: list[dict] = []
     failed: list[dict] = []
@@ -195,7 +214,7 @@ def compare_tile(
         for ref, params in refs.items():
             states, scores = model_run(model, params, x_in)
             states, scores = [s[1:] for s in states], scores[1:]
-            if ref == "ideal":
+            if ref == HELD_TO:
                 plot_utterance(outdir / f"{k:03d}.png", u, hw, states, scores,
                                model.meta.classes)
             entry[ref] = {
@@ -231,7 +250,7 @@ def raise_failures(figures: CompareResult) -> None:
             f"{failed[0]['error']}); the others' figures and every failure are in compare.json")
 
 
-def target_check(figures: CompareResult, ref: str = "ideal") -> dict:
+def target_check(figures: CompareResult, ref: str = HELD_TO) -> dict:
     """Whether ``figures`` (from :func:`compare`) meet :data:`TARGETS`, and by how much not.
 
     Returns:

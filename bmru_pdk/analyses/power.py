@@ -19,14 +19,12 @@ supply of its own: the ``vdd`` terminals of its devices (sources and wells) are 
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.circuits import names
 from bmru_pdk.errors import BmruError
-from bmru_pdk.verification.extract import TERMINALS
 
 if TYPE_CHECKING:
     from bmru_pdk.spice import SimResult
@@ -35,12 +33,11 @@ PARTS = ("cells", "fc_mirrors", "biases")
 # the supply part of each role a tile device plays (names.role_of)
 _PART_OF_ROLE = {"unit": "cells", "weights": "fc_mirrors", "bias": "biases",
                  "unit_bias": "biases"}
-# An extracted device card: name, drain, gate, source, bulk, model.
-_CARD = re.compile(r"^\s*(x\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.IGNORECASE)
 
 
 def part_of(path: str) -> str:
-    """The part of the schematic device at flat instance path ``path`` (``u0_1.cell.M2``).
+    """The part of the schematic device at flat instance path ``path`` (``u0_1.cell.M2``); a
+    gate of one of its series stacks (``u0_1.cell.M2_st0g1``) is in the device's part.
 
     Raises:
         BmruError: the path belongs to no part (a tile this classification does not know).
@@ -49,11 +46,6 @@ def part_of(path: str) -> str:
     if role is not None:
         return _PART_OF_ROLE[role]
     raise BmruError(f"the schematic device {path} belongs to none of the parts {PARTS}")
-
-
-def _key(model: str, d: str, g: str, s: str, b: str) -> tuple:
-    # parallel fingers share every terminal; drain and source may be swapped
-    return model.lower(), frozenset((d.lower(), s.lower())), g.lower(), b.lower()
 
 
 def device_parts(extracted: str, schematic: str, body: list[str],
@@ -65,38 +57,15 @@ def device_parts(extracted: str, schematic: str, body: list[str],
         schematic: The tile's schematic.
         body: The extracted top subcircuit's cards (:attr:`TileNetlist.body`).
         classify: Part of a schematic device by its flat instance path; :func:`part_of`
-            unless finer parts are wanted.
+            unless finer parts are wanted. Each gate of a series stack is a device of its
+            own (``u0_1.cell.MOUT_st0g1``, :func:`names.stack_gate`): a classification by
+            the device path alone (:func:`names.stacked_in`) keeps it with its device.
 
     Raises:
         BmruError: a device has no schematic counterpart, or its fingers pair with devices
             of two parts.
     """
-    xref, _flat = tb.cross_reference(extracted, schematic)
-    by_key: dict[tuple, str] = {}
-    for pair in xref.each_circuit_pair():
-        for dev in xref.each_device_pair(pair):
-            ext, sch = dev.first(), dev.second()
-            if ext is None or sch is None:
-                name = (ext or sch).expanded_name()
-                raise BmruError(f"device {name} is in one netlist only: run LVS on the tile")
-            key = _key(ext.device_class().name,
-                       *(ext.net_for_terminal(t).name for t in TERMINALS))
-            part = classify(sch.expanded_name())
-            if by_key.setdefault(key, part) != part:
-                raise BmruError(f"parallel devices of parts {by_key[key]} and {part} at "
-                                f"{sch.expanded_name()}: their supplies cannot be told apart")
-    parts: dict[str, str] = {}
-    for card in body:
-        m = _CARD.match(card)
-        if m is None:
-            continue
-        name, d, g, s, b, model = m.groups()
-        part = by_key.get(_key(model, d, g, s, b))
-        if part is None:
-            raise BmruError(f"extracted device {name} pairs with no schematic device: "
-                            "run LVS on the tile")
-        parts[name.lower()] = part
-    return parts
+    return tb.pair_cards(extracted, schematic, body, lambda path, _drain: classify(path))
 
 
 def split_supplies(tile: tb.TileNetlist, parts: dict[str, str]) -> tb.TileNetlist:
@@ -112,7 +81,7 @@ def split_supplies(tile: tb.TileNetlist, parts: dict[str, str]) -> tb.TileNetlis
     body = []
     for card in tile.body:
         tokens = card.split()
-        if _CARD.match(card) and "vdd" in (t.lower() for t in tokens[1:5]):
+        if tb.CARD.match(card) and "vdd" in (t.lower() for t in tokens[1:5]):
             part = parts.get(tokens[0].lower())
             if part is None:
                 raise BmruError(f"device {tokens[0]} draws from vdd but belongs to no part")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bmru_pdk.analyses import testbench as tb
-from bmru_pdk.analyses.power import device_parts, part_of, split_tile
+from bmru_pdk.analyses.power import part_of, split_tile
 from bmru_pdk.circuits import names
 
 if TYPE_CHECKING:
@@ -183,10 +183,8 @@ def sim_tile(build: TileBuild, extracted: ExtractResult,
     found = tb.net_names(spice, schematic, [names.decision_node(*u) for u in units])
     # the ReLU copy MC of each unit: the current into its cell
     senses = {names.relu_copy(*u): names.cell_input_sense(*u) for u in units}
-    cards = device_parts(spice, schematic, tb.split_top(spice, top).body,
-                         classify=lambda path: senses.get(path.lower(), "-"))
-    netlist = tb.sense_drains(split_tile(spice, schematic, top, classify),
-                              {card: sense for card, sense in cards.items() if sense != "-"})
+    cards = tb.sensed_cards(spice, schematic, tb.split_top(spice, top).body, senses)
+    netlist = tb.sense_drains(split_tile(spice, schematic, top, classify), cards)
     netlist = dataclasses.replace(netlist, body=netlist.body + list(parasitic_cards(pex)),
                                   tables=build.tables)
     return SimTile(netlist,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import klayout.db as kdb
 import numpy as np
@@ -30,6 +32,9 @@ FRAME_S = 10e-3
 # for the solver.
 _EDGE = 0.01
 
+# An extracted device card: name, drain, gate, source, bulk, model.
+CARD = re.compile(r"^\s*(x\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.IGNORECASE)
+T = TypeVar("T")
 _SUBCKT = re.compile(r"^\s*\.subckt\s+(\S+)\s*(.*)$", re.IGNORECASE)
 _ENDS = re.compile(r"^\s*\.ends\b", re.IGNORECASE)
 
@@ -123,27 +128,38 @@ def split_top(spice: str, top: str) -> TileNetlist:
     return TileNetlist(top, pins, "\n".join(blocks), body, block_pins)
 
 
-def sense_drains(tile: TileNetlist, cards: dict[str, str]) -> TileNetlist:
+def sense_drains(tile: TileNetlist, cards: dict[str, tuple[str, str]]) -> TileNetlist:
     """``tile`` with a 0 V source ``v<sense>`` in series with the drain of each device card
-    ``cards`` names (card name -> sense name; the parallel fingers of a device share one):
-    its current ``i(v<sense>)`` is what the devices sink from their drain net.
+    ``cards`` names: its current ``i(v<sense>)`` is what the devices sink from their drain net.
 
-    An extracted card may list a finger's source first: the terminal tied to the bulk is the
-    source (every sensed device has its source on its well or substrate tap).
+    Args:
+        tile: The tile netlist.
+        cards: Card name (lower case) -> (sense name, drain net): the card's terminal on the
+            drain net (the extracted net that pairs with its schematic device's drain,
+            :func:`sensed_cards`) goes through the sense. An extracted card may list its
+            source first, and the source of a stacked gate is an inner net of its stack, on
+            neither the drain nor the bulk: the drain is told by its net, not its position.
+            The cards of one sense (a device's fingers, the drain-end gates of its stacks)
+            share its drain net.
 
     Raises:
-        BmruError: a card is not in the tile's body, or the fingers of one sense have
-            different drain nets.
+        BmruError: a card is not in the tile's body, has no terminal on its drain net, or
+            the cards of one sense have different drain nets.
     """
-    body, sources, found = [], {}, set()
+    body, sources, drains, found = [], {}, {}, set()
     for card in tile.body:
         tokens = card.split()
-        sense = cards.get(tokens[0].lower()) if tokens else None
-        if sense is not None:
-            at = 3 if tokens[1] == tokens[4] else 1  # the drain's position on the card
-            source = f"v{sense} {tokens[at]} {sense}_d 0"
-            if sources.setdefault(sense, source) != source:
+        entry = cards.get(tokens[0].lower()) if tokens else None
+        if entry is not None:
+            sense, drain = entry
+            # the drain's position on the card: first or third terminal
+            at = next((i for i in (1, 3) if tokens[i].lower() == drain.lower()), None)
+            if at is None:
+                raise BmruError(f"device {tokens[0]} sensed as {sense} has no terminal on its "
+                                f"drain net {drain} (it joins {tokens[1]} and {tokens[3]})")
+            if drains.setdefault(sense, drain.lower()) != drain.lower():
                 raise BmruError(f"the devices sensed as {sense} have different drain nets")
+            sources.setdefault(sense, f"v{sense} {tokens[at]} {sense}_d 0")
             tokens[at] = f"{sense}_d"
             card = " ".join(tokens)
             found.add(tokens[0].lower())
@@ -187,7 +203,11 @@ def cross_reference(
     xref = kdb.NetlistCrossReference()
     comparer = kdb.NetlistComparer()
     comparer.same_circuits(flat[0].top_circuit(), flat[1].top_circuit())
-    comparer.compare(flat[0], flat[1], xref)
+    try:
+        comparer.compare(flat[0], flat[1], xref)
+    except RuntimeError as exc:  # KLayout's comparer gives up on some netlists far apart
+        raise BmruError("the extracted netlist cannot be paired with the schematic "
+                        f"({str(exc).splitlines()[0]}): run LVS on the tile") from exc
     return xref, flat
 
 
@@ -208,6 +228,96 @@ def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, st
         raise BmruError(f"the extracted netlist has no net matching {missing[0]} of the "
                         "schematic: run LVS on the tile")
     return {n: found[n.lower()] for n in wanted}
+
+
+def _key(model: str, d: str, g: str, s: str, b: str) -> tuple:
+    # parallel fingers share every terminal; drain and source may be swapped
+    return model.lower(), frozenset((d.lower(), s.lower())), g.lower(), b.lower()
+
+
+def pair_cards(extracted: str, schematic: str, body: list[str],
+               label: Callable[[str, str], T]) -> dict[str, T]:
+    """A label for every device card in ``body`` from the schematic device it pairs with, as
+    LVS pairs them (lower-case card name -> label).
+
+    Args:
+        extracted: The extracted netlist.
+        schematic: The tile's schematic.
+        body: The extracted top subcircuit's cards (:attr:`TileNetlist.body`).
+        label: The label of a schematic device, called with its flat instance path
+            (``u0_1.cell.MOUT``; a stacked gate's path ends in :func:`names.stack_gate`'s suffix)
+            and the extracted net that pairs with its drain net (lower case).
+
+    Raises:
+        BmruError: a device or drain net has no counterpart, or the fingers of one extracted
+            device pair with devices of two labels.
+    """
+    from bmru_pdk.verification.extract import TERMINALS
+
+    xref, _flat = cross_reference(extracted, schematic)
+    by_key: dict[tuple, T] = {}
+    for pair in xref.each_circuit_pair():
+        for dev in xref.each_device_pair(pair):
+            ext, sch = dev.first(), dev.second()
+            if ext is None or sch is None:
+                name = (ext or sch).expanded_name()
+                raise BmruError(f"device {name} is in one netlist only: run LVS on the tile")
+            key = _key(ext.device_class().name,
+                       *(ext.net_for_terminal(t).name for t in TERMINALS))
+            drain = xref.other_net_for(sch.net_for_terminal(TERMINALS[0]))
+            if drain is None:
+                raise BmruError(f"the drain of device {sch.expanded_name()} is in one netlist "
+                                "only: run LVS on the tile")
+            value = label(sch.expanded_name(), drain.name.lower())
+            if by_key.setdefault(key, value) != value:
+                raise BmruError(f"parallel devices labelled {by_key[key]} and {value} at "
+                                f"{sch.expanded_name()}: their cards cannot be told apart")
+    labels: dict[str, T] = {}
+    for card in body:
+        m = CARD.match(card)
+        if m is None:
+            continue
+        name, d, g, s, b, model = m.groups()
+        key = _key(model, d, g, s, b)
+        if key not in by_key:
+            raise BmruError(f"extracted device {name} pairs with no schematic device: "
+                            "run LVS on the tile")
+        labels[name.lower()] = by_key[key]
+    return labels
+
+
+def sensed_cards(extracted: str, schematic: str, body: list[str],
+                 senses: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """The cards of ``body`` that carry the drain currents of the schematic devices
+    ``senses`` names, for :func:`sense_drains`.
+
+    A device's current is that of its own card (its fingers) and of the drain-end gate of
+    each of its series stacks; the inner gates of a stack carry the same current again and
+    are not sensed.
+
+    Args:
+        extracted: The extracted netlist.
+        schematic: The tile's schematic.
+        body: The extracted top subcircuit's cards (:attr:`TileNetlist.body`).
+        senses: Flat schematic path of a device (lower case) -> sense name.
+
+    Returns:
+        Card name -> (sense name, the extracted net that pairs with the device's drain).
+
+    Raises:
+        BmruError: a sensed device has no extracted card (beside :func:`pair_cards`'s).
+    """
+    def label(path: str, drain: str) -> tuple[str, str] | None:
+        device, j = names.stacked_in(path.lower())
+        sense = senses.get(device) if j in (None, 0) else None
+        return None if sense is None else (sense, drain)
+
+    cards = {card: v for card, v in pair_cards(extracted, schematic, body, label).items()
+             if v is not None}
+    missing = set(senses.values()) - {sense for sense, _drain in cards.values()}
+    if missing:
+        raise BmruError(f"no extracted device for the element sensed as {sorted(missing)[0]}")
+    return cards
 
 
 def pwl(name: str, node: str, values_na: np.ndarray, frame_s: float, i_unit_na: float) -> str:

@@ -44,10 +44,8 @@ from bmru_pdk.analyses import simulation as sim_
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.montecarlo import within_one_point
-from bmru_pdk.analyses.power import device_parts
 from bmru_pdk.analyses.stats import wilson
 from bmru_pdk.circuits import names
-from bmru_pdk.errors import BmruError
 
 if TYPE_CHECKING:
     from bmru_pdk.circuits.characterize import Tables
@@ -109,17 +107,12 @@ def twin_tile(sim: sim_.SimTile, extracted: str, schematic: str, top: str,
         BmruError: an element of the mapping has no device in the extracted netlist.
     """
     senses = {p: _sense_name(p) for p in measured_paths(params)}
-    cards = device_parts(extracted, schematic, tb.split_top(extracted, top).body,
-                         classify=lambda path: senses.get(path.lower(), "-"))
-    wanted = {card: s for card, s in cards.items() if s != "-"}
-    missing = set(senses.values()) - set(wanted.values())
-    if missing:
-        raise BmruError(f"no extracted device for the element sensed as {sorted(missing)[0]}")
+    cards = tb.sensed_cards(extracted, schematic, tb.split_top(extracted, top).body, senses)
     layers = len(params) - 1
     d = len(params[0]["bias"])
     rails = tb.net_names(extracted, schematic, [names.rail(layer, j) for layer in range(layers)
                                                 for j in range(d)])
-    netlist = tb.sense_drains(sim.netlist, wanted)
+    netlist = tb.sense_drains(sim.netlist, cards)
     return TwinTile(dataclasses.replace(sim, netlist=netlist), senses,
                     [[rails[names.rail(layer, j)] for j in range(d)] for layer in range(layers)])
 

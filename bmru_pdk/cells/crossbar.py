@@ -16,10 +16,10 @@ rises on a via stack to the row's gate line and its drain strap runs east on met
 column line. A zero weight leaves its site empty; the lines run on through it.
 
 The pitch is the array's widest device plus the lines' clearances (and, per block, its
-tallest): a weight drawn with more fingers widens every site of the array. Each input's
-PMOS gate line ``xp<i>`` rises on metal2 west of the blocks, from the drain of its copy
-``MXC<i>`` to its row in the P block. Each site kind and size is one cell (hierarchical
-GDS). No edge dummies are drawn.
+tallest): a weight drawn with more fingers or series stacks widens every site of the
+array. Each input's PMOS gate line ``xp<i>`` rises on metal2 west of the blocks, from the
+drain of its copy ``MXC<i>`` to its row in the P block. Each site kind and size is one cell
+(hierarchical GDS). No edge dummies are drawn.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import gdsfactory as gf
 import klayout.db as kdb
 
 from bmru_pdk import rules
+from bmru_pdk.cells.devices import cell_name
 from bmru_pdk.cells.placer import device_cell
 from bmru_pdk.cells.router import PAD, PITCH, via
 from bmru_pdk.cells.vias import CONTACT, Box, add_pin, rect
@@ -90,18 +91,22 @@ class _Device:
         return y + (PAD + rules.M3_SPACE.value if copy else 0.0)
 
 
-@gf.cell
+@gf.cell(set_name=False)
 def _site(kind: str, w: float, l: float, fingers: int, role: Role,  # noqa: E741
-          dx: float, dy: float, rail: float, gate: float, column: float) -> gf.Component:
+          dx: float, dy: float, rail: float, gate: float, column: float,
+          stacks: tuple[int, ...] = ()) -> gf.Component:
     """One device on a site, moved by (``dx``, ``dy``) and wired to its lines: tap metal
     bottom at ``rail``, gate via centred at ``gate``; a weight's drain reaches the column
     line centred at ``column``, a diode's drain joins its gate, a copy's drain gets a
     metal2-metal3 via for its xp line. Origin: the site's lower-left corner. The caller
     measured the device (``dx`` puts its bounding box at x = 0): no bounding box is asked
-    for here."""
-    d = Device(name="M", kind=kind, w=w, l=l, fingers=fingers, d="d", g="g", s="s", b="b")
+    for here. ``stacks``: the device's series stacks (an empty one is left out of the
+    cell's name)."""
+    d = Device(name="M", kind=kind, w=w, l=l, fingers=fingers, stacks=stacks, d="d", g="g",
+               s="s", b="b")
     m = _Device.of(device_cell(d))
-    c = gf.Component()
+    c = gf.Component(cell_name("_site", kind=kind, w=w, l=l, fingers=fingers, role=role, dx=dx,
+                               dy=dy, rail=rail, gate=gate, column=column, stacks=stacks))
     ref = c << m.cell
     ref.move((dx, dy))
     gx, gtop = rules.snap(m.gate[0] + dx + HALF), rules.snap(m.gate[1] + dy)
@@ -237,7 +242,7 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
             for col, (d, role) in row.sites.items():
                 m = measured[d]
                 ref = c << _site(d.kind, d.w, d.l, d.fingers, role, rules.snap(-m.x0),
-                                 rules.snap(b.rail - m.rail), b.rail, b.gate, column)
+                                 rules.snap(b.rail - m.rail), b.rail, b.gate, column, d.stacks)
                 ref.move((rules.snap(x_sites + slot[col] * pitch), y))
             rail = rules.snap(y + b.rail)
             rect(c, LAYER.metal1, (lane - HALF, rail, east, rail + TAP_H))

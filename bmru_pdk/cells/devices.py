@@ -5,17 +5,25 @@ One implementation draws both types; only the implants and the well differ.
 Floor plan (x along the channel, y along the width; origin at the lower-left channel corner)::
 
     gate metal1 bar (port g)  on a poly bar joining all gates
-    | S | G | D | G | S | ...   metal1 columns over each source/drain, drains with a Via1
+    | S | G | D | G | S | G G G | D ...   metal1 columns over each source/drain, drains
+                                           with a Via1; a slot between two columns holds one
+                                           gate, or a series stack of gates
     drain metal2 strap (port d), over the top contact row of the drain columns
     source metal1 strap (port s), below the channel
     bulk tap strip (port b)
+
+The diffusion row is a sequence of slots between contacted source/drain columns: first one
+gate per finger (and copy), then one slot per series stack, whose gates are
+:data:`STACK_GAP` apart on uncontacted diffusion (the inner nodes of the stack).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gdsfactory as gf
+from kfactory.serialization import get_cell_name
 
 from bmru_pdk import rules
 from bmru_pdk.cells.vias import CONTACT, VIA1, Box, add_pin, cut_array, rect
@@ -41,6 +49,17 @@ _PAD_HALF = _CO / 2 + rules.COMP_ENC_CONTACT.value  # half of the COMP that hold
 _COL_W = VIA1.size + 2 * VIA1.enclosure  # metal1 column over a source/drain: holds a Via1
 _STRAP_W = rules.snap_up(rules.M1_WIDTH.value + 0.07)  # same as the default metal1 route
 _ROW_H = _CO + 2 * rules.POLY_ENC_CONTACT.value  # poly bar / tap strip holding one contact row
+# Between the gates of a series stack: uncontacted diffusion, poly space on COMP (PL.3a)
+STACK_GAP = rules.snap_up(rules.POLY_SPACE.value)
+
+
+def cell_name(function: str, **params: Any) -> str:
+    """The name ``gf.cell`` gives a cell of ``function`` and ``params``, leaving out the
+    empty ones (``stacks=()``): a parameter added at an empty default keeps the names, and so
+    the GDS, of every cell drawn before it. For cells decorated ``gf.cell(set_name=False)``.
+    """
+    return get_cell_name(function, **{k: v for k, v in params.items()
+                                      if not (isinstance(v, tuple) and not v)})
 
 
 def _check_grid(name: str, value: float, minimum: float) -> float:
@@ -53,15 +72,22 @@ def _check_grid(name: str, value: float, minimum: float) -> float:
 
 def _mos(
     kind: MosType, w: float, length: float, fingers: int, multiplier: int, dummies: bool,
-    bulk_tie: bool,
+    bulk_tie: bool, stacks: tuple[int, ...] = (),
 ) -> gf.Component:
     w = _check_grid("w", w, rules.CHANNEL_WIDTH_MIN.value)
     l = _check_grid("l", length, rules.GATE_LENGTH_MIN.value)  # noqa: E741  (the device's L)
     if w > rules.CHANNEL_WIDTH_MAX.value:
         raise ValueError(f"w={w} exceeds the maximum {rules.CHANNEL_WIDTH_MAX.value}")
-    if fingers < 1 or multiplier < 1:
-        raise ValueError("fingers and multiplier must be at least 1")
+    stacks = tuple(stacks)
+    if fingers < 0 or multiplier < 1:
+        raise ValueError("fingers must be at least 0 and multiplier at least 1")
+    if any(n < 2 for n in stacks):
+        raise ValueError(f"stacks={stacks}: a series stack has at least 2 gates")
+    if fingers + len(stacks) < 1:
+        raise ValueError("no gate to draw: fingers or stacks must be given")
     nf = fingers * multiplier  # the m copies share diffusion: one row of nf gates
+    # one slot per finger, then one per stack (each copy's); a slot is between two columns
+    slots = [1] * nf + [n for _ in range(multiplier) for n in stacks]
 
     # A contact with its COMP enclosure is taller than a narrow channel: the COMP grows upwards
     # at each contact (one-sided dog-bone), kept PL.5a away from the gate poly. One-sided keeps
@@ -72,10 +98,15 @@ def _mos(
                   _PAD_HALF + rules.POLY_SPACE_COMP.value if narrow else 0.0)
     sd_inner = rules.snap_up(max(2 * to_gate, _COL_W + rules.M1_SPACE.value - l))
     sd_end = rules.snap_up(max(to_gate + _PAD_HALF, rules.COMP_EXT_POLY.value))
-    pitch = rules.snap(l + sd_inner)
-    comp_len = rules.snap(2 * sd_end + nf * l + (nf - 1) * sd_inner)
-    gates_x = [rules.snap(sd_end + i * pitch) for i in range(nf)]
-    cols_x = [rules.snap(sd_end - to_gate + i * pitch) for i in range(nf + 1)]
+    # gates and columns slot by slot: a column sd_inner - to_gate after each slot's last gate
+    gates_x: list[float] = []
+    cols_x = [rules.snap(sd_end - to_gate)]
+    x = sd_end
+    for n in slots:
+        gates_x += [rules.snap(x + j * (l + STACK_GAP)) for j in range(n)]
+        x = rules.snap(gates_x[-1] + l + sd_inner)
+        cols_x.append(rules.snap(x - to_gate))
+    comp_len = rules.snap(gates_x[-1] + l + sd_end)
 
     c = gf.Component()
 
@@ -172,7 +203,7 @@ def _mos(
     add_pin(c, "d", LAYER.metal2, drain, 0, label=True)
 
     c.info.update({"model": kind.model, "w": w, "l": l, "nf": fingers, "m": multiplier,
-                   "nf_total": nf, "dummies": dummies, "bulk_tie": bulk_tie})
+                   "nf_total": nf, "dummies": dummies, "bulk_tie": bulk_tie, "stacks": stacks})
     return c
 
 
@@ -187,7 +218,7 @@ def _row_metal(cuts: Box) -> Box:
             rules.snap(x1 + enc + half), rules.snap(y1 + enc))
 
 
-@gf.cell
+@gf.cell(set_name=False)
 def nfet(
     w: float = 1.0,
     l: float = 0.28,  # noqa: E741  (the device's L)
@@ -195,6 +226,7 @@ def nfet(
     multiplier: int = 1,
     dummies: bool = False,
     bulk_tie: bool = True,
+    stacks: tuple[int, ...] = (),
 ) -> gf.Component:
     """3.3 V NMOS ``nfet_03v3`` with contacted source, drain, gate and p-tap.
 
@@ -205,15 +237,26 @@ def nfet(
     Args:
         w: channel width per finger (µm), 0.22 to 100, on the 0.005 µm grid.
         l: channel length (µm), at least 0.28.
-        fingers: gates per device.
+        fingers: gates per device (0 when only ``stacks`` are drawn).
         multiplier: parallel copies (m); they share diffusion as ``fingers * multiplier`` gates.
         dummies: add field-poly dummy gates beside both diffusion ends.
         bulk_tie: add a p-tap strip connected to port ``b``.
+        stacks: series stacks beside the fingers, each the number of its gates (at least 2),
+            per copy. A stack fills one slot between a source and a drain column with its
+            gates, :data:`STACK_GAP` apart on uncontacted diffusion; it carries about 1/n of
+            one finger's current. The cell name leaves out an empty ``stacks``.
+
+    Raises:
+        ValueError: off-grid or out-of-range sizes, a stack of fewer than 2 gates, or no gate
+            at all (``fingers=0`` and no stacks).
     """
-    return _mos(NMOS, w, l, fingers, multiplier, dummies, bulk_tie)
+    c = _mos(NMOS, w, l, fingers, multiplier, dummies, bulk_tie, stacks)
+    c.name = cell_name("nfet", w=w, l=l, fingers=fingers, multiplier=multiplier,
+                       dummies=dummies, bulk_tie=bulk_tie, stacks=stacks)
+    return c
 
 
-@gf.cell
+@gf.cell(set_name=False)
 def pfet(
     w: float = 1.0,
     l: float = 0.28,  # noqa: E741  (the device's L)
@@ -221,6 +264,7 @@ def pfet(
     multiplier: int = 1,
     dummies: bool = False,
     bulk_tie: bool = True,
+    stacks: tuple[int, ...] = (),
 ) -> gf.Component:
     """3.3 V PMOS ``pfet_03v3`` in its own Nwell, with contacted source, drain, gate and n-tap.
 
@@ -229,9 +273,16 @@ def pfet(
     Args:
         w: channel width per finger (µm), 0.22 to 100, on the 0.005 µm grid.
         l: channel length (µm), at least 0.28.
-        fingers: gates per device.
+        fingers: gates per device (0 when only ``stacks`` are drawn).
         multiplier: parallel copies (m); they share diffusion as ``fingers * multiplier`` gates.
         dummies: add field-poly dummy gates beside both diffusion ends.
         bulk_tie: add an n-tap strip in the Nwell connected to port ``b``.
+        stacks: series stacks beside the fingers, as for :func:`nfet`.
+
+    Raises:
+        ValueError: as for :func:`nfet`.
     """
-    return _mos(PMOS, w, l, fingers, multiplier, dummies, bulk_tie)
+    c = _mos(PMOS, w, l, fingers, multiplier, dummies, bulk_tie, stacks)
+    c.name = cell_name("pfet", w=w, l=l, fingers=fingers, multiplier=multiplier,
+                       dummies=dummies, bulk_tie=bulk_tie, stacks=stacks)
+    return c

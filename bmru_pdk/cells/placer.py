@@ -1,9 +1,10 @@
 """Placement of a circuit's transistors in rows, each NMOS first, then PMOS in one merged Nwell.
 
-``grouped`` keeps each transistor whole; ``interdigitated`` draws every finger of every
-transistor as its own single-finger device and deals them out round-robin (ABCABC...), so a
-gradient across the row hits a mirror's diode and outputs alike. LVS sees the parallel
-fingers combined back into the schematic's device.
+``grouped`` keeps each transistor whole; ``interdigitated`` draws every finger and every
+series stack of every transistor as its own device (one finger, or one stack) and deals them
+out round-robin (ABCABC...), so a gradient across the row hits a mirror's diode and outputs
+alike. LVS sees the parallel fingers combined back into the schematic's device, and each
+stack's gates in series as the schematic's stacked gates.
 
 All bottoms of a row sit on one y, so the routing channels above and below it (see
 :mod:`bmru_pdk.cells.router`, which also stacks the rows) are straight. Every PMOS bulk
@@ -63,15 +64,22 @@ Placement = Literal["grouped", "interdigitated"]
 
 
 def device_cell(d: Device, dummies: bool = False) -> gf.Component:
-    """The drawn transistor for ``d`` (its bulk tap included)."""
+    """The drawn transistor for ``d`` (its bulk tap included; its series stacks beside its
+    fingers)."""
     draw = nfet if d.kind == NFET else pfet
-    return draw(w=d.w, l=d.l, fingers=d.fingers, multiplier=d.multiplier, dummies=dummies)
+    return draw(w=d.w, l=d.l, fingers=d.fingers, multiplier=d.multiplier, dummies=dummies,
+                stacks=d.stacks)
 
 
 def _fingers(d: Device) -> list[Device]:
+    """``d`` split into one device per finger (``fingers=1``) and per series stack
+    (``fingers=0``, that stack alone), of every copy."""
     n = d.fingers * d.multiplier
-    return [d.model_copy(update={"name": f"{d.name}_f{k}", "fingers": 1, "multiplier": 1})
-            for k in range(n)]
+    one = {"fingers": 1, "multiplier": 1, "stacks": ()}
+    stacks = [s for _ in range(d.multiplier) for s in d.stacks]
+    return ([d.model_copy(update={"name": f"{d.name}_f{k}", **one}) for k in range(n)]
+            + [d.model_copy(update={"name": f"{d.name}_s{k}", "fingers": 0, "multiplier": 1,
+                                    "stacks": (s,)}) for k, s in enumerate(stacks)])
 
 
 def _order(devices: list[Device], placement: Placement) -> list[Device]:

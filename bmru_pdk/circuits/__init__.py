@@ -19,11 +19,11 @@ from bmru_pdk.circuits.builders import (
     weight_array,
 )
 from bmru_pdk.circuits.model import NFET, PFET, Circuit, Device, Instance, Pin
-from bmru_pdk.circuits.sizing import SWITCH, UNIT, DeviceSize, UnitDevice, size_for_ratio
+from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, UnitRatio, unit_ratio
 
 __all__ = [
     "NFET", "PFET", "SWITCH", "UNIT", "BiasOutput", "BiasParams", "CellParams", "Circuit",
-    "Device", "DeviceSize", "Instance", "MirrorParams", "Pin", "ReluParams", "UnitDevice",
-    "UnitParams", "WeightArrayParams", "bias_generator", "bmru_cell", "bmru_unit",
-    "current_mirror", "relu_node", "size_for_ratio", "weight_array",
+    "Device", "Instance", "MirrorParams", "Pin", "ReluParams", "UnitDevice",
+    "UnitParams", "UnitRatio", "WeightArrayParams", "bias_generator", "bmru_cell", "bmru_unit",
+    "current_mirror", "relu_node", "unit_ratio", "weight_array",
 ]

@@ -7,9 +7,10 @@ Conventions every builder follows (the layout must reproduce them as labels):
   diode of :func:`bias_generator`; its gate line ``vbn`` and the PMOS gate line ``vbp``
   (a unit copy of the reference) run to every cell, whose bias transistors are the mirror
   outputs: one learned parameter <-> one transistor width;
-- ratios are widths relative to the unit device (:data:`bmru_pdk.circuits.sizing.UNIT`),
-  whose diodes are one unit finger; drawn ratios are nominal, the mapping functions of
-  :mod:`bmru_pdk.circuits.mapping` pick them from characterised tables.
+- ratios are drawn from the unit device (:data:`bmru_pdk.circuits.sizing.UNIT`), whose
+  diodes are one unit gate: whole units in parallel and series stacks of units
+  (:func:`bmru_pdk.circuits.sizing.unit_ratio`); drawn ratios are nominal, the mapping
+  functions of :mod:`bmru_pdk.circuits.mapping` pick them from characterised tables.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bmru_pdk.circuits import names
 from bmru_pdk.circuits.model import NFET, PFET, VDD, VSS, Circuit, Device, Instance, MosKind, Pin
-from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, size_for_ratio
+from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, unit_ratio
 
 
 class _Params(BaseModel):
@@ -38,10 +39,11 @@ def _rail(kind: MosKind) -> str:
 
 def _mos(name: str, kind: MosKind, d: str, g: str, ratio: float = 1.0, unit: UnitDevice = UNIT,
          param: str | None = None) -> Device:
-    """A device of ``ratio`` unit widths, source and bulk on its rail."""
-    size = size_for_ratio(ratio, unit, param or name)
+    """A device of ``ratio`` unit gates (whole units and series stacks, the nearest drawing
+    on the unit grid), source and bulk on its rail."""
+    r = unit_ratio(ratio, param or name)
     rail = _rail(kind)
-    return Device(name=name, kind=kind, w=size.w, l=unit.l, fingers=size.fingers,
+    return Device(name=name, kind=kind, w=unit.w, l=unit.l, fingers=r.whole, stacks=r.stacks,
                   d=d, g=g, s=rail, b=rail, param=param)
 
 

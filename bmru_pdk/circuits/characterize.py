@@ -45,12 +45,13 @@ from bmru_pdk.circuits.builders import (
     weight_array,
 )
 from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
-from bmru_pdk.circuits.sizing import UNIT, UnitDevice, pelgrom_sigma
+from bmru_pdk.circuits.sizing import MAX_SERIES, UNIT, UnitDevice, pelgrom_sigma, unit_ratio
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import simulate
 from bmru_pdk.tech import VDD_V as VDD
+from bmru_pdk.tech import Corner
 
-TABLE_VERSION = 3
+TABLE_VERSION = 4
 I_REF = 1.0  # the reference of every table, in software units
 # The operating point: nA per software unit. Weak-inversion ratios hardly depend on the
 # current level, so a checkpoint trained in units maps at any unit current; its power scales
@@ -59,15 +60,16 @@ I_REF = 1.0  # the reference of every table, in software units
 I_UNIT_NA = 0.2
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
 
-# 6 % steps: the gain bends where the finger count changes, which a coarser grid
-# interpolates past by up to ~1 %
-MIRROR_RATIOS = [round(float(x), 4) for x in np.geomspace(1 / 16, 16, 97)]
+# The slots every drawing is made of (unit-element grid): a stack of n units in series,
+# n = MAX_SERIES .. 2, and one unit; a drawing's gain is the sum of its slots'
+MIRROR_RATIOS = [round(1 / n, 6) for n in range(MAX_SERIES, 0, -1)]
 MIRROR_CURRENTS = [0.1, 0.3, 1.0, 3.0, 10.0]  # nA
 # ReLU currents whose diode voltage a summing node sits at when a unit is near a threshold
 SUM_NODE_CURRENTS = [0.3, 1.0, 3.0, 10.0]  # nA
-CELL_THRESH = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_thresh (nA at I_REF = 1 nA)
-CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh
-CELL_GAINS = [0.5, 1.0, 2.0, 4.0, 8.0]  # r_gain
+# r_thresh (nA at I_REF = 1 nA): the smallest keeps 0.2 x it on the grid (1/8)
+CELL_THRESH = [0.625, 1.25, 2.5, 5.0, 10.0]
+CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh wanted; drawn on the grid
+CELL_GAINS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]  # r_gain
 RAMP_MS = 512.0  # half-period of the triangle; run time does not depend on it
 MC_SAMPLES = 200
 
@@ -337,10 +339,12 @@ class MirrorTable(BaseModel):
 
 class CellTable(BaseModel):
     """Cell switching currents (nA) on the grid r_thresh x r_width / r_thresh, r_gain = 1;
-    None where the cell showed no clean loop."""
+    None where the cell showed no clean loop. ``r_width`` is what each point drew: the
+    unit-grid drawing nearest ``width_frac`` x r_thresh."""
 
     r_thresh: list[float]
     width_frac: list[float]
+    r_width: list[list[float]]
     beta_hi: list[list[float | None]]
     beta_lo: list[list[float | None]]
     i_vdd_off: list[list[float | None]]
@@ -348,7 +352,7 @@ class CellTable(BaseModel):
 
 
 class GainTable(BaseModel):
-    """Cell ON output current (nA) vs r_gain at r_thresh = 2, r_width = 0.8."""
+    """Cell ON output current (nA) vs r_gain at r_thresh = 2.5, r_width = 1."""
 
     r_gain: list[float]
     alpha: list[float]
@@ -357,6 +361,7 @@ class GainTable(BaseModel):
 # Currents (nA), gains, grid values and conditions of the tables: the mapping interpolates
 # in their logarithm, so each must be above zero
 _POSITIVE = frozenset({"vdd", "i_ref_na", "i_unit_na", "ramp_ms", "i_node_na", "ratios",
+                       "r_width",
                        "currents_na", "gain", "r_thresh", "width_frac", "beta_hi", "beta_lo",
                        "i_vdd_off", "i_vdd_on", "r_gain", "alpha"})
 
@@ -386,7 +391,8 @@ class Tables(BaseModel):
     """
 
     version: int = TABLE_VERSION
-    corner: Literal["typical"] = "typical"
+    corner: Corner = "typical"
+    temp_c: float = 27.0
     vdd: float = VDD
     i_ref_na: float = I_REF
     i_unit_na: float  # nA per software unit the benches ran at (no default: it must be said)
@@ -418,50 +424,57 @@ class Tables(BaseModel):
         return next(m.v_out for m in self.mirrors if m.i_node_na == self.i_ref_na)
 
 
-def characterize(quick: bool = False, unit: UnitDevice = UNIT) -> Tables:
+def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner = "typical",
+                 temp_c: float = 27.0, vdd_v: float = VDD) -> Tables:
     """Run every sweep (sequentially: ngspice runs one simulation per process).
 
     Args:
         quick: coarse grids (a smoke run), not for the package tables.
         unit: the unit device every mirror and cell of the tiles these tables map is drawn
             from (:func:`~bmru_pdk.circuits.sizing.unit_for_sigma` for a target sigma).
+        corner: process corner of every bench (the mismatch sigma is the typical corner's).
+        temp_c: temperature, °C.
+        vdd_v: supply, V.
     """
     start = time.perf_counter()
-    ratios = MIRROR_RATIOS[::3] if quick else MIRROR_RATIOS
+    at = {"corner": corner, "temp_c": temp_c, "vdd_v": vdd_v}
+    ratios = MIRROR_RATIOS
     currents = [1.0] if quick else MIRROR_CURRENTS
     # unit copies into PMOS diodes; weight and bias outputs on summing nodes
     mirrors = [MirrorTable(kind=NFET, load="diode", ratios=ratios, currents_na=currents,
-                           gain=[measure_mirror(NFET, ratios, i, unit).round(6).tolist()
+                           gain=[measure_mirror(NFET, ratios, i, unit, **at).round(6).tolist()
                                  for i in currents])]
     for node in [I_REF] if quick else SUM_NODE_CURRENTS:
         mirrors += [MirrorTable(kind=k, load="sum", i_node_na=node,
-                                v_out=sum_voltage(node, unit), ratios=ratios,
+                                v_out=sum_voltage(node, unit, **at), ratios=ratios,
                                 currents_na=currents,
-                                gain=[measure_mirror(k, ratios, i, unit, load="sum", i_node=node)
-                                      .round(6).tolist() for i in currents])
+                                gain=[measure_mirror(k, ratios, i, unit, load="sum", i_node=node,
+                                                     **at).round(6).tolist() for i in currents])
                     for k in (NFET, PFET)]
     thresh = CELL_THRESH[1:3] if quick else CELL_THRESH
     fracs = CELL_WIDTH_FRAC[::2] if quick else CELL_WIDTH_FRAC
+    widths = [[round(unit_ratio(f * t).value, 6) for f in fracs] for t in thresh]
 
     def cell(r_thresh: float, r_width: float, r_gain: float, top: float) -> CellPoint | None:
         params = CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=unit)
-        return measure_cell(bmru_cell(params), top, unit=unit)
+        return measure_cell(bmru_cell(params), top, unit=unit, **at)
 
-    grid = [[cell(t, f * t, 1.0, 2 * t) for f in fracs] for t in thresh]
+    grid = [[cell(t, w, 1.0, 2 * t) for w in row] for t, row in zip(thresh, widths, strict=True)]
 
     def field(name: str) -> list[list[float | None]]:
         return [[None if p is None else round(getattr(p, name), 5) for p in row] for row in grid]
 
-    table = CellTable(r_thresh=thresh, width_frac=fracs, beta_hi=field("beta_hi"),
-                      beta_lo=field("beta_lo"), i_vdd_off=field("i_vdd_off"),
-                      i_vdd_on=field("i_vdd_on"))
+    table = CellTable(r_thresh=thresh, width_frac=fracs, r_width=widths,
+                      beta_hi=field("beta_hi"), beta_lo=field("beta_lo"),
+                      i_vdd_off=field("i_vdd_off"), i_vdd_on=field("i_vdd_on"))
     gains = CELL_GAINS[:2] if quick else CELL_GAINS
     alphas = []
     for g in gains:
-        p = cell(2.0, 0.8, g, 4.0)
+        p = cell(2.5, 1.0, g, 5.0)
         alphas.append(round(p.alpha, 5) if p else float("nan"))
     n_mc = 40 if quick else MC_SAMPLES
     return Tables(
+        corner=corner, temp_c=temp_c, vdd=vdd_v,
         i_unit_na=I_UNIT_NA,  # read now: a study of another operating point sets it
         unit=unit, mirrors=mirrors, cell=table,
         gain=GainTable(r_gain=gains, alpha=alphas),

@@ -47,7 +47,7 @@ class Mapped:
     parameter: str
     requested: float
     element: str
-    width_um: float | None
+    drawn: str
     realised: float
     unit: str
 
@@ -188,24 +188,29 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None) -> TileDesign:
                  doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
     tile = TileDesign(name="bmru_tile", rows=rows, pins=pins, unit=unit,
                       mirror_sigma=tables.mismatch_sigma)
-    tile.mapping = _mapping(tile, p, tables)
+    tile.mapping = realise(tile, p, tables)
     tile.supply_na = _supply(p, i_ref, tables.i_unit_na)
     return tile
 
 
-def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Mapped]:
-    """One row per learned parameter (zeros draw no device: element ``-``)."""
+def realise(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Mapped]:
+    """One row per learned parameter of ``p``: the value the drawn ``tile`` realises under
+    ``tables`` (zeros draw no device: element ``-``).
+
+    With the tables the tile was mapped with this is its mapping table; with another
+    condition's tables, what the same drawing realises there.
+    """
     devices = {d.name: d for d in tile.circuit.flat_devices()}
     rows: list[Mapped] = []
 
     def weight(parameter: str, value: float, element: str, scale: float, unit: str,
                i_in: float, i_node: float) -> None:
         if value == 0:
-            rows.append(Mapped(parameter, 0.0, "-", None, 0.0, unit))
+            rows.append(Mapped(parameter, 0.0, "-", "-", 0.0, unit))
             return
         d = devices[element]
-        ratio = d.total_width / tables.unit.w * (1 if d.kind == "pfet_03v3" else -1)
-        rows.append(Mapped(parameter, value, element, d.total_width,
+        ratio = d.ratio * (1 if d.kind == "pfet_03v3" else -1)
+        rows.append(Mapped(parameter, value, element, d.drawing,
                            mapping.realised_gain(ratio, tables, i_in, i_node) * scale, unit))
 
     i_ref = tables.i_ref_na
@@ -220,7 +225,7 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
             u = n.unit(l, j)
             weight(n.parameter(l, "b", j), float(layer.b[j]), n.path(u, "MB"), i_ref, "nA", i_ref,
                    float(nodes[l][j]))
-            drawn = {k: devices[n.path(u, "cell", m)].total_width / tables.unit.w
+            drawn = {k: devices[n.path(u, "cell", m)].ratio
                      for k, m in (("r_thresh", "M2"), ("r_width", "M8"), ("r_gain", "M5"))}
             relu = mapping.copy_gain(float(layer.beta_hi[j]), tables)
             hi, lo, alpha = mapping.cell_values(builders.CellParams(**drawn), relu, tables)
@@ -229,7 +234,7 @@ def _mapping(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Map
                     ("alpha", "M5", layer.alpha[j], alpha)):
                 element = n.path(u, "cell", m)
                 rows.append(Mapped(n.parameter(l, name, j), float(value), element,
-                                   devices[element].total_width, real, "nA"))
+                                   devices[element].drawing, real, "nA"))
     for k in range(p.W_o.shape[0]):
         for j in range(p.W_o.shape[1]):
             weight(n.parameter(None, "W", k, j), float(p.W_o[k, j]),

@@ -6,6 +6,14 @@ point): a tile's reference sunk into its bias generator must be that current. We
 the gain from an input current ``x<i>`` of a weight array to its rail; bias b, thresholds
 and alpha are currents in software units (the checkpoint's "nA").
 
+Every drawn ratio is on the unit-element grid (:func:`~bmru_pdk.circuits.sizing.unit_grid`:
+whole units in parallel, series stacks of units beside them). The tables hold the gain of
+one slot of each kind, one unit and a stack of n units; a drawing's gain is the sum of its
+slots' (parallel slots add their currents at one gate and drain voltage). A learned value
+is realised by the drawing whose characterised value is nearest, or by the one with the
+fewest transistors among those within :data:`SNAP_TOLERANCE` of it; the model then runs
+the realised values.
+
 A value outside what the tables cover raises :class:`BmruError` naming the parameter, its
 value and the realisable range.
 """
@@ -31,13 +39,15 @@ from bmru_pdk.circuits.characterize import (
     table_path,
 )
 from bmru_pdk.circuits.model import NFET, PFET, MosKind
-from bmru_pdk.circuits.sizing import DeviceSize, size_for_ratio
+from bmru_pdk.circuits.sizing import MAX_SERIES, unit_grid, unit_ratio
 from bmru_pdk.errors import BmruError
 
 _ITERATIONS = 30
-# Below this drawn ratio (1 µm fingers) the narrow-width effect makes the gain depend on the
-# input current by > 5 % across 0.1-10 nA: the tables show it, the mapping does not use it.
-MIN_RATIO = 0.25
+# A drawing this close to the wanted value (relative) is as good as the nearest: well inside
+# the 5 % sigma of a 1:1 unit mirror's random mismatch, which a chip adds to it anyway (and
+# the model runs the realised value). Among drawings this close, the one with the fewest
+# transistors (then units) is drawn: each stacked gate costs simulation time.
+SNAP_TOLERANCE = 0.02
 # The environment variable naming a folder of tables other than the package's (another
 # unit device or operating point, from 'bmru characterize --tables DIR'): read by the entry
 # points (:func:`tables_from_environment`), never at import, and passed down explicitly.
@@ -105,7 +115,7 @@ def _gains_at(m: MirrorTable, i_in: float) -> np.ndarray:
 
 def _row(kind: MosKind, t: Tables, i_in: float, load: Load,
          i_node: float) -> tuple[list[float], np.ndarray]:
-    """Drawn ratios and their gains at input current ``i_in`` nA; on a summing node,
+    """Slot ratios and their gains at input current ``i_in`` nA; on a summing node,
     interpolated (in log current) between the tables of the ReLU currents around ``i_node``."""
     tabs = sorted((m for m in t.mirrors if m.kind == kind and m.load == load),
                   key=lambda m: m.i_node_na or 0.0)
@@ -116,12 +126,55 @@ def _row(kind: MosKind, t: Tables, i_in: float, load: Load,
     return tabs[0].ratios, _interp_rows(math.log(i_node), ln, rows)
 
 
+@cache
+def _slot_counts() -> np.ndarray:
+    """(grid drawing, slot) -> how many slots of that kind the drawing has; slot n - 1 is a
+    stack of n units (slot 0: one unit)."""
+    grid = unit_grid()
+    counts = np.zeros((len(grid), MAX_SERIES))
+    for i, r in enumerate(grid):
+        counts[i, 0] = r.whole
+        for n in r.stacks:
+            counts[i, n - 1] += 1
+    return counts
+
+
+@cache
+def _grid_cost() -> np.ndarray:
+    """Transistors, then units, of every grid drawing, as one sortable number."""
+    return np.array([r.transistors * 1000 + r.units for r in unit_grid()])
+
+
+def _slot_gains(kind: MosKind, t: Tables, i_in: float, load: Load,
+                i_node: float) -> np.ndarray:
+    """Gain of one slot of each kind (one unit, a stack of 2 .. MAX_SERIES units)."""
+    ratios, gains = _row(kind, t, i_in, load, i_node)
+    slots = np.empty(MAX_SERIES)
+    for n in range(1, MAX_SERIES + 1):
+        k = next((k for k, r in enumerate(ratios) if abs(r * n - 1) < 1e-3), None)
+        if k is None:
+            raise BmruError(f"the tables have no {kind} slot of {n} units in series: "
+                            "run 'bmru characterize'")
+        slots[n - 1] = gains[k]
+    return slots
+
+
+def grid_gains(kind: MosKind, t: Tables, i_in: float, load: Load = "sum",
+                i_node: float = 1.0) -> np.ndarray:
+    """Characterised gain of every drawing of the unit grid (in the grid's order), at input
+    current ``i_in`` nA onto a summing node at ReLU current ``i_node`` (``sum``) or into a
+    PMOS diode."""
+    return _slot_counts() @ _slot_gains(kind, t, i_in, load, i_node)
+
+
 def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0, tables: Tables | None = None,
                 load: Load = "sum", i_node: float = 1.0) -> float:
-    """Characterised I_out / I_in of a mirror output of drawn ``ratio`` at ``i_in`` nA, on a
-    summing node whose ReLU carries ``i_node`` nA (``sum``) or into a PMOS diode (``diode``)."""
-    ratios, gains = _row(kind, tables or load_tables(), i_in, load, i_node)
-    return float(np.exp(np.interp(math.log(ratio), np.log(ratios), np.log(gains))))
+    """Characterised I_out / I_in of a mirror output drawn as ``ratio`` (a grid drawing) at
+    ``i_in`` nA, on a summing node whose ReLU carries ``i_node`` nA (``sum``) or into a PMOS
+    diode (``diode``)."""
+    r = unit_ratio(ratio)
+    slots = _slot_gains(kind, tables or load_tables(), i_in, load, i_node)
+    return float(r.whole * slots[0] + sum(slots[n - 1] for n in r.stacks))
 
 
 def copy_gain(i_in: float = 1.0, tables: Tables | None = None) -> float:
@@ -130,19 +183,32 @@ def copy_gain(i_in: float = 1.0, tables: Tables | None = None) -> float:
     return mirror_gain(NFET, 1.0, i_in, tables, load="diode")
 
 
-def _supported(kind: MosKind, t: Tables, i_in: float,
-               i_node: float) -> tuple[list[float], np.ndarray]:
-    """Drawn ratios >= MIN_RATIO and their gains on a summing node."""
-    ratios, gains = _row(kind, t, i_in, "sum", i_node)
-    keep = [k for k, r in enumerate(ratios) if r >= MIN_RATIO]
-    return [ratios[k] for k in keep], gains[keep]
-
-
 def gain_range(kind: MosKind, tables: Tables | None = None, i_in: float = 1.0,
                i_node: float = 1.0) -> tuple[float, float]:
-    """Smallest and largest gain the mapping realises (ratio >= 0.25) at ``i_in`` nA."""
-    _, g = _supported(kind, tables or load_tables(), i_in, i_node)
+    """Smallest and largest gain the unit grid draws at ``i_in`` nA on a summing node."""
+    g = grid_gains(kind, tables or load_tables(), i_in, i_node=i_node)
     return float(g.min()), float(g.max())
+
+
+def _pick(err: np.ndarray, cost: np.ndarray) -> int:
+    """Index of the drawing realising a value: the one of least relative error ``err``, or
+    the cheapest (``cost``) among those within :data:`SNAP_TOLERANCE`."""
+    close = np.flatnonzero(err <= SNAP_TOLERANCE)
+    if not len(close):
+        return int(np.argmin(err))
+    return int(close[np.lexsort((err[close], cost[close]))[0]])
+
+
+def _cost(value: float) -> int:
+    r = unit_ratio(value)
+    return r.transistors * 1000 + r.units
+
+
+def _near(value: float, k: int = 3) -> list[float]:
+    """The ``k`` grid values on either side of ``value``."""
+    values = [r.value for r in unit_grid()]
+    i = int(np.searchsorted(values, value))
+    return values[max(0, i - k):i + k]
 
 
 def _invert(xs: list[float], ys: np.ndarray, target: float) -> float:
@@ -150,13 +216,21 @@ def _invert(xs: list[float], ys: np.ndarray, target: float) -> float:
     return float(np.exp(np.interp(math.log(target), np.log(ys), np.log(xs))))
 
 
+def snap_bound(kind: MosKind, gain: float, tables: Tables | None = None) -> float:
+    """The largest relative error the grid can leave on ``gain`` (at 1 nA onto a summing
+    node): half the relative gap between the drawings' gains around it, or the tolerance."""
+    g = np.sort(grid_gains(kind, tables or load_tables(), 1.0))
+    k = int(np.clip(np.searchsorted(g, gain), 1, len(g) - 1))
+    return max(float(g[k] / g[k - 1] - 1) / 2, SNAP_TOLERANCE)
+
+
 def signed_ratio(gain: float, name: str, tables: Tables | None = None,
                  i_in: float = 1.0, i_node: float = 1.0) -> float:
-    """Drawn signed ratio of the output transistor that realises a signed current ``gain``.
+    """Drawn signed ratio (a unit-grid value) of the output that realises a signed ``gain``.
 
     A negative gain is an NMOS output on the input's NMOS diode; a positive gain a PMOS
     output on the PMOS diode fed by a unit NMOS copy (weight-array rows, the bias
-    generator's ``vbp``), so its ratio compensates that copy's gain too.
+    generator's ``vbp``), so its drawing compensates that copy's gain too.
 
     Args:
         gain: the requested gain (weight, or bias b / I_REF).
@@ -173,44 +247,63 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None,
     if gain == 0:
         return 0.0
     t = tables or load_tables()
-    if gain < 0:
-        kind, target = NFET, -gain
-    else:
-        kind, target = PFET, gain / copy_gain(i_in, t)
-    lo, hi = gain_range(kind, t, i_in, i_node)
-    if not lo <= target <= hi:
-        scale = 1.0 if kind == NFET else copy_gain(i_in, t)
-        lo, hi = (lo * scale, hi * scale) if gain > 0 else (-hi, -lo)
+    kind = NFET if gain < 0 else PFET
+    scale = 1.0 if kind == NFET else copy_gain(i_in, t)
+    gains = grid_gains(kind, t, i_in, i_node=i_node) * scale
+    lo, hi = float(gains.min()), float(gains.max())
+    if not lo <= abs(gain) <= hi:
+        lo, hi = (lo, hi) if gain > 0 else (-hi, -lo)
         sign = "positive" if gain > 0 else "negative"
         raise BmruError(f"{name}={gain:.4g} cannot be realised: {sign} values must be within "
-                        f"{lo:.4g}..{hi:.4g} (characterised mirror range)")
-    r = _invert(*_supported(kind, t, i_in, i_node), target)
+                        f"{lo:.4g}..{hi:.4g} (unit-element grid, characterised)")
+    r = unit_grid()[_pick(np.abs(np.log(gains / abs(gain))), _grid_cost())].value
     return r if kind == PFET else -r
 
 
-def weight_size(weight: float, name: str = "weight",
-                tables: Tables | None = None) -> tuple[MosKind, DeviceSize] | None:
-    """The output transistor (type, fingers x width) of a weight; None for a zero weight."""
-    t = tables or load_tables()
-    r = signed_ratio(weight, name, t)
-    if r == 0:
-        return None
-    return (PFET if r > 0 else NFET), size_for_ratio(abs(r), t.unit, name)
+def _share(t: Tables, ratio: float) -> float:
+    """Characterised current (in units of the reference) of an NMOS output drawn as grid
+    value ``ratio`` on the reference's gate line: the cell's bias currents. A stack carries
+    more than its nominal 1/n, so the cell tables are read in these currents, not in the
+    nominal ratios."""
+    return mirror_gain(NFET, ratio, t.i_ref_na, t, i_node=t.i_ref_na)
 
 
-def _cell_at(t: Tables, r: float, f: float) -> tuple[float, float]:
-    """Characterised (beta_hi, beta_lo) in nA of a bare cell with r_thresh ``r`` and
-    r_width / r_thresh ``f``: the tables scaled by r, interpolated in log r, then in f."""
+def _cell_at_current(t: Tables, i_thresh: float, i_width: float) -> tuple[float, float]:
+    """Characterised (beta_hi, beta_lo) in nA of a bare cell whose I_thresh and I_width
+    outputs carry ``i_thresh`` and ``i_width`` (units of the reference): each row of the
+    tables (scaled by its I_thresh) interpolated in its I_width / I_thresh, then the rows in
+    log I_thresh."""
     c = t.cell
-    rt, fr = np.array(c.r_thresh), np.array(c.width_frac)
-    x = np.clip(math.log(r), math.log(rt[0]), math.log(rt[-1]))
+    rt = np.array([_share(t, r) for r in c.r_thresh])
+    fracs = np.array([[_share(t, w) for w in row] for row in c.r_width]) / rt[:, None]
+    x = np.clip(math.log(i_thresh), math.log(rt[0]), math.log(rt[-1]))
+    f = i_width / i_thresh
 
-    def at(grid: list[list[float]]) -> float:
+    def at(grid: list[list[float | None]]) -> float:
         g = np.array(grid, dtype=float) / rt[:, None]
-        row = [np.interp(x, np.log(rt), g[:, j]) for j in range(len(fr))]
-        return float(np.interp(f, fr, row)) * r
+        row = [np.interp(f, fracs[i], g[i]) for i in range(len(rt))]
+        return float(np.interp(x, np.log(rt), row)) * i_thresh
 
     return at(c.beta_hi), at(c.beta_lo)
+
+
+def _cell_at(t: Tables, r_thresh: float, r_width: float) -> tuple[float, float]:
+    """Characterised (beta_hi, beta_lo) in nA of a bare cell drawn with these grid ratios."""
+    return _cell_at_current(t, _share(t, r_thresh), _share(t, r_width))
+
+
+def _alpha_at(t: Tables, r_gain: float) -> float:
+    """Characterised cell output (nA) of a drawn I_gain ratio (read in its current)."""
+    g = t.gain
+    shares = np.log([_share(t, r) for r in g.r_gain])
+    return float(np.exp(np.interp(math.log(_share(t, r_gain)), shares, np.log(g.alpha))))
+
+
+def _nearest_drawings(t: Tables, share: float, k: int = 4) -> list[float]:
+    """The ``k`` grid values whose NMOS share of the reference is nearest ``share``."""
+    g = grid_gains(NFET, t, t.i_ref_na, i_node=t.i_ref_na)
+    order = np.argsort(np.abs(np.log(g / share)))[:k]
+    return [unit_grid()[i].value for i in order]
 
 
 def cell_values(p: CellParams, input_gain: float = 1.0,
@@ -218,10 +311,8 @@ def cell_values(p: CellParams, input_gain: float = 1.0,
     """Characterised (beta_hi, beta_lo, alpha) in nA of a cell drawn with ``p``'s ratios; the
     thresholds refer to the current that reaches ``in`` through ``input_gain``."""
     t = tables or load_tables()
-    hi, lo = _cell_at(t, p.r_thresh, p.r_width / p.r_thresh)
-    g = t.gain
-    alpha = float(np.exp(np.interp(math.log(p.r_gain), np.log(g.r_gain), np.log(g.alpha))))
-    return hi / input_gain, lo / input_gain, alpha
+    hi, lo = _cell_at(t, p.r_thresh, p.r_width)
+    return hi / input_gain, lo / input_gain, _alpha_at(t, p.r_gain)
 
 
 def realised_gain(ratio: float, tables: Tables | None = None, i_in: float = 1.0,
@@ -244,8 +335,8 @@ def ranges(tables: Tables | None = None) -> dict[str, tuple[float, float]]:
     (lo_n, hi_n), (lo_p, hi_p) = gain_range(NFET, t), gain_range(PFET, t)
     c = t.cell
     return {"gain": (max(lo_n, lo_p * copy), min(hi_n, hi_p * copy)),
-            "beta_hi": (_cell_at(t, c.r_thresh[0], c.width_frac[0])[0],
-                        _cell_at(t, c.r_thresh[-1], c.width_frac[0])[0]),
+            "beta_hi": (_cell_at(t, c.r_thresh[0], c.r_width[0][0])[0],
+                        _cell_at(t, c.r_thresh[-1], c.r_width[-1][0])[0]),
             "delta_fraction": (c.width_frac[0], c.width_frac[-1]),
             "alpha": (min(t.gain.alpha), max(t.gain.alpha))}
 
@@ -278,18 +369,29 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
     if not fr[0] <= delta / (beta_lo + delta) <= fr[-1]:
         raise BmruError(f"delta={delta:.4g} nA cannot be realised: it must be within "
                         f"{fr[0]:g}..{fr[-1]:g} x beta_hi (= {beta_lo + delta:.4g} nA)")
-    r, f = hi_t, delta / (beta_lo + delta)
-    for _ in range(_ITERATIONS):  # each quantity mostly depends on one ratio: fixed point
-        hi, lo = _cell_at(t, r, f)
-        r *= hi_t / hi
+    # the bias currents that give the thresholds, then the drawings nearest them
+    i_t, f = hi_t, delta / (beta_lo + delta)
+    for _ in range(_ITERATIONS):  # each quantity mostly depends on one current: fixed point
+        hi, lo = _cell_at_current(t, i_t, i_t * f)
+        i_t *= hi_t / hi
         f = float(np.clip(f * (hi_t - lo_t) / (hi - lo), fr[0], fr[-1]))
-    g = t.gain
+    pairs = [(a, b) for a in _nearest_drawings(t, i_t) for b in _nearest_drawings(t, i_t * f)
+             if b < a]
+    err = np.array([max(abs(math.log(hi / hi_t)), abs(math.log(lo / lo_t))) for hi, lo in
+                    (_cell_at(t, a, b) for a, b in pairs)])
+    cost = np.array([_cost(a) + _cost(b) for a, b in pairs])
+    r_thresh, r_width = pairs[_pick(err, cost)]
     lo_a, hi_a = limits["alpha"]
     if not lo_a <= alpha <= hi_a:
         raise BmruError(f"alpha={alpha:.4g} nA cannot be realised: it must be within "
                         f"{lo_a:.4g}..{hi_a:.4g} nA")
-    return CellParams(r_thresh=round(r, 5), r_width=round(r * f, 5),
-                      r_gain=round(_invert(g.r_gain, np.array(g.alpha), alpha), 5))
+    g = t.gain
+    shares = [_share(t, r) for r in g.r_gain]
+    gains = _nearest_drawings(t, _invert(shares, np.array(g.alpha), alpha))
+    err = np.array([abs(math.log(_alpha_at(t, x) / alpha)) for x in gains])
+    r_gain = gains[_pick(err, np.array([_cost(x) for x in gains]))]
+    return CellParams(r_thresh=round(r_thresh, 6), r_width=round(r_width, 6),
+                      r_gain=round(r_gain, 6))
 
 
 def band_middle(beta_lo: float, delta: float) -> float:

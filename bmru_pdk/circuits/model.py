@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bmru_pdk import rules
+from bmru_pdk.circuits import names
 from bmru_pdk.errors import BmruError
 
 MosKind = Literal["nfet_03v3", "pfet_03v3"]
@@ -43,14 +44,23 @@ class _Frozen(BaseModel):
 
 
 class Device(_Frozen):
-    """One MOSFET: ``fingers`` gates of width ``w`` in one device, ``multiplier`` copies.
+    """One MOSFET: ``fingers`` gates of width ``w`` in one device, ``multiplier`` copies;
+    with ``stacks``, series stacks of the same gate beside them (unit-element ratios).
+
+    A stack of n gates in series carries about 1/n of one gate's current: a ratio below one
+    unit is drawn with unit gates, never with a narrower finger, whose narrow-width effect
+    moves with temperature.
 
     Attributes:
         name: instance name, unique in its circuit (``M1``); SPICE writes it as ``X<name>``.
         kind: gf180 model, ``nfet_03v3`` or ``pfet_03v3``.
         w: width of one finger, µm (on the 0.005 µm grid).
         l: gate length, µm.
-        fingers: gates sharing diffusion (SPICE ``nf``).
+        fingers: gates sharing diffusion (SPICE ``nf``); 0 when only stacks are drawn.
+        stacks: gates in series of each series stack, in parallel with the fingers (each
+            at least 2); SPICE writes stack k's gate j, counted from the drain, as
+            ``X`` + :func:`~bmru_pdk.circuits.names.stack_gate`, its source net the next
+            gate's name (the last gate's source is ``s``).
         multiplier: parallel copies (SPICE ``m``).
         d: drain net.
         g: gate net.
@@ -63,7 +73,8 @@ class Device(_Frozen):
     kind: MosKind
     w: float = Field(ge=rules.CHANNEL_WIDTH_MIN.value, le=rules.CHANNEL_WIDTH_MAX.value)
     l: float = Field(ge=rules.GATE_LENGTH_MIN.value)  # noqa: E741  (the device's L)
-    fingers: int = Field(default=1, ge=1)
+    fingers: int = Field(default=1, ge=0)
+    stacks: tuple[int, ...] = ()
     multiplier: int = Field(default=1, ge=1)
     d: str = Field(pattern=_NAME)
     g: str = Field(pattern=_NAME)
@@ -78,15 +89,51 @@ class Device(_Frozen):
             raise ValueError(f"{v} µm is not on the {rules.GRID.value} µm grid")
         return rules.snap(v)
 
+    @model_validator(mode="after")
+    def _drawn(self) -> Device:
+        if self.fingers + len(self.stacks) < 1:
+            raise ValueError(f"device {self.name} has no gate: fingers or stacks needed")
+        if any(n < 2 for n in self.stacks):
+            raise ValueError(f"device {self.name}: a series stack has at least 2 gates")
+        if self.stacks and self.multiplier > 1:
+            # the layout draws a chain per copy: m copies would share inner nets in SPICE
+            raise ValueError(f"device {self.name}: series stacks cannot be copied (m > 1)")
+        return self
+
     @property
     def total_width(self) -> float:
-        """Channel width of all fingers and copies, µm."""
+        """Channel width of all fingers and copies, µm (stacks not counted: their width is
+        that of one gate)."""
         return rules.snap(self.w * self.fingers * self.multiplier)
 
     @property
+    def ratio(self) -> float:
+        """Current ratio to one of its gates: fingers, plus 1/n per stack of n, times the
+        copies (nominal: the tables give a stack's characterised share)."""
+        return (self.fingers + sum(1 / n for n in self.stacks)) * self.multiplier
+
+    @property
+    def drawing(self) -> str:
+        """How the device is drawn, in units of one gate: ``2 + 1/3 (4 x 4 µm)``."""
+        parts = ([str(self.fingers)] if self.fingers else []) + [f"1/{n}" for n in self.stacks]
+        copies = f"{self.multiplier} x ({' + '.join(parts)})" if self.multiplier > 1 else (
+            " + ".join(parts))
+        return f"{copies} ({self.w:g} x {self.l:g} µm)"
+
+    @property
+    def transistors(self) -> int:
+        """SPICE transistors of one copy: the fingers' card and one per stacked gate."""
+        return (1 if self.fingers else 0) + sum(self.stacks)
+
+    @property
+    def gates(self) -> int:
+        """Gates of one copy, fingers and stacked ones."""
+        return self.fingers + sum(self.stacks)
+
+    @property
     def area(self) -> float:
-        """Gate area of all fingers and copies, µm²."""
-        return self.total_width * self.l
+        """Gate area of all gates and copies, µm²."""
+        return rules.snap(self.w * self.gates * self.multiplier) * self.l
 
     def nets(self) -> dict[str, str]:
         """Terminal name -> net, in SPICE order d g s b."""
@@ -108,8 +155,19 @@ class Device(_Frozen):
         return (self.w * sum(src), self.w * sum(drn),
                 perimeter(src, ends_s), perimeter(drn, 2 - ends_s))
 
+    def stack_gates(self) -> list[Device]:
+        """Every gate of the series stacks as a one-finger device, named and wired as
+        :meth:`spice` writes them."""
+        gates = []
+        for k, n in enumerate(self.stacks):
+            node = [self.d, *(names.stack_gate(self.name, k, j) for j in range(1, n)), self.s]
+            gates += [self.model_copy(update={
+                "name": names.stack_gate(self.name, k, j), "fingers": 1, "stacks": (), "d": node[j],
+                "s": node[j + 1], "param": None}) for j in range(n)]
+        return gates
+
     def spice(self, form: SpiceForm = "sim") -> str:
-        """The device as one SPICE line (SI suffixes).
+        """The device as SPICE lines (SI suffixes): one for the fingers, one per stacked gate.
 
         Both forms carry the same parameters: ``w`` is the width of one copy (all fingers),
         ``m`` the copies, AS/AD/PS/PD those of one copy.
@@ -118,12 +176,16 @@ class Device(_Frozen):
             form: ``sim``, a call of the gf180 model subcircuit (``X<name>``); ``lvs``, an
                 ``M<name>`` card, which readers take as a MOSFET of total width ``w * m``.
         """
-        a_s, a_d, p_s, p_d = self.diffusion()
-        nets = " ".join(self.nets().values())
-        card = "X" if form == "sim" else "M"
-        return (f"{card}{self.name} {nets} {self.kind} w={_u(self.w * self.fingers)} "
-                f"l={_u(self.l)} nf={self.fingers} m={self.multiplier} as={a_s:.4g}p "
-                f"ad={a_d:.4g}p ps={_u(p_s)} pd={_u(p_d)}")
+        lines = [g.spice(form) for g in self.stack_gates()]
+        if self.fingers:
+            a_s, a_d, p_s, p_d = self.diffusion()
+            nets = " ".join(self.nets().values())
+            card = "X" if form == "sim" else "M"
+            lines.insert(0, f"{card}{self.name} {nets} {self.kind} "
+                            f"w={_u(self.w * self.fingers)} l={_u(self.l)} nf={self.fingers} "
+                            f"m={self.multiplier} as={a_s:.4g}p ad={a_d:.4g}p ps={_u(p_s)} "
+                            f"pd={_u(p_d)}")
+        return "\n".join(lines)
 
 
 def _u(x: float) -> str:
@@ -194,10 +256,10 @@ class Circuit(_Frozen):
 
     @model_validator(mode="after")
     def _names_unique(self) -> Circuit:
-        for what, names in (("pin", [p.name for p in self.pins]),
-                            ("device/instance", [d.name for d in self.devices]
-                             + [i.name for i in self.instances])):
-            dup = {n for n in names if names.count(n) > 1}
+        for what, seen in (("pin", [p.name for p in self.pins]),
+                           ("device/instance", [d.name for d in self.devices]
+                            + [i.name for i in self.instances])):
+            dup = {n for n in seen if seen.count(n) > 1}
             if dup:
                 raise ValueError(f"circuit {self.name}: duplicate {what} names {sorted(dup)}")
         return self

@@ -79,6 +79,22 @@ def bias_output(k: int) -> str:
     return path(BIAS, f"MO_{output_pin(k)}")
 
 
+def stack_gate(device: str, k: int, j: int) -> str:
+    """The SPICE name (and the inner net above it) of gate ``j``, counted from the drain,
+    of series stack ``k`` of ``device``."""
+    return f"{device}_st{k}g{j}"
+
+
+_STACK_GATE = re.compile(r"^(.*)_st(\d+)g(\d+)$", re.IGNORECASE)
+
+
+def stacked_in(device: str) -> tuple[str, int | None]:
+    """The device a SPICE device name (or flat path) belongs to, and its gate's position from
+    the drain in a series stack (``None``: not a stacked gate, the device's own card)."""
+    m = _STACK_GATE.match(device)
+    return (device, None) if m is None else (m.group(1), int(m.group(3)))
+
+
 Role = Literal["unit", "unit_bias", "weights", "bias"]
 _ROLES: tuple[tuple[re.Pattern[str], Role], ...] = (
     (re.compile(r"^u\d+_\d+\.mb$"), "unit_bias"),
@@ -91,7 +107,7 @@ _ROLES: tuple[tuple[re.Pattern[str], Role], ...] = (
 def role_of(device: str) -> Role | None:
     """What a device of the flat schematic (``u0_1.cell.M2``) belongs to: a unit's cell or
     ReLU, a unit's bias, a weight array, the bias generator; ``None`` for no tile part."""
-    lower = device.lower()
+    lower = stacked_in(device)[0].lower()
     return next((role for pattern, role in _ROLES if pattern.match(lower)), None)
 
 

@@ -57,7 +57,7 @@ def device_array(count: int = len(SIZES), spacing: float = SPACING) -> gf.Compon
     circuit = array_circuit(count)
     c = gf.Component()
     cells = [gf.get_component(d.kind.split("_")[0], w=d.w, l=d.l, fingers=d.fingers,
-                              multiplier=d.multiplier) for d in circuit.devices]
+                              multiplier=d.multiplier, stacks=d.stacks) for d in circuit.devices]
     row_width = math.sqrt(sum(cell.xsize * cell.ysize for cell in cells) * 4)
     x = y = row_top = 0.0
     for dev, cell in zip(circuit.devices, cells, strict=True):

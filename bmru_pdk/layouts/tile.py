@@ -25,7 +25,7 @@ from bmru_pdk.cells import library
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
 from bmru_pdk.circuits.characterize import Tables
-from bmru_pdk.circuits.design import TileDesign, design
+from bmru_pdk.circuits.design import TileDesign, design, realise
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.circuits.model import Circuit
 from bmru_pdk.fileio import check_output_dir, output_dir
@@ -170,8 +170,14 @@ class TileBuild:
 
     @property
     def devices(self) -> int:
-        """Transistors."""
-        return len(self.design.circuit.flat_devices())
+        """Transistors (a series stack counts each of its gates)."""
+        return sum(d.transistors for d in self.design.circuit.flat_devices())
+
+    def mapping_at(self, tables: Tables) -> list[dict]:
+        """The parameter -> element table with the values this tile's drawn ratios realise
+        under ``tables`` (another corner, temperature or supply): the condition twin's."""
+        params = self.checkpoint.circuit_parameters()
+        return [asdict(m) for m in realise(self.design, params, tables)]
 
     @property
     def boundary(self) -> tuple[float, float, float, float]:
