@@ -4,15 +4,18 @@ realised weights and biases, the cell's beta_hi / beta_lo / alpha, and the leaka
 The characterisation tables calibrate every element at the typical corner, 27 °C, 1.8 V. This
 re-runs the same benches (``bmru_pdk.circuits.characterize``) at the five process corners x
 -40 / 27 / 125 °C and at VDD 1.62 / 1.98 V (typical, 27 °C), 17 conditions, and reports each
-figure as its deviation from the typical 27 °C 1.8 V value. The leakage floor is the supply
-current with zero input and zero reference current, of a cell with its bias generator, of a
-weight row, and of the bundled checkpoint's extracted tile. A global trim of the reference
-current (one factor per condition: the one that minimises the worst deviation, relative to
-its tolerance, of the currents mirrored from it) is computed from the measurement, and what
-it leaves is reported.
+figure as its deviation from the typical 27 °C 1.8 V value. The drift of a mirror output's
+gain is measured per drawing: whole unit gates (1, 2), series stacks of unit gates (1/2, 1/4:
+the circuit's), and one narrower finger (1/2, 1/4: the drawing the stacks replaced). The
+leakage floor is the supply current with zero input and zero reference current, of a cell with
+its bias generator, of a weight row, and of the bundled checkpoint's extracted tile. A global
+trim of the reference current (one factor per condition: the one that minimises the worst
+deviation, relative to its tolerance, of the currents mirrored from it) is computed from the
+measurement, and what it leaves is reported.
 
 Usage: ``python benchmarks/bench_corners.py``. Prints the tables and writes
-``benchmarks/results/corners.json`` and ``corners.png``. Under a minute on one core.
+``benchmarks/results/corners.json`` and ``corners.png``. About 3.5 minutes on one core (most
+of it the tile's supply; ``--no-tile`` skips it).
 """
 
 from __future__ import annotations
@@ -31,13 +34,16 @@ from bmru_pdk.circuits import (
     PFET,
     BiasParams,
     Circuit,
+    MirrorParams,
     WeightArrayParams,
     bias_generator,
     bmru_cell,
+    current_mirror,
     mapping,
     weight_array,
 )
 from bmru_pdk.circuits import characterize as ch
+from bmru_pdk.circuits.model import MosKind
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import CORNERS, SpiceError, simulate
 
@@ -59,6 +65,13 @@ REFERENCED = ("bias", "beta_hi", "beta_lo", "alpha")  # the currents mirrored fr
 # more than the devices' own leakage below ~100 °C. The leakage floor is measured with it
 # lowered (the devices' own), and with the default (what every other simulation here sees).
 GMIN_PHYSICAL = 1e-15
+# Drawings of one mirror output whose drift is compared: name -> (ratio, one narrower finger).
+# Whole units and series stacks of unit gates are what the circuit draws; a narrower finger
+# (width ratio x the unit's) is how a sub-unit ratio was drawn before the unit grid.
+DRAWINGS = {"1": (1.0, False), "2": (2.0, False), "1/2 stack": (0.5, False),
+            "1/4 stack": (0.25, False), "1/2 narrow": (0.5, True), "1/4 narrow": (0.25, True)}
+UNIT_OUTPUT = "1"  # the output every other one's share is taken of
+DRIFT_TARGET = {"whole": 0.005, "series": 0.01}  # the issue's targets, +- fraction
 
 
 def _kw(c: Condition) -> dict:
@@ -73,6 +86,98 @@ def mirrors(c: Condition) -> dict[str, list[float]]:
     out["copy_diode"] = [float(ch.measure_mirror(NFET, [1.0], i, load="diode", **_kw(c))[0])
                          for i in MIRROR_CURRENTS]
     return out
+
+
+def drawing_class(name: str) -> str:
+    """Which target a drawing is held to: ``whole`` units or ``series`` (sub-unit) ratios.
+
+    Args:
+        name: A key of ``DRAWINGS``.
+    """
+    return "whole" if DRAWINGS[name][0] >= 1 else "series"
+
+
+def drawing_text(name: str) -> str:
+    """How a drawing's output is drawn, in words: ``series stack of 2 unit gates``.
+
+    Args:
+        name: A key of ``DRAWINGS``.
+    """
+    ratio, narrow = DRAWINGS[name]
+    if narrow:
+        return f"one finger of {ratio:g} x the unit's width"
+    if ratio >= 1:
+        return "1 unit gate" if ratio == 1 else f"{ratio:g} unit gates in parallel"
+    return f"series stack of {round(1 / ratio)} unit gates"
+
+
+def drawings_mirror(kind: MosKind) -> Circuit:
+    """One mirror with an output ``MO<k>`` per drawing of ``DRAWINGS``, in its order.
+
+    The circuit draws every ratio from unit gates; a narrow drawing's output is redrawn as
+    one finger of the ratio's width, as ``tests/test_unit_ratios.py`` does.
+
+    Args:
+        kind: Mirror type.
+    """
+    mirror = current_mirror(MirrorParams(kind=kind, ratios=[r for r, _ in DRAWINGS.values()]))
+    devices = {d.name: d for d in mirror.devices}
+    for k, (ratio, narrow) in enumerate(DRAWINGS.values()):
+        if narrow:
+            out = devices[f"MO{k}"]
+            devices[out.name] = out.model_copy(update={"w": out.w * ratio, "fingers": 1,
+                                                       "stacks": ()})
+    return mirror.model_copy(update={"devices": list(devices.values())})
+
+
+def unit_ratios(c: Condition) -> dict[str, dict[str, dict[str, float]]]:
+    """Gain of each drawing's output at 1 software unit in (the tables' reference), outputs
+    held at the condition's summing-node voltage, and its share of the unit output.
+
+    Args:
+        c: The condition.
+
+    Returns:
+        Per kind (``nmos``, ``pmos``), per drawing: ``gain`` (I_out / I_in) and ``share``
+        (I_out / the ``UNIT_OUTPUT`` output's current).
+    """
+    out = {}
+    for kind in (NFET, PFET):
+        r = simulate(ch.mirror_bench(drawings_mirror(kind), kind, ch.I_REF, load="sum",
+                                     **_kw(c)), corner=c.corner, temp_c=c.temp_c)
+        i = {name: float(r[f"i(vo{k})"][0]) for k, name in enumerate(DRAWINGS)}
+        out[f"{kind[0]}mos"] = {name: {"gain": float(ch.to_units(x)) / ch.I_REF,
+                                       "share": x / i[UNIT_OUTPUT]} for name, x in i.items()}
+    return out
+
+
+def unit_ratio_drift(rows: list[dict]) -> None:
+    """Add to each drawing of each row its ``drift`` and ``share_drift``: the gain and the
+    share relative to their typical 27 °C 1.8 V values (in place).
+
+    Args:
+        rows: The conditions' rows, each with ``unit_ratios``; one of them nominal.
+    """
+    nom = next(r for r in rows if r["condition"] == NOMINAL.name)["unit_ratios"]
+    for row in rows:
+        for kind, drawings in row["unit_ratios"].items():
+            for name, x in drawings.items():
+                x["drift"] = x["gain"] / nom[kind][name]["gain"] - 1
+                x["share_drift"] = x["share"] / nom[kind][name]["share"] - 1
+
+
+def drift_range(rows: list[dict], kind: str, name: str, key: str = "drift") -> tuple[float,
+                                                                                      float]:
+    """The smallest and largest ``key`` of one drawing over the conditions.
+
+    Args:
+        rows: The conditions' rows, after :func:`unit_ratio_drift`.
+        kind: ``nmos`` or ``pmos``.
+        name: A key of ``DRAWINGS``.
+        key: ``drift`` or ``share_drift``.
+    """
+    values = [r["unit_ratios"][kind][name][key] for r in rows]
+    return min(values), max(values)
 
 
 def weights(c: Condition, ratios: list[float]) -> list[float]:
@@ -206,6 +311,21 @@ def _pct(x: float | None) -> str:
     return "  fail" if x is None else f"{100 * x:+6.2f}"
 
 
+def report_unit_ratios(rows: list[dict]) -> None:
+    """Print each drawing's drift range over the conditions against its target."""
+    print(f"\nmirror output drift over the {len(rows)} conditions, 1 unit in, outputs on the "
+          "summing node: gain, and share of the unit output (%), min..max; target +-"
+          + ", +-".join(f"{100 * v:g} % {k}" for k, v in DRIFT_TARGET.items()))
+    for kind in ("nmos", "pmos"):
+        for name in DRAWINGS:
+            lo, hi = drift_range(rows, kind, name)
+            s_lo, s_hi = drift_range(rows, kind, name, "share_drift")
+            target = DRIFT_TARGET[drawing_class(name)]
+            verdict = "within" if max(-lo, hi) <= target else "over"
+            print(f"{kind.upper()} {name:>11} | gain {_pct(lo)}..{_pct(hi)} | share "
+                  f"{_pct(s_lo)}..{_pct(s_hi)} | +-{100 * target:g} % {verdict}")
+
+
 def report(rows: list[dict]) -> None:
     """Print the tables."""
     print("\ncopy gain, deviation from typical 27C 1.8V (%), ratios " + "/".join(
@@ -242,6 +362,7 @@ def report(rows: list[dict]) -> None:
             "row_rail_max_pa"))
         print(f"{row['condition']:>20} | {figures} | tile {tile} | "
               f"{'fail' if 'failed' in q else round(q['supply_na'], 1)}")
+    report_unit_ratios(rows)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -291,7 +412,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def circuit_ratios(cell: Circuit) -> dict[str, float]:
     """The drawn ratios of a cell's bias transistors (its learned parameters' elements)."""
-    return {d.param: round(d.total_width / ch.UNIT.w, 4) for d in cell.devices if d.param}
+    return {d.param: round(d.ratio, 4) for d in cell.devices if d.param}
 
 
 def main() -> None:
@@ -316,6 +437,7 @@ def main() -> None:
         t0 = time.perf_counter()
         row = {"condition": c.name, "corner": c.corner, "temp_c": c.temp_c, "vdd_v": c.vdd_v,
                "v_sum": ch.sum_voltage(**_kw(c)), "mirrors": mirrors(c),
+               "unit_ratios": unit_ratios(c),
                "weights": weights(c, row_ratios),
                "bias": ch.measure_bias(bias_ratios, **_kw(c)), "cells": cells(c, circuits),
                "leakage": leakage(c, circuits[1], row_ratios),
@@ -330,6 +452,7 @@ def main() -> None:
         rows.append(row)
         print(f"{c.name:>20}: {row['seconds']} s", flush=True)
     analyse(rows)
+    unit_ratio_drift(rows)
     if tile is None:
         for row in rows:
             for key in ("tile_zero", "tile_zero_default_gmin", "tile_quiescent"):
@@ -337,10 +460,18 @@ def main() -> None:
     report(rows)
     result = {"ratios": RATIOS, "mirror_currents_na": MIRROR_CURRENTS, "weights": WEIGHTS,
               "weight_row_ratios": row_ratios, "biases_na": BIASES, "bias_ratios": bias_ratios,
-              "cells": [{"beta_hi": hi, "delta_fraction": f, "alpha": a,
-                         **circuit_ratios(cell)} for (hi, f, a), cell in zip(CELLS, circuits,
-                                                                              strict=True)],
-              "tolerance": TOLERANCE, "seconds": round(time.perf_counter() - start, 1),
+              # the cell as mapped (nA), and its bias transistors' drawn ratios apart: the
+              # parameters' names (beta_hi, delta, alpha) would otherwise replace the figures
+              "cells": [{"beta_hi": hi, "delta_fraction": f, "delta": hi * f, "alpha": a,
+                         "drawn_ratios": circuit_ratios(cell)}
+                        for (hi, f, a), cell in zip(CELLS, circuits, strict=True)],
+              "tolerance": TOLERANCE,
+              "unit_ratio_drawings": {name: {"ratio": r, "drawing": drawing_text(name),
+                                             "circuit": not narrow,
+                                             "target": DRIFT_TARGET[drawing_class(name)]}
+                                      for name, (r, narrow) in DRAWINGS.items()},
+              "unit_ratio_reference": UNIT_OUTPUT,
+              "seconds": round(time.perf_counter() - start, 1),
               "conditions": rows}
     write_text(RESULTS / "corners.json", json.dumps(result, indent=1) + "\n")
     plot(rows, RESULTS / "corners.png")

@@ -338,9 +338,10 @@ def region(name: str, *files: str, optional: Iterable[str] = ()
 
 
 def package_unit_current() -> float:
-    """The unit current (nA per software unit) of the package's characterisation tables: the
-    operating point a tile is drawn for."""
-    tables = ROOT / "bmru_pdk" / "data" / "characterization" / "tables_v3.json"
+    """The unit current (nA per software unit) of the package's characterisation tables (the
+    newest version): the operating point a tile is drawn for."""
+    tables = max((ROOT / "bmru_pdk" / "data" / "characterization").glob("tables_v*.json"),
+                 key=lambda p: int(p.stem.removeprefix("tables_v")))
     return float(json.loads(tables.read_text())["i_unit_na"])
 
 
@@ -1239,6 +1240,30 @@ def corners_mirrors(r: Results) -> str:
     return sentence(f"Bare mirrors onto a summing node over the {len(conds)} conditions: "
                     + "; ".join(parts) + f". The unit NMOS copy into a PMOS diode: "
                     f"{signed(min(copy))}..{signed(max(copy))} %.", r)
+
+
+@region("corners.unit_ratios", "corners.json")
+def corners_unit_ratios(r: Results) -> str:
+    """Each drawing's mirror output drift over the conditions, against its target
+    (docs/corners.md)."""
+    conds = r["conditions"]
+    rows = []
+    for kind in ("nmos", "pmos"):
+        for name, d in r["unit_ratio_drawings"].items():
+            spans, within = [], []
+            for key in ("drift", "share_drift"):
+                values = [c["unit_ratios"][kind][name][key] for c in conds]
+                spans.append(f"{signed(min(values))}..{signed(max(values))}")
+                within.append("yes" if max(map(abs, values)) <= d["target"] else "no")
+            if name == r["unit_ratio_reference"]:
+                spans[1], within[1] = "(reference)", "-"
+            rows.append((kind.upper(), name, d["drawing"],
+                         "after (circuit)" if d["circuit"] else "before", *spans,
+                         f"+-{100 * d['target']:g}", " / ".join(within)))
+    header = ("mirror", "output", "drawn as", "drawing", "gain drift %",
+              f"share of the {r['unit_ratio_reference']}-unit output, drift %", "target +- %",
+              "within (gain / share)")
+    return table(header, rows) + "\n\n" + caption(r)
 
 
 def pa(na: float) -> str:

@@ -181,14 +181,19 @@ def test_truncated_and_nan_checkpoints(home: Path) -> None:
 
 
 def test_oversized_network_refused_before_building(home: Path) -> None:
-    from bmru_pdk.model.checkpoint import random_checkpoint
+    from bmru_pdk.circuits.budget import estimated_devices
+    from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint
 
     big = random_checkpoint(d=700, layers=2, path=home / "big.safetensors")
     before = snapshot(home)
-    one_sentence(run_bmru("tile", big, "-o", "out", cwd=home), "about 531,366 transistors",
-                  "limit of 300,000")
+    estimate = {p: estimated_devices(read_checkpoint(home / p)[0].architecture)
+                for p in ("big.safetensors", "good.safetensors")}
+    assert estimate["big.safetensors"] > 300_000 and estimate["good.safetensors"] > 100
+    one_sentence(run_bmru("tile", big, "-o", "out", cwd=home),
+                 f"about {estimate['big.safetensors']:,} transistors", "limit of 300,000")
     one_sentence(run_bmru("tile", "good.safetensors", "-o", "out", "--max-devices", "100",
-                       cwd=home), "about 318 transistors", "limit of 100")
+                       cwd=home), f"about {estimate['good.safetensors']:,} transistors",
+                 "limit of 100")
     assert snapshot(home) == before
 
 

@@ -12,7 +12,7 @@ import pytest
 from bmru_pdk.analyses import compare as cmp
 from bmru_pdk.analyses import simulation
 from bmru_pdk.analyses import testbench as tb
-from bmru_pdk.analyses.agreement import REFERENCES
+from bmru_pdk.analyses.agreement import HELD_TO, REFERENCES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import random_checkpoint
@@ -34,7 +34,9 @@ def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> N
         assert f[ref]["state_agreement_per_layer"] == [1.0]
         assert f[ref]["decision_agreement"] == 1.0
         assert f[ref]["output_mae_na"] < 0.05  # scores are ~0.5 nA
-        assert f[ref]["candidate_mae_na_per_layer"][0] < 0.05  # candidates 0-5 nA
+        # candidates 0-5 nA; the checkpoint's own values are off the drawn ones by the grid's
+        # snap (up to ~8 %, ~1.5 % mean: ~0.05 nA on a ~3 nA candidate)
+        assert f[ref]["candidate_mae_na_per_layer"][0] < (0.05 if ref == HELD_TO else 0.1)
     assert f["condition"] == "typical 27C 1.8V"
     # The design's own supply estimate holds the unit ON with its candidate at beta_hi and the
     # inputs at mid-scale; this utterance's unit is ON in half its frames and its inputs

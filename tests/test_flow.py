@@ -144,7 +144,7 @@ def test_key_changes_name_a_removed_and_a_new_key() -> None:
 
 
 def test_missed_targets_are_reported_with_the_shortfall() -> None:
-    c = {"ideal": {"state_agreement_per_layer": [0.95, 0.9], "decision_agreement": 1.0}}
+    c = {"realised": {"state_agreement_per_layer": [0.95, 0.9], "decision_agreement": 1.0}}
     t = cmp.target_check(c)
     assert not t["met"]
     assert t["state_agreement"] == {"target": 0.99, "measured": 0.9, "shortfall": 0.09}

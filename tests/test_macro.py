@@ -12,6 +12,7 @@ from pathlib import Path
 import klayout.db as kdb
 import pytest
 
+from bmru_pdk.circuits import names
 from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.model import NFET, Circuit, Device, Pin
 from bmru_pdk.errors import ToolMissingError
@@ -52,7 +53,9 @@ def _netlist_problems(path: Path, circuit: Circuit) -> list[str]:
         if pins != [p.name.upper() for p in sub.pins]:
             problems.append(f"{sub.name}: pins {pins}")
         devices = {d.name: d for d in read.each_device()}
-        for dev in sub.devices:
+        # the fingers' card, then each stacked gate's
+        cards = [c for d in sub.devices for c in ([d] if d.fingers else []) + d.stack_gates()]
+        for dev in cards:
             got = devices.pop(dev.name.upper(), None)
             if got is None or not isinstance(got.device_class(), kdb.DeviceClassMOS4Transistor):
                 problems.append(f"{sub.name}.{dev.name}: no MOS4 device")
@@ -68,13 +71,14 @@ def _netlist_problems(path: Path, circuit: Circuit) -> list[str]:
     return problems
 
 
-def _wrong_width(netlist: Path, tmp: Path) -> Path:
-    """``netlist`` with weight device MW0_0 at 9 µm."""
+def _wrong_width(netlist: Path, tmp: Path) -> tuple[Path, str]:
+    """``netlist`` with its first weight card (whole units or a stacked gate) at 9 µm, and
+    that card's name."""
     text = netlist.read_text()
-    line = next(x for x in text.splitlines() if x.startswith("MMW0_0 "))
+    line = next(x for x in text.splitlines() if re.match(r"MMW\d+_\d+(_st\d+g\d+)? ", x))
     wrong = tmp / "wrong_w.spice"
-    wrong.write_text(text.replace(line, re.sub(r" w=\S+", " w=9u", line)))
-    return wrong
+    wrong.write_text(text.replace(line, re.sub(r" w=\S+", " w=9u", line), 1))
+    return wrong, line.split()[0][1:]
 
 
 def test_lvs_netlist_reads_as_mos4_devices(tile: tuple[Path, Circuit, list[Pin]]) -> None:
@@ -88,9 +92,10 @@ def test_lvs_netlist_reads_as_mos4_devices(tile: tuple[Path, Circuit, list[Pin]]
 def test_lvs_netlist_check_catches_wrong_width_and_dropped_pin(
         tile: tuple[Path, Circuit, list[Pin]], tmp_path: Path) -> None:
     outdir, circuit, _ = tile
-    wrong_w = _wrong_width(outdir / "tile.lvs.spice", tmp_path)
-    weights = next(s.name for s in circuit.subcircuits() if "MW0_0" in [d.name for d in s.devices])
-    assert [p.split(":")[0] for p in _netlist_problems(wrong_w, circuit)] == [f"{weights}.MW0_0"]
+    wrong_w, card = _wrong_width(outdir / "tile.lvs.spice", tmp_path)
+    device = names.stacked_in(card)[0]
+    weights = next(s.name for s in circuit.subcircuits() if device in [d.name for d in s.devices])
+    assert [p.split(":")[0] for p in _netlist_problems(wrong_w, circuit)] == [f"{weights}.{card}"]
     top = f".subckt {circuit.name} "
     no_pin = tmp_path / "no_pin.spice"
     no_pin.write_text((outdir / "tile.lvs.spice").read_text().replace(top + "x0 ", top))
@@ -124,7 +129,7 @@ def _official_lvs(gds: Path, netlist: Path) -> bool:
 def test_official_lvs_deck_matches(tile: tuple[Path, Circuit, list[Pin]], tmp_path: Path) -> None:
     outdir, _, _ = tile
     assert _official_lvs(outdir / "tile.gds", outdir / "tile.lvs.spice")
-    wrong_w = _wrong_width(outdir / "tile.lvs.spice", tmp_path)
+    wrong_w, _card = _wrong_width(outdir / "tile.lvs.spice", tmp_path)
     assert not _official_lvs(outdir / "tile.gds", wrong_w)
     # the netlist is data: an include is not followed (KLayout's reader would fail on the
     # missing file, and would read any file it names)

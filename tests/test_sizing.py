@@ -57,7 +57,7 @@ def test_unit_grows_as_the_target_tightens() -> None:
 
 
 def test_sized_unit_meets_the_target_the_default_misses(sized: Path) -> None:
-    sized_tables = json.loads((sized / "tables" / "tables_v3.json").read_text())
+    sized_tables = json.loads(ch.table_path(sized / "tables").read_text())
     assert sized_tables["unit"] == {"w": 8.0, "l": 8.0}
     assert max(sized_tables["mismatch_sigma"].values()) <= 1.1 * TARGET
     # the default unit's measured sigma misses the same target: the check can fail
@@ -82,7 +82,7 @@ def test_sized_tile_is_clean_and_reports_its_unit(sized: Path) -> None:
 
 def test_bad_targets_and_table_folders_are_refused(tmp_path: Path) -> None:
     for args, words in ((("--sigma", "0.001", "--tables", tmp_path / "t"), "needs a"),
-                        (("--sigma", "0.02"), "--sigma needs --tables")):
+                        (("--sigma", "0.02"), "--sigma, --corner, --temp and --vdd need --tables")):
         proc = _bmru("characterize", *args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1 and words in proc.stderr
@@ -96,7 +96,7 @@ def test_bad_targets_and_table_folders_are_refused(tmp_path: Path) -> None:
     assert sorted(p.name for p in mine.iterdir()) == ["mirror_gain.png"]
     (tmp_path / "empty").mkdir()
     (tmp_path / "junk").mkdir()
-    (tmp_path / "junk" / "tables_v3.json").write_text("{not json")
+    ch.table_path(tmp_path / "junk").write_text("{not json")
     for folder, words in (("empty", "no characterisation tables"),
                           ("junk", "not characterisation tables")):
         proc = _bmru("tile", bundled_checkpoint(), "-o", tmp_path / f"out_{folder}",

@@ -35,9 +35,13 @@ def _flat(params: list[dict]) -> dict[str, np.ndarray]:
 
 def test_the_test_reads_the_nominal_tile_as_mapped(tile: tuple) -> None:
     """Mismatch off, every element the test reads is the mapping's realised value: weights,
-    biases and alpha within 1 %, beta_hi within 3 %. beta_lo within 20 %: the tables read a
-    bare cell, the test the cell in its tile, and in layer 1 of the bundled checkpoint at
-    0.2 nA per unit the test reads it 10-16 % high (layer 0 within 6 %)."""
+    biases and alpha within 1 %, beta_hi within 5 % (the cell tables are measured at five
+    I_thresh drawings and read in between through the bias output's share on a summing
+    node, while the cell's I_thresh output drains into its decision node: a whole-unit and a
+    stacked drawing respond to that drain differently, as test_circuits' round trips bound
+    at 5 %). beta_lo within 20 %: the tables read a bare cell, the test the cell in its
+    tile, and in layer 1 of the bundled checkpoint at 0.2 nA per unit the test reads it
+    10-16 % high (layer 0 within 6 %)."""
     import torch
 
     _ckpt, _model, params, tt, x_mid = tile
@@ -46,7 +50,7 @@ def test_the_test_reads_the_nominal_tile_as_mapped(tile: tuple) -> None:
         measured, realised = _flat(twin.twin_parameters(params, values)), _flat(params)
     d = len(params[0]["bias"])
     assert sum(k.endswith(".beta_hi") for k in values) == 2 * d  # every unit switched
-    for key, rel in (("weight", 0.01), ("bias", 0.01), ("alpha", 0.01), ("beta_hi", 0.03),
+    for key, rel in (("weight", 0.01), ("bias", 0.01), ("alpha", 0.01), ("beta_hi", 0.05),
                      ("beta_lo", 0.2)):
         for name in (n for n in realised if n.endswith(f".{key}")):
             assert measured[name] == pytest.approx(realised[name], rel=rel, abs=1e-3), name

@@ -63,7 +63,8 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
 # The slots every drawing is made of (unit-element grid): a stack of n units in series,
 # n = MAX_SERIES .. 2, and one unit; a drawing's gain is the sum of its slots'
 MIRROR_RATIOS = [round(1 / n, 6) for n in range(MAX_SERIES, 0, -1)]
-MIRROR_CURRENTS = [0.1, 0.3, 1.0, 3.0, 10.0]  # nA
+# nA (software units): dense below 2, where a stack's gain bends with the current
+MIRROR_CURRENTS = [0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0, 5.0, 10.0]
 # ReLU currents whose diode voltage a summing node sits at when a unit is near a threshold
 SUM_NODE_CURRENTS = [0.3, 1.0, 3.0, 10.0]  # nA
 # r_thresh (nA at I_REF = 1 nA): the smallest keeps 0.2 x it on the grid (1/8)
