@@ -50,6 +50,29 @@ def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> N
     assert (tmp_path / "out" / "extracted.spice").read_text().count("nfet_03v3") > 10
 
 
+def test_hot_compare_runs_the_condition_twin(checkpoint: Path, tmp_path: Path) -> None:
+    """Away from typical 27 °C the model also runs what the drawing realises there: the
+    values come from tables characterised at that condition (at 125 °C leakage and the
+    PMOS path move the realised currents by more than the 0.1 % the mapping rounds to), and
+    the tile agrees with that twin; at the nominal condition there is no twin to run."""
+    hot = tb.Condition("typical", 125.0)
+    f = cmp.compare(checkpoint, [samples.Utterance("hand", 0, FRAMES)], tmp_path / "hot",
+                    condition=hot)
+    assert f["condition"] == hot.name
+    twin = f["condition_twin"]
+    assert twin["state_agreement_per_layer"] == [1.0] and twin["decision_agreement"] == 1.0
+    from bmru_pdk.layouts.tile import build_tile
+    from bmru_pdk.model.checkpoint import open_checkpoint
+
+    build = build_tile(open_checkpoint(checkpoint))
+    nominal = {r["parameter"]: r["realised"] for r in build.mapping}
+    there = {r["parameter"]: r["realised"] for r in
+             build.mapping_at(cmp.condition_tables(build.tables, hot))}
+    assert there.keys() == nominal.keys()
+    assert max(abs(there[k] / v - 1) for k, v in nominal.items() if v) > 0.001
+    assert cmp.condition_tables(build.tables, tb.NOMINAL) is None
+
+
 def build_summary(checkpoint: Path) -> dict:
     """The tile summary of ``checkpoint`` (its supply estimate), as ``bmru tile`` writes it."""
     from bmru_pdk.layouts.tile import build_tile
