@@ -95,10 +95,13 @@ def _bars(steps: Iterable[str]) -> Iterator[Callable[[str, int, int], None]]:
     try:
         yield update
     except BaseException:
-        bars.live.transient = True  # an error stays one line on stderr, without bars above it
+        # an error stays one line on stderr, without bars above it: the bars are cleared (in
+        # a terminal) or never printed (elsewhere), and Progress.stop, which ends their final
+        # state off a terminal with a line break, is not called
+        bars.live.transient = True
+        bars.live.stop()
         raise
-    finally:
-        bars.stop()
+    bars.stop()
 
 
 @app.command()
@@ -121,11 +124,12 @@ def drc(
     json: Annotated[Path | None, typer.Option("--json", help="JSON report")] = None,
     junit: Annotated[Path | None, typer.Option(help="JUnit XML report")] = None,
     threads: Annotated[int, typer.Option(help="deck threads")] = 2,
+    topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
 ) -> None:
     """Run the official gf180mcu DRC deck (KLayout, deep mode)."""
     from bmru_pdk.verification import drc as engine
 
-    result = engine.run(gds, report, threads=threads)
+    result = engine.run(gds, report, threads=threads, topcell=topcell)
     engine.write_outputs(result, json, junit)
     typer.echo(result.summary())
     raise typer.Exit(0 if result.clean else 1)

@@ -437,3 +437,30 @@ def test_tile_cache_follows_the_checkpoints_content(tmp_path: Path) -> None:
     assert (again.name, again.kdb_cell.cell_index()) == (first.name, first.kdb_cell.cell_index())
     random_checkpoint(n_in=2, d=1, layers=1, seed=2, path=path)  # rewritten in place
     assert bmru_tile(str(path)).name != first.name
+
+
+def test_checkpoint_of_other_inputs_refused_by_compare(home: Path) -> None:
+    """A checkpoint of 3 inputs cannot run the utterances (13 MFCC coefficients a frame):
+    compare and flow refuse it in one sentence before speaking or building anything."""
+    pytest.importorskip("torch")
+    from bmru_pdk.model.checkpoint import random_checkpoint
+
+    random_checkpoint(n_in=3, d=2, layers=1, seed=1, path=home / "three.safetensors")
+    before = snapshot(home)
+    words = ["three.safetensors has 3 inputs", "13 MFCC inputs"]
+    one_sentence(run_bmru("compare", "three.safetensors", "--n", "1", "--no-pex", "--workers",
+                          "1", "-o", "out", cwd=home), "the spoken samples have", *words)
+    one_sentence(run_bmru("flow", "three.safetensors", "--n", "1", "--no-pex", "--workers",
+                          "1", "-o", "out", cwd=home), *words)
+    assert snapshot(home) == before
+
+
+def test_error_after_progress_bars_is_the_only_line(home: Path) -> None:
+    """``bmru flow`` refusing the tile once its progress bars have started: off a terminal
+    the bars print nothing then, and the error is the first and only line on stderr."""
+    before = snapshot(home)
+    proc = run_bmru("flow", "good.safetensors", "--n", "0", "--no-pex", "--max-devices", "10",
+                    "-o", "out", cwd=home)
+    one_sentence(proc, "limit of 10")
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert snapshot(home) == before

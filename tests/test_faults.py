@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import klayout.db as kdb
+import numpy as np
 import pytest
 from test_bad_inputs import BMRU, one_sentence, run_bmru, snapshot
 
@@ -260,17 +261,98 @@ def test_corrupt_tables_refused(home: Path, where: tuple[str | int, ...], value:
 
 
 def test_layout_with_two_top_cells(tmp_path: Path) -> None:
-    """drc, lvs and extract name both top cells and ask for one; given one, extract runs."""
+    """drc, lvs and extract name both top cells and ask for one, and name them for a cell
+    the layout does not hold; given one, extract runs and drc checks that one (A is clean,
+    B a metal1 line 0.1 µm wide)."""
     layout = kdb.Layout()
-    for name in ("A", "B"):
-        layout.create_cell(name).shapes(layout.layer(34, 0)).insert(kdb.Box(0, 0, 1000, 1000))
+    for name, width in (("A", 1000), ("B", 100)):
+        layout.create_cell(name).shapes(layout.layer(34, 0)).insert(kdb.Box(0, 0, width, 1000))
     layout.write(str(tmp_path / "two.gds"))
     (tmp_path / "ok.spice").write_text(".subckt A a\n.ends\n")
     before = snapshot(tmp_path)
-    words = ["two.gds needs exactly one top cell (found: A, B)", "--topcell"]
-    one_sentence(run_bmru("drc", "two.gds", cwd=tmp_path), *words)
-    one_sentence(run_bmru("lvs", "two.gds", "ok.spice", cwd=tmp_path), *words)
-    one_sentence(run_bmru("extract", "two.gds", "-o", "x.spice", cwd=tmp_path), *words)
+    for topcell, words in (([], ["two.gds needs exactly one top cell (found: A, B)",
+                                 "--topcell"]),
+                           (["--topcell", "X"], ["two.gds has no cell named X (top cells: A, B)"])):
+        one_sentence(run_bmru("drc", "two.gds", *topcell, cwd=tmp_path), *words)
+        one_sentence(run_bmru("lvs", "two.gds", "ok.spice", *topcell, cwd=tmp_path), *words)
+        one_sentence(run_bmru("extract", "two.gds", *topcell, "-o", "x.spice", cwd=tmp_path),
+                     *words)
     assert snapshot(tmp_path) == before
     proc = run_bmru("extract", "two.gds", "--topcell", "A", "-o", "x.spice", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    proc = run_bmru("drc", "two.gds", "--topcell", "A", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("DRC clean"), proc.stdout
+    proc = run_bmru("drc", "two.gds", "--topcell", "B", "--json", "b.json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    found = json.loads((tmp_path / "b.json").read_text())["violations"]
+    assert "M1.1" in {v["rule"] for v in found} and {v["cell"] for v in found} == {"B"}
+
+
+def test_layout_with_a_cell_connected_to_nothing(tmp_path: Path) -> None:
+    """A top cell placing a cell that connects to nothing of its own (a labelled metal1
+    wire, no device), a pfet on nets of its own and an nfet: KLayout leaves such cells out
+    of their parent's circuit unless told otherwise, which made a second top circuit (a
+    traceback in lvs and extract --pex) and lost the pfet from the flattened netlist."""
+    import gdsfactory as gf
+
+    import bmru_pdk
+    from bmru_pdk.cells.devices import nfet, pfet
+    from bmru_pdk.errors import ToolMissingError
+    from bmru_pdk.verification import pex
+
+    bmru_pdk.PDK.activate()
+    wire = gf.Component("lone_wire")
+    wire.add_polygon([(0, 0), (2, 0), (2, 0.5), (0, 0.5)], layer=(34, 0))
+    wire.add_label("net_a", position=(1, 0.25), layer=(34, 10))
+    top = gf.Component("parent")
+    top << wire
+    (top << pfet()).dmove((0, 5))
+    (top << nfet()).dmove((8, 5))
+    top.write_gds(tmp_path / "h.gds", with_metadata=False)
+    (tmp_path / "h.spice").write_text(
+        ".subckt parent SUBSTRATE\nXN nd ng ns SUBSTRATE nfet_03v3 w=1u l=0.28u\n"
+        "XP pd pg ps pb pfet_03v3 w=1u l=0.28u\n.ends\n")
+    proc = run_bmru("lvs", "h.gds", "h.spice", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("LVS match: parent"), (
+        proc.stdout, proc.stderr)
+    proc = run_bmru("extract", "h.gds", "-o", "x.spice", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "x.spice").read_text().lower()
+    assert text.count(".subckt") == 1 and "pfet_03v3 w=1u" in text and "nfet_03v3 w=1u" in text
+    try:
+        pex.kpex_program()
+    except ToolMissingError as exc:
+        pytest.skip(f"KLayout-PEX is not installed (run scripts/setup_pex.sh): {exc}")
+    proc = run_bmru("extract", "--pex", "h.gds", "-o", "p.spice", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "p.spice").read_text().lower().count(".subckt") == 1
+
+
+def test_characterize_refuses_an_unmeasurable_cell(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``bmru characterize --tables`` where the cell shows no clean loop on the alpha bench
+    (the benches replaced by stand-ins, run in this process): one sentence naming what
+    could not be measured, exit code 2 and no tables folder."""
+    from bmru_pdk.circuits import characterize as ch
+    from bmru_pdk.cli import main
+
+    monkeypatch.setattr(ch, "measure_cell", lambda *a, **kw: None)
+    monkeypatch.setattr(ch, "measure_mirror",
+                        lambda kind, ratios, *a, **kw: np.asarray(ratios, float))
+    monkeypatch.setattr(ch, "sum_voltage", lambda *a, **kw: 1.0)
+    monkeypatch.setattr(ch, "measure_mismatch", lambda *a, **kw: 0.05)
+    monkeypatch.setattr("sys.argv", ["bmru", "characterize", "--quick", "--tables",
+                                     str(tmp_path / "tables")])
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    before = snapshot(tmp_path)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+    finally:  # main() installs its own handlers
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    proc = subprocess.CompletedProcess(["bmru"], exit_.value.code, "", capsys.readouterr().err)
+    one_sentence(proc, "no clean loop", "r_gain 0.25", "alpha", "could not be measured")
+    assert snapshot(tmp_path) == before

@@ -46,6 +46,7 @@ from bmru_pdk.circuits.builders import (
 )
 from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
 from bmru_pdk.circuits.sizing import MAX_SERIES, UNIT, UnitDevice, pelgrom_sigma, unit_ratio
+from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import simulate
 from bmru_pdk.tech import VDD_V as VDD
@@ -436,6 +437,10 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
         corner: process corner of every bench (the mismatch sigma is the typical corner's).
         temp_c: temperature, °C.
         vdd_v: supply, V.
+
+    Raises:
+        BmruError: the cell of a gain-table point showed no clean loop (no ON output to
+            measure) at this condition.
     """
     start = time.perf_counter()
     at = {"corner": corner, "temp_c": temp_c, "vdd_v": vdd_v}
@@ -472,7 +477,11 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
     alphas = []
     for g in gains:
         p = cell(2.5, 1.0, g, 5.0)
-        alphas.append(round(p.alpha, 5) if p else float("nan"))
+        if p is None:  # the gain table has no gaps: tables without this point are none
+            raise BmruError(f"the cell at r_gain {g:g} (r_thresh 2.5, r_width 1, ramp to 5 nA) "
+                            f"showed no clean loop at {corner} {temp_c:g} °C {vdd_v:g} V, so "
+                            "its ON output alpha could not be measured")
+        alphas.append(round(p.alpha, 5))
     n_mc = 40 if quick else MC_SAMPLES
     return Tables(
         corner=corner, temp_c=temp_c, vdd=vdd_v,

@@ -15,6 +15,7 @@ from bmru_pdk.model.schema import InputEncoding
 
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = SAMPLE_RATE
+N_MFCC = 13  # coefficients per frame of the standard front end (the datasets' features)
 
 
 def read_clip(path: str | os.PathLike[str]) -> np.ndarray:
@@ -60,7 +61,7 @@ def mfcc(clip: np.ndarray, enc: InputEncoding | None = None) -> np.ndarray:
     import librosa
 
     sr, n_mfcc, n_fft, hop, frames = (
-        (SAMPLE_RATE, 13, 512, 160, 101)
+        (SAMPLE_RATE, N_MFCC, 512, 160, 101)
         if enc is None
         else (enc.sample_rate, enc.n_mfcc, enc.n_fft, enc.hop_length, enc.frames)
     )

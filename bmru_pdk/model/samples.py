@@ -73,17 +73,28 @@ def load_utterances(
         sample: Name of the offline sample when ``data`` is ``None`` (:data:`SAMPLES`; always
             named by the caller: a bench that chooses runs on ``tuning``).
         seed: Another generator seed for the sample's voices (``None``: the sample's own).
+
+    Raises:
+        BmruError: ``n`` below 1, an unknown sample, or a checkpoint whose number of inputs
+            is not the utterances' (13 MFCC coefficients per frame).
     """
     import tempfile
 
     from bmru_pdk.model.data import get_task, load_split
-    from bmru_pdk.model.features import to_currents
+    from bmru_pdk.model.features import N_MFCC, to_currents
 
     if n < 1:
         raise BmruError(f"--n must be at least 1, got {n}")
     if sample not in SAMPLES:
         raise BmruError(f"unknown sample {sample!r}; choose {' or '.join(SAMPLES)}")
-    meta = open_checkpoint(checkpoint).meta
+    ckpt = open_checkpoint(checkpoint)
+    meta = ckpt.meta
+    if meta.architecture.n_in != N_MFCC:
+        # the utterances (spoken or a dataset's) are features of the standard front end
+        source = "the spoken samples have" if data is None else f"the dataset {data} has"
+        raise BmruError(f"the checkpoint {ckpt.path} has {meta.architecture.n_in} inputs, but "
+                        f"{source} {N_MFCC} MFCC inputs per frame: simulating utterances "
+                        f"needs a keyword-spotting checkpoint of {N_MFCC} inputs")
     task = get_task(meta.training.task if meta.training else "binary")
     if data is None:
         from bmru_pdk.model.synth import generate

@@ -171,7 +171,7 @@ def run(
     gds = Path(gds)
     # a file that is not a layout, or one without a single top cell, is one sentence before
     # the deck's start-up, not its Ruby error after
-    load_layout(gds, topcell)
+    _, top = load_layout(gds, topcell)
     report = Path(report) if report else gds.with_suffix(".lyrdb")
     exe = klayout_program()
     deck = assets.drc_deck()
@@ -179,9 +179,8 @@ def run(
         prelude = Path(work) / "prelude.rb"
         prelude.write_text(NO_PMAP)
         cmd = [exe, "-b", "-rm", str(prelude), "-r", str(deck), "-rd", f"input={gds.resolve()}",
-               "-rd", f"report={tmp.resolve()}", "-rd", f"thr={threads}", "-rd", "run_mode=deep"]
-        if topcell:
-            cmd += ["-rd", f"topcell={topcell}"]
+               "-rd", f"report={tmp.resolve()}", "-rd", f"thr={threads}", "-rd", "run_mode=deep",
+               "-rd", f"topcell={top.name}"]  # the cell chosen above, named or the only one
         start = time.perf_counter()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)

@@ -95,17 +95,18 @@ def load_layout(gds: str | Path, topcell: str | None = None) -> tuple[kdb.Layout
         if why.lower().startswith("stream has unknown format"):
             why = "it is not a layout file (GDS or OASIS)"
         raise BmruError(f"cannot read the layout {gds}: {why}") from None
+    # gdsfactory writes a metadata cell beside the real top cell
+    tops = [c for c in layout.top_cells() if not c.name.startswith("$$$CONTEXT_INFO")]
+    names = ", ".join(sorted(c.name for c in tops))
     if topcell:
         cell = layout.cell(topcell)
         if cell is None:
-            raise BmruError(f"the layout {gds} has no cell named {topcell}")
+            raise BmruError(f"the layout {gds} has no cell named {topcell} (top cells: "
+                            f"{names or 'none'})")
         return layout, cell
-    # gdsfactory writes a metadata cell beside the real top cell
-    tops = [c for c in layout.top_cells() if not c.name.startswith("$$$CONTEXT_INFO")]
     if not tops:
         raise BmruError(f"the layout {gds} holds no cell")
     if len(tops) > 1:
-        names = ", ".join(sorted(c.name for c in tops))
         raise BmruError(f"the layout {gds} needs exactly one top cell (found: {names}); "
                         "name one with --topcell")
     return layout, tops[0]
@@ -121,6 +122,10 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> No
             add the layers its extraction reads beside them; the netlist is the same.
     """
     names = PEX_LAYERS if pex else {}
+    # a cell that connects to nothing of its parent's (a labelled wire, a device on nets of
+    # its own) is still one of its subcircuits: left out, it would become a second top
+    # circuit, and its devices would be missing from the flattened top cell
+    l2n.include_floating_subcircuits = True
 
     def layer(name: str) -> kdb.Region:
         return l2n.make_layer(layout.layer(*GDS[name]), names.get(name, name))
