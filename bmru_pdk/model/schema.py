@@ -69,7 +69,7 @@ class Realisability(_Strict):
     i_min: NonNegativeFloat = 0.3
     i_max: PositiveFloat = 15.0
     i_step: PositiveFloat | None = None
-    beta_hi_min: PositiveFloat = 0.5
+    beta_hi_min: PositiveFloat = 0.7
     beta_hi_max: PositiveFloat = 7.5
     delta_frac_min: float = Field(default=0.21, gt=0, lt=1)
     delta_frac_max: float = Field(default=0.79, gt=0, lt=1)
