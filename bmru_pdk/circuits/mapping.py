@@ -204,13 +204,6 @@ def _cost(value: float) -> int:
     return r.transistors * 1000 + r.units
 
 
-def _near(value: float, k: int = 3) -> list[float]:
-    """The ``k`` grid values on either side of ``value``."""
-    values = [r.value for r in unit_grid()]
-    i = int(np.searchsorted(values, value))
-    return values[max(0, i - k):i + k]
-
-
 def _invert(xs: list[float], ys: np.ndarray, target: float) -> float:
     """x with y(x) = target, log-log interpolation; ys increase with xs."""
     return float(np.exp(np.interp(math.log(target), np.log(ys), np.log(xs))))

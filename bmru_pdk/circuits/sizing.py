@@ -85,9 +85,8 @@ def unit_for_sigma(sigma: float) -> UnitDevice:
 MAX_FINGERS = 25  # whole units of one device: 100 µm of the 4 x 4 unit, the widest COMP (DF.2b)
 MAX_SERIES = 8  # unit gates of one series stack: 1/8, the smallest ratio
 # Series stacks beside the whole units of one device. Each stacked gate is a transistor the
-# simulator evaluates (the whole units are one): two stacks keep a tile's transistor count
-# about three times the count of one device per parameter, at about 2 % snap error (a third
-# stack would halve that error for another 40 % of transistors).
+# simulator evaluates (the whole units are one): a third stack would refine the grid below 1
+# at the cost of more transistors per drawing.
 MAX_STACKS = 2
 
 
