@@ -67,8 +67,6 @@ COMMANDS = {
     "pex.json": "python benchmarks/bench_pex.py",
     "signoff.json": "python benchmarks/bench_signoff.py --repeats 2",
     "power.json": "python benchmarks/bench_power.py",
-    "pvt.json": "python benchmarks/bench_pvt.py --n 20 --sample heldout --workers 1",
-    "pvt_pex.json": "python benchmarks/bench_pvt.py --n 20 --sample heldout --pex --workers 2",
     "sizing.json": "python benchmarks/bench_sizing.py --seeds 16 --n 10 --workers 2",
     "speed.json": "python benchmarks/bench_speed.py",
     "tile.json": "python benchmarks/bench_tile.py",
@@ -78,8 +76,9 @@ COMMANDS = {
 }
 
 # Results files whose figures do not depend on a checkpoint (cells, devices, mirrors).
-CHECKPOINT_FREE = frozenset({"cells.json", "circuits.json", "devices.json", "noise.json",
-                             "pelgrom.json", "signoff.json"})
+CHECKPOINT_FREE = frozenset({"cells.json", "circuits.json", "devices.json",
+                             "drain_matching.json", "leakage.json", "noise.json", "pelgrom.json",
+                             "signoff.json"})
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,6 @@ ATTRIBUTED = {
                             "is the layout before the crossbar"),
     "power.json": Attribution("66f82ca614cb", "the first checkpoint at 0.3 nA per unit",
                               "tuning sample"),
-    "pvt.json": Attribution("ca11eef0da90", FIRST_1NA),
-    "pvt_pex.json": Attribution("ee5344a3ce97", FIRST_1NA),
     "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED),
     "speed.json": Attribution("eabd77880dfc", "the first checkpoint", "tuning sample"),
     "tile.json": Attribution("c1688cda0da9", "the first checkpoint in the d4 row"),
@@ -825,35 +822,66 @@ def compare_heldout_table(r: Results) -> str:
     return compare_table_text(r, 2)
 
 
-def pvt_text(r: Results) -> str:
-    """One row per PVT condition."""
-    rows = []
-    for c in r["conditions"]:
-        bits = [f"{pct(v)} % ({interval(ci)})" for v, ci in
-                zip(c["state_agreement_per_layer"], c["state_ci95_per_layer"], strict=True)]
-        lo, hi = c["decision_ci95"]
-        rows.append((c["condition"], *bits,
-                     f"{c['decisions_agreeing']}/{c['utterances']} ({pct(lo, 0)}-{pct(hi, 0)} %)",
-                     f"{pct(c['hardware_accuracy'], 0)} / {pct(c['model_accuracy'], 0)} / "
-                     f"{pct(c['baseline_accuracy'], 0)} %", num(c["power_nw"]["mean"])))
-    failed = sum(c["failed"] for c in r["conditions"])
-    return (table(("condition", "layer 0 bits (95 % CI)", "layer 1 bits (95 % CI)",
-                   "decisions (95 % CI)", "tile / model / baseline accuracy", "power, nW"), rows)
-            + "\n\n" + caption(r, note=f"{'with' if r['pex'] else 'without'} parasitic "
-                               f"capacitances, {r['utterances']} utterances per condition, "
-                               f"{failed} failed simulations, {num(r['seconds'])} s"))
-
-
-@region("pvt.table", "pvt.json")
-def pvt_table(r: Results) -> str:
-    """PVT, device-only (docs/pvt.md)."""
-    return pvt_text(r)
+def agreement_cells(a: dict[str, Any]) -> list[str]:
+    """A PVT row's agreement with one model: bits per layer and decisions, with intervals."""
+    bits = [f"{pct(v)} % ({interval(ci)})" for v, ci in
+            zip(a["state_agreement_per_layer"], a["state_ci95_per_layer"], strict=True)]
+    lo, hi = a["decision_ci95"]
+    return [*bits, f"{a['decisions_agreeing']} ({pct(lo, 0)}-{pct(hi, 0)} %)"]
 
 
 @region("pvt_pex.table", "pvt_pex.json")
 def pvt_pex_table(r: Results) -> str:
-    """PVT with parasitics (docs/pvt.md)."""
-    return pvt_text(r)
+    """PVT with parasitics, against the nominal model and the condition's twin (docs/pvt.md)."""
+    rows, untwinned = [], []
+    for c in r["conditions"]:
+        model = c["nominal"]["model_accuracy"]
+        if c["twin"] is None:
+            untwinned.append(f"{c['condition']}: {c['twin_error']}")
+        rows.append((c["condition"], *agreement_cells(c["nominal"]),
+                     *(agreement_cells(c["twin"]) if c["twin"] else ["-"] * 3),
+                     f"{pct(c['hardware_accuracy'], 0)} / {pct(model, 0)} / "
+                     f"{pct(c['baseline_accuracy'], 0)} %", num(c["power_nw"]["mean"])))
+    failed = sum(c["failed"] for c in r["conditions"])
+    n = r["utterances"]
+    missing = ("\n\nNo twin where the condition's tables could not be made: "
+               + "; ".join(untwinned) + ".") if untwinned else ""
+    return (table(("condition", "nominal: layer 0 bits (95 % CI)", "layer 1 bits",
+                   f"decisions of {n}", "twin: layer 0 bits", "layer 1 bits",
+                   f"decisions of {n}", "tile / nominal model / baseline accuracy",
+                   "power, nW"), rows) + missing
+            + "\n\n" + caption(r, note=f"tile `{r['tile']}` ({r['transistors']} transistors), "
+                               f"{'with' if r['pex'] else 'without'} parasitic capacitances, "
+                               f"{n} utterances per condition, {failed} failed simulations, "
+                               f"{num(r['seconds'])} s"))
+
+
+# issue 25's targets at every PVT condition: (model, figure, least value)
+PVT_TARGETS = (("nominal", "state bits, each layer", 0.97), ("nominal", "decisions", 0.95),
+               ("twin", "state bits, each layer", 0.99))
+
+
+@region("pvt.targets", "pvt_pex.json")
+def pvt_targets(r: Results) -> str:
+    """How many PVT conditions meet each target, and the worst (docs/pvt.md)."""
+    rows = []
+    for model, figure, least in PVT_TARGETS:
+        def value(c: dict[str, Any], model: str = model, figure: str = figure) -> float:
+            a = c[model]
+            if figure == "decisions":
+                return a["decisions_agreeing"] / c["utterances"]
+            return min(a["state_agreement_per_layer"])
+
+        conds = [c for c in r["conditions"] if c[model]]
+        worst = min(conds, key=value)
+        met = sum(value(c) >= least for c in conds)
+        without = len(r["conditions"]) - len(conds)
+        rows.append((f"{'nominal model' if model == 'nominal' else 'condition twin'}: {figure}",
+                     f">= {pct(least, 0)} %", f"{met} of {len(conds)}"
+                     + (f" ({without} without tables)" if without else ""),
+                     f"{pct(value(worst))} % ({worst['condition']})"))
+    return (table(("figure", "target", "conditions meeting it", "worst"), rows)
+            + "\n\n" + caption(r))
 
 
 # ---------------------------------------------------------------------------------- power, speed
@@ -1274,6 +1302,71 @@ def pa(na: float) -> str:
     return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
 
 
+@region("leakage.remedies", "leakage.json")
+def leakage_remedies(r: Results) -> str:
+    """What an OFF unit output leaks, and what each remedy leaves of it on a summing node, at
+    125 °C and typical 27 °C (docs/corners.md)."""
+    conds = r["conditions"]
+    hot_c = max(c["temp_c"] for c in conds)
+    hot = [c for c in conds if c["temp_c"] == hot_c]
+    nominal = next(c for c in conds if c["condition"] == "typical 27C 1.8V")
+    shown = [nominal, *hot]
+    past = r["gate_past_v"]
+
+    def parts(d: dict[str, float]) -> list[str]:
+        return [*(num(d[k], 2) for k in ("off", "gate_past", "junction")), f"{d['gidl']:.0g}",
+                pct(d["channel"] / d["off"], 0)]
+
+    decomposition = table(
+        ("condition", "v_sum V", "NMOS OFF, pA", f"gate {past:g} V below its source",
+         "drain junction", "GIDL", "channel %", "PMOS OFF, pA", f"gate {past:g} V above its source",
+         "drain junction", "GIDL", "channel %"),
+        [(c["condition"], num(c["v_sum"], 3), *parts(c["decomposition"]["nmos"]),
+          *parts(c["decomposition"]["pmos"])) for c in shown])
+    rails = {f"rail_{v:g}": f"NMOS sources on {v:g} V" for v in r["source_rails_v"]}
+    names = {"none": "none",
+             "pmos_dummies": f"{listing(map(str, r['pmos_dummies'].values()))} PMOS units OFF",
+             "replica": "N NMOS units OFF, copied by a PMOS unit mirror", **rails}
+    rows = [(c["condition"], n, *(
+        f"{x['net_pa'][0]:.1f} ({listing(f'{100 * s:+.1f}' for s in x['shift'])})"
+        for x in (c["remedies"][k]["by_n"][n] for k in names)))
+        for c in shown for n in map(str, r["n_off"])]
+    shifts = listing(format(t, "g") for t in r["thresholds_units"])
+    remedies = table(("condition", f"N OFF outputs: pA (shift of the {shifts} threshold, %)",
+                      *names.values()), rows)
+    smallest, last = r["thresholds_units"][0], str(r["n_off"][-1])
+    budget = table(
+        ("condition", f"unit current for {pct(r['target'], 0)} % of the {smallest:g} threshold,"
+         f" N = {listing(map(str, r['n_off']))}, nA",
+         f"OFF units a node may hold at {r['i_unit_na']:g} nA per unit: none / "
+         + listing(rails.values()),
+         f"N = {last} inputs ON at one unit: node error, pA, per remedy as above"),
+        [(c["condition"], f"{listing(num(x, 2) for x in units)} (power x "
+          f"{listing(num(x / r['i_unit_na'], 1) for x in units)})",
+          listing(str(x) for x in c["floor_budget"]["max_off_units"].values()),
+          listing(f"{c['remedies'][k]['by_n'][last]['on_error_pa'][0]:+.1f}" for k in names))
+         for c in hot for units in [c["floor_budget"]["unit_current_na"].values()]])
+
+    def largest(k: str, within: list[dict[str, Any]]) -> str:
+        return f"{100 * worst(c['remedies'][k]['by_n'][last]['shift'][0] for c in within):+.1f}"
+
+    top = list(rails)[-1]
+    held = [c["remedies"][top]["v_node"] for c in conds]
+    below = [c for c in conds if c["temp_c"] < hot_c]
+    text = (
+        f"Largest shift of the {smallest:g} threshold with N = {last} over the {len(conds)} "
+        "conditions, %: " + "; ".join(f"{names[k]} {largest(k, conds)}" for k in names)
+        + f" (below {hot_c:g} °C, without remedy, {largest('none', below)}). The thresholds "
+        f"realise {listing(num(x, 1) for x in nominal['remedies']['none']['threshold_pa'])} pA "
+        f"at typical 27 °C with the NMOS sources on ground, "
+        f"{listing(num(x, 1) for x in nominal['remedies'][top]['threshold_pa'])} pA on "
+        f"{r['source_rails_v'][-1]:g} V, whose nodes sit at {num(min(held), 2)}-"
+        f"{num(max(held), 2)} V over the conditions (at least "
+        f"{num(min(c['vdd_v'] - c['remedies'][top]['v_node'] for c in conds), 2)} V below VDD).")
+    return "\n\n".join((decomposition, remedies, budget,
+                        sentence(text, r, note=f"{num(r['seconds'])} s")))
+
+
 @region("corners.leakage", "corners.json")
 def corners_leakage(r: Results) -> str:
     """The leakage floor per condition (docs/corners.md)."""
@@ -1294,6 +1387,58 @@ def corners_leakage(r: Results) -> str:
     return (table(("condition", "cell", "its bias generator", "cell output (OFF)",
                    "weight row of 8", "worst rail", "tile, zero reference", "tile, default GMIN",
                    "tile outputs y0, y1"), rows) + "\n\n" + caption(r))
+
+
+@region("drain_matching.table", "drain_matching.json")
+def drain_matching_table(r: Results) -> str:
+    """Each mirror output's gain drift per drain-matching remedy, and what each remedy adds and
+    needs (docs/corners.md)."""
+    remedies, drawings = r["remedies"], r["drawings"]
+    kinds = ("nmos", "pmos")
+
+    def drift_table(gmin: str) -> str:
+        rows = []
+        for kind in kinds:
+            for name, d in drawings.items():
+                spans = (rem["kinds"][kind]["drift"][gmin][name] for rem in remedies.values())
+                cells = [f"{x['min_pct']:+.2f}..{x['max_pct']:+.2f} "
+                         + ("yes" if x["within"] else "no") for x in spans]
+                rows.append((kind.upper(), name, f"+-{100 * d['target']:g}", *cells))
+        return table(("mirror", "output", "target +- %", *remedies), rows)
+
+    def where(conditions: list[str]) -> str:
+        return "all" if len(conditions) == len(r["conditions"]) else ", ".join(conditions) or "-"
+
+    rows = []
+    for name, rem in remedies.items():
+        for kind in kinds:
+            added, h = rem["added"][kind], rem["kinds"][kind]["headroom"]
+            drain = max((x["drain_mv_worst"] for x in rem["kinds"][kind]["drift"]["default"]
+                         .values()), key=abs)
+            rows.append((name, kind.upper(), f"{drain:+.1f}",
+                         listing(map(str, added["per_output"].values())),
+                         str(added["per_mirror"]), str(added["shared"]),
+                         f"{added['own_wells_per_output']} / {added['own_wells_per_mirror']}",
+                         *(num(h[k], 2) for k in ("input_v_max", "bias_v_max", "needs_v_max",
+                                                  "sum_v_min")),
+                         where(h["short_conditions"]), num(h["vdd_needed_v"], 2),
+                         where(h["supply_short_conditions"])))
+    cost = table(("remedy", "mirror", "an output's V_DS minus its diode's, mV (worst)",
+                  f"unit gates added per output ({listing(drawings)})", "per mirror",
+                  "shared by the polarity", "n-wells of their own per output / per mirror",
+                  "input node V (max)", "bias node V (max)", "unit output needs V (max)",
+                  "summing node V (min)", "summing node short of it at", "VDD needed V (max)",
+                  "VDD short at"), rows)
+    return "\n\n".join((
+        "Gain drift over the conditions, % (min..max), and whether within the target; "
+        "ngspice's default GMIN:", drift_table("default"),
+        f"The same with GMIN {r['gmin']['physical']:g} S (the devices' own junction leakage):",
+        drift_table("physical"),
+        "What each remedy adds, and its headroom (voltages from the mirror's rail, over the "
+        f"conditions; an output needs {r['saturation_ut']} U_T across its cascode, or across "
+        "itself without one; VDD needed: the bias branches with a saturated source feeding "
+        "them, and a PMOS output down to the summing node):", cost,
+        caption(r, note=f"{num(r['seconds'])} s")))
 
 
 # ---------------------------------------------------------------------------------- noise
@@ -1498,29 +1643,30 @@ def training_summary(r: Results) -> str:
                     f"accuracy {recipes}.", r)
 
 
-def worse_layer(c: dict[str, Any]) -> float:
-    """A condition's lower state agreement of the two layers."""
-    return min(c["state_agreement_per_layer"])
+def pvt_range(r: Results, model: str) -> str:
+    """The spread of a PVT run over its conditions against one model (``nominal``, ``twin``)."""
+    conds = [c for c in r["conditions"] if c[model]]
+
+    def worse(c: dict[str, Any]) -> float:  # a condition's lower layer
+        return min(c[model]["state_agreement_per_layer"])
+
+    lo, hi = min(conds, key=worse), max(conds, key=worse)
+    decisions = [c[model]["decisions_agreeing"] for c in conds]
+    return (f"the worse layer's state bits {pct(worse(lo))} % ({lo['condition']}) to "
+            f"{pct(worse(hi))} % ({hi['condition']}), decisions {min(decisions)}-"
+            f"{max(decisions)} of {r['utterances']}"
+            + (f", over the {len(conds)} conditions with tables"
+               if len(conds) < len(r["conditions"]) else ""))
 
 
-def pvt_range(r: Results) -> str:
-    """The spread of a PVT run over its conditions."""
-    conds = r["conditions"]
-    lo, hi = min(conds, key=worse_layer), max(conds, key=worse_layer)
-    decisions = [c["decisions_agreeing"] for c in conds]
-    powers = [c["power_nw"]["mean"] for c in conds]
-    return (f"the worse layer's state bits {pct(worse_layer(lo))} % ({lo['condition']}) to "
-            f"{pct(worse_layer(hi))} % ({hi['condition']}), decisions {min(decisions)}-"
-            f"{max(decisions)} of {r['utterances']}, power {num(min(powers))}-"
-            f"{num(max(powers))} nW")
-
-
-@region("pvt.summary", "pvt.json", "pvt_pex.json")
-def pvt_summary(dev: Results, pex: Results) -> str:
+@region("pvt.summary", "pvt_pex.json")
+def pvt_summary(r: Results) -> str:
     """PVT in one paragraph (docs/benchmarks.md)."""
-    return sentence(f"{len(dev['conditions'])} conditions, {dev['utterances']} utterances "
-                    f"each. Device-only: {pvt_range(dev)}. With parasitics: {pvt_range(pex)}.",
-                    dev, pex)
+    powers = [c["power_nw"]["mean"] for c in r["conditions"]]
+    return sentence(f"{len(r['conditions'])} conditions, {r['utterances']} utterances each, "
+                    f"with parasitics. Against the nominal model: {pvt_range(r, 'nominal')}. "
+                    f"Against each condition's twin: {pvt_range(r, 'twin')}. Power "
+                    f"{num(min(powers))}-{num(max(powers))} nW.", r)
 
 
 @region("pex.summary", "pex.json")
