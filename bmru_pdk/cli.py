@@ -293,13 +293,54 @@ def kws_data(
     typer.echo(f"{len(words)} words x {per_word} utterances -> {root}")
 
 
+# options of bmru train that shape keyword-spotting networks only
+_KWS_ONLY = ("data", "w_max", "w_step", "i_max", "i_step", "mismatch", "candidate_noise",
+             "margin", "current_weight", "init")
+
+
+def _train_sequence_task(task: str, arch: str, output: Path, kws_options: list[str],
+                         **settings: int | float) -> None:
+    """``bmru train --task`` of a generated sequence task: a results JSON, no checkpoint."""
+    if kws_options:
+        raise BmruError(f"--task {task} is a generated sequence task: it takes no "
+                        f"{', '.join(kws_options)} (keyword spotting only)")
+    if output.suffix != ".json":
+        raise BmruError(f"--task {task} writes a results JSON: name the output *.json, "
+                        f"not {output.name}")
+    import dataclasses
+    import json
+
+    from bmru_pdk.fileio import write_text
+    from bmru_pdk.model.tasks import load_task
+    from bmru_pdk.model.tasks.training import TrainSettings, fit
+
+    config = TrainSettings(arch=arch, **settings)
+    result = fit(load_task(task), config, report=lambda line: typer.echo(line, err=True))
+    write_text(output, json.dumps({"command": "bmru " + " ".join(sys.argv[1:]),
+                                   "settings": dataclasses.asdict(config),
+                                   "result": dataclasses.asdict(result)}, indent=2) + "\n")
+    typer.echo(
+        f"best epoch {result.best_epoch}/{result.epochs_run}: validation accuracy "
+        f"{result.validation_accuracy:.4f}, test accuracy {result.test_accuracy:.4f} "
+        f"(always the commonest class {result.majority_baseline:.4f}), "
+        f"{result.parameters} parameters, {result.seconds:.0f} s -> {output}")
+
+
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option(help="dataset folder (Speech Commands layout)")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="checkpoint to write")],
-    d: Annotated[int, typer.Option("--d", help="units per layer")] = 4,
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("-o", "--output", help=(
+        "checkpoint to write (sequence tasks: a results JSON)"))],
+    data: Annotated[Path | None, typer.Option(help=(
+        "dataset folder (Speech Commands layout), for binary and digits"))] = None,
+    d: Annotated[int | None, typer.Option("--d", help=(
+        "units per layer (default 4; sequence tasks 32)"))] = None,
     layers: Annotated[int, typer.Option(help="FQ-BMRU layers")] = 2,
-    task: Annotated[str, typer.Option(help="binary (yes vs rest) or digits")] = "binary",
+    task: Annotated[str, typer.Option(help=(
+        "binary (yes vs rest) or digits, keyword spotting on --data; or a generated sequence "
+        "task: seq-digits, perm-digits, listops, pathfinder"))] = "binary",
+    arch: Annotated[str, typer.Option(help=(
+        "fqbmru; the sequence tasks also bmru (signed BMRU) or gru"))] = "fqbmru",
     epochs: Annotated[int, typer.Option(help="maximum epochs")] = 60,
     patience: Annotated[int, typer.Option(help="early stopping patience (epochs)")] = 12,
     lr: Annotated[float, typer.Option(help="Adam learning rate")] = 1e-2,
@@ -319,7 +360,32 @@ def train(
         help="fine-tune this checkpoint (its input encoding and realisability)")] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
 ) -> None:
-    """Train an FQ-BMRU network; the best checkpoint (validation) is written atomically."""
+    """Train an FQ-BMRU network; the best checkpoint (validation) is written atomically.
+
+    With a sequence task (--task seq-digits, perm-digits, listops or pathfinder) the data are
+    generated (seed 0; --seed sets initialisation and batch order), --arch picks the network,
+    and the output is a JSON of the run's figures, test accuracy at the best validation epoch.
+    """
+    from bmru_pdk.model.data import TASKS as KWS_TASKS
+    from bmru_pdk.model.tasks import TASKS as SEQUENCE_TASKS
+
+    if task in SEQUENCE_TASKS:
+        from click.core import ParameterSource
+
+        given = [f"--{name.replace('_', '-')}" for name in _KWS_ONLY
+                 if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT]
+        _train_sequence_task(task, arch, output, given, d=32 if d is None else d,
+                             layers=layers, epochs=epochs, lr=lr, batch_size=batch_size,
+                             patience=patience, seed=seed, threads=threads)
+        return
+    if task not in KWS_TASKS:
+        raise BmruError(f"unknown task {task!r}; choose one of "
+                        f"{', '.join([*KWS_TASKS, *SEQUENCE_TASKS])}")
+    if data is None:
+        raise BmruError(f"--task {task} is keyword spotting: give its dataset folder with --data")
+    if arch != "fqbmru":
+        raise BmruError(f"--arch {arch} is for the generated sequence tasks; keyword spotting "
+                        "trains the FQ-BMRU network a tile realises")
     from bmru_pdk.model import load_checkpoint
     from bmru_pdk.model import train as engine
     from bmru_pdk.model.schema import Realisability
@@ -329,9 +395,9 @@ def train(
                         "network to another file")
     start = None if init is None else load_checkpoint(init)
     config = engine.TrainConfig(
-        d=d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size, patience=patience,
-        seed=seed, mismatch=mismatch, candidate_noise=candidate_noise, margin=margin,
-        current_weight=current_weight, init=None if init is None else str(init),
+        d=4 if d is None else d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size,
+        patience=patience, seed=seed, mismatch=mismatch, candidate_noise=candidate_noise,
+        margin=margin, current_weight=current_weight, init=None if init is None else str(init),
         threads=threads,
         realisability=start.meta.realisability if start else Realisability(
             w_max=w_max, w_step=w_step, i_max=i_max, i_step=i_step),

@@ -76,9 +76,9 @@ COMMANDS = {
 }
 
 # Results files whose figures do not depend on a checkpoint (cells, devices, mirrors).
-CHECKPOINT_FREE = frozenset({"cells.json", "circuits.json", "devices.json",
+CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devices.json",
                              "drain_matching.json", "leakage.json", "noise.json", "pelgrom.json",
-                             "signoff.json"})
+                             "ratio_drawings.json", "signoff.json"})
 
 
 @dataclass(frozen=True)
@@ -774,6 +774,26 @@ def training_table(r: Results) -> str:
             f"{num(r['seconds'])} s with every checkpoint already trained.\n\n" + caption(r))
 
 
+@region("tasks.table", "tasks.json")
+def tasks_table(r: Results) -> str:
+    """Sequence tasks: FQ-BMRU against the signed BMRU and a GRU (docs/tasks.md)."""
+    archs = list(next(iter(r["tasks"].values()))["architectures"])
+    rows = []
+    for name, t in r["tasks"].items():
+        cells = []
+        for a in archs:
+            mean, sd = t["architectures"][a]["test_accuracy_mean_sd"]
+            cells.append(f"{pct(mean)} %" + (f" ± {pct(sd)}" if sd is not None else "")
+                         + f" ({t['architectures'][a]['parameters']})")
+        rows.append((name, f"{pct(t['majority_baseline'])} %", *cells))
+    b = r["budget"]
+    return (table(("task", "always the commonest class",
+                   *(f"{a}: test accuracy, mean ± sd (parameters)" for a in archs)), rows)
+            + "\n\n" + caption(r, note=f"{len(r['seeds'])} seeds, {b['epochs']} epochs, "
+                               f"d = {b['d']}, {b['layers']} layers, data seed "
+                               f"{r['data_seed']}, {num(r['seconds'])} s"))
+
+
 # ---------------------------------------------------------------------------------- compare, PVT
 
 
@@ -1438,6 +1458,72 @@ def drain_matching_table(r: Results) -> str:
         f"conditions; an output needs {r['saturation_ut']} U_T across its cascode, or across "
         "itself without one; VDD needed: the bias branches with a saturated source feeding "
         "them, and a PMOS output down to the summing node):", cost,
+        caption(r, note=f"{num(r['seconds'])} s")))
+
+
+@region("ratio_drawings.table", "ratio_drawings.json")
+def ratio_drawings_table(r: Results) -> str:
+    """Each drawing of a mirror ratio from unit gates: its gain drift on the tile's and on a
+    grid's summing node, its area and its leakage at its diode's current density; each
+    diode's voltage; the gates a grid draws per weight (docs/corners.md)."""
+    conds, gmin, hot = r["conditions"], r["gmin"]["physical"], f"{r['hot_c']:g} °C"
+    groups = {"stacks": "(a) series stacks", "parallel": "(b) k of D in parallel",
+              "mixed": "(c) a stack from a wider diode", "whole": "whole ratio"}
+
+    def where(names: list[str]) -> str:
+        if len(names) > 3:
+            return f"{len(names)} of {len(conds)}"
+        return ", ".join(names) or "-"
+
+    def drift(e: dict[str, Any]) -> list[str]:
+        spans = [f"{signed(e[g]['min'])}..{signed(e[g]['max'])} "
+                 + ("yes" if e[g]["within"] else "no") for g in ("default", "physical")]
+        hot_span = e["hot_physical"]
+        return [*spans, where(e["physical"]["over_at"]),
+                f"{signed(hot_span['min'])}..{signed(hot_span['max'])}"]
+
+    def gates(n: int | str) -> str:
+        return f"{n} unit gate" + ("s" if int(n) > 1 else "")
+
+    columns = ("target +- %", "gain drift %, default GMIN", f"gain drift %, GMIN {gmin:g} S",
+               f"over target at (GMIN {gmin:g} S)", f"at {hot}, GMIN {gmin:g} S")
+    tile, grid = [], []
+    for kind, entries in r["summary"]["tile"].items():
+        for name, e in entries.items():
+            d = r["drawings"][name]
+            target = f"+-{100 * d['target']:g}"
+            tile.append((kind.upper(), name, d["ratio_text"], groups[d["group"]],
+                         f"{d['output']}, from a diode of {gates(d['diode_gates'])}",
+                         f"{d['diode_gates']} + {d['output_gates']}", target, *drift(e)))
+            grid.append((kind.upper(), name, target, *drift(r["summary"]["grid"][kind][name]),
+                         pct(max(r["off_share_hot"][kind][name].values()))))
+    diodes = table(
+        ("mirror", "diode", "each gate's current at one unit in, units",
+         "voltage from its rail, V (lowest, where)", f"below {r['saturation_ut']} U_T at"),
+        [(kind.upper(), gates(n), "1" if n == "1" else f"1/{n}",
+          f"{num(x['min_v'], 3)} ({x['min_at']})", ", ".join(x["unsaturated"]) or "-")
+         for kind, by_diode in r["diodes"].items() for n, x in by_diode.items()])
+    weights = next(iter(r["grids"].values()))["output_gates"]
+    grids = table(
+        ("grid", *(f"weight {w}" for w in weights), "diode gates per input"),
+        [(name, *("-" if x is None else str(x) for x in g["output_gates"].values()),
+          str(g["diode_gates"])) for name, g in r["grids"].items()])
+    return "\n\n".join((
+        f"On the tile's summing node (its ReLU diode one unit gate, at one unit): gain drift at "
+        f"one unit in over the {len(conds)} conditions, % (min..max), and whether within the "
+        f"target, with ngspice's default GMIN and with GMIN {gmin:g} S (the devices' own "
+        f"junction leakage); the conditions over target with GMIN {gmin:g} S; the drift at "
+        f"{hot} alone:",
+        table(("mirror", "output", "ratio of the input", "drawing", "drawn as",
+               "unit gates, diode + output", *columns), tile),
+        "On a grid's summing node (its ReLU diode as wide as the mirror's, D unit gates, at one "
+        f"unit); last, each output's current with its input at zero at {hot} (its gates OFF), "
+        "as a share of its current at one unit in, the largest over the corners, %:",
+        table(("mirror", "output", *columns, f"OFF at zero input, {hot}"), grid),
+        f"Each diode at one unit in, GMIN {gmin:g} S: its drain is its gate, and below "
+        f"{r['saturation_ut']} U_T its channel is not saturated:", diodes,
+        "Output gates a grid draws per weight (the output's ratio to its input, software units; "
+        "'-': not on the grid), and the diode gates it draws per input:", grids,
         caption(r, note=f"{num(r['seconds'])} s")))
 
 
