@@ -876,6 +876,11 @@ def pvt_pex_table(r: Results) -> str:
                                f"{num(r['seconds'])} s"))
 
 
+def worse_layer(c: dict[str, Any], model: str) -> float:
+    """A PVT condition's lower state agreement of the two layers against ``model``."""
+    return min(c[model]["state_agreement_per_layer"])
+
+
 # issue 25's targets at every PVT condition: (model, figure, least value)
 PVT_TARGETS = (("nominal", "state bits, each layer", 0.97), ("nominal", "decisions", 0.95),
                ("twin", "state bits, each layer", 0.99))
@@ -887,10 +892,9 @@ def pvt_targets(r: Results) -> str:
     rows = []
     for model, figure, least in PVT_TARGETS:
         def value(c: dict[str, Any], model: str = model, figure: str = figure) -> float:
-            a = c[model]
             if figure == "decisions":
-                return a["decisions_agreeing"] / c["utterances"]
-            return min(a["state_agreement_per_layer"])
+                return c[model]["decisions_agreeing"] / c["utterances"]
+            return worse_layer(c, model)
 
         conds = [c for c in r["conditions"] if c[model]]
         worst = min(conds, key=value)
@@ -1732,14 +1736,10 @@ def training_summary(r: Results) -> str:
 def pvt_range(r: Results, model: str) -> str:
     """The spread of a PVT run over its conditions against one model (``nominal``, ``twin``)."""
     conds = [c for c in r["conditions"] if c[model]]
-
-    def worse(c: dict[str, Any]) -> float:  # a condition's lower layer
-        return min(c[model]["state_agreement_per_layer"])
-
-    lo, hi = min(conds, key=worse), max(conds, key=worse)
+    lo, hi = (f(conds, key=lambda c: worse_layer(c, model)) for f in (min, max))
     decisions = [c[model]["decisions_agreeing"] for c in conds]
-    return (f"the worse layer's state bits {pct(worse(lo))} % ({lo['condition']}) to "
-            f"{pct(worse(hi))} % ({hi['condition']}), decisions {min(decisions)}-"
+    return (f"the worse layer's state bits {pct(worse_layer(lo, model))} % ({lo['condition']}) "
+            f"to {pct(worse_layer(hi, model))} % ({hi['condition']}), decisions {min(decisions)}-"
             f"{max(decisions)} of {r['utterances']}"
             + (f", over the {len(conds)} conditions with tables"
                if len(conds) < len(r["conditions"]) else ""))
