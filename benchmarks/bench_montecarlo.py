@@ -1,17 +1,21 @@
 """Mismatch Monte Carlo of the bundled checkpoint's extracted tile: state agreement with the
-model and with the nominal tile, and each die's accuracy against the model's, over dies of
-the gf180 models' statistical mismatch (one ngspice seed per die).
+nominal model (the values the drawing realises) and with the nominal tile, and each die's
+accuracy against the model's, over dies of the gf180 models' statistical mismatch (one
+ngspice seed per die, the same die in every bench).
 
-Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 10] [--sample sealed]
+Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 20] [--sample sealed]
 [--workers W | --scheduler ADDR]``. Prints the distribution and writes
-``benchmarks/results/montecarlo.json`` and ``montecarlo.png`` (about 3 s per simulation on
-the d = 4 tile, (seeds + 1) x n simulations, spread over the executor's workers).
+``benchmarks/results/montecarlo.json`` and ``montecarlo.png``: (seeds + 1) x n simulations of
+the device-only netlist, spread over the executor's workers; the file records the command,
+the checkpoint's SHA-256, the tile, the run time and every simulation's own time.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +33,8 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
     on the bundled checkpoint's utterances through the chosen executor."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
-    parser.add_argument("--n", type=int, default=10, help="utterances")
+    parser.add_argument("--n", type=int, default=20, help="utterances (>= 20: one "
+                        "decision is then 5 points of a die's accuracy)")
     parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES))
     parser.add_argument("--workers", type=int, default=None, help="local processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
@@ -41,9 +46,10 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
         result = engine(checkpoint, utterances, list(range(1, args.seeds + 1)),
                         progress=lambda done, total: print(f"{done}/{total}", end="\r"),
                         executor=executor)
-    result["sample"] = args.sample
-    result["seconds"] = round(time.perf_counter() - start, 1)
-    return args, result
+    seconds = round(time.perf_counter() - start, 1)
+    record = {"command": "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+              "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest()}
+    return args, record | result | {"sample": args.sample, "seconds": seconds}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ mismatch Monte Carlo's seeds."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 from bmru_pdk import spice
 from bmru_pdk.analyses import montecarlo, noise
 from bmru_pdk.analyses.executor import LocalExecutor
+from bmru_pdk.analyses.simulation import realised_parameters
+from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
@@ -76,6 +79,8 @@ def test_mismatch_seeds_repeat_and_differ() -> None:
 
 
 def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
+    import torch
+
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
     frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
     with LocalExecutor(2) as pool:  # the dies spread over worker processes
@@ -90,11 +95,14 @@ def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     # (sum of w_i x_i and b) and each threshold move by that fraction of their terms; frames
     # beyond 3 sigma of both thresholds, or held since such a frame, cannot differ on any
     # die of a 3-die sample (a die that fails them is a simulation error, not mismatch).
+    # The model runs the values the drawing realises, so the margins are taken from them.
     sigma = max(load_tables().mismatch_sigma.values())
-    arrays = open_checkpoint(ckpt).arrays
-    w, b = arrays["layers.0.W"][0], float(arrays["layers.0.b"][0])
-    lo = float(arrays["layers.0.beta1"][0])
-    hi = lo + float(arrays["layers.0.delta"][0])
+    checkpoint = open_checkpoint(ckpt)
+    with torch.no_grad():
+        layer = realised_parameters(checkpoint.model(), [
+            asdict(m) for m in design(checkpoint).mapping])[0]
+    w, b = layer["weight"][0].numpy(), float(layer["bias"][0])
+    lo, hi = float(layer["beta_lo"][0]), float(layer["beta_hi"][0])
     cand = np.maximum(frames @ w + b, 0)
     spread = sigma * np.sqrt(((frames * w) ** 2).sum(1) + b**2)
     margin_lo = 3 * np.hypot(spread, sigma * lo)

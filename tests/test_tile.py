@@ -98,22 +98,9 @@ def test_files_and_reports(tiles: dict[str, Path], checkpoints: dict[str, Path])
         assert "USE POWER" in lef and "LAYER Metal3" in lef
 
 
-def test_drc_clean_with_integration_parent(tiles: dict[str, Path], checkpoints: dict[str, Path],
-                                           tmp_path: Path) -> None:
-    """One deck run: every tile, and a parent where gdsfactory routes one tile's output to
-    another's input on metal3."""
-    small = bmru_tile(str(checkpoints["n3_d2_l1"]))
-    parent = gf.Component("two_tiles")
-    a, b = parent << small, parent << small
-    b.movey(small.ysize + 40)
-    xs = gf.get_cross_section("metal3")
-    gf.routing.route_single(parent, a.ports["y0"], b.ports["x0"], cross_section=xs,
-                            bend=gf.partial(gf.components.wire_corner, cross_section=xs),
-                            straight=gf.components.straight, allow_width_mismatch=True,
-                            start_straight_length=5)
-    parent.add_ports(a.ports, prefix="a_")
-    parent.add_ports(b.ports, prefix="b_")
-    every = [bmru_tile(str(c)) for c in checkpoints.values()] + [parent]
+def test_drc_clean(checkpoints: dict[str, Path], tmp_path: Path) -> None:
+    """One deck run over every tile (a parent of two tiles: ``test_integration.py``)."""
+    every = [bmru_tile(str(c)) for c in checkpoints.values()]
     gds = write_gds(side_by_side(tuple(every), spacing=5.0), tmp_path / "tiles.gds")
     result = drc.run(gds)
     assert result.clean, result.by_cell()

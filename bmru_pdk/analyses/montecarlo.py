@@ -1,7 +1,9 @@
 """Mismatch Monte Carlo of a checkpoint's extracted tile: the distribution of state agreement
 with the torch model over samples of the gf180 models' statistical mismatch.
 
-The tile is built and extracted once, as in :func:`bmru_pdk.analyses.compare.compare`.
+The tile is built and extracted once, as in :func:`bmru_pdk.analyses.compare.compare`, and
+the model runs the values the drawing realises (its mapping), as the nominal model of the
+PVT bench does: what is left between a die and the model is the die's mismatch.
 Each seed is one sample of the tile: ngspice's random numbers are drawn while the netlist is
 read, so with ``.options seed`` the same seed gives every device the same mismatch whatever
 the inputs, i.e. the same die on every utterance. Every (seed, utterance) simulation is
@@ -78,11 +80,11 @@ def run(
 
     checkpoint = open_checkpoint(checkpoint)
     model = checkpoint.model()
-    with torch.no_grad():
-        params = model.effective_parameters()
-    s0 = [p["s0"].numpy() for p in params[:-1]]
     with tempfile.TemporaryDirectory() as tmp:
-        _files, _x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables)
+        build, _x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables)
+    with torch.no_grad():
+        params = sim_.realised_parameters(model, build.mapping)
+    s0 = [p["s0"].numpy() for p in params[:-1]]
     jobs = [(u.x_na, seed) for u in utterances for seed in (None, *seeds)]
     runs = iter((executor or Executor()).map(
         partial(_simulate, sim.netlist, sim.decision_nets, s0, frame_s), jobs, progress))
@@ -105,8 +107,8 @@ def run(
                             "decision": die, "decision_agrees": die == decision,
                             "correct": die == u.label,
                             "power_nw": hw.power_nw, "sim_s": round(hw.seconds, 2)})
-    return {"checkpoint": checkpoint.name, "frame_s": frame_s, "seeds": seeds,
-            "utterances": [u.name for u in utterances], "nominal": nominal,
+    return {"checkpoint": checkpoint.name, **sim_.build_record(build), "frame_s": frame_s,
+            "seeds": seeds, "utterances": [u.name for u in utterances], "nominal": nominal,
             "samples": samples, "summary": summary(nominal, samples)}
 
 

@@ -258,6 +258,13 @@ def extracted_tile(checkpoint: str | Path | Checkpoint, tile_dir: Path,
     return build, x, sim_tile(build, x, classify)
 
 
+def build_record(build: TileBuild) -> dict:
+    """What a results file says of the tile it simulated: its name, transistors and unit
+    current (the operating point)."""
+    return {"tile": build.name, "transistors": build.devices,
+            "i_unit_na": build.tables.i_unit_na}
+
+
 def parasitic_cards(pex: PexResult | None) -> tuple[str, ...]:
     """The extracted capacitances as ``C`` cards on the tile's own net names."""
     return () if pex is None else tuple(f"{c.name} {c.a} {c.b} {c.farads:.6g}"

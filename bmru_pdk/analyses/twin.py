@@ -385,8 +385,8 @@ def run(
                      "accuracy_trimmed": float(np.mean([r["correct_trimmed"] for r in rows_]))})
     model_accuracy = float(np.mean([sim_.majority_vote(sc[1:]) == u.label
                                     for u, (_st, sc) in zip(utterances, realised, strict=True)]))
-    return {"checkpoint": checkpoint.name, "frame_s": frame_s, "seeds": seeds,
-            "utterances": [u.name for u in utterances], "dies": dies,
+    return {"checkpoint": checkpoint.name, **sim_.build_record(build), "frame_s": frame_s,
+            "seeds": seeds, "utterances": [u.name for u in utterances], "dies": dies,
             "summary": summary(dies, len(utterances)) | dies_accuracy(dies, model_accuracy)}
 
 
