@@ -50,11 +50,20 @@ def test_extracted_tile_matches_the_model(checkpoint: Path, tmp_path: Path) -> N
     assert (tmp_path / "out" / "extracted.spice").read_text().count("nfet_03v3") > 10
 
 
-def test_hot_compare_runs_the_condition_twin(checkpoint: Path, tmp_path: Path) -> None:
+def test_hot_compare_runs_the_condition_twin(checkpoint: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Away from typical 27 °C the model also runs what the drawing realises there: the
     values come from tables characterised at that condition (at 125 °C leakage and the
     PMOS path move the realised currents by more than the 0.1 % the mapping rounds to), and
-    the tile agrees with that twin; at the nominal condition there is no twin to run."""
+    the tile agrees with that twin; at the nominal condition there is no twin to run. The
+    condition's tables keep the tile tables' mismatch sigma (the typical corner's) without
+    running its Monte Carlo again."""
+    from bmru_pdk.circuits import characterize as ch
+
+    def no_monte_carlo(*args: object, **kwargs: object) -> float:
+        raise AssertionError("the condition's tables re-ran the mismatch Monte Carlo")
+
+    monkeypatch.setattr(ch, "measure_mismatch", no_monte_carlo)
     hot = tb.Condition("typical", 125.0)
     f = cmp.compare(checkpoint, [samples.Utterance("hand", 0, FRAMES)], tmp_path / "hot",
                     condition=hot)
@@ -66,8 +75,9 @@ def test_hot_compare_runs_the_condition_twin(checkpoint: Path, tmp_path: Path) -
 
     build = build_tile(open_checkpoint(checkpoint))
     nominal = {r["parameter"]: r["realised"] for r in build.mapping}
-    there = {r["parameter"]: r["realised"] for r in
-             build.mapping_at(cmp.condition_tables(build.tables, hot))}
+    hot_tables = cmp.condition_tables(build.tables, hot)
+    assert hot_tables.mismatch_sigma == build.tables.mismatch_sigma
+    there = {r["parameter"]: r["realised"] for r in build.mapping_at(hot_tables)}
     assert there.keys() == nominal.keys()
     assert max(abs(there[k] / v - 1) for k, v in nominal.items() if v) > 0.001
     assert cmp.condition_tables(build.tables, tb.NOMINAL) is None

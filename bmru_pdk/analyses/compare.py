@@ -113,13 +113,14 @@ def compare(
 
 def condition_tables(tables: Tables, condition: tb.Condition) -> Tables | None:
     """The tables of ``tables``' unit device characterised at ``condition`` (``None`` at the
-    nominal one, where the tile's own tables apply)."""
+    nominal one, where the tile's own tables apply), with ``tables``' mismatch sigma (the
+    typical corner's at every condition: the twin does not use it)."""
     from bmru_pdk.circuits.characterize import characterize
 
     if condition == tb.NOMINAL:
         return None
     return characterize(unit=tables.unit, corner=condition.corner, temp_c=condition.temp_c,
-                        vdd_v=condition.vdd_v)
+                        vdd_v=condition.vdd_v, mismatch_sigma=tables.mismatch_sigma)
 
 
 def compare_extracted(

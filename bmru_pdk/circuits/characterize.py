@@ -427,7 +427,8 @@ class Tables(BaseModel):
 
 
 def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner = "typical",
-                 temp_c: float = 27.0, vdd_v: float = VDD) -> Tables:
+                 temp_c: float = 27.0, vdd_v: float = VDD,
+                 mismatch_sigma: dict[str, float] | None = None) -> Tables:
     """Run every sweep (sequentially: ngspice runs one simulation per process).
 
     Args:
@@ -437,6 +438,9 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
         corner: process corner of every bench (the mismatch sigma is the typical corner's).
         temp_c: temperature, °C.
         vdd_v: supply, V.
+        mismatch_sigma: the unit's measured 1:1 mirror sigma per kind, when known (another
+            condition's tables of the same unit): it is the typical corner's at every
+            condition, so its Monte Carlo is not run again.
 
     Raises:
         BmruError: the cell of a gain-table point showed no clean loop (no ON output to
@@ -483,12 +487,13 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
                             "its ON output alpha could not be measured")
         alphas.append(round(p.alpha, 5))
     n_mc = 40 if quick else MC_SAMPLES
+    sigma = mismatch_sigma or {k: round(measure_mismatch(k, unit, n=n_mc), 5) for k in (NFET, PFET)}
     return Tables(
         corner=corner, temp_c=temp_c, vdd=vdd_v,
         i_unit_na=I_UNIT_NA,  # read now: a study of another operating point sets it
         unit=unit, mirrors=mirrors, cell=table,
         gain=GainTable(r_gain=gains, alpha=alphas),
-        mismatch_sigma={k: round(measure_mismatch(k, unit, n=n_mc), 5) for k in (NFET, PFET)},
+        mismatch_sigma=sigma,
         pelgrom_sigma={k: round(pelgrom_sigma(k, unit), 5) for k in (NFET, PFET)},
         seconds=round(time.perf_counter() - start, 2))
 
