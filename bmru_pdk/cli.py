@@ -340,7 +340,7 @@ def train(
         "binary (yes vs rest) or digits, keyword spotting on --data; or a generated sequence "
         "task: seq-digits, perm-digits, listops, pathfinder"))] = "binary",
     arch: Annotated[str, typer.Option(help=(
-        "fqbmru; the sequence tasks also bmru (signed BMRU) or gru"))] = "fqbmru",
+        "fqbmru; the sequence tasks also bmru (signed BMRU), gru, mingru or lru"))] = "fqbmru",
     epochs: Annotated[int, typer.Option(help="maximum epochs")] = 60,
     patience: Annotated[int, typer.Option(help="early stopping patience (epochs)")] = 12,
     lr: Annotated[float, typer.Option(help="Adam learning rate")] = 1e-2,

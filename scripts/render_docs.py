@@ -157,8 +157,10 @@ class Results:
         return att if att and self.digest.startswith(att.digest) else None
 
     def command(self) -> str:
-        """The command that wrote the file: its own record, else the known one."""
-        return str(self.data.get("command") or COMMANDS.get(self.name, ""))
+        """The command that wrote the file (the commands, one after another, when several
+        runs added to it): its own record, else the known one."""
+        given = self.data.get("command") or " && ".join(self.data.get("commands", []))
+        return str(given or COMMANDS.get(self.name, ""))
 
 
 def load(name: str) -> Results:

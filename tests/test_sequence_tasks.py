@@ -20,11 +20,12 @@ from bmru_pdk.model.cell import scan_associative, scan_loop  # noqa: E402
 from bmru_pdk.model.tasks import TASKS, digits, listops, load_task, pathfinder  # noqa: E402
 from bmru_pdk.model.tasks.architectures import (  # noqa: E402
     ARCHITECTURES,
+    baseline_hidden,
     build,
     fqbmru_parameter_count,
-    gru_hidden,
-    gru_parameter_count,
+    parameter_count,
 )
+from bmru_pdk.model.tasks.linear_rnns import LRU, MinGRU  # noqa: E402
 from bmru_pdk.model.tasks.signed_bmru import SignedBMRU, signed_gates  # noqa: E402
 from bmru_pdk.model.tasks.spec import SequenceTask, TaskData  # noqa: E402
 from bmru_pdk.model.tasks.training import TrainSettings, fit  # noqa: E402
@@ -166,16 +167,58 @@ def test_a_broken_scan_would_differ_from_the_loop() -> None:
 
 
 @pytest.mark.parametrize(("n_in", "d", "layers", "classes"), [(1, 32, 2, 10), (15, 16, 1, 10)])
-def test_the_gru_gets_the_largest_size_within_the_fqbmru_budget(
+def test_each_baseline_gets_the_largest_size_within_the_fqbmru_budget(
         n_in: int, d: int, layers: int, classes: int) -> None:
     nets = {a: build(a, n_in, d, layers, classes, torch.zeros(n_in)) for a in ARCHITECTURES}
     count = {a: sum(p.numel() for p in net.parameters()) for a, net in nets.items()}
-    hidden = gru_hidden(n_in, d, layers, classes)
     assert count["fqbmru"] == fqbmru_parameter_count(n_in, d, layers, classes)
-    assert count["gru"] == gru_parameter_count(n_in, hidden, layers, classes)
-    assert count["gru"] <= count["fqbmru"] < gru_parameter_count(n_in, hidden + 1, layers,
-                                                                 classes)
     assert count["bmru"] == count["fqbmru"] - d * layers  # one threshold per unit fewer
+    for arch in ("gru", "mingru", "lru"):
+        hidden = baseline_hidden(arch, n_in, d, layers, classes)
+        assert nets[arch].hidden == hidden
+        assert count[arch] == parameter_count(arch, n_in, hidden, layers, classes)
+        assert count[arch] <= count["fqbmru"] < parameter_count(arch, n_in, hidden + 1, layers,
+                                                                classes)
+
+
+def _recurrence_by_loop(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``h_t = a_t h_{t-1} + b_t`` from ``h_0 = 0``, one step at a time."""
+    h, out = torch.zeros_like(b[:, 0]), []
+    for t in range(b.shape[1]):
+        h = a[:, t] * h + b[:, t]
+        out.append(h)
+    return torch.stack(out, 1)
+
+
+def test_mingru_scan_is_its_recurrence() -> None:
+    torch.manual_seed(0)
+    layer, x = MinGRU(3, 5), torch.rand(4, 30, 3)
+    with torch.no_grad():
+        z = torch.sigmoid(layer.gate(x))
+        loop = _recurrence_by_loop(1 - z, z * layer.candidate(x))
+        wrong = _recurrence_by_loop(z, (1 - z) * layer.candidate(x))  # the gate's roles swapped
+        scan = layer(x)
+    assert torch.allclose(scan, loop, atol=1e-6)
+    assert not torch.allclose(scan, wrong, atol=1e-3)
+
+
+def test_lru_is_stable_and_its_scan_is_its_recurrence() -> None:
+    torch.manual_seed(0)
+    layer, u = LRU(3, 6, 4), torch.rand(2, 40, 3)
+    with torch.no_grad():
+        lam = layer.eigenvalues()
+        modulus = lam.abs()
+        assert ((modulus >= 0.5 - 1e-6) & (modulus <= 0.99 + 1e-6)).all()
+        drive = torch.complex(u @ layer.b_re.T, u @ layer.b_im.T) * torch.exp(layer.gamma_log)
+        x = _recurrence_by_loop(lam.expand_as(drive), drive)
+        want = torch.nn.functional.gelu(x.real @ layer.c_re.T - x.imag @ layer.c_im.T
+                                        + u @ layer.d.T)
+        conj = _recurrence_by_loop(lam.conj().expand_as(drive), drive)  # a wrong rotation
+        wrong = torch.nn.functional.gelu(conj.real @ layer.c_re.T - conj.imag @ layer.c_im.T
+                                         + u @ layer.d.T)
+        got = layer(u)
+    assert torch.allclose(got, want, atol=1e-5)
+    assert not torch.allclose(got, wrong, atol=1e-3)
 
 
 def _first_token_task(n: int, seed: int, classes: int = 4, length: int = 12) -> TaskData:
@@ -194,9 +237,10 @@ def _first_token_task(n: int, seed: int, classes: int = 4, length: int = 12) -> 
     return TaskData(task, seed, xs, ys)
 
 
-def test_fqbmru_learns_a_trivial_sequence_task() -> None:
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_each_architecture_learns_a_trivial_sequence_task(arch: str) -> None:
     data = _first_token_task(400, seed=0)
-    result = fit(data, TrainSettings(arch="fqbmru", d=8, layers=1, epochs=8, seed=0))
+    result = fit(data, TrainSettings(arch=arch, d=8, layers=1, epochs=8, seed=0))
     # 200 test sequences, majority ~0.25: a network no better than the majority class scores
     # within ~0.03 (one binomial sd) of it, so +0.3 is ~10 sd, which no fluke reaches, while
     # the task (read one input at step 0) is learnt to ~100 %.

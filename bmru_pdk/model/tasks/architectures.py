@@ -12,11 +12,13 @@ the recurrent layers.
 - ``bmru``: L layers of :class:`~bmru_pdk.model.tasks.signed_bmru.SignedBMRU` (signed
   candidate and state, our reading of the unit before the first-quadrant reformulation).
 - ``gru``: ``torch.nn.GRU`` with L layers.
+- ``mingru`` and ``lru``: L layers of minGRU or LRU (:mod:`.linear_rnns`), the linear
+  recurrences the published table compares against.
 
 The budget: both BMRUs have ``d`` units per layer (their parameter counts differ by one
-per unit: the FQ cell has two thresholds); the GRU gets the largest hidden size whose
-parameter count does not exceed the FQ-BMRU's (a GRU unit costs ~3x a BMRU unit's weights
-plus recurrent ones), readouts included.
+per unit: the FQ cell has two thresholds); every other architecture gets the largest hidden
+size whose parameter count does not exceed the FQ-BMRU's (a GRU unit costs ~3x a BMRU
+unit's weights plus recurrent ones), readouts included.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from torch import Tensor, nn
 
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.cell import FQBMRU, Mode, heaviside
+from bmru_pdk.model.tasks import linear_rnns
 from bmru_pdk.model.tasks.signed_bmru import SignedBMRU
 
-ARCHITECTURES = ("fqbmru", "bmru", "gru")
+ARCHITECTURES = ("fqbmru", "bmru", "gru", "mingru", "lru")
 
 
 class FQBMRUClassifier(nn.Module):
@@ -142,6 +145,7 @@ class GRUClassifier(nn.Module):
             classes: Output classes.
         """
         super().__init__()
+        self.hidden = hidden
         self.gru = nn.GRU(n_in, hidden, layers, batch_first=True)
         self.readout = nn.Linear(hidden, classes)
 
@@ -164,10 +168,19 @@ def fqbmru_parameter_count(n_in: int, d: int, layers: int, classes: int) -> int:
     return sum(d * ((n_in if i == 0 else d) + 5) for i in range(layers)) + d * classes + classes
 
 
-def gru_hidden(n_in: int, d: int, layers: int, classes: int) -> int:
-    """The largest GRU hidden size within the FQ-BMRU's parameter count (at least 1).
+def parameter_count(arch: str, n_in: int, hidden: int, layers: int, classes: int) -> int:
+    """Parameters of a baseline (``gru``, ``mingru`` or ``lru``) of width ``hidden``."""
+    if arch == "gru":
+        return gru_parameter_count(n_in, hidden, layers, classes)
+    return linear_rnns.parameter_count(arch, n_in, hidden, layers, classes)
+
+
+def baseline_hidden(arch: str, n_in: int, d: int, layers: int, classes: int) -> int:
+    """The largest hidden size of baseline ``arch`` within the FQ-BMRU's parameter count (at
+    least 1).
 
     Args:
+        arch: ``gru``, ``mingru`` or ``lru``.
         n_in: Inputs per step.
         d: BMRU units per layer.
         layers: Layers of both.
@@ -178,7 +191,7 @@ def gru_hidden(n_in: int, d: int, layers: int, classes: int) -> int:
     """
     budget = fqbmru_parameter_count(n_in, d, layers, classes)
     hidden = 1
-    while gru_parameter_count(n_in, hidden + 1, layers, classes) <= budget:
+    while parameter_count(arch, n_in, hidden + 1, layers, classes) <= budget:
         hidden += 1
     return hidden
 
@@ -202,9 +215,9 @@ def build(arch: str, n_in: int, d: int, layers: int, classes: int,
     """A freshly initialised network (torch's global generator: seed it first).
 
     Args:
-        arch: ``fqbmru``, ``bmru`` or ``gru``.
+        arch: One of :data:`ARCHITECTURES`.
         n_in: Inputs per step.
-        d: BMRU units per layer (the GRU's hidden size follows from the budget).
+        d: BMRU units per layer (a baseline's hidden size follows from the budget).
         layers: Recurrent layers.
         classes: Output classes.
         input_mean: (n_in,) mean input of the training split (the BMRUs centre on it).
@@ -214,7 +227,11 @@ def build(arch: str, n_in: int, d: int, layers: int, classes: int,
     """
     check_shape(arch, d, layers)
     if arch == "gru":  # torch's own initialisation, drawn at construction
-        return GRUClassifier(n_in, gru_hidden(n_in, d, layers, classes), layers, classes)
+        return GRUClassifier(n_in, baseline_hidden(arch, n_in, d, layers, classes), layers,
+                             classes)
+    if arch in ("mingru", "lru"):
+        return linear_rnns.LinearRNNClassifier(
+            arch, n_in, baseline_hidden(arch, n_in, d, layers, classes), layers, classes)
     model = (FQBMRUClassifier(n_in, d, layers, classes, input_mean) if arch == "fqbmru"
              else SignedBMRUClassifier(n_in, d, layers, classes, input_mean))
     model.init_parameters()

@@ -26,7 +26,7 @@ class TrainSettings:
     """Settings of one run.
 
     Attributes:
-        arch: ``fqbmru``, ``bmru`` or ``gru``.
+        arch: One of :data:`~bmru_pdk.model.tasks.architectures.ARCHITECTURES`.
         d: BMRU units per layer (the GRU's hidden size follows from the parameter budget).
         layers: Recurrent layers.
         epochs: Epochs (passes over the training split).
@@ -161,7 +161,7 @@ def fit(data: TaskData, settings: TrainSettings,
         if settings.patience is not None and epoch - best_epoch >= settings.patience:
             break
     model.load_state_dict(best_state)
-    hidden = model.gru.hidden_size if settings.arch == "gru" else settings.d
+    hidden = getattr(model, "hidden", settings.d)  # a baseline's width from the budget
     return RunResult(
         task=task.name, arch=settings.arch, seed=settings.seed, data_seed=data.seed,
         d=settings.d, hidden=hidden, layers=settings.layers,
