@@ -30,24 +30,28 @@ class LAYER(LayerMap):
     metal2: Layer = (36, 0)
     via2: Layer = (38, 0)
     metal3: Layer = (42, 0)
+    via3: Layer = (40, 0)
+    metal4: Layer = (46, 0)
     comp_label: Layer = (22, 10)
     poly2_label: Layer = (30, 10)
     metal1_label: Layer = (34, 10)
     metal2_label: Layer = (36, 10)
     metal3_label: Layer = (42, 10)
+    metal4_label: Layer = (46, 10)
     pr_bndry: Layer = (0, 0)
 
 
 # Metal routing levels, bottom up: (metal, via below it); the contact sits below metal1.
-METALS = (LAYER.metal1, LAYER.metal2, LAYER.metal3)
-VIAS = (LAYER.contact, LAYER.via1, LAYER.via2)
+METALS = (LAYER.metal1, LAYER.metal2, LAYER.metal3, LAYER.metal4)
+VIAS = (LAYER.contact, LAYER.via1, LAYER.via2, LAYER.via3)
 LABELS = {
     LAYER.metal1: LAYER.metal1_label,
     LAYER.metal2: LAYER.metal2_label,
     LAYER.metal3: LAYER.metal3_label,
+    LAYER.metal4: LAYER.metal4_label,
 }
 
-# Nominal vertical stack (µm) up to metal3, the top routing level of the tiles.
+# Nominal vertical stack (µm) up to metal4, the tiles' power ring (metal3 their top routing).
 _STACK: dict[str, tuple[Layer, float, float, str]] = {
     "nwell": (LAYER.nwell, 1.8, 0.0, "si"),
     "comp": (LAYER.comp, 0.18, 0.0, "si"),
@@ -58,6 +62,8 @@ _STACK: dict[str, tuple[Layer, float, float, str]] = {
     "metal2": (LAYER.metal2, 0.35, 1.51, "aluminum"),
     "via2": (LAYER.via2, 0.4, 1.86, "tungsten"),
     "metal3": (LAYER.metal3, 0.7, 2.26, "aluminum"),
+    "via3": (LAYER.via3, 0.4, 2.96, "tungsten"),
+    "metal4": (LAYER.metal4, 0.7, 3.36, "aluminum"),
 }
 
 LAYER_STACK = LayerStack(layers={
@@ -69,7 +75,8 @@ LAYER_STACK = LayerStack(layers={
 _COLORS = {
     "nwell": "#268c6b", "comp": "#ff0000", "poly2": "#ffd800", "pplus": "#ff8000",
     "nplus": "#00c0ff", "contact": "#ffffff", "metal1": "#0000ff", "via1": "#80ffff",
-    "metal2": "#ff00ff", "via2": "#c0c0c0", "metal3": "#00ff00", "pr_bndry": "#808080",
+    "metal2": "#ff00ff", "via2": "#c0c0c0", "metal3": "#00ff00", "via3": "#a0a0a0",
+    "metal4": "#ff8080", "pr_bndry": "#808080",
 }
 
 

@@ -89,6 +89,13 @@ VIA2_SPACE = Rule("V2.2a", 0.26)
 VIA2_SPACE_ARRAY = Rule("V2.2b", 0.36)
 METAL_ENC_VIA2 = Rule("V2.3b", 0.01)
 METAL_ENC_VIA2_EOL = Rule("V2.3c", 0.06)
+M4_WIDTH = Rule("M4.1", 0.28)
+M4_SPACE = Rule("M4.2a", 0.28)
+M4_AREA = Rule("M4.3", 0.1444)
+VIA3_SIZE = Rule("V3.1", 0.26)
+VIA3_SPACE = Rule("V3.2a", 0.26)
+VIA3_SPACE_ARRAY = Rule("V3.2b", 0.36)
+METAL_ENC_VIA3_EOL = Rule("V3.3c", 0.06)
 
 # V1.2b / V2.2b: arrays of at least this many cuts in both directions need the wider space
 VIA_ARRAY_MIN_CUTS = 4

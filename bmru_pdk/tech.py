@@ -57,6 +57,7 @@ cross_sections: dict[str, Callable[..., CrossSection]] = {
     "metal1": _metal("metal1", rules.snap_up(rules.M1_WIDTH.value + 0.07)),
     "metal2": _metal("metal2", rules.snap_up(rules.M2_WIDTH.value + 0.08)),
     "metal3": _metal("metal3", rules.snap_up(rules.M3_WIDTH.value + 0.08)),
+    "metal4": _metal("metal4", rules.snap_up(rules.M4_WIDTH.value + 0.08)),
 }
 
 # By LAYER names: a KLayout technology written from the PDK looks each one up in LAYER.
@@ -65,4 +66,5 @@ CONNECTIVITY = (
     ("comp", "contact", "metal1"),
     ("metal1", "via1", "metal2"),
     ("metal2", "via2", "metal3"),
+    ("metal3", "via3", "metal4"),
 )

@@ -16,6 +16,7 @@ from bmru_pdk.circuits import names
 from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.model import NFET, Circuit, Device, Pin
 from bmru_pdk.errors import ToolMissingError
+from bmru_pdk.layers import LAYER
 from bmru_pdk.layouts.tile import import_tile, tile_files
 from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
 from bmru_pdk.verification import lvs, official_lvs
@@ -183,6 +184,59 @@ def test_lef_reads_back_with_size_pins_and_obstructions(
     assert _lef_problems(dropped, circuit.name, size, ports) == ["pin y1 only in the tile"]
     moved = {**ports, "x0": (ports["x0"][0], ports["x0"][1] + 1)}
     assert _lef_problems(outdir / "tile.lef", circuit.name, size, moved)[0].startswith("pin x0 at")
+
+
+def _ring_problems(lef: str, gds: Path) -> list[str]:
+    """What differs between the supplies' LEF pins and the tile's metal4: each supply pin
+    (``USE POWER`` / ``USE GROUND``) must hold, on Metal4, exactly one closed ring of the
+    GDS's metal4, the one its label names."""
+    layout = kdb.Layout()
+    layout.read(str(gds))
+    top = layout.top_cell()
+    metal4 = kdb.Region(top.begin_shapes_rec(layout.layer(*LAYER.metal4))).merged()
+    labels = {it.shape().text_string: it.shape().text.transformed(it.trans()) for it in
+              top.begin_shapes_rec(layout.layer(*LAYER.metal4_label)) if it.shape().is_text()}
+    problems = []
+    for pin, use in (("vdd", "POWER"), ("vss", "GROUND")):
+        block = re.search(rf"  PIN {pin}\n(.*?)  END {pin}\n", lef, re.S)
+        if block is None or f"USE {use} ;" not in block.group(1):
+            problems.append(f"{pin}: no USE {use} pin")
+            continue
+        m4 = re.search(r"LAYER Metal4 ;\n((?:\s+RECT .*\n)+)", block.group(1))
+        if m4 is None:
+            problems.append(f"{pin}: no Metal4 shapes")
+            continue
+        ring = kdb.Region([kdb.DBox(*map(float, r.split()[1:5])).to_itype(layout.dbu)
+                           for r in m4.group(1).strip().splitlines()]).merged()
+        drawn = metal4.interacting(kdb.Region(kdb.Box(labels[pin].x - 1, labels[pin].y - 1,
+                                                      labels[pin].x + 1, labels[pin].y + 1)))
+        if ring.count() != 1 or next(ring.each()).holes() != 1 or not (ring ^ drawn).is_empty():
+            problems.append(f"{pin}: the LEF's Metal4 is not the drawn ring")
+    return problems
+
+
+def test_power_pins_are_the_metal4_rings(tile: tuple[Path, Circuit, list[Pin]]) -> None:
+    outdir = tile[0]
+    text = (outdir / "tile.lef").read_text()
+    assert _ring_problems(text, outdir / "tile.gds") == []
+    # the check sees a supply pin without its ring, and one whose ring is not the drawn one
+    no_ring = re.sub(r"(  PIN vdd\n.*?)      LAYER Metal4 ;\n( +RECT [^\n]*\n)+", r"\1",
+                     text, flags=re.S)
+    assert _ring_problems(no_ring, outdir / "tile.gds") == ["vdd: no Metal4 shapes"]
+    swapped = text.replace("USE POWER", "USE GROUND")
+    assert "vdd: no USE POWER pin" in _ring_problems(swapped, outdir / "tile.gds")
+
+
+def test_a_ring_not_joined_to_its_pin_fails_lvs(tile: tuple[Path, Circuit, list[Pin]],
+                                               tmp_path: Path) -> None:
+    """Without its via3 arrays each ring is a labelled net of its own, not the supply's."""
+    outdir = tile[0]
+    layout = kdb.Layout()
+    layout.read(str(outdir / "tile.gds"))
+    layout.top_cell().shapes(layout.layer(*LAYER.via3)).clear()
+    layout.write(str(tmp_path / "no_via3.gds"))
+    assert lvs.run(outdir / "tile.gds", outdir / "tile.spice").match
+    assert not lvs.run(tmp_path / "no_via3.gds", outdir / "tile.spice").match
 
 
 def _verilog_ports(path: Path) -> tuple[str, dict[str, str]]:

@@ -37,8 +37,12 @@ VIA2 = CutRule(
     LAYER.via2, rules.VIA2_SIZE.value, rules.VIA2_SPACE.value,
     rules.VIA2_SPACE_ARRAY.value, rules.METAL_ENC_VIA2_EOL.value,
 )
+VIA3 = CutRule(
+    LAYER.via3, rules.VIA3_SIZE.value, rules.VIA3_SPACE.value,
+    rules.VIA3_SPACE_ARRAY.value, rules.METAL_ENC_VIA3_EOL.value,
+)
 # The cut between METALS[i] and METALS[i + 1].
-VIAS_BETWEEN = (VIA1, VIA2)
+VIAS_BETWEEN = (VIA1, VIA2, VIA3)
 
 
 def rect(c: gf.Component, layer: gf.typings.LayerSpec, box: Box) -> None:
@@ -128,7 +132,7 @@ def via_stack(
         size: width and height of every metal rectangle (µm); at least a via plus its
             end-of-line enclosure on each side (0.38 µm).
         layer_bottom: lowest metal, ``"metal1"`` or ``"metal2"``.
-        layer_top: highest metal, ``"metal2"`` or ``"metal3"``.
+        layer_top: highest metal, ``"metal2"``, ``"metal3"`` or ``"metal4"``.
     """
     lo, hi = _metal_index(layer_bottom), _metal_index(layer_top)
     if hi <= lo:
@@ -137,7 +141,8 @@ def via_stack(
     if (w, h) != tuple(size):
         raise ValueError(f"size {size} is not on the {rules.GRID.value} µm grid")
     min_side = VIA1.size + 2 * VIA1.enclosure
-    area = max(rules.M1_AREA.value, rules.M2_AREA.value, rules.M3_AREA.value)
+    area = max(rules.M1_AREA.value, rules.M2_AREA.value, rules.M3_AREA.value,
+               rules.M4_AREA.value)
     if min(w, h) < min_side - 1e-9 or w * h < area - 1e-9:
         raise ValueError(f"size {size} must be at least {min_side} µm a side and {area} µm²")
 

@@ -13,6 +13,11 @@ do not overlap share a lane (interval packing), so the spine is as wide as the m
 crossing any one height, not as the number of nets. Each tile pin's lowest tap runs on west
 to the boundary, where its port and its label (just inside the port) sit. Metal2 is only
 ever vertical and metal3 horizontal outside the cells, so crossings are free.
+
+Power rings: the supply nets get a closed ring each on metal4, the level above every shape of
+the tile, between the boundary and the cells (ground outside, supply inside), the rings an
+integrator's power grid connects to. A supply pin's metal3 track runs west under the rings
+to its port and drops a via3 array to its own ring where it crosses it.
 """
 
 from __future__ import annotations
@@ -26,11 +31,16 @@ import klayout.db as kdb
 from bmru_pdk import rules
 from bmru_pdk.cells.placer import place
 from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, via
-from bmru_pdk.cells.vias import Box, add_pin, rect
+from bmru_pdk.cells.vias import VIA3, Box, add_pin, cut_array, rect
 from bmru_pdk.layers import LABELS, LAYER
 
 HALF = PAD / 2
-EDGE = 1.0  # µm from the boundary to the outermost shapes
+# Power rings on metal4, from the boundary in: an offset that keeps abutted tiles' rings a
+# metal4 space apart (M4.2a), then each ring and a gap; the cells start a micron inside them.
+RING_OFFSET = rules.snap_up(rules.M4_SPACE.value / 2)
+RING_WIDTH = 1.0  # µm: wide enough for a via3 pair across, and for an integrator's strap
+RING_GAP = 0.5  # µm between the two rings
+EDGE = rules.snap(RING_OFFSET + 2 * RING_WIDTH + RING_GAP + 1.0)  # boundary to the cells
 LABEL_INSET = 0.1  # µm: a pin's label sits this far inside its port (ports from labels)
 ROW_CLEAR = 1.0  # µm between a channel's outer track and a cell (clears metal, Nwell)
 # first stub of a cell: its metal2 a metal space plus margin west of the cell
@@ -93,13 +103,42 @@ def riser_lanes(spans: dict[str, tuple[float, float]]) -> dict[str, int]:
     return lane
 
 
-def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str]) -> Box:
+def ring_rects(boundary: Box, k: int) -> list[Box]:
+    """The four sides (west, east, south, north) of power ring ``k`` (0 outermost) inside
+    ``boundary``."""
+    x0, y0, x1, y1 = boundary
+    a = rules.snap(RING_OFFSET + k * (RING_WIDTH + RING_GAP))
+    b = rules.snap(a + RING_WIDTH)
+    return [(x0 + a, y0 + a, x0 + b, y1 - a), (x1 - b, y0 + a, x1 - a, y1 - a),
+            (x0 + b, y0 + a, x1 - b, y0 + b), (x0 + b, y1 - b, x1 - b, y1 - a)]
+
+
+def _rings(c: gf.Component, boundary: Box, rings: list[str], pin_track: dict[str, Box]) -> None:
+    """Draw the metal4 ring of each of ``rings`` (outermost first), its label, and the via3
+    array joining it to its pin's metal3 track."""
+    for k, net in enumerate(rings):
+        sides = ring_rects(boundary, k)
+        for side in sides:
+            rect(c, LAYER.metal4, side)
+        west = sides[0]
+        c.add_label(net, position=((west[0] + west[2]) / 2, (west[1] + west[3]) / 2),
+                    layer=LABELS[LAYER.metal4])
+        _, ty0, _, ty1 = pin_track[net]
+        cut_array(c, VIA3, (west[0], ty0, west[2], ty1), VIA3.enclosure)
+    c.info["power_rings"] = {net: [list(r) for r in ring_rects(boundary, k)]
+                             for k, net in enumerate(rings)}
+
+
+def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str],
+                    rings: list[str] | None = None) -> Box:
     """Place ``rows`` bottom-up, route every net, add a port and label per pin.
 
     Args:
         c: the empty tile component.
         rows: the cells of each row, west to east (a row too wide wraps).
         pins: tile pin names (nets) in port order.
+        rings: supply pins (of ``pins``) that get a metal4 power ring, outermost first; the
+            rings' sides are in ``c.info["power_rings"]``.
 
     Returns:
         The boundary (x0, y0, x1, y1) with the lower-left corner at the origin.
@@ -173,4 +212,5 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
     east = max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)])
     boundary = (0.0, 0.0, rules.snap(east + EDGE), rules.snap(y - ROW_CLEAR + EDGE))
     rect(c, LAYER.pr_bndry, boundary)
+    _rings(c, boundary, rings or [], {n: boxes[first[n]] for n in rings or []})
     return boundary

@@ -62,7 +62,8 @@ def tile_layout(tile: TileDesign) -> gf.Component:
     c = gf.Component()
     rows = [[Placement(p.name, CELLS[type(p.params)](**p.settings), p.nets) for p in row]
             for row in tile.rows]
-    boundary = place_and_route(c, rows, [p.name for p in tile.pins])
+    rings = [p.name for role in ("ground", "supply") for p in tile.pins if p.role == role]
+    boundary = place_and_route(c, rows, [p.name for p in tile.pins], rings)
     c.name = name
     c.info.update({"spice": circuit.model_copy(update={"name": name}).to_spice(),
                    "devices": len(circuit.flat_devices()),

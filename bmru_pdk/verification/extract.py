@@ -1,8 +1,8 @@
 """Netlist extraction of gf180mcu layouts on KLayout's engine (``klayout.db``).
 
 Recognises the 3.3 V ``nfet_03v3`` / ``pfet_03v3`` devices (W, L, AS, AD, PS, PD in µm),
-connects comp-contact-metal1-via1-metal2-via2-metal3, names nets from labels and writes a
-SPICE netlist whose transistors call the gf180 model subcircuits directly.
+connects comp-contact-metal1-via1-metal2-via2-metal3-via3-metal4, names nets from labels and
+writes a SPICE netlist whose transistors call the gf180 model subcircuits directly.
 
 The substrate is one global net (``SUBSTRATE``, tied by p-taps); each nwell is a net of its
 own, tied by n-taps. Labels name nets in the cell that holds them; labels of the top cell
@@ -42,11 +42,14 @@ GDS = {
     "metal2": (36, 0),
     "via2": (38, 0),
     "metal3": (42, 0),
+    "via3": (40, 0),
+    "metal4": (46, 0),
     "comp_label": (22, 10),
     "poly2_label": (30, 10),
     "metal1_label": (34, 10),
     "metal2_label": (36, 10),
     "metal3_label": (42, 10),
+    "metal4_label": (46, 10),
 }
 
 # KLayout's "..., in file: x.gds in Layout.read" / ": x.gds in Layout.read" tail
@@ -135,8 +138,9 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> No
 
     comp, nwell, poly = layer("comp"), layer("nwell"), layer("poly2")
     nplus, pplus = layer("nplus"), layer("pplus")
-    conductors = [layer(n) for n in ("contact", "metal1", "via1", "metal2", "via2", "metal3")]
-    contact, metal1, _, metal2, _, metal3 = conductors
+    conductors = [layer(n) for n in ("contact", "metal1", "via1", "metal2", "via2", "metal3",
+                                     "via3", "metal4")]
+    contact, metal1, _, metal2, _, metal3, _, metal4 = conductors
     substrate = l2n.make_layer("substrate")  # empty: only carries the nfet bulk terminals
 
     in_well, out_well = comp & nwell, comp - nwell
@@ -175,7 +179,8 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> No
     for region in diffusions:
         l2n.connect(region, comp_text)
     l2n.connect(poly, texts("poly2_label", GDS["poly2_label"]))
-    for metal, name in ((metal1, "metal1"), (metal2, "metal2"), (metal3, "metal3")):
+    for metal, name in ((metal1, "metal1"), (metal2, "metal2"), (metal3, "metal3"),
+                        (metal4, "metal4")):
         l2n.connect(metal, texts(f"{name}_label", GDS[f"{name}_label"]))
         l2n.connect(metal, texts(f"{name}_text", GDS[name]))
 
@@ -278,6 +283,8 @@ PEX_LAYERS = {
     "metal2": "metal2_con",
     "via2": "via2_n_cap",
     "metal3": "metal3_con",
+    "via3": "via3_n_cap",
+    "metal4": "metal4_n_cap",
 }
 
 
