@@ -48,6 +48,7 @@ Scheduler = Annotated[str | None, typer.Option(
          "with distributed's TLS configuration): run the simulations on its cluster")]
 Force = Annotated[bool, typer.Option(
     "--force", help="write into a folder holding files bmru did not write (they are kept)")]
+Replace = Annotated[bool, typer.Option("--force", help="replace the output file if it exists")]
 Pex = Annotated[bool, typer.Option(
     "--pex/--no-pex", help="simulate with the parasitic capacitances (KLayout-PEX); the "
                            "device-only figures are reported beside")]
@@ -359,6 +360,7 @@ def train(
     init: Annotated[Path | None, typer.Option(
         help="fine-tune this checkpoint (its input encoding and realisability)")] = None,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
+    force: Replace = False,
 ) -> None:
     """Train an FQ-BMRU network; the best checkpoint (validation) is written atomically.
 
@@ -369,6 +371,12 @@ def train(
     from bmru_pdk.model.data import TASKS as KWS_TASKS
     from bmru_pdk.model.tasks import TASKS as SEQUENCE_TASKS
 
+    if init is not None and output.resolve() == init.resolve():
+        raise BmruError(f"--output {output} is the --init checkpoint: write the fine-tuned "
+                        "network to another file")
+    if output.exists() and not force:
+        raise BmruError(f"--output {output} exists: bmru train does not replace a file unless "
+                        "given --force")
     if task in SEQUENCE_TASKS:
         from click.core import ParameterSource
 
@@ -390,9 +398,6 @@ def train(
     from bmru_pdk.model import train as engine
     from bmru_pdk.model.schema import Realisability
 
-    if init is not None and output.resolve() == init.resolve():
-        raise BmruError(f"--output {output} is the --init checkpoint: write the fine-tuned "
-                        "network to another file")
     start = None if init is None else load_checkpoint(init)
     config = engine.TrainConfig(
         d=4 if d is None else d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size,

@@ -258,6 +258,12 @@ def test_cli_trains_a_sequence_task_to_a_results_json(tmp_path: Path) -> None:
     # the file holds what the run reported, not a placeholder
     assert f"test accuracy {run['result']['test_accuracy']:.4f}" in result.output
     assert f"commonest class {run['result']['majority_baseline']:.4f}" in result.output
+    # the file is the user's now: a second run refuses to replace it, unless --force
+    before = out.read_bytes()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code != 0 and "exists" in str(again.exception)
+    assert out.read_bytes() == before
+    assert CliRunner().invoke(app, [*args, "--force"]).exit_code == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
