@@ -103,7 +103,7 @@ def riser_lanes(spans: dict[str, tuple[float, float]]) -> dict[str, int]:
     return lane
 
 
-def ring_rects(boundary: Box, k: int) -> list[Box]:
+def _ring_rects(boundary: Box, k: int) -> list[Box]:
     """The four sides (west, east, south, north) of power ring ``k`` (0 outermost) inside
     ``boundary``."""
     x0, y0, x1, y1 = boundary
@@ -117,7 +117,7 @@ def _rings(c: gf.Component, boundary: Box, rings: list[str], pin_track: dict[str
     """Draw the metal4 ring of each of ``rings`` (outermost first), its label, and the via3
     array joining it to its pin's metal3 track."""
     for k, net in enumerate(rings):
-        sides = ring_rects(boundary, k)
+        sides = _ring_rects(boundary, k)
         for side in sides:
             rect(c, LAYER.metal4, side)
         west = sides[0]
@@ -125,7 +125,7 @@ def _rings(c: gf.Component, boundary: Box, rings: list[str], pin_track: dict[str
                     layer=LABELS[LAYER.metal4])
         _, ty0, _, ty1 = pin_track[net]
         cut_array(c, VIA3, (west[0], ty0, west[2], ty1), VIA3.enclosure)
-    c.info["power_rings"] = {net: [list(r) for r in ring_rects(boundary, k)]
+    c.info["power_rings"] = {net: [list(r) for r in _ring_rects(boundary, k)]
                              for k, net in enumerate(rings)}
 
 
