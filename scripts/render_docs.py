@@ -1467,6 +1467,31 @@ def drain_matching_table(r: Results) -> str:
         caption(r, note=f"{num(r['seconds'])} s")))
 
 
+@region("remedies.headroom", "drain_matching.json", "leakage.json")
+def remedies_headroom(drain: Results, leak: Results) -> str:
+    """Whether the PMOS own-well cascode and the leakage's NMOS source rail fit one supply
+    together, per condition (docs/corners.md)."""
+    pmos = drain["remedies"]["cascode, own well"]["kinds"]["pmos"]["conditions"]["default"]
+    rails = leak["source_rails_v"]
+    rows, short = [], {v: [] for v in rails}
+    for c in pmos:
+        margins = [c["sum_v"] - v - c["needs_v"] for v in rails]
+        for v, m in zip(rails, margins, strict=True):
+            if m < 0:
+                short[v].append(c["condition"])
+        rows.append((c["condition"], num(c["needs_v"], 3), num(c["sum_v"], 3),
+                     *(f"{m:+.3f}" for m in margins)))
+    text = " ".join(
+        f"With the sources on {v:g} V the cascoded PMOS outputs run short at "
+        f"{len(conds)} of {len(pmos)} conditions" + (f" ({', '.join(conds)})" if conds else "")
+        + "." for v, conds in short.items())
+    return "\n\n".join((table(
+        ("condition", "PMOS output with its own-well cascode needs, V from VDD",
+         "VDD - summing node, NMOS sources on ground, V",
+         *(f"margin with the NMOS sources on {v:g} V, V" for v in rails)), rows),
+        sentence(text, drain, leak)))
+
+
 @region("ratio_drawings.table", "ratio_drawings.json")
 def ratio_drawings_table(r: Results) -> str:
     """Each drawing of a mirror ratio from unit gates: its gain drift on the tile's and on a
