@@ -259,10 +259,10 @@ def extracted_tile(checkpoint: str | Path | Checkpoint, tile_dir: Path,
 
 
 def build_record(build: TileBuild) -> dict:
-    """What a results file says of the tile it simulated: its name, transistors and unit
-    current (the operating point)."""
-    return {"tile": build.name, "transistors": build.devices,
-            "i_unit_na": build.tables.i_unit_na}
+    """What a results file says of the tile it simulated: its checkpoint's SHA-256 (as read),
+    its name, transistors and unit current (the operating point)."""
+    return {"checkpoint_sha256": build.checkpoint.sha256, "tile": build.name,
+            "transistors": build.devices, "i_unit_na": build.tables.i_unit_na}
 
 
 def parasitic_cards(pex: PexResult | None) -> tuple[str, ...]:
