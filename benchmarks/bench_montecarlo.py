@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import provenance
 
 from bmru_pdk.analyses import montecarlo
 from bmru_pdk.analyses.executor import make_executor
@@ -46,8 +47,8 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
                         progress=lambda done, total: print(f"{done}/{total}", end="\r"),
                         executor=executor)
     seconds = round(time.perf_counter() - start, 1)
-    command = "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-    return args, {"command": command} | result | {"sample": args.sample, "seconds": seconds}
+    return args, ({"command": provenance.command()} | result
+                  | {"sample": args.sample, "seconds": seconds})
 
 
 def main() -> None:

@@ -15,14 +15,13 @@ beside it. 17 x n simulations.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import provenance
 
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
@@ -136,9 +135,7 @@ def main() -> None:
                       f"power {r['power_nw']['mean']:.0f} nW, failed {r['failed']}", flush=True)
             else:
                 print(f"{c.name:>20}: every simulation failed: {r['first_failure']}", flush=True)
-    result = {"command": "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-              "checkpoint": checkpoint.name,
-              "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+    result = {"command": provenance.command(), **provenance.checkpoint(checkpoint),
               "tile": build.name, "transistors": build.devices,
               "i_unit_na": build.tables.i_unit_na, "frame_s": FRAME_S,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,

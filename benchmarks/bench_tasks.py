@@ -30,11 +30,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import provenance
 
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model.tasks import TASKS, load_task
@@ -94,7 +94,7 @@ def main() -> None:
     base = TrainSettings(epochs=epochs, threads=args.threads)
     budget = {k: v for k, v in dataclasses.asdict(base).items() if k not in ("arch", "seed")}
     start = time.monotonic()
-    out: dict = {"commands": ["python " + " ".join(sys.argv)], "quick": args.quick,
+    out: dict = {"commands": [provenance.command()], "quick": args.quick,
                  "seeds": seeds, "data_seed": DATA_SEED, "budget": budget,
                  "readout": "linear, of the top layer's outputs averaged over all steps",
                  "tasks": {}}

@@ -1,11 +1,12 @@
-"""Tile figures: build, DRC and LVS time, device count, area and area per transistor for
-d = 4 (the bundled network) and d = 16, 64, 128, 256 (random, 13 inputs, 2 layers), the
-build-time exponent in transistors over d = 16 -> 256, and pictures of d = 4 and d = 64.
-Each build runs in a fresh interpreter (no cell cached by an earlier build). A DRC run
-longer than ``DRC_BUDGET_S`` is recorded as not finished.
+"""Tile figures: build, DRC and LVS time, device count, size, aspect ratio and area per
+transistor for d = 4 (the bundled network) and dense networks (13 inputs, 2 layers, every
+weight drawn: |w| uniform in 0.3-3, :func:`~bmru_pdk.model.checkpoint.random_checkpoint`
+with ``dense``) at d = 16, 64, 128, 256; the build-time exponent in transistors; pictures of
+d = 4 and d = 64. Each build runs in a fresh interpreter (no cell cached by an earlier
+build). A DRC run longer than ``--drc-budget`` is recorded as not finished.
 
 Run: ``.venv/bin/python benchmarks/bench_tile.py`` -> ``benchmarks/results/tile.json``,
-``docs/img/tile_d4.png``, ``docs/img/tile_d64.png``.
+``docs/img/tile_d4.png``, ``docs/img/tile_d64.png``; ``--d 16,64`` measures fewer sizes.
 
 ``--build-only`` times just the builds, each in a fresh process, ``--repeat`` times, and
 records them under this environment (Python, gdsfactory, kfactory) in
@@ -31,6 +32,8 @@ from importlib.util import find_spec
 from multiprocessing import get_context
 from pathlib import Path
 
+import provenance
+
 from bmru_pdk.errors import BmruError
 from bmru_pdk.layouts.tile import tile_files
 from bmru_pdk.model.bundled import bundled_checkpoint
@@ -42,10 +45,11 @@ RESULTS = ROOT / "results" / "tile.json"
 PLATFORMS = ROOT / "results" / "tile_platforms.json"
 CHECKPOINTS = ROOT.parent / "build" / "bench_tile"
 IMAGES = {"d4_bundled": ROOT.parent / "docs" / "img" / "tile_d4.png",
-          "d64_random": ROOT.parent / "docs" / "img" / "tile_d64.png"}
+          "d64_dense": ROOT.parent / "docs" / "img" / "tile_d64.png"}
 DRC_BUDGET_S = 3600
-RANDOM_D = (16, 64, 128, 256)
+DENSE_D = (16, 64, 128, 256)
 BUILD_ONLY_D = (16, 64)
+MAX_DEVICES = 2_000_000  # the dense d = 256 network draws about 0.5 million
 
 
 def render(gds: Path, png: Path) -> None:
@@ -54,7 +58,7 @@ def render(gds: Path, png: Path) -> None:
                     "-o", str(png)], check=True)
 
 
-def bench(name: str, ckpt: Path, tmp: Path) -> dict:
+def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float) -> dict:
     meta, arrays = read_checkpoint(ckpt)
     arch = meta.architecture
     outdir = tmp / name
@@ -64,7 +68,7 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
     area = summary["area_um2"]
     gds = outdir / "tile.gds"
     try:
-        d = drc.run(gds, threads=2, timeout=DRC_BUDGET_S)
+        d = drc.run(gds, threads=2, timeout=drc_budget)
         drc_s, clean = round(d.runtime_s, 1), d.clean
     except BmruError:  # over budget on this machine
         drc_s, clean = None, None
@@ -75,6 +79,7 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
     units = arch.d * arch.layers
     return {"name": name, "n_in": arch.n_in, "d": arch.d, "layers": arch.layers,
             "devices": devices, "area_um2": area, "size_um": summary["size_um"],
+            "aspect": summary["aspect"],
             "weights": weights, "units": units,
             "area_per_weight_um2": round(area / weights, 1),
             "area_per_transistor_um2": round(area / devices, 1),
@@ -85,16 +90,21 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
             "power_total_nw": summary["power_total_nw"]}
 
 
+def dense(d: int, path: Path) -> Path:
+    """The dense network of ``d`` units per layer the bench measures (seed 0)."""
+    return random_checkpoint(n_in=13, d=d, layers=2, seed=0, path=path, dense=True)
+
+
 def checkpoints(folder: Path) -> dict[str, Path]:
-    """The bundled d = 4 checkpoint and the random d = 16, 64 ones (seed 0), written into
-    ``folder`` where torch is installed, otherwise read from it."""
-    paths = {f"d{d}_random": folder / f"d{d}.safetensors" for d in BUILD_ONLY_D}
+    """The bundled d = 4 checkpoint and the dense d = 16, 64 ones, written into ``folder``
+    where torch is installed, otherwise read from it."""
+    paths = {f"d{d}_dense": folder / f"d{d}_dense.safetensors" for d in BUILD_ONLY_D}
     if find_spec("torch") is not None:
         folder.mkdir(parents=True, exist_ok=True)
         for d, path in zip(BUILD_ONLY_D, paths.values(), strict=True):
-            random_checkpoint(n_in=13, d=d, layers=2, seed=0, path=path)
+            dense(d, path)
     elif not all(p.is_file() for p in paths.values()):
-        raise SystemExit(f"torch is missing and {folder} lacks d16/d64.safetensors: run "
+        raise SystemExit(f"torch is missing and {folder} lacks d16/d64_dense.safetensors: run "
                          "this benchmark once in an environment with torch first")
     return {"d4_bundled": bundled_checkpoint(), **paths}
 
@@ -102,9 +112,12 @@ def checkpoints(folder: Path) -> dict[str, Path]:
 def timed_build(ckpt: Path, outdir: Path | None = None) -> tuple[float, int]:
     """Seconds to build and write the tile of ``ckpt`` into ``outdir`` (default a temporary
     folder), devices; run in a fresh process."""
+    import bmru_pdk
+
+    bmru_pdk.PDK.activate()  # a spawned process starts without the active PDK
     with tempfile.TemporaryDirectory() as t:
         start = time.perf_counter()
-        files = tile_files(ckpt, outdir or Path(t) / "tile")
+        files = tile_files(ckpt, outdir or Path(t) / "tile", max_devices=MAX_DEVICES)
         return time.perf_counter() - start, files.devices
 
 
@@ -152,30 +165,40 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="builds per tile (--build-only)")
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS,
                         help="folder of the random checkpoints (--build-only)")
+    parser.add_argument("--d", default=",".join(map(str, DENSE_D)),
+                        help="dense networks' sizes, comma-separated")
+    parser.add_argument("--drc-budget", type=float, default=DRC_BUDGET_S,
+                        help="seconds a DRC run may take before it is recorded as unfinished")
     args = parser.parse_args()
     if args.build_only:
         build_only(args.checkpoints, args.repeat)
         return
+    sizes = [int(d) for d in args.d.split(",")]
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        rows = [bench("d4_bundled", bundled_checkpoint(), tmp)]
+        rows = [bench("d4_bundled", bundled_checkpoint(), tmp, args.drc_budget)]
         print(rows[-1], flush=True)
-        for d in RANDOM_D:
-            ckpt = random_checkpoint(n_in=13, d=d, layers=2, seed=0,
-                                     path=tmp / f"d{d}.safetensors")
-            rows.append(bench(f"d{d}_random", ckpt, tmp))
+        for d in sizes:
+            ckpt = dense(d, tmp / f"d{d}_dense.safetensors")
+            rows.append(bench(f"d{d}_dense", ckpt, tmp, args.drc_budget))
             print(rows[-1], flush=True)
         for name, image in IMAGES.items():
-            image.parent.mkdir(parents=True, exist_ok=True)
-            render(tmp / name / "tile.gds", image)
+            if (tmp / name / "tile.gds").is_file():
+                image.parent.mkdir(parents=True, exist_ok=True)
+                render(tmp / name / "tile.gds", image)
     scaled = [r for r in rows if r["name"] != "d4_bundled"]
-    fit = {"build_exponent_d16_d256": round(exponent(scaled), 3),
-           "build_exponent_endpoints": round(math.log(scaled[-1]["build_s"] / scaled[0]["build_s"])
-                                             / math.log(scaled[-1]["devices"]
-                                                        / scaled[0]["devices"]), 3)}
+    first, last = scaled[0], scaled[-1]
+    fit = {"build_exponent": round(exponent(scaled), 3),
+           "build_exponent_endpoints": round(math.log(last["build_s"] / first["build_s"])
+                                             / math.log(last["devices"] / first["devices"]), 3),
+           "exponent_range": [first["d"], last["d"]]}
     print(fit)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"tiles": rows, **fit}, indent=2) + "\n")
+    result = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
+              "networks": "d4: the bundled checkpoint; others dense (every weight drawn, |w| "
+                          "uniform in 0.3-3, 13 inputs, 2 layers, seed 0)",
+              "tiles": rows, **fit}
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

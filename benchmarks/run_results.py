@@ -9,9 +9,10 @@ The README's headline figures are rendered from this file.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
+
+import provenance
 
 from bmru_pdk.fileio import write_text
 
@@ -23,8 +24,7 @@ def summary(flow: dict) -> dict:
     """The figures of a ``flow.json`` worth keeping beside the code (no paths, no per-utterance
     rows)."""
     checkpoint = Path(flow["checkpoint"])
-    out = {"command": COMMAND, "checkpoint": checkpoint.name,
-           "checkpoint_sha256": hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+    out = {"command": COMMAND, **provenance.checkpoint(checkpoint),
            "tile": flow["tile"], "drc": flow["drc"], "lvs": flow["lvs"],
            "extract": flow["extract"]}
     if "pex" in flow:

@@ -463,15 +463,20 @@ def tile(
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to write")],
     force: Force = False,
     max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
+    aspect: Annotated[float, typer.Option(
+        help="height : width the floorplan aims at (0.25-4; the weight arrays are banded "
+             "to suit)")] = 1.0,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
     from bmru_pdk.layouts.tile import tile_files
 
     tables = _tables()
     _activate()
-    result = tile_files(checkpoint, output, force=force, max_devices=max_devices, tables=tables)
+    result = tile_files(checkpoint, output, force=force, max_devices=max_devices, tables=tables,
+                        aspect=aspect)
+    width, height = result.boundary[2:]
     typer.echo(f"{result.name}: {result.devices} transistors, {result.area_um2:.0f} µm² "
-               f"in {result.seconds:.1f} s -> {result.outdir}")
+               f"({width:.0f} x {height:.0f} µm) in {result.seconds:.1f} s -> {result.outdir}")
 
 
 @app.command()

@@ -453,10 +453,10 @@ def readme_headline(run: Results | None, op: Results, sizing: Results, mc: Resul
          f"**{pct(d4['balanced_accuracy'])} / {pct(d16['balanced_accuracy'])} %** "
          f"(always \"other\": {pct(d4['baseline_accuracy'])} % accuracy)",
          short_source(model), "[model](docs/codesign.md#the-model)"),
-        (f"largest tile built and checked (d = {big['d']}, random weights)",
-         f"{big['devices']} transistors, {big['area_um2'] / 1e6:.2f} mm², built in "
-         f"{num(big['build_s'])} s; DRC {'clean' if big['drc_clean'] else 'violations'} "
-         f"({num(big['drc_s'])} s), LVS {'match' if big['lvs_match'] else 'mismatch'}",
+        (f"largest tile built (d = {big['d']}, every weight drawn)",
+         f"{big['devices']} transistors, {big['area_um2'] / 1e6:.2f} mm², "
+         f"{aspect(big)}, built in {num(big['build_s'])} s; DRC {drc_text(big)}, LVS "
+         f"{'match' if big['lvs_match'] else 'mismatch'} ({big['lvs_s']:.0f} s)",
          readme_link(tile), "[tiles](docs/tile.md#figures)"),
     ]
     foot = ("\\* not recorded in the results file; from the project's history (the commits "
@@ -1072,22 +1072,41 @@ def pex_nets(r: Results) -> str:
     return sentence(f"{tile_label(t['name'])}: " + ", ".join(parts) + ".", r)
 
 
+def drc_text(t: dict) -> str:
+    """A tile's DRC outcome and time, or that it did not finish in the bench's budget."""
+    if t["drc_clean"] is None:
+        return "not finished in the budget"
+    return f"{'clean' if t['drc_clean'] else 'violations'} ({num(t['drc_s'])} s)"
+
+
+def aspect(t: dict) -> str:
+    """A tile's aspect ratio, the longer side first: '1.2 : 1 (tall)'."""
+    ratio = t["aspect"]
+    return (f"{num(max(ratio, 1 / ratio), 2)} : 1 "
+            f"({'tall' if ratio > 1 else 'wide' if ratio < 1 else 'square'})")
+
+
+def exponent_text(r: Results) -> str:
+    """The build-time exponent over the dense tiles."""
+    low, high = r["exponent_range"]
+    return (f"Build time grows as transistors^{r['build_exponent']:.2f} from d = {low} to "
+            f"d = {high} (least-squares slope of the log-log fit; "
+            f"{r['build_exponent_endpoints']:.2f} between the end points).")
+
+
 @region("tile.table", "tile.json")
 def tile_table(r: Results) -> str:
-    """Tiles from d = 4 to 256: size, build, DRC, LVS (docs/tile.md)."""
+    """Tiles from d = 4 to the largest dense one: size, shape, build, DRC, LVS (docs/tile.md)."""
     rows = []
     for t in r["tiles"]:
         rows.append((tile_label(t["name"]), f"{t['n_in']} x {t['d']} x {t['layers']}",
                      str(t["devices"]), f"{num(t['size_um'][0])} x {num(t['size_um'][1])}",
-                     f"{t['area_um2'] / 1e6:.3f}", num(t["area_per_transistor_um2"]),
-                     f"{t['build_s']:.3g} s", f"{t['build_s_per_device']:.4f}",
-                     f"{'clean' if t['drc_clean'] else 'violations'}, {num(t['drc_s'])} s",
-                     f"{'match' if t['lvs_match'] else 'mismatch'}, {t['lvs_s']:.1f} s"))
-    return (table(("tile", "n_in x d x L", "transistors", "size (µm)", "area (mm²)",
+                     aspect(t), f"{t['area_um2'] / 1e6:.3f}", num(t["area_per_transistor_um2"]),
+                     f"{t['build_s']:.3g} s", f"{t['build_s_per_device']:.4f}", drc_text(t),
+                     f"{'match' if t['lvs_match'] else 'mismatch'} ({t['lvs_s']:.1f} s)"))
+    return (table(("tile", "n_in x d x L", "transistors", "size (µm)", "aspect", "area (mm²)",
                    "µm² / transistor", "build", "s / transistor", "DRC", "LVS"), rows)
-            + f"\n\nBuild time grows as transistors^{r['build_exponent_d16_d256']:.2f} from "
-            f"d = 16 to d = 256 (least-squares slope of the log-log fit; "
-            f"{r['build_exponent_endpoints']:.2f} between the end points).\n\n" + caption(r))
+            + f"\n\n{r['networks']}. {exponent_text(r)}\n\n" + caption(r))
 
 
 @region("platform.table", "tile_platforms.json")
@@ -1672,10 +1691,10 @@ def tile_summary(r: Results) -> str:
     return sentence(
         f"Tiles of d = {listing(str(t['d']) for t in tiles)}: "
         f"{listing(str(t['devices']) for t in tiles)} transistors, "
-        f"{listing(mm2(t['area_um2']) for t in tiles)} mm²; d = {big['d']} builds in "
-        f"{num(big['build_s'])} s, is DRC clean in {num(big['drc_s'])} s and LVS-matched in "
-        f"{big['lvs_s']:.1f} s. Build time grows as transistors^"
-        f"{r['build_exponent_d16_d256']:.2f} (d = 16 -> 256); area per transistor "
+        f"{listing(mm2(t['area_um2']) for t in tiles)} mm² ({r['networks']}); d = "
+        f"{big['d']} builds in {num(big['build_s'])} s, DRC {drc_text(big)}, LVS "
+        f"{'match' if big['lvs_match'] else 'mismatch'} in {big['lvs_s']:.1f} s. "
+        f"{exponent_text(r)} Area per transistor "
         f"{listing(num(t['area_per_transistor_um2']) for t in tiles)} µm². Estimated supply "
         f"power of the d4 tile, every unit ON: {num(tiles[0]['power_total_nw'])} nW.", r)
 

@@ -4,10 +4,13 @@ signal routed to the parent's pins with gdsfactory's routing. The parent passes 
 DRC deck and LVS against a parent schematic made of the two tiles' own schematics; the same
 parent wired to the wrong input, or with a supply riser left out, fails LVS.
 
-Routing, the way the tile's own spine is drawn: each tile pin (metal3, west edge) runs
-straight west on metal3 (``gf.routing.route_bundle``); a net with taps on both tiles drops a
-via to a metal2 riser in a lane of its own, west of both tiles, so horizontal metal3 and
-vertical metal2 cross freely; each parent pin continues west to the parent's edge.
+Placement and routing follow the tile's pins: inputs, bias and supplies on its west edge,
+class outputs on its east edge. Tile ``b`` sits east of tile ``a`` and above it: ``a``'s other
+outputs pass under ``b`` to the parent's east edge and ``b``'s west pins pass over ``a`` to
+its west edge, straight on metal3 (``gf.routing.route_bundle``). A net with taps on both
+tiles drops a via from each tap to a metal2 riser in a lane of its own: the supplies west of
+both tiles, the link from ``a``'s output to ``b``'s input in the gap between them. Horizontal
+metal3 and vertical metal2 cross freely.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ pytestmark = pytest.mark.usefixtures("pdk")
 
 GAP = 20.0  # µm between the two tiles
 LANE0 = 5.0  # µm west of the tiles to the first riser lane
-EDGE = 3.0  # µm west of the last lane to the parent's pins
+EDGE = 3.0  # µm from the last lane (west) or tile b (east) to the parent's pins
 
 
 def _nets(a: TileBuild, b: TileBuild, link: tuple[str, str]) -> dict[str, dict[str, str]]:
@@ -61,44 +64,51 @@ def _route(c: gf.Component, start: gf.Port, end: gf.Port) -> None:
                             bend=gf.partial(gf.components.wire_corner, cross_section=xs))
 
 
+def _pin(c: gf.Component, net: str, start: gf.Port, x: float) -> None:
+    """``start`` routed straight to a parent pin ``net`` at ``x``, on ``start``'s side."""
+    y, east = start.center[1], start.orientation == 0
+    _route(c, start, gf.Port(f"{net}_edge", center=(x, y), width=PAD,
+                             orientation=180 if east else 0, layer=LAYER.metal3,
+                             port_type="electrical"))
+    box = (x - PAD, y - PAD / 2, x, y + PAD / 2) if east else (x, y - PAD / 2, x + PAD, y + PAD / 2)
+    add_pin(c, net, LAYER.metal3, box, 0 if east else 180, label=True)
+
+
 def two_tiles(a: TileBuild, b: TileBuild, link: tuple[str, str], risers: bool = True
               ) -> gf.Component:
-    """Tile ``b`` above tile ``a``, wired as :func:`_nets` says, every parent pin a metal3
-    port and label on the parent's west edge.
+    """Tile ``b`` east of and above tile ``a``, wired as :func:`_nets` says, every parent pin
+    a metal3 port and label on the parent's west edge (inputs, bias, supplies) or east edge
+    (outputs).
 
     ``risers=False`` leaves out the supplies' metal2 risers: a layout whose vdd and vss are
     open between the tiles (a negative case)."""
     c = gf.Component(f"two_tiles_{a.name[-8:]}_{b.name[-8:]}_{link[1]}_{int(risers)}")
     ra, rb = c << a.component, c << b.component
-    rb.movey(a.component.ysize + GAP)
+    rb.move((a.component.xsize + GAP, a.component.ysize + GAP))
     taps: dict[str, list[gf.Port]] = defaultdict(list)
     for tag, nets in _nets(a, b, link).items():
         for pin, net in nets.items():
             taps[net].append((ra if tag == "a" else rb).ports[pin])
-    shared = [net for net, ports in taps.items() if len(ports) > 1]
+    shared = [net for net, ports in taps.items() if len(ports) > 1 and net != "link"]
     lane = {net: rules.snap(-LANE0 - k * PITCH) for k, net in enumerate(shared)}
-    edge = rules.snap(min(lane.values()) - EDGE)
+    lane["link"] = rules.snap(ra.dxmax + GAP / 2)  # in the gap, crossing a's outputs
+    west_edge = rules.snap(min(lane.values()) - EDGE)
+    east_edge = rules.snap(rb.dxmax + EDGE)
     for net, ports in taps.items():
-        west = []  # the metal3 port each tap reaches in the west: a via's, or its own
+        if net not in lane:
+            _pin(c, net, ports[0], east_edge if ports[0].orientation == 0 else west_edge)
+            continue
+        west = []  # the metal3 port each tap reaches at its lane
         for port in ports:
-            if net in lane:
-                v = c << via_stack(size=(PAD, PAD), layer_bottom="metal2", layer_top="metal3")
-                v.move((lane[net], port.center[1]))
-                _route(c, port, v.ports["e3"])
-                west.append(v.ports["e1"])
-            else:
-                west.append(port)
-        if net in lane and (risers or net == "link"):
+            v = c << via_stack(size=(PAD, PAD), layer_bottom="metal2", layer_top="metal3")
+            v.move((lane[net], port.center[1]))
+            _route(c, port, v.ports["e1" if port.orientation == 0 else "e3"])
+            west.append(v.ports["e1"])
+        if risers or net == "link":
             lo, hi = sorted(p.center[1] for p in ports)
             rect(c, LAYER.metal2, (lane[net] - PAD / 2, lo, lane[net] + PAD / 2, hi))
-        if net == "link":
-            continue
-        start = min(west, key=lambda p: p.center[1])  # a shared net's pin: its lowest tap
-        y = start.center[1]
-        _route(c, start, gf.Port(f"{net}_edge", center=(edge, y), width=PAD, orientation=0,
-                                 layer=LAYER.metal3, port_type="electrical"))
-        add_pin(c, net, LAYER.metal3, (edge, y - PAD / 2, edge + PAD, y + PAD / 2), 180,
-                label=True)
+        if net != "link":
+            _pin(c, net, min(west, key=lambda p: p.center[1]), west_edge)  # its lowest tap
     return c
 
 

@@ -143,7 +143,7 @@ def test_official_lvs_deck_matches(tile: tuple[Path, Circuit, list[Pin]], tmp_pa
 def _lef_problems(lef: Path, name: str, size: tuple[float, float],
                   ports: dict[str, tuple[float, float]]) -> list[str]:
     """What KLayout's LEF reader finds different from the tile: the macro's outline, one
-    Metal3 pin per port whose west edge is the port, obstructions over Metal1-3."""
+    Metal3 pin per port whose outer edge is the port, obstructions over Metal1-3."""
     layout = kdb.Layout()
     layout.read(str(lef), kdb.LoadLayoutOptions())  # layers <LEF layer>.PIN / .OBS / .LABEL
     macro = layout.cell(name)
@@ -164,7 +164,9 @@ def _lef_problems(lef: Path, name: str, size: tuple[float, float],
             continue
         box = next((b.to_dtype(layout.dbu) for b in region("Metal3.PIN").each()
                     if b.to_dtype(layout.dbu).bbox().contains(pins[pin])), None)
-        if box is None or (box.bbox().left, box.bbox().center().y) != pytest.approx(ports[pin]):
+        west = ports[pin][0] < size[0] / 2  # the port's edge of the pin shape
+        edge = None if box is None else box.bbox().left if west else box.bbox().right
+        if box is None or (edge, box.bbox().center().y) != pytest.approx(ports[pin]):
             problems.append(f"pin {pin} at {box}, port at {ports[pin]}")
     problems += [f"{m} not obstructed" for m in ("Metal1", "Metal2", "Metal3")
                  if not (kdb.Region(outline) - region(f"{m}.OBS")).is_empty()]
@@ -175,8 +177,12 @@ def test_lef_reads_back_with_size_pins_and_obstructions(
         tile: tuple[Path, Circuit, list[Pin]], tmp_path: Path) -> None:
     outdir, circuit, _ = tile
     size = json.loads((outdir / "summary.json").read_text())["size_um"]
-    ports = {p.name: tuple(p.center) for p in import_tile(outdir / "tile.gds").ports}
+    imported = import_tile(outdir / "tile.gds").ports
+    ports = {p.name: tuple(p.center) for p in imported}
     assert len(ports) == 8
+    # inputs, bias and supplies on the west edge, the outputs on the east edge
+    assert {p.name: (p.center[0], p.orientation) for p in imported if p.center[0] > 0} == {
+        f"y{k}": (pytest.approx(size[0]), 0) for k in range(2)}
     assert _lef_problems(outdir / "tile.lef", circuit.name, size, ports) == []
     text = (outdir / "tile.lef").read_text()
     dropped = tmp_path / "dropped.lef"
@@ -184,6 +190,14 @@ def test_lef_reads_back_with_size_pins_and_obstructions(
     assert _lef_problems(dropped, circuit.name, size, ports) == ["pin y1 only in the tile"]
     moved = {**ports, "x0": (ports["x0"][0], ports["x0"][1] + 1)}
     assert _lef_problems(outdir / "tile.lef", circuit.name, size, moved)[0].startswith("pin x0 at")
+    # an output pin written on the west edge, where the tile has no port
+    block = re.search(r"  PIN y0\n.*?  END y0\n", text, re.S).group(0)
+    rect = re.search(r"RECT ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", block)
+    west = block.replace(rect.group(0), f"RECT 0.000 {rect.group(2)} "
+                         f"{float(rect.group(3)) - float(rect.group(1)):.3f} {rect.group(4)}")
+    wrong_edge = tmp_path / "wrong_edge.lef"
+    wrong_edge.write_text(text.replace(block, west))
+    assert _lef_problems(wrong_edge, circuit.name, size, ports)[0].startswith("pin y0 at")
 
 
 def _ring_problems(lef: str, gds: Path) -> list[str]:

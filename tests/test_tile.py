@@ -11,15 +11,29 @@ from pathlib import Path
 
 import gdsfactory as gf
 import klayout.db as kdb
+import numpy as np
 import pytest
 
 from bmru_pdk.cells import side_by_side
+from bmru_pdk.cells.crossbar import Shape
 from bmru_pdk.cli import main
 from bmru_pdk.fileio import MANIFEST
 from bmru_pdk.layouts.floorplan import PITCH, riser_lanes
-from bmru_pdk.layouts.tile import FILES, bmru_tile, import_tile, tile_files, write_gds
+from bmru_pdk.layouts.tile import (
+    FILES,
+    bmru_tile,
+    build_tile,
+    import_tile,
+    tile_files,
+    write_gds,
+)
 from bmru_pdk.model.bundled import bundled_checkpoint
-from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint, write_checkpoint
+from bmru_pdk.model.checkpoint import (
+    open_checkpoint,
+    random_checkpoint,
+    read_checkpoint,
+    write_checkpoint,
+)
 from bmru_pdk.verification import drc, lvs
 
 pytestmark = pytest.mark.usefixtures("pdk")
@@ -183,3 +197,32 @@ def test_spine_lanes_shared_by_disjoint_risers() -> None:
     assert len({lanes["a"], lanes["c"], lanes["d"]}) == 3  # overlapping: one lane each
     assert sorted(set(lanes.values())) == [0, 1, 2]
     assert riser_lanes({**spans, "b": (10.0 + PITCH / 2, 20.0)})["b"] == 3  # too close: a new lane
+
+
+def test_dense_tile_keeps_its_aspect_ratio(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A dense network (every weight drawn) whose arrays, drawn in one band, make a tile
+    1.6 times as wide as high: the floorplan bands its arrays to the aspect asked for.
+    Bands hold whole rails (a rail is 1/16 of these arrays' width) and the floorplan's
+    estimate leaves the spine's and channels' exact widths out, so the target holds within
+    a factor of two: the default (1) gives at most 2 : 1 either way, 2 a taller tile than
+    the default within 1-4. Outside 0.25-4 the job refuses (exit 2) before any build."""
+    ckpt = open_checkpoint(random_checkpoint(n_in=13, d=16, layers=2, seed=0, dense=True,
+                                             path=tmp_path / "dense.safetensors"))
+    assert all(np.count_nonzero(ckpt.arrays[f"layers.{i}.W"]) == ckpt.arrays[
+        f"layers.{i}.W"].size for i in range(2))
+    ratio = {a: build_tile(ckpt, max_devices=10_000, aspect=a).boundary for a in (1.0, 2.0)}
+    ratio = {a: h / w for a, (_, _, w, h) in ratio.items()}
+    assert 0.5 <= ratio[1.0] <= 2.0
+    assert ratio[1.0] < ratio[2.0] and 1.0 <= ratio[2.0] <= 4.0
+    code, err = _cli("tile", str(tmp_path / "dense.safetensors"), "-o", str(tmp_path / "out"),
+                     "--aspect", "10", capsys=capsys)
+    assert code == 2 and "aspect 10 is outside 0.25-4" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bands_share_the_rails_evenly() -> None:
+    shape = Shape(pitch=10.0, rails=16, inputs=4, height=50.0)
+    assert shape.band(1000.0) == 98  # room for every rail: one band
+    assert shape.band(170.0) == 8  # 15 fit: two bands of 8, not 15 and 1
+    assert shape.band(1.0) == 1

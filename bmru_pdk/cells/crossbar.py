@@ -48,7 +48,7 @@ ROW_GAP = 0.6
 BLOCK_GAP = 1.0
 SUB_GAP = 1.0  # between folded sub-arrays (metal3 lines end to end)
 FOLD_MIN = 16  # rows of a folded sub-array, at least
-BAND = 64  # rails per band: a wider array stacks bands of this many rails
+BAND = 64  # rails per band by default: a wider array stacks bands of this many rails
 Role = Literal["weight", "diode", "copy"]
 
 
@@ -178,11 +178,12 @@ class _Sub:
     group: int  # side-by-side position (folds); bands stack in group 0
 
 
-def _subarrays(n_rows: list[_Row], p_rows: list[_Row], rails: list[int]) -> list[_Sub]:
-    """Bands of ``BAND`` rails stacked bottom-up, the first with the input columns; or, an
-    array of at most ``BAND`` rails, side-by-side folds of :func:`fold` rows."""
+def _subarrays(n_rows: list[_Row], p_rows: list[_Row], rails: list[int], band: int
+               ) -> list[_Sub]:
+    """Bands of ``band`` rails stacked bottom-up, the first with the input columns; or, an
+    array of at most ``band`` rails, side-by-side folds of :func:`fold` rows."""
     p_of = {r.input: r for r in p_rows}
-    bands = [rails[k:k + BAND] for k in range(0, len(rails), BAND)]
+    bands = [rails[k:k + band] for k in range(0, len(rails), band)]
     if len(bands) > 1:
         def only(rows: list[_Row], band: list[int], first: bool) -> list[_Row]:
             kept = [_Row(r.input, {k: v for k, v in r.sites.items()
@@ -190,17 +191,74 @@ def _subarrays(n_rows: list[_Row], p_rows: list[_Row], rails: list[int]) -> list
             return [r for r in kept if r.sites]
         return [_Sub(only(n_rows, b, k == 0), only(p_rows, b, k == 0), b, 0)
                 for k, b in enumerate(bands)]
-    size = fold(len(n_rows), len(rails))
+    size = fold(len(n_rows), len(rails), band)
     return [_Sub(n_rows[g:g + size], [p_of[r.input] for r in n_rows[g:g + size]
                                       if r.input in p_of], rails, g // size)
             for g in range(0, len(n_rows), size)]
 
 
-def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
+def _pitch(measured: dict[Device, _Device]) -> float:
+    """Site pitch: the widest device, a metal2 space each side and the column line."""
+    return rules.snap_up(max(m.x1 - m.x0 for m in measured.values())
+                         + 2 * rules.M2_SPACE.value + PAD)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a crossbar's size follows from, before it is drawn: its area hardly depends on
+    how its rails are banded or its rows folded, only its outline does.
+
+    Attributes:
+        pitch: Site pitch (one column), µm.
+        rails: Columns with a weight (each band adds the two input columns).
+        height: Height of all its rows stacked (N block, P block), µm.
+    """
+
+    pitch: float
+    rails: int
+    inputs: int
+    height: float
+
+    def band(self, width: float) -> int:
+        """Rails per band for an array about ``width`` µm wide (at least one), the rails
+        shared evenly among as many bands as that takes (no last band of a few rails)."""
+        most = max(1, int(width / self.pitch) - 2)
+        if most >= self.rails:
+            return most
+        return -(-self.rails // -(-self.rails // most))
+
+    def outline(self, band: int) -> tuple[float, float]:
+        """About how wide and high the array is drawn with ``band`` (µm): its sites, their
+        lanes (up to two per row and the supplies' each) and its fan-out channels."""
+        if self.rails > band:  # bands stacked, each with all rows and a channel of its own
+            bands = -(-self.rails // band)
+            lanes = 2 * self.inputs + 2
+            return ((band + 2) * self.pitch + lanes * PITCH,
+                    bands * self.height + (self.rails + 2 + bands) * PITCH)
+        rows = fold(self.inputs, self.rails, band)
+        folds = -(-self.inputs // rows)
+        lanes = 2 * min(rows, self.inputs) + 2
+        width = folds * ((self.rails + 2) * self.pitch + lanes * PITCH) + (folds - 1) * SUB_GAP
+        tracks = self.rails + 2 + (self.inputs if folds > 1 else 0)
+        return width, self.height * min(rows, self.inputs) / self.inputs + tracks * PITCH
+
+
+def shape(circuit: Circuit, n_in: int) -> Shape:
+    """The :class:`Shape` of ``circuit`` drawn as a crossbar (its device cells measured)."""
+    n_rows, p_rows = _rows(circuit, n_in)
+    measured = _Device.measure([d for r in n_rows + p_rows for d, _ in r.sites.values()])
+    rails = {col for r in n_rows + p_rows for col in r.sites if col >= 2}
+    height = len(n_rows) * _block(n_rows, measured).height
+    if p_rows:
+        height += BLOCK_GAP + len(p_rows) * _block(p_rows, measured).height
+    return Shape(_pitch(measured), len(rails), len(n_rows), height)
+
+
+def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component:
     """Draw ``circuit`` (a :func:`~bmru_pdk.circuits.builders.weight_array`) as a crossbar.
 
-    Rails without any weight get no column. An array of more than ``BAND`` rails is drawn
-    as bands of ``BAND`` rails stacked bottom-up, each with its own fan-out channel below
+    Rails without any weight get no column. An array of more than ``band`` rails is drawn
+    as bands of ``band`` rails stacked bottom-up, each with its own fan-out channel below
     it; the first holds the input columns and the gate lines of the others hang on metal2
     risers west of the bands. An array of many more inputs than columns is folded into
     side-by-side sub-arrays of :func:`fold` rows that share the fan-out channel: the gate
@@ -213,11 +271,10 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
     c = gf.Component()
     n_rows, p_rows = _rows(circuit, n_in)
     measured = _Device.measure([d for r in n_rows + p_rows for d, _ in r.sites.values()])
-    pitch = rules.snap_up(max(m.x1 - m.x0 for m in measured.values())
-                          + 2 * rules.M2_SPACE.value + PAD)
+    pitch = _pitch(measured)
     column = rules.snap(pitch - rules.M2_SPACE.value - HALF)  # column line, site-relative
     rails = sorted({col for r in n_rows + p_rows for col in r.sites if col >= 2})
-    subs = _subarrays(n_rows, p_rows, rails)
+    subs = _subarrays(n_rows, p_rows, rails, band)
     banded = len({s.group for s in subs}) < len(subs)
     nb = _block(n_rows, measured)
     pb = _block(p_rows, measured) if p_rows else None
@@ -328,18 +385,21 @@ def draw_crossbar(circuit: Circuit, n_in: int) -> gf.Component:
         pins[name] = (0.0, y - HALF, rules.snap(reach[name] + HALF), y + HALF)
         rect(c, LAYER.metal3, pins[name])
     c.info["pitch_um"] = pitch
+    # the fan-out channels hold only these tracks and metal2 drops: each track's line is
+    # free of metal3 from its last via to the cell's east edge (a tile's output leaves there)
+    c.info["clear_east"] = sorted(track_y)
     for pin in circuit.pins:  # in the circuit's order; a rail without weights has none
         if pin.name in pins:
             add_pin(c, pin.name, LAYER.metal3, pins[pin.name], 180, label=True)
     return c
 
 
-def fold(inputs: int, rails: int) -> int:
+def fold(inputs: int, rails: int, band: int = BAND) -> int:
     """Rows per sub-array of ``inputs`` rows on ``rails`` rails: as many as it has columns
     (the rails plus the two input columns) and at least ``FOLD_MIN``, but enough that the
-    sub-arrays side by side span no more columns than a band (each fold's lanes, up to two
-    per row at a tenth of a column's pitch each, counted as columns)."""
+    sub-arrays side by side span no more columns than a band of ``band`` rails (each fold's
+    lanes, up to two per row at a tenth of a column's pitch each, counted as columns)."""
     rows = max(FOLD_MIN, rails + 2)
-    while rows < inputs and -(-inputs // rows) * (rails + 2 + rows // 5) > BAND + 2:
+    while rows < inputs and -(-inputs // rows) * (rails + 2 + rows // 5) > band + 2:
         rows += FOLD_MIN
     return rows

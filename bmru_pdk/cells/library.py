@@ -11,7 +11,7 @@ from typing import Literal
 
 import gdsfactory as gf
 
-from bmru_pdk.cells.crossbar import draw_crossbar
+from bmru_pdk.cells.crossbar import BAND, draw_crossbar
 from bmru_pdk.cells.placer import Placement, place_row
 from bmru_pdk.cells.router import next_row_y, route
 from bmru_pdk.circuits import builders
@@ -132,7 +132,7 @@ def relu_node(unit_um: float = UNIT.w) -> gf.Component:
 
 @gf.cell
 def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
-                 unit_um: float = UNIT.w) -> gf.Component:
+                 unit_um: float = UNIT.w, band: int = BAND) -> gf.Component:
     """Signed weight matrix drawn as a crossbar (:mod:`bmru_pdk.cells.crossbar`): PMOS
     mirror outputs source onto the column rails, NMOS ones sink.
 
@@ -141,10 +141,12 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
     Args:
         ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
         unit_um: side of the square unit device every mirror is drawn from, µm.
+        band: rails side by side; more rails stack in bands of this many (the array's
+            outline: a tile sets it for its aspect ratio).
     """
     circuit = builders.weight_array(builders.WeightArrayParams(
         ratios=[list(r) for r in ratios], unit=_unit(unit_um)))
-    return _record(draw_crossbar(circuit, len(ratios)), circuit)
+    return _record(draw_crossbar(circuit, len(ratios), band), circuit)
 
 
 @gf.cell

@@ -11,8 +11,13 @@ Every net with more than one such tap (a direct port or a channel track) gets a 
 riser in a spine west of all rows, from its lowest tap to its highest; risers whose spans
 do not overlap share a lane (interval packing), so the spine is as wide as the most nets
 crossing any one height, not as the number of nets. Each tile pin's lowest tap runs on west
-to the boundary, where its port and its label (just inside the port) sit. Metal2 is only
-ever vertical and metal3 horizontal outside the cells, so crossings are free.
+to the boundary, where its port and its label (just inside the port) sit; an output pin
+leaves on the east edge instead, from the readout crossbar's fan-out track, which is clear
+of metal3 to the array's east edge. Metal2 is only ever vertical and metal3 horizontal
+outside the cells, so crossings are free.
+
+The arrays are banded to a row width chosen for the tile's aspect ratio (:func:`row_width`),
+and the unit rows wrap at the widest array.
 
 Power rings: the supply nets get a closed ring each on metal4, the level above every shape of
 the tile, between the boundary and the cells (ground outside, supply inside), the rings an
@@ -23,12 +28,14 @@ to its port and drops a via3 array to its own ring where it crosses it.
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass
 
 import gdsfactory as gf
 import klayout.db as kdb
 
 from bmru_pdk import rules
+from bmru_pdk.cells.crossbar import Shape
 from bmru_pdk.cells.placer import place
 from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, via
 from bmru_pdk.cells.vias import VIA3, Box, add_pin, cut_array, rect
@@ -67,9 +74,9 @@ def _direct(row: list[Placement]) -> bool:
     return bool(nets) and len(set(nets)) == len(nets)
 
 
-def _wrap(rows: list[list[Placement]], box: dict[str, kdb.DBox]) -> list[list[Placement]]:
-    """Split every channel row wider than the widest direct row (or its own widest cell)."""
-    width = max([box[r[0].cell.name].width() for r in rows if _direct(r)], default=0.0)
+def _wrap(rows: list[list[Placement]], box: dict[str, kdb.DBox], width: float
+          ) -> list[list[Placement]]:
+    """Split every channel row wider than ``width`` (or its own widest cell)."""
     out: list[list[Placement]] = []
     for row in rows:
         if _direct(row):
@@ -86,6 +93,48 @@ def _wrap(rows: list[list[Placement]], box: dict[str, kdb.DBox]) -> list[list[Pl
             x += w
         out.append(line)
     return out
+
+
+def row_width(arrays: list[Shape], rows: list[list[Placement]], aspect: float) -> float:
+    """Width to draw the weight arrays about (each banded to it, :meth:`Shape.band`) for a
+    tile of about ``aspect`` (height : width).
+
+    Tried on a geometric series of widths from the widest cell to every array in one band
+    and every channel row unwrapped: each array's outline (:meth:`Shape.outline`), the other
+    rows wrapped at the widest row as :func:`place_and_route` wraps them, the spine as wide
+    as a lane per channel-row net (their risers overlap), the edges; the closest wins.
+    """
+    bbox = {p.cell.name: p.cell.dbbox() for row in rows for p in row}
+    widest = max(b.width() for b in bbox.values())
+    unwrapped = max([sum(_gap(len(p.cell.ports)) + bbox[p.cell.name].width() for p in row)
+                     for row in rows] + [a.outline(max(a.rails, 1))[0] for a in arrays])
+    spine = PITCH * len({p.nets[port.name] for row in rows if not _direct(row)
+                         for p in row for port in p.cell.ports}) + SPINE_CLEAR
+
+    def error(width: float) -> float:
+        outlines = [a.outline(a.band(width)) for a in arrays]
+        wrap = max([widest, *(w for w, _ in outlines)])
+        wrapped = _wrap(rows, bbox, wrap)
+        height = (sum(h + ROW_CLEAR for _, h in outlines) + 2 * EDGE
+                  + sum(_row_height(row, bbox) for row in wrapped))
+        return abs(math.log(height / (wrap + spine + 2 * EDGE) / aspect))
+
+    steps = 60
+    widths = [widest * (unwrapped / widest) ** (k / steps) for k in range(steps + 1)]
+    return min(widths, key=error)
+
+
+def _row_height(row: list[Placement], bbox: dict[str, kdb.DBox]) -> float:
+    """How far a row moves the next one up: its channel (one track per net, below it, a
+    row of several cells only) and its tallest cell, each with a clearance."""
+    cells = max(bbox[p.cell.name].height() for p in row) + ROW_CLEAR
+    return cells if _direct(row) else _channel(row) + cells
+
+
+def _channel(row: list[Placement]) -> float:
+    """Height of a channel row's tracks below its cells, clearance included."""
+    nets = {p.nets[port.name] for p in row for port in p.cell.ports}
+    return len(nets) * PITCH - PITCH + PAD + ROW_CLEAR
 
 
 def riser_lanes(spans: dict[str, tuple[float, float]]) -> dict[str, int]:
@@ -130,7 +179,7 @@ def _rings(c: gf.Component, boundary: Box, rings: list[str], pin_track: dict[str
 
 
 def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str],
-                    rings: list[str] | None = None) -> Box:
+                    rings: list[str] | None = None, east: list[str] | None = None) -> Box:
     """Place ``rows`` bottom-up, route every net, add a port and label per pin.
 
     Args:
@@ -139,13 +188,17 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         pins: tile pin names (nets) in port order.
         rings: supply pins (of ``pins``) that get a metal4 power ring, outermost first; the
             rings' sides are in ``c.info["power_rings"]``.
+        east: pins (of ``pins``) to leave on the east edge: from their highest port whose
+            track its cell keeps clear of metal3 to its east edge (``info["clear_east"]``,
+            a crossbar's fan-out tracks), straight on east. Without such a port, west.
 
     Returns:
         The boundary (x0, y0, x1, y1) with the lower-left corner at the origin.
     """
     # every cell measured before anything is placed: one layout update (placer.Placed)
     bbox = {p.cell.name: p.cell.dbbox() for row in rows for p in row}
-    rows = _wrap(rows, bbox)
+    rows = _wrap(rows, bbox, max([bbox[r[0].cell.name].width() for r in rows if _direct(r)],
+                                 default=0.0))
     # vertical placement first: the taps' heights decide the spine, the spine the x origin
     track_y: dict[Track, float] = {}
     bases: list[float] = []
@@ -161,9 +214,9 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
             nets = list(dict.fromkeys(p.nets[port.name] for p in row for port in p.cell.ports))
             for k, n in enumerate(nets):
                 track_y[n, str(r)] = rules.snap(y + HALF + k * PITCH)
-            base = rules.snap(y + len(nets) * PITCH - PITCH + PAD + ROW_CLEAR)
+            base = rules.snap(y + _channel(row))
         bases.append(base)
-        y = rules.snap(base + max(bbox[p.cell.name].height() for p in row) + ROW_CLEAR)
+        y = rules.snap(y + _row_height(row, bbox))
     taps: dict[str, list[Track]] = {}
     for key in track_y:
         taps.setdefault(key[0], []).append(key)
@@ -174,6 +227,7 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
 
     legs: list[Stub] = []
     spans: dict[Track, tuple[float, float]] = {}
+    clear: dict[Track, tuple[float, float]] = {}  # direct ports with a clear run east
     boxes_placed: list[Box] = []
     for r, row in enumerate(rows):
         direct = _direct(row)
@@ -187,13 +241,15 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
                 px, py = (rules.snap(v) for v in port.center)
                 if direct:  # the track is the port's own line, run on west to the spine
                     spans[key] = (px, px + HALF)
+                    if port.name in p.cell.info.get("clear_east", ()):
+                        clear[key] = (px, py)
                     continue
                 sx = rules.snap(px - STUB_IN - k * PITCH)
                 rect(c, LAYER.metal3, (sx - HALF, py - HALF, px, py + HALF))
                 via(c, (sx, py), "metal2", "metal3")
                 legs.append(Stub(key[0], sx, py, key[1]))
-                west, east = spans.get(key, (sx, sx))
-                spans[key] = (min(west, sx - HALF), max(east, sx + HALF))
+                lo, hi = spans.get(key, (sx, sx))
+                spans[key] = (min(lo, sx - HALF), max(hi, sx + HALF))
             x = placed[2]
             boxes_placed.append(placed)
     for n, x in riser_x.items():
@@ -201,16 +257,27 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         for key in taps[n]:
             legs.append(Stub(n, x, low, key[1]))
             spans[key] = (min(spans[key][0], x - HALF), spans[key][1])
-    first = {n: min(taps[n], key=track_y.__getitem__) for n in pins}  # a pin's lowest tap
+    exits = {n: max((k for k in taps[n] if k in clear), key=track_y.__getitem__)
+             for n in east or [] if any(k in clear for k in taps[n])}
+    # a west pin leaves from its lowest tap
+    first = {n: min(taps[n], key=track_y.__getitem__) for n in pins if n not in exits}
     for key in first.values():
         spans[key] = (0.0, spans[key][1])
     boxes = draw_legs(c, legs, track_y, spans)
+    x1 = rules.snap(max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)]) + EDGE)
+    boundary = (0.0, 0.0, x1, rules.snap(y - ROW_CLEAR + EDGE))
     for n in pins:
-        box = boxes[first[n]]
-        add_pin(c, n, LAYER.metal3, box, 180)
-        c.add_label(n, position=(LABEL_INSET, (box[1] + box[3]) / 2), layer=LABELS[LAYER.metal3])
-    east = max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)])
-    boundary = (0.0, 0.0, rules.snap(east + EDGE), rules.snap(y - ROW_CLEAR + EDGE))
+        if n in exits:
+            px, py = clear[exits[n]]
+            box = (px, py - HALF, x1, py + HALF)
+            rect(c, LAYER.metal3, box)
+            add_pin(c, n, LAYER.metal3, box, 0)
+            c.add_label(n, position=(x1 - LABEL_INSET, py), layer=LABELS[LAYER.metal3])
+        else:
+            box = boxes[first[n]]
+            add_pin(c, n, LAYER.metal3, box, 180)
+            c.add_label(n, position=(LABEL_INSET, (box[1] + box[3]) / 2),
+                        layer=LABELS[LAYER.metal3])
     rect(c, LAYER.pr_bndry, boundary)
     _rings(c, boundary, rings or [], {n: boxes[first[n]] for n in rings or []})
     return boundary

@@ -22,7 +22,8 @@ def _rect(box: tuple[float, float, float, float]) -> str:
 
 
 def lef(c: gf.Component, pins: list[Pin], boundary: tuple[float, float, float, float]) -> str:
-    """The MACRO of tile ``c``: its pins are the ports (a port's metal3 end, one pad long);
+    """The MACRO of tile ``c``: its pins are the ports (a port's metal3 end at the edge, one
+    pad long);
     a supply with a power ring (``c.info["power_rings"]``) has the ring's sides too."""
     _, _, w, h = boundary
     lines = ["VERSION 5.8 ;", 'BUSBITCHARS "[]" ;', 'DIVIDERCHAR "/" ;', "",
@@ -32,10 +33,11 @@ def lef(c: gf.Component, pins: list[Pin], boundary: tuple[float, float, float, f
     for pin in pins:
         port = c.ports[pin.name]
         (x, y), half = port.center, port.width / 2
+        x0 = x if port.orientation == 180 else x - 2 * half  # one pad into the tile
         lines += [f"  PIN {pin.name}", f"    DIRECTION {DIRECTION[pin.role]} ;",
                   f"    USE {_USE.get(pin.role, 'SIGNAL')} ;", "    PORT",
                   f"      LAYER {LEF_LAYERS[port.layer_info.name]} ;",
-                  f"        {_rect((x, y - half, x + 2 * half, y + half))}"]
+                  f"        {_rect((x0, y - half, x0 + 2 * half, y + half))}"]
         if pin.name in rings:
             lines += [f"      LAYER {LEF_LAYERS['metal4']} ;",
                       *(f"        {_rect(tuple(r))}" for r in rings[pin.name])]

@@ -21,21 +21,24 @@ from pathlib import Path
 import gdsfactory as gf
 import klayout.db as kdb
 
-from bmru_pdk.cells import library
+from bmru_pdk.cells import crossbar, library
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
 from bmru_pdk.circuits.characterize import Tables
-from bmru_pdk.circuits.design import TileDesign, design, realise
+from bmru_pdk.circuits.design import Part, TileDesign, design, realise
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.circuits.model import Circuit
+from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
-from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route
+from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route, row_width
 from bmru_pdk.layouts.lef import lef
 from bmru_pdk.layouts.verilog import verilog
 from bmru_pdk.model.checkpoint import Checkpoint, open_checkpoint
 from bmru_pdk.tech import VDD_V
 
+ASPECT = 1.0  # height : width a tile's floorplan aims at by default
+ASPECTS = (0.25, 4.0)  # the range it takes
 FILES = ("tile.gds", "tile.spice", "tile.lvs.spice", "tile.lef", "tile.v", "mapping.csv",
          "mapping.json", "summary.json")
 
@@ -48,22 +51,51 @@ CELLS: dict[type, Callable[..., gf.Component]] = {
 }
 
 
-def tile_layout(tile: TileDesign) -> gf.Component:
-    """Place and route the parts of ``tile``; ports are the tile pins (metal3, west edge).
+def _placements(tile: TileDesign, aspect: float) -> list[list[Placement]]:
+    """Every part's library cell; the weight arrays banded to the row width that gives the
+    tile ``aspect`` (:func:`~bmru_pdk.layouts.floorplan.row_width`), where that differs from
+    their default outline."""
+    def arrays(row: list[Part]) -> bool:
+        return isinstance(row[0].params, builders.WeightArrayParams)
 
-    Named by content (a hash of its schematic), not by the checkpoint's path: the same
-    network gives the same cell, built once per layout. ``info`` holds the schematic, the
-    device count, the area (µm²) and the boundary, for a user placing the component.
+    cells = {p.name: CELLS[type(p.params)](**p.settings)
+             for row in tile.rows if not arrays(row) for p in row}
+    shapes = {p.name: crossbar.shape(p.circuit, len(p.params.ratios))
+              for row in tile.rows if arrays(row) for p in row}
+    width = row_width(list(shapes.values()), [[Placement(p.name, cells[p.name], p.nets)
+                                               for p in row] for row in tile.rows
+                                              if not arrays(row)], aspect)
+    for name, shape in shapes.items():
+        band = shape.band(width)
+        part = next(p for row in tile.rows for p in row if p.name == name)
+        wider = band < crossbar.BAND or shape.rails > crossbar.BAND
+        cells[name] = library.weight_array(**part.settings, **({"band": band} if wider else {}))
+    return [[Placement(p.name, cells[p.name], p.nets) for p in row] for row in tile.rows]
+
+
+def tile_layout(tile: TileDesign, aspect: float = ASPECT) -> gf.Component:
+    """Place and route the parts of ``tile``; ports are the tile pins on metal3, the outputs
+    on the east edge, every other pin on the west edge.
+
+    Named by content (a hash of its schematic, and of ``aspect`` where not the default), not
+    by the checkpoint's path: the same network gives the same cell, built once per layout.
+    ``info`` holds the schematic, the device count, the area (µm²) and the boundary, for a
+    user placing the component.
+
+    Args:
+        tile: The typed tile description.
+        aspect: Height : width the floorplan aims at (weight arrays banded to suit).
     """
     circuit = tile.circuit
-    name = f"{circuit.name}_{hashlib.sha1(circuit.to_spice().encode()).hexdigest()[:8]}"
+    key = circuit.to_spice() + ("" if aspect == ASPECT else f"\n* aspect {aspect}")
+    name = f"{circuit.name}_{hashlib.sha1(key.encode()).hexdigest()[:8]}"
     if gf.kcl.layout.cell(name) is not None:  # built before in this layout: the same cell
         return gf.Component(base=gf.kcl[name].base)
     c = gf.Component()
-    rows = [[Placement(p.name, CELLS[type(p.params)](**p.settings), p.nets) for p in row]
-            for row in tile.rows]
+    rows = _placements(tile, aspect)
     rings = [p.name for role in ("ground", "supply") for p in tile.pins if p.role == role]
-    boundary = place_and_route(c, rows, [p.name for p in tile.pins], rings)
+    outputs = [p.name for p in tile.pins if p.role == "output"]
+    boundary = place_and_route(c, rows, [p.name for p in tile.pins], rings, east=outputs)
     c.name = name
     c.info.update({"spice": circuit.model_copy(update={"name": name}).to_spice(),
                    "devices": len(circuit.flat_devices()),
@@ -72,23 +104,27 @@ def tile_layout(tile: TileDesign) -> gf.Component:
     return c
 
 
-def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES) -> gf.Component:
+def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES,
+              aspect: float = ASPECT) -> gf.Component:
     """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
 
-    Ports (metal3, west edge, labelled): ``x0``.. input currents, ``y0``.. output currents,
-    ``iref`` reference current (one unit current in), ``vdd``, ``vss``. Mapped with the
-    package's characterisation tables (:func:`build_tile` takes others).
+    Ports (metal3, labelled): ``x0``.. input currents, ``iref`` reference current (one unit
+    current in), ``vdd``, ``vss`` on the west edge; ``y0``.. output currents on the east
+    edge. Mapped with the package's characterisation tables (:func:`build_tile` takes
+    others).
 
     Args:
         checkpoint: path of the ``.safetensors`` checkpoint.
         max_devices: refuse, before building, a network whose tile would exceed this many
             transistors (:func:`~bmru_pdk.circuits.budget.check_budget`).
+        aspect: height : width the floorplan aims at.
 
     Raises:
         BmruError: unreadable or invalid checkpoint, a network too large to build, or a
             parameter the mirrors cannot realise.
     """
-    return build_tile(open_checkpoint(checkpoint), max_devices=max_devices).component
+    return build_tile(open_checkpoint(checkpoint), max_devices=max_devices,
+                      aspect=aspect).component
 
 
 def _canonical(c: gf.Component) -> kdb.Layout:
@@ -131,11 +167,14 @@ def import_tile(path: str | os.PathLike[str]) -> gf.Component:
     from bmru_pdk.cells.router import PAD
 
     c = gf.import_gds(path)
+    middle = c.dbbox().center().x
     texts = c.kdb_cell.shapes(c.kcl.layer(*LABELS[LAYER.metal3]))
     for t in texts.each(kdb.Shapes.STexts):
         x, y = t.dtext.x, t.dtext.y
-        c.add_port(t.text_string, center=(x - LABEL_INSET, y), width=PAD, orientation=180,
-                   layer=LAYER.metal3, port_type="electrical")
+        west = x < middle
+        c.add_port(t.text_string, center=(x - LABEL_INSET if west else x + LABEL_INSET, y),
+                   width=PAD, orientation=180 if west else 0, layer=LAYER.metal3,
+                   port_type="electrical")
     return c
 
 
@@ -201,6 +240,7 @@ class TileBuild:
         supply = dict(self.design.supply_na)
         return {"cell": self.name, "checkpoint": self.checkpoint.name, "devices": self.devices,
                 "area_um2": self.area_um2, "size_um": list(self.boundary[2:]),
+                "aspect": round(self.boundary[3] / self.boundary[2], 3),
                 "parts": sum(len(row) for row in self.design.rows),
                 "cells": len(self.component.called_cells()) + 1,
                 "unit_device_um": [self.design.unit.w, self.design.unit.l],
@@ -218,23 +258,34 @@ def _mapping_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
+def check_aspect(aspect: float) -> None:
+    """Refuse an aspect ratio outside :data:`ASPECTS` (one sentence)."""
+    low, high = ASPECTS
+    if not low <= aspect <= high:
+        raise BmruError(f"aspect {aspect:g} is outside {low:g}-{high:g} (height : width)")
+
+
 def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
-               max_devices: int = DEFAULT_MAX_DEVICES) -> TileBuild:
+               max_devices: int = DEFAULT_MAX_DEVICES, aspect: float = ASPECT) -> TileBuild:
     """Design and lay out the tile of ``checkpoint``.
 
     Args:
         checkpoint: The checkpoint, read once (:func:`~bmru_pdk.model.open_checkpoint`).
         tables: Characterisation tables to map with (``None``: the package's).
         max_devices: Largest tile to build, in transistors (refused before any work).
+        aspect: Height : width the floorplan aims at, within :data:`ASPECTS`.
 
     Raises:
-        BmruError: a network too large to build, or a parameter the mirrors cannot realise.
+        BmruError: a network too large to build, a parameter the mirrors cannot realise, or
+            an aspect ratio out of range.
     """
     start = time.perf_counter()
+    check_aspect(aspect)
     check_budget(checkpoint.meta.architecture, max_devices)
     tables = tables or load_tables()
     tile = design(checkpoint, tables)
-    return TileBuild(checkpoint, tile, tables, tile_layout(tile), time.perf_counter() - start)
+    return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect),
+                     time.perf_counter() - start)
 
 
 def write_tile(build: TileBuild, outdir: str | os.PathLike[str], force: bool = False) -> TileBuild:
@@ -265,13 +316,15 @@ def write_tile(build: TileBuild, outdir: str | os.PathLike[str], force: bool = F
 
 def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os.PathLike[str],
                force: bool = False, max_devices: int = DEFAULT_MAX_DEVICES,
-               tables: Tables | None = None) -> TileBuild:
+               tables: Tables | None = None, aspect: float = ASPECT) -> TileBuild:
     """The ``bmru tile`` job: read the checkpoint, build its tile, write it into ``outdir``.
 
-    The cheap refusals come first: a bad checkpoint, a network over ``max_devices`` or an
-    output folder holding files of the user's end the job before any build.
+    The cheap refusals come first: a bad checkpoint, a network over ``max_devices``, an
+    aspect ratio out of range or an output folder holding files of the user's end the job
+    before any build.
     """
     ckpt = open_checkpoint(checkpoint)
+    check_aspect(aspect)
     check_budget(ckpt.meta.architecture, max_devices)
     check_output_dir(outdir, force)
-    return write_tile(build_tile(ckpt, tables, max_devices), outdir, force=force)
+    return write_tile(build_tile(ckpt, tables, max_devices, aspect), outdir, force=force)

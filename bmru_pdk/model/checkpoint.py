@@ -357,6 +357,9 @@ def default_meta(
     )
 
 
+DENSE_W_MAX = 3.0  # largest weight magnitude of a dense random network
+
+
 def random_checkpoint(
     *,
     n_in: int = 13,
@@ -365,6 +368,7 @@ def random_checkpoint(
     seed: int = 0,
     path: str | os.PathLike[str],
     n_classes: int = 2,
+    dense: bool = False,
 ) -> Path:
     """Write a valid, randomly initialised checkpoint of any supported shape.
 
@@ -375,6 +379,9 @@ def random_checkpoint(
         seed: Seed of the initialisation (same seed, same file contents).
         path: Destination ``.safetensors`` file.
         n_classes: Output classes (named ``class0``, ``class1``, ...).
+        dense: Every weight realisable, none zero: magnitudes uniform in
+            [``w_min``, :data:`DENSE_W_MAX`], random signs (a network whose tile draws every
+            weight; the initialisation leaves most of a large network's below ``w_min``).
 
     Returns:
         The written path.
@@ -390,7 +397,15 @@ def random_checkpoint(
         )
     model = BMRUNet(default_meta(n_in, d, layers, [f"class{i}" for i in range(n_classes)]))
     model.init_parameters(torch.Generator().manual_seed(seed))
-    return save_checkpoint(model, path)
+    if not dense:
+        return save_checkpoint(model, path)
+    arrays = model_arrays(model)
+    rng = np.random.default_rng(seed)
+    low = model.meta.realisability.smallest("w")
+    for name in [f"layers.{i}.W" for i in range(layers)]:
+        shape = arrays[name].shape
+        arrays[name] = rng.choice([-1.0, 1.0], shape) * rng.uniform(low, DENSE_W_MAX, shape)
+    return write_checkpoint(path, model.meta, arrays)
 
 
 def _pos(v: np.ndarray) -> np.ndarray:

@@ -1,0 +1,20 @@
+"""What every results file records of how it was made: the command and the checkpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+
+def command() -> str:
+    """This run's command line, as a reader would type it from the repository's root."""
+    return "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def checkpoint(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The checkpoint a run read: its file name and the SHA-256 of its bytes."""
+    path = Path(path)
+    return {"checkpoint": path.name,
+            "checkpoint_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
