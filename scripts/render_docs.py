@@ -456,7 +456,7 @@ def readme_headline(run: Results | None, op: Results, sizing: Results, mc: Resul
         (f"largest tile built (d = {big['d']}, every weight drawn)",
          f"{big['devices']} transistors, {big['area_um2'] / 1e6:.2f} mm², "
          f"{aspect(big)}, built in {num(big['build_s'])} s; DRC {drc_text(big)}, LVS "
-         f"{'match' if big['lvs_match'] else 'mismatch'} ({big['lvs_s']:.0f} s)",
+         f"{lvs_text(big)}",
          readme_link(tile), "[tiles](docs/tile.md#figures)"),
     ]
     foot = ("\\* not recorded in the results file; from the project's history (the commits "
@@ -1079,6 +1079,13 @@ def drc_text(t: dict) -> str:
     return f"{'clean' if t['drc_clean'] else 'violations'} ({num(t['drc_s'])} s)"
 
 
+def lvs_text(t: dict) -> str:
+    """A tile's LVS outcome and time, or that it did not finish in the bench's budget."""
+    if t["lvs_match"] is None:
+        return "not finished in the budget"
+    return f"{'match' if t['lvs_match'] else 'mismatch'} ({num(t['lvs_s'], 1)} s)"
+
+
 def aspect(t: dict) -> str:
     """A tile's aspect ratio, the longer side first: '1.2 : 1 (tall)'."""
     ratio = t["aspect"]
@@ -1103,7 +1110,7 @@ def tile_table(r: Results) -> str:
                      str(t["devices"]), f"{num(t['size_um'][0])} x {num(t['size_um'][1])}",
                      aspect(t), f"{t['area_um2'] / 1e6:.3f}", num(t["area_per_transistor_um2"]),
                      f"{t['build_s']:.3g} s", f"{t['build_s_per_device']:.4f}", drc_text(t),
-                     f"{'match' if t['lvs_match'] else 'mismatch'} ({t['lvs_s']:.1f} s)"))
+                     lvs_text(t)))
     return (table(("tile", "n_in x d x L", "transistors", "size (µm)", "aspect", "area (mm²)",
                    "µm² / transistor", "build", "s / transistor", "DRC", "LVS"), rows)
             + f"\n\n{r['networks']}. {exponent_text(r)}\n\n" + caption(r))
@@ -1693,7 +1700,7 @@ def tile_summary(r: Results) -> str:
         f"{listing(str(t['devices']) for t in tiles)} transistors, "
         f"{listing(mm2(t['area_um2']) for t in tiles)} mm² ({r['networks']}); d = "
         f"{big['d']} builds in {num(big['build_s'])} s, DRC {drc_text(big)}, LVS "
-        f"{'match' if big['lvs_match'] else 'mismatch'} in {big['lvs_s']:.1f} s. "
+        f"{lvs_text(big)}. "
         f"{exponent_text(r)} Area per transistor "
         f"{listing(num(t['area_per_transistor_um2']) for t in tiles)} µm². Estimated supply "
         f"power of the d4 tile, every unit ON: {num(tiles[0]['power_total_nw'])} nW.", r)

@@ -13,12 +13,11 @@ import klayout.db as kdb
 import pytest
 
 from bmru_pdk.circuits import names
-from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.model import NFET, Circuit, Device, Pin
 from bmru_pdk.errors import ToolMissingError
 from bmru_pdk.layers import LAYER
 from bmru_pdk.layouts.tile import import_tile, tile_files
-from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
+from bmru_pdk.model.checkpoint import random_checkpoint
 from bmru_pdk.verification import lvs, official_lvs
 
 pytestmark = pytest.mark.usefixtures("pdk")
@@ -34,8 +33,7 @@ def tile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Circuit, list[
     d = tmp_path_factory.mktemp("macro")
     ckpt = random_checkpoint(n_in=3, d=2, layers=1, seed=1, path=d / "n3_d2.safetensors")
     out = tile_files(ckpt, d / "tile")
-    tile = design(open_checkpoint(ckpt))
-    return out.outdir, tile.circuit.model_copy(update={"name": out.name}), tile.pins
+    return out.outdir, out.schematic, out.design.pins
 
 
 def _netlist_problems(path: Path, circuit: Circuit) -> list[str]:

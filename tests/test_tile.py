@@ -163,8 +163,9 @@ def test_hierarchy_one_cell_per_parameter_set(checkpoints: dict[str, Path]) -> N
 def test_import_gds_restores_ports(tiles: dict[str, Path], checkpoints: dict[str, Path]) -> None:
     built = bmru_tile(str(checkpoints["n3_d2_l1"]))
     back = import_tile(tiles["n3_d2_l1"] / "tile.gds")
-    assert {p.name: tuple(p.center) for p in back.ports} == {
-        p.name: tuple(p.center) for p in built.ports}
+    assert {p.name: (tuple(p.center), p.orientation) for p in back.ports} == {
+        p.name: (tuple(p.center), p.orientation) for p in built.ports}
+    assert {p.name for p in back.ports if p.orientation == 0} == {"y0", "y1"}  # east edge
 
 
 def test_broken_checkpoint_exit_2_nothing_written(tmp_path: Path,

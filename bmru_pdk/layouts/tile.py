@@ -25,7 +25,7 @@ from bmru_pdk.cells import crossbar, library
 from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
 from bmru_pdk.circuits.characterize import Tables
-from bmru_pdk.circuits.design import Part, TileDesign, design, realise
+from bmru_pdk.circuits.design import TileDesign, design, realise
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.circuits.model import Circuit
 from bmru_pdk.errors import BmruError
@@ -55,20 +55,16 @@ def _placements(tile: TileDesign, aspect: float) -> list[list[Placement]]:
     """Every part's library cell; the weight arrays banded to the row width that gives the
     tile ``aspect`` (:func:`~bmru_pdk.layouts.floorplan.row_width`), where that differs from
     their default outline."""
-    def arrays(row: list[Part]) -> bool:
-        return isinstance(row[0].params, builders.WeightArrayParams)
-
-    cells = {p.name: CELLS[type(p.params)](**p.settings)
-             for row in tile.rows if not arrays(row) for p in row}
-    shapes = {p.name: crossbar.shape(p.circuit, len(p.params.ratios))
-              for row in tile.rows if arrays(row) for p in row}
-    width = row_width(list(shapes.values()), [[Placement(p.name, cells[p.name], p.nets)
-                                               for p in row] for row in tile.rows
-                                              if not arrays(row)], aspect)
-    for name, shape in shapes.items():
-        band = shape.band(width)
-        part = next(p for row in tile.rows for p in row if p.name == name)
-        wider = band < crossbar.BAND or shape.rails > crossbar.BAND
+    parts = [p for row in tile.rows for p in row]
+    arrays = {p.name: p for p in parts if isinstance(p.params, builders.WeightArrayParams)}
+    cells = {p.name: CELLS[type(p.params)](**p.settings) for p in parts if p.name not in arrays}
+    shapes = {name: crossbar.shape(p.circuit, len(p.params.ratios)) for name, p in arrays.items()}
+    others = [[Placement(p.name, cells[p.name], p.nets) for p in row] for row in tile.rows
+              if row[0].name not in arrays]
+    width = row_width(list(shapes.values()), others, aspect)
+    for name, part in arrays.items():
+        band = shapes[name].band(width)
+        wider = band < crossbar.BAND or shapes[name].rails > crossbar.BAND
         cells[name] = library.weight_array(**part.settings, **({"band": band} if wider else {}))
     return [[Placement(p.name, cells[p.name], p.nets) for p in row] for row in tile.rows]
 
@@ -205,8 +201,13 @@ class TileBuild:
 
     @property
     def schematic(self) -> Circuit:
-        """The tile's schematic, named as its cell."""
-        return self.design.circuit.model_copy(update={"name": self.name})
+        """The tile's schematic, named as its cell, each part's subcircuit named as the
+        layout cell drawn of it: LVS pairs the two by name and compares each part once."""
+        cells = {inst.name: inst.cell.name for inst in self.component.insts}
+        circuit = self.design.circuit
+        instances = [i.model_copy(update={"circuit": i.circuit.model_copy(
+            update={"name": cells[i.name]})}) for i in circuit.instances]
+        return circuit.model_copy(update={"name": self.name, "instances": instances})
 
     @property
     def devices(self) -> int:

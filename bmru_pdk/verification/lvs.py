@@ -2,8 +2,11 @@
 
 The layout netlist comes from :mod:`bmru_pdk.verification.extract`; the schematic is a SPICE
 netlist whose transistors are ``nfet_03v3`` / ``pfet_03v3`` calls (``X`` or ``M`` lines,
-SI units). Both are flattened and parallel fingers combined before KLayout's
-``NetlistComparer`` pairs them. On top of its topological match this module requires:
+SI units). Parallel fingers are combined before KLayout's ``NetlistComparer`` pairs them:
+first cell by cell, where layout cells and schematic subcircuits share names (a tile's parts:
+each distinct part compared once, so the time follows the distinct parts, not the tile);
+where that does not match exactly, both netlists flattened, which says what differs. On top
+of its topological match this module requires:
 
 - pins to match by name, so swapped labels fail;
 - each label to name one net per cell: two unconnected shapes with the same label are an
@@ -385,16 +388,24 @@ def run(
     for circuit in list(reference.top_circuits()):
         if circuit.name != ref_top.name:
             reference.remove(circuit)
+    # the flat netlists say what the tile holds and which labels reach no device
+    flat, flat_ref = extracted.dup(), reference.dup()
+    for netlist in (flat, flat_ref):
+        netlist.flatten()
+    mismatches += _dangling_labels(flat.top_circuit(), flat_ref.top_circuit())
+    flat.combine_devices()
+    devices = Counter(d.device_class().name for d in flat.top_circuit().each_device())
+    lvs.reference = reference
+    if not mismatches and _hierarchical_match(lvs, extracted, reference, top.name, ref_top):
+        return _result(lvs, gds, schematic, top, lvsdb, start, [], devices)
+
     extracted.flatten()
     reference.flatten()
-    mismatches += _dangling_labels(extracted.top_circuit(), ref_top)
     for netlist in (extracted, reference):
         netlist.purge_nets()
         netlist.combine_devices()
         set_tolerances(netlist, 0.0)
     ext_top = extracted.top_circuit()
-    devices = Counter(d.device_class().name for d in ext_top.each_device())
-
     lvs.reference = reference
     comparer = kdb.NetlistComparer()
     comparer.same_circuits(ext_top, ref_top)
@@ -414,11 +425,55 @@ def run(
                 {d.id(): d for d in c.each_device()} for c in (ext_top, ref_top)))
         mismatches += found or [Mismatch("circuit", f"layout {ext_top.name} and schematic "
                                          f"{ref_top.name} do not match")]
+    return _result(lvs, gds, schematic, top, lvsdb, start, mismatches, devices)
+
+
+def _result(lvs: kdb.LayoutVsSchematic, gds: str | Path, schematic: str | Path,
+            top: kdb.Cell, lvsdb: str | Path | None, start: float,
+            mismatches: list[Mismatch], devices: Counter[str]) -> LvsResult:
+    """The verdict, with the LVS database written where asked for."""
     if lvsdb:
         with atomic_path(lvsdb) as tmp:
             lvs.write(str(tmp))
     return LvsResult(str(gds), _source(schematic), top.name, str(lvsdb) if lvsdb else None,
                      time.perf_counter() - start, mismatches, dict(sorted(devices.items())))
+
+
+def _hierarchical_match(lvs: kdb.LayoutVsSchematic, extracted: kdb.Netlist,
+                        reference: kdb.Netlist, top: str, ref_top: kdb.Circuit) -> bool:
+    """True when the two netlists match cell by cell, exactly, every pin by its name.
+
+    A layout cell and a schematic subcircuit of the same name are compared once, whatever
+    their number of instances (a tile names each part's subcircuit as the cell drawn of it);
+    every other circuit (device and site cells, the schematic's inner subcircuits) is
+    flattened into its parents first. A match here is a match of the flat netlists; anything
+    else is left to the flat comparison, which says what differs.
+    """
+    names = {c.name.lower(): c for c in reference.each_circuit()}
+    layout = {c.name.lower(): c for c in extracted.each_circuit()}
+    pairs = [(c, names[k]) for k, c in layout.items() if k in names and c.name != top]
+    if not pairs:
+        return False
+    paired = {a.name.lower() for a, _ in pairs}
+    for netlist, keep in ((extracted, top), (reference, ref_top.name)):
+        netlist.flatten_circuits([c for c in netlist.each_circuit()
+                                  if c.name != keep and c.name.lower() not in paired])
+    comparer = kdb.NetlistComparer()
+    comparer.same_circuits(extracted.circuit_by_name(top), ref_top)
+    for a, b in pairs:
+        comparer.same_circuits(a, b)
+    for netlist in (extracted, reference):
+        netlist.purge_nets()
+        netlist.combine_devices()
+        set_tolerances(netlist, 0.0)
+    if not lvs.compare(comparer):
+        return False
+    xref = lvs.xref()
+    ok = (kdb.NetlistCrossReference.Match, kdb.NetlistCrossReference.MatchWithWarning)
+    return all(x.status() in ok for cp in xref.each_circuit_pair() for each in (
+        xref.each_net_pair, xref.each_device_pair, xref.each_pin_pair) for x in each(cp)) and all(
+        pin.first().name().lower() == pin.second().name().lower()
+        for cp in xref.each_circuit_pair() for pin in xref.each_pin_pair(cp))
 
 
 def _clean(a: kdb.Netlist, b: kdb.Netlist) -> bool:
