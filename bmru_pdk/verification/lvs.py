@@ -406,6 +406,7 @@ def run(
         netlist.combine_devices()
         set_tolerances(netlist, 0.0)
     ext_top = extracted.top_circuit()
+    lvs.reference = reference
     comparer = kdb.NetlistComparer()
     comparer.same_circuits(ext_top, ref_top)
     # Exact widths first: a relative tolerance is not transitive, so on a large net of many
@@ -468,24 +469,23 @@ def _hierarchical_match(lvs: kdb.LayoutVsSchematic, extracted: kdb.Netlist,
     if not lvs.compare(comparer):
         return False
     xref = lvs.xref()
-    return _all_matched(xref) and all(
+    ok = (kdb.NetlistCrossReference.Match, kdb.NetlistCrossReference.MatchWithWarning)
+    return all(x.status() in ok for cp in xref.each_circuit_pair() for each in (
+        xref.each_net_pair, xref.each_device_pair, xref.each_pin_pair) for x in each(cp)) and all(
         pin.first().name().lower() == pin.second().name().lower()
         for cp in xref.each_circuit_pair() for pin in xref.each_pin_pair(cp))
 
 
-def _all_matched(xref: kdb.NetlistCrossReference) -> bool:
-    """True if a compare paired every net, device and pin of every circuit as a match."""
-    ok = (kdb.NetlistCrossReference.Match, kdb.NetlistCrossReference.MatchWithWarning)
-    return all(x.status() in ok for cp in xref.each_circuit_pair() for each in (
-        xref.each_net_pair, xref.each_device_pair, xref.each_pin_pair) for x in each(cp))
-
-
 def _clean(a: kdb.Netlist, b: kdb.Netlist) -> bool:
     """True if the two flat netlists pair every net, device and pin as a match."""
+    ok = (kdb.NetlistCrossReference.Match, kdb.NetlistCrossReference.MatchWithWarning)
     xref = kdb.NetlistCrossReference()
     comparer = kdb.NetlistComparer()
     comparer.same_circuits(a.top_circuit(), b.top_circuit())  # the names may differ
-    return comparer.compare(a, b, xref) and _all_matched(xref)
+    if not comparer.compare(a, b, xref):
+        return False
+    return all(x.status() in ok for cp in xref.each_circuit_pair() for each in (
+        xref.each_net_pair, xref.each_device_pair, xref.each_pin_pair) for x in each(cp))
 
 
 def _source(schematic: str | Path) -> str:
