@@ -406,6 +406,9 @@ def run(
         netlist.combine_devices()
         set_tolerances(netlist, 0.0)
     ext_top = extracted.top_circuit()
+    # set again, not a repeat: after a failed cell-by-cell pass the run's cross-reference
+    # points into circuits the flattening above deleted; setting the schematic resets it
+    # (without this KLayout crashes in the compare below)
     lvs.reference = reference
     comparer = kdb.NetlistComparer()
     comparer.same_circuits(ext_top, ref_top)
