@@ -622,6 +622,15 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise _Interrupted(signum)
 
 
+def _free_semaphores() -> None:
+    """Unlink the named semaphores of a worker pool the signal caught half-built (it holds
+    them until collected), as the interpreter's exit would: ``os._exit`` skips that, and
+    multiprocessing's resource tracker would then warn of them on stderr."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util._run_finalizers(0)  # the exit hook's own call: its SemLock clean-ups have priority 0
+
+
 def _os_error(exc: OSError) -> str:
     """``exc`` as one sentence: what failed, where (the destination, not its temporary
     name) and the system's reason."""
@@ -680,6 +689,7 @@ def main() -> None:
                    err=True)
         # the command has cleaned up after itself (temporary output, workers, ngspice); the
         # interpreter's shut-down (torch, KLayout) would take seconds more
+        _free_semaphores()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(128 + exc.signum)

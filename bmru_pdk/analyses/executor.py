@@ -81,13 +81,13 @@ class LocalExecutor(Executor):
         from concurrent.futures.process import BrokenProcessPool
 
         items = list(items)
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_ignore_signals)
-        futures = [self._pool.submit(fn, item) for item in items]
-        _started(progress, items)
-        try:
+        try:  # a signal while the pool starts or takes the jobs kills it too
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_ignore_signals)
+            futures = [self._pool.submit(fn, item) for item in items]
+            _started(progress, items)
             for done, future in enumerate(as_completed(futures), 1):
                 future.result()
                 if progress:
