@@ -48,7 +48,9 @@ class Mismatch:
 
 @dataclass
 class LvsResult:
-    """The outcome of one LVS run; ``runtime_s`` is the whole run (reading to verdict)."""
+    """The outcome of one LVS run; ``runtime_s`` is the whole run (reading to verdict);
+    ``cell_by_cell`` says the match was found part by part (layout cells paired with the
+    schematic's subcircuits of the same name), not on the flattened netlists."""
 
     gds: str
     schematic: str
@@ -57,6 +59,7 @@ class LvsResult:
     runtime_s: float
     mismatches: list[Mismatch] = field(default_factory=list)
     devices: dict[str, int] = field(default_factory=dict)
+    cell_by_cell: bool = False
 
     @property
     def match(self) -> bool:
@@ -73,6 +76,7 @@ class LvsResult:
                 "lvsdb": self.lvsdb,
                 "match": self.match,
                 "runtime_s": round(self.runtime_s, 2),
+                "compared": "cell by cell" if self.cell_by_cell else "flat",
                 "devices": self.devices,
                 "mismatches": [asdict(m) for m in self.mismatches],
             },
@@ -83,7 +87,8 @@ class LvsResult:
         """Human-readable verdict, one line per mismatch."""
         counts = ", ".join(f"{n} {c}" for c, n in self.devices.items()) or "no devices"
         if self.match:
-            return f"LVS match: {self.topcell} ({counts})"
+            how = ", cell by cell" if self.cell_by_cell else ""
+            return f"LVS match: {self.topcell} ({counts}){how}"
         lines = [f"LVS MISMATCH: {self.topcell} ({counts}), {len(self.mismatches)} difference(s)"]
         lines += [f"  {m.kind}: {m.message}" for m in self.mismatches]
         return "\n".join(lines)
@@ -397,7 +402,7 @@ def run(
     devices = Counter(d.device_class().name for d in flat.top_circuit().each_device())
     lvs.reference = reference
     if not mismatches and _hierarchical_match(lvs, extracted, reference, top.name, ref_top):
-        return _result(lvs, gds, schematic, top, lvsdb, start, [], devices)
+        return _result(lvs, gds, schematic, top, lvsdb, start, [], devices, cell_by_cell=True)
 
     extracted.flatten()
     reference.flatten()
@@ -433,13 +438,15 @@ def run(
 
 def _result(lvs: kdb.LayoutVsSchematic, gds: str | Path, schematic: str | Path,
             top: kdb.Cell, lvsdb: str | Path | None, start: float,
-            mismatches: list[Mismatch], devices: Counter[str]) -> LvsResult:
+            mismatches: list[Mismatch], devices: Counter[str], cell_by_cell: bool = False
+            ) -> LvsResult:
     """The verdict, with the LVS database written where asked for."""
     if lvsdb:
         with atomic_path(lvsdb) as tmp:
             lvs.write(str(tmp))
     return LvsResult(str(gds), _source(schematic), top.name, str(lvsdb) if lvsdb else None,
-                     time.perf_counter() - start, mismatches, dict(sorted(devices.items())))
+                     time.perf_counter() - start, mismatches, dict(sorted(devices.items())),
+                     cell_by_cell)
 
 
 def _hierarchical_match(lvs: kdb.LayoutVsSchematic, extracted: kdb.Netlist,
