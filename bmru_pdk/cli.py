@@ -22,6 +22,7 @@ import typer
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, destination, output_dir
+from bmru_pdk.layouts.aspect import ASPECT, ASPECTS
 from bmru_pdk.tech import TEMP_RANGE_C, VDD_RANGE_V, VDD_V, Corner
 
 if TYPE_CHECKING:
@@ -464,8 +465,8 @@ def tile(
     force: Force = False,
     max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
     aspect: Annotated[float, typer.Option(
-        help="height : width the floorplan aims at (0.25-4; the weight arrays are banded "
-             "to suit)")] = 1.0,
+        help=f"height : width the floorplan aims at ({ASPECTS[0]:g}-{ASPECTS[1]:g}; the "
+             "weight arrays are banded to suit)")] = ASPECT,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
     from bmru_pdk.layouts.tile import tile_files

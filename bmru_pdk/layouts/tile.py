@@ -28,17 +28,15 @@ from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.design import TileDesign, design, realise
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.circuits.model import Circuit
-from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
+from bmru_pdk.layouts.aspect import ASPECT, check_aspect
 from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route, row_width
 from bmru_pdk.layouts.lef import lef
 from bmru_pdk.layouts.verilog import verilog
 from bmru_pdk.model.checkpoint import Checkpoint, open_checkpoint
 from bmru_pdk.tech import VDD_V
 
-ASPECT = 1.0  # height : width a tile's floorplan aims at by default
-ASPECTS = (0.25, 4.0)  # the range it takes
 FILES = ("tile.gds", "tile.spice", "tile.lvs.spice", "tile.lef", "tile.v", "mapping.csv",
          "mapping.json", "summary.json")
 
@@ -257,13 +255,6 @@ def _mapping_csv(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
-
-
-def check_aspect(aspect: float) -> None:
-    """Refuse an aspect ratio outside :data:`ASPECTS` (one sentence)."""
-    low, high = ASPECTS
-    if not low <= aspect <= high:
-        raise BmruError(f"aspect {aspect:g} is outside {low:g}-{high:g} (height : width)")
 
 
 def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
