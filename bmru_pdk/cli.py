@@ -56,7 +56,8 @@ Pex = Annotated[bool, typer.Option(
 Sample = Annotated[str, typer.Option(
     help="offline utterances: sealed (new voices and a seed no bench that chose anything ran "
          "on: the headline figures), heldout (the training data's test voices, a development "
-         "sample) or tuning (the sample the calibration and benches chose on)")]
+         "sample), tuning (the sample the calibration and benches chose on) or flite "
+         "(another speech engine's voices)")]
 MaxDevices = Annotated[int, typer.Option(
     help="refuse, before building, a network whose tile would exceed this many transistors")]
 Workers = Annotated[int | None, typer.Option(
@@ -284,14 +285,18 @@ def kws_data(
     per_word: Annotated[int, typer.Option(help="utterances per word")] = 400,
     digits: Annotated[bool, typer.Option(help="also speak zero..nine (digits task)")] = False,
     seed: Annotated[int, typer.Option(help="seed: same seed, same files")] = 0,
+    engines: Annotated[str, typer.Option(
+        help="speech engines whose voices the splits hold, comma-separated: espeak-ng, "
+             "flite")] = "espeak-ng",
     force: Force = False,
 ) -> None:
-    """Speak a keyword dataset offline with espeak-ng, in the Speech Commands layout."""
+    """Speak a keyword dataset offline (espeak-ng, flite), in the Speech Commands layout."""
     check_output_dir(output, force)  # before the model extra's imports
     from bmru_pdk.model import synth
 
     words = synth.WORDS_ALL if digits else synth.WORDS_BINARY
-    root = synth.generate(output, words=words, per_word=per_word, seed=seed, force=force)
+    root = synth.generate(output, words=words, per_word=per_word, seed=seed, force=force,
+                          engines=tuple(e.strip() for e in engines.split(",") if e.strip()))
     typer.echo(f"{len(words)} words x {per_word} utterances -> {root}")
 
 

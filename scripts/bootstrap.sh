@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(klayout ngspice libngspice0 libngspice0-dev espeak-ng)
+APT_PACKAGES=(klayout ngspice libngspice0 libngspice0-dev espeak-ng flite)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

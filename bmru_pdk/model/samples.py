@@ -13,7 +13,7 @@ import numpy as np
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.checkpoint import Checkpoint, open_checkpoint
 from bmru_pdk.model.data import SPLITS
-from bmru_pdk.model.synth import ACCENTS, SEALED_VARIANTS
+from bmru_pdk.model.synth import ACCENTS, FLITE_TAG, FLITE_VOICES, SEALED_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,11 @@ class Sample:
 # holds) that no bench choosing anything has run on: the headline figures come from it.
 SEALED = Sample(23, None, tuple(f"{accent}+{variant}" for accent in ACCENTS
                                 for variant in SEALED_VARIANTS))
-SAMPLES = {"tuning": Sample(1, None), "heldout": Sample(7, (0, "test")), "sealed": SEALED}
+# "flite": another engine's voices, for a checkpoint trained on espeak-ng alone (as the
+# bundled one): an engine never heard in training.
+FLITE = Sample(29, None, tuple(FLITE_TAG + voice for voice in FLITE_VOICES))
+SAMPLES = {"tuning": Sample(1, None), "heldout": Sample(7, (0, "test")), "sealed": SEALED,
+           "flite": FLITE}
 
 
 def load_utterances(

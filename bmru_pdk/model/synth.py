@@ -1,8 +1,10 @@
-"""Offline keyword dataset in the Speech Commands layout, spoken by Debian's ``espeak-ng``.
+"""Offline keyword dataset in the Speech Commands layout, spoken by Debian's ``espeak-ng``
+and, where asked, ``flite`` (a second engine: other voices, another synthesis method).
 
-Each "speaker" is an English accent with a voice variant; speakers are assigned to the
-train / validation / test splits (80 / 10 / 10 %) so that test voices are never heard in
-training, as in Speech Commands. Each utterance draws its speed (80-150 words per minute, so
+Each "speaker" is an English accent with a voice variant (espeak-ng) or a flite voice
+(``flite:slt``); each engine's speakers are assigned to the train / validation / test
+splits (80 / 10 / 10 %, at least one each) so that test voices are never heard in training,
+as in Speech Commands. Each utterance draws its speed (80-150 words per minute, so
 words last about 0.4-0.8 s), pitch, level, time shift (centred +-0.15 s) and background noise
 (none, or a noise file at 20, 10 or 5 dB SNR) from a seeded generator, so the same seed writes
 the same files.
@@ -54,6 +56,12 @@ VARIANTS = (
 # Voice variants no split of any generated dataset speaks with: the sealed sample's voices,
 # never heard in training, in noise, or by any bench that chose anything.
 SEALED_VARIANTS = ("adam", "Andy", "aunty", "edward", "john", "linda", "paul", "steph")
+ESPEAK, FLITE = "espeak-ng", "flite"
+ENGINES = (ESPEAK, FLITE)
+# flite's general-domain voices at 16 kHz (kal, its 8 kHz copy, and awb_time, a clock-only
+# voice, left out), each one speaker
+FLITE_VOICES = ("kal16", "awb", "rms", "slt")
+FLITE_TAG = "flite:"
 WORDS_BINARY = ("yes", *BINARY_OTHERS)
 WORDS_ALL = (*WORDS_BINARY, *DIGITS)
 SNRS_DB = (None, 20.0, 10.0, 5.0)
@@ -61,22 +69,42 @@ NOISE_SECONDS = 20
 SHIFT_S = 0.15
 
 
-def espeak_program() -> str:
-    """Path of the espeak-ng program, or a one-sentence error saying how to install it."""
-    exe = shutil.which("espeak-ng")
+def engine_program(engine: str = ESPEAK) -> str:
+    """Path of a speech engine's program, or a one-sentence error saying how to install it."""
+    if engine not in ENGINES:
+        raise BmruError(f"unknown speech engine {engine!r}: use {' or '.join(ENGINES)}")
+    exe = shutil.which(engine)
     if exe is None:
         raise ToolMissingError(
-            "espeak-ng is not installed: run 'sudo apt-get install espeak-ng' (make setup does)"
+            f"{engine} is not installed: run 'sudo apt-get install {engine}' (make setup does)"
         )
     return exe
 
 
+def engine_of(speaker: str) -> str:
+    """The engine that speaks ``speaker`` (``flite:NAME`` or an espeak-ng voice)."""
+    return FLITE if speaker.startswith(FLITE_TAG) else ESPEAK
+
+
+def _command(word: str, voice: str, speed: int, pitch: int) -> list[str]:
+    """The engine's command writing ``word`` as a WAV on stdout: espeak-ng takes the speed in
+    words per minute and the pitch 0..99; flite stretches its durations by espeak-ng's
+    default 175 words per minute over ``speed`` and aims its pitch at 60 + 2 x ``pitch`` Hz
+    (90-240 Hz over the 15..90 the generator draws: low male to high female voices)."""
+    if engine_of(voice) == FLITE:
+        return [engine_program(FLITE), "-voice", voice.removeprefix(FLITE_TAG),
+                "--setf", f"duration_stretch={175 / speed:.4f}",
+                "--setf", f"int_f0_target_mean={60 + 2 * pitch}", "-t", word, "-o", "/dev/stdout"]
+    return [engine_program(ESPEAK), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout",
+            word]
+
+
 def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
-    """Speak ``word`` with espeak-ng and return float32 audio at 16 kHz.
+    """Speak ``word`` and return float32 audio at 16 kHz.
 
     Args:
         word: Text to speak.
-        voice: espeak-ng voice, e.g. ``"en-us+f3"``.
+        voice: espeak-ng voice, e.g. ``"en-us+f3"``, or a flite one, e.g. ``"flite:slt"``.
         speed: Words per minute.
         pitch: Pitch 0..99.
 
@@ -85,11 +113,11 @@ def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     """
     import librosa
 
-    cmd = [espeak_program(), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", word]
+    cmd = _command(word, voice, speed, pitch)
     try:
         raw = subprocess.run(cmd, capture_output=True, check=True, timeout=30).stdout
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        raise BmruError(f"espeak-ng failed for voice {voice!r}: {exc}") from None
+        raise BmruError(f"{engine_of(voice)} failed for voice {voice!r}: {exc}") from None
     # A streamed WAV: the header's sizes are placeholders, so find the data chunk by name.
     sr = int.from_bytes(raw[24:28], "little")
     start = raw.find(b"data") + 8
@@ -129,16 +157,27 @@ def _voice(rng: np.random.Generator) -> str:
     return f"{rng.choice(ACCENTS)}+{rng.choice(VARIANTS)}"
 
 
-def speaker_splits(seed: int) -> dict[str, str]:
+def speaker_splits(seed: int, engines: tuple[str, ...] = (ESPEAK,)) -> dict[str, str]:
     """Every speaker of the dataset of ``seed`` with its split (``train``, ``validation`` or
-    ``test``), as :func:`generate` assigns them (80 / 10 / 10 %)."""
-    speakers = [f"{a}+{v}" for a in ACCENTS for v in VARIANTS]
-    order = np.random.default_rng(seed).permutation(len(speakers))
-    n_held = max(1, len(speakers) // 10)  # validation and test alike
-    rank = {int(i): k for k, i in enumerate(order)}
-    # in the speakers' own order: generate draws voices by position in it
-    return {s: "validation" if rank[i] < n_held else "test" if rank[i] < 2 * n_held
-            else "train" for i, s in enumerate(speakers)}
+    ``test``), as :func:`generate` assigns them (80 / 10 / 10 % of each engine's speakers, at
+    least one each; espeak-ng's as they were before flite was added)."""
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise BmruError(f"unknown speech engine {', '.join(unknown) or '(none given)'}: use "
+                        f"{' and / or '.join(ENGINES)}")
+    out: dict[str, str] = {}
+    pools = {ESPEAK: ([f"{a}+{v}" for a in ACCENTS for v in VARIANTS], seed),
+             FLITE: ([FLITE_TAG + v for v in FLITE_VOICES], [seed, 2])}
+    for engine, (speakers, stream) in pools.items():
+        if engine not in engines:
+            continue
+        order = np.random.default_rng(stream).permutation(len(speakers))
+        n_held = max(1, len(speakers) // 10)  # validation and test alike
+        rank = {int(i): k for k, i in enumerate(order)}
+        # in the speakers' own order: generate draws voices by position in it
+        out |= {s: "validation" if rank[i] < n_held else "test" if rank[i] < 2 * n_held
+                else "train" for i, s in enumerate(speakers)}
+    return out
 
 
 def _write_wav(path: Path, y: np.ndarray) -> None:
@@ -155,6 +194,7 @@ def generate(
     force: bool = False,
     voices: tuple[int, str] | None = None,
     speakers: tuple[str, ...] | None = None,
+    engines: tuple[str, ...] = (ESPEAK,),
 ) -> Path:
     """Write a keyword dataset in the Speech Commands layout (atomically: whole or nothing).
 
@@ -168,18 +208,20 @@ def generate(
         voices: ``(split_seed, split)``: speak every utterance with a voice of ``split`` as
             the dataset of seed ``split_seed`` assigns voices, and assign voices as it does;
             ``(0, "test")`` gives voices a model trained on the seed-0 dataset never heard.
-        speakers: Speak every utterance with one of these espeak-ng voices instead (all
-            listed as the test split), e.g. the sealed sample's :data:`SEALED_VARIANTS`.
+        speakers: Speak every utterance with one of these voices instead (all listed as the
+            test split), e.g. the sealed sample's :data:`SEALED_VARIANTS`.
+        engines: The engines whose speakers the splits hold (:data:`ENGINES`).
 
     Returns:
         The dataset root.
     """
-    espeak_program()
     if per_word < 1 or not words:
         raise BmruError(f"need at least one word and per_word >= 1, got {per_word}")
+    assigned = speaker_splits(seed if voices is None else voices[0], engines)
+    for engine in {engine_of(s) for s in (speakers or assigned)} | {ESPEAK}:  # babble: espeak
+        engine_program(engine)
     rng = np.random.default_rng(seed)
     rng.permutation(len(ACCENTS) * len(VARIANTS))  # the split's draw: keeps the stream as it was
-    assigned = speaker_splits(seed if voices is None else voices[0])
     if speakers is not None:
         split_of = dict.fromkeys(speakers, "test")
         pool = list(speakers)
@@ -187,6 +229,12 @@ def generate(
         split_of = {s: k for s, k in assigned.items() if k != "train"}
         pool = list(assigned) if voices is None else [s for s, k in assigned.items()
                                                       if k == voices[1]]
+    # each engine as likely as any other, whatever its number of speakers (one engine: the
+    # draw as it always was)
+    by_engine: dict[str, list[str]] = {}
+    for spk in pool:
+        by_engine.setdefault(engine_of(spk), []).append(spk)
+    groups = list(by_engine.values())
     # Noise is drawn from a separate stream so that adding words does not change it.
     noise_rng = np.random.default_rng([seed, 1])
     kinds = ("white", "pink", "brown", "hum", "babble")
@@ -200,7 +248,8 @@ def generate(
             (tmp / word).mkdir()
             count: dict[str, int] = {}
             for _ in range(per_word):
-                spk = pool[int(rng.integers(len(pool)))]
+                group = groups[int(rng.integers(len(groups)))] if len(groups) > 1 else pool
+                spk = group[int(rng.integers(len(group)))]
                 clip = _utterance(word, spk, rng, noises)
                 tag = hashlib.sha1(spk.encode()).hexdigest()[:8]
                 n = count[spk] = count.get(spk, -1) + 1
@@ -211,7 +260,8 @@ def generate(
         (tmp / "validation_list.txt").write_text("".join(f"{r}\n" for r in lists["validation"]))
         (tmp / "testing_list.txt").write_text("".join(f"{r}\n" for r in lists["test"]))
         (tmp / "README.txt").write_text(
-            f"Synthetic keyword dataset in the Speech Commands v2 layout, spoken by espeak-ng.\n"
+            f"Synthetic keyword dataset in the Speech Commands v2 layout, spoken by "
+            f"{' and '.join(sorted({engine_of(s) for s in pool}))}.\n"
             f"words={','.join(words)} per_word={per_word} seed={seed}\n"
         )
     return Path(root)
