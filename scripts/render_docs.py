@@ -1704,6 +1704,20 @@ def tile_summary(r: Results) -> str:
         f"power of the d4 tile, every unit ON: {num(tiles[0]['power_total_nw'])} nW.", r)
 
 
+@region("engines.table", "engines.json")
+def engines_table(r: Results) -> str:
+    """The bundled model on voices and an engine it never heard (docs/model.md)."""
+    names = {"sealed": "sealed: espeak-ng voices no split holds", "flite": "flite: another engine"}
+    rows = [(names.get(s["sample"], s["sample"]), str(s["utterances"]),
+             f"**{pct(s['accuracy'])} %** ({interval(s['accuracy_ci95'])})",
+             f"{pct(s['baseline_accuracy'])} %", f"{pct(s['balanced_accuracy'])} %",
+             f"{pct(s['false_reject_at_5pct_fa'])} %") for s in r["samples"]]
+    return (table(("sample", "utterances", "accuracy (95 % CI)", "always the commonest class",
+                   "balanced accuracy", "false rejects at 5 % false accepts"), rows)
+            + "\n\n" + caption(r, note=f"{r['per_word']} utterances per word and the "
+                                 "silence clips"))
+
+
 @region("model.summary", "model.json")
 def model_summary(r: Results) -> str:
     """The model's accuracy in one paragraph (docs/benchmarks.md)."""
