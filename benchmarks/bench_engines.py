@@ -7,7 +7,14 @@ silence clips cut from the sample's background noise): majority-vote accuracy wi
 Wilson 95 % interval, balanced accuracy, false rejects at 5 % false accepts, and the
 always-the-commonest-class baseline beside them. Evaluation only: nothing is chosen on it.
 
-Run: ``.venv/bin/python benchmarks/bench_engines.py [--per-word 60]`` ->
+With ``--train-seeds N``: the bundled checkpoint's recipe (``bmru train --d 4 --layers 2
+--epochs 120 --patience 30 --mismatch 0.05 --candidate-noise 0.1``, stopped on the validation
+split) trained N seeds on each of two datasets of ``bmru kws-data --per-word 800 --seed 0``:
+espeak-ng alone (the bundled checkpoint's data) and ``--engines espeak-ng,flite``; each
+model scored on the sealed sample and on the flite voice the two-engine split holds out
+(its test speaker: a voice no model heard), ``--per-word`` utterances a word of each.
+
+Run: ``.venv/bin/python benchmarks/bench_engines.py [--per-word 60] [--train-seeds 3]`` ->
 ``benchmarks/results/engines.json``.
 """
 
@@ -17,6 +24,7 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import provenance
 
@@ -25,42 +33,87 @@ from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, load_checkpoint
 from bmru_pdk.model import train as engine
 from bmru_pdk.model.data import get_task
-from bmru_pdk.model.samples import SAMPLES
-from bmru_pdk.model.synth import generate
+from bmru_pdk.model.samples import SAMPLES, Sample
+from bmru_pdk.model.synth import (
+    ESPEAK,
+    FLITE,
+    FLITE_TAG,
+    WORDS_BINARY,
+    generate,
+    speaker_splits,
+)
 
 RESULTS = Path(__file__).parent / "results"
 SAMPLE_NAMES = ("sealed", "flite")
 
 
-def evaluate(sample: str, per_word: int, tmp: Path) -> dict:
-    """The bundled model's figures on ``per_word`` utterances a word of ``sample``."""
-    model = load_checkpoint(bundled_checkpoint())
-    task = model.meta.training.task if model.meta.training else "binary"
-    spec = SAMPLES[sample]
-    words = tuple(w for w in get_task(task).words if w != "silence")
-    root = generate(tmp / sample, words, per_word=per_word, seed=spec.seed,
-                    voices=spec.voices, speakers=spec.speakers)
-    ds = engine.prepare_data(root, task=task, seed=spec.seed, encoding=model.meta.input,
-                             splits=spec.split)
-    x = [ds.x[s] for s in spec.split]
-    y = [ds.y[s] for s in spec.split]
+def speak(name: str, spec: Sample, per_word: int, tmp: Path) -> Path:
+    """``per_word`` utterances a word of the binary task, spoken as ``spec`` says."""
+    words = tuple(w for w in get_task("binary").words if w != "silence")
+    return generate(tmp / name, words, per_word=per_word, seed=spec.seed, voices=spec.voices,
+                    speakers=spec.speakers)
+
+
+def evaluate(model: Any, name: str, root: Path, spec: Sample) -> dict:
+    """A model's figures on the utterances of ``root`` (spoken as ``spec``)."""
     import torch
 
-    m = engine.evaluate(model, torch.cat(x), torch.cat(y))
-    n = int(sum(len(v) for v in y))
-    return {"sample": sample, "utterances": n, "accuracy": round(m.accuracy, 4),
+    ds = engine.prepare_data(root, task="binary", seed=spec.seed, encoding=model.meta.input,
+                             splits=spec.split)
+    y = torch.cat([ds.y[s] for s in spec.split])
+    m = engine.evaluate(model, torch.cat([ds.x[s] for s in spec.split]), y)
+    n = len(y)
+    return {"sample": name, "utterances": n, "accuracy": round(m.accuracy, 4),
             "accuracy_ci95": list(wilson(round(m.accuracy * n), n)),
             "balanced_accuracy": round(m.balanced_accuracy, 4),
             "false_reject_at_5pct_fa": m.false_reject_at_5pct_fa,
             "baseline_accuracy": round(m.baseline_accuracy, 4), "confusion": m.confusion}
 
 
+def trained(seeds: int, eval_sets: dict[str, tuple[Path, Sample]], tmp: Path) -> dict:
+    """The bundled recipe trained on espeak-ng alone and on both engines, each model scored
+    on every evaluation set."""
+    from bmru_pdk.model.schema import Realisability
+
+    out = {}
+    for name, engines in (("espeak-ng", (ESPEAK,)), ("espeak-ng + flite", (ESPEAK, FLITE))):
+        root = generate(tmp / name, WORDS_BINARY, per_word=800, seed=0, engines=engines)
+        data = engine.prepare_data(root, "binary", seed=0)
+        runs = []
+        for seed in range(seeds):
+            path = tmp / f"{name}_{seed}.safetensors"
+            config = engine.TrainConfig(
+                d=4, layers=2, epochs=120, patience=30, seed=seed, mismatch=0.05,
+                candidate_noise=0.1, realisability=Realisability(i_max=20.0), threads=1)
+            engine.train(data, config, path, dataset_name=name, progress=False)
+            model = load_checkpoint(path)
+            runs.append({"seed": seed, **{k: evaluate(model, k, r, spec)
+                                          for k, (r, spec) in eval_sets.items()}})
+            print(f"{name} seed {seed}: " + ", ".join(
+                f"{k} balanced {runs[-1][k]['balanced_accuracy']:.3f}" for k in eval_sets),
+                flush=True)
+        out[name] = runs
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-word", type=int, default=60, help="utterances per word")
+    parser.add_argument("--train-seeds", type=int, default=0,
+                        help="also train the bundled recipe on one and on two engines")
     args = parser.parse_args()
+    bundled = load_checkpoint(bundled_checkpoint())
+    held_voice = next(v for v, k in speaker_splits(0, (ESPEAK, FLITE)).items()
+                      if v.startswith(FLITE_TAG) and k == "test")
     with tempfile.TemporaryDirectory() as t:
-        rows = [evaluate(s, args.per_word, Path(t)) for s in SAMPLE_NAMES]
+        tmp = Path(t)
+        samples = {s: (speak(s, SAMPLES[s], args.per_word, tmp), SAMPLES[s])
+                   for s in SAMPLE_NAMES}
+        rows = [evaluate(bundled, s, root, spec) for s, (root, spec) in samples.items()]
+        unheard = Sample(SAMPLES["flite"].seed, None, (held_voice,))
+        eval_sets = {"sealed": samples["sealed"],
+                     "flite test voice": (speak("held", unheard, args.per_word, tmp), unheard)}
+        training = trained(args.train_seeds, eval_sets, tmp) if args.train_seeds else None
     for r in rows:
         print(f"{r['sample']}: {r['utterances']} utterances, accuracy {r['accuracy']:.3f} "
               f"{r['accuracy_ci95']}, balanced {r['balanced_accuracy']:.3f}, false rejects at "
@@ -68,6 +121,9 @@ def main() -> None:
               f"{r['baseline_accuracy']:.3f}")
     out = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
            "per_word": args.per_word, "samples": rows}
+    if training:
+        out["training"] = {"seeds": args.train_seeds, "flite_test_voice": held_voice,
+                           "runs": training}
     write_text(RESULTS / "engines.json", json.dumps(out, indent=1) + "\n")
     print(f"wrote {RESULTS / 'engines.json'}")
 

@@ -1718,6 +1718,30 @@ def engines_table(r: Results) -> str:
                                  "silence clips"))
 
 
+@region("engines.training", "engines.json")
+def engines_training(r: Results) -> str:
+    """The bundled recipe trained on one and on two engines, on unheard voices
+    (docs/model.md)."""
+    t = r["training"]
+
+    def cell(runs: list[dict], sample: str, key: str) -> str:
+        values = [run[sample][key] for run in runs]
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{pct(statistics.mean(values))} ± {pct(sd)} %"
+
+    sets = [k for k in next(iter(t["runs"].values()))[0] if k != "seed"]
+    rows = [(name, *(cell(runs, k, key) for k in sets
+                     for key in ("accuracy", "balanced_accuracy", "false_reject_at_5pct_fa")))
+            for name, runs in t["runs"].items()]
+    header = ["training data"] + [f"{k}: {what}" for k in sets for what in (
+        "accuracy", "balanced", "false rejects at 5 % false accepts")]
+    first = next(iter(t["runs"].values()))[0]
+    baselines = ", ".join(f"{k} {pct(first[k]['baseline_accuracy'])} %" for k in sets)
+    return (table(header, rows) + "\n\n" + caption(r, note=(
+        f"mean ± sd over {t['seeds']} seeds; the flite test voice is `{t['flite_test_voice']}`"
+        f"; always the commonest class: {baselines}")))
+
+
 @region("model.summary", "model.json")
 def model_summary(r: Results) -> str:
     """The model's accuracy in one paragraph (docs/benchmarks.md)."""
