@@ -12,7 +12,8 @@ With ``--train-seeds N``: the bundled checkpoint's recipe (``bmru train --d 4 --
 split) trained N seeds on each of two datasets of ``bmru kws-data --per-word 800 --seed 0``:
 espeak-ng alone (the bundled checkpoint's data) and ``--engines espeak-ng,flite``; each
 model scored on the sealed sample and on the flite voice the two-engine split holds out
-(its test speaker: a voice no model heard), ``--per-word`` utterances a word of each.
+(its test voice, at all its vocal-tract lengths: a voice no model heard), ``--per-word``
+utterances a word of each.
 
 Run: ``.venv/bin/python benchmarks/bench_engines.py [--per-word 60] [--train-seeds 3]`` ->
 ``benchmarks/results/engines.json``.
@@ -39,6 +40,7 @@ from bmru_pdk.model.synth import (
     FLITE,
     FLITE_TAG,
     WORDS_BINARY,
+    flite_voice,
     generate,
     speaker_splits,
 )
@@ -103,14 +105,14 @@ def main() -> None:
                         help="also train the bundled recipe on one and on two engines")
     args = parser.parse_args()
     bundled = load_checkpoint(bundled_checkpoint())
-    held_voice = next(v for v, k in speaker_splits(0, (ESPEAK, FLITE)).items()
-                      if v.startswith(FLITE_TAG) and k == "test")
+    held = tuple(v for v, k in speaker_splits(0, (ESPEAK, FLITE)).items()
+                 if v.startswith(FLITE_TAG) and k == "test")
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         samples = {s: (speak(s, SAMPLES[s], args.per_word, tmp), SAMPLES[s])
                    for s in SAMPLE_NAMES}
         rows = [evaluate(bundled, s, root, spec) for s, (root, spec) in samples.items()]
-        unheard = Sample(SAMPLES["flite"].seed, None, (held_voice,))
+        unheard = Sample(SAMPLES["flite"].seed, None, held)
         eval_sets = {"sealed": samples["sealed"],
                      "flite test voice": (speak("held", unheard, args.per_word, tmp), unheard)}
         training = trained(args.train_seeds, eval_sets, tmp) if args.train_seeds else None
@@ -122,7 +124,8 @@ def main() -> None:
     out = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
            "per_word": args.per_word, "samples": rows}
     if training:
-        out["training"] = {"seeds": args.train_seeds, "flite_test_voice": held_voice,
+        out["training"] = {"seeds": args.train_seeds,
+                           "flite_test_voice": flite_voice(held[0])[0],
                            "runs": training}
     write_text(RESULTS / "engines.json", json.dumps(out, indent=1) + "\n")
     print(f"wrote {RESULTS / 'engines.json'}")

@@ -17,8 +17,10 @@ from bmru_pdk.errors import BmruError
 from bmru_pdk.model.synth import (
     ESPEAK,
     FLITE,
+    FLITE_SCALES,
+    FLITE_SPEAKERS,
     FLITE_TAG,
-    FLITE_VOICES,
+    flite_voice,
     speaker_splits,
 )
 
@@ -42,9 +44,27 @@ def test_flite_speaks_at_the_speed_asked() -> None:
     pytest.importorskip("librosa")
     from bmru_pdk.model.synth import _trim, speak
 
-    fast, slow = (_trim(speak("yes", FLITE_TAG + "slt", speed, 50)) for speed in (150, 80))
+    fast, slow = (_trim(speak("yes", FLITE_TAG + "slt@1", speed, 50)) for speed in (150, 80))
     assert 0.1 < len(fast) / 16000 < 1.0 and float(np.sqrt(np.mean(fast ** 2))) > 0.01
     assert len(slow) > 1.4 * len(fast)
+
+
+@needs_engines
+def test_a_shorter_vocal_tract_raises_the_formants_not_the_length() -> None:
+    """Scale 1.12 against 0.88: the spectrum's centroid (formants) 27 % higher in theory
+    (1.12 / 0.88; a voiced word's centroid moves with its formants, so more than half of it
+    must show), its length the same within the trim's few ms and flite's own rounding of
+    durations (10 %)."""
+    pytest.importorskip("librosa")
+    import librosa
+
+    from bmru_pdk.model.synth import _trim, speak
+
+    low, high = (_trim(speak("yes", f"{FLITE_TAG}slt@{k:g}", 120, 50)) for k in (0.88, 1.12))
+    centroid = [float(np.mean(librosa.feature.spectral_centroid(y=y, sr=16000)))
+                for y in (low, high)]
+    assert centroid[1] / centroid[0] > 1 + 0.27 / 2
+    assert abs(len(high) / len(low) - 1) < 0.1
 
 
 def test_each_engine_splits_its_own_speakers() -> None:
@@ -52,8 +72,10 @@ def test_each_engine_splits_its_own_speakers() -> None:
     # adding flite moves no espeak-ng voice: a checkpoint trained before keeps its test voices
     assert {s: k for s, k in both.items() if not s.startswith(FLITE_TAG)} == speaker_splits(0)
     flite = {s: k for s, k in both.items() if s.startswith(FLITE_TAG)}
-    assert sorted(flite) == sorted(FLITE_TAG + v for v in FLITE_VOICES)
-    assert sorted(flite.values()) == ["test", "train", "train", "validation"]
+    assert sorted(flite) == sorted(FLITE_SPEAKERS)
+    n = len(FLITE_SCALES)  # a voice with all its vocal-tract lengths in one split
+    assert sorted(flite.values()) == ["test"] * n + ["train"] * 2 * n + ["validation"] * n
+    assert len({flite_voice(s)[0] for s, k in flite.items() if k == "test"}) == 1
 
 
 def test_an_unknown_engine_is_one_sentence(tmp_path: Path) -> None:

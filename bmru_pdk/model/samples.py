@@ -13,7 +13,7 @@ import numpy as np
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.checkpoint import Checkpoint, open_checkpoint
 from bmru_pdk.model.data import SPLITS
-from bmru_pdk.model.synth import ACCENTS, FLITE_TAG, FLITE_VOICES, SEALED_VARIANTS
+from bmru_pdk.model.synth import ACCENTS, FLITE_SPEAKERS, SEALED_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ SEALED = Sample(23, None, tuple(f"{accent}+{variant}" for accent in ACCENTS
                                 for variant in SEALED_VARIANTS))
 # "flite": another engine's voices, for a checkpoint trained on espeak-ng alone (as the
 # bundled one): an engine never heard in training.
-FLITE = Sample(29, None, tuple(FLITE_TAG + voice for voice in FLITE_VOICES))
+FLITE = Sample(29, None, FLITE_SPEAKERS)
 SAMPLES = {"tuning": Sample(1, None), "heldout": Sample(7, (0, "test")), "sealed": SEALED,
            "flite": FLITE}
 

@@ -1,13 +1,14 @@
 """Offline keyword dataset in the Speech Commands layout, spoken by Debian's ``espeak-ng``
 and, where asked, ``flite`` (a second engine: other voices, another synthesis method).
 
-Each "speaker" is an English accent with a voice variant (espeak-ng) or a flite voice
-(``flite:slt``); each engine's speakers are assigned to the train / validation / test
-splits (80 / 10 / 10 %, at least one each) so that test voices are never heard in training,
-as in Speech Commands. Each utterance draws its speed (80-150 words per minute, so
-words last about 0.4-0.8 s), pitch, level, time shift (centred +-0.15 s) and background noise
-(none, or a noise file at 20, 10 or 5 dB SNR) from a seeded generator, so the same seed writes
-the same files.
+Each "speaker" is an English accent with a voice variant (espeak-ng) or a flite voice with
+a vocal-tract length (``flite:slt@1.06``: its formants scaled by 1.06, as a shorter vocal
+tract); each engine's voices are assigned to the train / validation / test splits (80 / 10 /
+10 %, at least one each; a flite voice with all its lengths) so that test voices are never
+heard in training, as in Speech Commands. Each utterance draws its speed (80-150 words per
+minute, so words last about 0.4-0.8 s), pitch, level, time shift (centred +-0.15 s) and
+background noise (none, or a noise file at 20, 10 or 5 dB SNR) from a seeded generator, so
+the same seed writes the same files.
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ ENGINES = (ESPEAK, FLITE)
 # flite's general-domain voices at 16 kHz (kal, its 8 kHz copy, and awb_time, a clock-only
 # voice, left out), each one speaker
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
+# vocal-tract lengths of each flite voice, as formant scales: +-12 %, about the spread of
+# adult speakers of one sex (vocal-tract length perturbation, as speech recognisers train)
+FLITE_SCALES = (0.88, 0.94, 1.0, 1.06, 1.12)
 FLITE_TAG = "flite:"
+FLITE_SPEAKERS = tuple(f"{FLITE_TAG}{v}@{k:g}" for v in FLITE_VOICES for k in FLITE_SCALES)
 WORDS_BINARY = ("yes", *BINARY_OTHERS)
 WORDS_ALL = (*WORDS_BINARY, *DIGITS)
 SNRS_DB = (None, 20.0, 10.0, 5.0)
@@ -86,15 +91,24 @@ def engine_of(speaker: str) -> str:
     return FLITE if speaker.startswith(FLITE_TAG) else ESPEAK
 
 
+def flite_voice(speaker: str) -> tuple[str, float]:
+    """A flite speaker's voice and formant scale: ``flite:slt@1.06`` -> ("slt", 1.06)."""
+    voice, _, scale = speaker.removeprefix(FLITE_TAG).partition("@")
+    return voice, float(scale or 1.0)
+
+
 def _command(word: str, voice: str, speed: int, pitch: int) -> list[str]:
     """The engine's command writing ``word`` as a WAV on stdout: espeak-ng takes the speed in
     words per minute and the pitch 0..99; flite stretches its durations by espeak-ng's
     default 175 words per minute over ``speed`` and aims its pitch at 60 + 2 x ``pitch`` Hz
-    (90-240 Hz over the 15..90 the generator draws: low male to high female voices)."""
+    (90-240 Hz over the 15..90 the generator draws: low male to high female voices), both
+    before its formant scale (:func:`speak` plays it that much faster) undoes them."""
     if engine_of(voice) == FLITE:
-        return [engine_program(FLITE), "-voice", voice.removeprefix(FLITE_TAG),
-                "--setf", f"duration_stretch={175 / speed:.4f}",
-                "--setf", f"int_f0_target_mean={60 + 2 * pitch}", "-t", word, "-o", "/dev/stdout"]
+        name, scale = flite_voice(voice)
+        return [engine_program(FLITE), "-voice", name,
+                "--setf", f"duration_stretch={175 / speed * scale:.4f}",
+                "--setf", f"int_f0_target_mean={(60 + 2 * pitch) / scale:.1f}", "-t", word,
+                "-o", "/dev/stdout"]
     return [engine_program(ESPEAK), "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout",
             word]
 
@@ -104,7 +118,7 @@ def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
 
     Args:
         word: Text to speak.
-        voice: espeak-ng voice, e.g. ``"en-us+f3"``, or a flite one, e.g. ``"flite:slt"``.
+        voice: espeak-ng voice, e.g. ``"en-us+f3"``, or a flite one, e.g. ``"flite:slt@1.06"``.
         speed: Words per minute.
         pitch: Pitch 0..99.
 
@@ -120,6 +134,8 @@ def speak(word: str, voice: str, speed: int, pitch: int) -> np.ndarray:
         raise BmruError(f"{engine_of(voice)} failed for voice {voice!r}: {exc}") from None
     # A streamed WAV: the header's sizes are placeholders, so find the data chunk by name.
     sr = int.from_bytes(raw[24:28], "little")
+    if engine_of(voice) == FLITE:  # played faster by its scale: every frequency scaled by it
+        sr = round(sr * flite_voice(voice)[1])
     start = raw.find(b"data") + 8
     y = np.frombuffer(raw[start : start + (len(raw) - start) // 2 * 2], "<i2")
     y = y.astype(np.float32) / 32768.0
@@ -167,16 +183,18 @@ def speaker_splits(seed: int, engines: tuple[str, ...] = (ESPEAK,)) -> dict[str,
                         f"{' and / or '.join(ENGINES)}")
     out: dict[str, str] = {}
     pools = {ESPEAK: ([f"{a}+{v}" for a in ACCENTS for v in VARIANTS], seed),
-             FLITE: ([FLITE_TAG + v for v in FLITE_VOICES], [seed, 2])}
-    for engine, (speakers, stream) in pools.items():
+             FLITE: (list(FLITE_VOICES), [seed, 2])}
+    for engine, (voices, stream) in pools.items():
         if engine not in engines:
             continue
-        order = np.random.default_rng(stream).permutation(len(speakers))
-        n_held = max(1, len(speakers) // 10)  # validation and test alike
+        order = np.random.default_rng(stream).permutation(len(voices))
+        n_held = max(1, len(voices) // 10)  # validation and test alike
         rank = {int(i): k for k, i in enumerate(order)}
         # in the speakers' own order: generate draws voices by position in it
-        out |= {s: "validation" if rank[i] < n_held else "test" if rank[i] < 2 * n_held
-                else "train" for i, s in enumerate(speakers)}
+        split = {v: "validation" if rank[i] < n_held else "test" if rank[i] < 2 * n_held
+                 else "train" for i, v in enumerate(voices)}
+        out |= split if engine == ESPEAK else {
+            s: split[flite_voice(s)[0]] for s in FLITE_SPEAKERS}
     return out
 
 
