@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import provenance
+
 RESULTS = Path(__file__).parent / "results"
 UNIT_CURRENTS_NA = (1.0, 0.5, 0.3, 0.2)
 TEMPERATURES_C = (27.0, 125.0)
@@ -126,7 +128,11 @@ def main() -> None:
             print(f"{i_unit:g} nA per unit, {c['temp_c']:g} °C: {c['power_nw']:.0f} nW, "
                   f"state bits {agree} %, decisions {c['decisions_agreeing']}/{args.n}", flush=True)
     pelgrom = json.loads((RESULTS / "pelgrom.json").read_text())
-    result = {"frame_s": 0.01, "points": points, "seconds": round(time.perf_counter() - start)}
+    from bmru_pdk.model import bundled_checkpoint
+
+    result = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
+              "sample": "tuning", "frame_s": 0.01, "points": points,
+              "seconds": round(time.perf_counter() - start)}
     (RESULTS / "operating_point.json").write_text(json.dumps(result, indent=1) + "\n")
     plot(points, pelgrom, RESULTS / "operating_point.png")
     print(f"wrote {RESULTS / 'operating_point.json'} and operating_point.png "

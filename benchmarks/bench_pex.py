@@ -1,11 +1,13 @@
 """Parasitic extraction figures: KLayout-PEX (2.5D engine, gf180mcuD) on drawn metal1 wires
 (coupling per µm against spacing, an isolated wire against the Sakurai-Tamaru plate-plus-
-fringe formula) and on tiles: run time, total and per-net capacitance of the bundled d = 4
-tile and of random d = 16, 64 tiles (13 inputs, 2 layers, seed 0). Tile nets are named as in
-the tile's schematic (tile.spice), by pairing it with the extracted netlist as LVS does.
+fringe formula) and on tiles: run time, kpex's peak memory, total and per-net capacitance of
+the bundled d = 4 tile and of random (or, with ``--dense``, dense: every weight drawn, as
+``bench_tile.py`` measures) d = 16, 64 tiles (13 inputs, 2 layers, seed 0). Tile nets are
+named as in the tile's schematic (tile.spice), by pairing it with the extracted netlist as
+LVS does.
 
-Run: ``.venv/bin/python benchmarks/bench_pex.py [--d 4 16 64]`` (needs ``scripts/setup_pex.sh``)
--> ``benchmarks/results/pex.json`` (tile rows are replaced by name, others kept).
+Run: ``.venv/bin/python benchmarks/bench_pex.py [--d 4 16 64] [--dense]`` (needs
+``scripts/setup_pex.sh``) -> ``benchmarks/results/pex.json``: this run's tiles only.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import klayout.db as kdb
+import provenance
+from bench_tile import dense
 
 from bmru_pdk.analyses.testbench import cross_reference
 from bmru_pdk.errors import BmruError
@@ -102,6 +107,8 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
     build_s = time.perf_counter() - start
     try:
         result = pex.extract_pex(files.outdir / "tile.gds", timeout=PEX_BUDGET_S)
+        # the largest child so far: the tiles run smallest first, so this one's kpex
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     except BmruError as exc:  # over budget on this machine
         print(f"{name}: {exc}")
         return {"name": name, "devices": files.devices, "pex_s": None, "error": str(exc)}
@@ -114,6 +121,7 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
         "name": name, "devices": files.devices, "build_s": round(build_s, 2),
         "kpex_version": result.kpex_version,
         "pex_s": round(result.runtime_s, 1), "kpex_s": round(result.kpex_s, 1),
+        "kpex_peak_mb": round(peak_mb),
         "capacitors": len(result.capacitors), "nets": len(per_net),
         "total_fF": round(result.total_f * FF, 1),
         "between_nets_fF": round((result.total_f - result.substrate_f) * FF, 1),
@@ -137,22 +145,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--d", type=int, nargs="*", default=[4, 16, 64],
                         help="tiles: 4 is the bundled checkpoint, others random (seed 0)")
+    parser.add_argument("--dense", action="store_true",
+                        help="the d > 4 tiles dense (every weight drawn), as bench_tile.py")
     args = parser.parse_args()
-    earlier = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    tiles = {row["name"]: row for row in earlier.get("tiles", [])}
-    results = {"engine": f"KLayout-PEX 2.5D ({pex.PDK})"}
+    tiles = []
+    results = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
+               "engine": f"KLayout-PEX 2.5D ({pex.PDK})"}
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         results["structures"] = structures(tmp)
-        for d in args.d:
+        for d in sorted(args.d):
             if d == 4:
                 name, ckpt = "d4_bundled", bundled_checkpoint()
+            elif args.dense:
+                name, ckpt = f"d{d}_dense", dense(d, tmp / f"d{d}.safetensors")
             else:
                 name = f"d{d}_random"
                 ckpt = random_checkpoint(n_in=13, d=d, layers=2, seed=0,
                                          path=tmp / f"d{d}.safetensors")
-            tiles[name] = bench(name, ckpt, tmp)
-    results["tiles"] = sorted(tiles.values(), key=lambda row: row["devices"])
+            tiles.append(bench(name, ckpt, tmp))
+    results["tiles"] = tiles
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -8,7 +8,8 @@
   (:mod:`bmru_pdk.model.power`) on the same frames beside it. Two weight scales
   (:func:`tilesim.sweep_checkpoint`): ``fixed`` (a weight's magnitude independent of d: the
   cost of the structure) and ``init`` (the initialisation's 1 / sqrt(fan-in) scale).
-- The bundled trained d = 4 checkpoint on ``BUNDLED_N`` generated utterances (101 frames).
+- The bundled trained d = 4 checkpoint on ``BUNDLED_N`` utterances of the sealed sample (101
+  frames): a measurement that chooses nothing.
 
 Run: ``.venv/bin/python benchmarks/bench_power.py`` -> ``benchmarks/results/power.json``,
 ``benchmarks/results/power.png``.
@@ -21,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import provenance
 from tilesim import FRAME_S, SWEEP_D, TileSim, prepare, random_frames, sweep_checkpoint
 
 from bmru_pdk.analyses.simulation import HardwareRun
@@ -30,6 +32,7 @@ from bmru_pdk.model.samples import load_utterances
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAMES = 25
 BUNDLED_N = 3
+SAMPLE = "sealed"
 PARTS = ("cells", "fc_mirrors", "biases", "total")
 FITTED = (*PARTS, "fc_w1")
 VARIANTS = {"fixed": True, "init": False}
@@ -98,7 +101,7 @@ def bundled(tmp: Path) -> dict:
     ckpt = bundled_checkpoint()
     sim = prepare(ckpt, tmp / "bundled")
     runs, estimates = [], []
-    for u in load_utterances(ckpt, None, BUNDLED_N, "heldout"):
+    for u in load_utterances(ckpt, None, BUNDLED_N, SAMPLE):
         runs.append(by_part(sim.run(u.x_na)))
         estimates.append(model_estimate(sim, u.x_na))
         print(f"bundled {u.name}: {runs[-1]}", flush=True)
@@ -144,7 +147,8 @@ def main() -> None:
     fits = {v: exponents(rows) for v, rows in sweeps.items()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(sweeps, fits, RESULTS / "power.png")
-    out = {"frame_s": FRAME_S, "vdd_v": 1.8, "frames": FRAMES, "sweeps": sweeps,
+    out = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
+           "sample": SAMPLE, "frame_s": FRAME_S, "vdd_v": 1.8, "frames": FRAMES, "sweeps": sweeps,
            "exponents": fits, "bundled": bundled_power}
     (RESULTS / "power.json").write_text(json.dumps(out, indent=2) + "\n")
     print("exponents (power ~ d^k):", json.dumps(fits))

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import provenance
 from tilesim import FRAME_S, prepare
 
 from bmru_pdk.analyses.simulation import model_run
@@ -32,6 +33,7 @@ from bmru_pdk.model.samples import load_utterances
 RESULTS = Path(__file__).resolve().parent / "results"
 N = 5
 REPEATS = 20
+SAMPLE = "tuning"  # a timing, not a figure of agreement: any utterances do
 BATCH = 50  # the N utterances repeated, as bench_model.py measures throughput
 
 
@@ -63,7 +65,7 @@ def model_seconds(x: list[np.ndarray]) -> tuple[list[float], float]:
 
 def software_vs_ngspice() -> dict:
     ckpt = bundled_checkpoint()
-    utterances = load_utterances(ckpt, None, N, "tuning")
+    utterances = load_utterances(ckpt, None, N, SAMPLE)
     # the model gets the reset frame ngspice simulates too
     x = [np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in utterances]
     model_s, batched_s = model_seconds(x)
@@ -134,8 +136,9 @@ def main() -> None:
         print(p)
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(a, b, RESULTS / "speed.png")
-    (RESULTS / "speed.json").write_text(json.dumps({"software_vs_ngspice": a,
-                                                    "ngspice_vs_size": b}, indent=2) + "\n")
+    out = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
+           "sample": SAMPLE, "software_vs_ngspice": a, "ngspice_vs_size": b}
+    (RESULTS / "speed.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

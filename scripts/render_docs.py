@@ -52,7 +52,6 @@ COMMANDS = {
                              "--workers 2 --out candidates_0.2nA.json CKPT...",
     "cells.json": "python benchmarks/bench_cells.py",
     "circuits.json": "python benchmarks/bench_circuits.py",
-    "compare.json": "make run",
     "compare_errors.json": "python benchmarks/bench_compare_errors.py --n 50 --workers 2",
     "corners.json": "python benchmarks/bench_corners.py",
     "compare_heldout.json": "python benchmarks/bench_compare.py --n 200 --sample heldout "
@@ -62,11 +61,8 @@ COMMANDS = {
     "noise.json": "python benchmarks/bench_noise.py",
     "operating_point.json": "python benchmarks/bench_operating_point.py --n 10",
     "pelgrom.json": "python benchmarks/bench_pelgrom.py",
-    "pex.json": "python benchmarks/bench_pex.py",
     "signoff.json": "python benchmarks/bench_signoff.py --repeats 2",
-    "power.json": "python benchmarks/bench_power.py",
     "sizing.json": "python benchmarks/bench_sizing.py --seeds 16 --n 10 --workers 2",
-    "speed.json": "python benchmarks/bench_speed.py",
     "tile_platforms.json": "python benchmarks/bench_tile.py --build-only",
     "training.json": "python benchmarks/bench_training.py --data build/kws",
     "twin.json": "python benchmarks/bench_twin.py --seeds 32 --n 10 --sample heldout --workers 2",
@@ -99,7 +95,6 @@ ATTRIBUTED = {
                                          "tuning sample"),
     "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
                                             "tuning sample"),
-    "compare.json": Attribution("ea87d94a903e", FIRST_1NA),
     "compare_errors.json": Attribution("0edf42e29c35", CODESIGNED, "held-out sample"),
     "corners.json": Attribution("7cc0300c8459", "the first checkpoint's tile in the tile "
                                 "columns"),
@@ -108,12 +103,7 @@ ATTRIBUTED = {
                               "test split"),
     "operating_point.json": Attribution("c6917e0b078d", "the co-designed checkpoint",
                                         "held-out sample"),
-    "pex.json": Attribution("dfd69a2dbd68", "the first checkpoint in the d4 row; the d64 row "
-                            "is the layout before the crossbar"),
-    "power.json": Attribution("66f82ca614cb", "the first checkpoint at 0.3 nA per unit",
-                              "tuning sample"),
     "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED),
-    "speed.json": Attribution("eabd77880dfc", "the first checkpoint", "tuning sample"),
     "tile_platforms.json": Attribution("f2ec75ee03e8", "the first checkpoint in the d4 row"),
     "training.json": Attribution("1b38e652a867", "", "validation split"),
     "twin.json": Attribution("ba26901531d5", CODESIGNED),
@@ -797,10 +787,13 @@ def tasks_table(r: Results) -> str:
 # ---------------------------------------------------------------------------------- compare, PVT
 
 
-def compare_table_text(r: Results, digits: int, note: str = "") -> str:
-    """The compare's headline table: ideal-model agreement, with parasitics and device-only."""
-    full, dev = r["ideal"], r["device_only"]["ideal"]
-    n = r["utterances"]
+def compare_table_text(r: Results, c: dict[str, Any], digits: int, note: str = "",
+                       model: str = "ideal", tile: str = "") -> str:
+    """A compare's headline table (``c``: its figures, in ``r`` or nested in it): agreement
+    with ``model`` (``ideal``: the checkpoint's own values; ``realised``: the values the tile
+    draws), with parasitics and device-only."""
+    full, dev = c[model], c["device_only"][model]
+    n = c["utterances"]
     rows = []
     for layer in range(len(full["state_agreement_per_layer"])):
         rows.append((
@@ -815,31 +808,34 @@ def compare_table_text(r: Results, digits: int, note: str = "") -> str:
                  f"{dev['decisions_agreeing']} / {n} "
                  f"({interval(dev['ci95']['decision_agreement'])} %)"))
     rows.append(("accuracy: model / tile / always \"other\"",
-                 f"{pct(full['model_accuracy'])} % / {pct(r['hardware_accuracy'])} % / "
-                 f"{pct(r['baseline_accuracy'])} %",
+                 f"{pct(full['model_accuracy'])} % / {pct(c['hardware_accuracy'])} % / "
+                 f"{pct(c['baseline_accuracy'])} %",
                  f"{pct(dev['model_accuracy'])} % / "
-                 f"{pct(r['device_only']['hardware_accuracy'])} %"))
-    power = r["power_nw"]
+                 f"{pct(c['device_only']['hardware_accuracy'])} %"))
+    power = c["power_nw"]
     parts = ", ".join(f"{k.replace('_', ' ')} {num(v)}" for k, v in power["by_part"].items())
     rows.append(("supply power", f"{num(power['mean'])} nW mean ({num(power['min'])}-"
                  f"{num(power['max'])}): {parts}",
-                 f"{num(r['device_only']['power_nw']['mean'])} nW"))
-    rows.append(("ngspice time", f"{r['sim_s_per_utterance']:.2f} s per utterance", ""))
+                 f"{num(c['device_only']['power_nw']['mean'])} nW"))
+    rows.append(("ngspice time", f"{c['sim_s_per_utterance']:.2f} s per utterance", ""))
+    where = ", ".join(w for w in (f"{n} utterances", c.get("condition", "")) if w)
     return (table(("figure", "with parasitics", "device-only"), rows)
-            + f"\n\n{n} utterances, {r['condition']}; tile `{r['tile']}`; with parasitics: "
-            f"{r['netlist']}.\n\n" + caption(r, note=note))
+            + f"\n\n{where}; tile `{tile or c['tile']}`; with parasitics: "
+            f"{c['netlist']}.\n\n" + caption(r, note=note))
 
 
-@region("compare.table", "compare.json")
-def compare_table(r: Results) -> str:
-    """`make run`'s compare as kept in compare.json (docs/compare.md)."""
-    return compare_table_text(r, 1, note="`make run` writes it as build/flow/compare/compare.json")
+@region("compare.table", "run.json", optional=("run.json",))
+def compare_table(r: Results | None) -> str:
+    """`make run`'s compare against the model on the realised values (docs/compare.md)."""
+    if r is None:
+        return run_summary(None)
+    return compare_table_text(r, r["compare"], 1, model="realised", tile=r["tile"]["cell"])
 
 
 @region("compare_heldout.table", "compare_heldout.json")
 def compare_heldout_table(r: Results) -> str:
     """The 200-utterance compare (docs/compare.md)."""
-    return compare_table_text(r, 2)
+    return compare_table_text(r, r.data, 2)
 
 
 def agreement_cells(a: dict[str, Any]) -> list[str]:
@@ -1046,13 +1042,15 @@ def pex_tiles(r: Results) -> str:
         roles = t["by_role"]
         summing, decision = roles["summing"], roles["decision"]
         rows.append((tile_label(t["name"]), str(t["devices"]), str(t["capacitors"]),
-                     f"{num(t['pex_s'])} s", f"{t['total_fF'] / 1000:.2f} pF",
+                     f"{num(t['pex_s'])} s", f"{num(t['kpex_peak_mb'])} MB",
+                     f"{t['total_fF'] / 1000:.2f} pF",
                      f"{t['between_nets_fF'] / 1000:.2f} pF",
                      f"{t['to_substrate_net_fF'] / 1000:.2f} pF",
                      f"{num(summing['min_fF'])}-{num(summing['max_fF'])} fF (median "
                      f"{num(summing['median_fF'])})",
                      f"{decision['min_fF']:.1f}-{decision['max_fF']:.1f} fF"))
-    return (table(("tile", "transistors", "capacitors", "PEX time", "total", "between nets",
+    return (table(("tile", "transistors", "capacitors", "PEX time", "kpex peak memory",
+                   "total", "between nets",
                    "to the substrate net", "summing nets", "decision nodes"), rows)
             + "\n\n" + caption(r, note=r["engine"]))
 
@@ -1851,7 +1849,8 @@ def pex_summary(r: Results) -> str:
     for t in r["tiles"]:
         summing = t["by_role"]["summing"]
         decision = t["by_role"]["decision"]
-        parts.append(f"{tile_label(t['name'])} {num(t['pex_s'])} s, "
+        parts.append(f"{tile_label(t['name'])} ({t['devices']} transistors) "
+                     f"{num(t['pex_s'])} s, kpex peak {num(t['kpex_peak_mb'])} MB, "
                      f"{t['total_fF'] / 1000:.2f} pF (summing nets {num(summing['min_fF'])}-"
                      f"{num(summing['max_fF'])} fF, decision nodes {decision['min_fF']:.1f}-"
                      f"{decision['max_fF']:.1f} fF)")
