@@ -1,9 +1,10 @@
 """Where the post-layout compare's remaining disagreements come from (docs/compare.md).
 
-For each utterance, the bundled tile is simulated as ``bmru compare`` does and every onset
-of a disagreement (the first frame of a run of frames where a unit's state differs from the
-model's, realised parameters) is classified against the candidate computed from the inputs
-the hardware layer saw:
+For each utterance of the tuning sample (this diagnostic guides design choices, so it
+never runs on the held-out or sealed samples), the bundled tile is simulated as ``bmru
+compare`` does and every onset of a disagreement (the first frame of a run of frames where a
+unit's state differs from the model's, realised parameters) is classified against the
+candidate computed from the inputs the hardware layer saw:
 
 - layer 0: a *knife edge* when the candidate is within 1 % of the current sourced into the
   summing node of a threshold, hardware above or below the model;
@@ -28,6 +29,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import provenance
 import torch
 
 from bmru_pdk.analyses import simulation
@@ -113,7 +115,7 @@ def main() -> None:
 
     ckpt = bundled_checkpoint()
     model = load_checkpoint(ckpt)
-    utterances = samples.load_utterances(ckpt, None, args.n, "heldout")
+    utterances = samples.load_utterances(ckpt, None, args.n, "tuning")
     with tempfile.TemporaryDirectory() as tmp:
         build, _x, sim = simulation.extracted_tile(ckpt, Path(tmp) / "tile")
     with torch.no_grad():
@@ -129,7 +131,8 @@ def main() -> None:
         states, _ = simulation.model_run(model, params, x_in)
         for key, k in classify(params, run, [s[1:] for s in states], u.x_na, s0).items():
             counts[key] = counts.get(key, 0) + k
-    figures = {"utterances": len(utterances), "frame_s": FRAME_S,
+    figures = {"command": provenance.command(), **provenance.checkpoint(ckpt),
+               "sample": "tuning", "utterances": len(utterances), "frame_s": FRAME_S,
                "onsets": dict(sorted(counts.items())),
                "layer0_candidate_offset_na": candidate_offsets(params, runs,
                                                                [u.x_na for u in utterances]),

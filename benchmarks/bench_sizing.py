@@ -5,7 +5,8 @@ For each target sigma of a 1:1 mirror a fresh process draws every mirror from th
 square unit that meets it (``sizing.unit_for_sigma``), characterises the tables there
 (``bmru characterize --sigma``, whose statistical benches measure the sigma it got), builds
 the bundled checkpoint's tile (area, DRC-relevant sizes only) and runs the mismatch Monte
-Carlo of its extracted netlist on ``--n`` held-out utterances per die (``montecarlo.run``,
+Carlo of its extracted netlist on ``--n`` utterances of the tuning sample per die (the bench
+chooses a unit size, so it never runs on the held-out or sealed samples) (``montecarlo.run``,
 through the executor). The target 5 % is the package's 4 x 4 µm unit and its own tables.
 
 Run: ``.venv/bin/python benchmarks/bench_sizing.py [--seeds 16] [--n 10] [--workers 2]`` ->
@@ -41,7 +42,7 @@ def child(seeds: int, n: int, workers: int | None) -> dict:
     checkpoint = open_checkpoint(bundled_checkpoint())
     build = build_tile(checkpoint, tables)
     summary = build.summary
-    utterances = samples.load_utterances(checkpoint, None, n, "heldout")
+    utterances = samples.load_utterances(checkpoint, None, n, "tuning")
     with make_executor(None, workers) as executor:
         mc = montecarlo.run(checkpoint, utterances, list(range(1, seeds + 1)),
                             executor=executor, tables=tables)["summary"]
@@ -131,9 +132,13 @@ def main() -> None:
               f"{p['simulated_power_nw']:.0f} nW; die vs nominal {agree['mean']:.1%} "
               f"(worst {agree['min']:.1%}), within 1 point {p['dies_within_1_point']}",
               flush=True)
-    from bmru_pdk.fileio import write_text
+    import provenance
 
-    result = {"seeds": args.seeds, "utterances": args.n, "sample": "heldout",
+    from bmru_pdk.fileio import write_text
+    from bmru_pdk.model import bundled_checkpoint
+
+    result = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
+              "seeds": args.seeds, "utterances": args.n, "sample": "tuning",
               "frame_s": 0.01, "points": points, "seconds": round(time.perf_counter() - start)}
     write_text(RESULTS / "sizing.json", json.dumps(result, indent=1) + "\n")
     plot(points, RESULTS / "sizing.png")
