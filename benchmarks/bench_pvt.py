@@ -7,14 +7,24 @@ realises at typical 27 °C, the model a designer is given) and the condition's t
 values the same drawing realises at that condition, from tables characterised there, about
 20 s per condition). The checkpoint's own values stand beside them.
 
-Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--workers W]``. Prints one table
-and writes ``benchmarks/results/pvt.json`` (``pvt_pex.json`` with ``--pex``) and a heat map
-beside it. 17 x n simulations.
+With ``--source-rail V`` every condition runs with the NMOS sources on a rail V above the
+substrate (docs/corners.md, "Leakage remedies"), and the nominal model is the values the
+drawing realises on that rail at typical 27 °C 1.8 V. With ``--hot-rail V`` the rail follows
+temperature: on ground up to 27 °C, rising linearly to V at 125 °C, and the nominal model
+stays the tile's own. Either way the run is the drawn tile's extracted netlist with its NMOS
+sources re-wired (the layout does not draw the rail yet), and each twin's tables are made on
+the condition's rail.
+
+Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--source-rail V | --hot-rail V]
+[--workers W]``. Prints one table and writes ``benchmarks/results/pvt.json``
+(``pvt_pex.json`` with ``--pex``; ``..._rail<V>`` / ``..._hotrail<V>`` with a rail) and a
+heat map beside it. 17 x n simulations.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 import time
@@ -102,8 +112,16 @@ def main() -> None:
     parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES),
                         help="the headline figures come from the sealed sample")
     parser.add_argument("--pex", action="store_true", help="with extracted parasitics")
+    rail = parser.add_mutually_exclusive_group()
+    rail.add_argument("--source-rail", type=float, default=0.0, metavar="V",
+                      help="NMOS sources on a rail V above the substrate (a re-wired netlist)")
+    rail.add_argument("--hot-rail", type=float, default=0.0, metavar="V",
+                      help="the rail on ground up to 27 °C, rising linearly to V at 125 °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     args = parser.parse_args()
+    conditions = [dataclasses.replace(c, rail_v=round(
+        args.source_rail or args.hot_rail * max(0.0, (c.temp_c - 27.0) / (125.0 - 27.0)), 4))
+        for c in CONDITIONS]
     checkpoint = bundled_checkpoint()
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
     rows, start = [], time.perf_counter()
@@ -114,7 +132,8 @@ def main() -> None:
             from bmru_pdk.verification import pex
 
             parasitics = pex.extract_pex(build.outdir / "tile.gds")
-        for k, c in enumerate(CONDITIONS):
+        nominal = compare.nominal_tables(build.tables, Condition(rail_v=args.source_rail))
+        for k, c in enumerate(conditions):
             out = Path(tmp) / f"c{k}"
             out.mkdir()
             try:  # tables whose benches fail at this condition leave it without a twin
@@ -123,7 +142,8 @@ def main() -> None:
                 tables, twin_error = None, str(exc)
             f = compare.compare_tile(build, extracted, utterances, out,
                                      executor=ex, sample=args.sample, condition=c,
-                                     pex=parasitics, condition_tables=tables)
+                                     pex=parasitics, condition_tables=tables,
+                                     nominal_tables=nominal)
             rows.append(_row(c, f, twin_error))
             r = rows[-1]
             if "power_nw" in r:
@@ -139,8 +159,11 @@ def main() -> None:
               "tile": build.name, "transistors": build.devices,
               "i_unit_na": build.tables.i_unit_na, "frame_s": FRAME_S,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
+              "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
-    name = "pvt_pex" if args.pex else "pvt"
+    name = ("pvt_pex" if args.pex else "pvt") + (
+        f"_rail{args.source_rail:g}" if args.source_rail else "") + (
+        f"_hotrail{args.hot_rail:g}" if args.hot_rail else "")
     write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
     plot(rows, RESULTS / f"{name}.png")
     print(f"{result['seconds']} s; wrote {RESULTS / name}.json and {name}.png")

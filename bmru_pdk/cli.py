@@ -557,12 +557,16 @@ def compare(
         "typical"),
     temp: Annotated[float, typer.Option(help="temperature of the simulations, °C")] = 27.0,
     vdd: Annotated[float, typer.Option(help="supply of the simulations, V")] = VDD_V,
+    source_rail: Annotated[float, typer.Option(
+        help="NMOS sources on a rail this many V above the substrate (0-1 V; a study: the "
+             "extracted netlist is re-wired, the layout does not draw the rail)")] = 0.0,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model.
 
     Away from typical 27 °C 1.8 V (--corner/--temp/--vdd) the tables of that condition are
     characterised first and the model also runs the values the tile realises there
-    (condition_twin in compare.json).
+    (condition_twin in compare.json). With --source-rail the nominal model is the values
+    the drawing realises on that rail at typical 27 °C 1.8 V.
     """
     from bmru_pdk.analyses.compare import compare as run_compare
     from bmru_pdk.analyses.compare import raise_failures, target_check
@@ -571,7 +575,9 @@ def compare(
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.model.samples import load_utterances
 
-    condition = Condition(corner, *_condition(temp, vdd))
+    if source_rail and not 0 < source_rail <= 1:
+        raise BmruError(f"--source-rail {source_rail:g} is not between 0 and 1 V")
+    condition = Condition(corner, *_condition(temp, vdd), rail_v=source_rail)
     ckpt = open_checkpoint(checkpoint)
     tables = _tables()
     check_output_dir(output, force)

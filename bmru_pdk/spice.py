@@ -36,6 +36,15 @@ CORNERS: tuple[str, ...] = ("typical", "ff", "ss", "fs", "sf")
 # ngspice's shared library is one simulator per process: serialise its use.
 _LOCK = threading.Lock()
 
+# The NMOS source rail (docs/corners.md, "Leakage remedies"): a node above the substrate
+# that the sources of every NMOS mirror device sit on while their bulks stay on vss, so the
+# body effect raises their threshold voltage and cuts their channel leakage when hot.
+SOURCE_RAIL = "vsn"
+# An NMOS card: name | drain | gate | source | bulk model nfet_03v3. An extractor names a
+# symmetric device's diffusions either way round, so the side on vss may be either.
+_NMOS_CARD = re.compile(r"^(\s*x\S+\s+)(\S+)(\s+\S+\s+)(\S+)(\s+\S+\s+nfet_03v3\b)",
+                        re.IGNORECASE | re.MULTILINE)
+
 
 class SpiceError(BmruError):
     """ngspice rejected the netlist or the run failed; the message carries its log."""
@@ -309,6 +318,7 @@ def simulate(
     seed: int | None = None,
     title: str = "bmru-pdk",
     temp_c: float | None = None,
+    source_rail_v: float = 0.0,
 ) -> SimResult:
     """Run ``netlist`` (devices, sources and one analysis line) with the gf180 models.
 
@@ -325,6 +335,9 @@ def simulate(
             own (ngspice's default is 27 °C). A deck that sets ``.temp`` itself (the tile
             testbench does) must not be given one here too: two lines would leave the
             temperature to whichever ngspice reads last.
+        source_rail_v: with a value above zero, every NMOS whose source is on ``vss`` is
+            moved onto the rail :data:`SOURCE_RAIL` held at this voltage (its bulk stays on
+            ``vss``): :func:`on_source_rail`.
 
     Returns:
         The vectors of the analysis as numpy arrays.
@@ -346,6 +359,8 @@ def simulate(
                              "with a .temp line")
         options += f".temp {temp_c:g}\n"
     check_netlist(netlist, title)
+    if source_rail_v:
+        netlist = on_source_rail(netlist, source_rail_v)
     # one title line, whatever the name holds
     deck = (f"* {' '.join(title.split())}\n{model_header(corner, mismatch)}{options}"
             f"{netlist.rstrip()}\n.end\n")
@@ -382,6 +397,30 @@ def simulate(
         raise SpiceError(f"ngspice stopped at t = {end or 0:.4g} s of the {stop:.4g} s asked "
                          f"for: {_problems(log)}")
     return SimResult(plot, vectors, "\n".join(log))
+
+
+def on_source_rail(netlist: str, rail_v: float) -> str:
+    """``netlist`` with every NMOS diffusion on ``vss`` moved onto the global node
+    :data:`SOURCE_RAIL`, held ``rail_v`` above ground; bulks and every other terminal stay.
+
+    In a circuit of the builders only sources sit on ``vss`` (every NMOS with its source
+    there is a mirror device: a diode or an output; the cell's switches have theirs on
+    their tails); an extracted netlist may call either diffusion of a device its drain.
+    The netlists name their ground ``vss`` (the builders' and the extracted tile's
+    convention), so one global node reaches into every subcircuit without new pins.
+
+    Raises:
+        SpiceError: ``rail_v`` is not a voltage between 0 and 1 V (above that the NMOS nodes
+            leave the PMOS outputs no headroom at 1.8 V).
+    """
+    if not (np.isfinite(rail_v) and 0 < rail_v <= 1.0):
+        raise SpiceError(f"an NMOS source rail of {rail_v} V is not between 0 and 1 V")
+    def move(m: re.Match[str]) -> str:
+        d, s = (SOURCE_RAIL if n.lower() == "vss" else n for n in (m.group(2), m.group(4)))
+        return f"{m.group(1)}{d}{m.group(3)}{s}{m.group(5)}"
+
+    moved = _NMOS_CARD.sub(move, netlist)
+    return f".global {SOURCE_RAIL}\nV{SOURCE_RAIL} {SOURCE_RAIL} 0 {rail_v:g}\n{moved}"
 
 
 def write_csv(result: SimResult, path: Path) -> None:

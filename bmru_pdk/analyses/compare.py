@@ -108,19 +108,33 @@ def compare(
         x = extract_tile(build, tmp, pex)
         return compare_extracted(build, x, utterances, tmp, frame_s=frame_s, progress=progress,
                                  executor=executor, sample=sample, condition=condition,
-                                 condition_tables=condition_tables(build.tables, condition))
+                                 condition_tables=condition_tables(build.tables, condition),
+                                 nominal_tables=nominal_tables(build.tables, condition))
+
+
+def _characterised(tables: Tables, condition: tb.Condition) -> Tables:
+    """Tables of ``tables``' unit device at ``condition``, with ``tables``' mismatch sigma
+    (the typical corner's at every condition: the models here do not use it)."""
+    from bmru_pdk.circuits.characterize import characterize
+
+    return characterize(unit=tables.unit, corner=condition.corner, temp_c=condition.temp_c,
+                        vdd_v=condition.vdd_v, rail_v=condition.rail_v,
+                        mismatch_sigma=tables.mismatch_sigma)
 
 
 def condition_tables(tables: Tables, condition: tb.Condition) -> Tables | None:
-    """The tables of ``tables``' unit device characterised at ``condition`` (``None`` at the
-    nominal one, where the tile's own tables apply), with ``tables``' mismatch sigma (the
-    typical corner's at every condition: the twin does not use it)."""
-    from bmru_pdk.circuits.characterize import characterize
+    """The tables of ``tables``' unit device characterised at ``condition``; ``None`` at
+    typical 27 °C 1.8 V, where the nominal model (:func:`nominal_tables`) is the twin."""
+    return None if condition == condition.nominal else _characterised(tables, condition)
 
-    if condition == tb.NOMINAL:
-        return None
-    return characterize(unit=tables.unit, corner=condition.corner, temp_c=condition.temp_c,
-                        vdd_v=condition.vdd_v, mismatch_sigma=tables.mismatch_sigma)
+
+def nominal_tables(tables: Tables, condition: tb.Condition) -> Tables:
+    """The tables of the model a designer is given for ``condition``: ``tables`` (typical
+    27 °C 1.8 V), characterised again on the condition's NMOS source rail if they were not
+    made on it."""
+    if tables.source_rail_v == condition.rail_v:
+        return tables
+    return _characterised(tables, condition.nominal)
 
 
 def compare_extracted(
@@ -176,13 +190,16 @@ def compare_tile(
     condition: tb.Condition = tb.NOMINAL,
     pex: PexResult | None = None,
     condition_tables: Tables | None = None,
+    nominal_tables: Tables | None = None,
 ) -> CompareResult:
     """Simulate ``extracted`` (the netlist of ``build``) on ``utterances`` and compare with the
     model; writes ``compare.json`` and one ``<index>.png`` per utterance into the existing
     folder ``outdir``; ``sample`` names the utterances' sample and ``condition`` the corner,
-    temperature and supply the tile is simulated at; with ``pex`` the parasitic
-    capacitances join the extracted devices; with ``condition_tables`` (the tables at
-    ``condition``) the model also runs the values the tile realises there.
+    temperature, supply and NMOS source rail the tile is simulated at; with ``pex`` the
+    parasitic capacitances join the extracted devices; with ``condition_tables`` (the tables
+    at ``condition``) the model also runs the values the tile realises there. The nominal
+    model (``realised``) runs the values the drawing realises under ``nominal_tables``
+    (default the tile's own).
     """
     import torch
 
@@ -190,9 +207,12 @@ def compare_tile(
         raise BmruError("compare needs at least one utterance")
     model = build.checkpoint.model()
     sim = sim_tile(build, extracted, pex=pex)
+    mapping = build.mapping
+    if nominal_tables is not None and nominal_tables is not build.tables:
+        mapping = build.mapping_at(nominal_tables)
     with torch.no_grad():
         refs = {"ideal": model.effective_parameters(),
-                "realised": realised_parameters(model, build.mapping)}
+                "realised": realised_parameters(model, mapping)}
         if condition_tables is not None:
             refs[CONDITION_TWIN] = realised_parameters(model, build.mapping_at(condition_tables))
     s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]

@@ -118,7 +118,7 @@ def simulate_utterance(
                for net, s in zip(nets, states, strict=True)}
     start = time.perf_counter()
     r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition), mismatch=mismatch,
-                 seed=seed, corner=condition.corner)
+                 seed=seed, corner=condition.corner, source_rail_v=condition.rail_v)
     seconds = time.perf_counter() - start
     t = r["time"]
 

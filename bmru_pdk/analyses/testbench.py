@@ -47,16 +47,27 @@ class Condition:
         corner: Process corner of the gf180 models (``typical ff ss fs sf``).
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V (the front end's inputs and reference share it).
+        rail_v: NMOS source rail, V: every NMOS mirror device's source moved onto a rail this
+            far above the substrate (:func:`~bmru_pdk.spice.on_source_rail`; 0: on ground,
+            as the tile draws them). The layout does not draw the rail yet: a run on it is
+            the drawn tile's netlist re-wired, a study of the remedy (docs/corners.md).
     """
 
     corner: str = "typical"
     temp_c: float = 27.0
     vdd_v: float = VDD_V
+    rail_v: float = 0.0
 
     @property
     def name(self) -> str:
-        """``typical 27C 1.8V``."""
-        return f"{self.corner} {self.temp_c:g}C {self.vdd_v:g}V"
+        """``typical 27C 1.8V`` (``... rail 0.6V`` on a source rail)."""
+        rail = f" rail {self.rail_v:g}V" if self.rail_v else ""
+        return f"{self.corner} {self.temp_c:g}C {self.vdd_v:g}V{rail}"
+
+    @property
+    def nominal(self) -> Condition:
+        """Typical 27 °C 1.8 V on this condition's rail: where its nominal model is made."""
+        return Condition(rail_v=self.rail_v)
 
 
 NOMINAL = Condition()
@@ -354,7 +365,8 @@ def deck(
     extra: list[str] | tuple[str, ...] = (),
 ) -> str:
     """A transient testbench: one frame per row of ``x_na``, outputs held at the summing-node
-    voltage the readout weights are calibrated at (a current comparator's input).
+    voltage the readout weights are calibrated at (a current comparator's input), moved
+    with the NMOS sources when the condition puts them on a rail.
 
     Args:
         tile: The tile netlist.
@@ -385,7 +397,9 @@ def deck(
              f".temp {condition.temp_c:g}"]
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
     lines += [pwl(p, p, x_na[:, i], frame_s, tables.i_unit_na) for p, i in inputs.items()]
-    lines += [f"V{y} {y} 0 {tables.v_sum}" for y in outputs]
+    # the readout holds its rails at the nominal ReLU diode's voltage above the NMOS sources
+    v_hold = tables.v_sum - tables.source_rail_v + condition.rail_v
+    lines += [f"V{y} {y} 0 {v_hold:.6g}" for y in outputs]
     lines += list(extra)
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))

@@ -114,7 +114,7 @@ def held_load(tag: str, node: str, kind: MosKind, v: float) -> str:
 
 @cache
 def sum_voltage(i_node: float = I_REF, unit: UnitDevice = UNIT, *, corner: str = "typical",
-                temp_c: float = 27.0, vdd_v: float = VDD) -> float:
+                temp_c: float = 27.0, vdd_v: float = VDD, rail_v: float = 0.0) -> float:
     """A summing node's voltage when its ReLU's unit NMOS diode carries ``i_node`` nA: where
     weights and biases are calibrated (a unit's outputs matter near its thresholds).
 
@@ -124,24 +124,26 @@ def sum_voltage(i_node: float = I_REF, unit: UnitDevice = UNIT, *, corner: str =
         corner: Process corner of the run.
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V.
+        rail_v: NMOS source rail, V (0: the sources on ground; :func:`~bmru_pdk.spice.simulate`).
     """
     r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\n"
                  f"iin vdd d {spice_current(i_node)}\n{_supplies(vdd_v)}.op\n",
-                 corner=corner, temp_c=temp_c)
+                 corner=corner, temp_c=temp_c, source_rail_v=rail_v)
     return round(float(r["v(d)"][0]), 4)
 
 
 def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice = UNIT,
                  load: Load = "diode", i_node: float = I_REF, *, corner: str = "typical",
-                 temp_c: float = 27.0, vdd_v: float = VDD) -> str:
+                 temp_c: float = 27.0, vdd_v: float = VDD, rail_v: float = 0.0) -> str:
     """An ``.op`` deck: ``i_in`` nA into the mirror's diode, each output through sense source
     ``vo<k>`` into a unit diode of the other type (``diode``) or held at
-    ``sum_voltage(i_node)`` (``sum``) of the condition ``corner``, ``temp_c``, ``vdd_v``."""
+    ``sum_voltage(i_node)`` (``sum``) of the condition ``corner``, ``temp_c``, ``vdd_v``,
+    ``rail_v``."""
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     rail = "vss" if kind == NFET else "vdd"
     src = (f"iin vdd in {spice_current(i_in)}" if kind == NFET
            else f"iin in vss {spice_current(i_in)}")
-    v_sum = sum_voltage(i_node, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
+    v_sum = sum_voltage(i_node, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v)
     loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) if load == "diode"
                     else held_load(f"o{k}", o, kind, v_sum) for k, o in enumerate(outs))
     return (f"{circuit.to_spice()}xm in {' '.join(outs)} {rail} {circuit.name}\n"
@@ -150,7 +152,7 @@ def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice 
 
 def measure_mirror(kind: MosKind, ratios: list[float], i_in: float, unit: UnitDevice = UNIT,
                    load: Load = "diode", i_node: float = I_REF, *, corner: str = "typical",
-                   temp_c: float = 27.0, vdd_v: float = VDD) -> np.ndarray:
+                   temp_c: float = 27.0, vdd_v: float = VDD, rail_v: float = 0.0) -> np.ndarray:
     """Gain I_out / I_in of each output of a mirror with ``ratios``, at ``i_in`` nA.
 
     Args:
@@ -163,10 +165,12 @@ def measure_mirror(kind: MosKind, ratios: list[float], i_in: float, unit: UnitDe
         corner: Process corner of the run.
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V.
+        rail_v: NMOS source rail, V (0: on ground).
     """
     circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit))
     r = simulate(mirror_bench(circuit, kind, i_in, unit, load, i_node, corner=corner,
-                              temp_c=temp_c, vdd_v=vdd_v), corner=corner, temp_c=temp_c)
+                              temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v),
+                 corner=corner, temp_c=temp_c, source_rail_v=rail_v)
     return to_units(np.array([r[f"i(vo{k})"][0] for k in range(len(ratios))])) / i_in
 
 
@@ -178,7 +182,7 @@ def _rail_load(tag: str, node: str, signed: float, unit: UnitDevice, v_sum: floa
 
 def measure_weight_row(ratios: list[float], i_in: float = I_REF, unit: UnitDevice = UNIT, *,
                        corner: str = "typical", temp_c: float = 27.0,
-                       vdd_v: float = VDD) -> np.ndarray:
+                       vdd_v: float = VDD, rail_v: float = 0.0) -> np.ndarray:
     """Signed gains x0 -> rail j of a one-input weight array with drawn signed ``ratios``.
 
     Args:
@@ -188,20 +192,23 @@ def measure_weight_row(ratios: list[float], i_in: float = I_REF, unit: UnitDevic
         corner: Process corner of the run.
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V.
+        rail_v: NMOS source rail, V (0: on ground).
     """
     arr = weight_array(WeightArrayParams(ratios=[ratios], unit=unit))
     rails = " ".join(f"s{j}" for j in range(len(ratios)))
-    v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
+    v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v)
     loads = "".join(_rail_load(f"s{j}", f"s{j}", r, unit, v_sum) for j, r in enumerate(ratios))
     r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\n"
                  f"iin vdd x0 {spice_current(i_in)}\n"
-                 f"{loads}{_supplies(vdd_v)}.op\n", corner=corner, temp_c=temp_c)
+                 f"{loads}{_supplies(vdd_v)}.op\n", corner=corner, temp_c=temp_c,
+                 source_rail_v=rail_v)
     return to_units(np.array([np.sign(q) * r[f"i(vs{j})"][0] for j, q in enumerate(ratios)])
                     ) / i_in
 
 
 def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT, *, corner: str = "typical",
-                 temp_c: float = 27.0, vdd_v: float = VDD) -> dict[str, float]:
+                 temp_c: float = 27.0, vdd_v: float = VDD,
+                 rail_v: float = 0.0) -> dict[str, float]:
     """Signed output currents (nA) of a bias generator with outputs of drawn signed
     ``ratios`` (> 0 sources, < 0 sinks), reference ``I_REF``.
 
@@ -211,15 +218,16 @@ def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT, *, corner: s
         corner: Process corner of the run.
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V.
+        rail_v: NMOS source rail, V (0: on ground).
     """
     bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit, outputs=[
         BiasOutput(name=n, ratio=abs(q), flow="source" if q > 0 else "sink")
         for n, q in ratios.items()]))
-    v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v)
+    v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v)
     loads = "".join(_rail_load(n, n, q, unit, v_sum) for n, q in ratios.items())
     r = simulate(f"{bias.to_spice()}xb vbn vbp {' '.join(ratios)} vdd vss {bias.name}\n"
                  f"iref vdd vbn {spice_current(I_REF)}\n{loads}{_supplies(vdd_v)}.op\n",
-                 corner=corner, temp_c=temp_c)
+                 corner=corner, temp_c=temp_c, source_rail_v=rail_v)
     return {n: float(np.sign(q) * to_units(r[f"i(v{n})"][0])) for n, q in ratios.items()}
 
 
@@ -264,7 +272,8 @@ def ramp_input(t: np.ndarray, top: float, ramp_ms: float = RAMP_MS) -> np.ndarra
 
 def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
                  corner: str = "typical", temp_c: float = 27.0,
-                 vdd_v: float = VDD, unit: UnitDevice = UNIT) -> CellPoint | None:
+                 vdd_v: float = VDD, unit: UnitDevice = UNIT,
+                 rail_v: float = 0.0) -> CellPoint | None:
     """Switching currents, ON output and supply of a cell (or unit) on a ramp to ``top`` nA.
 
     Args:
@@ -275,6 +284,7 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V.
         unit: The unit device of the bench's bias generator and load.
+        rail_v: NMOS source rail, V (0: on ground).
 
     Returns:
         The measured point, or None if the output is not OFF at zero input and ON at the
@@ -282,7 +292,7 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
         edge on the way up and the last ON->OFF edge on the way down are read.
     """
     r = simulate(cell_bench(cell, top, ramp_ms, vdd_v=vdd_v, unit=unit), corner=corner,
-                 temp_c=temp_c)
+                 temp_c=temp_c, source_rail_v=rail_v)
     t = r["time"]
     i_in = ramp_input(t, top, ramp_ms)
     out = to_units(r["i(vout)"])
@@ -396,6 +406,7 @@ class Tables(BaseModel):
     corner: Corner = "typical"
     temp_c: float = 27.0
     vdd: float = VDD
+    source_rail_v: float = 0.0  # the NMOS sources' rail the benches ran on (0: ground)
     i_ref_na: float = I_REF
     i_unit_na: float  # nA per software unit the benches ran at (no default: it must be said)
     unit: UnitDevice = UNIT
@@ -427,7 +438,7 @@ class Tables(BaseModel):
 
 
 def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner = "typical",
-                 temp_c: float = 27.0, vdd_v: float = VDD,
+                 temp_c: float = 27.0, vdd_v: float = VDD, rail_v: float = 0.0,
                  mismatch_sigma: dict[str, float] | None = None) -> Tables:
     """Run every sweep (sequentially: ngspice runs one simulation per process).
 
@@ -438,6 +449,8 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
         corner: process corner of every bench (the mismatch sigma is the typical corner's).
         temp_c: temperature, °C.
         vdd_v: supply, V.
+        rail_v: the NMOS source rail, V (0: every NMOS source on ground, as the tile draws
+            them; above 0, the rail of docs/corners.md "Leakage remedies", not drawn yet).
         mismatch_sigma: the unit's measured 1:1 mirror sigma per kind, when known (another
             condition's tables of the same unit): it is the typical corner's at every
             condition, so its Monte Carlo is not run again.
@@ -447,7 +460,7 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
             measure) at this condition.
     """
     start = time.perf_counter()
-    at = {"corner": corner, "temp_c": temp_c, "vdd_v": vdd_v}
+    at = {"corner": corner, "temp_c": temp_c, "vdd_v": vdd_v, "rail_v": rail_v}
     ratios = MIRROR_RATIOS
     currents = [1.0] if quick else MIRROR_CURRENTS
     # unit copies into PMOS diodes; weight and bias outputs on summing nodes
@@ -489,7 +502,7 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
     n_mc = 40 if quick else MC_SAMPLES
     sigma = mismatch_sigma or {k: round(measure_mismatch(k, unit, n=n_mc), 5) for k in (NFET, PFET)}
     return Tables(
-        corner=corner, temp_c=temp_c, vdd=vdd_v,
+        corner=corner, temp_c=temp_c, vdd=vdd_v, source_rail_v=rail_v,
         i_unit_na=I_UNIT_NA,  # read now: a study of another operating point sets it
         unit=unit, mirrors=mirrors, cell=table,
         gain=GainTable(r_gain=gains, alpha=alphas),

@@ -28,6 +28,7 @@ from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.design import TileDesign, design, realise
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.circuits.model import Circuit
+from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.layouts.aspect import ASPECT, check_aspect
@@ -268,13 +269,18 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         aspect: Height : width the floorplan aims at, within :data:`ASPECTS`.
 
     Raises:
-        BmruError: a network too large to build, a parameter the mirrors cannot realise, or
-            an aspect ratio out of range.
+        BmruError: a network too large to build, a parameter the mirrors cannot realise, an
+            aspect ratio out of range, or tables made on an NMOS source rail (the layout
+            draws every NMOS source on vss).
     """
     start = time.perf_counter()
     check_aspect(aspect)
     check_budget(checkpoint.meta.architecture, max_devices)
     tables = tables or load_tables()
+    if tables.source_rail_v:
+        raise BmruError(f"the tables were characterised with the NMOS sources on a "
+                        f"{tables.source_rail_v:g} V rail, which the layout does not draw: "
+                        "map a tile with tables made on ground")
     tile = design(checkpoint, tables)
     return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect),
                      time.perf_counter() - start)
