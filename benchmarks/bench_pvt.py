@@ -16,8 +16,9 @@ sources re-wired (the layout does not draw the rail yet), and each twin's tables
 the condition's rail.
 
 Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--source-rail V | --hot-rail V]
-[--workers W]``. Prints one table and writes ``benchmarks/results/pvt.json``
-(``pvt_pex.json`` with ``--pex``; ``..._rail<V>`` / ``..._hotrail<V>`` with a rail) and a
+[--temp T] [--workers W]`` (``--temp``: only the conditions at T °C). Prints one table and
+writes ``benchmarks/results/pvt.json`` (``pvt_pex.json`` with ``--pex``; ``..._rail`` /
+``..._hotrail`` with a rail, which the file records, ``..._<T>C`` with ``--temp``) and a
 heat map beside it. 17 x n simulations.
 """
 
@@ -63,6 +64,7 @@ def _row(c: Condition, f: dict, twin_error: str | None) -> dict:
     # at the nominal condition the twin is the nominal model itself
     twin = None if twin_error else f.get(CONDITION_TWIN, f[HELD_TO])
     return {"condition": c.name, "corner": c.corner, "temp_c": c.temp_c, "vdd_v": c.vdd_v,
+            "rail_v": c.rail_v,
             "utterances": f["utterances"], "nominal": _agreement(f[HELD_TO]),
             "twin": twin and _agreement(twin), "twin_error": twin_error,
             "checkpoint_values": _agreement(f["ideal"]),
@@ -117,11 +119,13 @@ def main() -> None:
                       help="NMOS sources on a rail V above the substrate (a re-wired netlist)")
     rail.add_argument("--hot-rail", type=float, default=0.0, metavar="V",
                       help="the rail on ground up to 27 °C, rising linearly to V at 125 °C")
+    parser.add_argument("--temp", type=float, default=None,
+                        help="only the conditions at this temperature, °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     args = parser.parse_args()
     conditions = [dataclasses.replace(c, rail_v=round(
         args.source_rail or args.hot_rail * max(0.0, (c.temp_c - 27.0) / (125.0 - 27.0)), 4))
-        for c in CONDITIONS]
+        for c in CONDITIONS if args.temp is None or c.temp_c == args.temp]
     checkpoint = bundled_checkpoint()
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
     rows, start = [], time.perf_counter()
@@ -160,10 +164,11 @@ def main() -> None:
               "i_unit_na": build.tables.i_unit_na, "frame_s": FRAME_S,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
               "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
+              "temp_c": args.temp,
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
     name = ("pvt_pex" if args.pex else "pvt") + (
-        f"_rail{args.source_rail:g}" if args.source_rail else "") + (
-        f"_hotrail{args.hot_rail:g}" if args.hot_rail else "")
+        "_rail" if args.source_rail else "") + ("_hotrail" if args.hot_rail else "") + (
+        "" if args.temp is None else f"_{args.temp:g}C")
     write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
     plot(rows, RESULTS / f"{name}.png")
     print(f"{result['seconds']} s; wrote {RESULTS / name}.json and {name}.png")
