@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import provenance
 
 from bmru_pdk.analyses.testbench import VDD_V, Condition, supply_node
 from bmru_pdk.circuits import (
@@ -425,11 +426,12 @@ def main() -> None:
     row_ratios = [mapping.signed_ratio(w, f"weight[0][{j}]") for j, w in enumerate(WEIGHTS)]
     bias_ratios = {n: mapping.signed_ratio(b, n) for n, b in BIASES.items()}
     circuits = [bmru_cell(mapping.cell_params(a, hi * (1 - f), hi * f)) for hi, f, a in CELLS]
+    from bmru_pdk.model import bundled_checkpoint
+
     tile = None
     with tempfile.TemporaryDirectory() as tmp:
         if not args.no_tile:
             from bmru_pdk.analyses.simulation import extracted_tile
-            from bmru_pdk.model import bundled_checkpoint
 
             tile = extracted_tile(bundled_checkpoint(), Path(tmp) / "tile")[2].netlist
     rows = []
@@ -458,7 +460,9 @@ def main() -> None:
             for key in ("tile_zero", "tile_zero_default_gmin", "tile_quiescent"):
                 row[key] = {"failed": "not run (--no-tile)"}
     report(rows)
-    result = {"ratios": RATIOS, "mirror_currents_na": MIRROR_CURRENTS, "weights": WEIGHTS,
+    made = {"command": provenance.command()} | (
+        {} if tile is None else provenance.checkpoint(bundled_checkpoint()))
+    result = {**made, "ratios": RATIOS, "mirror_currents_na": MIRROR_CURRENTS, "weights": WEIGHTS,
               "weight_row_ratios": row_ratios, "biases_na": BIASES, "bias_ratios": bias_ratios,
               # the cell as mapped (nA), and its bias transistors' drawn ratios apart: the
               # parameters' names (beta_hi, delta, alpha) would otherwise replace the figures

@@ -882,26 +882,93 @@ PVT_TARGETS = (("nominal", "state bits, each layer", 0.97), ("nominal", "decisio
                ("twin", "state bits, each layer", 0.99))
 
 
-@region("pvt.targets", "pvt_pex.json")
-def pvt_targets(r: Results) -> str:
-    """How many PVT conditions meet each target, and the worst (docs/pvt.md)."""
+def target_rows(conditions: list[dict[str, Any]], n: int) -> list[tuple[str, ...]]:
+    """How many PVT conditions meet each of issue 25's targets, and the worst."""
     rows = []
     for model, figure, least in PVT_TARGETS:
         def value(c: dict[str, Any], model: str = model, figure: str = figure) -> float:
             if figure == "decisions":
-                return c[model]["decisions_agreeing"] / c["utterances"]
+                return c[model]["decisions_agreeing"] / n
             return worse_layer(c, model)
 
-        conds = [c for c in r["conditions"] if c[model]]
+        conds = [c for c in conditions if c[model]]
         worst = min(conds, key=value)
         met = sum(value(c) >= least for c in conds)
-        without = len(r["conditions"]) - len(conds)
+        without = len(conditions) - len(conds)
         rows.append((f"{'nominal model' if model == 'nominal' else 'condition twin'}: {figure}",
                      f">= {pct(least, 0)} %", f"{met} of {len(conds)}"
                      + (f" ({without} without tables)" if without else ""),
                      f"{pct(value(worst))} % ({worst['condition']})"))
-    return (table(("figure", "target", "conditions meeting it", "worst"), rows)
+    return rows
+
+
+TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
+
+
+@region("pvt.targets", "pvt_pex.json")
+def pvt_targets(r: Results) -> str:
+    """How many PVT conditions meet each target, and the worst (docs/pvt.md)."""
+    return (table(TARGET_HEADER, target_rows(r["conditions"], r["utterances"]))
             + "\n\n" + caption(r))
+
+
+@region("pvt_hotrail.targets", "pvt_pex_hotrail_125C.json", "pvt_pex.json")
+def pvt_hotrail_targets(r: Results, ground: Results) -> str:
+    """The targets over the 17 conditions with the rail following temperature: the rail's
+    run at 125 °C, the run on ground below, where the rail is on ground (docs/pvt.md)."""
+    if r["utterances"] != ground["utterances"] or r["sample"] != ground["sample"]:
+        raise RenderError("the rail's run and the run on ground differ in their utterances")
+    conds = [c for c in ground["conditions"] if c["temp_c"] < r["temp_c"]] + r["conditions"]
+    return (table(TARGET_HEADER, target_rows(conds, r["utterances"]))
+            + "\n\n" + caption(r, ground, note=f"{len(conds)} conditions: at 125 °C the "
+                                 "rail's run, below it the run on ground"))
+
+
+def condition_key(c: dict[str, Any]) -> tuple[str, float, float]:
+    """A PVT row's corner, temperature and supply (its name also says its rail)."""
+    return c["corner"], c["temp_c"], c["vdd_v"]
+
+
+@region("pvt_hotrail.table", "pvt_pex_hotrail_125C.json", "pvt_pex.json")
+def pvt_hotrail_table(r: Results, ground: Results) -> str:
+    """PVT with the NMOS source rail following temperature beside the same run on ground
+    (docs/pvt.md)."""
+    before = {condition_key(c): c for c in ground["conditions"] if "nominal" in c}
+    rows = []
+    for c in r["conditions"]:
+        g = before.get(condition_key(c))
+        was = ("-" if g is None else
+               " / ".join(f"{pct(a)} %" for a in g["nominal"]["state_agreement_per_layer"]))
+        twin = (" / ".join(f"{pct(a)} %" for a in c["twin"]["state_agreement_per_layer"])
+                if c["twin"] else "-")
+        rows.append((f"{c['corner']} {c['temp_c']:g}C {c['vdd_v']:g}V", f"{c['rail_v']:g}",
+                     *agreement_cells(c["nominal"]), was, twin, num(c["power_nw"]["mean"])))
+    n = r["utterances"]
+    return (table(("condition", "rail, V", "nominal: layer 0 bits (95 % CI)", "layer 1 bits",
+                   f"decisions of {n}", "on ground: layer 0 / 1 bits", "twin: layer 0 / 1 bits",
+                   "power, nW"), rows)
+            + "\n\n" + caption(r, ground, note=(
+                f"rail rising from 0 V at 27 °C to {r['hot_rail_v']:g} V at 125 °C; tile "
+                f"`{r['tile']}` ({r['transistors']} transistors), "
+                f"{'with' if r['pex'] else 'without'} parasitic capacitances, {n} utterances "
+                f"per condition, {sum(c['failed'] for c in r['conditions'])} failed "
+                f"simulations, {num(r['seconds'])} s")))
+
+
+@region("hot_rail.table", "hot_rail.json")
+def hot_rail_table(r: Results) -> str:
+    """The rail screen at 125 °C on the tuning sample (docs/corners.md)."""
+    corners = list(r["rails"][0]["corners"])
+    rows = [(f"{row['rail_v']:g}" + (" (chosen)" if row["rail_v"] == r["chosen_rail_v"] else ""),
+             *(" / ".join(f"{pct(a)}" for a in row["corners"][k]["state_agreement_per_layer"])
+               for k in corners),
+             f"{pct(row['worst_layer'])} %",
+             "-".join(num(f(v["power_nw"] for v in row["corners"].values())) for f in (min, max)))
+            for row in r["rails"]]
+    return (table(("rail, V", *(f"{k} 125 °C: layer 0 / 1 bits, %" for k in corners),
+                   "worst layer", "power, nW"), rows)
+            + "\n\n" + caption(r, note=f"{r['utterances']} utterances per point, device-only "
+                                        f"netlist, tile `{r['tile']}`, {num(r['seconds'])} s"))
 
 
 # ---------------------------------------------------------------------------------- power, speed
