@@ -386,14 +386,22 @@ def run_rows(run: Results | None) -> list[tuple[str, str, str, str]]:
     ]
 
 
-@region("readme.headline", "run.json", "operating_point.json", "sizing.json",
-        "montecarlo.json", "twin.json", "model.json", "tile.json", optional=("run.json",))
-def readme_headline(run: Results | None, op: Results, sizing: Results, mc: Results,
-                    twin: Results, model: Results, tile: Results) -> str:
+@region("readme.headline", "run.json", "operating_point.json", "pvt_pex.json",
+        "pvt_pex_hotrail_125C.json", "montecarlo.json", "twin.json", "model.json", "tile.json",
+        optional=("run.json",))
+def readme_headline(run: Results | None, op: Results, pvt: Results, hot_rail: Results,
+                    mc: Results, twin: Results, model: Results, tile: Results) -> str:
     """The README's one table of headline figures, each linked to its page."""
     point = at_unit_current(op["points"])
     warm, hot = point["conditions"][0], point["conditions"][-1]
-    unit = sizing["points"][0]
+    ground = pvt["conditions"]
+    railed = [c for c in ground if c["temp_c"] < hot_rail["temp_c"]] + hot_rail["conditions"]
+
+    def across(conds: list[dict[str, Any]]) -> str:
+        worst = min(conds, key=lambda c: worse_layer(c, "nominal"))
+        met = sum(worse_layer(c, "nominal") >= PVT_TARGETS[0][2] for c in conds)
+        return (f"{met} of {len(conds)}, worst {pct(worse_layer(worst, 'nominal'))} % "
+                f"({worst['condition']})")
     s = mc["summary"]
     t = twin["summary"]
     d4, d16 = model["accuracy"]["4"], model["accuracy"]["16"]
@@ -414,12 +422,13 @@ def readme_headline(run: Results | None, op: Results, sizing: Results, mc: Resul
          f"({interval(warm['state_agreement_ci95'][1])}); {hot['temp_c']:g} °C: "
          f"{layers(hot['state_agreement_per_layer'])} %",
          short_source(op), "[co-design](docs/codesign.md#what-it-costs-measured)"),
-        (f"tile area, {square(unit['unit_um'])} unit device",
-         f"**{unit['tile_area_um2'] / 1e6:.3f} mm²** ({num(unit['tile_size_um'][0])} x "
-         f"{num(unit['tile_size_um'][1])} µm), mirror sigma "
-         f"{pct(unit['mirror_sigma']['nfet_03v3'])} / {pct(unit['mirror_sigma']['pfet_03v3'])} %"
-         " (NMOS / PMOS)",
-         short_source(sizing), "[sizing](docs/codesign.md#sizing-from-a-target-sigma)"),
+        (f"PVT, {len(ground)} conditions (5 corners x -40 / 27 / 125 °C, VDD +-10 %), with "
+         f"parasitics, {pvt['utterances']} utterances each: conditions where the nominal model "
+         f"holds >= {pct(PVT_TARGETS[0][2], 0)} % of state bits in both layers",
+         f"{across(ground)}; with an NMOS source rail rising to "
+         f"{hot_rail['hot_rail_v']:g} V at 125 °C (simulated on the drawn tile, not drawn): "
+         f"**{across(railed)}**",
+         f"{short_source(pvt)}; {readme_link(hot_rail)}", "[PVT](docs/pvt.md)"),
         (f"mismatch Monte Carlo, {len(mc['seeds'])} dies x {len(mc['utterances'])} utterances: "
          "state agreement with the nominal model, layer 0 / 1; each die's with the nominal "
          "tile, mean (worst die)",
