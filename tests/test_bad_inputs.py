@@ -464,3 +464,11 @@ def test_error_after_progress_bars_is_the_only_line(home: Path) -> None:
     one_sentence(proc, "limit of 10")
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert snapshot(home) == before
+
+
+@pytest.mark.parametrize("rail", ["1.5", "-0.2"])
+def test_source_rail_out_of_range_refused_before_any_work(home: Path, rail: str) -> None:
+    before = snapshot(home)
+    proc = run_bmru("compare", "good.safetensors", "--source-rail", rail, "-o", "out", cwd=home)
+    one_sentence(proc, f"--source-rail {float(rail):g}", "between 0 and 1 V")
+    assert snapshot(home) == before
