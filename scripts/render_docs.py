@@ -64,7 +64,6 @@ COMMANDS = {
     "sizing.json": "python benchmarks/bench_sizing.py --seeds 16 --n 10 --workers 2",
     "tile_platforms.json": "python benchmarks/bench_tile.py --build-only",
     "training.json": "python benchmarks/bench_training.py --data build/kws",
-    "twin.json": "python benchmarks/bench_twin.py --seeds 32 --n 10 --sample heldout --workers 2",
 }
 
 # Results files whose figures do not depend on a checkpoint (cells, devices, mirrors).
@@ -103,7 +102,6 @@ ATTRIBUTED = {
     "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED),
     "tile_platforms.json": Attribution("f2ec75ee03e8", "the first checkpoint in the d4 row"),
     "training.json": Attribution("1b38e652a867", "", "validation split"),
-    "twin.json": Attribution("ba26901531d5", CODESIGNED),
 }
 
 
