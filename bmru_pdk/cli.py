@@ -575,8 +575,10 @@ def compare(
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.model.samples import load_utterances
 
-    if source_rail and not 0 < source_rail <= 1:
-        raise BmruError(f"--source-rail {source_rail:g} is not between 0 and 1 V")
+    if source_rail:
+        from bmru_pdk.spice import check_source_rail
+
+        check_source_rail(source_rail, "--source-rail")
     condition = Condition(corner, *_condition(temp, vdd), rail_v=source_rail)
     ckpt = open_checkpoint(checkpoint)
     tables = _tables()

@@ -399,6 +399,17 @@ def simulate(
     return SimResult(plot, vectors, "\n".join(log))
 
 
+def check_source_rail(rail_v: float, name: str = "an NMOS source rail of") -> None:
+    """Refuse a source rail that is not a voltage between 0 (exclusive) and 1 V: above that
+    the NMOS nodes leave the PMOS outputs no headroom at 1.8 V.
+
+    Raises:
+        SpiceError: naming the rail as ``name`` (``--source-rail`` on the command line).
+    """
+    if not (np.isfinite(rail_v) and 0 < rail_v <= 1.0):
+        raise SpiceError(f"{name} {rail_v:g} V is not between 0 and 1 V")
+
+
 def on_source_rail(netlist: str, rail_v: float) -> str:
     """``netlist`` with every NMOS diffusion on ``vss`` moved onto the global node
     :data:`SOURCE_RAIL`, held ``rail_v`` above ground; bulks and every other terminal stay.
@@ -410,11 +421,9 @@ def on_source_rail(netlist: str, rail_v: float) -> str:
     convention), so one global node reaches into every subcircuit without new pins.
 
     Raises:
-        SpiceError: ``rail_v`` is not a voltage between 0 and 1 V (above that the NMOS nodes
-            leave the PMOS outputs no headroom at 1.8 V).
+        SpiceError: ``rail_v`` is out of range (:func:`check_source_rail`).
     """
-    if not (np.isfinite(rail_v) and 0 < rail_v <= 1.0):
-        raise SpiceError(f"an NMOS source rail of {rail_v} V is not between 0 and 1 V")
+    check_source_rail(rail_v)
     def move(m: re.Match[str]) -> str:
         d, s = (SOURCE_RAIL if n.lower() == "vss" else n for n in (m.group(2), m.group(4)))
         return f"{m.group(1)}{d}{m.group(3)}{s}{m.group(5)}"

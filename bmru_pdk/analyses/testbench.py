@@ -398,7 +398,8 @@ def deck(
     # an input whose weights are all zero has no device, hence no pin in an extracted netlist
     lines += [pwl(p, p, x_na[:, i], frame_s, tables.i_unit_na) for p, i in inputs.items()]
     # the readout holds its rails at the nominal ReLU diode's voltage above the NMOS sources
-    v_hold = tables.v_sum - tables.source_rail_v + condition.rail_v
+    # (a tile's own tables are made on ground: build_tile refuses others)
+    v_hold = tables.v_sum + condition.rail_v
     lines += [f"V{y} {y} 0 {v_hold:.6g}" for y in outputs]
     lines += list(extra)
     if initial:
