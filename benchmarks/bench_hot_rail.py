@@ -9,8 +9,9 @@ each rail, at the five corners at 125 °C, on the tuning sample (it chooses, so 
 runs on the held-out or sealed samples), against the nominal model; the chosen rail is the
 one whose worst corner agrees best, and the bench records it.
 
-Usage: ``python benchmarks/bench_hot_rail.py [--n 4] [--rails 0.3 0.45 0.6]
-[--workers W]``. Prints a row per rail and writes ``benchmarks/results/hot_rail.json``.
+Usage: ``python benchmarks/bench_hot_rail.py [--n 4] [--rails 0 0.3 0.45 0.6]
+[--workers W]`` (0: the sources on ground, the run the rails are judged against). Prints a
+row per rail and writes ``benchmarks/results/hot_rail.json``.
 """
 
 from __future__ import annotations
