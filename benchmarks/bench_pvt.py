@@ -11,15 +11,15 @@ With ``--source-rail V`` every condition runs with the NMOS sources on a rail V 
 substrate (docs/corners.md, "Leakage remedies"), and the nominal model is the values the
 drawing realises on that rail at typical 27 °C 1.8 V. With ``--hot-rail V`` the rail follows
 temperature: on ground up to 27 °C, rising linearly to V at 125 °C, and the nominal model
-stays the tile's own. Either way the run is the drawn tile's extracted netlist with its NMOS
-sources re-wired (the layout does not draw the rail yet), and each twin's tables are made on
-the condition's rail.
+stays the tile's own. Either way the run is the default tile's extracted netlist with its
+NMOS sources re-wired, or with ``--draw-rail`` the tile drawn with the rail (pin ``vsn``, held
+at the condition's rail), and each twin's tables are made on the condition's rail.
 
 Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--source-rail V | --hot-rail V]
-[--temp T] [--workers W]`` (``--temp``: only the conditions at T °C). Prints one table and
-writes ``benchmarks/results/pvt.json`` (``pvt_pex.json`` with ``--pex``; ``..._rail`` /
-``..._hotrail`` with a rail, which the file records, ``..._<T>C`` with ``--temp``) and a
-heat map beside it. 17 x n simulations.
+[--draw-rail] [--temp T] [--workers W]`` (``--temp``: only the conditions at T °C). Prints
+one table and writes ``benchmarks/results/pvt.json`` (``pvt_pex.json`` with ``--pex``;
+``..._rail`` / ``..._hotrail`` with a rail, which the file records, ``..._drawn`` with a drawn
+one, ``..._<T>C`` with ``--temp``) and a heat map beside it. 17 x n simulations.
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ def main() -> None:
                       help="NMOS sources on a rail V above the substrate (a re-wired netlist)")
     rail.add_argument("--hot-rail", type=float, default=0.0, metavar="V",
                       help="the rail on ground up to 27 °C, rising linearly to V at 125 °C")
+    parser.add_argument("--draw-rail", action="store_true",
+                        help="the tile drawn with the rail (pin vsn), not re-wired")
     parser.add_argument("--temp", type=float, default=None,
                         help="only the conditions at this temperature, °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
@@ -130,7 +132,8 @@ def main() -> None:
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
-        build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile")
+        build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile",
+                                                        source_rail=args.draw_rail)
         parasitics = None
         if args.pex:
             from bmru_pdk.verification import pex
@@ -164,10 +167,12 @@ def main() -> None:
               "i_unit_na": build.tables.i_unit_na, "frame_s": FRAME_S,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
               "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
+              "drawn_rail": args.draw_rail,
               "temp_c": args.temp,
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
     name = ("pvt_pex" if args.pex else "pvt") + (
         "_rail" if args.source_rail else "") + ("_hotrail" if args.hot_rail else "") + (
+        "_drawn" if args.draw_rail else "") + (
         "" if args.temp is None else f"_{args.temp:g}C")
     write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
     plot(rows, RESULTS / f"{name}.png")

@@ -58,6 +58,10 @@ Sample = Annotated[str, typer.Option(
          "on: the headline figures), heldout (the training data's test voices, a development "
          "sample), tuning (the sample the calibration and benches chose on) or flite "
          "(another speech engine's voices)")]
+DrawRail = Annotated[bool, typer.Option(
+    "--draw-rail", help="draw the NMOS source rail: every NMOS mirror source on pin vsn (a "
+                        "metal4 ring of its own), bulks on vss; tie vsn to vss, or hold it up "
+                        "to 1 V above it when hot")]
 MaxDevices = Annotated[int, typer.Option(
     help="refuse, before building, a network whose tile would exceed this many transistors")]
 Workers = Annotated[int | None, typer.Option(
@@ -472,6 +476,7 @@ def tile(
     aspect: Annotated[float, typer.Option(
         help=f"height : width the floorplan aims at ({ASPECTS[0]:g}-{ASPECTS[1]:g}; the "
              "weight arrays are banded to suit)")] = ASPECT,
+    draw_rail: DrawRail = False,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
     from bmru_pdk.layouts.tile import tile_files
@@ -479,7 +484,7 @@ def tile(
     tables = _tables()
     _activate()
     result = tile_files(checkpoint, output, force=force, max_devices=max_devices, tables=tables,
-                        aspect=aspect)
+                        aspect=aspect, source_rail=draw_rail)
     width, height = result.boundary[2:]
     typer.echo(f"{result.name}: {result.devices} transistors, {result.area_um2:.0f} µm² "
                f"({width:.0f} x {height:.0f} µm) in {result.seconds:.1f} s -> {result.outdir}")
@@ -501,6 +506,7 @@ def flow(
     workers: Workers = None,
     force: Force = False,
     max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
+    draw_rail: DrawRail = False,
 ) -> None:
     """The main job: tile -> official DRC -> LVS -> extracted netlist -> post-layout compare,
     with a report. Exit code 0 when DRC and LVS pass; the compare's targets are reported."""
@@ -524,7 +530,8 @@ def flow(
         with _bars(job.steps(pex, bool(utterances))) as update:
             result = job.run(ckpt, output, utterances, **_frame(frame_us),
                              executor=executor, progress=update, force=force,
-                             max_devices=max_devices, sample=sample, pex=pex, tables=tables)
+                             max_devices=max_devices, sample=sample, pex=pex, tables=tables,
+                             source_rail=draw_rail)
     typer.echo(job.render_report(result.figures))
     typer.echo(f"files in {result.outdir}")
     if result.failed:
@@ -558,8 +565,10 @@ def compare(
     temp: Annotated[float, typer.Option(help="temperature of the simulations, °C")] = 27.0,
     vdd: Annotated[float, typer.Option(help="supply of the simulations, V")] = VDD_V,
     source_rail: Annotated[float, typer.Option(
-        help="NMOS sources on a rail this many V above the substrate (0-1 V; a study: the "
-             "extracted netlist is re-wired, the layout does not draw the rail)")] = 0.0,
+        help="NMOS sources on a rail this many V above the substrate (0-1 V): the drawn "
+             "rail's pin with --draw-rail, otherwise a study (the extracted netlist is "
+             "re-wired)")] = 0.0,
+    draw_rail: DrawRail = False,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model.
 
@@ -595,7 +604,8 @@ def compare(
             f = run_compare(ckpt, utterances, output, **_frame(frame_us),
                             progress=lambda k, total: update("simulations", k, total),
                             executor=executor, force=force, max_devices=max_devices,
-                            sample=named, pex=pex, tables=tables, condition=condition)
+                            sample=named, pex=pex, tables=tables, condition=condition,
+                            source_rail=draw_rail)
     if not f["utterances"]:
         raise_failures(f)
     for ref in (r for r in ("ideal", "realised", "condition_twin") if r in f):

@@ -167,6 +167,7 @@ def run(
     sample: str | None = None,
     pex: bool = False,
     tables: Tables | None = None,
+    source_rail: bool = False,
 ) -> FlowResult:
     """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
 
@@ -184,6 +185,7 @@ def run(
         pex: Extract parasitic capacitances (KLayout-PEX, ``pex.spice``) and compare on
             that netlist, with the device-only figures beside.
         tables: Characterisation tables to map with (``None``: the package's).
+        source_rail: Draw the NMOS source rail (pin ``vsn``, held at 0 V in the compare).
     """
     from bmru_pdk.analyses import compare
     from bmru_pdk.layouts.tile import build_tile, write_tile
@@ -198,7 +200,8 @@ def run(
     outdir = Path(outdir)
     with output_dir(outdir, force=force) as tmp:
         report("tile", 0)
-        build = write_tile(build_tile(checkpoint, tables, max_devices), tmp)
+        build = write_tile(build_tile(checkpoint, tables, max_devices,
+                                      source_rail=source_rail), tmp)
         gds = tmp / "tile.gds"
         report("tile", 1)
         report("DRC", 0)

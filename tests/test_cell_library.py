@@ -131,6 +131,15 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
     "unit_sink_bias": ("bmru_unit", {"r_thresh": 4.0, "r_width": 1.0, "r_gain": 2.0,
                                      "r_bias": -0.7}),
+    # the NMOS source rail (pin vsn): whole units, stacks, both signs, a sunk bias
+    "nmirror_rail": ("current_mirror", {"kind": "nfet", "ratios": STACKED_RATIOS,
+                                        "source_rail": True}),
+    "bias_rail": ("bias_generator", {"outputs": (("ib", 2.0, "source"), ("is", 0.5, "sink")),
+                                     "source_rail": True}),
+    "weights_rail": ("weight_array", {"ratios": ((0.3, -0.125, 2.0), (-16.0, 0.2, 0.0),
+                                                 (1.0, 1.0, -1.0)), "source_rail": True}),
+    "unit_rail": ("bmru_unit", {"r_thresh": 1.5, "r_width": 0.75, "r_gain": 1.0,
+                                "r_bias": -0.7, "source_rail": True}),
 }
 # pins a case has no port for: a weight array's rail without any weight
 NO_PORT = {"weights_sinks_only": {"s1"}}
@@ -340,6 +349,30 @@ def test_lvs_catches_weights_drawn_on_the_wrong_rails(tmp_path: Path) -> None:
     assert lvs.run(_write(drawn, tmp_path), library.schematic(drawn)).match
     result = lvs.run(_write(drawn, tmp_path), meant.to_spice())
     assert not result.match, result.summary()
+
+
+@pytest.mark.parametrize("array", [False, True])
+def test_lvs_tells_a_drawn_source_rail_from_sources_on_vss(tmp_path: Path, array: bool) -> None:
+    """The same devices with the NMOS sources on vsn or on vss: only the source wiring (a
+    crossbar's rail line, a routed cell's source track) differs, and each drawing matches
+    its own schematic only (vsn shorted to vss, or left off, would pass both or neither)."""
+    if array:
+        draw, ratios = library.weight_array, ((1.0, -0.5), (0.0, -2.0))
+        schematic = [builders.weight_array(builders.WeightArrayParams(
+            ratios=[list(r) for r in ratios], source_rail=rail)).to_spice()
+            for rail in (False, True)]
+        kwargs: dict[str, Any] = {"ratios": ratios}
+    else:
+        draw, kwargs = library.bmru_unit, {"r_bias": -0.5}
+        cell = builders.CellParams(r_thresh=2.0, r_width=0.8, r_gain=1.0)
+        schematic = [builders.bmru_unit(builders.UnitParams(
+            cell=cell.model_copy(update={"source_rail": rail}), r_bias=-0.5)).to_spice()
+            for rail in (False, True)]
+    for rail in (False, True):
+        gds = _write(draw(**kwargs, source_rail=rail), tmp_path)
+        assert lvs.run(gds, schematic[rail]).match
+        result = lvs.run(gds, schematic[not rail])
+        assert not result.match, result.summary()
 
 
 def test_lvs_catches_a_mirror_drawn_with_a_wrong_width(tmp_path: Path) -> None:

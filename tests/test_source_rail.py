@@ -12,6 +12,7 @@ which the tests ask for 5. A mirror's diode and outputs share the bias, so ratio
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,19 +136,35 @@ def test_tables_made_on_a_rail_do_not_map_a_tile() -> None:
 FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    """A one-unit tile of two inputs, extracted, and its model's states on FRAMES."""
+def _tiny(tmp: Path, drawn: bool) -> tuple:
+    """A one-unit tile of two inputs (the rail drawn or not), extracted; its model's states
+    on FRAMES."""
     import torch
 
-    tmp = tmp_path_factory.mktemp("rail")
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp / "tiny.safetensors")
-    build, _x, sim = simulation.extracted_tile(ckpt, tmp / "tile")
+    build, x, sim = simulation.extracted_tile(ckpt, tmp / "tile", source_rail=drawn)
     model = build.checkpoint.model()
     with torch.no_grad():
         params = model.effective_parameters()
     states, _ = simulation.model_run(model, params, np.vstack([np.zeros((1, 2)), FRAMES]))
-    return sim, [q["s0"].numpy() for q in params[:-1]], states[0][1:, 0]
+    return sim, [q["s0"].numpy() for q in params[:-1]], states[0][1:, 0], build, x
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    return _tiny(tmp_path_factory.mktemp("rail"), drawn=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_drawn(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    return _tiny(tmp_path_factory.mktemp("drawn"), drawn=True)
+
+
+def _agrees(tile: tuple, corner: str, rail_v: float) -> bool:
+    sim, s0, model_states = tile[:3]
+    hw = simulation.simulate_utterance(sim.netlist, sim.decision_nets, s0, FRAMES, FRAME_S,
+                                       condition=Condition(corner, 125.0, rail_v=rail_v))
+    return bool((hw.states[0][:, 0] == model_states).all())
 
 
 @pytest.mark.parametrize("corner", ["ff", "fs"])
@@ -157,8 +174,59 @@ def test_hot_tile_on_the_rail_agrees_in_every_frame(tiny: tuple, corner: str) ->
     leak ~1 pA each (the leakage test above), 0.01 of a unit against the 0.17 nA between
     the nearest candidate and a threshold: every frame agrees with the model. On ground the
     same frames do not (the negative case)."""
-    sim, s0, model_states = tiny
-    for rail_v, agrees in ((RAIL, True), (0.0, False)):
-        hw = simulation.simulate_utterance(sim.netlist, sim.decision_nets, s0, FRAMES, FRAME_S,
-                                           condition=Condition(corner, 125.0, rail_v=rail_v))
-        assert bool((hw.states[0][:, 0] == model_states).all()) is agrees, (rail_v, hw.states)
+    assert _agrees(tiny, corner, RAIL)
+    assert not _agrees(tiny, corner, 0.0)
+
+
+def test_the_drawn_rail_is_a_pin_a_ring_and_every_nmos_mirror_source(tiny_drawn: tuple,
+                                                                   tiny: tuple) -> None:
+    """Drawn, the rail is what the study re-wires: every extracted NMOS card with a diffusion
+    on the rail has its bulk on vss, no NMOS diffusion is left on vss, and the number on the
+    rail is the number the study moves in the tile without it (the negative: that tile has
+    none). The integrator sees pin vsn, USE GROUND, with a metal4 ring between vss's and
+    vdd's; official DRC is clean and LVS matches."""
+    from bmru_pdk.verification import drc, lvs
+
+    build, x = tiny_drawn[3:]
+    cards = _cards(x.spice)
+    on_rail = {n for n, (d, _g, s, _b, m) in cards.items() if m == NFET and SOURCE_RAIL in (d, s)}
+    assert on_rail and all(cards[n][3] == "vss" for n in on_rail)
+    assert not [n for n, (d, _g, s, _b, m) in cards.items() if m == NFET and "vss" in (d, s)]
+    ground = _cards(tiny[4].spice)
+    assert not any(SOURCE_RAIL in c for c in ground.values())
+    assert len(on_rail) == len({n for n, (d, _g, s, _b, m) in ground.items()
+                                if m == NFET and "vss" in (d, s)})
+    assert list(build.component.info["power_rings"]) == ["vss", SOURCE_RAIL, "vdd"]
+    lef = (build.outdir / "tile.lef").read_text()
+    assert re.search(rf"PIN {SOURCE_RAIL}\n\s+DIRECTION INOUT ;\n\s+USE GROUND ;", lef)
+    assert build.summary["source_rail"] and not tiny[3].summary["source_rail"]
+    assert drc.run(build.outdir / "tile.gds").clean
+    assert lvs.run(build.outdir / "tile.gds", build.outdir / "tile.spice").match
+
+
+def test_hot_tile_on_the_drawn_rail_agrees_in_every_frame(tiny_drawn: tuple) -> None:
+    """The leakage argument of the study above, on the drawn rail's pin: every frame agrees
+    at ff 125 °C with the pin at the rail, not with it tied to ground (the negative), and
+    tied to ground at typical 27 °C it is the tile without the rail."""
+    assert _agrees(tiny_drawn, "ff", RAIL)
+    assert not _agrees(tiny_drawn, "ff", 0.0)
+    sim, s0, model_states = tiny_drawn[:3]
+    hw = simulation.simulate_utterance(sim.netlist, sim.decision_nets, s0, FRAMES, FRAME_S)
+    assert (hw.states[0][:, 0] == model_states).all()
+
+
+def test_bmru_tile_draws_the_rail_on_request(tmp_path: Path) -> None:
+    """``bmru tile --draw-rail``: the summary says so and the LEF has the pin; without the
+    flag, neither (the negative)."""
+    import json
+    import subprocess
+    import sys
+
+    ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "tiny.safetensors")
+    for flag, drawn in ((["--draw-rail"], True), ([], False)):
+        out = tmp_path / f"tile{drawn}"
+        proc = subprocess.run([sys.executable, "-m", "bmru_pdk", "tile", str(ckpt), "-o",
+                               str(out), *flag], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads((out / "summary.json").read_text())["source_rail"] is drawn
+        assert (f"PIN {SOURCE_RAIL}\n" in (out / "tile.lef").read_text()) is drawn

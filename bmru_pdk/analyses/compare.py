@@ -72,6 +72,7 @@ def compare(
     condition: tb.Condition = tb.NOMINAL,
     pex: bool = False,
     tables: Tables | None = None,
+    source_rail: bool = False,
 ) -> CompareResult:
     """The ``bmru compare`` job: simulate the extracted tile of ``checkpoint`` on
     ``utterances`` and compare with the model.
@@ -95,6 +96,8 @@ def compare(
         pex: Simulate the netlist with parasitic capacitances (KLayout-PEX) for the
             headline figures, and the device-only netlist beside it.
         tables: Characterisation tables to map with (``None``: the package's).
+        source_rail: Draw the NMOS source rail (pin ``vsn``); the simulations hold it at
+            the condition's rail voltage.
 
     Returns:
         The figures (stable keys), also written to ``compare.json``.
@@ -104,7 +107,8 @@ def compare(
 
     checkpoint = open_checkpoint(checkpoint)
     with output_dir(outdir, force=force) as tmp:
-        build = write_tile(build_tile(checkpoint, tables, max_devices), tmp / "tile")
+        build = write_tile(build_tile(checkpoint, tables, max_devices,
+                                      source_rail=source_rail), tmp / "tile")
         x = extract_tile(build, tmp, pex)
         return compare_extracted(build, x, utterances, tmp, frame_s=frame_s, progress=progress,
                                  executor=executor, sample=sample, condition=condition,

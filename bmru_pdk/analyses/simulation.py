@@ -23,6 +23,7 @@ import numpy as np
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.power import part_of, split_tile
 from bmru_pdk.circuits import names
+from bmru_pdk.spice import SOURCE_RAIL
 
 if TYPE_CHECKING:
     from bmru_pdk.circuits.characterize import Tables
@@ -118,7 +119,9 @@ def simulate_utterance(
                for net, s in zip(nets, states, strict=True)}
     start = time.perf_counter()
     r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition), mismatch=mismatch,
-                 seed=seed, corner=condition.corner, source_rail_v=condition.rail_v)
+                 seed=seed, corner=condition.corner,
+                 # a drawn rail is the deck's pin; otherwise every NMOS source is moved onto it
+                 source_rail_v=0.0 if SOURCE_RAIL in tile.pins else condition.rail_v)
     seconds = time.perf_counter() - start
     t = r["time"]
 
@@ -238,7 +241,7 @@ def extract_tile(build: TileBuild, folder: Path, pex: bool,
 
 def extracted_tile(checkpoint: str | Path | Checkpoint, tile_dir: Path,
                    classify: Callable[[str], str] = part_of, tables: Tables | None = None,
-                   ) -> tuple[TileBuild, ExtractResult, SimTile]:
+                   source_rail: bool = False) -> tuple[TileBuild, ExtractResult, SimTile]:
     """Build the tile of ``checkpoint`` into ``tile_dir``, extract it, prepare it for the
     testbench.
 
@@ -247,13 +250,14 @@ def extracted_tile(checkpoint: str | Path | Checkpoint, tile_dir: Path,
         tile_dir: Folder for the tile's files.
         classify: As in :func:`sim_tile`.
         tables: Characterisation tables to map with (``None``: the package's).
+        source_rail: Draw the NMOS source rail (pin ``vsn``).
     """
     import bmru_pdk
     from bmru_pdk.layouts.tile import tile_files
     from bmru_pdk.verification.extract import extract
 
     bmru_pdk.PDK.activate()
-    build = tile_files(checkpoint, tile_dir, tables=tables)
+    build = tile_files(checkpoint, tile_dir, tables=tables, source_rail=source_rail)
     x = extract(tile_dir / "tile.gds")
     return build, x, sim_tile(build, x, classify)
 

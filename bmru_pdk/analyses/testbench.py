@@ -22,6 +22,7 @@ from bmru_pdk.circuits import names
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
+from bmru_pdk.spice import SOURCE_RAIL
 from bmru_pdk.tech import VDD_V
 
 # Frame period of the simulations: real time (hop 160 at 16 kHz). A cell whose candidate
@@ -210,6 +211,7 @@ def cross_reference(
         netlist.purge_nets()
         netlist.combine_devices()
         set_tolerances(netlist)
+        _join_source_rail(netlist.top_circuit())
         flat.append(netlist)
     xref = kdb.NetlistCrossReference()
     comparer = kdb.NetlistComparer()
@@ -220,6 +222,18 @@ def cross_reference(
         raise BmruError("the extracted netlist cannot be paired with the schematic "
                         f"({str(exc).splitlines()[0]}): run LVS on the tile") from exc
     return xref, flat
+
+
+def _join_source_rail(top: kdb.Circuit) -> None:
+    """Join a drawn NMOS source rail into ``vss`` for pairing. On a rail of sources alone,
+    KLayout's flat comparer mis-pairs the series stacks of two mirrors (their inner nets are
+    alike, both chains end on the rail) although the netlists are isomorphic and LVS, cell by
+    cell, matches; joined, they pair as on a tile without the rail. No device has terminals
+    on both nets, so every device pairs as it would apart (:func:`_key` joins them too)."""
+    rail, vss = top.net_by_name(SOURCE_RAIL.upper()), top.net_by_name("VSS")
+    if rail is not None and vss is not None:
+        top.join_nets(vss, rail)
+        vss.name = "VSS"  # not the joined "VSN,VSS"
 
 
 def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, str]:
@@ -242,8 +256,12 @@ def net_names(extracted: str, schematic: str, wanted: list[str]) -> dict[str, st
 
 
 def _key(model: str, d: str, g: str, s: str, b: str) -> tuple:
-    # parallel fingers share every terminal; drain and source may be swapped
-    return model.lower(), frozenset((d.lower(), s.lower())), g.lower(), b.lower()
+    # parallel fingers share every terminal; drain and source may be swapped; a source rail
+    # is paired as vss (_join_source_rail)
+    def net(name: str) -> str:
+        return "vss" if name.lower() == SOURCE_RAIL else name.lower()
+
+    return model.lower(), frozenset((net(d), net(s))), net(g), net(b)
 
 
 def pair_cards(extracted: str, schematic: str, body: list[str],
@@ -401,6 +419,8 @@ def deck(
     # (a tile's own tables are made on ground: build_tile refuses others)
     v_hold = tables.v_sum + condition.rail_v
     lines += [f"V{y} {y} 0 {v_hold:.6g}" for y in outputs]
+    if SOURCE_RAIL in tile.pins:  # a tile that draws the rail: its pin, at the condition's
+        lines.append(f"V{SOURCE_RAIL} {SOURCE_RAIL} 0 {condition.rail_v:g}")
     lines += list(extra)
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))

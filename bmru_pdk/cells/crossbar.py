@@ -11,7 +11,9 @@ area is rows x columns x pitch, plus a fan-out channel of one metal3 track per r
 
 A site holds one device cell of :mod:`bmru_pdk.cells.devices`, drawn at the circuit's
 size: its tap metal lies on the row's supply rail (metal1, running through every site), its
-source is tied to its tap (every mirror device has source and bulk on its rail), its gate
+source is tied to its tap (every mirror device has source and bulk on its rail) or, on an
+NMOS source rail (``vsn``), its source strap lies on the row's rail line (metal1, just above
+the tap line, running through every site, on a lane of its own east of ``vss``), its gate
 rises on a via stack to the row's gate line and its drain strap runs east on metal2 to the
 column line. A zero weight leaves its site empty; the lines run on through it.
 
@@ -36,7 +38,7 @@ from bmru_pdk.cells.placer import device_cell
 from bmru_pdk.cells.router import PAD, PITCH, via
 from bmru_pdk.cells.vias import CONTACT, Box, add_pin, rect
 from bmru_pdk.circuits import names
-from bmru_pdk.circuits.model import PFET, Circuit, Device
+from bmru_pdk.circuits.model import PFET, VSN, Circuit, Device
 from bmru_pdk.layers import LAYER
 
 HALF = PAD / 2
@@ -64,7 +66,7 @@ class _Device:
     rail: float  # bottom of the tap metal
     gate: tuple[float, float]  # west end of the gate metal, its top
     drain: tuple[float, float, float]  # west end, east end, centre line of the drain strap
-    source: tuple[float, float]  # west end and bottom of the source strap
+    source: tuple[float, float, float]  # west end, bottom and top of the source strap
 
     @classmethod
     def measure(cls, devices: list[Device]) -> dict[Device, _Device]:
@@ -82,7 +84,8 @@ class _Device:
         dx, dy = p["d"].center
         sx, sy = p["s"].center
         return cls(cell, box.left, box.bottom, box.right, box.top, p["b"].center[1],
-                   (gx - p["g"].width / 2, gy), (sx, dx, dy), (sx, sy - p["s"].width / 2))
+                   (gx - p["g"].width / 2, gy), (sx, dx, dy),
+                   (sx, sy - p["s"].width / 2, sy + p["s"].width / 2))
 
     def gate_via(self, copy: bool) -> float:
         """Lowest centre of the gate via above the gate metal's top: clear of the drain strap
@@ -94,26 +97,29 @@ class _Device:
 @gf.cell(set_name=False)
 def _site(kind: str, w: float, l: float, fingers: int, role: Role,  # noqa: E741
           dx: float, dy: float, rail: float, gate: float, column: float,
-          stacks: tuple[int, ...] = ()) -> gf.Component:
+          stacks: tuple[int, ...] = (), tie: bool = True) -> gf.Component:
     """One device on a site, moved by (``dx``, ``dy``) and wired to its lines: tap metal
     bottom at ``rail``, gate via centred at ``gate``; a weight's drain reaches the column
     line centred at ``column``, a diode's drain joins its gate, a copy's drain gets a
     metal2-metal3 via for its xp line. Origin: the site's lower-left corner. The caller
     measured the device (``dx`` puts its bounding box at x = 0): no bounding box is asked
     for here. ``stacks``: the device's series stacks (an empty one is left out of the
-    cell's name)."""
+    cell's name). ``tie``: the source tied to the tap; without, the source strap is left
+    for the row's rail line (only then is ``tie`` in the cell's name)."""
     d = Device(name="M", kind=kind, w=w, l=l, fingers=fingers, stacks=stacks, d="d", g="g",
                s="s", b="b")
     m = _Device.of(device_cell(d))
     c = gf.Component(cell_name("_site", kind=kind, w=w, l=l, fingers=fingers, role=role, dx=dx,
-                               dy=dy, rail=rail, gate=gate, column=column, stacks=stacks))
+                               dy=dy, rail=rail, gate=gate, column=column, stacks=stacks,
+                               **({} if tie else {"tie": tie})))
     ref = c << m.cell
     ref.move((dx, dy))
     gx, gtop = rules.snap(m.gate[0] + dx + HALF), rules.snap(m.gate[1] + dy)
     rect(c, LAYER.metal1, (gx - HALF, gtop - HALF, gx + HALF, gate))
     via(c, (gx, gate), "metal1", "metal3")
-    sx, s_lo = m.source[0] + dx, m.source[1] + dy
-    rect(c, LAYER.metal1, (sx, rail + TAP_H / 2, sx + COL_W, s_lo + HALF))
+    if tie:
+        sx, s_lo = m.source[0] + dx, m.source[1] + dy
+        rect(c, LAYER.metal1, (sx, rail + TAP_H / 2, sx + COL_W, s_lo + HALF))
     west, east, y = m.drain[0] + dx, m.drain[1] + dx, m.drain[2] + dy
     if role == "weight":
         rect(c, LAYER.metal2, (east - HALF, y - HALF, column + HALF, y + HALF))
@@ -282,6 +288,9 @@ def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component
     reach: dict[str, float] = {}  # the easternmost via on each track
     pins: dict[str, Box] = {}
     lines: dict[str, list[float]] = {}  # lane -> heights it must join
+    supplies = ["vdd", "vss", *(p.name for p in circuit.pins if p.name == VSN.name)]
+    strap = _strap([m for d, m in measured.items() if d.kind != PFET]) if VSN.name in supplies \
+        else None
 
     def line(layer: gf.typings.LayerSpec, x: float, y0: float, y1: float) -> None:
         rect(c, layer, (x - HALF, y0 - HALF, x + HALF, y1 + HALF))
@@ -293,18 +302,28 @@ def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component
         reach[name] = max(reach.get(name, x), x)
 
     def draw_rows(rows: list[_Row], b: _Block, x_sites: float, slot: dict[int, int],
-                  y0: float, supply: str, lane: float, east: float) -> list[float]:
+                  y0: float, supply: str, lane: float, east: float,
+                  strap_lane: float | None = None) -> list[float]:
+        """The rows of a block, each with its tap line on ``lane``; with ``strap_lane``, the
+        sources' rail line too (:data:`strap`), on that lane."""
         bottoms = [rules.snap(y0 + k * b.height) for k in range(len(rows))]
         for row, y in zip(rows, bottoms, strict=True):
             for col, (d, role) in row.sites.items():
                 m = measured[d]
                 ref = c << _site(d.kind, d.w, d.l, d.fingers, role, rules.snap(-m.x0),
-                                 rules.snap(b.rail - m.rail), b.rail, b.gate, column, d.stacks)
+                                 rules.snap(b.rail - m.rail), b.rail, b.gate, column, d.stacks,
+                                 tie=strap_lane is None)
                 ref.move((rules.snap(x_sites + slot[col] * pitch), y))
             rail = rules.snap(y + b.rail)
             rect(c, LAYER.metal1, (lane - HALF, rail, east, rail + TAP_H))
             via(c, (lane, rail + TAP_H / 2), "metal1", "metal2")
             lines.setdefault(supply, []).append(rail + TAP_H / 2)
+            if strap_lane is not None and strap is not None:
+                lo, hi = rules.snap(rail + strap[0]), rules.snap(rail + strap[1])
+                rect(c, LAYER.metal1, (strap_lane - HALF, lo, east, hi))
+                # the via's pad rises from the line's bottom: it keeps the tap line's space
+                via(c, (strap_lane, lo + HALF), "metal1", "metal2")
+                lines.setdefault(VSN.name, []).append(lo + HALF)
         return bottoms
 
     x0, y0, top, group = 0.0, 0.0, 0.0, -1
@@ -317,20 +336,21 @@ def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component
             risen = sorted({r.input for s in in_group[1:] for r in s.n}) if banded else (
                 [r.input for r in sub.n] if group else [])
             p_in = sorted({r.input for s in in_group for r in s.p})
-            names = [*(f"x{i}" for i in risen), *(f"xp{i}" for i in p_in), "vdd", "vss"]
+            names = [*(f"x{i}" for i in risen), *(f"xp{i}" for i in p_in), *supplies]
             lane = {n: rules.snap(x0 + HALF + k * PITCH) for k, n in enumerate(names)}
-            x_sites = rules.snap(lane["vss"] + HALF + rules.M2_SPACE.value + 0.3)
+            x_sites = rules.snap(lane[names[-1]] + HALF + rules.M2_SPACE.value + 0.3)
             east = rules.snap(x_sites + (2 + max(len(s.rails) for s in in_group)) * pitch)
             lines.clear()
         if b == 0:  # the bottom channel: supplies, the first band's (or all) rails, folds' inputs
-            names = ["vdd", "vss", *(f"s{col - 2}" for col in sub.rails)] + [
+            names = [*supplies, *(f"s{col - 2}" for col in sub.rails)] + [
                 f"x{r.input}" for s in subs if s.group for r in s.n]
             track_y = {n: rules.snap(-(k + 1) * PITCH) for k, n in enumerate(names)}
         elif banded:  # a band's own channel, below it
             y0 = rules.snap(top + (len(sub.rails) + 1) * PITCH)
             track_y |= {f"s{col - 2}": rules.snap(y0 - (k + 1) * PITCH)
                         for k, col in enumerate(sub.rails)}
-        n_y = draw_rows(sub.n, nb, x_sites, slot, y0, "vss", lane["vss"], east) if sub.n else []
+        n_y = draw_rows(sub.n, nb, x_sites, slot, y0, "vss", lane["vss"], east,
+                        lane.get(VSN.name)) if sub.n else []
         top = (n_y[-1] + nb.height) if n_y else y0
         p_gate: dict[int, float] = {}
         if sub.p:
@@ -373,13 +393,13 @@ def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component
         last = b + 1 == len(subs) or subs[b + 1].group != group
         if last:  # the group's lanes: risers and supply straps
             for name, ys in lines.items():
-                if name in ("vdd", "vss"):
+                if name in supplies:
                     drop(name, lane[name], max(ys))
                 elif len(ys) > 1:
                     line(LAYER.metal2, lane[name], min(ys), max(ys))
             x0 = rules.snap(east + SUB_GAP)
 
-    for name in ("vdd", "vss"):
+    for name in supplies:
         reach.setdefault(name, PAD)  # without a P block, vdd is only a pin: a stub of track
     for name, y in track_y.items():
         pins[name] = (0.0, y - HALF, rules.snap(reach[name] + HALF), y + HALF)
@@ -392,6 +412,18 @@ def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component
         if pin.name in pins:
             add_pin(c, pin.name, LAYER.metal3, pins[pin.name], 180, label=True)
     return c
+
+
+def _strap(nmos: list[_Device]) -> tuple[float, float]:
+    """Bottom and top of the NMOS devices' source strap above their tap metal's bottom: one
+    rail line runs through a row on it, so every device must have it at the same height
+    (every mirror device is drawn from the unit: they do)."""
+    heights = {(rules.snap(m.source[1] - m.rail), rules.snap(m.source[2] - m.rail))
+               for m in nmos}
+    if len(heights) != 1:
+        raise ValueError(f"the NMOS devices' source straps sit at {len(heights)} heights above "
+                         "their taps: one source rail line cannot join them")
+    return heights.pop()
 
 
 def fold(inputs: int, rails: int, band: int = BAND) -> int:

@@ -2,7 +2,9 @@
 
 Conventions every builder follows (the layout must reproduce them as labels):
 
-- pins ``vdd`` (1.8 V) and ``vss``; NMOS bulk on ``vss``, PMOS bulk on ``vdd``;
+- pins ``vdd`` (1.8 V) and ``vss``; NMOS bulk on ``vss``, PMOS bulk on ``vdd``; with
+  ``source_rail`` set, every NMOS mirror device's source sits on pin ``vsn`` instead (its
+  bulk stays on ``vss``): the rail a hot tile holds above ground to cut leakage;
 - all bias currents derive from one reference current ``i_ref`` (nA) sunk into the NMOS
   diode of :func:`bias_generator`; its gate line ``vbn`` and the PMOS gate line ``vbp``
   (a unit copy of the reference) run to every cell, whose bias transistors are the mirror
@@ -21,7 +23,18 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bmru_pdk.circuits import names
-from bmru_pdk.circuits.model import NFET, PFET, VDD, VSS, Circuit, Device, Instance, MosKind, Pin
+from bmru_pdk.circuits.model import (
+    NFET,
+    PFET,
+    VDD,
+    VSN,
+    VSS,
+    Circuit,
+    Device,
+    Instance,
+    MosKind,
+    Pin,
+)
 from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, unit_ratio
 
 
@@ -29,8 +42,21 @@ class _Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def digest(self) -> str:
-        """Six hex digits identifying these parameters (default circuit names)."""
-        return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:6]
+        """Six hex digits identifying these parameters (default circuit names); a
+        ``source_rail`` left unset is left out, so circuits drawn before it keep their names."""
+        return hashlib.sha1(self.model_dump_json(exclude=self._unset_rail()).encode()
+                            ).hexdigest()[:6]
+
+    def _unset_rail(self) -> dict:
+        """Pydantic's ``exclude`` for every ``source_rail=False``, nested ones included."""
+        out: dict = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "source_rail" and not value:
+                out[name] = True
+            elif isinstance(value, _Params) and (inner := value._unset_rail()):
+                out[name] = inner
+        return out
 
 
 def _rail(kind: MosKind) -> str:
@@ -38,17 +64,25 @@ def _rail(kind: MosKind) -> str:
 
 
 def _mos(name: str, kind: MosKind, d: str, g: str, ratio: float = 1.0, unit: UnitDevice = UNIT,
-         param: str | None = None) -> Device:
+         param: str | None = None, source_rail: bool = False) -> Device:
     """A device of ``ratio`` unit gates (whole units and series stacks, the nearest drawing
-    on the unit grid), source and bulk on its rail."""
+    on the unit grid), source and bulk on its rail; an NMOS's source on ``vsn`` with
+    ``source_rail``."""
     r = unit_ratio(ratio, param or name)
     rail = _rail(kind)
+    source = VSN.name if source_rail and kind == NFET else rail
     return Device(name=name, kind=kind, w=unit.w, l=unit.l, fingers=r.whole, stacks=r.stacks,
-                  d=d, g=g, s=rail, b=rail, param=param)
+                  d=d, g=g, s=source, b=rail, param=param)
 
 
-def _diode(name: str, kind: MosKind, net: str, unit: UnitDevice = UNIT) -> Device:
-    return _mos(name, kind, net, net, 1.0, unit)
+def _diode(name: str, kind: MosKind, net: str, unit: UnitDevice = UNIT,
+           source_rail: bool = False) -> Device:
+    return _mos(name, kind, net, net, 1.0, unit, source_rail=source_rail)
+
+
+def _grounds(source_rail: bool) -> list[Pin]:
+    """The ground pins of a circuit with NMOS devices: ``vss``, and ``vsn`` on a rail."""
+    return [VSS, VSN] if source_rail else [VSS]
 
 
 def _flow(kind: MosKind) -> Literal["sink", "source"]:
@@ -56,8 +90,8 @@ def _flow(kind: MosKind) -> Literal["sink", "source"]:
     return "sink" if kind == NFET else "source"
 
 
-def _supply(kind: MosKind) -> Pin:
-    return VSS if kind == NFET else VDD
+def _supplies(kind: MosKind, source_rail: bool) -> list[Pin]:
+    return _grounds(source_rail) if kind == NFET else [VDD]
 
 
 # ---------------------------------------------------------------- current mirror
@@ -69,29 +103,33 @@ class MirrorParams(_Params):
         kind: ``nfet_03v3`` (input and outputs sink) or ``pfet_03v3`` (they source).
         ratios: output width / diode width, one per output (the weights).
         unit: unit device; the diode is one unit finger.
+        source_rail: every NMOS mirror source on pin ``vsn`` (bulks stay on ``vss``).
         name: circuit name; default ``nmirror_<digest>`` / ``pmirror_<digest>``.
     """
 
     kind: MosKind
     ratios: list[float] = Field(min_length=1)
     unit: UnitDevice = UNIT
+    source_rail: bool = False
     name: str | None = None
 
 
 def current_mirror(p: MirrorParams) -> Circuit:
     """Diode ``MD`` at pin ``in``; output ``MO<k>`` at pin ``out<k>`` with ratio ``ratios[k]``.
 
-    Pins: ``in`` (input current), ``out0``.. (output currents), ``vss`` or ``vdd``.
+    Pins: ``in`` (input current), ``out0``.. (output currents), ``vss`` (and ``vsn``) or
+    ``vdd``.
     """
     flow = _flow(p.kind)
-    devices = [_diode("MD", p.kind, "in", p.unit)]
-    devices += [_mos(f"MO{k}", p.kind, f"out{k}", "in", r, p.unit, f"ratio[{k}]")
+    rail = p.source_rail
+    devices = [_diode("MD", p.kind, "in", p.unit, rail)]
+    devices += [_mos(f"MO{k}", p.kind, f"out{k}", "in", r, p.unit, f"ratio[{k}]", rail)
                 for k, r in enumerate(p.ratios)]
     pins = [Pin(name="in", role="input", signal="current", flow=flow, doc="diode input")]
     pins += [Pin(name=f"out{k}", role="output", signal="current", flow=flow,
                  doc=f"{r:g} x input") for k, r in enumerate(p.ratios)]
     prefix = "nmirror" if p.kind == NFET else "pmirror"
-    return Circuit(name=p.name or f"{prefix}_{p.digest()}", pins=[*pins, _supply(p.kind)],
+    return Circuit(name=p.name or f"{prefix}_{p.digest()}", pins=[*pins, *_supplies(p.kind, rail)],
                    devices=devices, doc=f"{prefix}: {len(p.ratios)} outputs")
 
 
@@ -114,12 +152,14 @@ class BiasParams(_Params):
             operating point the tables were made at; the circuit scales with it).
         outputs: extra current outputs by width ratio.
         unit: unit device.
+        source_rail: every NMOS mirror source on pin ``vsn`` (bulks stay on ``vss``).
         name: circuit name; default ``bias_<digest>``.
     """
 
     i_ref: float = Field(default=1.0, gt=0)
     outputs: list[BiasOutput] = []
     unit: UnitDevice = UNIT
+    source_rail: bool = False
     name: str | None = None
 
 
@@ -129,9 +169,11 @@ def bias_generator(p: BiasParams) -> Circuit:
     if it sources, NMOS on ``vbn`` if it sinks).
 
     Pins: ``vbn`` (the reference current goes in here; the line runs on to every cell),
-    ``vbp``, the outputs, ``vdd``, ``vss``.
+    ``vbp``, the outputs, ``vdd``, ``vss`` (and ``vsn``).
     """
-    devices = [_diode("MREF", NFET, "vbn", p.unit), _mos("MPC", NFET, "vbp", "vbn", 1.0, p.unit),
+    rail = p.source_rail
+    devices = [_diode("MREF", NFET, "vbn", p.unit, rail),
+               _mos("MPC", NFET, "vbp", "vbn", 1.0, p.unit, source_rail=rail),
                _diode("MPD", PFET, "vbp", p.unit)]
     pins = [Pin(name="vbn", role="bias", signal="current", flow="sink",
                 doc=f"reference current in ({p.i_ref:g} nA) and NMOS bias gate line"),
@@ -139,10 +181,10 @@ def bias_generator(p: BiasParams) -> Circuit:
     for o in p.outputs:
         kind = PFET if o.flow == "source" else NFET
         devices.append(_mos(f"MO_{o.name}", kind, o.name, "vbp" if kind == PFET else "vbn",
-                            o.ratio, p.unit, o.name))
+                            o.ratio, p.unit, o.name, rail))
         pins.append(Pin(name=o.name, role="output", signal="current", flow=o.flow,
                         doc=f"{o.ratio:g} x reference"))
-    return Circuit(name=p.name or f"bias_{p.digest()}", pins=[*pins, VDD, VSS],
+    return Circuit(name=p.name or f"bias_{p.digest()}", pins=[*pins, VDD, *_grounds(rail)],
                    devices=devices, doc="bias generator")
 
 
@@ -161,6 +203,7 @@ class CellParams(_Params):
         r_gain: width ratio of ``M5`` (I_gain).
         unit: unit device of the mirrors.
         switch: size of the switches ``M3``, ``M6`` (gate on the decision node).
+        source_rail: every NMOS mirror source on pin ``vsn`` (bulks stay on ``vss``).
         name: circuit name; default ``bmru_cell_<digest>``.
     """
 
@@ -169,6 +212,7 @@ class CellParams(_Params):
     r_gain: float = Field(gt=0)
     unit: UnitDevice = UNIT
     switch: UnitDevice = SWITCH
+    source_rail: bool = False
     name: str | None = None
 
     @model_validator(mode="after")
@@ -197,32 +241,36 @@ def bmru_cell(p: CellParams) -> Circuit:
     I_gain at net ``tg``) drives PMOS diode ``M4`` (net ``vpo``), copied to pin ``out`` by
     ``MOUT``. ``M6`` (gate ``v0``, tail ``M8`` = I_width at net ``tw``) drives PMOS diode
     ``M7`` (net ``vfb``), mirrored into ``v0`` by ``M9``. ON when c > I_thresh, OFF when
-    c < I_thresh - I_width.
+    c < I_thresh - I_width. With ``source_rail`` the mirror outputs ``M2``, ``M5``, ``M8``
+    have their sources on ``vsn``.
     """
-    u, sw = p.unit, p.switch
+    u, sw, rail = p.unit, p.switch, p.source_rail
     devices = [
         _diode("MIN", PFET, "in", u),
         _mos("M1", PFET, "v0", "in", 1.0, u),
-        _mos("M2", NFET, "v0", "vbn", p.r_thresh, u, "beta_hi"),
+        _mos("M2", NFET, "v0", "vbn", p.r_thresh, u, "beta_hi", rail),
         Device(name="M3", kind=NFET, w=sw.w, l=sw.l, d="vpo", g="v0", s="tg", b="vss"),
         _diode("M4", PFET, "vpo", u),
-        _mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha"),
+        _mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha", rail),
         Device(name="M6", kind=NFET, w=sw.w, l=sw.l, d="vfb", g="v0", s="tw", b="vss"),
         _diode("M7", PFET, "vfb", u),
-        _mos("M8", NFET, "tw", "vbn", p.r_width, u, "delta"),
+        _mos("M8", NFET, "tw", "vbn", p.r_width, u, "delta", rail),
         _mos("M9", PFET, "v0", "vfb", 1.0, u),
         _mos("MOUT", PFET, "out", "vpo", 1.0, u),
     ]
-    return Circuit(name=p.name or f"bmru_cell_{p.digest()}", pins=CELL_PINS, devices=devices,
+    pins = [*CELL_PINS, VSN] if rail else CELL_PINS
+    return Circuit(name=p.name or f"bmru_cell_{p.digest()}", pins=pins, devices=devices,
                    doc="hysteretic FQ-BMRU cell")
 
 
 # ---------------------------------------------------------------- summing node + ReLU
 
 class ReluParams(_Params):
-    """Summing node with ReLU: NMOS diode ``MRELU`` and its unit copy ``MC``."""
+    """Summing node with ReLU: NMOS diode ``MRELU`` and its unit copy ``MC`` (their sources
+    on ``vsn`` with ``source_rail``)."""
 
     unit: UnitDevice = UNIT
+    source_rail: bool = False
     name: str | None = None
 
 
@@ -230,13 +278,15 @@ def relu_node(p: ReluParams) -> Circuit:
     """NMOS diode ``MRELU`` at pin ``sum`` absorbs max(net current into ``sum``, 0); ``MC``
     sinks a copy of it from pin ``c`` (wire ``c`` to a cell's ``in``).
 
-    Pins: ``sum`` (summing rail), ``c`` (candidate current out, sunk), ``vss``.
+    Pins: ``sum`` (summing rail), ``c`` (candidate current out, sunk), ``vss`` (and ``vsn``).
     """
-    devices = [_diode("MRELU", NFET, "sum", p.unit), _mos("MC", NFET, "c", "sum", 1.0, p.unit)]
+    rail = p.source_rail
+    devices = [_diode("MRELU", NFET, "sum", p.unit, rail),
+               _mos("MC", NFET, "c", "sum", 1.0, p.unit, source_rail=rail)]
     pins = [Pin(name="sum", role="input", signal="current", flow="sink",
                 doc="summing rail: weights source/sink here"),
             Pin(name="c", role="output", signal="current", flow="sink",
-                doc="candidate current max(sum, 0), sunk"), VSS]
+                doc="candidate current max(sum, 0), sunk"), *_grounds(rail)]
     return Circuit(name=p.name or f"relu_{p.digest()}", pins=pins, devices=devices,
                    doc="summing node with ReLU")
 
@@ -250,11 +300,13 @@ class WeightArrayParams(_Params):
         ratios: drawn ratio per weight, ``ratios[i][j]`` from input i to rail j; the sign
             picks PMOS (sources, > 0) or NMOS (sinks, < 0); 0 draws nothing.
         unit: unit device.
+        source_rail: every NMOS mirror source on pin ``vsn`` (bulks stay on ``vss``).
         name: circuit name; default ``weights_<digest>``.
     """
 
     ratios: list[list[float]] = Field(min_length=1)
     unit: UnitDevice = UNIT
+    source_rail: bool = False
     name: str | None = None
 
     @model_validator(mode="after")
@@ -269,26 +321,27 @@ def weight_array(p: WeightArrayParams) -> Circuit:
     unit copy ``MXC<i>`` into PMOS diode ``MXP<i>`` (net ``xp<i>``). Weight (i, j): ``MW<i>_<j>``
     from ``xp<i>`` (PMOS, sources) or ``x<i>`` (NMOS, sinks) onto rail pin ``s<j>``.
 
-    Pins: ``x0``.. (input currents, sunk), ``s0``.. (summing rails), ``vdd``, ``vss``.
+    Pins: ``x0``.. (input currents, sunk), ``s0``.. (summing rails), ``vdd``, ``vss`` (and
+    ``vsn``).
     """
-    u = p.unit
+    u, rail = p.unit, p.source_rail
     d_out = len(p.ratios[0])
     devices: list[Device] = []
     for i, row in enumerate(p.ratios):
-        devices.append(_diode(f"MXN{i}", NFET, f"x{i}", u))
+        devices.append(_diode(f"MXN{i}", NFET, f"x{i}", u, rail))
         if any(r > 0 for r in row):
-            devices += [_mos(f"MXC{i}", NFET, f"xp{i}", f"x{i}", 1.0, u),
+            devices += [_mos(f"MXC{i}", NFET, f"xp{i}", f"x{i}", 1.0, u, source_rail=rail),
                         _diode(f"MXP{i}", PFET, f"xp{i}", u)]
         for j, r in enumerate(row):
             if r:
                 kind, gate = (PFET, f"xp{i}") if r > 0 else (NFET, f"x{i}")
                 devices.append(_mos(names.weight_device(i, j), kind, f"s{j}", gate, abs(r), u,
-                                    f"weight[{i}][{j}]"))
+                                    f"weight[{i}][{j}]", rail))
     pins = [Pin(name=f"x{i}", role="input", signal="current", flow="sink", doc=f"input {i}")
             for i in range(len(p.ratios))]
     pins += [Pin(name=f"s{j}", role="output", signal="current", flow="source",
                  doc=f"summing rail {j} (net current sourced)") for j in range(d_out)]
-    return Circuit(name=p.name or f"weights_{p.digest()}", pins=[*pins, VDD, VSS],
+    return Circuit(name=p.name or f"weights_{p.digest()}", pins=[*pins, VDD, *_grounds(rail)],
                    devices=devices, doc=f"{len(p.ratios)} x {d_out} weight array")
 
 
@@ -313,22 +366,24 @@ def bmru_unit(p: UnitParams) -> Circuit:
     """Instances ``relu`` (:func:`relu_node`) and ``cell`` (:func:`bmru_cell`), net ``c``
     between them, and the bias transistor ``MB`` on the rail ``sum``.
 
-    Pins: ``sum`` (summing rail), ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss``.
+    Pins: ``sum`` (summing rail), ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss`` (and ``vsn``,
+    the cell's ``source_rail`` drawing the whole unit's).
     """
-    u = p.cell.unit
-    relu = relu_node(ReluParams(unit=u))
+    u, rail = p.cell.unit, p.cell.source_rail
+    relu = relu_node(ReluParams(unit=u, source_rail=rail))
     cell = bmru_cell(p.cell)
     devices = []
     if p.r_bias:
         kind, gate = (PFET, "vbp") if p.r_bias > 0 else (NFET, "vbn")
-        devices.append(_mos("MB", kind, "sum", gate, abs(p.r_bias), u, "b"))
+        devices.append(_mos("MB", kind, "sum", gate, abs(p.r_bias), u, "b", rail))
+    grounds = {g.name: g.name for g in _grounds(rail)}
     instances = [
-        Instance(name="relu", circuit=relu, nets={"sum": "sum", "c": "c", "vss": "vss"}),
+        Instance(name="relu", circuit=relu, nets={"sum": "sum", "c": "c"} | grounds),
         Instance(name="cell", circuit=cell, nets={"in": "c", "vbn": "vbn", "out": "out",
-                                                  "vdd": "vdd", "vss": "vss"}),
+                                                  "vdd": "vdd"} | grounds),
     ]
     pins = [relu.pin("sum"), cell.pin("vbn"),
             Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias line"),
-            cell.pin("out"), VDD, VSS]
+            cell.pin("out"), VDD, *_grounds(rail)]
     return Circuit(name=p.name or f"bmru_unit_{p.digest()}", pins=pins, devices=devices,
                    instances=instances, doc="BMRU unit")

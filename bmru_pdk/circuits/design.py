@@ -3,7 +3,8 @@ and the parameter -> element mapping with realised values.
 
 Tile nets: inputs ``x<i>`` (layer 0), rails ``s<l>_<j>`` and unit outputs ``h<l>_<j>``
 (layer l, unit j), outputs ``y<k>`` (readout rails), ``iref`` (the reference current and
-NMOS gate line, the bias generator's ``vbn``), ``vbp``, ``vdd``, ``vss``. Layer l > 0 and
+NMOS gate line, the bias generator's ``vbn``), ``vbp``, ``vdd``, ``vss`` (and ``vsn``, the
+NMOS source rail, in a tile drawn with one). Layer l > 0 and
 the readout take the previous layer's ``h`` as their weight-array inputs.
 """
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from bmru_pdk.circuits import builders, mapping
 from bmru_pdk.circuits import names as n
-from bmru_pdk.circuits.model import VDD, VSS, Circuit, Instance, Pin
+from bmru_pdk.circuits.model import VDD, VSN, VSS, Circuit, Instance, Pin
 from bmru_pdk.circuits.sizing import UNIT, UnitDevice
 from bmru_pdk.errors import BmruError
 
@@ -66,6 +67,11 @@ class TileDesign:
     mirror_sigma: dict[str, float] = field(default_factory=dict)
 
     @property
+    def source_rail(self) -> bool:
+        """Whether the tile draws the NMOS source rail (pin ``vsn``)."""
+        return any(p.name == VSN.name for p in self.pins)
+
+    @property
     def circuit(self) -> Circuit:
         """The tile's schematic: every part an instance."""
         return Circuit(name=self.name, pins=self.pins, doc="FQ-BMRU tile",
@@ -105,28 +111,38 @@ def input_currents(p: CircuitParameters) -> list[np.ndarray]:
     return [first, *(np.asarray(layer.alpha, float) for layer in p.layers)]
 
 
-def _unit_setting(unit: UnitDevice) -> dict[str, float]:
-    """The library cells' ``unit_um`` setting for ``unit`` (none for the default unit, so a
-    default tile's cell names do not change)."""
-    return {} if unit == UNIT else {"unit_um": unit.w}
+def _common(unit: UnitDevice, source_rail: bool) -> dict:
+    """The library cells' settings every part shares: ``unit_um`` (none for the default
+    unit) and ``source_rail`` (only when set), so a default tile's cell names do not change."""
+    return ({} if unit == UNIT else {"unit_um": unit.w}) | (
+        {"source_rail": True} if source_rail else {})
+
+
+def _supplies(source_rail: bool) -> dict[str, str]:
+    """A part's supply pins and their tile nets (the same names)."""
+    return {p.name: p.name for p in (VDD, VSS, *([VSN] if source_rail else []))}
 
 
 def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[str],
-                 rails: list[str], unit: UnitDevice) -> Part:
-    params = builders.WeightArrayParams(ratios=[list(r) for r in ratios], unit=unit)
+                 rails: list[str], unit: UnitDevice, source_rail: bool) -> Part:
+    params = builders.WeightArrayParams(ratios=[list(r) for r in ratios], unit=unit,
+                                        source_rail=source_rail)
     circuit = builders.weight_array(params)
     nets = ({f"x{i}": net for i, net in enumerate(inputs)}
             | {f"s{j}": net for j, net in enumerate(rails)})
-    return Part(name, params, {"ratios": ratios} | _unit_setting(unit), circuit,
-                nets | {"vdd": "vdd", "vss": "vss"})
+    return Part(name, params, {"ratios": ratios} | _common(unit, source_rail), circuit,
+                nets | _supplies(source_rail))
 
 
-def design(checkpoint: Checkpoint, tables: Tables | None = None) -> TileDesign:
+def design(checkpoint: Checkpoint, tables: Tables | None = None,
+           source_rail: bool = False) -> TileDesign:
     """The tile of a checkpoint, every learned parameter mapped to one device.
 
     Args:
         checkpoint: The checkpoint, read once (:func:`~bmru_pdk.model.open_checkpoint`).
         tables: The characterisation tables to map with (``None``: the package's).
+        source_rail: Draw the NMOS source rail: every NMOS mirror source on pin ``vsn``,
+            bulks on ``vss`` (tied to ``vss`` it is the tile without the rail).
 
     Raises:
         BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise
@@ -146,7 +162,8 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None) -> TileDesign:
     for l, layer in enumerate(p.layers):  # noqa: E741  (layer index as in the checkpoint)
         rails = [n.rail(l, j) for j in range(arch.d)]
         rows.append([_weight_part(n.weight_array(l), _weights(layer.W, l, currents[l],
-                                                    nodes[l], tables), inputs, rails, unit)])
+                                                    nodes[l], tables), inputs, rails, unit,
+                                  source_rail)])
         units = []
         for j in range(arch.d):
             try:
@@ -159,26 +176,28 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None) -> TileDesign:
                         "r_bias": round(up.r_bias, 5)}
             params = builders.UnitParams(
                 cell=builders.CellParams(r_thresh=c.r_thresh, r_width=c.r_width,
-                                         r_gain=c.r_gain, unit=unit),
+                                         r_gain=c.r_gain, unit=unit, source_rail=source_rail),
                 r_bias=settings["r_bias"])
             circuit = builders.bmru_unit(params)
-            units.append(Part(n.unit(l, j), params, settings | _unit_setting(unit), circuit,
-                              {"sum": rails[j], "vbn": REF, "vbp": "vbp",
-                               "out": n.unit_output(l, j), "vdd": "vdd", "vss": "vss"}))
+            units.append(Part(n.unit(l, j), params, settings | _common(unit, source_rail),
+                              circuit, {"sum": rails[j], "vbn": REF, "vbp": "vbp",
+                                        "out": n.unit_output(l, j)} | _supplies(source_rail)))
         rows.append(units)  # one row per layer: the floorplan wraps it to the arrays' width
         inputs = [n.unit_output(l, j) for j in range(arch.d)]
     readout = _weights(p.W_o, None, currents[-1], nodes[-1], tables)
-    rows.append([_weight_part(n.weight_array(None), readout, inputs, outputs, unit)])
+    rows.append([_weight_part(n.weight_array(None), readout, inputs, outputs, unit,
+                              source_rail)])
     # readout biases are outputs of the bias generator onto the y rails
     signed = {y: _ratio(float(b) / i_ref, n.parameter(None, "b", k), tables) for k, (y, b) in
               enumerate(zip(outputs, p.b_o, strict=True))}
     bias_out = tuple((y, abs(r), "source" if r > 0 else "sink") for y, r in signed.items() if r)
     bias_params = builders.BiasParams(outputs=[
-        builders.BiasOutput(name=y, ratio=r, flow=f) for y, r, f in bias_out], unit=unit)
+        builders.BiasOutput(name=y, ratio=r, flow=f) for y, r, f in bias_out], unit=unit,
+        source_rail=source_rail)
     bias = builders.bias_generator(bias_params)
-    rows.insert(0, [Part(n.BIAS, bias_params, {"outputs": bias_out} | _unit_setting(unit),
-                         bias,
-                         {"vbn": REF, "vbp": "vbp", "vdd": "vdd", "vss": "vss"}
+    rows.insert(0, [Part(n.BIAS, bias_params,
+                         {"outputs": bias_out} | _common(unit, source_rail), bias,
+                         {"vbn": REF, "vbp": "vbp"} | _supplies(source_rail)
                          | {y: y for y, _, _ in bias_out})])
     pins = [Pin(name=x, role="input", signal="current", flow="sink", doc="input current")
             for x in map(n.input_pin, range(arch.n_in))]
@@ -186,6 +205,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None) -> TileDesign:
              for y in outputs]
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
                  doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
+    pins += [VSN] if source_rail else []
     tile = TileDesign(name="bmru_tile", rows=rows, pins=pins, unit=unit,
                       mirror_sigma=tables.mismatch_sigma)
     tile.mapping = realise(tile, p, tables)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bmru_pdk import rules
 from bmru_pdk.circuits import names
 from bmru_pdk.errors import BmruError
+from bmru_pdk.spice import SOURCE_RAIL
 
 MosKind = Literal["nfet_03v3", "pfet_03v3"]
 NFET: MosKind = "nfet_03v3"
@@ -219,6 +220,10 @@ class Pin(_Frozen):
 
 VDD = Pin(name="vdd", role="supply", signal="power", doc="1.8 V supply, PMOS bulk")
 VSS = Pin(name="vss", role="ground", signal="power", doc="ground, NMOS bulk")
+# The NMOS source rail a tile may draw (docs/corners.md, "The rail in the tile"): every NMOS
+# mirror device's source, its bulk staying on vss; tied to vss, or held above it when hot.
+VSN = Pin(name=SOURCE_RAIL, role="ground", signal="power",
+          doc="NMOS source rail: tie to vss, or hold it up to 1 V above vss when hot")
 
 
 class Instance(_Frozen):

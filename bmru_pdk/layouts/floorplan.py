@@ -20,7 +20,8 @@ The arrays are banded to a row width chosen for the tile's aspect ratio (:func:`
 and the unit rows wrap at the widest array.
 
 Power rings: the supply nets get a closed ring each on metal4, the level above every shape of
-the tile, between the boundary and the cells (ground outside, supply inside), the rings an
+the tile, between the boundary and the cells (grounds outside, supply inside; a tile with an
+NMOS source rail has three, and its cells start a ring further in), the rings an
 integrator's power grid connects to. A supply pin's metal3 track runs west under the rings
 to its port and drops a via3 array to its own ring where it crosses it.
 """
@@ -47,7 +48,15 @@ HALF = PAD / 2
 RING_OFFSET = rules.snap_up(rules.M4_SPACE.value / 2)
 RING_WIDTH = 1.0  # µm: wide enough for a via3 pair across, and for an integrator's strap
 RING_GAP = 0.5  # µm between the two rings
-EDGE = rules.snap(RING_OFFSET + 2 * RING_WIDTH + RING_GAP + 1.0)  # boundary to the cells
+
+
+def edge(rings: int = 2) -> float:
+    """Boundary to the cells with ``rings`` power rings (at least room for two)."""
+    rings = max(rings, 2)
+    return rules.snap(RING_OFFSET + rings * RING_WIDTH + (rings - 1) * RING_GAP + 1.0)
+
+
+EDGE = edge()  # the floorplan estimate's (row_width): a third ring moves it by 1.5 µm a side
 LABEL_INSET = 0.1  # µm: a pin's label sits this far inside its port (ports from labels)
 ROW_CLEAR = 1.0  # µm between a channel's outer track and a cell (clears metal, Nwell)
 # first stub of a cell: its metal2 a metal space plus margin west of the cell
@@ -202,9 +211,10 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
     rows = _wrap(rows, bbox, max([bbox[r[0].cell.name].width() for r in rows if _direct(r)],
                                  default=0.0))
     # vertical placement first: the taps' heights decide the spine, the spine the x origin
+    margin = edge(len(rings or []))
     track_y: dict[Track, float] = {}
     bases: list[float] = []
-    y = EDGE
+    y = margin
     for r, row in enumerate(rows):
         if _direct(row):
             base = y
@@ -224,8 +234,8 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         taps.setdefault(key[0], []).append(key)
     lane = riser_lanes({n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
                         for n, keys in taps.items() if len(keys) > 1})
-    riser_x = {n: rules.snap(EDGE + HALF + k * PITCH) for n, k in lane.items()}
-    row_x = rules.snap(EDGE + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)
+    riser_x = {n: rules.snap(margin + HALF + k * PITCH) for n, k in lane.items()}
+    row_x = rules.snap(margin + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)
 
     legs: list[Stub] = []
     spans: dict[Track, tuple[float, float]] = {}
@@ -266,8 +276,9 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
     for key in first.values():
         spans[key] = (0.0, spans[key][1])
     boxes = draw_legs(c, legs, track_y, spans)
-    x1 = rules.snap(max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)]) + EDGE)
-    boundary = (0.0, 0.0, x1, rules.snap(y - ROW_CLEAR + EDGE))
+    x1 = rules.snap(max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)])
+                    + margin)
+    boundary = (0.0, 0.0, x1, rules.snap(y - ROW_CLEAR + margin))
     for n in pins:
         if n in exits:
             px, py = clear[exits[n]]

@@ -100,26 +100,27 @@ def tile_layout(tile: TileDesign, aspect: float = ASPECT) -> gf.Component:
 
 
 def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES,
-              aspect: float = ASPECT) -> gf.Component:
+              aspect: float = ASPECT, source_rail: bool = False) -> gf.Component:
     """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
 
     Ports (metal3, labelled): ``x0``.. input currents, ``iref`` reference current (one unit
-    current in), ``vdd``, ``vss`` on the west edge; ``y0``.. output currents on the east
-    edge. Mapped with the package's characterisation tables (:func:`build_tile` takes
-    others).
+    current in), ``vdd``, ``vss`` (and ``vsn``) on the west edge; ``y0``.. output currents
+    on the east edge. Mapped with the package's characterisation tables (:func:`build_tile`
+    takes others).
 
     Args:
         checkpoint: path of the ``.safetensors`` checkpoint.
         max_devices: refuse, before building, a network whose tile would exceed this many
             transistors (:func:`~bmru_pdk.circuits.budget.check_budget`).
         aspect: height : width the floorplan aims at.
+        source_rail: draw the NMOS source rail, pin ``vsn`` with a power ring of its own.
 
     Raises:
         BmruError: unreadable or invalid checkpoint, a network too large to build, or a
             parameter the mirrors cannot realise.
     """
     return build_tile(open_checkpoint(checkpoint), max_devices=max_devices,
-                      aspect=aspect).component
+                      aspect=aspect, source_rail=source_rail).component
 
 
 def _canonical(c: gf.Component) -> kdb.Layout:
@@ -244,6 +245,7 @@ class TileBuild:
                 "parts": sum(len(row) for row in self.design.rows),
                 "cells": len(self.component.called_cells()) + 1,
                 "unit_device_um": [self.design.unit.w, self.design.unit.l],
+                "source_rail": self.design.source_rail,
                 "mirror_sigma": self.design.mirror_sigma,
                 "supply_v": VDD_V, "supply_na": supply,
                 "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
@@ -259,7 +261,8 @@ def _mapping_csv(rows: list[dict]) -> str:
 
 
 def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
-               max_devices: int = DEFAULT_MAX_DEVICES, aspect: float = ASPECT) -> TileBuild:
+               max_devices: int = DEFAULT_MAX_DEVICES, aspect: float = ASPECT,
+               source_rail: bool = False) -> TileBuild:
     """Design and lay out the tile of ``checkpoint``.
 
     Args:
@@ -267,21 +270,23 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         tables: Characterisation tables to map with (``None``: the package's).
         max_devices: Largest tile to build, in transistors (refused before any work).
         aspect: Height : width the floorplan aims at, within :data:`ASPECTS`.
+        source_rail: Draw the NMOS source rail: pin ``vsn`` (every NMOS mirror source, with
+            a metal4 ring between ``vss``'s and ``vdd``'s), bulks on ``vss``.
 
     Raises:
         BmruError: a network too large to build, a parameter the mirrors cannot realise, an
-            aspect ratio out of range, or tables made on an NMOS source rail (the layout
-            draws every NMOS source on vss).
+            aspect ratio out of range, or tables made on an NMOS source rail for a tile
+            that does not draw one (its NMOS sources are on vss).
     """
     start = time.perf_counter()
     check_aspect(aspect)
     check_budget(checkpoint.meta.architecture, max_devices)
     tables = tables or load_tables()
-    if tables.source_rail_v:
+    if tables.source_rail_v and not source_rail:
         raise BmruError(f"the tables were characterised with the NMOS sources on a "
-                        f"{tables.source_rail_v:g} V rail, which the layout does not draw: "
-                        "map a tile with tables made on ground")
-    tile = design(checkpoint, tables)
+                        f"{tables.source_rail_v:g} V rail, which this tile does not draw: "
+                        "draw it (--draw-rail) or map with tables made on ground")
+    tile = design(checkpoint, tables, source_rail)
     return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect),
                      time.perf_counter() - start)
 
@@ -314,7 +319,8 @@ def write_tile(build: TileBuild, outdir: str | os.PathLike[str], force: bool = F
 
 def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os.PathLike[str],
                force: bool = False, max_devices: int = DEFAULT_MAX_DEVICES,
-               tables: Tables | None = None, aspect: float = ASPECT) -> TileBuild:
+               tables: Tables | None = None, aspect: float = ASPECT,
+               source_rail: bool = False) -> TileBuild:
     """The ``bmru tile`` job: read the checkpoint, build its tile, write it into ``outdir``.
 
     The cheap refusals come first: a bad checkpoint, a network over ``max_devices``, an
@@ -325,4 +331,5 @@ def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os
     check_aspect(aspect)
     check_budget(ckpt.meta.architecture, max_devices)
     check_output_dir(outdir, force)
-    return write_tile(build_tile(ckpt, tables, max_devices, aspect), outdir, force=force)
+    return write_tile(build_tile(ckpt, tables, max_devices, aspect, source_rail), outdir,
+                      force=force)
