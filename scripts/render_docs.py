@@ -381,7 +381,7 @@ def run_rows(run: Results | None) -> list[tuple[str, str, str, str]]:
     ]
 
 
-@region("readme.headline", "run.json", "pvt_pex.json", "pvt_pex_hotrail_125C.json",
+@region("readme.headline", "run.json", "pvt_pex.json", "pvt_pex_hotrail_drawn_125C.json",
         "montecarlo.json", "twin.json", "model.json", "tile.json", optional=("run.json",))
 def readme_headline(run: Results | None, pvt: Results, hot_rail: Results, mc: Results,
                     twin: Results, model: Results, tile: Results) -> str:
@@ -405,7 +405,8 @@ def readme_headline(run: Results | None, pvt: Results, hot_rail: Results, mc: Re
          f"parasitics, {pvt['utterances']} utterances each: conditions where the nominal model "
          f"holds >= {pct(PVT_TARGETS[0][2], 0)} % of state bits in both layers",
          f"{across(ground)}; with an NMOS source rail rising to "
-         f"{hot_rail['hot_rail_v']:g} V at 125 °C (the tile's netlist re-wired): "
+         f"{hot_rail['hot_rail_v']:g} V at 125 °C, drawn (pin `vsn`, held by an ideal "
+         "source): "
          f"**{across(railed)}**",
          f"{short_source(pvt)}; {readme_link(hot_rail)}", "[PVT](docs/pvt.md)"),
         (f"mismatch Monte Carlo, {len(mc['seeds'])} dies x {len(mc['utterances'])} utterances: "
@@ -918,7 +919,22 @@ def condition_key(c: dict[str, Any]) -> tuple[str, float, float]:
 def pvt_hotrail_table(r: Results, ground: Results) -> str:
     """PVT with the NMOS source rail following temperature beside the same run on ground
     (docs/pvt.md)."""
-    before = {condition_key(c): c for c in ground["conditions"] if "nominal" in c}
+    return rail_table(r, ground, "on ground")
+
+
+@region("pvt_drawnrail.table", "pvt_pex_hotrail_drawn_125C.json", "pvt_pex_hotrail_125C.json")
+def pvt_drawnrail_table(r: Results, rewired: Results) -> str:
+    """The tile drawn with the rail beside the default tile's netlist re-wired onto it, on
+    the same schedule (docs/pvt.md)."""
+    if not r.field("drawn_rail") or rewired.field("drawn_rail"):
+        raise RenderError("pvt_drawnrail.table wants a drawn rail's run and a re-wired one")
+    return rail_table(r, rewired, "re-wired")
+
+
+def rail_table(r: Results, beside: Results, label: str) -> str:
+    """A rail's PVT run per condition, with ``beside``'s nominal agreement at the same
+    condition in a column headed ``label``."""
+    before = {condition_key(c): c for c in beside["conditions"] if "nominal" in c}
     rows = []
     for c in r["conditions"]:
         g = before.get(condition_key(c))
@@ -930,10 +946,11 @@ def pvt_hotrail_table(r: Results, ground: Results) -> str:
                      *agreement_cells(c["nominal"]), was, twin, num(c["power_nw"]["mean"])))
     n = r["utterances"]
     return (table(("condition", "rail, V", "nominal: layer 0 bits (95 % CI)", "layer 1 bits",
-                   f"decisions of {n}", "on ground: layer 0 / 1 bits", "twin: layer 0 / 1 bits",
+                   f"decisions of {n}", f"{label}: layer 0 / 1 bits", "twin: layer 0 / 1 bits",
                    "power, nW"), rows)
-            + "\n\n" + caption(r, ground, note=(
-                f"rail rising from 0 V at 27 °C to {r['hot_rail_v']:g} V at 125 °C; tile "
+            + "\n\n" + caption(r, beside, note=(
+                f"rail rising from 0 V at 27 °C to {r['hot_rail_v']:g} V at 125 °C"
+                f"{', drawn (pin vsn)' if r.field('drawn_rail') else ''}; tile "
                 f"`{r['tile']}` ({r['transistors']} transistors), "
                 f"{'with' if r['pex'] else 'without'} parasitic capacitances, {n} utterances "
                 f"per condition, {sum(c['failed'] for c in r['conditions'])} failed "
