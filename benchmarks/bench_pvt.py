@@ -37,7 +37,7 @@ import provenance
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
 from bmru_pdk.analyses.executor import make_executor
-from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition
+from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, hot_rail
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
@@ -125,8 +125,9 @@ def main() -> None:
                         help="only the conditions at this temperature, °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     args = parser.parse_args()
-    conditions = [dataclasses.replace(c, rail_v=round(
-        args.source_rail or args.hot_rail * max(0.0, (c.temp_c - 27.0) / (125.0 - 27.0)), 4))
+    conditions = [dataclasses.replace(c, rail_v=args.source_rail or hot_rail(c.temp_c,
+                                                                             args.hot_rail),
+                                      rail_follows_temp=bool(args.hot_rail))
         for c in CONDITIONS if args.temp is None or c.temp_c == args.temp]
     checkpoint = bundled_checkpoint()
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)

@@ -568,6 +568,10 @@ def compare(
         help="NMOS sources on a rail this many V above the substrate (0-1 V): the drawn "
              "rail's pin with --draw-rail, otherwise a study (the extracted netlist is "
              "re-wired)")] = 0.0,
+    hot_rail: Annotated[float, typer.Option(
+        help="the rail following temperature: on ground up to 27 °C, rising linearly to "
+             "this many V at 125 °C (instead of --source-rail; the nominal model stays the "
+             "tile's own)")] = 0.0,
     draw_rail: DrawRail = False,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model.
@@ -575,20 +579,26 @@ def compare(
     Away from typical 27 °C 1.8 V (--corner/--temp/--vdd) the tables of that condition are
     characterised first and the model also runs the values the tile realises there
     (condition_twin in compare.json). With --source-rail the nominal model is the values
-    the drawing realises on that rail at typical 27 °C 1.8 V.
+    the drawing realises on that rail at typical 27 °C 1.8 V; with --hot-rail the rail
+    follows temperature and the nominal model stays the tile's own.
     """
     from bmru_pdk.analyses.compare import compare as run_compare
     from bmru_pdk.analyses.compare import raise_failures, target_check
     from bmru_pdk.analyses.executor import make_executor
     from bmru_pdk.analyses.testbench import Condition
+    from bmru_pdk.analyses.testbench import hot_rail as follow
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.model.samples import load_utterances
+    from bmru_pdk.spice import check_source_rail
 
-    if source_rail:
-        from bmru_pdk.spice import check_source_rail
-
-        check_source_rail(source_rail, "--source-rail")
-    condition = Condition(corner, *_condition(temp, vdd), rail_v=source_rail)
+    if source_rail and hot_rail:
+        raise BmruError("give --source-rail or --hot-rail, not both")
+    for value, flag in ((source_rail, "--source-rail"), (hot_rail, "--hot-rail")):
+        if value:
+            check_source_rail(value, flag)
+    temp_c, vdd_v = _condition(temp, vdd)
+    condition = Condition(corner, temp_c, vdd_v, source_rail or follow(temp_c, hot_rail),
+                          rail_follows_temp=bool(hot_rail))
     ckpt = open_checkpoint(checkpoint)
     tables = _tables()
     check_output_dir(output, force)

@@ -477,3 +477,14 @@ def test_source_rail_out_of_range_refused_before_any_work(home: Path, rail: str)
     proc = run_bmru("compare", "good.safetensors", "--source-rail", rail, "-o", "out", cwd=home)
     one_sentence(proc, f"--source-rail {float(rail):g}", "between 0 and 1 V")
     assert snapshot(home) == before
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--hot-rail", "2"], ["--hot-rail 2", "between 0 and 1 V"]),
+    (["--source-rail", "0.3", "--hot-rail", "0.45"], ["--source-rail or --hot-rail"]),
+])
+def test_hot_rail_refused_before_any_work(home: Path, args: list[str], words: list[str]) -> None:
+    before = snapshot(home)
+    proc = run_bmru("compare", "good.safetensors", *args, "-o", "out", cwd=home)
+    one_sentence(proc, *words)
+    assert snapshot(home) == before

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from bmru_pdk.analyses import simulation
-from bmru_pdk.analyses.testbench import FRAME_S, Condition
+from bmru_pdk.analyses.testbench import FRAME_S, Condition, hot_rail
 from bmru_pdk.circuits import NFET, PFET
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.builders import CellParams, UnitParams, bmru_cell, bmru_unit
@@ -118,6 +118,21 @@ def test_condition_on_a_rail_is_named_and_has_its_own_nominal() -> None:
     assert c.name == "ff 125C 1.8V rail 0.6V"
     assert c.nominal == Condition(rail_v=RAIL) != Condition()
     assert Condition().name == "typical 27C 1.8V"
+
+
+def test_the_hot_rail_follows_temperature_and_keeps_the_tiles_own_model() -> None:
+    """On ground up to 27 °C, linear to its top at 125 °C; its nominal condition is on
+    ground (the tile's own tables), a fixed rail's is on the rail (the negative)."""
+    assert [hot_rail(t, 0.45) for t in (-40.0, 27.0, 76.0, 125.0)] == [0.0, 0.0, 0.225, 0.45]
+    hot = Condition("ff", 125.0, rail_v=hot_rail(125.0, 0.45), rail_follows_temp=True)
+    assert hot.nominal.rail_v == 0.0 and hot.nominal.temp_c == 27.0
+    assert Condition("ff", 125.0, rail_v=0.45).nominal.rail_v == 0.45
+    from bmru_pdk.analyses.compare import condition_tables, nominal_tables
+    from bmru_pdk.circuits.mapping import load_tables
+
+    tables = load_tables()
+    assert nominal_tables(tables, hot) is tables  # no characterisation: the tile's own
+    assert condition_tables(tables, Condition(rail_follows_temp=True)) is None
 
 
 def test_tables_made_on_a_rail_do_not_map_a_tile() -> None:

@@ -134,9 +134,9 @@ def condition_tables(tables: Tables, condition: tb.Condition) -> Tables | None:
 
 def nominal_tables(tables: Tables, condition: tb.Condition) -> Tables:
     """The tables of the model a designer is given for ``condition``: ``tables`` (typical
-    27 °C 1.8 V), characterised again on the condition's NMOS source rail if they were not
-    made on it."""
-    if tables.source_rail_v == condition.rail_v:
+    27 °C 1.8 V), characterised again on the NMOS source rail of the condition's nominal if
+    they were not made on it."""
+    if tables.source_rail_v == condition.nominal.rail_v:
         return tables
     return _characterised(tables, condition.nominal)
 

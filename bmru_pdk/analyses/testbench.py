@@ -48,16 +48,19 @@ class Condition:
         corner: Process corner of the gf180 models (``typical ff ss fs sf``).
         temp_c: Temperature, °C.
         vdd_v: Supply voltage, V (the front end's inputs and reference share it).
-        rail_v: NMOS source rail, V: every NMOS mirror device's source moved onto a rail this
-            far above the substrate (:func:`~bmru_pdk.spice.on_source_rail`; 0: on ground,
-            as the tile draws them). The layout does not draw the rail yet: a run on it is
-            the drawn tile's netlist re-wired, a study of the remedy (docs/corners.md).
+        rail_v: NMOS source rail, V above the substrate: the pin ``vsn`` of a tile drawn
+            with it, or every NMOS mirror source of a tile drawn without it moved onto a
+            rail (:func:`~bmru_pdk.spice.on_source_rail`, a study); 0: on ground
+            (docs/corners.md, "The rail in the tile").
+        rail_follows_temp: The rail is :func:`hot_rail`'s schedule, on ground at 27 °C: the
+            nominal model is the tile's own, not one remade on the rail.
     """
 
     corner: str = "typical"
     temp_c: float = 27.0
     vdd_v: float = VDD_V
     rail_v: float = 0.0
+    rail_follows_temp: bool = False
 
     @property
     def name(self) -> str:
@@ -67,11 +70,21 @@ class Condition:
 
     @property
     def nominal(self) -> Condition:
-        """Typical 27 °C 1.8 V on this condition's rail: where its nominal model is made."""
-        return Condition(rail_v=self.rail_v)
+        """Typical 27 °C 1.8 V on this condition's rail there: where its nominal model is
+        made."""
+        return Condition(rail_v=0.0 if self.rail_follows_temp else self.rail_v,
+                         rail_follows_temp=self.rail_follows_temp)
 
 
 NOMINAL = Condition()
+# The rail that follows temperature (docs/corners.md, "The rail in the tile"): on ground up
+# to REST_C, rising linearly to its top voltage at HOT_C (only the ends are measured).
+REST_C, HOT_C = 27.0, 125.0
+
+
+def hot_rail(temp_c: float, top_v: float) -> float:
+    """The rail's voltage at ``temp_c`` when it reaches ``top_v`` at :data:`HOT_C`, V."""
+    return round(top_v * max(0.0, (temp_c - REST_C) / (HOT_C - REST_C)), 4)
 
 
 @dataclass(frozen=True)
