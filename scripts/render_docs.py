@@ -52,7 +52,6 @@ COMMANDS = {
                              "--workers 2 --out candidates_0.2nA.json CKPT...",
     "cells.json": "python benchmarks/bench_cells.py",
     "circuits.json": "python benchmarks/bench_circuits.py",
-    "compare_errors.json": "python benchmarks/bench_compare_errors.py --n 50 --workers 2",
     "compare_heldout.json": "python benchmarks/bench_compare.py --n 200 --sample heldout "
                             "--workers 2",
     "devices.json": "python benchmarks/bench_devices.py",
@@ -92,7 +91,6 @@ ATTRIBUTED = {
                                          "tuning sample"),
     "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
                                             "tuning sample"),
-    "compare_errors.json": Attribution("0edf42e29c35", CODESIGNED, "held-out sample"),
     "compare_heldout.json": Attribution("655c2891c638", FIRST_1NA),
     "model.json": Attribution("3d9a2bee6bd6", "networks trained as the co-designed checkpoint",
                               "test split"),
