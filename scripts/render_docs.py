@@ -60,7 +60,6 @@ COMMANDS = {
     "pelgrom.json": "python benchmarks/bench_pelgrom.py",
     "signoff.json": "python benchmarks/bench_signoff.py --repeats 2",
     "sizing.json": "python benchmarks/bench_sizing.py --seeds 16 --n 10 --workers 2",
-    "tile_platforms.json": "python benchmarks/bench_tile.py --build-only",
     "training.json": "python benchmarks/bench_training.py --data build/kws",
 }
 
@@ -95,7 +94,6 @@ ATTRIBUTED = {
     "model.json": Attribution("3d9a2bee6bd6", "networks trained as the co-designed checkpoint",
                               "test split"),
     "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED),
-    "tile_platforms.json": Attribution("f2ec75ee03e8", "the first checkpoint in the d4 row"),
     "training.json": Attribution("1b38e652a867", "", "validation split"),
 }
 
