@@ -245,3 +245,18 @@ def test_bmru_tile_draws_the_rail_on_request(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         assert json.loads((out / "summary.json").read_text())["source_rail"] is drawn
         assert (f"PIN {SOURCE_RAIL}\n" in (out / "tile.lef").read_text()) is drawn
+
+
+def test_a_crossbar_rail_line_joins_only_straps_at_one_height() -> None:
+    """The crossbar's rail line runs at the NMOS source straps' height above their taps,
+    one height for every unit device: a weight drawn at another width is refused, not
+    drawn with a strap the line misses."""
+    from bmru_pdk.cells.crossbar import draw_crossbar
+    from bmru_pdk.circuits import builders
+
+    arr = builders.weight_array(builders.WeightArrayParams(ratios=[[1.0, -2.0], [-1.0, 0.5]],
+                                                           source_rail=True))
+    assert SOURCE_RAIL in {p.name for p in draw_crossbar(arr, 2).ports}
+    devices = [d.model_copy(update={"w": 1.0}) if d.name == "MW0_1" else d for d in arr.devices]
+    with pytest.raises(ValueError, match="2 heights"):
+        draw_crossbar(arr.model_copy(update={"devices": devices}), 2)

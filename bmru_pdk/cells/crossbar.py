@@ -289,8 +289,8 @@ def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component
     pins: dict[str, Box] = {}
     lines: dict[str, list[float]] = {}  # lane -> heights it must join
     supplies = ["vdd", "vss", *(p.name for p in circuit.pins if p.name == VSN.name)]
-    strap = _strap([m for d, m in measured.items() if d.kind != PFET]) if VSN.name in supplies \
-        else None
+    nmos = [m for d, m in measured.items() if d.kind != PFET]
+    strap = _strap(nmos) if VSN.name in supplies else None
 
     def line(layer: gf.typings.LayerSpec, x: float, y0: float, y1: float) -> None:
         rect(c, layer, (x - HALF, y0 - HALF, x + HALF, y1 + HALF))
