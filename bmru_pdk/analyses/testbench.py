@@ -241,8 +241,8 @@ def _join_source_rail(top: kdb.Circuit) -> None:
     """Join a drawn NMOS source rail into ``vss`` for pairing. KLayout's flat comparer picks
     among alike series stacks (inner nets alike, chains ending on one net) in an order that
     depends on the devices' order: on the tiny test tile drawn with the rail it mis-pairs two
-    mirrors' stacks although the netlists are isomorphic and LVS, cell by cell, matches;
-    joined, they pair as the tile without the rail does. No device has terminals on both
+    mirrors' stacks although LVS, cell by cell, matches; joined, they pair as the tile
+    without the rail does. No device has terminals on both
     nets, so every device pairs as it would apart (:func:`_key` joins them too). A tile whose
     stacks still do not pair gets the error of :func:`pair_cards`, never a wrong pairing."""
     rail, vss = top.net_by_name(SOURCE_RAIL.upper()), top.net_by_name("VSS")
