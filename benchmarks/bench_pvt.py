@@ -140,7 +140,8 @@ def main() -> None:
             from bmru_pdk.verification import pex
 
             parasitics = pex.extract_pex(build.outdir / "tile.gds")
-        nominal = compare.nominal_tables(build.tables, Condition(rail_v=args.source_rail))
+        # every condition shares its nominal (a fixed rail's, or ground for one that follows)
+        nominal = compare.nominal_tables(build.tables, conditions[0])
         for k, c in enumerate(conditions):
             out = Path(tmp) / f"c{k}"
             out.mkdir()

@@ -582,6 +582,14 @@ def compare(
     the drawing realises on that rail at typical 27 °C 1.8 V; with --hot-rail the rail
     follows temperature and the nominal model stays the tile's own.
     """
+    from bmru_pdk.spice import check_source_rail
+
+    # the rails are checked before the analyses are imported (seconds on a cold start)
+    if source_rail and hot_rail:
+        raise BmruError("give --source-rail or --hot-rail, not both")
+    for value, flag in ((source_rail, "--source-rail"), (hot_rail, "--hot-rail")):
+        if value:
+            check_source_rail(value, flag)
     from bmru_pdk.analyses.compare import compare as run_compare
     from bmru_pdk.analyses.compare import raise_failures, target_check
     from bmru_pdk.analyses.executor import make_executor
@@ -589,13 +597,7 @@ def compare(
     from bmru_pdk.analyses.testbench import hot_rail as follow
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.model.samples import load_utterances
-    from bmru_pdk.spice import check_source_rail
 
-    if source_rail and hot_rail:
-        raise BmruError("give --source-rail or --hot-rail, not both")
-    for value, flag in ((source_rail, "--source-rail"), (hot_rail, "--hot-rail")):
-        if value:
-            check_source_rail(value, flag)
     temp_c, vdd_v = _condition(temp, vdd)
     condition = Condition(corner, temp_c, vdd_v, source_rail or follow(temp_c, hot_rail),
                           rail_follows_temp=bool(hot_rail))
