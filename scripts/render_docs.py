@@ -402,7 +402,7 @@ def readme_headline(run: Results | None, pvt: Results, hot_rail: Results, mc: Re
          f"holds >= {pct(PVT_TARGETS[0][2], 0)} % of state bits in both layers",
          f"{across(ground)}; with an NMOS source rail rising to "
          f"{hot_rail['hot_rail_v']:g} V at 125 °C, drawn (pin `vsn`, held by an ideal "
-         "source): "
+         "source; below 125 °C, where it sits on ground, the run on ground): "
          f"**{across(railed)}**",
          f"{short_source(pvt)}; {readme_link(hot_rail)}", "[PVT](docs/pvt.md)"),
         (f"mismatch Monte Carlo, {len(mc['seeds'])} dies x {len(mc['utterances'])} utterances: "
