@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import provenance
+
 from bmru_pdk.analyses import compare
 from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.fileio import write_text
@@ -47,7 +49,8 @@ def main() -> None:
         f = compare.compare(checkpoint, utterances, Path(tmp) / "out", executor=ex,
                             sample=args.sample, pex=True,
                             progress=lambda k, total: print(f"{k}/{total}", end="\r"))
-    f = {k: v for k, v in f.items() if k != "per_utterance"}
+    f = {"command": provenance.command(), **provenance.checkpoint(checkpoint),
+         **{k: v for k, v in f.items() if k != "per_utterance"}}
     f["seconds"] = round(time.perf_counter() - start, 1)
     print(_line("with parasitics", f["ideal"], f["utterances"]))
     print(_line("device-only", f["device_only"]["ideal"], f["device_only"]["utterances"]))
