@@ -18,6 +18,7 @@ from pathlib import Path
 
 import provenance
 
+import bmru_pdk
 from bmru_pdk.analyses import compare
 from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.fileio import write_text
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     args = parser.parse_args()
+    bmru_pdk.PDK.activate()
     checkpoint = bundled_checkpoint()
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as ex, tempfile.TemporaryDirectory() as tmp:
