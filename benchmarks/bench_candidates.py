@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import provenance
 import torch
 
 from bmru_pdk.analyses import simulation
@@ -57,7 +58,7 @@ def screen(path: Path, data: Path, n: int, executor: Executor) -> dict:
         agree.append([float((a == b[1:]).mean()) for a, b in zip(hw.states, states,
                                                                   strict=True)])
         same += simulation.majority_vote(hw.scores) == simulation.majority_vote(scores[1:])
-    return {"checkpoint": path.name,
+    return {**provenance.checkpoint(path),
             "validation_balanced": round(evaluate(model, x, y).balanced_accuracy, 4),
             "validation_balanced_mismatch_5pct": round(float(np.mean(noisy)), 4),
             "model_power_nw": round(estimate_power(model, x[:50],
@@ -80,8 +81,9 @@ def main() -> None:
         for path in args.checkpoints:
             rows.append(screen(path, args.data, args.n, executor))
             print(json.dumps(rows[-1]), flush=True)
-    write_text(RESULTS / args.out, json.dumps({"tuning_utterances": args.n, "rows": rows},
-                                              indent=1) + "\n")
+    out = {"command": provenance.command(), "sample": "tuning", "tuning_utterances": args.n,
+           "i_unit_na": tables_from_environment().i_unit_na, "rows": rows}
+    write_text(RESULTS / args.out, json.dumps(out, indent=1) + "\n")
     print(f"wrote {RESULTS / args.out}")
 
 

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import provenance
 import torch
 
 from bmru_pdk.analyses.stats import wilson
@@ -108,7 +109,8 @@ def main() -> None:
     bundled = load_checkpoint(bundled_checkpoint())
     data = prepare_data(args.data, "binary", seed=0, encoding=bundled.meta.input)
     xt, yt = data.x["test"], data.y["test"]
-    out: dict = {"data": str(args.data.name), "test_utterances": len(yt),
+    out: dict = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
+                 "data": str(args.data.name), "sample": "test", "test_utterances": len(yt),
                  "training": {"epochs": args.epochs, "patience": args.patience,
                               "mismatch": args.mismatch,
                               "candidate_noise": args.candidate_noise,

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import provenance
 import torch
 
 from bmru_pdk.circuits.mapping import tables_from_environment
@@ -74,7 +75,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=6)
     args = parser.parse_args()
     start = time.perf_counter()
-    out = {"data": args.data.name, "seeds": args.seeds,
+    out = {"command": provenance.command(), "data": args.data.name, "sample": "validation",
+           "seeds": args.seeds,
            "i_unit_na": tables_from_environment().i_unit_na, "recipes": {}}
     for recipe, terms in RECIPES.items():
         rows = [run(args.data, recipe, s) for s in range(args.seeds)]

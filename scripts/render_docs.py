@@ -41,7 +41,8 @@ REGION = re.compile(r"^<!-- render: (?P<name>[\w.-]+) -->\n(?P<body>.*?)^<!-- /r
 OPENING = re.compile(r"^<!-- render: (?P<name>.*?) -->$", re.M)
 CLOSING = re.compile(r"^<!-- /render -->$", re.M)
 
-SAMPLES = {"heldout": "held-out sample", "sealed": "sealed sample", "tuning": "tuning sample"}
+SAMPLES = {"heldout": "held-out sample", "sealed": "sealed sample", "tuning": "tuning sample",
+           "validation": "validation split", "test": "test split"}
 
 # The command that writes each results file, for files that do not record their own.
 COMMANDS = {
@@ -63,10 +64,13 @@ COMMANDS = {
     "training.json": "python benchmarks/bench_training.py --data build/kws",
 }
 
-# Results files whose figures do not depend on a checkpoint (cells, devices, mirrors).
+# Results files whose figures are not of one checkpoint: cells, devices, mirrors; and the
+# networks a bench trains or screens itself, each named (with its hash) in its own row.
 CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devices.json",
                              "drain_matching.json", "leakage.json", "noise.json", "pelgrom.json",
-                             "ratio_drawings.json", "signoff.json"})
+                             "ratio_drawings.json", "signoff.json", "training.json",
+                             "candidates.json", "candidates_codesign.json",
+                             "candidates_0.2nA.json"})
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,7 @@ def provenance(r: Results) -> list[Said]:
         said.append(Said(SAMPLES.get(sample, f"sample {sample}")))
     elif att and att.sample:
         said.append(Said(att.sample, attributed=True))
-    if r.name not in CHECKPOINT_FREE:
+    if r.name not in CHECKPOINT_FREE or (att and att.checkpoint):
         recorded: dict[str, str] = {}
         for n, sha in recorded_checkpoints(r.data, in_lists=False):
             recorded[n] = recorded.get(n) or sha
