@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import klayout.db as kdb
@@ -22,6 +23,8 @@ from bmru_pdk.verification import lvs, official_lvs
 
 pytestmark = pytest.mark.usefixtures("pdk")
 
+# gf180mcu's metal3 tracks as the OpenROAD platform makes them: every 0.56 µm from 0.28 µm
+TRACKS = (0.28, 0.56)
 # the pin directions the kit promises, per pin role
 DIRECTIONS = {"input": "input", "bias": "input", "output": "output", "supply": "inout",
               "ground": "inout"}
@@ -140,8 +143,9 @@ def test_official_lvs_deck_matches(tile: tuple[Path, Circuit, list[Pin]], tmp_pa
 
 def _lef_problems(lef: Path, name: str, size: tuple[float, float],
                   ports: dict[str, tuple[float, float]]) -> list[str]:
-    """What KLayout's LEF reader finds different from the tile: the macro's outline, one
-    Metal3 pin per port whose outer edge is the port, obstructions over Metal1-3."""
+    """What KLayout's LEF reader finds different from the tile: the macro's outline (a whole
+    number of track pitches), one Metal3 pin per port whose outer edge is the port and whose
+    centre is on a metal3 track, obstructions over Metal1-3."""
     layout = kdb.Layout()
     layout.read(str(lef), kdb.LoadLayoutOptions())  # layers <LEF layer>.PIN / .OBS / .LABEL
     macro = layout.cell(name)
@@ -154,6 +158,8 @@ def _lef_problems(lef: Path, name: str, size: tuple[float, float],
 
     outline = kdb.Box(0, 0, round(size[0] / layout.dbu), round(size[1] / layout.dbu))
     problems = [] if region("OUTLINE").bbox() == outline else [f"outline {region('OUTLINE')}"]
+    problems += [f"size {v} is not a whole number of tracks" for v in size
+                 if abs(v / TRACKS[1] - round(v / TRACKS[1])) > 1e-6]
     labels = macro.shapes(layout.find_layer(kdb.LayerInfo("Metal3.LABEL")))
     pins = {t.text_string: kdb.DPoint(t.dtext.x, t.dtext.y) for t in labels.each(kdb.Shapes.STexts)}
     for pin in sorted(set(ports) | set(pins)):
@@ -166,9 +172,23 @@ def _lef_problems(lef: Path, name: str, size: tuple[float, float],
         edge = None if box is None else box.bbox().left if west else box.bbox().right
         if box is None or (edge, box.bbox().center().y) != pytest.approx(ports[pin]):
             problems.append(f"pin {pin} at {box}, port at {ports[pin]}")
+            continue
+        track = (box.bbox().center().y - TRACKS[0]) / TRACKS[1]
+        if abs(track - round(track)) > 1e-6:
+            problems.append(f"pin {pin} off the metal3 tracks at y {box.bbox().center().y:.3f}")
     problems += [f"{m} not obstructed" for m in ("Metal1", "Metal2", "Metal3")
                  if not (kdb.Region(outline) - region(f"{m}.OBS")).is_empty()]
     return problems
+
+
+def _redrawn(text: str, pin: str, box: Callable[..., tuple[float, ...]], path: Path) -> Path:
+    """The LEF ``text`` with ``pin``'s first rectangle replaced by ``box`` of its corners,
+    written to ``path``."""
+    block = re.search(rf"  PIN {pin}\n.*?  END {pin}\n", text, re.S).group(0)
+    rect = re.search(r"RECT ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", block)
+    new = "RECT " + " ".join(f"{v:.3f}" for v in box(*map(float, rect.groups())))
+    path.write_text(text.replace(block, block.replace(rect.group(0), new)))
+    return path
 
 
 def test_lef_reads_back_with_size_pins_and_obstructions(
@@ -188,13 +208,15 @@ def test_lef_reads_back_with_size_pins_and_obstructions(
     assert _lef_problems(dropped, circuit.name, size, ports) == ["pin y1 only in the tile"]
     moved = {**ports, "x0": (ports["x0"][0], ports["x0"][1] + 1)}
     assert _lef_problems(outdir / "tile.lef", circuit.name, size, moved)[0].startswith("pin x0 at")
+    # the pin and its port both moved off the tracks (by a tenth of a micron)
+    off_track = _redrawn(text, "x0", lambda x0, y0, x1, y1: (x0, y0 + 0.1, x1, y1 + 0.1),
+                         tmp_path / "off_track.lef")
+    moved = {**ports, "x0": (ports["x0"][0], ports["x0"][1] + 0.1)}
+    assert _lef_problems(off_track, circuit.name, size, moved) == [
+        f"pin x0 off the metal3 tracks at y {ports['x0'][1] + 0.1:.3f}"]
     # an output pin written on the west edge, where the tile has no port
-    block = re.search(r"  PIN y0\n.*?  END y0\n", text, re.S).group(0)
-    rect = re.search(r"RECT ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", block)
-    west = block.replace(rect.group(0), f"RECT 0.000 {rect.group(2)} "
-                         f"{float(rect.group(3)) - float(rect.group(1)):.3f} {rect.group(4)}")
-    wrong_edge = tmp_path / "wrong_edge.lef"
-    wrong_edge.write_text(text.replace(block, west))
+    wrong_edge = _redrawn(text, "y0", lambda x0, y0, x1, y1: (0.0, y0, x1 - x0, y1),
+                          tmp_path / "wrong_edge.lef")
     assert _lef_problems(wrong_edge, circuit.name, size, ports)[0].startswith("pin y0 at")
 
 

@@ -4,6 +4,7 @@ and bad checkpoints fail with exit code 2 and nothing written."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -17,9 +18,12 @@ import pytest
 
 from bmru_pdk.cells import side_by_side
 from bmru_pdk.cells.crossbar import Shape
+from bmru_pdk.cells.router import PAD
+from bmru_pdk.cells.vias import add_pin, rect
 from bmru_pdk.cli import main
 from bmru_pdk.fileio import MANIFEST
-from bmru_pdk.layouts.floorplan import PITCH, riser_lanes
+from bmru_pdk.layers import LAYER
+from bmru_pdk.layouts.floorplan import PITCH, Placement, place_and_route, riser_lanes
 from bmru_pdk.layouts.tile import (
     FILES,
     bmru_tile,
@@ -28,6 +32,7 @@ from bmru_pdk.layouts.tile import (
     tile_files,
     write_gds,
 )
+from bmru_pdk.layouts.tracks import Escape, escape
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import (
     open_checkpoint,
@@ -244,3 +249,70 @@ def test_bands_share_the_rails_evenly() -> None:
     assert shape.band(1000.0) == 98  # room for every rail: one band
     assert shape.band(170.0) == 8  # 15 fit: two bands of 8, not 15 and 1
     assert shape.band(1.0) == 1
+
+
+# gf180mcu's metal3 tracks as the OpenROAD platform makes them: every 0.56 µm from 0.28 µm
+TRACKS = (0.28, 0.56)
+
+
+def _off_track(y: float) -> bool:
+    k = (y - TRACKS[0]) / TRACKS[1]
+    return abs(k - round(k)) > 1e-6
+
+
+def _crowded(heights: dict[str, float], out: Escape) -> list[str]:
+    """Where the escape band's metal3 runs come closer than a pitch: at the cells (each pin
+    at its height), between columns (the pins jogged so far on their tracks), and in each
+    column (every jog's two ends)."""
+    at = dict(heights)
+    problems = []
+    for col in range(out.columns + 1):
+        jogs = [p for p, c in out.column.items() if c == col]
+        ends = [(p, v) for p in jogs for v in (heights[p], out.track[p])]
+        for (a, ya), (b, yb) in itertools.combinations([*at.items(), *ends], 2):
+            if a != b and abs(ya - yb) < PITCH - 1e-9:
+                problems.append(f"column {col}: {a} and {b} {abs(ya - yb):.2f} µm apart")
+        at.update({p: out.track[p] for p in jogs})
+    return problems
+
+
+def test_pins_escape_onto_tracks_in_order() -> None:
+    """Pins a pitch apart reach tracks (0.56 µm) a pitch (0.66 µm) apart, so each one climbs
+    further than the last: the jogs, made top pin first, never bring two metal3 runs within
+    a pitch; made bottom pin first they would."""
+    heights = {f"p{k}": 3.05 + k * PITCH for k in range(6)}
+    out = escape(heights, PITCH)
+    assert not any(_off_track(y) for y in out.track.values())
+    order = sorted(heights, key=heights.__getitem__)
+    assert sorted(out.track, key=out.track.__getitem__) == order
+    assert min(out.track[b] - out.track[a] for a, b in itertools.pairwise(order)) >= PITCH
+    assert max(out.track[p] - heights[p] for p in heights) > 2 * PITCH  # a long jog
+    assert _crowded(heights, out) == []
+    backwards = Escape(out.track, {p: out.columns - 1 - c for p, c in out.column.items()},
+                       out.columns)
+    assert _crowded(heights, backwards)
+    on_track = {"a": 0.28, "b": 1.4}
+    assert escape(on_track, PITCH) == Escape(on_track, {}, 0)
+    with pytest.raises(ValueError, match="closer than"):
+        escape({"a": 1.0, "b": 1.5}, PITCH)
+
+
+def test_dense_pins_drc_clean_on_tracks(tmp_path: Path) -> None:
+    """A cell whose six ports sit a pitch apart: placed and routed, every pin is on a track,
+    the tile a whole number of tracks, the long jogs on metal2, and the official deck finds
+    nothing (the same pins drawn straight to the edge, off the tracks, are caught)."""
+    cell = gf.Component("dense_ports")
+    nets = {}
+    for k in range(6):
+        y = 3.05 + k * PITCH
+        box = (0.0, y - PAD / 2, 3.0, y + PAD / 2)
+        rect(cell, LAYER.metal3, box)
+        add_pin(cell, f"p{k}", LAYER.metal3, box, 180)
+        nets[f"p{k}"] = f"p{k}"
+    c = gf.Component("dense_pins_tile")
+    x0, y0, x1, y1 = place_and_route(c, [[Placement("a", cell, nets)]], list(nets))
+    assert not _off_track(x1 + TRACKS[0]) and not _off_track(y1 + TRACKS[0])
+    assert [p.name for p in c.ports if _off_track(p.center[1])] == []
+    assert not kdb.Region(c.begin_shapes_rec(c.kcl.layer(*LAYER.metal2))).is_empty()
+    assert drc.run(write_gds(c, tmp_path / "dense.gds")).clean
+    assert [p.name for p in cell.ports if _off_track(p.center[1])]

@@ -13,8 +13,11 @@ do not overlap share a lane (interval packing), so the spine is as wide as the m
 crossing any one height, not as the number of nets. Each tile pin's lowest tap runs on west
 to the boundary, where its port and its label (just inside the port) sit; an output pin
 leaves on the east edge instead, from the readout crossbar's fan-out track, which is clear
-of metal3 to the array's east edge. Metal2 is only ever vertical and metal3 horizontal
-outside the cells, so crossings are free.
+of metal3 to the array's east edge. On the way each pin jogs onto a metal3 routing track
+in a band of columns west of the spine (east of the cells) (:mod:`.tracks`), and the
+boundary is a whole number of tracks. Metal2 is only ever vertical and metal3 horizontal
+outside the cells (but for a pin's jog shorter than two pitches, which no run crosses), so
+crossings are free.
 
 The arrays are banded to a row width chosen for the tile's aspect ratio (:func:`row_width`),
 and the unit rows wrap at the widest array.
@@ -41,6 +44,7 @@ from bmru_pdk.cells.placer import place
 from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, via
 from bmru_pdk.cells.vias import VIA3, Box, add_pin, cut_array, rect
 from bmru_pdk.layers import LABELS, LAYER
+from bmru_pdk.layouts.tracks import Escape, escape, size_up
 
 HALF = PAD / 2
 # Power rings on metal4, from the boundary in: an offset that keeps abutted tiles' rings a
@@ -189,6 +193,26 @@ def _rings(c: gf.Component, boundary: Box, rings: list[str], pin_track: dict[str
                              for k, net in enumerate(rings)}
 
 
+def _jog(c: gf.Component, out: Escape, pin: str, y: float, x: float, edge_x: float) -> Box:
+    """Draw ``pin``'s jog in its column at ``x``, from its height ``y`` to its grid track, and
+    the track on to the edge at ``edge_x``; returns the track (the pin's metal3 box).
+
+    A jog shorter than two pitches stays on metal3 (no other pin's run can lie between its
+    ends, each a pitch from both; two vias that close would overlap); a longer one crosses
+    the runs between on metal2."""
+    g = out.track[pin]
+    lo, hi = min(y, g) - HALF, max(y, g) + HALF
+    if abs(g - y) < 2 * PITCH:
+        rect(c, LAYER.metal3, (x - HALF, lo, x + HALF, hi))
+    else:
+        via(c, (x, y), "metal2", "metal3")
+        via(c, (x, g), "metal2", "metal3")
+        rect(c, LAYER.metal2, (x - HALF, lo, x + HALF, hi))
+    box = (min(edge_x, x - HALF), g - HALF, max(edge_x, x + HALF), g + HALF)
+    rect(c, LAYER.metal3, box)
+    return box
+
+
 def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str],
                     rings: list[str] | None = None, east: list[str] | None = None) -> Box:
     """Place ``rows`` bottom-up, route every net, add a port and label per pin.
@@ -232,14 +256,24 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
     taps: dict[str, list[Track]] = {}
     for key in track_y:
         taps.setdefault(key[0], []).append(key)
+    # an east pin leaves from its highest port with a clear run east; every other pin from
+    # its lowest tap, west, through the escape band between the rings and the spine
+    clear_east = {(row[0].nets[port.name], str(r)) for r, row in enumerate(rows) if _direct(row)
+                  for port in row[0].cell.ports
+                  if port.name in row[0].cell.info.get("clear_east", ())}
+    exits = {n: max((k for k in taps[n] if k in clear_east), key=track_y.__getitem__)
+             for n in east or [] if any(k in clear_east for k in taps[n])}
+    first = {n: min(taps[n], key=track_y.__getitem__) for n in pins if n not in exits}
+    west = escape({n: track_y[k] for n, k in first.items()}, PITCH)
     lane = riser_lanes({n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
                         for n, keys in taps.items() if len(keys) > 1})
-    riser_x = {n: rules.snap(margin + HALF + k * PITCH) for n, k in lane.items()}
-    row_x = rules.snap(margin + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)
+    spine_x = rules.snap(margin + west.columns * PITCH)
+    riser_x = {n: rules.snap(spine_x + HALF + k * PITCH) for n, k in lane.items()}
+    row_x = rules.snap(spine_x + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)
 
     legs: list[Stub] = []
     spans: dict[Track, tuple[float, float]] = {}
-    clear: dict[Track, tuple[float, float]] = {}  # direct ports with a clear run east
+    clear: dict[Track, tuple[float, float]] = {}  # where the east pins' ports are
     boxes_placed: list[Box] = []
     for r, row in enumerate(rows):
         direct = _direct(row)
@@ -253,7 +287,7 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
                 px, py = (rules.snap(v) for v in port.center)
                 if direct:  # the track is the port's own line, run on west to the spine
                     spans[key] = (px, px + HALF)
-                    if port.name in p.cell.info.get("clear_east", ()):
+                    if key in clear_east:
                         clear[key] = (px, py)
                     continue
                 sx = rules.snap(px - STUB_IN - k * PITCH)
@@ -269,28 +303,36 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         for key in taps[n]:
             legs.append(Stub(n, x, low, key[1]))
             spans[key] = (min(spans[key][0], x - HALF), spans[key][1])
-    exits = {n: max((k for k in taps[n] if k in clear), key=track_y.__getitem__)
-             for n in east or [] if any(k in clear for k in taps[n])}
-    # a west pin leaves from its lowest tap
-    first = {n: min(taps[n], key=track_y.__getitem__) for n in pins if n not in exits}
-    for key in first.values():
-        spans[key] = (0.0, spans[key][1])
-    boxes = draw_legs(c, legs, track_y, spans)
-    x1 = rules.snap(max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)])
-                    + margin)
-    boundary = (0.0, 0.0, x1, rules.snap(y - ROW_CLEAR + margin))
-    for n in pins:
-        if n in exits:
-            px, py = clear[exits[n]]
-            box = (px, py - HALF, x1, py + HALF)
-            rect(c, LAYER.metal3, box)
-            add_pin(c, n, LAYER.metal3, box, 0)
-            c.add_label(n, position=(x1 - LABEL_INSET, py), layer=LABELS[LAYER.metal3])
+    pin_box: dict[str, Box] = {}
+    for n, key in first.items():
+        if n in west.column:
+            x = rules.snap(spine_x + HALF - (west.column[n] + 1) * PITCH)
+            spans[key] = (x - HALF, spans[key][1])
+            pin_box[n] = _jog(c, west, n, track_y[key], x, 0.0)
         else:
-            box = boxes[first[n]]
+            spans[key] = (0.0, spans[key][1])
+    boxes = draw_legs(c, legs, track_y, spans)
+    pin_box.update({n: boxes[k] for n, k in first.items() if n not in west.column})
+    cells_east = max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)])
+    east_out = escape({n: clear[k][1] for n, k in exits.items()}, PITCH)
+    column_x = {n: rules.snap(cells_east + STUB_IN + j * PITCH) for n, j in east_out.column.items()}
+    x1 = size_up(max([cells_east, *(x + HALF for x in column_x.values())]) + margin)
+    boundary = (0.0, 0.0, x1, size_up(y - ROW_CLEAR + margin))
+    for n, key in exits.items():
+        px, py = clear[key]
+        x = column_x.get(n, x1)
+        rect(c, LAYER.metal3, (px, py - HALF, x + (HALF if n in column_x else 0.0), py + HALF))
+        pin_box[n] = _jog(c, east_out, n, py, x, x1) if n in column_x else (px, py - HALF, x1,
+                                                                              py + HALF)
+    for n in pins:
+        box = pin_box[n]
+        ym = (box[1] + box[3]) / 2
+        if n in exits:
+            add_pin(c, n, LAYER.metal3, box, 0)
+            c.add_label(n, position=(x1 - LABEL_INSET, ym), layer=LABELS[LAYER.metal3])
+        else:
             add_pin(c, n, LAYER.metal3, box, 180)
-            c.add_label(n, position=(LABEL_INSET, (box[1] + box[3]) / 2),
-                        layer=LABELS[LAYER.metal3])
+            c.add_label(n, position=(LABEL_INSET, ym), layer=LABELS[LAYER.metal3])
     rect(c, LAYER.pr_bndry, boundary)
-    _rings(c, boundary, rings or [], {n: boxes[first[n]] for n in rings or []})
+    _rings(c, boundary, rings or [], pin_box)
     return boundary
