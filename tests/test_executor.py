@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -132,3 +134,66 @@ def test_tls_scheduler_with_distributeds_own_configuration(tmp_path: Path) -> No
                   "distributed.comm.tls.client.key": str(key)}
         with dask.config.set(config), make_executor(address, timeout_s=10) as ex:
             assert ex.map(_slow_square, [1, 2]) == [1, 4]
+
+
+ORPHAN_SCRIPT = '''
+import os, signal, sys, time
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+
+
+def job(folder):
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+    time.sleep(120)
+
+
+def ignore():
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+if __name__ == "__main__":
+    mode, folder = sys.argv[1:]
+    if mode == "executor":
+        from bmru_pdk.analyses.executor import LocalExecutor
+        LocalExecutor(2).map(job, [folder, folder])
+    else:  # workers that ignore signals and nothing else
+        pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=ignore)
+        list(pool.map(job, [folder, folder]))
+'''
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody has reaped yet is gone)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("mode", ["executor", "bare"])
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path, mode: str) -> None:
+    """A parent killed outright (SIGKILL: no handler runs) cannot kill its workers, which
+    ignore SIGTERM: each watches its parent and exits within a poll (0.5 s); 10 s allows a
+    loaded machine's scheduling. Workers that only ignore signals outlive it (and are killed
+    here)."""
+    script = tmp_path / "orphans.py"
+    script.write_text(ORPHAN_SCRIPT)
+    pids_dir = tmp_path / "pids"
+    pids_dir.mkdir()
+    parent = subprocess.Popen([sys.executable, str(script), mode, str(pids_dir)])
+    deadline = time.monotonic() + 120
+    while len(list(pids_dir.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(p.name) for p in pids_dir.iterdir()]
+    assert len(workers) == 2
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survivors = [w for w in workers if _alive(w)]
+    for w in survivors:
+        os.kill(w, signal.SIGKILL)
+    assert survivors == ([] if mode == "executor" else workers)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -53,11 +55,26 @@ class Executor:
         self.close()
 
 
-def _ignore_signals() -> None:
+# how often a worker looks for its parent (s): a parent killed outright leaves no one to
+# kill its workers, so each exits by itself within this long
+PARENT_POLL_S = 0.5
+
+
+def _worker_start() -> None:
     """A worker's start: Ctrl-C (sent to the whole terminal's process group) and SIGTERM are
-    the parent's to act on; it kills its workers then, mid-job."""
+    the parent's to act on; it kills its workers then, mid-job. A parent that dies without
+    doing so (SIGKILL, or a SIGTERM to a script that does not turn it into an exception) is
+    noticed by a watcher thread, which ends the worker."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)  # nothing to clean up: a job's result is only ever read by the parent
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class LocalExecutor(Executor):
@@ -85,7 +102,7 @@ class LocalExecutor(Executor):
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_ignore_signals)
+                    initializer=_worker_start)
             futures = [self._pool.submit(fn, item) for item in items]
             _started(progress, items)
             for done, future in enumerate(as_completed(futures), 1):
