@@ -10,7 +10,8 @@ chooses a unit size, so it never runs on the held-out or sealed samples) (``mont
 through the executor). The target 5 % is the package's 4 x 4 µm unit and its own tables.
 
 Run: ``.venv/bin/python benchmarks/bench_sizing.py [--seeds 16] [--n 10] [--workers 2]`` ->
-``benchmarks/results/sizing.json`` and ``sizing.png`` (about 4 min per target on 2 cores).
+``benchmarks/results/sizing.json`` and ``sizing.png`` (at 10 ms frames over 13 min per
+target on 2 cores: the first target had not finished then).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def plot(points: list[dict], path: Path) -> None:
               label="worst die")
     ax_a.axhline(97, color="C3", ls="--", label="target 97 %")
     ax_a.set(xlabel="d = 4 tile area, mm²", ylabel="state bits agreeing, %",
-             title="Monte Carlo dies, held out")
+             title="Monte Carlo dies, tuning sample")
     for ax in (ax_s, ax_a):
         ax.legend(fontsize=7)
         ax.grid(True, alpha=0.3)
@@ -113,7 +114,7 @@ def plot(points: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=16, help="Monte Carlo dies per target")
-    parser.add_argument("--n", type=int, default=10, help="held-out utterances per die")
+    parser.add_argument("--n", type=int, default=10, help="tuning-sample utterances per die")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
