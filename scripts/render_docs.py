@@ -54,7 +54,6 @@ COMMANDS = {
     "cells.json": "python benchmarks/bench_cells.py",
     "circuits.json": "python benchmarks/bench_circuits.py",
     "devices.json": "python benchmarks/bench_devices.py",
-    "model.json": "python benchmarks/bench_model.py --data build/kws --candidate-noise 0.1",
     "noise.json": "python benchmarks/bench_noise.py",
     "pelgrom.json": "python benchmarks/bench_pelgrom.py",
     "signoff.json": "python benchmarks/bench_signoff.py --repeats 2",
@@ -92,8 +91,6 @@ ATTRIBUTED = {
                                          "tuning sample"),
     "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
                                             "tuning sample"),
-    "model.json": Attribution("3d9a2bee6bd6", "networks trained as the co-designed checkpoint",
-                              "test split"),
     "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED),
     "training.json": Attribution("1b38e652a867", "", "validation split"),
 }
@@ -434,10 +431,11 @@ def readme_headline(run: Results | None, long: Results, pvt: Results, hot_rail: 
          f"{lvs_text(big)}",
          readme_link(tile), "[tiles](docs/tile.md#figures)"),
     ]
-    foot = ("\\* not recorded in the results file; from the project's history (the commits "
+    foot = ("\n\n\\* not recorded in the results file; from the project's history (the commits "
             "that wrote the file and the checkpoint).")
+    starred = any("\\*" in row[2] for row in rows)
     return table(("figure", "measured", "results file: what it ran on", "more"), rows) \
-        + "\n\n" + foot
+        + (foot if starred else "")
 
 
 # ---------------------------------------------------------------------------------- co-design
