@@ -44,7 +44,7 @@ from bmru_pdk.cells.placer import place
 from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, via
 from bmru_pdk.cells.vias import VIA3, Box, add_pin, cut_array, rect
 from bmru_pdk.layers import LABELS, LAYER
-from bmru_pdk.layouts.tracks import Escape, escape, size_up
+from bmru_pdk.layouts.tracks import escape, size_up
 
 HALF = PAD / 2
 # Power rings on metal4, from the boundary in: an offset that keeps abutted tiles' rings a
@@ -193,14 +193,13 @@ def _rings(c: gf.Component, boundary: Box, rings: list[str], pin_track: dict[str
                              for k, net in enumerate(rings)}
 
 
-def _jog(c: gf.Component, out: Escape, pin: str, y: float, x: float, edge_x: float) -> Box:
-    """Draw ``pin``'s jog in its column at ``x``, from its height ``y`` to its grid track, and
-    the track on to the edge at ``edge_x``; returns the track (the pin's metal3 box).
+def _jog(c: gf.Component, y: float, g: float, x: float, edge_x: float) -> Box:
+    """Draw a pin's jog in its column at ``x``, from its height ``y`` to its grid track ``g``,
+    and the track on to the edge at ``edge_x``; returns the track (the pin's metal3 box).
 
     A jog shorter than two pitches stays on metal3 (no other pin's run can lie between its
     ends, each a pitch from both; two vias that close would overlap); a longer one crosses
     the runs between on metal2."""
-    g = out.track[pin]
     lo, hi = min(y, g) - HALF, max(y, g) + HALF
     if abs(g - y) < 2 * PITCH:
         rect(c, LAYER.metal3, (x - HALF, lo, x + HALF, hi))
@@ -273,7 +272,7 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
 
     legs: list[Stub] = []
     spans: dict[Track, tuple[float, float]] = {}
-    clear: dict[Track, tuple[float, float]] = {}  # where the east pins' ports are
+    east_x: dict[Track, float] = {}  # where the east pins' ports are
     boxes_placed: list[Box] = []
     for r, row in enumerate(rows):
         direct = _direct(row)
@@ -288,7 +287,7 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
                 if direct:  # the track is the port's own line, run on west to the spine
                     spans[key] = (px, px + HALF)
                     if key in clear_east:
-                        clear[key] = (px, py)
+                        east_x[key] = px
                     continue
                 sx = rules.snap(px - STUB_IN - k * PITCH)
                 rect(c, LAYER.metal3, (sx - HALF, py - HALF, px, py + HALF))
@@ -308,22 +307,25 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         if n in west.column:
             x = rules.snap(spine_x + HALF - (west.column[n] + 1) * PITCH)
             spans[key] = (x - HALF, spans[key][1])
-            pin_box[n] = _jog(c, west, n, track_y[key], x, 0.0)
+            pin_box[n] = _jog(c, track_y[key], west.track[n], x, 0.0)
         else:
             spans[key] = (0.0, spans[key][1])
     boxes = draw_legs(c, legs, track_y, spans)
     pin_box.update({n: boxes[k] for n, k in first.items() if n not in west.column})
     cells_east = max([*(s[1] for s in spans.values()), *(p[2] for p in boxes_placed)])
-    east_out = escape({n: clear[k][1] for n, k in exits.items()}, PITCH)
+    east_out = escape({n: track_y[k] for n, k in exits.items()}, PITCH)
     column_x = {n: rules.snap(cells_east + STUB_IN + j * PITCH) for n, j in east_out.column.items()}
     x1 = size_up(max([cells_east, *(x + HALF for x in column_x.values())]) + margin)
     boundary = (0.0, 0.0, x1, size_up(y - ROW_CLEAR + margin))
     for n, key in exits.items():
-        px, py = clear[key]
-        x = column_x.get(n, x1)
-        rect(c, LAYER.metal3, (px, py - HALF, x + (HALF if n in column_x else 0.0), py + HALF))
-        pin_box[n] = _jog(c, east_out, n, py, x, x1) if n in column_x else (px, py - HALF, x1,
-                                                                              py + HALF)
+        px, py = east_x[key], track_y[key]
+        if n in column_x:
+            x = column_x[n]
+            rect(c, LAYER.metal3, (px, py - HALF, x + HALF, py + HALF))
+            pin_box[n] = _jog(c, py, east_out.track[n], x, x1)
+        else:
+            pin_box[n] = (px, py - HALF, x1, py + HALF)
+            rect(c, LAYER.metal3, pin_box[n])
     for n in pins:
         box = pin_box[n]
         ym = (box[1] + box[3]) / 2

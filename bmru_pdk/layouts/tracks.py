@@ -29,12 +29,6 @@ def track_index(y: float) -> float:
     return (y - TRACK_OFFSET) / TRACK_PITCH
 
 
-def on_track(y: float) -> bool:
-    """Whether ``y`` is on a metal3 track (to the manufacturing grid)."""
-    k = track_index(y)
-    return abs(k - round(k)) * TRACK_PITCH < rules.GRID.value / 2
-
-
 def size_up(length: float) -> float:
     """``length`` rounded up to a whole number of track pitches."""
     return rules.snap(math.ceil(length / TRACK_PITCH - _EPS) * TRACK_PITCH)
@@ -46,7 +40,7 @@ class Escape:
 
     Attributes:
         track: each pin's grid track (y, µm).
-        column: for each pin not already on its track, the metal2 column it jogs in,
+        column: for each pin not already on its track, the column it jogs in,
             counted outward from the cells.
         columns: number of columns (0: every pin is already on a track).
     """
@@ -64,7 +58,7 @@ def escape(heights: dict[str, float], pitch: float) -> Escape:
     jogs run outward from the cells in an order that keeps every pair of metal3 runs a pitch
     apart at every x: first the pins that move up, top one first (each moves only once every
     pin above it has, and lands below them), then those that move down, bottom one first.
-    Consecutive jogs share a column when their metal2 runs clear each other by a pitch.
+    Consecutive jogs share a column when their runs clear each other by a pitch.
 
     Args:
         heights: each pin's metal3 height where it reaches the band, at least ``pitch``
