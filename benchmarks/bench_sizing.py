@@ -10,8 +10,8 @@ chooses a unit size, so it never runs on the held-out or sealed samples) (``mont
 through the executor). The target 5 % is the package's 4 x 4 µm unit and its own tables.
 
 Run: ``.venv/bin/python benchmarks/bench_sizing.py [--seeds 16] [--n 10] [--workers 2]`` ->
-``benchmarks/results/sizing.json`` and ``sizing.png`` (at 10 ms frames over 13 min per
-target on 2 cores: the first target had not finished then).
+``benchmarks/results/sizing.json`` and ``sizing.png`` (per target, ``--seeds`` x ``--n``
+simulations of a whole utterance at 10 ms frames: long).
 """
 
 from __future__ import annotations
