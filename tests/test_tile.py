@@ -158,6 +158,33 @@ def test_lvs_fails_against_other_weights(tiles: dict[str, Path], checkpoints: di
     assert not result.match and result.mismatches, result.summary()
 
 
+@pytest.fixture(scope="module")
+def alike_inputs(checkpoints: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tile whose readout weighs its first two inputs alike (equal columns): inside the
+    readout array those inputs cannot be told apart, elsewhere they can."""
+    meta, arrays = read_checkpoint(checkpoints["n5_d3_l2"])
+    arrays["readout.W"][:, 1] = arrays["readout.W"][:, 0]
+    d = tmp_path_factory.mktemp("alike")
+    return tile_files(write_checkpoint(d / "alike.st", meta, arrays), d / "tile").outdir
+
+
+def test_lvs_pairs_alike_inputs_by_pin_name(alike_inputs: Path) -> None:
+    """Cell by cell, pins pair by name and other nets by connectivity: alike inputs of one
+    part are not swapped, which would leave the tile's nets unpaired."""
+    result = lvs.run(alike_inputs / "tile.gds", alike_inputs / "tile.spice")
+    assert result.match and result.cell_by_cell, result.summary()
+
+
+def test_lvs_alike_inputs_swapped_are_not_paired_by_cell(alike_inputs: Path) -> None:
+    """Negative case of the test above: the schematic with the readout's two alike inputs
+    swapped where it is placed is the same circuit flat (a match) but not part by part."""
+    text = (alike_inputs / "tile.spice").read_text()
+    swapped = re.sub(r"^(Xwo) h1_0 h1_1 ", r"\1 h1_1 h1_0 ", text, flags=re.MULTILINE)
+    assert swapped != text
+    result = lvs.run(alike_inputs / "tile.gds", swapped)
+    assert result.match and not result.cell_by_cell, result.summary()
+
+
 def test_same_checkpoint_same_bytes(tiles: dict[str, Path], checkpoints: dict[str, Path],
                                     tmp_path: Path) -> None:
     """A second build, in another process and from another path, writes identical files."""
