@@ -8,9 +8,9 @@ Per recipe: each seed's validation balanced accuracy (the stopping rule's own sc
 same under 10 draws of 5 % element mismatch, and the model's power estimate at the tables'
 unit current. Nothing here reads the test split.
 
-Usage: ``python benchmarks/bench_training.py --data build/kws [--seeds 6]`` (about 50 s per
-run; checkpoints are kept in ``build/recipes/`` and a run whose checkpoint is there is not
-repeated) -> ``benchmarks/results/training.json``.
+Usage: ``python benchmarks/bench_training.py --data build/kws [--seeds 6]`` (checkpoints are
+kept in ``build/recipes/`` and a run whose checkpoint is there is not repeated; the file says
+how many the run trained) -> ``benchmarks/results/training.json``.
 """
 
 from __future__ import annotations
@@ -44,10 +44,12 @@ SIGMA, DRAWS = 0.05, 10
 
 
 def run(data_root: Path, recipe: str, seed: int) -> dict:
-    """One seed of one recipe: train (unless cached), then the validation figures."""
+    """One seed of one recipe: train (unless cached), then the validation figures and
+    whether this run trained it."""
     path = CACHE / f"{recipe.replace(' ', '_').replace('+', 'and')}_s{seed}.safetensors"
     data = prepare_data(data_root, "binary", seed=seed)
-    if not path.exists():
+    trained = not path.exists()
+    if trained:
         CACHE.mkdir(parents=True, exist_ok=True)
         config = TrainConfig(d=4, layers=2, epochs=120, patience=30, seed=seed, mismatch=0.05,
                              realisability=Realisability(i_max=20.0),  # bmru train's default
@@ -59,7 +61,7 @@ def run(data_root: Path, recipe: str, seed: int) -> dict:
     noisy = [evaluate(model, x, y, model.effective_parameters(SIGMA, gen)).balanced_accuracy
              for _ in range(DRAWS)]
     power = estimate_power(model, x[:50], i_unit_na=tables_from_environment().i_unit_na)
-    return {"seed": seed, "checkpoint": path.name,
+    return {"seed": seed, **provenance.checkpoint(path), "trained_here": trained,
             "validation_balanced": round(evaluate(model, x, y).balanced_accuracy, 4),
             "validation_balanced_mismatch_5pct": round(float(np.mean(noisy)), 4),
             "model_power_nw": round(power.total_nw, 1)}
@@ -89,6 +91,8 @@ def main() -> None:
               f"{summary['validation_balanced_mismatch_5pct'][0]:.1%}, model power "
               f"{summary['model_power_nw'][0]:.0f} nW", flush=True)
     out["seconds"] = round(time.perf_counter() - start)
+    out["trained_here"] = sum(r["trained_here"] for recipe in out["recipes"].values()
+                              for r in recipe["runs"])
     write_text(RESULTS / "training.json", json.dumps(out, indent=1) + "\n")
     print(f"wrote {RESULTS / 'training.json'} ({out['seconds']} s)")
 

@@ -749,7 +749,16 @@ def training_table(r: Results) -> str:
     return (table(("recipe", f"validation balanced, mean (sd) over {r['seeds']} seeds",
                    "best seed", "same under 5 % mismatch", "model power estimate"), rows)
             + f"\n\nModel power estimate at {r['i_unit_na']:g} nA per unit, mean over seeds; "
-            f"{num(r['seconds'])} s with every checkpoint already trained.\n\n" + caption(r))
+            f"{num(r['seconds'])} s, {_trained(r)}.\n\n" + caption(r))
+
+
+def _trained(r: Results) -> str:
+    """How many of a training bench's checkpoints its run trained (the others were kept)."""
+    runs = sum(len(recipe["runs"]) for recipe in r["recipes"].values())
+    here = r.data.get("trained_here")
+    if here is None:
+        return "every checkpoint already trained"
+    return f"{here} of the {runs} checkpoints trained in the run (the others kept from before)"
 
 
 @region("tasks.table", "tasks.json")
