@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from typer.testing import CliRunner  # noqa: E402
 from bmru_pdk.cli import app  # noqa: E402
 from bmru_pdk.errors import BmruError  # noqa: E402
 from bmru_pdk.model import load_checkpoint  # noqa: E402
-from bmru_pdk.model.data import load_split  # noqa: E402
+from bmru_pdk.model.data import clip_features, load_split  # noqa: E402
 from bmru_pdk.model.features import to_currents  # noqa: E402
 from bmru_pdk.model.synth import generate  # noqa: E402
 from bmru_pdk.model.train import TrainConfig, prepare_data, train  # noqa: E402
@@ -59,6 +60,20 @@ def test_loader_gives_13_mfcc_by_101_frames_with_silence(tiny: Path) -> None:
     assert any(s.startswith("_background_noise_/") for s in split.sources)
     again = load_split(tiny, "binary", "train")
     assert np.array_equal(split.features, again.features)
+
+
+def test_clip_features_are_reused_until_the_clip_changes(tiny: Path, tmp_path: Path) -> None:
+    """Features are computed once per clip while it is unchanged; a clip rewritten with other
+    audio (another size or time) is read again, not served from the memo."""
+    clips = sorted((tiny / "yes").glob("*.wav"))
+    clip = tmp_path / "clip.wav"
+    shutil.copy(clips[0], clip)
+    first = clip_features(clip)
+    assert clip_features(clip) is first and not first.flags.writeable
+    shutil.copy(clips[1], clip)
+    os.utime(clip, ns=(clip.stat().st_atime_ns, clip.stat().st_mtime_ns + 10**9))
+    second = clip_features(clip)
+    assert second is not first and not np.array_equal(second, first)
 
 
 def test_currents_are_non_negative_and_documented_range(tiny: Path) -> None:
