@@ -92,7 +92,6 @@ ATTRIBUTED = {
     "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
                                             "tuning sample"),
     "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED),
-    "training.json": Attribution("1b38e652a867", "", "validation split"),
 }
 
 
@@ -755,10 +754,8 @@ def training_table(r: Results) -> str:
 def _trained(r: Results) -> str:
     """How many of a training bench's checkpoints its run trained (the others were kept)."""
     runs = sum(len(recipe["runs"]) for recipe in r["recipes"].values())
-    here = r.data.get("trained_here")
-    if here is None:
-        return "every checkpoint already trained"
-    return f"{here} of the {runs} checkpoints trained in the run (the others kept from before)"
+    return (f"{r['trained_here']} of the {runs} checkpoints trained in the run (the others "
+            "kept from before)")
 
 
 @region("tasks.table", "tasks.json")
