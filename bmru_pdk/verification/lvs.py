@@ -471,9 +471,9 @@ def _hierarchical_match(lvs: kdb.LayoutVsSchematic, extracted: kdb.Netlist,
     comparer = kdb.NetlistComparer()
     # Pins are paired by name and every other net by connectivity alone: resolving a crossbar's
     # alike stacks by net names (unnamed in the layout, named in the schematic) made the
-    # compare grow as the square of the array (a dense d = 64 array: 122 s, 15 s without).
-    # Labels are still checked, by _label_problems; pins are given, so inputs that look alike
-    # (equal weights) cannot be swapped.
+    # compare grow as the square of the array (bench_tile.py's LVS column). Labels are still
+    # checked, by _label_problems; pins are given, so inputs that look alike (equal weights)
+    # cannot be swapped.
     comparer.dont_consider_net_names = True
     for a, b in [(extracted.circuit_by_name(top), ref_top), *pairs]:
         comparer.same_circuits(a, b)
@@ -495,9 +495,10 @@ def _hierarchical_match(lvs: kdb.LayoutVsSchematic, extracted: kdb.Netlist,
 
 def _pins_by_name(a: kdb.Circuit, b: kdb.Circuit) -> list[tuple[kdb.Net, kdb.Net]]:
     """The nets of the pins named alike (in any case) in both circuits."""
-    nets_b = {p.name().lower(): b.net_for_pin(p) for p in b.each_pin() if p.name()}
-    return [(a.net_for_pin(p), nets_b[p.name().lower()]) for p in a.each_pin()
-            if p.name().lower() in nets_b and a.net_for_pin(p) and nets_b[p.name().lower()]]
+    nets_a = {p.name().lower(): a.net_for_pin(p) for p in a.each_pin()}
+    nets_b = {p.name().lower(): b.net_for_pin(p) for p in b.each_pin()}
+    return [(nets_a[n], nets_b[n]) for n in sorted(nets_a.keys() & nets_b.keys())
+            if n and nets_a[n] and nets_b[n]]
 
 
 def _clean(a: kdb.Netlist, b: kdb.Netlist) -> bool:
