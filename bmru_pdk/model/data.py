@@ -165,6 +165,7 @@ def clip_features(path: Path) -> np.ndarray:
     """MFCC features of the clip at ``path`` (read-only), computed once per process while the
     file keeps its size and modification time: loading the splits again (a seed, a recipe, a
     bench's next run) reuses them."""
+    path = path.resolve()  # a relative path names another file once the directory changes
     stat = path.stat()
     return _features(path, stat.st_size, stat.st_mtime_ns)
 
