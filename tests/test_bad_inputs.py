@@ -181,16 +181,17 @@ def test_truncated_and_nan_checkpoints(home: Path) -> None:
 
 
 def test_oversized_network_refused_before_building(home: Path) -> None:
-    from bmru_pdk.circuits.budget import estimated_devices
+    from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, estimated_devices
     from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint
 
     big = random_checkpoint(d=700, layers=2, path=home / "big.safetensors")
     before = snapshot(home)
     estimate = {p: estimated_devices(read_checkpoint(home / p)[0].architecture)
                 for p in ("big.safetensors", "good.safetensors")}
-    assert estimate["big.safetensors"] > 300_000 and estimate["good.safetensors"] > 100
+    assert estimate["big.safetensors"] > DEFAULT_MAX_DEVICES and estimate["good.safetensors"] > 100
     one_sentence(run_bmru("tile", big, "-o", "out", cwd=home),
-                 f"about {estimate['big.safetensors']:,} transistors", "limit of 300,000")
+                 f"about {estimate['big.safetensors']:,} transistors",
+                 f"limit of {DEFAULT_MAX_DEVICES:,}")
     one_sentence(run_bmru("tile", "good.safetensors", "-o", "out", "--max-devices", "100",
                        cwd=home), f"about {estimate['good.safetensors']:,} transistors",
                  "limit of 100")

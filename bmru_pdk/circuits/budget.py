@@ -11,11 +11,14 @@ import os
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.schema import Architecture
 
-# Default limit: ~50 min of build at the measured ~0.01 s per transistor.
-DEFAULT_MAX_DEVICES = 300_000
-# Measured on tile builds of d = 4 and 32: ~12 kB of resident memory per transistor above
-# a ~0.5 GB base; the estimate takes 4x that.
-_BYTES_PER_DEVICE = 48_000
+# Default limit: a mistyped d, not a large network (a dense d = 256 network is about 0.5
+# million transistors); builds take under a millisecond per transistor (bench_tile.py).
+DEFAULT_MAX_DEVICES = 1_000_000
+# Peak resident memory of whole `bmru tile` runs on dense networks of d = 16, 64 and 128
+# (5 to 135 thousand transistors): about 1.4 kB per transistor above a ~0.5 GB base, the
+# layout being hierarchical (one cell per site kind, per parameter set); the estimate takes
+# 4x that. (The first, flat builds held about 12 kB per transistor.)
+_BYTES_PER_DEVICE = 6_000
 _BASE_BYTES = 500_000_000
 # Per unit: the 9-transistor cell with its bias mirrors, the ReLU diode and its copy, the
 # bias mirror, each ratio drawn from unit gates (series stacks are a transistor per gate);
