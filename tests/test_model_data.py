@@ -22,7 +22,13 @@ from bmru_pdk.model import load_checkpoint  # noqa: E402
 from bmru_pdk.model.data import clip_features, load_split  # noqa: E402
 from bmru_pdk.model.features import to_currents  # noqa: E402
 from bmru_pdk.model.synth import generate  # noqa: E402
-from bmru_pdk.model.train import TrainConfig, prepare_data, train  # noqa: E402
+from bmru_pdk.model.train import (  # noqa: E402
+    TrainConfig,
+    det_curve,
+    false_reject_rate,
+    prepare_data,
+    train,
+)
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +191,17 @@ def test_cli_fine_tuning_refuses_to_overwrite_its_start(tiny: Path, tmp_path: Pa
                                  "--current-weight", "0.001", "-o", str(tuned)])
     assert result.exit_code == 0, result.output
     assert load_checkpoint(tuned).meta.input == load_checkpoint(start).meta.input
+
+
+def test_det_curve_counts_every_threshold_and_holds_the_5pct_point() -> None:
+    # four keyword utterances, five others: shares of keyword frames by hand
+    share = np.array([0.9, 0.6, 0.6, 0.2, 0.7, 0.3, 0.1, 0.0, 0.0])
+    is_keyword = np.array([True, True, True, True, False, False, False, False, False])
+    det = det_curve(share, is_keyword)
+    # accept everything, then above each distinct share: 0.0, 0.1, 0.2, 0.3, 0.6, 0.7, 0.9
+    # (accepting at equality instead would shift every point by one share)
+    assert det == [(1.0, 0.0), (0.6, 0.0), (0.4, 0.0), (0.4, 0.25), (0.2, 0.25),
+                   (0.2, 0.75), (0.0, 0.75), (0.0, 1.0)]
+    # at most 5 % false accepts of five others is none: the curve's point there
+    fr = false_reject_rate(share, is_keyword)
+    assert fr == min(r for a, r in det if a <= 0.05) == 0.75

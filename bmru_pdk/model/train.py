@@ -91,6 +91,9 @@ class Metrics:
         false_reject_at_5pct_fa: Binary tasks: the share of keyword utterances rejected when
             the decision threshold on the share of keyword frames is set so that 5 % of the
             other utterances are accepted (``None`` for other tasks).
+        det: Binary tasks: the detection error trade-off, (false accepts, false rejects) at
+            every threshold on the share of keyword frames, false accepts descending (from
+            accepting every utterance to accepting none; ``None`` for other tasks).
     """
 
     accuracy: float
@@ -99,6 +102,19 @@ class Metrics:
     confusion: list[list[int]] = field(default_factory=list)
     baseline_accuracy: float = 0.0
     false_reject_at_5pct_fa: float | None = None
+    det: list[tuple[float, float]] | None = None
+
+
+def det_curve(keyword_share: np.ndarray, is_keyword: np.ndarray) -> list[tuple[float, float]]:
+    """False accepts and false rejects at every threshold that changes a decision (accept
+    when the share of keyword frames exceeds it), from below every share to the largest."""
+    others, keywords = keyword_share[~is_keyword], keyword_share[is_keyword]
+    points = []
+    for threshold in (-1.0, *np.unique(keyword_share)):
+        fa = float(np.mean(others > threshold)) if len(others) else 0.0
+        fr = float(np.mean(keywords <= threshold)) if len(keywords) else 0.0
+        points.append((round(fa, 5), round(fr, 5)))
+    return points
 
 
 def false_reject_rate(keyword_share: np.ndarray, is_keyword: np.ndarray,
@@ -154,6 +170,7 @@ def evaluate(
         baseline_accuracy=float(support.max()) / len(y),
         false_reject_at_5pct_fa=None if share is None else round(
             false_reject_rate(share, y.numpy() == 1), 5),
+        det=None if share is None else det_curve(share, y.numpy() == 1),
     )
 
 
