@@ -8,6 +8,9 @@ finished.
 
 Run: ``.venv/bin/python benchmarks/bench_tile.py`` -> ``benchmarks/results/tile.json``,
 ``docs/img/tile_d4.png``, ``docs/img/tile_d64.png``; ``--d 16,64`` measures fewer sizes.
+``--trained CKPT...`` adds trained networks (e.g. ``bench_model.py``'s ``build/bench_d64_s0``
+and ``bench_d128_s0``), each a row ``d<d>_trained`` that records its checkpoint's hash; they
+are left out of the build-time fit, which is over the dense networks alone.
 
 ``--build-only`` times just the builds, each in a fresh process, ``--repeat`` times, and
 records them under this environment (Python, gdsfactory, kfactory) in
@@ -89,11 +92,12 @@ def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float, lvs_budget: float
         drc_s, clean = None, None
     lvs_s, match = timed_lvs(gds, outdir / "tile.spice", lvs_budget)
     weights = sum(a.size for k, a in arrays.items() if k.endswith(".W"))
+    drawn = sum(int((a != 0).sum()) for k, a in arrays.items() if k.endswith(".W"))
     units = arch.d * arch.layers
     return {"name": name, "n_in": arch.n_in, "d": arch.d, "layers": arch.layers,
             "devices": devices, "area_um2": area, "size_um": summary["size_um"],
             "aspect": summary["aspect"],
-            "weights": weights, "units": units,
+            "weights": weights, "weights_drawn": drawn, "units": units,
             "area_per_weight_um2": round(area / weights, 1),
             "area_per_transistor_um2": round(area / devices, 1),
             "area_per_unit_um2": round(area / units, 1),
@@ -186,6 +190,8 @@ def main() -> None:
                         help="seconds a DRC run may take before it is recorded as unfinished")
     parser.add_argument("--lvs-budget", type=float, default=BUDGET_S,
                         help="seconds an LVS run may take before it is recorded as unfinished")
+    parser.add_argument("--trained", type=Path, nargs="*", default=[],
+                        help="trained checkpoints to measure beside the dense networks")
     args = parser.parse_args()
     if args.build_only:
         build_only(args.checkpoints, args.repeat)
@@ -200,21 +206,32 @@ def main() -> None:
             ckpt = dense(d, tmp / f"d{d}_dense.safetensors")
             rows.append(bench(f"d{d}_dense", ckpt, tmp, *budgets))
             print(rows[-1], flush=True)
+        for ckpt in args.trained:
+            d = read_checkpoint(ckpt)[0].architecture.d
+            rows.append({**bench(f"d{d}_trained", ckpt, tmp, *budgets),
+                         **provenance.checkpoint(ckpt)})
+            print(rows[-1], flush=True)
         for name, image in IMAGES.items():
             if (tmp / name / "tile.gds").is_file():
                 image.parent.mkdir(parents=True, exist_ok=True)
                 render(tmp / name / "tile.gds", image)
-    scaled = [r for r in rows if r["name"] != "d4_bundled"]
-    first, last = scaled[0], scaled[-1]
-    fit = {"build_exponent": round(exponent(scaled), 3),
-           "build_exponent_endpoints": round(math.log(last["build_s"] / first["build_s"])
-                                             / math.log(last["devices"] / first["devices"]), 3),
-           "exponent_range": [first["d"], last["d"]]}
+    scaled = [r for r in rows if r["name"].endswith("_dense")]
+    fit: dict = {"build_exponent": None, "build_exponent_endpoints": None,
+                 "exponent_range": [r["d"] for r in scaled]}
+    if len(scaled) > 1:  # a slope needs two sizes
+        first, last = scaled[0], scaled[-1]
+        fit = {"build_exponent": round(exponent(scaled), 3),
+               "build_exponent_endpoints": round(math.log(last["build_s"] / first["build_s"])
+                                                 / math.log(last["devices"] / first["devices"]),
+                                                 3),
+               "exponent_range": [first["d"], last["d"]]}
     print(fit)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     result = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
-              "networks": "d4: the bundled checkpoint; others dense (every weight drawn, |w| "
-                          "uniform in 0.3-3, 13 inputs, 2 layers, seed 0)",
+              "networks": "d4: the bundled checkpoint; dense: every weight drawn, |w| uniform "
+                          "in 0.3-3, 13 inputs, 2 layers, seed 0"
+                          + ("; trained: the checkpoints given, as trained" if args.trained
+                             else ""),
               "tiles": rows, **fit}
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
