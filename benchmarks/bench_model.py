@@ -107,17 +107,17 @@ def training_recipe(args: argparse.Namespace, d: int, seed: int) -> str:
             f"{args.candidate_noise:g}, current weight {args.current_weight:g}")
 
 
-def reusable(path: Path, recipe: str, d: int, seed: int):  # noqa: ANN201
+def reusable(path: Path, recipe: str, d: int, seed: int, data_seed: int | None):  # noqa: ANN201
     """The checkpoint at ``path`` if an earlier run of this bench trained it: its size, seed
-    and data seed match, and its recorded recipe is ``recipe`` (a checkpoint of a run from
-    before recipes were recorded, whose record says nothing, is taken on its size and seeds:
-    the results file lists every reused file with its hash)."""
+    and the dataset's seed (``data_seed``) match, and its recorded recipe is ``recipe`` (a
+    checkpoint of a run from before recipes were recorded, whose record says nothing, is taken
+    on its size and seeds: the results file lists every reused file with its hash)."""
     if not path.is_file():
         return None
     model = load_checkpoint(path)
     rec = model.meta.training
-    if (rec is None or model.meta.architecture.d != d or rec.seed != seed or rec.data_seed != 0
-            or rec.command not in (recipe, "")):
+    if (rec is None or model.meta.architecture.d != d or rec.seed != seed
+            or rec.data_seed != data_seed or rec.command not in (recipe, "")):
         return None
     return model
 
@@ -185,8 +185,14 @@ def main() -> None:
                               "current_weight": args.current_weight}}
 
     seeds = [int(v) for v in args.seeds.split(",") if v]
+    # the networks the bench trains read the dataset in their own encoding, the bundled one
+    # in its checkpoint's: the same utterances, other currents
+    fresh = prepare_data(args.data, "binary", seed=0)
+
+    def test_of(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return (xt, yt) if name == "bundled" else (fresh.x["test"], fresh.y["test"])
+
     models = {"bundled": bundled}
-    tests = {"bundled": (xt, yt)}
     out["accuracy"] = {"bundled": metrics(bundled, xt, yt)}
     sweep: dict[str, dict] = {}
     reused: list[dict] = []
@@ -194,23 +200,22 @@ def main() -> None:
         runs = []
         for seed in seeds if args.one_seed_from is None or d < args.one_seed_from else seeds[:1]:
             path = Path("build") / f"bench_d{d}_s{seed}.safetensors"
-            fresh = prepare_data(args.data, "binary", seed=0)
             config = TrainConfig(d=d, epochs=args.epochs, patience=args.patience,
                                  mismatch=args.mismatch, candidate_noise=args.candidate_noise,
                                  current_weight=args.current_weight, threads=args.threads,
                                  seed=seed)
             recipe = training_recipe(args, d, seed)
-            model = reusable(path, recipe, d, seed) if args.reuse else None
+            model = reusable(path, recipe, d, seed, fresh.data_seed) if args.reuse else None
             if model is None:
                 model, _ = train(fresh, config, path, progress=False, command=recipe)
             else:
                 reused.append({"d": d, "seed": seed, "recipe": model.meta.training.command,
                                **provenance.checkpoint(path)})
-            runs.append((seed, metrics(model, fresh.x["test"], fresh.y["test"])))
+            runs.append((seed, metrics(model, *test_of(str(d)))))
             print(f"d = {d}, seed {seed}: balanced {runs[-1][1]['balanced_accuracy']:.4f}",
                   flush=True)
             if len(runs) == 1:  # the first seed's network stands for its d below
-                models[str(d)], tests[str(d)] = model, (fresh.x["test"], fresh.y["test"])
+                models[str(d)] = model
                 out["accuracy"][str(d)] = runs[0][1]
         sweep[str(d)] = {"seeds": [s for s, _ in runs],
                          **{k: [m[k] for _, m in runs] for k in SWEPT}}
@@ -221,10 +226,11 @@ def main() -> None:
     out["inference_fps_batch50"] = {
         mode: _fps(bundled, x50, mode) for mode in ("scan", "loop")
     }
-    out["mismatch"] = {d: robustness(model, *tests[d], args.draws) for d, model in models.items()}
+    out["mismatch"] = {d: robustness(model, *test_of(d), args.draws)
+                       for d, model in models.items()}
     out["power_nw"] = {}
     for d, model in models.items():
-        p = estimate_power(model, tests[d][0])
+        p = estimate_power(model, test_of(d)[0])
         out["power_nw"][d] = {
             "cells": p.cells_nw,
             "fc_mirrors": p.fc_mirrors_nw,

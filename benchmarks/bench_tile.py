@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float, lvs_budget: float
     arch = meta.architecture
     outdir = tmp / name
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        build, devices = pool.submit(timed_build, ckpt, outdir).result()
+        build, devices, peak_mb = pool.submit(timed_build, ckpt, outdir).result()
     summary = json.loads((outdir / "summary.json").read_text())
     area = summary["area_um2"]
     gds = outdir / "tile.gds"
@@ -102,6 +103,7 @@ def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float, lvs_budget: float
             "area_per_transistor_um2": round(area / devices, 1),
             "area_per_unit_um2": round(area / units, 1),
             "build_s": round(build, 2), "build_s_per_device": round(build / devices, 4),
+            "build_peak_mb": round(peak_mb),
             "drc_s": drc_s, "drc_clean": clean,
             "lvs_s": lvs_s, "lvs_match": match,
             "power_total_nw": summary["power_total_nw"]}
@@ -126,16 +128,18 @@ def checkpoints(folder: Path) -> dict[str, Path]:
     return {"d4_bundled": bundled_checkpoint(), **paths}
 
 
-def timed_build(ckpt: Path, outdir: Path | None = None) -> tuple[float, int]:
+def timed_build(ckpt: Path, outdir: Path | None = None) -> tuple[float, int, float]:
     """Seconds to build and write the tile of ``ckpt`` into ``outdir`` (default a temporary
-    folder), devices; run in a fresh process."""
+    folder), devices, and the process's peak resident memory (MB: the process is fresh, so
+    the build's own; ``circuits/budget.py``'s estimate rests on it); run in a fresh process."""
     import bmru_pdk
 
     bmru_pdk.PDK.activate()  # a spawned process starts without the active PDK
     with tempfile.TemporaryDirectory() as t:
         start = time.perf_counter()
         files = tile_files(ckpt, outdir or Path(t) / "tile", max_devices=MAX_DEVICES)
-        return time.perf_counter() - start, files.devices
+        seconds = time.perf_counter() - start
+    return seconds, files.devices, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def exponent(rows: list[dict]) -> float:
@@ -158,7 +162,7 @@ def build_only(folder: Path, repeat: int) -> None:
         for _ in range(repeat):
             # a fresh interpreter per build: no cell cached by an earlier build
             with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-                seconds, devices = pool.submit(timed_build, ckpt).result()
+                seconds, devices, _ = pool.submit(timed_build, ckpt).result()
             times.append(round(seconds, 2))
         best = min(times)
         rows.append({"name": name, "d": read_checkpoint(ckpt)[0].architecture.d,
@@ -216,15 +220,13 @@ def main() -> None:
                 image.parent.mkdir(parents=True, exist_ok=True)
                 render(tmp / name / "tile.gds", image)
     scaled = [r for r in rows if r["name"].endswith("_dense")]
-    fit: dict = {"build_exponent": None, "build_exponent_endpoints": None,
-                 "exponent_range": [r["d"] for r in scaled]}
-    if len(scaled) > 1:  # a slope needs two sizes
-        first, last = scaled[0], scaled[-1]
-        fit = {"build_exponent": round(exponent(scaled), 3),
-               "build_exponent_endpoints": round(math.log(last["build_s"] / first["build_s"])
-                                                 / math.log(last["devices"] / first["devices"]),
-                                                 3),
-               "exponent_range": [first["d"], last["d"]]}
+    first, last = scaled[0], scaled[-1]
+    two = len(scaled) > 1  # a slope needs two sizes
+    fit = {"build_exponent": round(exponent(scaled), 3) if two else None,
+           "build_exponent_endpoints": round(math.log(last["build_s"] / first["build_s"])
+                                             / math.log(last["devices"] / first["devices"]),
+                                             3) if two else None,
+           "exponent_range": [first["d"], last["d"]]}
     print(fit)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     result = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),

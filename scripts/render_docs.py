@@ -657,6 +657,11 @@ def twin_table(r: Results) -> str:
             + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+def network(name: str) -> str:
+    """A row of model.json's per-network figures: 'bundled' -> 'bundled d = 4', '16' -> 'd = 16'."""
+    return "bundled d = 4" if name == "bundled" else f"d = {name}"
+
+
 def sweep_mean(model: Results, d: int, key: str = "balanced_accuracy") -> float:
     """The mean of one figure over the seeds the bench trained ``d`` with."""
     return statistics.fmean(model["sweep"]["rows"][str(d)][key])
@@ -672,7 +677,7 @@ def model_table(r: Results) -> str:
         lo, hi = a["accuracy_ci95"]
         draws = {v["draws"] for v in mm.values()}
         rows.append((
-            "4 (bundled)" if d == "bundled" else d,
+            network(d),
             f"{pct(a['accuracy'])} % ({interval((lo, hi))})",
             f"**{pct(a['balanced_accuracy'])} %**",
             f"{pct(a['false_reject_at_5pct_fa'])} % ({interval(a['false_reject_ci95'])})",
@@ -683,7 +688,7 @@ def model_table(r: Results) -> str:
         ))
     sigmas = " / ".join(k.replace("%", "") for k in next(iter(r["mismatch"].values())))
     t = r["training"]
-    return (table(("d", "accuracy (95 % CI)", "balanced",
+    return (table(("network", "accuracy (95 % CI)", "balanced",
                    "false rejects at 5 % false accepts (95 % CI)", "always \"other\"",
                    f"balanced under {sigmas} % mismatch", "training"), rows)
             + f"\n\n{r['test_utterances']} test utterances; every d trained alike: "
@@ -1876,14 +1881,12 @@ def model_summary(r: Results) -> str:
     """The model's accuracy in one paragraph (docs/benchmarks.md)."""
     parts = []
     for d, a in r["accuracy"].items():
-        parts.append(f"{'bundled d = 4' if d == 'bundled' else f'd = {d}'} "
-                     f"{pct(a['accuracy'])} % accuracy "
+        parts.append(f"{network(d)} {pct(a['accuracy'])} % accuracy "
                      f"({interval(a['accuracy_ci95'])}), balanced "
                      f"{pct(a['balanced_accuracy'])} %, false rejects at 5 % false accepts "
                      f"{pct(a['false_reject_at_5pct_fa'])} %")
     robust = "; ".join(
-        f"{listing(pct(v['balanced_mean']) for v in mm.values())} % "
-        f"({'bundled' if d == 'bundled' else f'd = {d}'})"
+        f"{listing(pct(v['balanced_mean']) for v in mm.values())} % ({network(d)})"
         for d, mm in r["mismatch"].items())
     sigmas = listing(k.replace("%", "") for k in next(iter(r["mismatch"].values())))
     baseline = next(iter(r["accuracy"].values()))["baseline_accuracy"]
