@@ -17,6 +17,7 @@ from bmru_pdk.circuits import PFET, Device
 from bmru_pdk.errors import BmruError
 from bmru_pdk.layers import LAYER
 from bmru_pdk.verification import extract, lvs
+from bmru_pdk.verification.channel_groups import split_channels
 
 BMRU = [sys.executable, "-m", "bmru_pdk"]
 SD = 0.8  # source/drain column width (µm)
@@ -257,3 +258,85 @@ def test_extracted_netlist_simulates_like_the_schematic(tmp_path: Path) -> None:
     sch = spice.simulate(f"{bias}XM1 d g s b nfet_03v3 w=2u l=0.5u m=3\n.op")
     assert 0.5e-9 < -sch["i(vd)"][0] < 2e-9
     assert layout["i(vd)"][0] == pytest.approx(sch["i(vd)"][0], rel=0.02)
+
+
+# A 2 x 3 crossbar as builders.weight_array draws one: input diodes, a PMOS row fed through
+# its copy (xp0), NMOS weights, one of them a series stack (inner net n00).
+CROSSBAR = """
+.subckt xb x0 x1 s0 s1 s2 vdd vss
+MXN0 x0 x0 vss vss nfet_03v3 w=4u l=4u
+MXN1 x1 x1 vss vss nfet_03v3 w=4u l=4u
+MXC0 xp0 x0 vss vss nfet_03v3 w=4u l=4u
+MXP0 xp0 xp0 vdd vdd pfet_03v3 w=4u l=4u
+MW00a s0 x0 n00 vss nfet_03v3 w=4u l=4u
+MW00b n00 x0 vss vss nfet_03v3 w=4u l=4u
+MW10 s0 x1 vss vss nfet_03v3 w=4u l=4u
+MW01 s1 xp0 vdd vdd pfet_03v3 w=4u l=4u
+MW11 s1 x1 vss vss nfet_03v3 w=4u l=4u
+MW12 s2 x1 vss vss nfet_03v3 w=8u l=4u
+.ends xb
+.subckt top x0 x1 s0 s1 s2 vdd vss
+X1 x0 x1 s0 s1 s2 vdd vss xb
+.ends top
+"""
+
+
+def _split(text: str) -> tuple[kdb.Netlist, list[str]]:
+    netlist = lvs.read_schematic(text)
+    groups = split_channels(netlist, netlist.circuit_by_name("xb"))
+    return netlist, [g.name for g in groups]
+
+
+def _same(a: kdb.Netlist, b: kdb.Netlist) -> bool:
+    return kdb.NetlistComparer().compare(a, b)
+
+
+def test_crossbar_splits_into_weights_and_rows() -> None:
+    """A group per NMOS weight (rail, input), per rail's PMOS weights and per input mirror;
+    the PMOS row's gate line joins groups, so it becomes a pin named after what drives it;
+    the regrouped circuit is the same circuit (flat) and matches another regrouped copy."""
+    netlist, groups = _split(CROSSBAR)
+    assert groups == ["xb.-.x0", "xb.s0.x0", "xb.s0.x1", "xb.s1.-", "xb.s1.x1", "xb.s2.x1",
+                      "xb.x0.x0", "xb.x1.x1"]
+    circuits = {c.name: c for c in netlist.each_circuit()}
+    assert sorted(p.name() for p in circuits["xb.s1.-"].each_pin()) == ["s1", "vdd", "~x0"]
+    assert len(list(circuits["xb.s0.x0"].each_device())) == 2  # the stack
+    flat, before = netlist.dup(), lvs.read_schematic(CROSSBAR)
+    flat.flatten()
+    before.flatten()
+    assert _same(flat, before)
+    assert _same(netlist, _split(CROSSBAR)[0])
+
+
+def test_split_crossbar_catches_a_wrong_weight() -> None:
+    """Negative case: a weight of another width regroups alike and fails its rail's compare."""
+    wrong = CROSSBAR.replace(
+        "MW12 s2 x1 vss vss nfet_03v3 w=8u", "MW12 s2 x1 vss vss nfet_03v3 w=4u"
+    )
+    netlist, groups = _split(wrong)
+    assert groups == _split(CROSSBAR)[1]
+    assert not _same(netlist, _split(CROSSBAR)[0])
+
+
+def test_split_crossbar_catches_a_short_between_rails() -> None:
+    """Negative case: a stack's inner net shorted to another rail's weight joins the two
+    weights' groups (so the groups differ and LVS compares flat), and flat it differs."""
+    shorted = CROSSBAR.replace("MW11 s1 x1 vss vss", "MW11 s1 x1 n00 vss")
+    netlist, groups = _split(shorted)
+    assert "xb.s0+s1.x0+x1" in groups and groups != _split(CROSSBAR)[1]
+    flat = netlist.dup()
+    flat.flatten()
+    plain = lvs.read_schematic(CROSSBAR)
+    plain.flatten()
+    assert not _same(flat, plain)
+
+
+def test_split_leaves_an_undriven_gate_line_alone() -> None:
+    """A net joining groups only through gates (no component drives it) has no name to pair
+    it by on the other side: the circuit stays as it is."""
+    text = CROSSBAR.replace("MW11 s1 x1 vss vss", "MW11 s1 g vss vss").replace(
+        "MW12 s2 x1 vss vss", "MW12 s2 g vss vss"
+    )
+    netlist, groups = _split(text)
+    assert groups == []
+    assert len(list(netlist.circuit_by_name("xb").each_device())) == 10

@@ -4,8 +4,10 @@ The layout netlist comes from :mod:`bmru_pdk.verification.extract`; the schemati
 netlist whose transistors are ``nfet_03v3`` / ``pfet_03v3`` calls (``X`` or ``M`` lines,
 SI units). Parallel fingers are combined before KLayout's ``NetlistComparer`` pairs them:
 first cell by cell, where layout cells and schematic subcircuits share names (a tile's parts:
-each distinct part compared once, so the time follows the distinct parts, not the tile);
-where that does not match exactly, both netlists flattened, which says what differs. On top
+each distinct part compared once, so the time follows the distinct parts, not the tile), each
+part regrouped alike on both sides into its channel groups
+(:mod:`~bmru_pdk.verification.channel_groups`: a crossbar's weights one by one); where that
+does not match exactly, both netlists flattened, which says what differs. On top
 of its topological match this module requires:
 
 - pins to match by name, so swapped labels fail;
@@ -29,6 +31,7 @@ import klayout.db as kdb
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import atomic_path, signals_held, write_text
 from bmru_pdk.spice import circuit_text
+from bmru_pdk.verification.channel_groups import split_channels
 from bmru_pdk.verification.extract import DEVICES, TERMINALS, build, load_layout
 
 TOLERANCE = 0.01
@@ -382,9 +385,7 @@ def run(
     start = time.perf_counter()
     layout, top = load_layout(gds, topcell)
     reference = read_schematic(schematic)
-    lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
-    build(lvs, layout)
-    extracted = lvs.netlist()
+    lvs, extracted = _extract(layout, top)
     # before flattening: a flat netlist no longer tells which cell a label belongs to
     mismatches = _label_problems(extracted)
 
@@ -403,6 +404,10 @@ def run(
     lvs.reference = reference
     if not mismatches and _hierarchical_match(lvs, extracted, reference, top.name, ref_top):
         return _result(lvs, gds, schematic, top, lvsdb, start, [], devices, cell_by_cell=True)
+    if not mismatches:  # that pass regrouped the parts (split_channels): start again
+        lvs, extracted = _extract(layout, top)
+        extracted.make_top_level_pins()
+        reference, ref_top = flat_ref, flat_ref.top_circuit()
 
     extracted.flatten()
     reference.flatten()
@@ -434,6 +439,13 @@ def run(
         mismatches += found or [Mismatch("circuit", f"layout {ext_top.name} and schematic "
                                          f"{ref_top.name} do not match")]
     return _result(lvs, gds, schematic, top, lvsdb, start, mismatches, devices)
+
+
+def _extract(layout: kdb.Layout, top: kdb.Cell) -> tuple[kdb.LayoutVsSchematic, kdb.Netlist]:
+    """A fresh LVS run on ``top``, its layout netlist extracted."""
+    lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
+    build(lvs, layout)
+    return lvs, lvs.netlist()
 
 
 def _result(lvs: kdb.LayoutVsSchematic, gds: str | Path, schematic: str | Path,
@@ -468,6 +480,16 @@ def _hierarchical_match(lvs: kdb.LayoutVsSchematic, extracted: kdb.Netlist,
     for netlist, keep in ((extracted, top), (reference, ref_top.name)):
         netlist.flatten_circuits([c for c in netlist.each_circuit()
                                   if c.name != keep and c.name.lower() not in paired])
+    for netlist in (extracted, reference):
+        netlist.purge_nets()
+        netlist.combine_devices()
+        set_tolerances(netlist, 0.0)
+    groups = []
+    for a, b in pairs:  # after combining: a part's fingers are one device on either side
+        split_a, split_b = split_channels(extracted, a), split_channels(reference, b)
+        if [c.name for c in split_a] != [c.name for c in split_b]:
+            return False
+        groups += zip(split_a, split_b, strict=True)
     comparer = kdb.NetlistComparer()
     # Pins are paired by name and every other net by connectivity alone: resolving a crossbar's
     # alike stacks by net names (unnamed in the layout, named in the schematic) made the
@@ -475,14 +497,10 @@ def _hierarchical_match(lvs: kdb.LayoutVsSchematic, extracted: kdb.Netlist,
     # checked, by _label_problems; pins are given, so inputs that look alike (equal weights)
     # cannot be swapped.
     comparer.dont_consider_net_names = True
-    for a, b in [(extracted.circuit_by_name(top), ref_top), *pairs]:
+    for a, b in [(extracted.circuit_by_name(top), ref_top), *pairs, *groups]:
         comparer.same_circuits(a, b)
         for net_a, net_b in _pins_by_name(a, b):
             comparer.same_nets(a, b, net_a, net_b)
-    for netlist in (extracted, reference):
-        netlist.purge_nets()
-        netlist.combine_devices()
-        set_tolerances(netlist, 0.0)
     if not lvs.compare(comparer):
         return False
     xref = lvs.xref()
