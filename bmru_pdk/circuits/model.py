@@ -11,6 +11,7 @@ official gf180mcu LVS deck reads.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -264,7 +265,7 @@ class Circuit(_Frozen):
         for what, seen in (("pin", [p.name for p in self.pins]),
                            ("device/instance", [d.name for d in self.devices]
                             + [i.name for i in self.instances])):
-            dup = {n for n in seen if seen.count(n) > 1}
+            dup = {n for n, k in Counter(seen).items() if k > 1}  # list.count: quadratic
             if dup:
                 raise ValueError(f"circuit {self.name}: duplicate {what} names {sorted(dup)}")
         return self
