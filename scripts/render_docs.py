@@ -1828,7 +1828,7 @@ def tile_summary(r: Results) -> str:
     tiles = r["tiles"]
     big = max(tiles, key=lambda t: t["devices"])
     return sentence(
-        f"Tiles of d = {listing(str(t['d']) for t in tiles)}: "
+        f"Tiles {listing(tile_label(t['name']) for t in tiles)}: "
         f"{listing(str(t['devices']) for t in tiles)} transistors, "
         f"{listing(mm2(t['area_um2']) for t in tiles)} mm² ({r['networks']}); d = "
         f"{big['d']} builds in {num(big['build_s'])} s, DRC {drc_text(big)}, LVS "
