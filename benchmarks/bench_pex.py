@@ -2,12 +2,14 @@
 (coupling per µm against spacing, an isolated wire against the Sakurai-Tamaru plate-plus-
 fringe formula) and on tiles: run time, kpex's peak memory, total and per-net capacitance of
 the bundled d = 4 tile and of random (or, with ``--dense``, dense: every weight drawn, as
-``bench_tile.py`` measures) d = 16, 64 tiles (13 inputs, 2 layers, seed 0). Tile nets are
-named as in the tile's schematic (tile.spice), by pairing it with the extracted netlist as
-LVS does.
+``bench_tile.py`` measures) d = 16, 64 tiles (13 inputs, 2 layers, seed 0), each the way
+``extract_pex`` does by default (whole up to 0.5 mm², in windows beyond, ``--workers`` at a
+time). The bundled tile is extracted both whole and in windows, and each net's total
+capacitance compared. Tile nets are named as in the tile's schematic (tile.spice), by
+pairing it with the extracted netlist as LVS does.
 
-Run: ``.venv/bin/python benchmarks/bench_pex.py [--d 4 16 64] [--dense]`` (needs
-``scripts/setup_pex.sh``) -> ``benchmarks/results/pex.json``: this run's tiles only.
+Run: ``.venv/bin/python benchmarks/bench_pex.py [--d 4 16 64] [--dense] [--workers 2]``
+(needs ``scripts/setup_pex.sh``) -> ``benchmarks/results/pex.json``: this run's tiles only.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from bmru_pdk.verification import pex
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "pex.json"
 FF = 1e15
-PEX_BUDGET_S = 1800  # kpex longer than this is recorded as not finished
+PEX_BUDGET_S = 1800  # a kpex run (the whole tile, or a window) longer than this: not finished
 # schematic nets by role (flat names of tile.spice)
 ROLES = {
     "summing": r"s\d+_\d+",
@@ -101,14 +103,27 @@ def stats(values: list[float]) -> dict:
             "median_fF": round(statistics.median(values), 3), "max_fF": round(max(values), 3)}
 
 
-def bench(name: str, ckpt: Path, tmp: Path) -> dict:
+def agreement(whole: pex.PexResult, windowed: pex.PexResult) -> dict:
+    """How a windowed extraction's per-net totals compare with the whole one's."""
+    nets = [n for n, c in whole.net_capacitance_f.items() if c > 1 * 1e-15]
+    rel = [abs(windowed.net_capacitance_f.get(n, 0.0) / whole.net_capacitance_f[n] - 1)
+           for n in nets]
+    return {"windows": windowed.windows, "whole_pex_s": round(whole.runtime_s, 1),
+            "windowed_pex_s": round(windowed.runtime_s, 1), "nets_over_1fF": len(nets),
+            "max_rel_diff": round(max(rel), 5), "median_rel_diff": round(statistics.median(rel), 6),
+            "total_rel_diff": round(windowed.total_f / whole.total_f - 1, 6)}
+
+
+def bench(name: str, ckpt: Path, tmp: Path, workers: int) -> dict:
     start = time.perf_counter()
     files = tile_files(ckpt, tmp / name)
     build_s = time.perf_counter() - start
     try:
-        result = pex.extract_pex(files.outdir / "tile.gds", timeout=PEX_BUDGET_S)
+        result = pex.extract_pex(files.outdir / "tile.gds", timeout=PEX_BUDGET_S,
+                                 workers=workers)
         # the largest child so far: the tiles run smallest first, so this one's kpex
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     except BmruError as exc:  # over budget on this machine
         print(f"{name}: {exc}")
         return {"name": name, "devices": files.devices, "pex_s": None, "error": str(exc)}
@@ -121,7 +136,8 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
         "name": name, "devices": files.devices, "build_s": round(build_s, 2),
         "kpex_version": result.kpex_version,
         "pex_s": round(result.runtime_s, 1), "kpex_s": round(result.kpex_s, 1),
-        "kpex_peak_mb": round(peak_mb),
+        "windows": result.windows, "kpex_runs": result.kpex_runs, "workers": workers,
+        "kpex_peak_mb": round(peak_mb), "bench_peak_mb": round(own_mb),
         "capacitors": len(result.capacitors), "nets": len(per_net),
         "total_fF": round(result.total_f * FF, 1),
         "between_nets_fF": round((result.total_f - result.substrate_f) * FF, 1),
@@ -132,9 +148,14 @@ def bench(name: str, ckpt: Path, tmp: Path) -> dict:
         "per_net_fF": {role: v for role, v in roles.items() if role != "input"},
         "warnings": result.warnings,
     }
-    print(f"{name}: {result.summary()}")
+    print(f"{name}: {result.summary()} ({result.windows} windows)")
     for role, s in row["by_role"].items():
         print(f"  {role:12s} {s}")
+    if result.windows == 1:  # small enough to check the windows against
+        windowed = pex.extract_pex(files.outdir / "tile.gds", timeout=PEX_BUDGET_S,
+                                   windows=True, workers=workers)
+        row["windowed_vs_whole"] = agreement(result, windowed)
+        print(f"  windowed vs whole: {row['windowed_vs_whole']}")
     return row
 
 
@@ -147,6 +168,7 @@ def main() -> None:
                         help="tiles: 4 is the bundled checkpoint, others random (seed 0)")
     parser.add_argument("--dense", action="store_true",
                         help="the d > 4 tiles dense (every weight drawn), as bench_tile.py")
+    parser.add_argument("--workers", type=int, default=2, help="kpex runs at a time")
     args = parser.parse_args()
     tiles = []
     results = {"command": provenance.command(), **provenance.checkpoint(bundled_checkpoint()),
@@ -163,7 +185,7 @@ def main() -> None:
                 name = f"d{d}_random"
                 ckpt = random_checkpoint(n_in=13, d=d, layers=2, seed=0,
                                          path=tmp / f"d{d}.safetensors")
-            tiles.append(bench(name, ckpt, tmp))
+            tiles.append(bench(name, ckpt, tmp, args.workers))
     results["tiles"] = tiles
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -167,12 +167,21 @@ def extract(
     topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
     pex: Annotated[bool, typer.Option(
         "--pex", help="add parasitic capacitances (KLayout-PEX 2.5D), same net names")] = False,
+    windows: Annotated[bool | None, typer.Option(
+        "--windows/--whole", help="PEX in windows, or whole (default: whole up to 0.5 mm²)",
+        show_default=False)] = None,
+    window_um: Annotated[float, typer.Option(
+        min=50.0, help="PEX window side, µm")] = 200.0,
+    workers: Annotated[int, typer.Option(
+        min=1, help="PEX windows extracted at a time (default: one per core)")] = (
+        os.cpu_count() or 1),
 ) -> None:
     """Extract a SPICE netlist that simulates with the gf180 models."""
     if pex:
         from bmru_pdk.verification import pex as engine
 
-        result = engine.extract_pex(gds, topcell=topcell)
+        result = engine.extract_pex(gds, topcell=topcell, windows=windows,
+                                    window_um=window_um, workers=workers)
     else:
         from bmru_pdk.verification import extract as engine
 

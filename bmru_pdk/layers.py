@@ -32,6 +32,7 @@ class LAYER(LayerMap):
     metal3: Layer = (42, 0)
     via3: Layer = (40, 0)
     metal4: Layer = (46, 0)
+    nwell_label: Layer = (21, 10)
     comp_label: Layer = (22, 10)
     poly2_label: Layer = (30, 10)
     metal1_label: Layer = (34, 10)

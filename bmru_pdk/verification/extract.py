@@ -44,6 +44,7 @@ GDS = {
     "metal3": (42, 0),
     "via3": (40, 0),
     "metal4": (46, 0),
+    "nwell_label": (21, 10),
     "comp_label": (22, 10),
     "poly2_label": (30, 10),
     "metal1_label": (34, 10),
@@ -115,7 +116,8 @@ def load_layout(gds: str | Path, topcell: str | None = None) -> tuple[kdb.Layout
     return layout, tops[0]
 
 
-def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> None:
+def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False,
+          join_labels: bool = False) -> None:
     """Declare the gf180 devices and connectivity on ``l2n`` and extract its netlist.
 
     Args:
@@ -123,6 +125,8 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> No
         layout: the layout ``l2n`` iterates over.
         pex: name the layers as KLayout-PEX's gf180mcuD technology does (``PEX_LAYERS``) and
             add the layers its extraction reads beside them; the netlist is the same.
+        join_labels: make one net of the shapes that carry the same label, connected or not
+            (a window of a larger layout, whose pieces of a net join outside it).
     """
     names = PEX_LAYERS if pex else {}
     # a cell that connects to nothing of its parent's (a labelled wire, a device on nets of
@@ -173,6 +177,7 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> No
     for lower, upper in zip(conductors, conductors[1:], strict=False):
         l2n.connect(lower, upper)
     l2n.connect(nwell, ntap)
+    l2n.connect(nwell, texts("nwell_label", GDS["nwell_label"]))
 
     # labels: <layer>/10 and text on the drawing layer itself
     comp_text = texts("comp_label", GDS["comp_label"])
@@ -186,6 +191,8 @@ def build(l2n: kdb.LayoutToNetlist, layout: kdb.Layout, pex: bool = False) -> No
 
     l2n.connect_global(substrate, SUBSTRATE)
     l2n.connect_global(ptap, SUBSTRATE)
+    if join_labels:
+        l2n.join_net_names("*")
     l2n.extract_netlist()
 
 
@@ -305,8 +312,22 @@ def write_pex_lvsdb(gds: str | Path, path: str | Path, topcell: str | None = Non
     """
     start = time.perf_counter()
     layout, top = load_layout(gds, topcell)
+    spice, counts = pex_lvsdb(layout, top, path, f"{top.name} extracted from {Path(gds).name}")
+    return ExtractResult(str(gds), top.name, spice, time.perf_counter() - start, counts)
+
+
+def pex_netlist(layout: kdb.Layout, top: kdb.Cell, join_labels: bool = False
+                ) -> kdb.LayoutVsSchematic:
+    """The extraction :func:`write_pex_lvsdb` writes: layers named for KPEX, the netlist
+    flattened, labelled wires without devices kept as pins, nets named for SPICE.
+
+    Args:
+        layout: the layout.
+        top: the cell to extract.
+        join_labels: one net per label, connected or not (see :func:`build`).
+    """
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
-    build(lvs, layout, pex=True)
+    build(lvs, layout, pex=True, join_labels=join_labels)
     netlist = lvs.netlist()
     netlist.make_top_level_pins()
     netlist.flatten()
@@ -320,9 +341,22 @@ def write_pex_lvsdb(gds: str | Path, path: str | Path, topcell: str | None = Non
             circuit.connect_pin(circuit.create_pin(net.name), net)
         else:
             circuit.remove_net(net)
-    counts = device_counts(netlist)
     _name_nets_for_spice(netlist)
+    return lvs
+
+
+def pex_lvsdb(layout: kdb.Layout, top: kdb.Cell, path: str | Path, title: str,
+              join_labels: bool = False) -> tuple[str, dict[str, int]]:
+    """:func:`write_pex_lvsdb` of a layout in memory: its SPICE netlist and device counts.
+
+    Args:
+        layout: the layout.
+        top: the cell to extract.
+        path: where to write the ``.lvsdb``.
+        title: the SPICE netlist's title line.
+        join_labels: one net per label, connected or not (see :func:`build`).
+    """
+    lvs = pex_netlist(layout, top, join_labels)
     with atomic_path(path) as tmp:
         lvs.write(str(tmp))
-    spice = to_spice(netlist, f"{top.name} extracted from {Path(gds).name}")
-    return ExtractResult(str(gds), top.name, spice, time.perf_counter() - start, counts)
+    return to_spice(lvs.netlist(), title), device_counts(lvs.netlist())

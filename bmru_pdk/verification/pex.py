@@ -7,6 +7,8 @@ application for an LVS deck of its own): :func:`~bmru_pdk.verification.extract.w
 writes one from this project's extraction, in the layer names of KPEX's gf180mcuD technology.
 The capacitors KPEX finds (between nets, and from each net to the substrate) go into the
 extracted device netlist, inside its ``.subckt``, so it simulates directly with ngspice.
+A layout larger than one window is extracted window by window, in parallel
+(:mod:`~bmru_pdk.verification.pex_windows` says how each capacitance is counted once).
 """
 
 from __future__ import annotations
@@ -17,15 +19,28 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import klayout.db as kdb
 
 from bmru_pdk.errors import BmruError, ToolMissingError
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import spice_number
-from bmru_pdk.verification.extract import NFET, SUBSTRATE, write_pex_lvsdb
+from bmru_pdk.verification import pex_windows
+from bmru_pdk.verification.extract import (
+    NFET,
+    SUBSTRATE,
+    device_counts,
+    load_layout,
+    pex_lvsdb,
+    pex_netlist,
+    to_spice,
+)
 
 PDK = "gf180mcuD"
 # The setting naming the kpex program (an installed package has no checkout to look in).
@@ -39,6 +54,13 @@ _SUBCKT = re.compile(r"^\.subckt\s", re.IGNORECASE)
 _ENDS = re.compile(r"^\.ends\b", re.IGNORECASE)
 _MOS = re.compile(rf"^X\S*\s+\S+\s+\S+\s+\S+\s+(\S+)\s+{NFET}\b", re.IGNORECASE)
 _VERSION = re.compile(r"created by KLayout-PEX (\S+)")
+# A window's side (µm): small enough that KPEX's time per window stays near-linear in its
+# area, large enough that the halo around it (2 x 16 µm) adds little (35 % at 200 µm).
+WINDOW_UM = 200.0
+# Layouts up to this area are extracted whole by default: there the square term of KPEX's
+# time (about 5e-7 of the linear one per µm² of layout, on tiles) is smaller than what
+# windows add (their halos, 1.5 s to start each kpex).
+WHOLE_UP_TO_MM2 = 0.5
 _LOG = re.compile(r"^\[[^\]]+\] \[(\w+)\]\s+(.*)$")
 
 
@@ -65,7 +87,10 @@ class PexResult:
             substrate), F.
         substrate: the net the substrate capacitances go to: the p-taps' net (e.g. ``vss``),
             or ``SUBSTRATE`` (then a pin of the ``.subckt``) where no device or tap reaches it.
-        runtime_s: the whole run (our extraction, kpex, parsing); ``kpex_s`` kpex alone.
+        runtime_s: the whole run (our extraction, kpex, parsing); ``kpex_s`` kpex alone
+            (summed over the windows, which run side by side).
+        windows: how many windows the layout was cut into (1: extracted whole);
+            ``kpex_runs`` how many of them kpex extracted (equal windows are extracted once).
     """
 
     gds: str
@@ -80,6 +105,8 @@ class PexResult:
     kpex_version: str = ""
     device_counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    windows: int = 1
+    kpex_runs: int = 1
 
     @property
     def total_f(self) -> float:
@@ -110,6 +137,8 @@ class PexResult:
             "engine": f"KLayout-PEX {self.kpex_version} 2.5D ({PDK})",
             "runtime_s": round(self.runtime_s, 3),
             "kpex_s": round(self.kpex_s, 3),
+            "windows": self.windows,
+            "kpex_runs": self.kpex_runs,
             "devices": self.device_counts,
             "capacitors": len(self.capacitors),
             "substrate": self.substrate,
@@ -186,22 +215,50 @@ def _messages(log: Path, stderr: str) -> tuple[list[str], list[str]]:
     return found["WARNING"], errors
 
 
+# kpex processes running, killed when an extraction stops early (Ctrl-C, a failed window)
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
 def _run_kpex(lvsdb: Path, top: str, out: Path, timeout: float | None
               ) -> tuple[str, list[str]]:
     """Run kpex's 2.5D engine on ``lvsdb``; its SPICE netlist and warnings."""
     netlist = out / "pex.spice"
     cmd = [str(kpex_program()), "extract", "--pdk", PDK, "--2.5D", "--lvsdb", str(lvsdb),
            "--cell", top, "--out-dir", str(out / "run"), "--out-netlist", str(netlist)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise BmruError(f"kpex did not finish extracting {top} within {timeout:g} s") from exc
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise BmruError(f"kpex did not finish extracting {top} within {timeout:g} s"
+                            ) from None
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
     logs = sorted((out / "run").glob("*/kpex.log"))
-    warnings, errors = _messages(logs[0] if logs else out / "none", proc.stderr)
+    warnings, errors = _messages(logs[0] if logs else out / "none", stderr)
     if proc.returncode or not netlist.is_file():
         why = "; ".join(errors) or f"exit code {proc.returncode}, no netlist written"
         raise BmruError(f"kpex failed to extract the parasitics of {top}: {why}")
     return netlist.read_text(), warnings
+
+
+def _stop_runs() -> None:
+    """Kill every kpex still running."""
+    with _RUNNING_LOCK:
+        for proc in _RUNNING:
+            proc.kill()
+
+
+def _cards(spice: str) -> list[tuple[str, str, str, float]]:
+    """The C cards of KPEX's netlist: name, its two nets, farads."""
+    return [(m.group(1), m.group(2), m.group(3), spice_number(m.group(4)))
+            for m in map(_CARD.match, _joined(spice)) if m]
 
 
 def _capacitors(spice: str, nets: set[str], substrate: str) -> list[Capacitor]:
@@ -214,13 +271,7 @@ def _capacitors(spice: str, nets: set[str], substrate: str) -> list[Capacitor]:
         raise BmruError(f"kpex wrote a capacitor on net {name}, which the extracted netlist "
                         "does not have")
 
-    caps = []
-    for line in _joined(spice):
-        m = _CARD.match(line)
-        if m:
-            caps.append(Capacitor(m.group(1), node(m.group(2)), node(m.group(3)),
-                                  spice_number(m.group(4))))
-    return caps
+    return [Capacitor(name, node(a), node(b), farads) for name, a, b, farads in _cards(spice)]
 
 
 def _merge(devices: str, caps: list[Capacitor], substrate: str, header: str) -> str:
@@ -247,14 +298,96 @@ def _substrate(devices: str) -> str:
     return SUBSTRATE
 
 
+@dataclass
+class _Found:
+    """What the kpex runs found: capacitors on our nets, and the runs' figures."""
+
+    capacitors: list[Capacitor]
+    kpex_s: float
+    version: str
+    warnings: list[str]
+    windows: int = 1
+    runs: int = 1
+
+
+def _version(spice: str) -> str:
+    m = _VERSION.search(spice)
+    return m.group(1) if m else ""
+
+
+def _whole(lvsdb: Path, top: str, devices: str, substrate: str, folder: Path,
+           timeout: float | None) -> _Found:
+    """One kpex run over the whole layout."""
+    start = time.perf_counter()
+    spice, warnings = _run_kpex(lvsdb, top, folder, timeout)
+    return _Found(_capacitors(spice, _nets(devices), substrate), time.perf_counter() - start,
+                  _version(spice), warnings)
+
+
+def _window_run(window: pex_windows.Window, top: str, dbu: float, out: Path,
+                timeout: float | None) -> tuple[list[tuple[str, str, str, float]], float, str,
+                                                list[str]]:
+    """kpex on one window: its C cards, the run's seconds, kpex's version, its warnings."""
+    start = time.perf_counter()
+    try:
+        spice, warnings = _run_kpex(window.lvsdb, pex_windows.TOP, out, timeout)
+    except BmruError as exc:
+        box = window.core.to_dtype(dbu)
+        raise BmruError(f"{exc} (the window of {top} at x {box.left:g}..{box.right:g} µm, "
+                        f"y {box.bottom:g}..{box.top:g} µm)") from None
+    return _cards(spice), time.perf_counter() - start, _version(spice), warnings
+
+
+def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, substrate: str,
+                folder: Path, timeout: float | None, window_um: float, workers: int) -> _Found:
+    """kpex window by window, ``workers`` at a time; each capacitance counted once."""
+    nets = pex_windows.NetShapes(lvs)
+    runs: dict[str, Future] = {}
+    placed: list[tuple[pex_windows.Window, Future]] = []
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        for core in pex_windows.cores(layout, top, round(window_um / layout.dbu)):
+            window = pex_windows.make_window(layout, top, nets, core, substrate, folder)
+            if window is None:
+                continue
+            if window.key not in runs:  # an equal window is extracted once
+                runs[window.key] = pool.submit(_window_run, window, top.name, layout.dbu,
+                                               folder / f"run{len(runs)}", timeout)
+            placed.append((window, runs[window.key]))
+        for window, run in placed:
+            for _, a, b, farads in run.result()[0]:
+                part = pex_windows.share(a, b)
+                if part:
+                    ends = sorted(pex_windows.net_of(n, window, substrate) for n in (a, b))
+                    totals[(ends[0], ends[1])] += part * farads
+    except BaseException:
+        _stop_runs()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    results = [run.result() for run in runs.values()]
+    warnings = sorted({w for r in results for w in r[3]})
+    caps = [Capacitor(f"C{k}", a, b, farads)
+            for k, ((a, b), farads) in enumerate(sorted(totals.items()), start=1)]
+    return _Found(caps, sum(r[1] for r in results), results[0][2] if results else "",
+                  warnings, len(placed), len(runs))
+
+
 def extract_pex(gds: str | Path, topcell: str | None = None, *,
-                timeout: float | None = None) -> PexResult:
+                timeout: float | None = None, windows: bool | None = None,
+                window_um: float = WINDOW_UM, workers: int = 1) -> PexResult:
     """Extract the devices and parasitic capacitances of a layout.
 
     Args:
         gds: layout file.
         topcell: cell to extract; default the layout's only top cell.
-        timeout: seconds to give kpex; default no limit.
+        timeout: seconds to give each kpex run; default no limit.
+        windows: extract in windows (True), whole in one kpex run, whose time grows with the
+            square of the layout's size (False), or whole up to ``WHOLE_UP_TO_MM2`` and in
+            windows beyond (None). A layout within one window is extracted whole.
+        window_um: the largest side of a window's core.
+        workers: kpex runs at a time (windows).
 
     Returns:
         The netlist with the capacitors, the device netlist alone (same net names), each
@@ -266,30 +399,40 @@ def extract_pex(gds: str | Path, topcell: str | None = None, *,
     """
     start = time.perf_counter()
     kpex_program()  # before any work: a missing tool is the likeliest failure
+    layout, top = load_layout(gds, topcell)
+    title = f"{top.name} extracted from {Path(gds).name}"
+    box = top.dbbox()
     with tempfile.TemporaryDirectory(prefix="bmru-pex-") as tmp:
-        lvsdb = Path(tmp) / "layout.lvsdb"
-        extracted = write_pex_lvsdb(gds, lvsdb, topcell)
-        top = extracted.topcell
-        t_kpex = time.perf_counter()
-        spice, warnings = _run_kpex(lvsdb, top, Path(tmp), timeout)
-        kpex_s = time.perf_counter() - t_kpex
-    substrate = _substrate(extracted.spice)
-    caps = _capacitors(spice, _nets(extracted.spice), substrate)
+        folder = Path(tmp)
+        if windows is None:
+            windows = box.width() * box.height() > WHOLE_UP_TO_MM2 * 1e6
+        if not windows or max(box.width(), box.height()) <= window_um:
+            lvsdb = folder / "layout.lvsdb"
+            devices, counts = pex_lvsdb(layout, top, lvsdb, title)
+            substrate = _substrate(devices)
+            found = _whole(lvsdb, top.name, devices, substrate, folder, timeout)
+        else:
+            lvs = pex_netlist(layout, top)
+            devices, counts = to_spice(lvs.netlist(), title), device_counts(lvs.netlist())
+            substrate = _substrate(devices)
+            found = _by_windows(layout, top, lvs, substrate, folder, timeout, window_um,
+                                max(1, workers))
+    caps = found.capacitors
     per_net: dict[str, float] = defaultdict(float)
     for c in caps:
         per_net[c.a] += c.farads
         per_net[c.b] += c.farads
-    m = _VERSION.search(spice)
-    version = m.group(1) if m else ""
-    header = (f"* parasitic capacitances: KLayout-PEX {version} 2.5D ({PDK}), {len(caps)} "
-              f"capacitors, {sum(c.farads for c in caps) * 1e15:.6g} fF")
+    windows = f", {found.windows} windows" if found.windows > 1 else ""
+    header = (f"* parasitic capacitances: KLayout-PEX {found.version} 2.5D ({PDK}{windows}), "
+              f"{len(caps)} capacitors, {sum(c.farads for c in caps) * 1e15:.6g} fF")
     return PexResult(
-        gds=str(gds), topcell=top,
-        spice=_merge(extracted.spice, caps, substrate, header),
-        devices=extracted.spice, capacitors=caps,
+        gds=str(gds), topcell=top.name,
+        spice=_merge(devices, caps, substrate, header),
+        devices=devices, capacitors=caps,
         net_capacitance_f=dict(sorted(per_net.items())), substrate=substrate,
-        runtime_s=time.perf_counter() - start, kpex_s=kpex_s, kpex_version=version,
-        device_counts=extracted.devices, warnings=warnings)
+        runtime_s=time.perf_counter() - start, kpex_s=found.kpex_s, kpex_version=found.version,
+        device_counts=counts, warnings=found.warnings, windows=found.windows,
+        kpex_runs=found.runs)
 
 
 def write(result: PexResult, path: str | Path) -> None:
