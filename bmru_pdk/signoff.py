@@ -49,6 +49,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import tempfile
 import time
 import tomllib
@@ -908,7 +909,9 @@ def run(
         _, step.waived, step.unused = apply_waivers(step.result.violations, accepted)
         lvs_step = (check_lvs(gds, Path(netlist), tmp, engine, topcell)
                     if netlist is not None else None)
-        pex_result = pex_engine.extract_pex(gds, topcell=topcell) if pex else None
+        # a layout over the whole-extraction size runs in windows, one per core at a time
+        pex_result = (pex_engine.extract_pex(gds, topcell=topcell, workers=os.cpu_count() or 1)
+                      if pex else None)
         if pex_result:
             pex_engine.write(pex_result, tmp / FILES["pex"])
         result = SignoffResult(outdir, str(gds), None if netlist is None else str(netlist),

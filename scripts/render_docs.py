@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import re
 import statistics
 import sys
@@ -1170,7 +1171,9 @@ def pex_tiles(r: Results) -> str:
     for t in r["tiles"]:
         roles = t["by_role"]
         summing, decision = roles["summing"], roles["decision"]
-        rows.append((tile_label(t["name"]), str(t["devices"]), str(t["capacitors"]),
+        how = ("whole" if t["windows"] == 1 else
+               f"{t['windows']} windows, {t['workers']} at a time")
+        rows.append((tile_label(t["name"]), str(t["devices"]), str(t["capacitors"]), how,
                      f"{num(t['pex_s'])} s", f"{num(t['kpex_peak_mb'])} MB",
                      f"{t['total_fF'] / 1000:.2f} pF",
                      f"{t['between_nets_fF'] / 1000:.2f} pF",
@@ -1178,10 +1181,33 @@ def pex_tiles(r: Results) -> str:
                      f"{num(summing['min_fF'])}-{num(summing['max_fF'])} fF (median "
                      f"{num(summing['median_fF'])})",
                      f"{decision['min_fF']:.1f}-{decision['max_fF']:.1f} fF"))
-    return (table(("tile", "transistors", "capacitors", "PEX time", "kpex peak memory",
-                   "total", "between nets",
+    return (table(("tile", "transistors", "capacitors", "extracted", "PEX time",
+                   "kpex peak memory", "total", "between nets",
                    "to the substrate net", "summing nets", "decision nodes"), rows)
             + "\n\n" + caption(r, note=r["engine"]))
+
+
+@region("pex.windows", "pex.json")
+def pex_windows(r: Results) -> str:
+    """Windows against a whole extraction, and PEX time against tile size (docs/pex.md)."""
+    checked = next(t for t in r["tiles"] if "windowed_vs_whole" in t)
+    a = checked["windowed_vs_whole"]
+    text = (f"{tile_label(checked['name'])} in {a['windows']} windows against whole: each of "
+            f"its {a['nets_over_1fF']} nets above 1 fF within {pct(a['max_rel_diff'], 2)} % "
+            f"(median {pct(a['median_rel_diff'], 3)} %), the total within "
+            f"{pct(abs(a['total_rel_diff']), 3)} %; whole {num(a['whole_pex_s'])} s, in windows "
+            f"{num(a['windowed_pex_s'])} s.")
+    windowed = [t for t in r["tiles"] if t["windows"] > 1 and t.get("pex_s")]
+    if len(windowed) >= 2:
+        first, last = windowed[0], windowed[-1]
+        slope = (math.log(last["pex_s"] / first["pex_s"])
+                 / math.log(last["devices"] / first["devices"]))
+        peak = max(t["kpex_peak_mb"] for t in windowed)
+        own = max(t["bench_peak_mb"] for t in windowed)
+        text += (f" PEX time against transistors, {tile_label(first['name'])} to "
+                 f"{tile_label(last['name'])} (both in windows): exponent {slope:.2f}; the "
+                 f"largest kpex run {num(peak)} MB, the extraction's own process {num(own)} MB.")
+    return sentence(text, r)
 
 
 @region("pex.nets", "pex.json")

@@ -192,6 +192,64 @@ def test_signal_stops_compare(tmp_path: Path, sig: int, workers: str, code: int,
     assert snapshot(tmp_path) == before
 
 
+def _kpex_running(group: int) -> bool:
+    """Whether a kpex process of process group ``group`` runs."""
+    for pid in _live_processes(group):
+        try:
+            if b"kpex" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue  # exited while listed
+    return False
+
+
+@pytest.mark.parametrize(("sig", "how", "code", "message"), [
+    (signal.SIGINT, "--whole", 130, "error: interrupted"),
+    (signal.SIGTERM, "--windows", 143, "error: terminated"),
+], ids=["sigint-whole", "sigterm-windows"])
+def test_signal_stops_pex(tmp_path: Path, sig: int, how: str, code: int, message: str) -> None:
+    """A signal to ``bmru extract --pex`` alone (not to the kpex it runs, as a terminal's
+    Ctrl-C would be) while kpex extracts, whole or in windows two at a time, ends it within
+    5 s: exit 128 + signal, one line, no output, no kpex left running."""
+    from bmru_pdk.errors import ToolMissingError
+    from bmru_pdk.model.checkpoint import random_checkpoint
+    from bmru_pdk.verification import pex
+
+    try:
+        pex.kpex_program()
+    except ToolMissingError as exc:
+        pytest.skip(f"KLayout-PEX is not installed (run scripts/setup_pex.sh): {exc}")
+    ckpt = random_checkpoint(d=2, path=tmp_path / "c.safetensors")
+    assert run_bmru("tile", ckpt, "-o", "out", cwd=tmp_path).returncode == 0
+    before = snapshot(tmp_path)
+    proc = subprocess.Popen([*BMRU, "extract", "out/tile.gds", "-o", "p.spice", "--pex", how,
+                             "--window-um", "100", "--workers", "2"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _kpex_running(proc.pid):
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "no kpex after 120 s"
+            time.sleep(0.05)
+        time.sleep(1)
+        assert proc.poll() is None, "the extraction ended before the signal"
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=5)
+        took = time.monotonic() - sent
+        left = _live_processes(proc.pid)
+    finally:
+        if _live_processes(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == code, (proc.returncode, stderr)
+    assert stderr.strip() == message, stderr
+    assert took < 5
+    assert left == []
+    assert snapshot(tmp_path) == before
+
+
 # a worker pool a signal caught half-built (its queues' named semaphores made, the pool not
 # yet handed to the executor that would kill it), then the interrupted command's fast exit
 HALF_BUILT_POOL = """

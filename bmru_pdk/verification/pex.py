@@ -215,21 +215,42 @@ def _messages(log: Path, stderr: str) -> tuple[list[str], list[str]]:
     return found["WARNING"], errors
 
 
-# kpex processes running, killed when an extraction stops early (Ctrl-C, a failed window)
-_RUNNING: set[subprocess.Popen] = set()
-_RUNNING_LOCK = threading.Lock()
+class _Runs:
+    """The kpex processes of one extraction, killed together when it stops early (a signal,
+    a failed window); none starts after that."""
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def start(self, cmd: list[str]) -> subprocess.Popen:
+        with self._lock:
+            if self._stopped:
+                raise BmruError("the parasitic extraction was stopped")
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True)
+            self._procs.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._procs.discard(proc)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for proc in self._procs:
+                proc.kill()
 
 
-def _run_kpex(lvsdb: Path, top: str, out: Path, timeout: float | None
+def _run_kpex(lvsdb: Path, top: str, out: Path, timeout: float | None, runs: _Runs
               ) -> tuple[str, list[str]]:
     """Run kpex's 2.5D engine on ``lvsdb``; its SPICE netlist and warnings."""
     netlist = out / "pex.spice"
     cmd = [str(kpex_program()), "extract", "--pdk", PDK, "--2.5D", "--lvsdb", str(lvsdb),
            "--cell", top, "--out-dir", str(out / "run"), "--out-netlist", str(netlist)]
-    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True) as proc:
-        with _RUNNING_LOCK:
-            _RUNNING.add(proc)
+    with runs.start(cmd) as proc:
         try:
             _, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -237,22 +258,17 @@ def _run_kpex(lvsdb: Path, top: str, out: Path, timeout: float | None
             proc.communicate()
             raise BmruError(f"kpex did not finish extracting {top} within {timeout:g} s"
                             ) from None
+        except BaseException:  # a signal: the context's exit would wait for kpex to end
+            proc.kill()
+            raise
         finally:
-            with _RUNNING_LOCK:
-                _RUNNING.discard(proc)
+            runs.done(proc)
     logs = sorted((out / "run").glob("*/kpex.log"))
     warnings, errors = _messages(logs[0] if logs else out / "none", stderr)
     if proc.returncode or not netlist.is_file():
         why = "; ".join(errors) or f"exit code {proc.returncode}, no netlist written"
         raise BmruError(f"kpex failed to extract the parasitics of {top}: {why}")
     return netlist.read_text(), warnings
-
-
-def _stop_runs() -> None:
-    """Kill every kpex still running."""
-    with _RUNNING_LOCK:
-        for proc in _RUNNING:
-            proc.kill()
 
 
 def _cards(spice: str) -> list[tuple[str, str, str, float]]:
@@ -319,18 +335,18 @@ def _whole(lvsdb: Path, top: str, devices: str, substrate: str, folder: Path,
            timeout: float | None) -> _Found:
     """One kpex run over the whole layout."""
     start = time.perf_counter()
-    spice, warnings = _run_kpex(lvsdb, top, folder, timeout)
+    spice, warnings = _run_kpex(lvsdb, top, folder, timeout, _Runs())
     return _Found(_capacitors(spice, _nets(devices), substrate), time.perf_counter() - start,
                   _version(spice), warnings)
 
 
 def _window_run(window: pex_windows.Window, top: str, dbu: float, out: Path,
-                timeout: float | None) -> tuple[list[tuple[str, str, str, float]], float, str,
-                                                list[str]]:
+                timeout: float | None, runs: _Runs
+                ) -> tuple[list[tuple[str, str, str, float]], float, str, list[str]]:
     """kpex on one window: its C cards, the run's seconds, kpex's version, its warnings."""
     start = time.perf_counter()
     try:
-        spice, warnings = _run_kpex(window.lvsdb, pex_windows.TOP, out, timeout)
+        spice, warnings = _run_kpex(window.lvsdb, pex_windows.TOP, out, timeout, runs)
     except BmruError as exc:
         box = window.core.to_dtype(dbu)
         raise BmruError(f"{exc} (the window of {top} at x {box.left:g}..{box.right:g} µm, "
@@ -345,6 +361,7 @@ def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, sub
     runs: dict[str, Future] = {}
     placed: list[tuple[pex_windows.Window, Future]] = []
     totals: dict[tuple[str, str], float] = defaultdict(float)
+    kpex_runs = _Runs()
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         for core in pex_windows.cores(layout, top, round(window_um / layout.dbu)):
@@ -353,7 +370,7 @@ def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, sub
                 continue
             if window.key not in runs:  # an equal window is extracted once
                 runs[window.key] = pool.submit(_window_run, window, top.name, layout.dbu,
-                                               folder / f"run{len(runs)}", timeout)
+                                               folder / f"run{len(runs)}", timeout, kpex_runs)
             placed.append((window, runs[window.key]))
         for window, run in placed:
             for _, a, b, farads in run.result()[0]:
@@ -362,7 +379,7 @@ def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, sub
                     ends = sorted(pex_windows.net_of(n, window, substrate) for n in (a, b))
                     totals[(ends[0], ends[1])] += part * farads
     except BaseException:
-        _stop_runs()
+        kpex_runs.stop()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
