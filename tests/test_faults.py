@@ -165,14 +165,24 @@ def test_signal_stops_compare(tmp_path: Path, sig: int, workers: str, code: int,
     proc = subprocess.Popen([*BMRU, "compare", str(ckpt), "--n", "8", "--no-pex", "--workers",
                              workers, "-o", "out"], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    signalled(proc, sig, lambda: bool(list(tmp_path.glob(".out.*.part/extracted.spice"))),
+              "an extracted netlist", 3, code, message)
+    assert snapshot(tmp_path) == before
+
+
+def signalled(proc: subprocess.Popen, sig: int, ready: Callable[[], bool], what: str,
+              settle_s: float, code: int, message: str) -> None:
+    """Send ``sig`` to ``proc`` (its own process group) ``settle_s`` after ``ready()``
+    holds (``what``, within 120 s); it must end within 5 s with exit ``code``, ``message``
+    as its only stderr line, and no process of its group left."""
     try:
         deadline = time.monotonic() + 120
-        while not list(tmp_path.glob(".out.*.part/extracted.spice")):
+        while not ready():
             assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "no extracted netlist after 120 s"
+            assert time.monotonic() < deadline, f"no {what} after 120 s"
             time.sleep(0.05)
-        time.sleep(3)
-        assert proc.poll() is None, "compare ended before the signal"
+        time.sleep(settle_s)
+        assert proc.poll() is None, "the command ended before the signal"
         sent = time.monotonic()
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=5)
@@ -189,7 +199,6 @@ def test_signal_stops_compare(tmp_path: Path, sig: int, workers: str, code: int,
     assert stderr.strip() == message, stderr
     assert took < 5
     assert left == []
-    assert snapshot(tmp_path) == before
 
 
 def _kpex_running(group: int) -> bool:
@@ -226,27 +235,7 @@ def test_signal_stops_pex(tmp_path: Path, sig: int, how: str, code: int, message
                              "--window-um", "100", "--workers", "2"], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not _kpex_running(proc.pid):
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "no kpex after 120 s"
-            time.sleep(0.05)
-        time.sleep(1)
-        assert proc.poll() is None, "the extraction ended before the signal"
-        sent = time.monotonic()
-        proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=5)
-        took = time.monotonic() - sent
-        left = _live_processes(proc.pid)
-    finally:
-        if _live_processes(proc.pid):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    assert proc.returncode == code, (proc.returncode, stderr)
-    assert stderr.strip() == message, stderr
-    assert took < 5
-    assert left == []
+    signalled(proc, sig, lambda: _kpex_running(proc.pid), "kpex", 1, code, message)
     assert snapshot(tmp_path) == before
 
 
