@@ -175,13 +175,16 @@ def extract(
     workers: Annotated[int, typer.Option(
         min=1, help="PEX windows extracted at a time (default: one per core)")] = (
         os.cpu_count() or 1),
+    cache: Annotated[Path | None, typer.Option(
+        help="folder keeping PEX windows' results: a rerun extracts only changed windows")
+    ] = None,
 ) -> None:
     """Extract a SPICE netlist that simulates with the gf180 models."""
     if pex:
         from bmru_pdk.verification import pex as engine
 
         result = engine.extract_pex(gds, topcell=topcell, windows=windows,
-                                    window_um=window_um, workers=workers)
+                                    window_um=window_um, workers=workers, cache=cache)
     else:
         from bmru_pdk.verification import extract as engine
 

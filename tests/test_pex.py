@@ -343,16 +343,34 @@ def total_capacitance_agrees(whole: pex.PexResult, windowed: pex.PexResult) -> l
 
 
 @needs_kpex
-def test_tile_in_windows_agrees_with_the_whole_tile(tile: tuple,
+def test_tile_in_windows_agrees_with_the_whole_tile(tile: tuple, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     outdir, whole, _ = tile
     gds = outdir / "tile.gds"
     assert whole.windows == 1  # a small tile is extracted whole by default
-    windowed = pex.extract_pex(gds, windows=True, window_um=150, workers=2)
+    windowed = pex.extract_pex(gds, windows=True, window_um=150, workers=2, cache=tmp_path)
     assert windowed.windows == windowed.kpex_runs == 4
     assert windowed.devices == whole.devices and windowed.substrate == whole.substrate
     assert total_capacitance_agrees(whole, windowed) == []
     assert windowed.total_f == pytest.approx(whole.total_f, rel=1e-3)
+
+    # the same layout again: every window from the cache, the same capacitors
+    again = pex.extract_pex(gds, windows=True, window_um=150, cache=tmp_path)
+    assert again.kpex_runs == 0 and again.capacitors == windowed.capacitors
+    # a wire added in the middle of one core, far from the others' halos: one kpex run;
+    # a damaged cache file is data that fails to read: its window runs again
+    changed = tmp_path / "changed.gds"
+    ly = kdb.Layout()
+    ly.read(str(gds))
+    top = next(c for c in ly.top_cells() if not c.name.startswith("$$$"))
+    box = top.dbbox()
+    x, y = box.left + box.width() / 4, box.bottom + box.height() / 4
+    top.shapes(ly.layer(*GDS["metal4"])).insert(kdb.DBox(x, y, x + 20, y + 2))
+    top.shapes(ly.layer(*GDS["metal4_label"])).insert(kdb.DText("extra", x + 1, y + 1))
+    ly.write(str(changed))
+    sorted(tmp_path.glob("*.json"))[0].write_text("{not json")
+    rerun = pex.extract_pex(changed, windows=True, window_um=150, cache=tmp_path)
+    assert 1 <= rerun.kpex_runs <= 2 and rerun.net_capacitance_f["extra"] > 1 * FF
 
     # a halo narrower than KPEX's reach loses the couplings across the cuts
     monkeypatch.setattr(pex_windows, "HALO_UM", 1.0)

@@ -90,7 +90,8 @@ class PexResult:
         runtime_s: the whole run (our extraction, kpex, parsing); ``kpex_s`` kpex alone
             (summed over the windows, which run side by side).
         windows: how many windows the layout was cut into (1: extracted whole);
-            ``kpex_runs`` how many of them kpex extracted (equal windows are extracted once).
+            ``kpex_runs`` how many of them kpex extracted (equal windows are extracted once,
+            and a cache's windows not at all).
     """
 
     gds: str
@@ -341,9 +342,8 @@ def _whole(lvsdb: Path, top: str, devices: str, substrate: str, folder: Path,
 
 
 def _window_run(window: pex_windows.Window, top: str, dbu: float, out: Path,
-                timeout: float | None, runs: _Runs
-                ) -> tuple[list[tuple[str, str, str, float]], float, str, list[str]]:
-    """kpex on one window: its C cards, the run's seconds, kpex's version, its warnings."""
+                timeout: float | None, runs: _Runs) -> pex_windows.WindowRun:
+    """kpex on one window."""
     start = time.perf_counter()
     try:
         spice, warnings = _run_kpex(window.lvsdb, pex_windows.TOP, out, timeout, runs)
@@ -351,11 +351,23 @@ def _window_run(window: pex_windows.Window, top: str, dbu: float, out: Path,
         box = window.core.to_dtype(dbu)
         raise BmruError(f"{exc} (the window of {top} at x {box.left:g}..{box.right:g} µm, "
                         f"y {box.bottom:g}..{box.top:g} µm)") from None
-    return _cards(spice), time.perf_counter() - start, _version(spice), warnings
+    return pex_windows.WindowRun(_cards(spice), time.perf_counter() - start, _version(spice),
+                                 warnings)
+
+
+def kpex_version() -> str:
+    """The kpex program's own version line (``kpex 0.6.12``)."""
+    proc = subprocess.run([str(kpex_program()), "--version"], capture_output=True, text=True,
+                          timeout=120, check=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode or not lines:
+        raise BmruError(f"kpex --version failed (exit code {proc.returncode})")
+    return lines[-1]
 
 
 def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, substrate: str,
-                folder: Path, timeout: float | None, window_um: float, workers: int) -> _Found:
+                folder: Path, timeout: float | None, window_um: float, workers: int,
+                cache: pex_windows.WindowCache | None) -> _Found:
     """kpex window by window, ``workers`` at a time; each capacitance counted once."""
     nets = pex_windows.NetShapes(lvs)
     runs: dict[str, Future] = {}
@@ -369,11 +381,17 @@ def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, sub
             if window is None:
                 continue
             if window.key not in runs:  # an equal window is extracted once
-                runs[window.key] = pool.submit(_window_run, window, top.name, layout.dbu,
-                                               folder / f"run{len(runs)}", timeout, kpex_runs)
+                stored = cache.get(window.key) if cache else None
+                if stored is None:
+                    runs[window.key] = pool.submit(_window_run, window, top.name, layout.dbu,
+                                                   folder / f"run{len(runs)}", timeout,
+                                                   kpex_runs)
+                else:
+                    runs[window.key] = Future()
+                    runs[window.key].set_result(stored)
             placed.append((window, runs[window.key]))
         for window, run in placed:
-            for _, a, b, farads in run.result()[0]:
+            for _, a, b, farads in run.result().cards:
                 part = pex_windows.share(a, b)
                 if part:
                     ends = sorted(pex_windows.net_of(n, window, substrate) for n in (a, b))
@@ -383,17 +401,23 @@ def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, sub
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    results = [run.result() for run in runs.values()]
-    warnings = sorted({w for r in results for w in r[3]})
+    results = {key: run.result() for key, run in runs.items()}
+    fresh = {key: r for key, r in results.items() if not r.cached}
+    if cache:
+        for key, r in fresh.items():
+            cache.put(key, r)
     caps = [Capacitor(f"C{k}", a, b, farads)
             for k, ((a, b), farads) in enumerate(sorted(totals.items()), start=1)]
-    return _Found(caps, sum(r[1] for r in results), results[0][2] if results else "",
-                  warnings, len(placed), len(runs))
+    return _Found(caps, sum(r.seconds for r in fresh.values()),
+                  next((r.version for r in results.values()), ""),
+                  sorted({w for r in results.values() for w in r.warnings}), len(placed),
+                  len(fresh))
 
 
 def extract_pex(gds: str | Path, topcell: str | None = None, *,
                 timeout: float | None = None, windows: bool | None = None,
-                window_um: float = WINDOW_UM, workers: int = 1) -> PexResult:
+                window_um: float = WINDOW_UM, workers: int = 1,
+                cache: str | Path | None = None) -> PexResult:
     """Extract the devices and parasitic capacitances of a layout.
 
     Args:
@@ -405,6 +429,8 @@ def extract_pex(gds: str | Path, topcell: str | None = None, *,
             windows beyond (None). A layout within one window is extracted whole.
         window_um: the largest side of a window's core.
         workers: kpex runs at a time (windows).
+        cache: a folder keeping each window's kpex result by its content, so that a later
+            extraction runs kpex only on the windows a change reaches (windows only).
 
     Returns:
         The netlist with the capacitors, the device netlist alone (same net names), each
@@ -432,8 +458,10 @@ def extract_pex(gds: str | Path, topcell: str | None = None, *,
             lvs = pex_netlist(layout, top)
             devices, counts = to_spice(lvs.netlist(), title), device_counts(lvs.netlist())
             substrate = _substrate(devices)
+            store = (pex_windows.WindowCache(Path(cache), kpex_version()) if cache is not None
+                     else None)
             found = _by_windows(layout, top, lvs, substrate, folder, timeout, window_um,
-                                max(1, workers))
+                                max(1, workers), store)
     caps = found.capacitors
     per_net: dict[str, float] = defaultdict(float)
     for c in caps:

@@ -28,16 +28,18 @@ positions, so two windows with the same shapes and connections are the same extr
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import klayout.db as kdb
 
 from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import write_text
 from bmru_pdk.verification.extract import GDS, PEX_LAYERS, pex_lvsdb
 
 SIDE_HALO_UM = 8.0  # KPEX's sidewall and fringe reach in gf180mcuD
@@ -234,3 +236,56 @@ def make_window(layout: kdb.Layout, top: kdb.Cell, nets: NetShapes, core: kdb.Re
     lvsdb = folder / f"window_{outer.left}_{outer.bottom}.lvsdb"
     pex_lvsdb(window, cell, lvsdb, "window", join_labels=True)
     return Window(core.bbox(), lvsdb, tuple(numbers), digest.hexdigest())
+
+
+Card = tuple[str, str, str, float]  # a capacitor of kpex's netlist: name, two nets, farads
+
+
+@dataclass
+class WindowRun:
+    """What kpex found in one window: its C cards (window net names), the run's seconds,
+    kpex's version and warnings; ``cached`` when it was read from a :class:`WindowCache`."""
+
+    cards: list[Card]
+    seconds: float
+    version: str
+    warnings: list[str] = field(default_factory=list)
+    cached: bool = False
+
+
+class WindowCache:
+    """Windows' kpex results kept in a folder by content, so a later extraction of a changed
+    layout runs kpex only on the windows the change reaches (a window's key covers its
+    shapes, labels and halo, so a change within a halo's reach re-runs its neighbours too).
+
+    One JSON file per window: data only, and a file that does not read as one (damaged,
+    another kpex's) is a window to run again, then written over.
+    """
+
+    def __init__(self, folder: Path, kpex: str) -> None:
+        """Args:
+            folder: the cache's folder (made if missing).
+            kpex: the kpex program's identity (its version): results of another are not used.
+        """
+        self.folder = folder
+        self.kpex = kpex
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{hashlib.sha256((key + self.kpex).encode()).hexdigest()}.json"
+
+    def get(self, key: str) -> WindowRun | None:
+        """The stored result of the window with ``key``, if there is a sound one."""
+        try:
+            data = json.loads(self._path(key).read_text())
+            if data["kpex"] != self.kpex:
+                return None
+            cards = [(str(n), str(a), str(b), float(f)) for n, a, b, f in data["cards"]]
+            return WindowRun(cards, 0.0, str(data["version"]),
+                             [str(w) for w in data["warnings"]], cached=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, run: WindowRun) -> None:
+        """Store a window's result (atomically)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_text(self._path(key), json.dumps({"kpex": self.kpex, **asdict(run)}))
