@@ -2,9 +2,9 @@
 
 KPEX's 2.5D engine takes time that grows with the square of a layout's size: its substrate
 plate is one polygon with a hole for each transistor channel, clipped again at every edge
-the engine visits (a dense d = 16 tile: 630 s flat, against about 5 s for each 100 µm
-square of it). So a layout larger than one window is cut into square cores, each extracted
-with a halo around it, and the capacitances are added up so that each is counted once.
+the engine visits (``benchmarks/bench_pex.py`` measures it). So a layout larger than one
+window is cut into square cores, each extracted with a halo around it, and the
+capacitances are added up so that each is counted once.
 
 A window holds every drawn shape within ``HALO_UM`` of its core: twice KPEX's reach (its
 sidewall and fringe halo, 8 µm in gf180mcuD), so every shape a core shape couples to, and
