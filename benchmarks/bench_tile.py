@@ -1,4 +1,5 @@
-"""Tile figures: build, DRC and LVS time, device count, size, aspect ratio and area per
+"""Tile figures: build, DRC and LVS time (the project's engine and the official
+deck), device count, size, aspect ratio and area per
 transistor for d = 4 (the bundled network) and dense networks (13 inputs, 2 layers, every
 weight drawn: |w| uniform in 0.3-3, :func:`~bmru_pdk.model.checkpoint.random_checkpoint`
 with ``dense``) at d = 16, 64, 128, 256; the build-time exponent in transistors; pictures of
@@ -43,7 +44,7 @@ from bmru_pdk.errors import BmruError
 from bmru_pdk.layouts.tile import tile_files
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import random_checkpoint, read_checkpoint
-from bmru_pdk.verification import drc
+from bmru_pdk.verification import drc, official_lvs
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "tile.json"
@@ -77,7 +78,21 @@ def timed_lvs(gds: Path, spice: Path, budget: float) -> tuple[float | None, bool
     return round(time.perf_counter() - start, 2), proc.returncode == 0
 
 
-def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float, lvs_budget: float) -> dict:
+def timed_official_lvs(gds: Path, spice: Path, budget: float) -> tuple[float | None,
+                                                                        bool | None]:
+    """Seconds and verdict of the official gf180mcu LVS deck on the tile (its ``M``-card
+    netlist), or ``None, None`` when it runs longer than ``budget``."""
+    try:
+        result = official_lvs.run(gds, spice, timeout=budget)
+    except BmruError as exc:
+        if isinstance(exc.__cause__, subprocess.TimeoutExpired):
+            return None, None
+        raise
+    return round(result.runtime_s, 1), result.match
+
+
+def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float, lvs_budget: float,
+          official_budget: float) -> dict:
     meta, arrays = read_checkpoint(ckpt)
     arch = meta.architecture
     outdir = tmp / name
@@ -92,6 +107,8 @@ def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float, lvs_budget: float
     except BmruError:  # over budget on this machine
         drc_s, clean = None, None
     lvs_s, match = timed_lvs(gds, outdir / "tile.spice", lvs_budget)
+    official_s, official_match = timed_official_lvs(gds, outdir / "tile.lvs.spice",
+                                                    official_budget)
     weights = sum(a.size for k, a in arrays.items() if k.endswith(".W"))
     drawn = sum(int((a != 0).sum()) for k, a in arrays.items() if k.endswith(".W"))
     units = arch.d * arch.layers
@@ -106,6 +123,7 @@ def bench(name: str, ckpt: Path, tmp: Path, drc_budget: float, lvs_budget: float
             "build_peak_mb": round(peak_mb),
             "drc_s": drc_s, "drc_clean": clean,
             "lvs_s": lvs_s, "lvs_match": match,
+            "official_lvs_s": official_s, "official_lvs_match": official_match,
             "power_total_nw": summary["power_total_nw"]}
 
 
@@ -194,6 +212,8 @@ def main() -> None:
                         help="seconds a DRC run may take before it is recorded as unfinished")
     parser.add_argument("--lvs-budget", type=float, default=BUDGET_S,
                         help="seconds an LVS run may take before it is recorded as unfinished")
+    parser.add_argument("--official-lvs-budget", type=float, default=BUDGET_S,
+                        help="the same for the official LVS deck")
     parser.add_argument("--trained", type=Path, nargs="*", default=[],
                         help="trained checkpoints to measure beside the dense networks")
     args = parser.parse_args()
@@ -203,7 +223,7 @@ def main() -> None:
     sizes = [int(d) for d in args.d.split(",")]
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        budgets = args.drc_budget, args.lvs_budget
+        budgets = args.drc_budget, args.lvs_budget, args.official_lvs_budget
         rows = [bench("d4_bundled", bundled_checkpoint(), tmp, *budgets)]
         print(rows[-1], flush=True)
         for d in sizes:
