@@ -22,9 +22,9 @@ import provenance
 import torch
 
 from bmru_pdk.analyses import simulation
-from bmru_pdk.analyses.executor import Executor, make_executor
 from bmru_pdk.analyses.testbench import FRAME_S
 from bmru_pdk.circuits.mapping import tables_from_environment
+from bmru_pdk.executor import Executor, make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import load_checkpoint

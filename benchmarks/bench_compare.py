@@ -20,7 +20,7 @@ import provenance
 
 import bmru_pdk
 from bmru_pdk.analyses import compare
-from bmru_pdk.analyses.executor import make_executor
+from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
 

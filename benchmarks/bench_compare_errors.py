@@ -33,10 +33,10 @@ import provenance
 import torch
 
 from bmru_pdk.analyses import simulation
-from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.analyses.testbench import FRAME_S
 from bmru_pdk.circuits import builders, mapping
 from bmru_pdk.circuits import characterize as ch
+from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import samples
 from bmru_pdk.model.bundled import bundled_checkpoint

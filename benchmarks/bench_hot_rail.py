@@ -26,8 +26,8 @@ import provenance
 
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import HELD_TO
-from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.analyses.testbench import Condition
+from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
 from bmru_pdk.spice import CORNERS

@@ -21,7 +21,7 @@ from pathlib import Path
 import provenance
 
 from bmru_pdk.analyses import montecarlo
-from bmru_pdk.analyses.executor import make_executor
+from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
 

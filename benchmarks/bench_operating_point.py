@@ -35,11 +35,11 @@ def child(i_unit_na: float, n: int) -> dict:
     """One unit current, in this (fresh) process."""
     import bmru_pdk
     from bmru_pdk.analyses import compare
-    from bmru_pdk.analyses.executor import make_executor
     from bmru_pdk.analyses.simulation import extract_tile
     from bmru_pdk.analyses.testbench import Condition
     from bmru_pdk.circuits import characterize as ch
     from bmru_pdk.circuits import mapping
+    from bmru_pdk.executor import make_executor
     from bmru_pdk.layouts.tile import build_tile, write_tile
     from bmru_pdk.model import bundled_checkpoint, open_checkpoint, samples
 

@@ -36,9 +36,9 @@ import provenance
 
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
-from bmru_pdk.analyses.executor import make_executor
 from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, hot_rail
 from bmru_pdk.errors import BmruError
+from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
 from bmru_pdk.spice import CORNERS

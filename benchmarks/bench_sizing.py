@@ -33,8 +33,8 @@ def child(seeds: int, n: int, workers: int | None) -> dict:
     """One target, in this process: the tables are the package's or ``BMRU_TABLES``."""
     import bmru_pdk
     from bmru_pdk.analyses import montecarlo
-    from bmru_pdk.analyses.executor import make_executor
     from bmru_pdk.circuits.mapping import tables_from_environment
+    from bmru_pdk.executor import make_executor
     from bmru_pdk.layouts.tile import build_tile
     from bmru_pdk.model import bundled_checkpoint, open_checkpoint, samples
 

@@ -13,7 +13,7 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -178,13 +178,21 @@ def extract(
     cache: Annotated[Path | None, typer.Option(
         help="folder keeping PEX windows' results: a rerun extracts only changed windows")
     ] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp:// on a trusted network, or tls://): extract the "
+             "PEX windows on its cluster's workers (each needs kpex) instead of --workers")
+    ] = None,
 ) -> None:
     """Extract a SPICE netlist that simulates with the gf180 models."""
     if pex:
+        from bmru_pdk.executor import make_executor
         from bmru_pdk.verification import pex as engine
 
-        result = engine.extract_pex(gds, topcell=topcell, windows=windows,
-                                    window_um=window_um, workers=workers, cache=cache)
+        # the executor first: an unreachable scheduler ends the job before any work
+        with make_executor(scheduler) if scheduler else nullcontext() as executor:
+            result = engine.extract_pex(gds, topcell=topcell, windows=windows,
+                                        window_um=window_um, workers=workers, cache=cache,
+                                        executor=executor)
     else:
         from bmru_pdk.verification import extract as engine
 
@@ -523,7 +531,7 @@ def flow(
     """The main job: tile -> official DRC -> LVS -> extracted netlist -> post-layout compare,
     with a report. Exit code 0 when DRC and LVS pass; the compare's targets are reported."""
     from bmru_pdk import flow as job
-    from bmru_pdk.analyses.executor import make_executor
+    from bmru_pdk.executor import make_executor
     from bmru_pdk.model.bundled import bundled_checkpoint
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.model.samples import load_utterances
@@ -604,9 +612,9 @@ def compare(
             check_source_rail(value, flag)
     from bmru_pdk.analyses.compare import compare as run_compare
     from bmru_pdk.analyses.compare import raise_failures, target_check
-    from bmru_pdk.analyses.executor import make_executor
     from bmru_pdk.analyses.testbench import Condition
     from bmru_pdk.analyses.testbench import hot_rail as follow
+    from bmru_pdk.executor import make_executor
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.model.samples import load_utterances
 

@@ -25,9 +25,9 @@ from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.fileio import output_dir
 
 if TYPE_CHECKING:
-    from bmru_pdk.analyses.executor import Executor
     from bmru_pdk.analyses.simulation import Extracted
     from bmru_pdk.circuits.characterize import Tables
+    from bmru_pdk.executor import Executor
     from bmru_pdk.layouts.tile import TileBuild
     from bmru_pdk.model.checkpoint import Checkpoint
     from bmru_pdk.model.samples import Utterance

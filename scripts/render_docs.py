@@ -1206,7 +1206,10 @@ def pex_windows(r: Results) -> str:
         own = max(t["bench_peak_mb"] for t in windowed)
         text += (f" PEX time against transistors, {tile_label(first['name'])} to "
                  f"{tile_label(last['name'])} (both in windows): exponent {slope:.2f}; the "
-                 f"largest kpex run {num(peak)} MB, the extraction's own process {num(own)} MB.")
+                 f"largest kpex run {num(peak)} MB, the extraction's own process {num(own)} MB. "
+                 f"{tile_label(last['name'])}'s {last['kpex_runs']} kpex runs took "
+                 f"{num(last['kpex_s'])} s in all, {num(last['pex_s'])} s of wall time "
+                 f"{last['workers']} at a time.")
     return sentence(text, r)
 
 
@@ -1230,11 +1233,13 @@ def drc_text(t: dict) -> str:
     return f"{'clean' if t['drc_clean'] else 'violations'} ({num(t['drc_s'])} s)"
 
 
-def lvs_text(t: dict) -> str:
-    """A tile's LVS outcome and time, or that it did not finish in the bench's budget."""
-    if t["lvs_match"] is None:
+def lvs_text(t: dict, engine: str = "") -> str:
+    """A tile's LVS outcome and time on the project's engine (or, ``engine="official_"``, the
+    official deck), or that it did not finish in the bench's budget."""
+    match, seconds = t[f"{engine}lvs_match"], t[f"{engine}lvs_s"]
+    if match is None:
         return "not finished in the budget"
-    return f"{'match' if t['lvs_match'] else 'mismatch'} ({num(t['lvs_s'], 1)} s)"
+    return f"{'match' if match else 'mismatch'} ({num(seconds, 1)} s)"
 
 
 def aspect(t: dict) -> str:

@@ -14,7 +14,7 @@ PACKAGE = Path(bmru_pdk.__file__).parent
 # Stages in pipeline order (docs/usage.md#package-map): the first match of a module's dotted
 # name (below ``bmru_pdk``) decides its stage.
 STAGES = [
-    ("tech and engines", ("", "errors", "fileio", "assets", "layers", "rules", "tech",
+    ("tech and engines", ("", "errors", "executor", "fileio", "assets", "layers", "rules", "tech",
                           "spice")),
     ("model", ("model",)),
     ("circuits", ("circuits",)),

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from bmru_pdk.analyses import compare as cmp
-from bmru_pdk.analyses.executor import Executor, LocalExecutor, make_executor
 from bmru_pdk.errors import BmruError
+from bmru_pdk.executor import Executor, LocalExecutor, make_executor
 from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import random_checkpoint
 from bmru_pdk.spice import SpiceError, simulate
@@ -155,7 +155,7 @@ def ignore():
 if __name__ == "__main__":
     mode, folder = sys.argv[1:]
     if mode == "executor":
-        from bmru_pdk.analyses.executor import LocalExecutor
+        from bmru_pdk.executor import LocalExecutor
         LocalExecutor(2).map(job, [folder, folder])
     else:  # workers that ignore signals and nothing else
         pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"),

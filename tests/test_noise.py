@@ -11,10 +11,10 @@ import pytest
 
 from bmru_pdk import spice
 from bmru_pdk.analyses import montecarlo, noise
-from bmru_pdk.analyses.executor import LocalExecutor
 from bmru_pdk.analyses.simulation import realised_parameters
 from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.mapping import load_tables
+from bmru_pdk.executor import LocalExecutor
 from bmru_pdk.model import samples
 from bmru_pdk.model.checkpoint import open_checkpoint, random_checkpoint
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -342,13 +343,22 @@ def total_capacitance_agrees(whole: pex.PexResult, windowed: pex.PexResult) -> l
             > max(0.01 * whole.net_capacitance_f.get(n, 0.0), 0.01 * FF)]
 
 
+@pytest.fixture(scope="module")
+def windowed(tile: tuple, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[pex.PexResult, Path]:
+    """The d = 2 tile in four windows of 150 µm, two kpex runs at a time, and its cache."""
+    cache = tmp_path_factory.mktemp("pex_cache")
+    gds = tile[0] / "tile.gds"
+    return pex.extract_pex(gds, windows=True, window_um=150, workers=2, cache=cache), cache
+
+
 @needs_kpex
-def test_tile_in_windows_agrees_with_the_whole_tile(tile: tuple, tmp_path: Path,
+def test_tile_in_windows_agrees_with_the_whole_tile(tile: tuple, windowed: tuple,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     outdir, whole, _ = tile
     gds = outdir / "tile.gds"
     assert whole.windows == 1  # a small tile is extracted whole by default
-    windowed = pex.extract_pex(gds, windows=True, window_um=150, workers=2, cache=tmp_path)
+    windowed, tmp_path = windowed
     assert windowed.windows == windowed.kpex_runs == 4
     assert windowed.devices == whole.devices and windowed.substrate == whole.substrate
     assert total_capacitance_agrees(whole, windowed) == []
@@ -382,3 +392,25 @@ def test_tile_in_windows_agrees_with_the_whole_tile(tile: tuple, tmp_path: Path,
     monkeypatch.setattr(pex_windows, "share", lambda a, b: min(1.0, 2 * shared(a, b)))
     assert total_capacitance_agrees(whole, pex.extract_pex(gds, windows=True, window_um=150,
                                                            workers=2))
+
+
+@needs_kpex
+def test_windows_on_a_dask_cluster_equal_the_local_run(tile: tuple, windowed: tuple) -> None:
+    from distributed import LocalCluster
+
+    from bmru_pdk.executor import make_executor
+
+    local, _ = windowed
+    with (LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                       dashboard_address=None) as cluster,
+          make_executor(cluster.scheduler_address) as ex):
+        remote = pex.extract_pex(tile[0] / "tile.gds", windows=True, window_um=150,
+                                 executor=ex)
+        # a window kpex cannot read fails on its worker with the window named
+        bad = pex.WindowJob(gzip.compress(b"not an LVS database"), "the window at x 0..1 µm",
+                            None)
+        with pytest.raises(BmruError, match=r"kpex failed .*\(the window at x 0\.\.1 µm\)"):
+            ex.map(pex.run_window, [bad])
+    # the same windows, the same kpex: the same capacitors, each counted once
+    assert remote.windows == remote.kpex_runs == 4
+    assert remote.capacitors == local.capacitors

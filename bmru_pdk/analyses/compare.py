@@ -25,7 +25,6 @@ import numpy as np
 
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO, CompareResult, summarise
-from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.plots import plot_utterance
 from bmru_pdk.analyses.simulation import (
     Extracted,
@@ -41,6 +40,7 @@ from bmru_pdk.analyses.simulation import (
 )
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
+from bmru_pdk.executor import Executor
 from bmru_pdk.fileio import output_dir
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def compare(
         frame_s: Frame period of the simulation, s (:data:`testbench.FRAME_S` by default).
         progress: Called with (0, total) when the simulations start, then (done, total)
             after each.
-        executor: Where the simulations run (:mod:`~bmru_pdk.analyses.executor`);
+        executor: Where the simulations run (:mod:`~bmru_pdk.executor`);
             ``None`` runs them one after the other in this process.
         force: Write beside files the tool did not write (never removing them).
         max_devices: Largest tile to build, in transistors.

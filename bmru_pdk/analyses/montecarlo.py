@@ -10,7 +10,7 @@ the inputs, i.e. the same die on every utterance. Every (seed, utterance) simula
 scored against the model (the checkpoint's parameters) and against the nominal tile
 (mismatch off), state bits per layer at the end of each frame, and each die's accuracy
 (its decisions against the labels) against the model's. The simulations go through an
-:class:`~bmru_pdk.analyses.executor.Executor`: local worker processes or a Dask cluster.
+:class:`~bmru_pdk.executor.Executor`: local worker processes or a Dask cluster.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import numpy as np
 
 from bmru_pdk.analyses import simulation as sim_
 from bmru_pdk.analyses import testbench as tb
-from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.stats import wilson
+from bmru_pdk.executor import Executor
 
 if TYPE_CHECKING:
     from bmru_pdk.circuits.characterize import Tables

@@ -42,10 +42,10 @@ import numpy as np
 
 from bmru_pdk.analyses import simulation as sim_
 from bmru_pdk.analyses import testbench as tb
-from bmru_pdk.analyses.executor import Executor
 from bmru_pdk.analyses.montecarlo import within_one_point
 from bmru_pdk.analyses.stats import wilson
 from bmru_pdk.circuits import names
+from bmru_pdk.executor import Executor
 
 if TYPE_CHECKING:
     from bmru_pdk.circuits.characterize import Tables

@@ -7,12 +7,14 @@ application for an LVS deck of its own): :func:`~bmru_pdk.verification.extract.w
 writes one from this project's extraction, in the layer names of KPEX's gf180mcuD technology.
 The capacitors KPEX finds (between nets, and from each net to the substrate) go into the
 extracted device netlist, inside its ``.subckt``, so it simulates directly with ngspice.
-A layout larger than one window is extracted window by window, in parallel
-(:mod:`~bmru_pdk.verification.pex_windows` says how each capacitance is counted once).
+A layout larger than one window is extracted window by window, in parallel on this machine
+or on a Dask cluster's workers (:mod:`~bmru_pdk.verification.pex_windows` says how each
+capacitance is counted once).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -29,6 +31,7 @@ from pathlib import Path
 import klayout.db as kdb
 
 from bmru_pdk.errors import BmruError, ToolMissingError
+from bmru_pdk.executor import Executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import spice_number
 from bmru_pdk.verification import pex_windows
@@ -341,18 +344,83 @@ def _whole(lvsdb: Path, top: str, devices: str, substrate: str, folder: Path,
                   _version(spice), warnings)
 
 
-def _window_run(window: pex_windows.Window, top: str, dbu: float, out: Path,
-                timeout: float | None, runs: _Runs) -> pex_windows.WindowRun:
-    """kpex on one window."""
+def _window_run(lvsdb: Path, where: str, out: Path, timeout: float | None, runs: _Runs
+                ) -> pex_windows.WindowRun:
+    """kpex on one window (``where`` names it in an error)."""
     start = time.perf_counter()
     try:
-        spice, warnings = _run_kpex(window.lvsdb, pex_windows.TOP, out, timeout, runs)
+        spice, warnings = _run_kpex(lvsdb, pex_windows.TOP, out, timeout, runs)
     except BmruError as exc:
-        box = window.core.to_dtype(dbu)
-        raise BmruError(f"{exc} (the window of {top} at x {box.left:g}..{box.right:g} µm, "
-                        f"y {box.bottom:g}..{box.top:g} µm)") from None
+        raise BmruError(f"{exc} ({where})") from None
     return pex_windows.WindowRun(_cards(spice), time.perf_counter() - start, _version(spice),
                                  warnings)
+
+
+@dataclass(frozen=True)
+class WindowJob:
+    """One window's kpex run as a cluster worker gets it: the window's LVS database,
+    gzip-compressed (a worker shares no file system with the client, and the text database
+    compresses well), where the window lies, and the time kpex may take."""
+
+    lvsdb_gz: bytes
+    where: str
+    timeout: float | None
+
+
+def run_window(job: WindowJob) -> pex_windows.WindowRun:
+    """kpex on one window, in a temporary folder of the worker's (a cluster worker's job)."""
+    with tempfile.TemporaryDirectory(prefix="bmru-pex-window-") as tmp:
+        lvsdb = Path(tmp) / "window.lvsdb"
+        lvsdb.write_bytes(gzip.decompress(job.lvsdb_gz))
+        return _window_run(lvsdb, job.where, Path(tmp), job.timeout, _Runs())
+
+
+class _Threads:
+    """Windows extracted by kpex processes of this machine, ``workers`` at a time, each
+    started as soon as its window is cut; on a stop every running kpex is killed."""
+
+    def __init__(self, workers: int, timeout: float | None, folder: Path) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers)
+        self._runs = _Runs()
+        self._timeout, self._folder = timeout, folder
+        self._futures: dict[str, Future] = {}
+
+    def submit(self, key: str, window: pex_windows.Window, where: str) -> None:
+        out = self._folder / f"run{len(self._futures)}"
+        self._futures[key] = self._pool.submit(_window_run, window.lvsdb, where, out,
+                                               self._timeout, self._runs)
+
+    def results(self) -> dict[str, pex_windows.WindowRun]:
+        return {key: future.result() for key, future in self._futures.items()}
+
+    def stop(self) -> None:
+        self._runs.stop()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Cluster:
+    """Windows extracted by an executor's workers (a Dask cluster's), all sent once every
+    window is cut; a stop leaves the executor to end its jobs."""
+
+    def __init__(self, executor: Executor, timeout: float | None) -> None:
+        self._executor, self._timeout = executor, timeout
+        self._jobs: dict[str, WindowJob] = {}
+
+    def submit(self, key: str, window: pex_windows.Window, where: str) -> None:
+        self._jobs[key] = WindowJob(gzip.compress(window.lvsdb.read_bytes()), where,
+                                    self._timeout)
+
+    def results(self) -> dict[str, pex_windows.WindowRun]:
+        runs = self._executor.map(run_window, list(self._jobs.values()))
+        return dict(zip(self._jobs, runs, strict=True))
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def kpex_version() -> str:
@@ -366,42 +434,42 @@ def kpex_version() -> str:
 
 
 def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, substrate: str,
-                folder: Path, timeout: float | None, window_um: float, workers: int,
+                folder: Path, window_um: float, runner: _Threads | _Cluster,
                 cache: pex_windows.WindowCache | None) -> _Found:
-    """kpex window by window, ``workers`` at a time; each capacitance counted once."""
+    """kpex window by window on ``runner``; each capacitance counted once."""
     nets = pex_windows.NetShapes(lvs)
-    runs: dict[str, Future] = {}
-    placed: list[tuple[pex_windows.Window, Future]] = []
-    totals: dict[tuple[str, str], float] = defaultdict(float)
-    kpex_runs = _Runs()
-    pool = ThreadPoolExecutor(max_workers=workers)
+    placed: list[pex_windows.Window] = []
+    stored: dict[str, pex_windows.WindowRun] = {}
+    sent: set[str] = set()
     try:
         for core in pex_windows.cores(layout, top, round(window_um / layout.dbu)):
             window = pex_windows.make_window(layout, top, nets, core, substrate, folder)
             if window is None:
                 continue
-            if window.key not in runs:  # an equal window is extracted once
-                stored = cache.get(window.key) if cache else None
-                if stored is None:
-                    runs[window.key] = pool.submit(_window_run, window, top.name, layout.dbu,
-                                                   folder / f"run{len(runs)}", timeout,
-                                                   kpex_runs)
-                else:
-                    runs[window.key] = Future()
-                    runs[window.key].set_result(stored)
-            placed.append((window, runs[window.key]))
-        for window, run in placed:
-            for _, a, b, farads in run.result().cards:
-                part = pex_windows.share(a, b)
-                if part:
-                    ends = sorted(pex_windows.net_of(n, window, substrate) for n in (a, b))
-                    totals[(ends[0], ends[1])] += part * farads
+            placed.append(window)
+            if window.key in stored or window.key in sent:  # an equal window runs once
+                continue
+            run = cache.get(window.key) if cache else None
+            if run is None:
+                box = window.core.to_dtype(layout.dbu)
+                runner.submit(window.key, window, f"the window of {top.name} at x "
+                              f"{box.left:g}..{box.right:g} µm, y {box.bottom:g}..{box.top:g} µm")
+                sent.add(window.key)
+            else:
+                stored[window.key] = run
+        results = {**stored, **runner.results()}
     except BaseException:
-        kpex_runs.stop()
+        runner.stop()
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    results = {key: run.result() for key, run in runs.items()}
+        runner.close()
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    for window in placed:
+        for _, a, b, farads in results[window.key].cards:
+            part = pex_windows.share(a, b)
+            if part:
+                ends = sorted(pex_windows.net_of(n, window, substrate) for n in (a, b))
+                totals[(ends[0], ends[1])] += part * farads
     fresh = {key: r for key, r in results.items() if not r.cached}
     if cache:
         for key, r in fresh.items():
@@ -417,7 +485,8 @@ def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, sub
 def extract_pex(gds: str | Path, topcell: str | None = None, *,
                 timeout: float | None = None, windows: bool | None = None,
                 window_um: float = WINDOW_UM, workers: int = 1,
-                cache: str | Path | None = None) -> PexResult:
+                cache: str | Path | None = None,
+                executor: Executor | None = None) -> PexResult:
     """Extract the devices and parasitic capacitances of a layout.
 
     Args:
@@ -428,9 +497,12 @@ def extract_pex(gds: str | Path, topcell: str | None = None, *,
             square of the layout's size (False), or whole up to ``WHOLE_UP_TO_MM2`` and in
             windows beyond (None). A layout within one window is extracted whole.
         window_um: the largest side of a window's core.
-        workers: kpex runs at a time (windows).
+        workers: kpex runs at a time on this machine (windows).
         cache: a folder keeping each window's kpex result by its content, so that a later
             extraction runs kpex only on the windows a change reaches (windows only).
+        executor: where the windows' kpex runs go instead of this machine's ``workers``
+            (:func:`~bmru_pdk.executor.make_executor` of a Dask scheduler, whose workers
+            have kpex); each window is sent as its compressed LVS database.
 
     Returns:
         The netlist with the capacitors, the device netlist alone (same net names), each
@@ -460,8 +532,9 @@ def extract_pex(gds: str | Path, topcell: str | None = None, *,
             substrate = _substrate(devices)
             store = (pex_windows.WindowCache(Path(cache), kpex_version()) if cache is not None
                      else None)
-            found = _by_windows(layout, top, lvs, substrate, folder, timeout, window_um,
-                                max(1, workers), store)
+            runner = (_Threads(max(1, workers), timeout, folder) if executor is None
+                      else _Cluster(executor, timeout))
+            found = _by_windows(layout, top, lvs, substrate, folder, window_um, runner, store)
     caps = found.capacitors
     per_net: dict[str, float] = defaultdict(float)
     for c in caps:

@@ -1,5 +1,6 @@
-"""Where independent jobs (one ngspice simulation per utterance) run: in this process, in
-local worker processes, or on a Dask distributed cluster, behind one ``map``.
+"""Where independent jobs (one ngspice simulation per utterance, one kpex run per PEX window)
+run: in this process, in local worker processes, or on a Dask distributed cluster, behind one
+``map``.
 
 ``fn`` and the items must be picklable (a top-level function or a ``functools.partial`` of
 one, dataclasses, numpy arrays). A :class:`~bmru_pdk.errors.BmruError` raised by a job (a
@@ -163,7 +164,8 @@ def _security(address: str):  # noqa: ANN202  (distributed is imported lazily)
 class DaskExecutor(Executor):
     """The workers of the Dask distributed cluster whose scheduler is at ``address``.
 
-    The workers need this package, ngspice and the gf180 assets (``bmru setup``); one worker
+    The workers need this package, ngspice and the gf180 assets (``bmru setup``), and for
+    parasitic extraction kpex (``$BMRU_KPEX`` or on ``PATH``); one worker
     thread per core (``dask worker ADDRESS --nthreads 1 --nworkers N``), as ngspice is one
     simulator per process. A ``tcp://`` scheduler runs whatever it is sent, unauthenticated:
     keep it on a trusted network, or use ``tls://`` with distributed's TLS configuration.
