@@ -714,15 +714,20 @@ def signoff(
         help="waiver file (JSON or TOML): rule, cell, optional box (µm), reason")] = None,
     topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
     force: Force = False,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp:// on a trusted network, or tls://): extract a large "
+             "layout's PEX windows on its cluster's workers (each needs kpex)")] = None,
 ) -> None:
     """Sign-off gate: official DRC, LVS, optional PEX; JSON, JUnit, SARIF and Markdown."""
     from bmru_pdk import signoff as job
+    from bmru_pdk.executor import make_executor
 
     choices = [e.value for e in job.Engine]
     if engine not in choices:
         raise typer.BadParameter(f"--engine must be one of {', '.join(choices)}, not {engine}")
-    result = job.run(gds, netlist, output, pex=pex, engine=job.Engine(engine), waivers=waivers,
-                     topcell=topcell, force=force)
+    with make_executor(scheduler) if scheduler and pex else nullcontext() as executor:
+        result = job.run(gds, netlist, output, pex=pex, engine=job.Engine(engine),
+                         waivers=waivers, topcell=topcell, force=force, executor=executor)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(result.summary())

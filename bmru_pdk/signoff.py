@@ -5,7 +5,8 @@ output folder): ``signoff.json`` (the verdict and each step with its run time, s
 ``signoff.junit.xml``, ``signoff.sarif`` (SARIF 2.1.0 for code scanning), ``summary.md`` (for
 a pull-request comment), the reports (``drc.lyrdb``, ``lvs.lvsdb`` / ``lvs-official.lvsdb``,
 ``pex.spice``) and ``signoff-cache.json``, the cells' hashes and verdicts the next run
-starts from.
+starts from; with parasitics of a layout extracted in windows, ``pex-cache/``, each window's
+kpex result by its content, so a rerun extracts only the windows a change reaches.
 
 LVS runs the project's strict engine (:mod:`bmru_pdk.verification.lvs`) when every device of
 the schematic is an ``nfet_03v3`` / ``pfet_03v3`` and the official gf180mcu deck
@@ -50,6 +51,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 import tomllib
@@ -67,6 +69,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 import bmru_pdk
 from bmru_pdk import assets
 from bmru_pdk.errors import BmruError
+from bmru_pdk.executor import Executor
 from bmru_pdk.fileio import output_dir, write_text
 from bmru_pdk.verification import drc, lvs, official_lvs
 from bmru_pdk.verification import pex as pex_engine
@@ -77,6 +80,7 @@ from bmru_pdk.verification.pex import PexResult
 
 HALO_UM = 20.0
 CACHE = "signoff-cache.json"
+PEX_CACHE = "pex-cache"
 FILES = {"json": "signoff.json", "junit": "signoff.junit.xml", "sarif": "signoff.sarif",
          "summary": "summary.md", "lyrdb": "drc.lyrdb", "own": "lvs.lvsdb",
          "official": "lvs-official.lvsdb", "pex": "pex.spice"}
@@ -867,6 +871,20 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _extract_pex(gds: Path, topcell: str | None, previous: Path, cache: Path,
+                 executor: Executor | None) -> PexResult:
+    """Parasitics of ``gds``; a layout over the whole-extraction size runs in windows (one per
+    core at a time, or on ``executor``), each taken from the previous run's cache when its
+    content is unchanged (its regular JSON files only: the cache is data)."""
+    if previous.is_dir() and not previous.is_symlink():
+        cache.mkdir()
+        for kept in previous.glob("*.json"):
+            if kept.is_file() and not kept.is_symlink():
+                shutil.copyfile(kept, cache / kept.name)
+    return pex_engine.extract_pex(gds, topcell=topcell, workers=os.cpu_count() or 1,
+                                  cache=cache, executor=executor)
+
+
 def run(
     gds: str | Path,
     netlist: str | Path | None,
@@ -877,6 +895,7 @@ def run(
     waivers: str | Path | None = None,
     topcell: str | None = None,
     force: bool = False,
+    executor: Executor | None = None,
 ) -> SignoffResult:
     """Sign off ``gds``: DRC, LVS against ``netlist`` (when given), parasitics with ``pex``.
 
@@ -890,6 +909,8 @@ def run(
         waivers: waiver file (:func:`read_waivers`).
         topcell: top cell (default: the layout's only one).
         force: write into a folder holding files bmru did not write (they are kept).
+        executor: where a large layout's PEX windows are extracted (a Dask cluster's
+            workers); default this machine, one kpex run per core at a time.
 
     Raises:
         BmruError: bad input (missing files, a bad waiver file) or a tool failure.
@@ -909,9 +930,8 @@ def run(
         _, step.waived, step.unused = apply_waivers(step.result.violations, accepted)
         lvs_step = (check_lvs(gds, Path(netlist), tmp, engine, topcell)
                     if netlist is not None else None)
-        # a layout over the whole-extraction size runs in windows, one per core at a time
-        pex_result = (pex_engine.extract_pex(gds, topcell=topcell, workers=os.cpu_count() or 1)
-                      if pex else None)
+        pex_result = (_extract_pex(gds, topcell, outdir / PEX_CACHE, tmp / PEX_CACHE,
+                                   executor) if pex else None)
         if pex_result:
             pex_engine.write(pex_result, tmp / FILES["pex"])
         result = SignoffResult(outdir, str(gds), None if netlist is None else str(netlist),

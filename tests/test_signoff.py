@@ -274,6 +274,37 @@ def test_unchanged_layout_keeps_the_cached_verdict(runs: dict) -> None:
     assert "4 violation(s) waived" in cached.stdout
 
 
+def _wire_pairs(path: Path, shift: float) -> Path:
+    """Two labelled pairs of metal1 wires 0.8 mm apart, so the layout (0.64 mm²) is extracted
+    in windows, two of them holding shapes; the upper pair moved ``shift`` µm right."""
+    ly = kdb.Layout()
+    ly.dbu = 0.001
+    top = ly.create_cell("TOP")
+    for k, (x, y) in enumerate(((0, 0), (740 + shift, 799))):
+        for j, dy in enumerate((0, -1.5)):
+            top.shapes(ly.layer(*M1)).insert(kdb.DBox(x, y + dy, x + 50, y + dy + 0.5))
+            top.shapes(ly.layer(34, 10)).insert(kdb.DText(f"n{k}{j}", x + 1, y + dy + 0.25))
+    ly.write(str(path))
+    return path
+
+
+def test_pex_rerun_extracts_only_the_windows_that_changed(tmp_path: Path) -> None:
+    from bmru_pdk.verification import pex
+
+    try:
+        pex.kpex_program()
+    except ToolMissingError as exc:
+        pytest.skip(f"KLayout-PEX is not installed (run scripts/setup_pex.sh): {exc}")
+    gds, out = _wire_pairs(tmp_path / "a.gds", 0), tmp_path / "out"
+    first = signoff.run(gds, None, out, pex=True).pex
+    assert first.windows == first.kpex_runs == 2
+    again = signoff.run(gds, None, out, pex=True).pex
+    assert again.kpex_runs == 0 and again.capacitors == first.capacitors
+    # the upper pair moved: its window runs again, the other comes from the cache
+    moved = signoff.run(_wire_pairs(tmp_path / "b.gds", 2.0), None, out, pex=True).pex
+    assert moved.kpex_runs == 1
+
+
 def test_waivers_read_from_json_and_toml(tmp_path: Path) -> None:
     as_json = tmp_path / "w.json"
     as_json.write_text(json.dumps({"waivers": [FAR_M11]}))
