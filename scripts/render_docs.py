@@ -1274,6 +1274,25 @@ def tile_table(r: Results) -> str:
             + caption(r))
 
 
+@region("tile.area", "floorplan.json")
+def tile_area(r: Results) -> str:
+    """Where each tile's area goes (docs/tile.md)."""
+    rows = []
+    for t in r["tiles"]:
+        s = t["share"]
+        rows.append((tile_label(t["name"]), str(t["devices"]), num(t["area_per_transistor_um2"]),
+                     f"{pct(s['arrays'])} % ({num(t['arrays_um2_per_transistor'])})",
+                     f"{pct(s['units'])} % ({num(t['units_um2_per_transistor'])})",
+                     f"{pct(s['between_cells'])} %",
+                     f"{pct(s['west_margin'])} % ({num(t['west_margin_um'])} µm)",
+                     f"{pct(s['other_margins'])} %"))
+    return (table(("tile", "transistors", "µm² / transistor", "arrays (their µm² / transistor)",
+                   "units (their µm² / transistor)", "between the cells",
+                   "west margin: spine, pin columns, rings (its width)", "other margins"), rows)
+            + f"\n\n{r['networks']}. The bias generator holds the rest of the area.\n\n"
+            + caption(r))
+
+
 @region("platform.table", "tile_platforms.json")
 def platform_table(r: Results) -> str:
     """Fastest build per tile and environment (docs/platform.md)."""
