@@ -1230,7 +1230,10 @@ def drc_text(t: dict) -> str:
 
 def lvs_text(t: dict, engine: str = "") -> str:
     """A tile's LVS outcome and time on the project's engine (or, ``engine="official_"``, the
-    official deck), or that it did not finish in the bench's budget."""
+    official deck), that it did not finish in the bench's budget, or that the run that wrote
+    the file did not run it (the official deck before bench_tile ran it)."""
+    if f"{engine}lvs_match" not in t:
+        return "not run"
     match, seconds = t[f"{engine}lvs_match"], t[f"{engine}lvs_s"]
     if match is None:
         return "not finished in the budget"
@@ -1263,12 +1266,13 @@ def tile_table(r: Results) -> str:
                      str(t["devices"]), f"{num(t['size_um'][0])} x {num(t['size_um'][1])}",
                      aspect(t), f"{t['area_um2'] / 1e6:.3f}", num(t["area_per_transistor_um2"]),
                      f"{t['build_s']:.3g} s", f"{t['build_s_per_device']:.4f}", drc_text(t),
-                     lvs_text(t)))
+                     lvs_text(t), lvs_text(t, "official_")))
     trained = [f"{tile_label(t['name'])} `{t['checkpoint']}` sha256 "
                f"{t['checkpoint_sha256'][:12]}, {t['weights_drawn']} of {t['weights']} weights "
                "drawn" for t in r["tiles"] if "checkpoint" in t]
     return (table(("tile", "n_in x d x L", "transistors", "size (µm)", "aspect", "area (mm²)",
-                   "µm² / transistor", "build", "s / transistor", "DRC", "LVS"), rows)
+                   "µm² / transistor", "build", "s / transistor", "DRC (official deck)",
+                   "LVS", "LVS (official deck)"), rows)
             + f"\n\n{r['networks']}"
             + (f" ({'; '.join(trained)})" if trained else "") + f". {exponent_text(r)}\n\n"
             + caption(r))
@@ -1877,7 +1881,7 @@ def tile_summary(r: Results) -> str:
         f"{listing(str(t['devices']) for t in tiles)} transistors, "
         f"{listing(mm2(t['area_um2']) for t in tiles)} mm² ({r['networks']}); d = "
         f"{big['d']} builds in {num(big['build_s'])} s, DRC {drc_text(big)}, LVS "
-        f"{lvs_text(big)}. "
+        f"{lvs_text(big)}, LVS on the official deck {lvs_text(big, 'official_')}. "
         f"{exponent_text(r)} Area per transistor "
         f"{listing(num(t['area_per_transistor_um2']) for t in tiles)} µm². Estimated supply "
         f"power of the d4 tile, every unit ON: {num(tiles[0]['power_total_nw'])} nW.", r)
