@@ -51,7 +51,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 import time
 import tomllib
@@ -875,14 +874,10 @@ def _extract_pex(gds: Path, topcell: str | None, previous: Path, cache: Path,
                  executor: Executor | None) -> PexResult:
     """Parasitics of ``gds``; a layout over the whole-extraction size runs in windows (one per
     core at a time, or on ``executor``), each taken from the previous run's cache when its
-    content is unchanged (its regular JSON files only: the cache is data)."""
-    if previous.is_dir() and not previous.is_symlink():
-        cache.mkdir()
-        for kept in previous.glob("*.json"):
-            if kept.is_file() and not kept.is_symlink():
-                shutil.copyfile(kept, cache / kept.name)
+    content is unchanged; ``cache`` keeps this layout's windows for the next run."""
+    reuse = previous if previous.is_dir() and not previous.is_symlink() else None
     return pex_engine.extract_pex(gds, topcell=topcell, workers=os.cpu_count() or 1,
-                                  cache=cache, executor=executor)
+                                  cache=cache, reuse=reuse, executor=executor)
 
 
 def run(

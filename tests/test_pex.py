@@ -325,6 +325,20 @@ def test_window_cores_tile_the_layout_and_keep_transistors_whole() -> None:
     assert sum(not (core & cut).is_empty() for core in cores) == 1  # whole in one core
 
 
+def test_window_cache_takes_a_previous_runs_windows_but_not_its_links(tmp_path: Path) -> None:
+    run = pex_windows.WindowRun([("C1", "c0", "SUB", 1e-15)], 2.0, "0.6.12")
+    old = pex_windows.WindowCache(tmp_path / "old", "kpex 1")
+    old.put("a", run)
+    # a link in the previous folder, where window b's file would be, to a's (valid) file
+    a_file = next((tmp_path / "old").glob("*.json"))
+    (tmp_path / "old" / old._name("b")).symlink_to(a_file)
+    new = pex_windows.WindowCache(tmp_path / "new", "kpex 1", previous=tmp_path / "old")
+    assert new.get("a").cards == run.cards and new.get("b") is None
+    assert [f.name for f in (tmp_path / "new").iterdir()] == [a_file.name]  # a kept, b not
+    # another kpex's results are not taken
+    assert pex_windows.WindowCache(tmp_path / "x", "kpex 2", tmp_path / "old").get("a") is None
+
+
 def total_capacitance_agrees(whole: pex.PexResult, windowed: pex.PexResult) -> list[str]:
     """The nets whose total capacitance differs between a whole and a windowed extraction by
     more than 1 % (or 0.01 fF, for nets below 1 fF).

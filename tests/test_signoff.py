@@ -303,6 +303,8 @@ def test_pex_rerun_extracts_only_the_windows_that_changed(tmp_path: Path) -> Non
     # the upper pair moved: its window runs again, the other comes from the cache
     moved = signoff.run(_wire_pairs(tmp_path / "b.gds", 2.0), None, out, pex=True).pex
     assert moved.kpex_runs == 1
+    # the folder keeps this layout's two windows, not the moved pair's old one
+    assert len(list((out / signoff.PEX_CACHE).glob("*.json"))) == 2
 
 
 def test_waivers_read_from_json_and_toml(tmp_path: Path) -> None:

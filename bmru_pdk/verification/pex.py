@@ -485,7 +485,7 @@ def _by_windows(layout: kdb.Layout, top: kdb.Cell, lvs: kdb.LayoutToNetlist, sub
 def extract_pex(gds: str | Path, topcell: str | None = None, *,
                 timeout: float | None = None, windows: bool | None = None,
                 window_um: float = WINDOW_UM, workers: int = 1,
-                cache: str | Path | None = None,
+                cache: str | Path | None = None, reuse: str | Path | None = None,
                 executor: Executor | None = None) -> PexResult:
     """Extract the devices and parasitic capacitances of a layout.
 
@@ -500,6 +500,9 @@ def extract_pex(gds: str | Path, topcell: str | None = None, *,
         workers: kpex runs at a time on this machine (windows).
         cache: a folder keeping each window's kpex result by its content, so that a later
             extraction runs kpex only on the windows a change reaches (windows only).
+        reuse: an earlier extraction's cache folder, read only: its windows are taken as
+            if they were in ``cache``, which then holds this layout's windows and no others
+            (a gate that keeps one extraction's cache per output folder).
         executor: where the windows' kpex runs go instead of this machine's ``workers``
             (:func:`~bmru_pdk.executor.make_executor` of a Dask scheduler, whose workers
             have kpex); each window is sent as its compressed LVS database.
@@ -530,8 +533,9 @@ def extract_pex(gds: str | Path, topcell: str | None = None, *,
             lvs = pex_netlist(layout, top)
             devices, counts = to_spice(lvs.netlist(), title), device_counts(lvs.netlist())
             substrate = _substrate(devices)
-            store = (pex_windows.WindowCache(Path(cache), kpex_version()) if cache is not None
-                     else None)
+            store = (pex_windows.WindowCache(Path(cache), kpex_version(),
+                                             Path(reuse) if reuse is not None else None)
+                     if cache is not None else None)
             runner = (_Threads(max(1, workers), timeout, folder) if executor is None
                       else _Cluster(executor, timeout))
             found = _by_windows(layout, top, lvs, substrate, folder, window_um, runner, store)

@@ -262,21 +262,34 @@ class WindowCache:
     another kpex's) is a window to run again, then written over.
     """
 
-    def __init__(self, folder: Path, kpex: str) -> None:
+    def __init__(self, folder: Path, kpex: str, previous: Path | None = None) -> None:
         """Args:
             folder: the cache's folder (made if missing).
             kpex: the kpex program's identity (its version): results of another are not used.
+            previous: an earlier run's cache folder, read only: a window found there is
+                copied into ``folder``, which then holds this layout's windows and no others.
         """
         self.folder = folder
         self.kpex = kpex
+        self.previous = previous
 
-    def _path(self, key: str) -> Path:
-        return self.folder / f"{hashlib.sha256((key + self.kpex).encode()).hexdigest()}.json"
+    def _name(self, key: str) -> str:
+        return f"{hashlib.sha256((key + self.kpex).encode()).hexdigest()}.json"
 
     def get(self, key: str) -> WindowRun | None:
-        """The stored result of the window with ``key``, if there is a sound one."""
+        """The stored result of the window with ``key``, if there is a sound one (in the
+        folder, else in the previous run's, whose files are regular ones or none)."""
+        run = self._read(self.folder / self._name(key))
+        kept = self.previous / self._name(key) if self.previous else None
+        if run is None and kept is not None and not kept.is_symlink():
+            run = self._read(kept)
+            if run is not None:
+                self.put(key, run)
+        return run
+
+    def _read(self, path: Path) -> WindowRun | None:
         try:
-            data = json.loads(self._path(key).read_text())
+            data = json.loads(path.read_text())
             if data["kpex"] != self.kpex:
                 return None
             cards = [(str(n), str(a), str(b), float(f)) for n, a, b, f in data["cards"]]
@@ -288,4 +301,4 @@ class WindowCache:
     def put(self, key: str, run: WindowRun) -> None:
         """Store a window's result (atomically)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_text(self._path(key), json.dumps({"kpex": self.kpex, **asdict(run)}))
+        write_text(self.folder / self._name(key), json.dumps({"kpex": self.kpex, **asdict(run)}))
