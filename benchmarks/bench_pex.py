@@ -121,7 +121,8 @@ def bench(name: str, ckpt: Path, tmp: Path, workers: int) -> dict:
     try:
         result = pex.extract_pex(files.outdir / "tile.gds", timeout=PEX_BUDGET_S,
                                  workers=workers)
-        # the largest child so far: the tiles run smallest first, so this one's kpex
+        # the largest child so far: the tiles run smallest first, so this one's kpex. An
+        # upper bound: a child's ru_maxrss is at least this process's peak when it started
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     except BmruError as exc:  # over budget on this machine

@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import provenance
+from memory import own_peak_mb
 
 from bmru_pdk.errors import BmruError
 from bmru_pdk.layouts.tile import tile_files
@@ -148,8 +148,8 @@ def checkpoints(folder: Path) -> dict[str, Path]:
 
 def timed_build(ckpt: Path, outdir: Path | None = None) -> tuple[float, int, float]:
     """Seconds to build and write the tile of ``ckpt`` into ``outdir`` (default a temporary
-    folder), devices, and the process's peak resident memory (MB: the process is fresh, so
-    the build's own; ``circuits/budget.py``'s estimate rests on it); run in a fresh process."""
+    folder), devices, and the process's own peak resident memory (MB: the process is fresh,
+    so the build's; ``circuits/budget.py``'s estimate rests on it); run in a fresh process."""
     import bmru_pdk
 
     bmru_pdk.PDK.activate()  # a spawned process starts without the active PDK
@@ -157,7 +157,7 @@ def timed_build(ckpt: Path, outdir: Path | None = None) -> tuple[float, int, flo
         start = time.perf_counter()
         files = tile_files(ckpt, outdir or Path(t) / "tile", max_devices=MAX_DEVICES)
         seconds = time.perf_counter() - start
-    return seconds, files.devices, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return seconds, files.devices, own_peak_mb()
 
 
 def exponent(rows: list[dict]) -> float:
@@ -254,7 +254,7 @@ def main() -> None:
                           "in 0.3-3, 13 inputs, 2 layers, seed 0"
                           + ("; trained: the checkpoints given, as trained" if args.trained
                              else ""),
-              "tiles": rows, **fit}
+              "build_peak_mb_measure": "VmHWM of the build's own process", "tiles": rows, **fit}
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
 
 

@@ -1177,7 +1177,7 @@ def pex_tiles(r: Results) -> str:
                      f"{num(summing['median_fF'])})",
                      f"{decision['min_fF']:.1f}-{decision['max_fF']:.1f} fF"))
     return (table(("tile", "transistors", "capacitors", "extracted", "PEX time",
-                   "kpex peak memory", "total", "between nets",
+                   "kpex peak memory, at most", "total", "between nets",
                    "to the substrate net", "summing nets", "decision nodes"), rows)
             + "\n\n" + caption(r, note=r["engine"]))
 
@@ -1201,7 +1201,8 @@ def pex_windows(r: Results) -> str:
         own = max(t["bench_peak_mb"] for t in windowed)
         text += (f" PEX time against transistors, {tile_label(first['name'])} to "
                  f"{tile_label(last['name'])} (both in windows): exponent {slope:.2f}; the "
-                 f"largest kpex run {num(peak)} MB, the extraction's own process {num(own)} MB. "
+                 f"largest kpex run at most {num(peak)} MB, the bench's own process "
+                 f"{num(own)} MB. "
                  f"{tile_label(last['name'])}'s {last['kpex_runs']} kpex runs took "
                  f"{num(last['kpex_s'])} s in all, {num(last['pex_s'])} s of wall time "
                  f"{last['workers']} at a time.")
