@@ -2,8 +2,8 @@
 ``bench_tile.py`` measures, the share of the tile inside its weight arrays, inside its units,
 between its cells (routing channels, row ends) and in the margins round them (west: the
 spine, the pin columns and the power rings; the other sides: pin columns and rings), and
-the area per transistor of the arrays and of the units alone. Each tile is built in a fresh
-interpreter (build only: no DRC, LVS or files).
+the area per transistor of the arrays and of the units alone; and the build's own peak
+memory. Each tile is built in a fresh interpreter (build only: no DRC, LVS or files).
 
 Run: ``.venv/bin/python benchmarks/bench_floorplan.py [--d 16,64,128,256]`` ->
 ``benchmarks/results/floorplan.json``.
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import provenance
 from bench_tile import DENSE_D, MAX_DEVICES, dense
+from memory import own_peak_mb
 
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model.bundled import bundled_checkpoint
@@ -58,6 +59,7 @@ def breakdown(ckpt: Path) -> dict:
     west = (cells.left - x0) * height
     share = {kind: round(area[kind] / tile, 4) for kind in ("arrays", "units", "bias")}
     return {"devices": build.devices, "area_um2": build.area_um2,
+            "build_peak_mb": round(own_peak_mb()),
             "area_per_transistor_um2": round(tile / build.devices, 1),
             "share": {**share, "between_cells": round((inside - sum(area.values())) / tile, 4),
                       "west_margin": round(west / tile, 4),
