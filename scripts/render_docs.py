@@ -1290,10 +1290,11 @@ def tile_area(r: Results) -> str:
                      f"{pct(s['units'])} % ({num(t['units_um2_per_transistor'])})",
                      f"{pct(s['between_cells'])} %",
                      f"{pct(s['west_margin'])} % ({num(t['west_margin_um'])} µm)",
-                     f"{pct(s['other_margins'])} %"))
+                     f"{pct(s['other_margins'])} %", f"{num(t['build_peak_mb'])} MB"))
     return (table(("tile", "transistors", "µm² / transistor", "arrays (their µm² / transistor)",
                    "units (their µm² / transistor)", "between the cells",
-                   "west margin: spine, pin columns, rings (its width)", "other margins"), rows)
+                   "west margin: spine, pin columns, rings (its width)", "other margins",
+                   "build's peak memory"), rows)
             + f"\n\n{r['networks']}. The bias generator holds the rest of the area.\n\n"
             + caption(r))
 
