@@ -16,9 +16,9 @@ from bmru_pdk.model.schema import Architecture
 DEFAULT_MAX_DEVICES = 1_000_000
 # Peak resident memory of whole `bmru tile` runs on dense networks of d = 16, 64 and 128
 # (5 to 135 thousand transistors, `/usr/bin/time -v`; bench_floorplan.py records each
-# build's own peak up to d = 256): about 1.4 kB per transistor above a ~0.5 GB base, the layout being
-# hierarchical (one cell per site kind, per parameter set); the estimate takes 4x that. (The
-# first, flat builds held about 12 kB per transistor.)
+# build's own peak up to d = 256): about 1.4 kB per transistor above a ~0.5 GB base, the
+# layout being hierarchical (one cell per site kind, per parameter set); the estimate takes
+# 4x that. (The first, flat builds held about 12 kB per transistor.)
 _BYTES_PER_DEVICE = 6_000
 _BASE_BYTES = 500_000_000
 # Per unit: the 9-transistor cell with its bias mirrors, the ReLU diode and its copy, the
