@@ -429,7 +429,7 @@ def readme_headline(run: Results | None, long: Results, pvt: Results, hot_rail: 
         (f"largest tile built (d = {big['d']}, every weight drawn)",
          f"{big['devices']} transistors, {big['area_um2'] / 1e6:.2f} mm², "
          f"{aspect(big)}, built in {num(big['build_s'])} s; DRC {drc_text(big)}, LVS "
-         f"{lvs_text(big)}",
+         f"{lvs_text(big)}; LVS on the official deck {lvs_text(big, 'official_')}",
          readme_link(tile), "[tiles](docs/tile.md#figures)"),
     ]
     foot = ("\n\n\\* not recorded in the results file; from the project's history (the commits "
