@@ -1249,13 +1249,21 @@ def aspect(t: dict) -> str:
 
 
 def exponent_text(r: Results) -> str:
-    """The build-time exponent over the dense tiles."""
+    """The build-time exponent over the dense tiles, and the LVS time's between the two
+    largest dense tiles the project's engine finished."""
     if r["build_exponent"] is None:
         return "One dense size: no build-time exponent."
     low, high = r["exponent_range"]
-    return (f"Build time grows as transistors^{r['build_exponent']:.2f} from d = {low} to "
+    text = (f"Build time grows as transistors^{r['build_exponent']:.2f} from d = {low} to "
             f"d = {high} (least-squares slope of the log-log fit; "
             f"{r['build_exponent_endpoints']:.2f} between the end points).")
+    done = [t for t in r["tiles"] if t["name"].endswith("_dense") and t["lvs_s"]]
+    if len(done) >= 2:
+        a, b = done[-2:]
+        slope = math.log(b["lvs_s"] / a["lvs_s"]) / math.log(b["devices"] / a["devices"])
+        text += (f" LVS time (the project's engine) grows as transistors^{slope:.2f} from "
+                 f"d = {a['d']} to d = {b['d']}.")
+    return text
 
 
 @region("tile.table", "tile.json")
@@ -2037,7 +2045,7 @@ def pex_summary(r: Results) -> str:
         summing = t["by_role"]["summing"]
         decision = t["by_role"]["decision"]
         parts.append(f"{tile_label(t['name'])} ({t['devices']} transistors) "
-                     f"{num(t['pex_s'])} s, kpex peak {num(t['kpex_peak_mb'])} MB, "
+                     f"{num(t['pex_s'])} s, kpex peak at most {num(t['kpex_peak_mb'])} MB, "
                      f"{t['total_fF'] / 1000:.2f} pF (summing nets {num(summing['min_fF'])}-"
                      f"{num(summing['max_fF'])} fF, decision nodes {decision['min_fF']:.1f}-"
                      f"{decision['max_fF']:.1f} fF)")
