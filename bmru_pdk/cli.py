@@ -47,6 +47,9 @@ def _frame(frame_us: float | None) -> dict[str, float]:
 Scheduler = Annotated[str | None, typer.Option(
     help="Dask scheduler address (tcp://host:8786 on a trusted network, or tls://host:8786 "
          "with distributed's TLS configuration): run the simulations on its cluster")]
+PexScheduler = Annotated[str | None, typer.Option(
+    help="Dask scheduler address (tcp:// on a trusted network, or tls://): extract a large "
+         "layout's PEX windows on its cluster's workers (each needs kpex)")]
 Force = Annotated[bool, typer.Option(
     "--force", help="write into a folder holding files bmru did not write (they are kept)")]
 Replace = Annotated[bool, typer.Option("--force", help="replace the output file if it exists")]
@@ -178,10 +181,7 @@ def extract(
     cache: Annotated[Path | None, typer.Option(
         help="folder keeping PEX windows' results: a rerun extracts only changed windows")
     ] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        help="Dask scheduler address (tcp:// on a trusted network, or tls://): extract the "
-             "PEX windows on its cluster's workers (each needs kpex) instead of --workers")
-    ] = None,
+    scheduler: PexScheduler = None,
 ) -> None:
     """Extract a SPICE netlist that simulates with the gf180 models."""
     if pex:
@@ -714,9 +714,7 @@ def signoff(
         help="waiver file (JSON or TOML): rule, cell, optional box (µm), reason")] = None,
     topcell: Annotated[str | None, typer.Option(help="top cell (default: the only one)")] = None,
     force: Force = False,
-    scheduler: Annotated[str | None, typer.Option(
-        help="Dask scheduler address (tcp:// on a trusted network, or tls://): extract a large "
-             "layout's PEX windows on its cluster's workers (each needs kpex)")] = None,
+    scheduler: PexScheduler = None,
 ) -> None:
     """Sign-off gate: official DRC, LVS, optional PEX; JSON, JUnit, SARIF and Markdown."""
     from bmru_pdk import signoff as job

@@ -1231,10 +1231,7 @@ def drc_text(t: dict) -> str:
 
 def lvs_text(t: dict, engine: str = "") -> str:
     """A tile's LVS outcome and time on the project's engine (or, ``engine="official_"``, the
-    official deck), that it did not finish in the bench's budget, or that the run that wrote
-    the file did not run it (the official deck before bench_tile ran it)."""
-    if f"{engine}lvs_match" not in t:
-        return "not run"
+    official deck), or that it did not finish in the bench's budget."""
     match, seconds = t[f"{engine}lvs_match"], t[f"{engine}lvs_s"]
     if match is None:
         return "not finished in the budget"
