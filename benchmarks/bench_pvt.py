@@ -13,13 +13,17 @@ drawing realises on that rail at typical 27 °C 1.8 V. With ``--hot-rail V`` the
 temperature: on ground up to 27 °C, rising linearly to V at 125 °C, and the nominal model
 stays the tile's own. Either way the run is the default tile's extracted netlist with its
 NMOS sources re-wired, or with ``--draw-rail`` the tile drawn with the rail (pin ``vsn``, held
-at the condition's rail), and each twin's tables are made on the condition's rail.
+at the condition's rail), and each twin's tables are made on the condition's rail. With
+``--draw-rail --rail-generator`` the drawn rail is held by the rail generator
+(docs/corners.md, "The rail generator"): the nominal model stays the tile's own and each
+twin's tables are made on the generator's DC rail there.
 
-Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--source-rail V | --hot-rail V]
-[--draw-rail] [--temp T] [--workers W]`` (``--temp``: only the conditions at T °C). Prints
-one table and writes ``benchmarks/results/pvt.json`` (``pvt_pex.json`` with ``--pex``;
-``..._rail`` / ``..._hotrail`` with a rail, which the file records, ``..._drawn`` with a drawn
-one, ``..._<T>C`` with ``--temp``) and a heat map beside it. 17 x n simulations.
+Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--source-rail V | --hot-rail V |
+--rail-generator] [--draw-rail] [--temp T] [--workers W]`` (``--temp``: only the
+conditions at T °C). Prints one table and writes ``benchmarks/results/pvt.json``
+(``pvt_pex.json`` with ``--pex``; ``..._rail`` / ``..._hotrail`` / ``..._generator`` with a
+rail, which the file records, ``..._drawn`` with a drawn one, ``..._<T>C`` with ``--temp``)
+and a heat map beside it. 17 x n simulations.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ import provenance
 
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
-from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, hot_rail
+from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, generated_rail, hot_rail
 from bmru_pdk.errors import BmruError
 from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
@@ -119,15 +123,20 @@ def main() -> None:
                       help="NMOS sources on a rail V above the substrate (a re-wired netlist)")
     rail.add_argument("--hot-rail", type=float, default=0.0, metavar="V",
                       help="the rail on ground up to 27 °C, rising linearly to V at 125 °C")
+    rail.add_argument("--rail-generator", action="store_true",
+                      help="the drawn rail held by the rail generator (needs --draw-rail)")
     parser.add_argument("--draw-rail", action="store_true",
                         help="the tile drawn with the rail (pin vsn), not re-wired")
     parser.add_argument("--temp", type=float, default=None,
                         help="only the conditions at this temperature, °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     args = parser.parse_args()
-    conditions = [dataclasses.replace(c, rail_v=args.source_rail or hot_rail(c.temp_c,
-                                                                             args.hot_rail),
-                                      rail_follows_temp=bool(args.hot_rail))
+    if args.rail_generator and not args.draw_rail:
+        parser.error("--rail-generator holds the drawn rail: add --draw-rail")
+    conditions = [
+        generated_rail(c.corner, c.temp_c, c.vdd_v) if args.rail_generator else
+        dataclasses.replace(c, rail_v=args.source_rail or hot_rail(c.temp_c, args.hot_rail),
+                            rail_follows_temp=bool(args.hot_rail))
         for c in CONDITIONS if args.temp is None or c.temp_c == args.temp]
     checkpoint = bundled_checkpoint()
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
@@ -169,11 +178,12 @@ def main() -> None:
               "i_unit_na": build.tables.i_unit_na, "frame_s": FRAME_S,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
               "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
-              "drawn_rail": args.draw_rail,
+              "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
               "temp_c": args.temp,
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
     name = ("pvt_pex" if args.pex else "pvt") + (
         "_rail" if args.source_rail else "") + ("_hotrail" if args.hot_rail else "") + (
+        "_generator" if args.rail_generator else "") + (
         "_drawn" if args.draw_rail else "") + (
         "" if args.temp is None else f"_{args.temp:g}C")
     write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")

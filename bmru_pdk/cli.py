@@ -593,6 +593,9 @@ def compare(
              "this many V at 125 °C (instead of --source-rail; the nominal model stays the "
              "tile's own)")] = 0.0,
     draw_rail: DrawRail = False,
+    rail_generator: Annotated[bool, typer.Option(
+        help="hold the drawn rail (--draw-rail) with the rail generator, a leakage servo, "
+             "instead of an ideal source (the nominal model stays the tile's own)")] = False,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model.
 
@@ -600,19 +603,22 @@ def compare(
     characterised first and the model also runs the values the tile realises there
     (condition_twin in compare.json). With --source-rail the nominal model is the values
     the drawing realises on that rail at typical 27 °C 1.8 V; with --hot-rail the rail
-    follows temperature and the nominal model stays the tile's own.
+    follows temperature and the nominal model stays the tile's own; with --rail-generator
+    the condition's twin is characterised on the generator's DC rail there.
     """
     from bmru_pdk.spice import check_source_rail
 
     # the rails are checked before the analyses are imported (seconds on a cold start)
-    if source_rail and hot_rail:
-        raise BmruError("give --source-rail or --hot-rail, not both")
+    if sum(map(bool, (source_rail, hot_rail, rail_generator))) > 1:
+        raise BmruError("give one of --source-rail, --hot-rail and --rail-generator")
+    if rail_generator and not draw_rail:
+        raise BmruError("--rail-generator holds the drawn rail: add --draw-rail")
     for value, flag in ((source_rail, "--source-rail"), (hot_rail, "--hot-rail")):
         if value:
             check_source_rail(value, flag)
     from bmru_pdk.analyses.compare import compare as run_compare
     from bmru_pdk.analyses.compare import raise_failures, target_check
-    from bmru_pdk.analyses.testbench import Condition
+    from bmru_pdk.analyses.testbench import Condition, generated_rail
     from bmru_pdk.analyses.testbench import hot_rail as follow
     from bmru_pdk.executor import make_executor
     from bmru_pdk.model.checkpoint import open_checkpoint
@@ -621,6 +627,8 @@ def compare(
     temp_c, vdd_v = _condition(temp, vdd)
     condition = Condition(corner, temp_c, vdd_v, source_rail or follow(temp_c, hot_rail),
                           rail_follows_temp=bool(hot_rail))
+    if rail_generator:
+        condition = generated_rail(corner, temp_c, vdd_v)
     ckpt = open_checkpoint(checkpoint)
     tables = _tables()
     check_output_dir(output, force)

@@ -58,7 +58,6 @@ COMMANDS = {
     "noise.json": "python benchmarks/bench_noise.py",
     "pelgrom.json": "python benchmarks/bench_pelgrom.py",
     "signoff.json": "python benchmarks/bench_signoff.py --repeats 2",
-    "sizing.json": "python benchmarks/bench_sizing.py --seeds 16 --n 10 --workers 2",
     "training.json": "python benchmarks/bench_training.py --data build/kws",
 }
 
@@ -68,7 +67,7 @@ CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devic
                              "drain_matching.json", "leakage.json", "noise.json", "pelgrom.json",
                              "ratio_drawings.json", "signoff.json", "training.json",
                              "candidates.json", "candidates_codesign.json",
-                             "candidates_0.2nA.json"})
+                             "candidates_0.2nA.json", "rail_generator.json"})
 
 
 @dataclass(frozen=True)
@@ -83,8 +82,6 @@ class Attribution:
     sample: str = ""
 
 
-FIRST_1NA = "the first checkpoint at 1 nA per unit"
-CODESIGNED = "the co-designed checkpoint at 0.2 nA per unit"
 ATTRIBUTED = {
     "candidates.json": Attribution("91311a369f77", "the first retraining's candidates at 0.3 nA "
                                    "per unit", "tuning sample"),
@@ -92,8 +89,6 @@ ATTRIBUTED = {
                                          "tuning sample"),
     "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
                                             "tuning sample"),
-    "sizing.json": Attribution("8d6fe4fe3dfc", CODESIGNED + ", on the tile as drawn before "
-                               "the unit-element mirrors"),
 }
 
 
@@ -464,13 +459,13 @@ def operating_point_table(op: Results) -> str:
 
 
 @region("targets.table", "run.json", "montecarlo.json", "twin.json", "model.json",
-        "tile.json")
+        "tile.json", "sizing.json")
 def targets_table(run: Results, mc: Results, twin: Results, model: Results,
-                  tiles: Results) -> str:
+                  tiles: Results, sizing: Results) -> str:
     """The co-design targets against what the results files hold (docs/codesign.md): the
     tile's own rows from ``make run`` (sealed sample; the operating-point sweep chose on the
-    tuning sample, so it reports no target). The sizing bench's figures are not among them:
-    its run predates the unit-element drawing."""
+    tuning sample, so it reports no target); the area against sigma from the sizing bench
+    (tuning sample: it chooses)."""
     c = run["compare"]
     held = c["realised"]
     s = mc["summary"]
@@ -509,12 +504,14 @@ def targets_table(run: Results, mc: Results, twin: Results, model: Results,
          f"{len(model['sweep']['rows']['16']['seeds'])} seeds {pct(sweep_mean(model, 16))} %)",
          ">= 97 %",
          "`bench_model.py`"),
-        ("tile area d = 4", f"**{mm2(bundled['area_um2'])} mm²** with the package's unit",
-         "reported against sigma (`bench_sizing.py`: not re-run on this drawing)",
-         "`bench_tile.py`"),
+        ("tile area d = 4", f"**{mm2(bundled['area_um2'])} mm²** with the package's unit; "
+         + ", ".join(f"{mm2(p['tile_area_um2'])} mm² at {pct(p['mirror_sigma']['nfet_03v3'])} % "
+                     f"NMOS sigma (dies {pct(p['die_agreement_with_nominal']['mean'])} %)"
+                     for p in sizing["points"]),
+         "reported beside the sigma it buys", "`bench_tile.py`, `bench_sizing.py`"),
     ]
     return (table(("figure", "measured", "target", "command"), rows) + "\n\n"
-            + caption(run, mc, twin, model, tiles))
+            + caption(run, mc, twin, model, tiles, sizing))
 
 
 def onsets(r: Results, prefix: str) -> int:
@@ -1013,20 +1010,74 @@ def rail_table(r: Results, beside: Results, label: str) -> str:
                 f"simulations, {num(r['seconds'])} s")))
 
 
+def rail_screen(r: Results, label: Callable[[dict], str],
+                rail: Callable[[dict], str]) -> list[tuple[str, ...]]:
+    """The rows of a rail screen at 125 °C: ``label(row)``, each corner's agreement per layer
+    after ``rail(corner)``, the worst layer and the power range."""
+    return [(label(row), *(rail(c) + " / ".join(pct(a) for a in c["state_agreement_per_layer"])
+                           for c in row["corners"].values()),
+             f"{pct(row['worst_layer'])} %",
+             "-".join(num(f(v["power_nw"] for v in row["corners"].values())) for f in (min, max)))
+            for row in r["rails"]]
+
+
 @region("hot_rail.table", "hot_rail.json")
 def hot_rail_table(r: Results) -> str:
     """The rail screen at 125 °C on the tuning sample (docs/corners.md)."""
     corners = list(r["rails"][0]["corners"])
-    rows = [(f"{row['rail_v']:g}" + (" (chosen)" if row["rail_v"] == r["chosen_rail_v"] else ""),
-             *(" / ".join(f"{pct(a)}" for a in row["corners"][k]["state_agreement_per_layer"])
-               for k in corners),
-             f"{pct(row['worst_layer'])} %",
-             "-".join(num(f(v["power_nw"] for v in row["corners"].values())) for f in (min, max)))
-            for row in r["rails"]]
+    rows = rail_screen(r, lambda row: f"{row['rail_v']:g}" + (
+        " (chosen)" if row["rail_v"] == r["chosen_rail_v"] else ""), lambda _c: "")
     return (table(("rail, V", *(f"{k} 125 °C: layer 0 / 1 bits, %" for k in corners),
                    "worst layer", "power, nW"), rows)
             + "\n\n" + caption(r, note=f"{r['utterances']} utterances per point, device-only "
                                         f"netlist, tile `{r['tile']}`, {num(r['seconds'])} s"))
+
+
+@region("rail_generator.table", "rail_generator.json", "leakage.json")
+def rail_generator_table(r: Results, leak: Results) -> str:
+    """The rail generator on its own at the 17 conditions (docs/corners.md)."""
+    loads = r["loads_na"]
+    smallest = min(leak["thresholds_units"]) * leak["i_unit_na"] * 1e3  # pA
+    n_off = max(leak["n_off"])
+    rows = []
+    for c in r["conditions"]:
+        pts = c["points"]
+        worst = max(p["off_unit_leak_pa"] for p in pts)
+        rows.append((c["condition"], " / ".join(f"{p['rail_v']:.3f}" for p in pts),
+                     " / ".join(f"{p['x_v']:.2f}" for p in pts),
+                     " / ".join(f"{max(p['off_unit_leak_pa'], 0.0):.2f}" for p in pts),
+                     f"{pct(n_off * worst / smallest)} %",
+                     f"{max(p['supply_na'] for p in pts) * 1e3:.0f}"))
+    steps = "; ".join(
+        f"{s['corner']} 125 °C: rail {s['up']['rail_before_v']:.3f} -> "
+        f"{s['up']['rail_after_v']:.3f} V, {num(s['up']['excursion_v'] * 1e3)} mV at most "
+        f"from where it settles, within 5 mV after {s['up']['settle_ms']:g} ms (back down: "
+        f"{num(s['down']['excursion_v'] * 1e3)} mV, {s['down']['settle_ms']:g} ms)"
+        for s in r["steps"])
+    loads_s = " / ".join(f"{x:g}" for x in loads)
+    return (table(("condition", f"rail at {loads_s} nA, V", "servo node x, V",
+                   "OFF unit leakage, pA (net of GMIN)",
+                   f"{n_off} OFF units against the smallest threshold ({smallest:.0f} pA), worst",
+                   "generator's own supply, pA"), rows)
+            + f"\n\nLoad stepped {loads[1]:g} -> {loads[2]:g} nA and back: {steps}. "
+            f"Devices: " + ", ".join(f"{k} {v}" for k, v in r["devices"].items())
+            + f"; {num(r['gate_area_um2'])} µm² of gate; set current "
+            f"{r['set_current_pa']:g} pA.\n\n"
+            + caption(r, leak, note=f"{num(r['seconds'])} s"))
+
+
+@region("hot_rail.generator", "hot_rail_generator.json")
+def hot_rail_generator(r: Results) -> str:
+    """The tile on the generator's rail, and on an ideal source at its DC rail
+    (docs/corners.md)."""
+    corners = list(r["rails"][0]["corners"])
+    rows = rail_screen(r, lambda row: row["rail"], lambda c: f"{c['rail_v']:.3f}: ")
+    return (table(("rail held by", *(f"{k} 125 °C: rail V: layer 0 / 1 bits, %" for k in corners),
+                   "worst layer", "power, nW"), rows)
+            + "\n\n" + caption(r, note=(
+                f"{r['utterances']} utterances per point, device-only netlist, tile "
+                f"`{r['tile']}` drawn with the rail, the generator's DC rail taken at "
+                f"{r['generator_load_na']:g} nA, {num(r['seconds'])} s")))
 
 
 # ---------------------------------------------------------------------------------- power, speed

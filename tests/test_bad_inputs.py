@@ -482,7 +482,9 @@ def test_source_rail_out_of_range_refused_before_any_work(home: Path, rail: str)
 
 @pytest.mark.parametrize("args, words", [
     (["--hot-rail", "2"], ["--hot-rail 2", "between 0 and 1 V"]),
-    (["--source-rail", "0.3", "--hot-rail", "0.45"], ["--source-rail or --hot-rail"]),
+    (["--source-rail", "0.3", "--hot-rail", "0.45"], ["one of --source-rail, --hot-rail"]),
+    (["--hot-rail", "0.45", "--rail-generator", "--draw-rail"], ["--rail-generator"]),
+    (["--rail-generator"], ["--rail-generator", "add --draw-rail"]),
 ])
 def test_hot_rail_refused_before_any_work(home: Path, args: list[str], words: list[str]) -> None:
     before = snapshot(home)

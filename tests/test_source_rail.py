@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from bmru_pdk.analyses import simulation
-from bmru_pdk.analyses.testbench import FRAME_S, Condition, hot_rail
-from bmru_pdk.circuits import NFET, PFET
+from bmru_pdk.analyses.testbench import FRAME_S, Condition, generated_rail, hot_rail
+from bmru_pdk.circuits import NFET, PFET, RailGeneratorParams
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.builders import CellParams, UnitParams, bmru_cell, bmru_unit
+from bmru_pdk.errors import BmruError
 from bmru_pdk.model.checkpoint import random_checkpoint
 from bmru_pdk.spice import SOURCE_RAIL, SpiceError, on_source_rail, simulate
 
@@ -137,7 +138,6 @@ def test_the_hot_rail_follows_temperature_and_keeps_the_tiles_own_model() -> Non
 
 def test_tables_made_on_a_rail_do_not_map_a_tile() -> None:
     from bmru_pdk.circuits.mapping import load_tables
-    from bmru_pdk.errors import BmruError
     from bmru_pdk.layouts.tile import build_tile
     from bmru_pdk.model import bundled_checkpoint, open_checkpoint
 
@@ -175,10 +175,12 @@ def tiny_drawn(tmp_path_factory: pytest.TempPathFactory) -> tuple:
     return _tiny(tmp_path_factory.mktemp("drawn"), drawn=True)
 
 
-def _agrees(tile: tuple, corner: str, rail_v: float) -> bool:
+def _agrees(tile: tuple, corner: str, rail_v: float,
+            generator: RailGeneratorParams | None = None) -> bool:
     sim, s0, model_states = tile[:3]
+    condition = Condition(corner, 125.0, rail_v=rail_v, rail_generator=generator)
     hw = simulation.simulate_utterance(sim.netlist, sim.decision_nets, s0, FRAMES, FRAME_S,
-                                       condition=Condition(corner, 125.0, rail_v=rail_v))
+                                       condition=condition)
     return bool((hw.states[0][:, 0] == model_states).all())
 
 
@@ -228,6 +230,31 @@ def test_hot_tile_on_the_drawn_rail_agrees_in_every_frame(tiny_drawn: tuple) -> 
     sim, s0, model_states = tiny_drawn[:3]
     hw = simulation.simulate_utterance(sim.netlist, sim.decision_nets, s0, FRAMES, FRAME_S)
     assert (hw.states[0][:, 0] == model_states).all()
+
+
+def test_hot_tile_on_the_generated_rail_agrees_in_every_frame(tiny_drawn: tuple) -> None:
+    """The drawn rail held by its generator instead of an ideal source: at ff 125 °C it
+    lifts the rail until the OFF outputs leak about its 1 pA target (tests/
+    test_rail_generator.py), so every frame agrees as on the ideal rail; a generator asked
+    to hold more than an OFF unit leaks on ground (50 pA) leaves the rail there and the
+    frames disagree as on ground (the negative)."""
+    gen = RailGeneratorParams()
+    assert _agrees(tiny_drawn, "ff", 0.0, gen)
+    assert not _agrees(tiny_drawn, "ff", 0.0, gen.model_copy(update={"leak_target_pa": 50.0}))
+
+
+def test_a_generated_rail_is_named_and_keeps_the_tiles_own_model() -> None:
+    """The condition's rail_v is the generator's DC rail there (its twin's tables are made
+    on it): on ground at 27 °C, lifted at ff 125 °C (tests/test_rail_generator.py)."""
+    c = generated_rail("ff", 125.0)
+    assert c.name == "ff 125C 1.8V rail generator" and c.rail_generator == RailGeneratorParams()
+    assert c.rail_v > 0.3 and generated_rail().rail_v == 0.0
+    assert c.nominal.rail_v == 0.0 and Condition("ff", 125.0, rail_v=0.4).nominal.rail_v == 0.4
+
+
+def test_the_rail_generator_needs_a_drawn_rail(tiny: tuple) -> None:
+    with pytest.raises(BmruError, match="drawn with the NMOS source rail"):
+        _agrees(tiny, "ff", 0.0, RailGeneratorParams())
 
 
 def test_bmru_tile_draws_the_rail_on_request(tmp_path: Path) -> None:

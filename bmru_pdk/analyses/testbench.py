@@ -18,7 +18,7 @@ from typing import TypeVar
 import klayout.db as kdb
 import numpy as np
 
-from bmru_pdk.circuits import names
+from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench, rail_generator
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
@@ -54,6 +54,10 @@ class Condition:
             (docs/corners.md, "The rail in the tile").
         rail_follows_temp: The rail is :func:`hot_rail`'s schedule, on ground at 27 °C: the
             nominal model is the tile's own, not one remade on the rail.
+        rail_generator: The drawn rail is held by this
+            :func:`~bmru_pdk.circuits.rail_generator` (its set current from an ideal source,
+            as the reference's is), not by an ideal source; ``rail_v`` is then only the rail
+            the condition's twin is characterised on. The nominal model is the tile's own.
     """
 
     corner: str = "typical"
@@ -61,25 +65,42 @@ class Condition:
     vdd_v: float = VDD_V
     rail_v: float = 0.0
     rail_follows_temp: bool = False
+    rail_generator: RailGeneratorParams | None = None
 
     @property
     def name(self) -> str:
-        """``typical 27C 1.8V`` (``... rail 0.6V`` on a source rail)."""
-        rail = f" rail {self.rail_v:g}V" if self.rail_v else ""
+        """``typical 27C 1.8V`` (``... rail 0.6V`` on a source rail, ``... rail generator``
+        on the generator)."""
+        rail = " rail generator" if self.rail_generator is not None else (
+            f" rail {self.rail_v:g}V" if self.rail_v else "")
         return f"{self.corner} {self.temp_c:g}C {self.vdd_v:g}V{rail}"
 
     @property
     def nominal(self) -> Condition:
         """Typical 27 °C 1.8 V on this condition's rail there: where its nominal model is
         made."""
-        return Condition(rail_v=0.0 if self.rail_follows_temp else self.rail_v,
-                         rail_follows_temp=self.rail_follows_temp)
+        own = self.rail_follows_temp or self.rail_generator is not None
+        return Condition(rail_v=0.0 if own else self.rail_v,
+                         rail_follows_temp=self.rail_follows_temp,
+                         rail_generator=self.rail_generator)
 
 
 NOMINAL = Condition()
 # The rail that follows temperature (docs/corners.md, "The rail in the tile"): on ground up
 # to REST_C, rising linearly to its top voltage at HOT_C (only the ends are measured).
 REST_C, HOT_C = 27.0, 125.0
+
+
+def generated_rail(corner: str = "typical", temp_c: float = 27.0, vdd_v: float = VDD_V,
+                   params: RailGeneratorParams | None = None) -> Condition:
+    """A condition whose drawn rail the generator ``params`` (default its defaults) holds;
+    its ``rail_v``, on which the condition's twin is characterised, is the generator's DC
+    rail under the bundled tile's NMOS current (:data:`rail_bench.TILE_LOAD_NA`), to 10 mV:
+    a rail of a few mV is the sink's drop when it holds the rail on ground, not a lift."""
+    params = params or RailGeneratorParams()
+    rail = rail_bench.operating_point(params, rail_bench.TILE_LOAD_NA, corner, temp_c, vdd_v)
+    return Condition(corner, temp_c, vdd_v, rail_v=round(max(rail.rail_v, 0.0), 2),
+                     rail_generator=params)
 
 
 def hot_rail(temp_c: float, top_v: float) -> float:
@@ -432,10 +453,12 @@ def deck(
     lines += [pwl(p, p, x_na[:, i], frame_s, tables.i_unit_na) for p, i in inputs.items()]
     # the readout holds its rails at the nominal ReLU diode's voltage above the NMOS sources
     # (a tile's own tables are made on ground: build_tile refuses others)
-    v_hold = tables.v_sum + condition.rail_v
-    lines += [f"V{y} {y} 0 {v_hold:.6g}" for y in outputs]
-    if SOURCE_RAIL in tile.pins:  # a tile that draws the rail: its pin, at the condition's
-        lines.append(f"V{SOURCE_RAIL} {SOURCE_RAIL} 0 {condition.rail_v:g}")
+    if condition.rail_generator is not None:
+        lines += _generated_rail(tile, outputs, tables.v_sum, condition)
+    else:
+        lines += [f"V{y} {y} 0 {tables.v_sum + condition.rail_v:.6g}" for y in outputs]
+        if SOURCE_RAIL in tile.pins:  # a tile that draws the rail: its pin, at the condition's
+            lines.append(f"V{SOURCE_RAIL} {SOURCE_RAIL} 0 {condition.rail_v:g}")
     lines += list(extra)
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))
@@ -444,6 +467,34 @@ def deck(
     lines.append(".save " + " ".join(saved))
     lines.append(f".tran {frame_s / 50:.4g} {n * frame_s:.6g} 0 {frame_s / 20:.4g}")
     return "\n".join(lines)
+
+
+def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
+                    condition: Condition) -> list[str]:
+    """The rail generator on the tile's pin ``vsn``, and the readout's holds riding on the
+    rail it makes (each output's source, whose current is the output's, in series with a
+    follower of the rail).
+
+    The generator starts at its own DC operating point under the tile's mean NMOS current
+    (:func:`rail_bench.operating_point`), as the decision nodes start at their states: a
+    tile powered up long before. ngspice's operating point of the whole tile with the
+    generator does not always converge on its own (at fs 125 °C gmin stepping fails) and
+    then starts the run from a rail the generator never holds.
+    """
+    params = condition.rail_generator
+    if SOURCE_RAIL not in tile.pins or params is None:
+        raise BmruError("the rail generator needs a tile drawn with the NMOS source rail "
+                        f"(pin {SOURCE_RAIL}): draw it with --draw-rail")
+    gen = rail_generator(params)
+    op = rail_bench.operating_point(params, rail_bench.TILE_LOAD_NA, condition.corner,
+                                    condition.temp_c, condition.vdd_v)
+    lines = [gen.to_spice(), f"Xrailgen {SOURCE_RAIL} railgen_iset vdd vss {gen.name}",
+             f"Irailgen vdd railgen_iset {params.i_set_pa:g}p",
+             f".ic v({SOURCE_RAIL})={op.rail_v:.4g} v(xrailgen.x)={op.x_v:.4g} "
+             f"v(xrailgen.y)={op.y_v:.4g}"]
+    for y in outputs:
+        lines += [f"V{y} {y} {y}_rail {v_sum:.6g}", f"E{y} {y}_rail 0 {SOURCE_RAIL} 0 1"]
+    return lines
 
 
 def frame_ends(time: np.ndarray, values: np.ndarray, frame_s: float, n: int) -> np.ndarray:

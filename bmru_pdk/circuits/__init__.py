@@ -8,6 +8,7 @@ from bmru_pdk.circuits.builders import (
     BiasParams,
     CellParams,
     MirrorParams,
+    RailGeneratorParams,
     ReluParams,
     UnitParams,
     WeightArrayParams,
@@ -15,6 +16,7 @@ from bmru_pdk.circuits.builders import (
     bmru_cell,
     bmru_unit,
     current_mirror,
+    rail_generator,
     relu_node,
     weight_array,
 )
@@ -23,7 +25,7 @@ from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, UnitRatio, unit_r
 
 __all__ = [
     "NFET", "PFET", "SWITCH", "UNIT", "BiasOutput", "BiasParams", "CellParams", "Circuit",
-    "Device", "Instance", "MirrorParams", "Pin", "ReluParams", "UnitDevice",
+    "Device", "Instance", "MirrorParams", "Pin", "RailGeneratorParams", "ReluParams", "UnitDevice",
     "UnitParams", "UnitRatio", "WeightArrayParams", "bias_generator", "bmru_cell", "bmru_unit",
-    "current_mirror", "relu_node", "unit_ratio", "weight_array",
+    "current_mirror", "rail_generator", "relu_node", "unit_ratio", "weight_array",
 ]

@@ -188,6 +188,81 @@ def bias_generator(p: BiasParams) -> Circuit:
                    devices=devices, doc="bias generator")
 
 
+# ---------------------------------------------------------------- NMOS source rail generator
+
+class RailGeneratorParams(_Params):
+    """The generator of the NMOS source rail ``vsn``: a leakage servo that lifts the rail
+    only as far as the tile's OFF devices need, through a flipped voltage follower that
+    holds it against the tile's changing current (docs/corners.md, "The rail generator").
+
+    Attributes:
+        replicas: OFF unit NMOS devices in parallel whose leakage is servoed: gate and
+            source on ``vsn``, bulk on ``vss``, as the tile's OFF mirror outputs.
+        follower_bias: the follower's bias current, as a ratio to the set current: what
+            keeps the rail stiff (its loop gain and speed), and the generator's main draw.
+        sink: ratio of the sink ``MS`` that carries the tile's NMOS current; it caps the
+            rail (as a diode) where the leakage target is out of reach.
+        cap: unit gates of the PMOS capacitor ``MCX`` on the servo's node ``x``.
+        leak_target_pa: each replica's leakage the servo holds, pA; the set current taken
+            in at pin ``iset`` is ``replicas`` x this (:attr:`i_set_pa`).
+        unit: unit device.
+        name: circuit name; default ``railgen_<digest>``.
+    """
+
+    replicas: int = Field(default=128, ge=1)
+    follower_bias: int = Field(default=16, ge=1)
+    sink: float = Field(default=0.125, gt=0)
+    cap: int = Field(default=12, ge=1)
+    # 1 pA: eight OFF unit outputs on a rail then leak ~6 % of the smallest threshold drawn
+    # at 0.2 nA per unit (132 pA, docs/corners.md's leakage floor)
+    leak_target_pa: float = Field(default=1.0, gt=0)
+    unit: UnitDevice = UNIT
+    name: str | None = None
+
+    @property
+    def i_set_pa(self) -> float:
+        """The set current the generator's pin ``iset`` takes, pA."""
+        return self.replicas * self.leak_target_pa
+
+
+def rail_generator(p: RailGeneratorParams) -> Circuit:
+    """Leakage servo on ``vsn``. The replicas' leakage, copied by ``MPD``/``MPC``, sources
+    into node ``x`` against the set current that ``MNR``/``MNS`` sink from it: cold, the
+    replicas leak less, ``x`` falls to ground and the rail with it; hot, ``x`` rises until
+    the rail's reverse body bias brings each replica's leakage down to ``iset / replicas``.
+    ``x`` drives a flipped voltage follower: ``MF`` (gate ``x``, source on the rail) carries
+    the bias ``MPY`` sources into node ``y``, and ``MS`` (gate ``y``) sinks the rest of the
+    tile's current, so the rail sits a Vgs below ``x`` with the follower's loop gain
+    against changes of the tile's current. ``MNB``/``MPB`` make the bias from the set
+    current.
+
+    Pins: ``vsn`` (the rail: the tile's NMOS current in), ``iset`` (set current in:
+    ``replicas`` x the leakage target), ``vdd``, ``vss``.
+    """
+    u = p.unit
+    unit = {"w": u.w, "l": u.l}
+    rail = VSN.name
+    devices = [
+        Device(name="MR", kind=NFET, **unit, fingers=p.replicas, d="p", g=rail, s=rail,
+               b="vss", param="replicas"),
+        _diode("MPD", PFET, "p", u), _mos("MPC", PFET, "x", "p", 1.0, u),
+        _diode("MNR", NFET, "iset", u), _mos("MNS", NFET, "x", "iset", 1.0, u),
+        _mos("MNB", NFET, "b", "iset", 1.0, u), _diode("MPB", PFET, "b", u),
+        _mos("MPY", PFET, "y", "b", p.follower_bias, u, "follower_bias"),
+        Device(name="MF", kind=NFET, **unit, d="y", g="x", s=rail, b="vss"),
+        _mos("MS", NFET, rail, "y", p.sink, u, "sink"),
+        Device(name="MCX", kind=PFET, **unit, fingers=p.cap, d="vdd", g="x", s="vdd",
+               b="vdd", param="cap"),
+    ]
+    pins = [Pin(name=rail, role="output", signal="current", flow="sink",
+                doc="the NMOS source rail: the tile's NMOS current in"),
+            Pin(name="iset", role="bias", signal="current", flow="sink",
+                doc="set current in: replicas x the leakage target"),
+            VDD, VSS]
+    return Circuit(name=p.name or f"railgen_{p.digest()}", pins=pins, devices=devices,
+                   doc="NMOS source rail generator (leakage servo, flipped voltage follower)")
+
+
 # ---------------------------------------------------------------- hysteretic cell
 
 class CellParams(_Params):

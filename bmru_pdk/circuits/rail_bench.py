@@ -1,0 +1,70 @@
+"""Benches of the NMOS source rail's generator on its own (:func:`rail_generator`): the
+generator, its set current from an ideal source, the tile's NMOS current as an ideal load
+into the rail (from a supply of its own, so the generator's draw is its supply's current),
+and a probe: one OFF unit NMOS output on the rail (gate and source on ``vsn``, bulk on
+ground, drain held at a summing node's voltage), whose leakage is the floor each OFF output
+of the tile leaves.
+
+ngspice's default GMIN is kept, as in every tile simulation: the probe's leakage is given
+net of GMIN's current across its drain junction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bmru_pdk.circuits.builders import RailGeneratorParams, rail_generator
+from bmru_pdk.spice import simulate
+from bmru_pdk.tech import VDD_V
+
+DRAIN_V = 1.0  # a summing node's voltage above the rail (docs/corners.md, the headroom table)
+GMIN_S = 1e-12  # ngspice's default, across the probe's drain junction
+# The bundled tile's mean current through its NMOS sources at 125 °C (its rail's current in
+# a drawn-rail run at typical 125 °C): the load a tile-level DC rail is taken at.
+TILE_LOAD_NA = 48.0
+
+
+def deck(params: RailGeneratorParams, load: str, vdd_v: float = VDD_V,
+         i_set_pa: float | None = None) -> str:
+    """The generator, its set current (``params.i_set_pa`` unless given), the load (a SPICE
+    current source's value: ``dc 40n``) into the rail and the OFF probe unit."""
+    gen = rail_generator(params)
+    unit = params.unit
+    i_set = params.i_set_pa if i_set_pa is None else i_set_pa
+    return "\n".join([
+        gen.to_spice(), f"Xgen vsn iset vdd 0 {gen.name}",
+        f"Vdd vdd 0 {vdd_v:g}", f"Vload vl 0 {vdd_v:g}", f"Vprobe pd 0 {DRAIN_V:g}",
+        f"Iset vdd iset {i_set:g}p", f"Iload vl vsn {load}",
+        f"Xprobe pd vsn vsn 0 nfet_03v3 w={unit.w:g}u l={unit.l:g}u nf=1 m=1"])
+
+
+@dataclass(frozen=True)
+class RailPoint:
+    """The generator's operating point at one load.
+
+    Attributes:
+        rail_v: the rail's voltage.
+        x_v: the servo's node, the follower's gate (near ground: the rail held at
+            ground; at VDD: the follower open, the rail on the sink as a diode).
+        y_v: the sink's gate.
+        off_unit_leak_pa: the probe's leakage, net of GMIN.
+        supply_na: the generator's own supply current.
+    """
+
+    rail_v: float
+    x_v: float
+    y_v: float
+    off_unit_leak_pa: float
+    supply_na: float
+
+
+def operating_point(params: RailGeneratorParams, load_na: float, corner: str = "typical",
+                    temp_c: float = 27.0, vdd_v: float = VDD_V,
+                    i_set_pa: float | None = None) -> RailPoint:
+    """The generator's DC operating point under a load of ``load_na`` at a condition."""
+    v = simulate(deck(params, f"dc {load_na:g}n", vdd_v, i_set_pa) + "\n.op", corner=corner,
+                 temp_c=temp_c).vectors
+    return RailPoint(rail_v=float(v["vsn"][0]), x_v=float(v["xgen.x"][0]),
+                     y_v=float(v["xgen.y"][0]),
+                     off_unit_leak_pa=(float(-v["vprobe#branch"][0]) - GMIN_S * DRAIN_V) * 1e12,
+                     supply_na=float(-v["vdd#branch"][0]) * 1e9)
