@@ -482,7 +482,8 @@ def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
     then starts the run from a rail the generator never holds.
     """
     params = condition.rail_generator
-    if SOURCE_RAIL not in tile.pins or params is None:
+    assert params is not None  # deck calls this only for a condition with a generator
+    if SOURCE_RAIL not in tile.pins:
         raise BmruError("the rail generator needs a tile drawn with the NMOS source rail "
                         f"(pin {SOURCE_RAIL}): draw it with --draw-rail")
     gen = rail_generator(params)

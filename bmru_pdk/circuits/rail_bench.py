@@ -12,6 +12,7 @@ net of GMIN's current across its drain junction.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bmru_pdk.circuits.builders import RailGeneratorParams, rail_generator
 from bmru_pdk.spice import simulate
@@ -58,6 +59,7 @@ class RailPoint:
     supply_na: float
 
 
+@lru_cache(maxsize=64)  # a tile run asks once per utterance deck: one DC run per condition
 def operating_point(params: RailGeneratorParams, load_na: float, corner: str = "typical",
                     temp_c: float = 27.0, vdd_v: float = VDD_V,
                     i_set_pa: float | None = None) -> RailPoint:
