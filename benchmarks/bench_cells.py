@@ -62,6 +62,8 @@ def main() -> None:
         "bmru_unit": (library.bmru_unit, builders.bmru_unit(builders.UnitParams(cell=cell))),
         "relu_node": (library.relu_node, builders.relu_node(builders.ReluParams())),
         "bias_generator": (library.bias_generator, builders.bias_generator(builders.BiasParams())),
+        "rail_generator": (library.rail_generator,
+                           builders.rail_generator(builders.RailGeneratorParams())),
         "nmirror_1x4": (lambda: library.current_mirror("nfet", (1.0,) * 4),
                         builders.current_mirror(builders.MirrorParams(kind="nfet_03v3",
                                                                       ratios=[1.0] * 4))),

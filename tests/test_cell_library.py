@@ -129,6 +129,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         tuple(round((0.3 + 0.01 * ((5 * i + j) % 40)) * (-1) ** (i + j // 3), 3)
               for j in range(70)) for i in range(3))}),
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
+    # the rail generator with a last row of one replica block and a shorter sink stack
+    "railgen_small": ("rail_generator", {"replicas": 40, "follower_bias": 4, "sink": 0.25,
+                                         "cap": 2}),
     "unit_sink_bias": ("bmru_unit", {"r_thresh": 4.0, "r_width": 1.0, "r_gain": 2.0,
                                      "r_bias": -0.7}),
     # the NMOS source rail (pin vsn): whole units, stacks, both signs, a sunk bias
@@ -394,6 +397,17 @@ def test_lvs_catches_a_mirror_drawn_with_a_wrong_stack(tmp_path: Path) -> None:
     result = lvs.run(_write(drawn, tmp_path), meant.to_spice())
     assert not result.match
     assert any(m.kind == "device" for m in result.mismatches), result.summary()
+
+
+def test_lvs_catches_a_rail_generator_drawn_without_its_capacitor(tmp_path: Path) -> None:
+    """The generator's capacitor ``MCX`` is a PMOS with drain, source and bulk on ``vdd``: a
+    schematic that leaves it out must not match the drawing that has it."""
+    drawn = library.rail_generator(replicas=32, cap=2)
+    meant = builders.rail_generator(builders.RailGeneratorParams(replicas=32, cap=2))
+    without = meant.model_copy(update={"devices": [d for d in meant.devices if d.name != "MCX"]})
+    assert lvs.run(_write(drawn, tmp_path), meant.to_spice()).match
+    result = lvs.run(_write(drawn, tmp_path), without.to_spice())
+    assert not result.match, result.summary()
 
 
 # ---- GDS regression ------------------------------------------------------------------------

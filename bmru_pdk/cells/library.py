@@ -144,6 +144,33 @@ def relu_node(unit_um: float = UNIT.w, source_rail: bool = False) -> gf.Componen
 
 
 @gf.cell
+def rail_generator(replicas: int = 128, follower_bias: int = 16, sink: float = 0.125,
+                   cap: int = 12, unit_um: float = UNIT.w) -> gf.Component:
+    """Generator of the NMOS source rail: a leakage servo of OFF replicas and the flipped
+    voltage follower that holds the rail (:func:`bmru_pdk.circuits.builders.rail_generator`).
+
+    The replicas fill rows of two blocks at the bottom; above them the servo's NMOS, the
+    follower and its bias, then the PMOS copy of the replicas' leakage and the capacitor.
+    Ports: ``vsn`` (the rail), ``iset`` (set current in), ``vdd``, ``vss``.
+
+    Args:
+        replicas: OFF unit NMOS devices whose leakage is servoed.
+        follower_bias: the follower's bias, as a ratio to the set current.
+        sink: ratio of the sink that carries the tile's NMOS current.
+        cap: unit gates of the PMOS capacitor on the servo's node.
+        unit_um: side of the square unit device every mirror is drawn from, µm.
+    """
+    circuit = builders.rail_generator(builders.RailGeneratorParams(
+        replicas=replicas, follower_bias=follower_bias, sink=sink, cap=cap,
+        unit=_unit(unit_um)))
+    names = [d.name for d in circuit.flat_devices()]
+    blocks = [n for n in names if n.startswith("MR")]
+    rows = [blocks[k:k + 2] for k in range(0, len(blocks), 2)]
+    rows += [["MNR", "MNS", "MNB", "MF", "MS", "MPB", "MPY"], ["MPD", "MPC", "MCX"]]
+    return circuit_layout(circuit, rows=rows)
+
+
+@gf.cell
 def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
                  unit_um: float = UNIT.w, band: int = BAND, source_rail: bool = False
                  ) -> gf.Component:

@@ -190,6 +190,9 @@ def bias_generator(p: BiasParams) -> Circuit:
 
 # ---------------------------------------------------------------- NMOS source rail generator
 
+REPLICA_BLOCK = 16  # replica gates per device of the rail generator
+
+
 class RailGeneratorParams(_Params):
     """The generator of the NMOS source rail ``vsn``: a leakage servo that lifts the rail
     only as far as the tile's OFF devices need, through a flipped voltage follower that
@@ -242,9 +245,12 @@ def rail_generator(p: RailGeneratorParams) -> Circuit:
     u = p.unit
     unit = {"w": u.w, "l": u.l}
     rail = VSN.name
+    # the replicas in blocks of at most REPLICA_BLOCK gates, so a drawing can fold them into
+    # rows; LVS and the simulator see the blocks in parallel, as one device
+    blocks = [min(REPLICA_BLOCK, p.replicas - k) for k in range(0, p.replicas, REPLICA_BLOCK)]
     devices = [
-        Device(name="MR", kind=NFET, **unit, fingers=p.replicas, d="p", g=rail, s=rail,
-               b="vss", param="replicas"),
+        *(Device(name=f"MR{k}", kind=NFET, **unit, fingers=n, d="p", g=rail, s=rail, b="vss",
+                 param="replicas") for k, n in enumerate(blocks)),
         _diode("MPD", PFET, "p", u), _mos("MPC", PFET, "x", "p", 1.0, u),
         _diode("MNR", NFET, "iset", u), _mos("MNS", NFET, "x", "iset", 1.0, u),
         _mos("MNB", NFET, "b", "iset", 1.0, u), _diode("MPB", PFET, "b", u),
