@@ -497,14 +497,21 @@ def tile(
         help=f"height : width the floorplan aims at ({ASPECTS[0]:g}-{ASPECTS[1]:g}; the "
              "weight arrays are banded to suit)")] = ASPECT,
     draw_rail: DrawRail = False,
+    rail_generator: Annotated[bool, typer.Option(
+        help="draw the rail's generator in the tile, a leakage servo that holds pin vsn "
+             "(needs --draw-rail)")] = False,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
+    from bmru_pdk.circuits import RailGeneratorParams
     from bmru_pdk.layouts.tile import tile_files
 
+    if rail_generator and not draw_rail:
+        raise BmruError("--rail-generator holds the drawn rail: add --draw-rail")
     tables = _tables()
     _activate()
     result = tile_files(checkpoint, output, force=force, max_devices=max_devices, tables=tables,
-                        aspect=aspect, source_rail=draw_rail)
+                        aspect=aspect, source_rail=draw_rail,
+                        rail_generator=RailGeneratorParams() if rail_generator else None)
     width, height = result.boundary[2:]
     typer.echo(f"{result.name}: {result.devices} transistors, {result.area_um2:.0f} µm² "
                f"({width:.0f} x {height:.0f} µm) in {result.seconds:.1f} s -> {result.outdir}")
@@ -594,8 +601,9 @@ def compare(
              "tile's own)")] = 0.0,
     draw_rail: DrawRail = False,
     rail_generator: Annotated[bool, typer.Option(
-        help="hold the drawn rail (--draw-rail) with the rail generator, a leakage servo, "
-             "instead of an ideal source (the nominal model stays the tile's own)")] = False,
+        help="hold the drawn rail (--draw-rail) with the rail generator drawn in the tile, "
+             "a leakage servo, instead of an ideal source (the nominal model stays the "
+             "tile's own)")] = False,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model.
 

@@ -491,3 +491,10 @@ def test_hot_rail_refused_before_any_work(home: Path, args: list[str], words: li
     proc = run_bmru("compare", "good.safetensors", *args, "-o", "out", cwd=home)
     one_sentence(proc, *words)
     assert snapshot(home) == before
+
+
+def test_tile_generator_without_the_rail_refused_before_any_work(home: Path) -> None:
+    before = snapshot(home)
+    proc = run_bmru("tile", "good.safetensors", "--rail-generator", "-o", "out", cwd=home)
+    one_sentence(proc, "--rail-generator", "add --draw-rail")
+    assert snapshot(home) == before

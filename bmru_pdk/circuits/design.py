@@ -4,7 +4,8 @@ and the parameter -> element mapping with realised values.
 Tile nets: inputs ``x<i>`` (layer 0), rails ``s<l>_<j>`` and unit outputs ``h<l>_<j>``
 (layer l, unit j), outputs ``y<k>`` (readout rails), ``iref`` (the reference current and
 NMOS gate line, the bias generator's ``vbn``), ``vbp``, ``vdd``, ``vss`` (and ``vsn``, the
-NMOS source rail, in a tile drawn with one). Layer l > 0 and
+NMOS source rail, in a tile drawn with one, and ``iset``, its generator's set current, in a
+tile that draws the generator). Layer l > 0 and
 the readout take the previous layer's ``h`` as their weight-array inputs.
 """
 
@@ -35,7 +36,8 @@ class Part:
     select its library cell), the library cell's settings, and the schematic."""
 
     name: str
-    params: builders.WeightArrayParams | builders.UnitParams | builders.BiasParams
+    params: (builders.WeightArrayParams | builders.UnitParams | builders.BiasParams
+             | builders.RailGeneratorParams)
     settings: dict
     circuit: Circuit
     nets: dict[str, str]
@@ -70,6 +72,12 @@ class TileDesign:
     def source_rail(self) -> bool:
         """Whether the tile draws the NMOS source rail (pin ``vsn``)."""
         return any(p.name == VSN.name for p in self.pins)
+
+    @property
+    def rail_generator(self) -> builders.RailGeneratorParams | None:
+        """The rail generator the tile draws, if it draws one."""
+        return next((p.params for row in self.rows for p in row
+                     if isinstance(p.params, builders.RailGeneratorParams)), None)
 
     @property
     def circuit(self) -> Circuit:
@@ -134,8 +142,24 @@ def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[
                 nets | _supplies(source_rail))
 
 
+def _rail_generator_part(params: builders.RailGeneratorParams, unit: UnitDevice) -> Part:
+    params = params.model_copy(update={"unit": unit})
+    settings = {"replicas": params.replicas, "follower_bias": params.follower_bias,
+                "sink": params.sink, "cap": params.cap}
+    return Part(n.RAIL_GENERATOR, params, settings | _common(unit, False),
+                builders.rail_generator(params),
+                {VSN.name: VSN.name, "iset": n.RAIL_SET} | _supplies(False))
+
+
+# The tile's rail pin when its own generator holds the rail: not a ground to strap
+GENERATED_VSN = VSN.model_copy(update={
+    "doc": "NMOS source rail, held by the tile's own generator: leave it unconnected (a test "
+           "point; a source on it overrides the generator)"})
+
+
 def design(checkpoint: Checkpoint, tables: Tables | None = None,
-           source_rail: bool = False) -> TileDesign:
+           source_rail: bool = False,
+           rail_generator: builders.RailGeneratorParams | None = None) -> TileDesign:
     """The tile of a checkpoint, every learned parameter mapped to one device.
 
     Args:
@@ -143,11 +167,17 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
         tables: The characterisation tables to map with (``None``: the package's).
         source_rail: Draw the NMOS source rail: every NMOS mirror source on pin ``vsn``,
             bulks on ``vss`` (tied to ``vss`` it is the tile without the rail).
+        rail_generator: Draw this generator of the rail (needs ``source_rail``) beside the
+            bias generator, which sources its set current as an output (``iset``, the
+            nearest ratio of the reference the unit grid draws).
 
     Raises:
         BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise
             (the message names it, e.g. ``layers.0.W[2][1]``, and the realisable range).
     """
+    if rail_generator is not None and not source_rail:
+        raise BmruError("the rail generator holds the NMOS source rail: draw the rail too "
+                        "(--draw-rail)")
     p = checkpoint.circuit_parameters()
     arch = p.meta.architecture
     tables = tables or mapping.load_tables()
@@ -191,6 +221,9 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     signed = {y: _ratio(float(b) / i_ref, n.parameter(None, "b", k), tables) for k, (y, b) in
               enumerate(zip(outputs, p.b_o, strict=True))}
     bias_out = tuple((y, abs(r), "source" if r > 0 else "sink") for y, r in signed.items() if r)
+    if rail_generator is not None:  # its set current, pA, as a ratio of the reference
+        i_set = rail_generator.i_set_pa * 1e-3 / (i_ref * tables.i_unit_na)
+        bias_out += ((n.RAIL_SET, round(i_set, 5), "source"),)
     bias_params = builders.BiasParams(outputs=[
         builders.BiasOutput(name=y, ratio=r, flow=f) for y, r, f in bias_out], unit=unit,
         source_rail=source_rail)
@@ -199,18 +232,28 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
                          {"outputs": bias_out} | _common(unit, source_rail), bias,
                          {"vbn": REF, "vbp": "vbp"} | _supplies(source_rail)
                          | {y: y for y, _, _ in bias_out})])
+    if rail_generator is not None:
+        rows[0].append(_rail_generator_part(rail_generator, unit))
     pins = [Pin(name=x, role="input", signal="current", flow="sink", doc="input current")
             for x in map(n.input_pin, range(arch.n_in))]
     pins += [Pin(name=y, role="output", signal="current", flow="source", doc="class score")
              for y in outputs]
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
                  doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
-    pins += [VSN] if source_rail else []
+    pins += [GENERATED_VSN if rail_generator else VSN] if source_rail else []
     tile = TileDesign(name="bmru_tile", rows=rows, pins=pins, unit=unit,
                       mirror_sigma=tables.mismatch_sigma)
     tile.mapping = realise(tile, p, tables)
-    tile.supply_na = _supply(p, i_ref, tables.i_unit_na)
+    tile.supply_na = _supply(p, i_ref, tables.i_unit_na) | (
+        {} if rail_generator is None else
+        {"rail_generator": round(_generator_supply_pa(rail_generator) * 1e-3, 4)})
     return tile
+
+
+def _generator_supply_pa(p: builders.RailGeneratorParams) -> float:
+    """The rail generator's draw when hot, pA: its set current (the bias generator's copy),
+    the follower's bias and its mirror, and the replicas' leakage copied at the target."""
+    return (3 + p.follower_bias) * p.i_set_pa
 
 
 def realise(tile: TileDesign, p: CircuitParameters, tables: Tables) -> list[Mapped]:

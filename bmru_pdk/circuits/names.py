@@ -4,8 +4,10 @@ The schematic builders, the layout, the mapping table and the analyses all ask t
 instead of formatting or parsing names of their own, so a name changes in one place.
 
 Tile nets: inputs ``x<i>`` (layer 0), rails ``s<l>_<j>`` and unit outputs ``h<l>_<j>``
-(layer l, unit j), outputs ``y<k>`` (readout rails), ``iref``, ``vbp``, ``vdd``, ``vss``.
-Instances: ``bias``, the weight arrays ``w<l>`` and ``wo``, the units ``u<l>_<j>``.
+(layer l, unit j), outputs ``y<k>`` (readout rails), ``iref``, ``vbp``, ``vdd``, ``vss``
+(and ``vsn``, and the rail generator's set current ``iset``).
+Instances: ``bias``, the weight arrays ``w<l>`` and ``wo``, the units ``u<l>_<j>`` (and
+``railgen``, the NMOS source rail's generator).
 Parameters as the checkpoint names them: ``layers.<l>.<tensor>[j]([i])``, ``readout.W[k][j]``.
 """
 
@@ -18,6 +20,8 @@ from typing import Literal
 REF = "iref"
 READOUT_ARRAY = "wo"
 BIAS = "bias"
+RAIL_GENERATOR = "railgen"
+RAIL_SET = "iset"  # the generator's set current, a source output of the bias generator
 
 
 def input_pin(i: int) -> str:
@@ -100,13 +104,14 @@ _ROLES: tuple[tuple[re.Pattern[str], Role], ...] = (
     (re.compile(r"^u\d+_\d+\.mb$"), "unit_bias"),
     (re.compile(r"^u\d+_\d+\.(cell|relu)\."), "unit"),
     (re.compile(rf"^(w\d+|{READOUT_ARRAY})\."), "weights"),
-    (re.compile(rf"^{BIAS}\."), "bias"),
+    (re.compile(rf"^({BIAS}|{RAIL_GENERATOR})\."), "bias"),
 )
 
 
 def role_of(device: str) -> Role | None:
     """What a device of the flat schematic (``u0_1.cell.M2``) belongs to: a unit's cell or
-    ReLU, a unit's bias, a weight array, the bias generator; ``None`` for no tile part."""
+    ReLU, a unit's bias, a weight array, the bias or rail generator; ``None`` for no tile
+    part."""
     lower = stacked_in(device)[0].lower()
     return next((role for pattern, role in _ROLES if pattern.match(lower)), None)
 
@@ -168,3 +173,9 @@ def parse_parameter(name: str) -> Parameter:
         raise ValueError(f"not a parameter name: {name!r}")
     index = tuple(int(i) for i in re.findall(r"\d+", m.group(3)))
     return Parameter(None if m.group(1) is None else int(m.group(1)), m.group(2), index)
+
+
+def rail_servo_nodes() -> tuple[str, str]:
+    """The rail generator's servo node ``x`` and follower node ``y``, nets of the flat
+    schematic: where a run starts the generator at its operating point."""
+    return path(RAIL_GENERATOR, "x"), path(RAIL_GENERATOR, "y")

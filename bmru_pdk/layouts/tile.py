@@ -47,6 +47,7 @@ CELLS: dict[type, Callable[..., gf.Component]] = {
     builders.WeightArrayParams: library.weight_array,
     builders.UnitParams: library.bmru_unit,
     builders.BiasParams: library.bias_generator,
+    builders.RailGeneratorParams: library.rail_generator,
 }
 
 
@@ -100,7 +101,8 @@ def tile_layout(tile: TileDesign, aspect: float = ASPECT) -> gf.Component:
 
 
 def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES,
-              aspect: float = ASPECT, source_rail: bool = False) -> gf.Component:
+              aspect: float = ASPECT, source_rail: bool = False,
+              rail_generator: bool = False) -> gf.Component:
     """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
 
     Ports (metal3, labelled): ``x0``.. input currents, ``iref`` reference current (one unit
@@ -114,13 +116,18 @@ def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES,
             transistors (:func:`~bmru_pdk.circuits.budget.check_budget`).
         aspect: height : width the floorplan aims at.
         source_rail: draw the NMOS source rail, pin ``vsn`` with a power ring of its own.
+        rail_generator: draw the rail's generator (its defaults,
+            :class:`~bmru_pdk.circuits.RailGeneratorParams`) beside the bias generator;
+            needs ``source_rail``.
 
     Raises:
         BmruError: unreadable or invalid checkpoint, a network too large to build, or a
             parameter the mirrors cannot realise.
     """
-    return build_tile(open_checkpoint(checkpoint), max_devices=max_devices,
-                      aspect=aspect, source_rail=source_rail).component
+    return build_tile(open_checkpoint(checkpoint), max_devices=max_devices, aspect=aspect,
+                      source_rail=source_rail,
+                      rail_generator=builders.RailGeneratorParams() if rail_generator else None
+                      ).component
 
 
 def _canonical(c: gf.Component) -> kdb.Layout:
@@ -246,6 +253,7 @@ class TileBuild:
                 "cells": len(self.component.called_cells()) + 1,
                 "unit_device_um": [self.design.unit.w, self.design.unit.l],
                 "source_rail": self.design.source_rail,
+                "rail_generator": self.design.rail_generator is not None,
                 "mirror_sigma": self.design.mirror_sigma,
                 "supply_v": VDD_V, "supply_na": supply,
                 "power_nw": {k: round(v * VDD_V, 3) for k, v in supply.items()},
@@ -262,7 +270,8 @@ def _mapping_csv(rows: list[dict]) -> str:
 
 def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
                max_devices: int = DEFAULT_MAX_DEVICES, aspect: float = ASPECT,
-               source_rail: bool = False) -> TileBuild:
+               source_rail: bool = False,
+               rail_generator: builders.RailGeneratorParams | None = None) -> TileBuild:
     """Design and lay out the tile of ``checkpoint``.
 
     Args:
@@ -272,11 +281,13 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         aspect: Height : width the floorplan aims at, within :data:`ASPECTS`.
         source_rail: Draw the NMOS source rail: pin ``vsn`` (every NMOS mirror source, with
             a metal4 ring between ``vss``'s and ``vdd``'s), bulks on ``vss``.
+        rail_generator: Draw this generator of the rail in the tile (needs ``source_rail``).
 
     Raises:
         BmruError: a network too large to build, a parameter the mirrors cannot realise, an
-            aspect ratio out of range, or tables made on an NMOS source rail for a tile
-            that does not draw one (its NMOS sources are on vss).
+            aspect ratio out of range, tables made on an NMOS source rail for a tile
+            that does not draw one (its NMOS sources are on vss), or a generator without
+            the rail.
     """
     start = time.perf_counter()
     check_aspect(aspect)
@@ -286,7 +297,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         raise BmruError(f"the tables were characterised with the NMOS sources on a "
                         f"{tables.source_rail_v:g} V rail, which this tile does not draw: "
                         "draw it (--draw-rail) or map with tables made on ground")
-    tile = design(checkpoint, tables, source_rail)
+    tile = design(checkpoint, tables, source_rail, rail_generator)
     return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect),
                      time.perf_counter() - start)
 
@@ -320,7 +331,8 @@ def write_tile(build: TileBuild, outdir: str | os.PathLike[str], force: bool = F
 def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os.PathLike[str],
                force: bool = False, max_devices: int = DEFAULT_MAX_DEVICES,
                tables: Tables | None = None, aspect: float = ASPECT,
-               source_rail: bool = False) -> TileBuild:
+               source_rail: bool = False,
+               rail_generator: builders.RailGeneratorParams | None = None) -> TileBuild:
     """The ``bmru tile`` job: read the checkpoint, build its tile, write it into ``outdir``.
 
     The cheap refusals come first: a bad checkpoint, a network over ``max_devices``, an
@@ -331,5 +343,5 @@ def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os
     check_aspect(aspect)
     check_budget(ckpt.meta.architecture, max_devices)
     check_output_dir(outdir, force)
-    return write_tile(build_tile(ckpt, tables, max_devices, aspect, source_rail), outdir,
-                      force=force)
+    return write_tile(build_tile(ckpt, tables, max_devices, aspect, source_rail,
+                                 rail_generator), outdir, force=force)
