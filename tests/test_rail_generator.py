@@ -49,3 +49,15 @@ def test_a_target_above_the_ground_leakage_leaves_the_rail_on_ground_hot() -> No
     loose = GEN.model_copy(update={"leak_target_pa": 50.0})
     assert abs(rail_bench.operating_point(loose, LOAD_NA, "ff", 125.0).rail_v) < 5e-3
     assert rail_bench.operating_point(GEN, LOAD_NA, "ff", 125.0).rail_v > 0.3
+
+
+def test_replicas_of_one_gate_each_drown_the_servo_in_gmin() -> None:
+    """ngspice puts GMIN (1e-12 S) across every device's drain junction: at the replicas'
+    ~1.3 V drain (a PMOS diode's voltage below VDD) ~1.3 pA per device, more than the 1 pA
+    a replica is servoed to. Eight devices of 16 gates carry ~10 pA of it beside the 128 pA
+    set current, and the rail stays on ground at 27 °C (the first test); one device per
+    gate, as the extraction of the drawn generator gives them, carries ~160 pA, and the
+    servo lifts the rail at 27 °C, where nothing leaks: why the tile runs simulate the
+    generator's schematic beside the extracted tile (docs/corners.md)."""
+    per_gate = GEN.model_copy(update={"replica_block": 1})
+    assert rail_bench.operating_point(per_gate, LOAD_NA, "typical", 27.0).rail_v > 0.1

@@ -57,6 +57,7 @@ class CompareResult(TypedDict, total=False):
     baseline_accuracy: float
     worst: list[dict]
     power_nw: dict
+    rail_v: dict
     per_utterance: list[dict]
     device_only: dict
 
@@ -118,5 +119,9 @@ def summarise(checkpoint: str, tile: str, devices: dict[str, int], frame_s: floa
                        "by_part": {part: round(float(np.mean([p["power_by_part_nw"][part]
                                                               for p in per])), 3)
                                    for part in per[0]["power_by_part_nw"]}}
+    if "rail_v" in per[0]:  # the drawn rail as the run held it (its generator, or a source)
+        rail = [p["rail_v"] for p in per]
+        out["rail_v"] = {"mean": round(float(np.mean(rail)), 4),
+                         "min": round(float(np.min(rail)), 4), "max": round(float(np.max(rail)), 4)}
     out["per_utterance"] = per
     return out

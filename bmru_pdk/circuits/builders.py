@@ -190,9 +190,6 @@ def bias_generator(p: BiasParams) -> Circuit:
 
 # ---------------------------------------------------------------- NMOS source rail generator
 
-REPLICA_BLOCK = 16  # replica gates per device of the rail generator
-
-
 class RailGeneratorParams(_Params):
     """The generator of the NMOS source rail ``vsn``: a leakage servo that lifts the rail
     only as far as the tile's OFF devices need, through a flipped voltage follower that
@@ -201,6 +198,10 @@ class RailGeneratorParams(_Params):
     Attributes:
         replicas: OFF unit NMOS devices in parallel whose leakage is servoed: gate and
             source on ``vsn``, bulk on ``vss``, as the tile's OFF mirror outputs.
+        replica_block: replica gates per device (``MR0``, ``MR1``..): a drawing folds the
+            devices into rows. LVS sees them in parallel as one; ngspice puts its GMIN
+            across each device's drain junction, once per device (the extraction of a
+            drawing gives one device per gate: docs/corners.md, "The rail generator").
         follower_bias: the follower's bias current, as a ratio to the set current: what
             keeps the rail stiff (its loop gain and speed), and the generator's main draw.
         sink: ratio of the sink ``MS`` that carries the tile's NMOS current; it caps the
@@ -213,6 +214,7 @@ class RailGeneratorParams(_Params):
     """
 
     replicas: int = Field(default=128, ge=1)
+    replica_block: int = Field(default=16, ge=1)
     follower_bias: int = Field(default=16, ge=1)
     sink: float = Field(default=0.125, gt=0)
     cap: int = Field(default=12, ge=1)
@@ -245,9 +247,8 @@ def rail_generator(p: RailGeneratorParams) -> Circuit:
     u = p.unit
     unit = {"w": u.w, "l": u.l}
     rail = VSN.name
-    # the replicas in blocks of at most REPLICA_BLOCK gates, so a drawing can fold them into
-    # rows; LVS and the simulator see the blocks in parallel, as one device
-    blocks = [min(REPLICA_BLOCK, p.replicas - k) for k in range(0, p.replicas, REPLICA_BLOCK)]
+    step = p.replica_block
+    blocks = [min(step, p.replicas - k) for k in range(0, p.replicas, step)]
     devices = [
         *(Device(name=f"MR{k}", kind=NFET, **unit, fingers=n, d="p", g=rail, s=rail, b="vss",
                  param="replicas") for k, n in enumerate(blocks)),
