@@ -145,7 +145,8 @@ def relu_node(unit_um: float = UNIT.w, source_rail: bool = False) -> gf.Componen
 
 @gf.cell
 def rail_generator(replicas: int = 128, follower_bias: int = 16, sink: float = 0.125,
-                   cap: int = 12, unit_um: float = UNIT.w) -> gf.Component:
+                   cap: int = 12, replica_block: int = 16, unit_um: float = UNIT.w
+                   ) -> gf.Component:
     """Generator of the NMOS source rail: a leakage servo of OFF replicas and the flipped
     voltage follower that holds the rail (:func:`bmru_pdk.circuits.builders.rail_generator`).
 
@@ -158,11 +159,12 @@ def rail_generator(replicas: int = 128, follower_bias: int = 16, sink: float = 0
         follower_bias: the follower's bias, as a ratio to the set current.
         sink: ratio of the sink that carries the tile's NMOS current.
         cap: unit gates of the PMOS capacitor on the servo's node.
+        replica_block: replica gates per device, each device a block of a row.
         unit_um: side of the square unit device every mirror is drawn from, µm.
     """
     circuit = builders.rail_generator(builders.RailGeneratorParams(
         replicas=replicas, follower_bias=follower_bias, sink=sink, cap=cap,
-        unit=_unit(unit_um)))
+        replica_block=replica_block, unit=_unit(unit_um)))
     names = [d.name for d in circuit.flat_devices()]
     blocks = [n for n in names if n.startswith("MR")]
     rows = [blocks[k:k + 2] for k in range(0, len(blocks), 2)]

@@ -145,7 +145,7 @@ def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[
 def _rail_generator_part(params: builders.RailGeneratorParams, unit: UnitDevice) -> Part:
     params = params.model_copy(update={"unit": unit})
     settings = {"replicas": params.replicas, "follower_bias": params.follower_bias,
-                "sink": params.sink, "cap": params.cap}
+                "sink": params.sink, "cap": params.cap, "replica_block": params.replica_block}
     return Part(n.RAIL_GENERATOR, params, settings | _common(unit, False),
                 builders.rail_generator(params),
                 {VSN.name: VSN.name, "iset": n.RAIL_SET} | _supplies(False))
