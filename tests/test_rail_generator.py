@@ -58,6 +58,13 @@ def test_replicas_of_one_gate_each_drown_the_servo_in_gmin() -> None:
     set current, and the rail stays on ground at 27 °C (the first test); one device per
     gate, as the extraction of the drawn generator gives them, carries ~160 pA, and the
     servo lifts the rail at 27 °C, where nothing leaks: why the tile runs simulate the
-    generator's schematic beside the extracted tile (docs/corners.md)."""
+    generator's schematic beside the extracted tile (docs/corners.md). With GMIN at 1e-15 S,
+    below a replica's own leakage (~0.02 pA at 27 °C, ~5 pA at 125 °C on ground), one
+    device per gate servos as the schematic does: on ground at 27 °C, the OFF unit at its
+    target at 125 °C."""
     per_gate = GEN.model_copy(update={"replica_block": 1})
     assert rail_bench.operating_point(per_gate, LOAD_NA, "typical", 27.0).rail_v > 0.1
+    low = {"gmin_s": 1e-15}
+    assert abs(rail_bench.operating_point(per_gate, LOAD_NA, "typical", 27.0, **low).rail_v) < 5e-3
+    hot = rail_bench.operating_point(per_gate, LOAD_NA, "typical", 125.0, **low)
+    assert hot.off_unit_leak_pa == pytest.approx(GEN.leak_target_pa, rel=0.2)

@@ -5,8 +5,8 @@ and a probe: one OFF unit NMOS output on the rail (gate and source on ``vsn``, b
 ground, drain held at a summing node's voltage), whose leakage is the floor each OFF output
 of the tile leaves.
 
-ngspice's default GMIN is kept, as in every tile simulation: the probe's leakage is given
-net of GMIN's current across its drain junction.
+ngspice's default GMIN is kept, as in every tile simulation, unless asked for another: the
+probe's leakage is given net of GMIN's current across its drain junction.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ TILE_LOAD_NA = 48.0
 
 
 def deck(params: RailGeneratorParams, load: str, vdd_v: float = VDD_V,
-         i_set_pa: float | None = None) -> str:
+         i_set_pa: float | None = None, gmin_s: float = GMIN_S) -> str:
     """The generator, its set current (``params.i_set_pa`` unless given), the load (a SPICE
-    current source's value: ``dc 40n``) into the rail and the OFF probe unit."""
+    current source's value: ``dc 40n``) into the rail, the OFF probe unit, and ngspice's
+    GMIN when not its default."""
     gen = rail_generator(params)
     unit = params.unit
     i_set = params.i_set_pa if i_set_pa is None else i_set_pa
@@ -36,7 +37,8 @@ def deck(params: RailGeneratorParams, load: str, vdd_v: float = VDD_V,
         gen.to_spice(), f"Xgen vsn iset vdd 0 {gen.name}",
         f"Vdd vdd 0 {vdd_v:g}", f"Vload vl 0 {vdd_v:g}", f"Vprobe pd 0 {DRAIN_V:g}",
         f"Iset vdd iset {i_set:g}p", f"Iload vl vsn {load}",
-        f"Xprobe pd vsn vsn 0 nfet_03v3 w={unit.w:g}u l={unit.l:g}u nf=1 m=1"])
+        f"Xprobe pd vsn vsn 0 nfet_03v3 w={unit.w:g}u l={unit.l:g}u nf=1 m=1",
+        *([] if gmin_s == GMIN_S else [f".options gmin={gmin_s:g}"])])
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,12 @@ class RailPoint:
 @lru_cache(maxsize=64)  # a tile run asks once per utterance deck: one DC run per condition
 def operating_point(params: RailGeneratorParams, load_na: float, corner: str = "typical",
                     temp_c: float = 27.0, vdd_v: float = VDD_V,
-                    i_set_pa: float | None = None) -> RailPoint:
-    """The generator's DC operating point under a load of ``load_na`` at a condition."""
-    v = simulate(deck(params, f"dc {load_na:g}n", vdd_v, i_set_pa) + "\n.op", corner=corner,
-                 temp_c=temp_c).vectors
+                    i_set_pa: float | None = None, gmin_s: float = GMIN_S) -> RailPoint:
+    """The generator's DC operating point under a load of ``load_na`` at a condition (with
+    ngspice's GMIN at ``gmin_s``)."""
+    v = simulate(deck(params, f"dc {load_na:g}n", vdd_v, i_set_pa, gmin_s) + "\n.op",
+                 corner=corner, temp_c=temp_c).vectors
     return RailPoint(rail_v=float(v["vsn"][0]), x_v=float(v["xgen.x"][0]),
                      y_v=float(v["xgen.y"][0]),
-                     off_unit_leak_pa=(float(-v["vprobe#branch"][0]) - GMIN_S * DRAIN_V) * 1e12,
+                     off_unit_leak_pa=(float(-v["vprobe#branch"][0]) - gmin_s * DRAIN_V) * 1e12,
                      supply_na=float(-v["vdd#branch"][0]) * 1e9)
