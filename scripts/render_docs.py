@@ -372,14 +372,13 @@ def run_rows(run: Results | None) -> list[tuple[str, str, str, str]]:
 
 
 @region("readme.headline", "run.json", "compare_sealed.json", "pvt_pex.json",
-        "pvt_pex_hotrail_drawn_125C.json", "montecarlo.json", "twin.json", "model.json",
+        "pvt_pex_generator_drawn.json", "montecarlo.json", "twin.json", "model.json",
         "tile.json", optional=("run.json",))
-def readme_headline(run: Results | None, long: Results, pvt: Results, hot_rail: Results,
+def readme_headline(run: Results | None, long: Results, pvt: Results, generator: Results,
                     mc: Results, twin: Results, model: Results, tile: Results) -> str:
     """The README's one table of headline figures, each linked to its page (held-out runs
     only: the operating-point sweep chose on the tuning sample, so it is not one of them)."""
     ground = pvt["conditions"]
-    railed = [c for c in ground if c["temp_c"] < hot_rail["temp_c"]] + hot_rail["conditions"]
 
     def across(conds: list[dict[str, Any]]) -> str:
         worst = min(conds, key=lambda c: worse_layer(c, "nominal"))
@@ -398,11 +397,10 @@ def readme_headline(run: Results | None, long: Results, pvt: Results, hot_rail: 
         (f"PVT, {len(ground)} conditions (5 corners x -40 / 27 / 125 °C, VDD +-10 %), with "
          f"parasitics, {pvt['utterances']} utterances each: conditions where the nominal model "
          f"holds >= {pct(PVT_TARGETS[0][2], 0)} % of state bits in both layers",
-         f"{across(ground)}; with an NMOS source rail rising to "
-         f"{hot_rail['hot_rail_v']:g} V at 125 °C, drawn (pin `vsn`, held by an ideal "
-         "source; below 125 °C, where it sits on ground, the run on ground): "
-         f"**{across(railed)}**",
-         f"{short_source(pvt)}; {readme_link(hot_rail)}", "[PVT](docs/pvt.md)"),
+         f"{across(ground)}; with an NMOS source rail drawn (pin `vsn`) and held by its "
+         "generator, a leakage servo that lifts it only where the tile leaks (simulated from "
+         f"its schematic beside the tile): **{across(generator['conditions'])}**",
+         f"{short_source(pvt)}; {readme_link(generator)}", "[PVT](docs/pvt.md)"),
         (f"mismatch Monte Carlo, {len(mc['seeds'])} dies x {len(mc['utterances'])} utterances: "
          "state agreement with the nominal model, layer 0 / 1; each die's with the nominal "
          "tile, mean (worst die)",
@@ -975,6 +973,22 @@ def pvt_hotrail_table(r: Results, ground: Results) -> str:
     return rail_table(r, ground, "on ground")
 
 
+@region("pvt_generator.table", "pvt_pex_generator_drawn.json", "pvt_pex.json")
+def pvt_generator_table(r: Results, ground: Results) -> str:
+    """PVT with the drawn rail held by the rail generator beside the run on ground
+    (docs/pvt.md)."""
+    if not r.field("rail_generator"):
+        raise RenderError("pvt_generator.table wants a run on the rail generator")
+    return rail_table(r, ground, "on ground")
+
+
+@region("pvt_generator.targets", "pvt_pex_generator_drawn.json")
+def pvt_generator_targets(r: Results) -> str:
+    """The targets over the 17 conditions on the rail generator (docs/pvt.md)."""
+    return (table(TARGET_HEADER, target_rows(r["conditions"], r["utterances"]))
+            + "\n\n" + caption(r))
+
+
 @region("pvt_drawnrail.table", "pvt_pex_hotrail_drawn_125C.json", "pvt_pex_hotrail_125C.json")
 def pvt_drawnrail_table(r: Results, rewired: Results) -> str:
     """The tile drawn with the rail beside the default tile's netlist re-wired onto it, on
@@ -995,15 +1009,22 @@ def rail_table(r: Results, beside: Results, label: str) -> str:
                " / ".join(f"{pct(a)} %" for a in g["nominal"]["state_agreement_per_layer"]))
         twin = (" / ".join(f"{pct(a)} %" for a in c["twin"]["state_agreement_per_layer"])
                 if c["twin"] else "-")
-        rows.append((f"{c['corner']} {c['temp_c']:g}C {c['vdd_v']:g}V", f"{c['rail_v']:g}",
+        # the rail as the run measured it (its mean) where the file records it
+        measured = c.get("rail_v_measured")
+        rail = f"{c['rail_v']:g}" + (f" / {measured['mean']:.3f}" if measured else "")
+        rows.append((f"{c['corner']} {c['temp_c']:g}C {c['vdd_v']:g}V", rail,
                      *agreement_cells(c["nominal"]), was, twin, num(c["power_nw"]["mean"])))
     n = r["utterances"]
+    held = ("rail held by the rail generator, its schematic beside the tile (rail column: "
+            "its DC rail alone under the tile's load, `rail_bench.TILE_LOAD_NA`, to 10 mV, "
+            "where the twin's tables are made / the rail's mean over the runs, measured)"
+            if r.field("rail_generator") else
+            f"rail rising from 0 V at 27 °C to {r['hot_rail_v']:g} V at 125 °C")
     return (table(("condition", "rail, V", "nominal: layer 0 bits (95 % CI)", "layer 1 bits",
                    f"decisions of {n}", f"{label}: layer 0 / 1 bits", "twin: layer 0 / 1 bits",
                    "power, nW"), rows)
             + "\n\n" + caption(r, beside, note=(
-                f"rail rising from 0 V at 27 °C to {r['hot_rail_v']:g} V at 125 °C"
-                f"{', drawn (pin vsn)' if r.field('drawn_rail') else ''}; tile "
+                f"{held}{', drawn (pin vsn)' if r.field('drawn_rail') else ''}; tile "
                 f"`{r['tile']}` ({r['transistors']} transistors), "
                 f"{'with' if r['pex'] else 'without'} parasitic capacitances, {n} utterances "
                 f"per condition, {sum(c['failed'] for c in r['conditions'])} failed "
