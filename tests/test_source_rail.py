@@ -275,7 +275,8 @@ def test_the_generator_is_drawn_beside_the_bias_generator(generator_tile: TileBu
                                                           tiny_drawn: tuple) -> None:
     """Official DRC clean and LVS match; its set current is an output of the bias
     generator; the tile's schematic without the generator does not match its layout (the
-    negative); the pin vsn stays (a test point, with its ring) and says to leave it open."""
+    negative); the pin vsn stays as an analog test point (LEF USE ANALOG, no power ring: an
+    integrator's grid must not strap it) and says to leave it open."""
     from bmru_pdk.verification import drc, lvs
 
     build = generator_tile
@@ -286,7 +287,9 @@ def test_the_generator_is_drawn_beside_the_bias_generator(generator_tile: TileBu
     bias = next(p for p in build.design.rows[0] if p.name == "bias")
     assert "iset" in bias.nets and build.design.rail_generator == RailGeneratorParams()
     assert build.summary["rail_generator"] and not tiny_drawn[3].summary["rail_generator"]
-    assert list(build.component.info["power_rings"]) == ["vss", SOURCE_RAIL, "vdd"]
+    assert list(build.component.info["power_rings"]) == ["vss", "vdd"]
+    lef = (build.outdir / "tile.lef").read_text()
+    assert re.search(rf"PIN {SOURCE_RAIL}\n\s+DIRECTION INOUT ;\n\s+USE ANALOG ;", lef)
     assert "leave it unconnected" in next(p.doc for p in build.design.pins
                                           if p.name == SOURCE_RAIL)
 

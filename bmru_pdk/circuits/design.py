@@ -151,10 +151,11 @@ def _rail_generator_part(params: builders.RailGeneratorParams, unit: UnitDevice)
                 {VSN.name: VSN.name, "iset": n.RAIL_SET} | _supplies(False))
 
 
-# The tile's rail pin when its own generator holds the rail: not a ground to strap
-GENERATED_VSN = VSN.model_copy(update={
-    "doc": "NMOS source rail, held by the tile's own generator: leave it unconnected (a test "
-           "point; a source on it overrides the generator)"})
+# The tile's rail pin when its own generator holds the rail: a test point, not a ground to
+# strap (LEF USE ANALOG, no power ring)
+GENERATED_VSN = Pin(name=VSN.name, role="analog", signal="voltage",
+                    doc="NMOS source rail, held by the tile's own generator: leave it "
+                        "unconnected (a test point; a source on it overrides the generator)")
 
 
 def design(checkpoint: Checkpoint, tables: Tables | None = None,

@@ -28,7 +28,8 @@ PFET: MosKind = "pfet_03v3"
 # "sim": transistors as calls of the model subcircuits; "lvs": as M cards
 SpiceForm = Literal["sim", "lvs"]
 
-PinRole = Literal["supply", "ground", "input", "output", "bias"]
+# analog: a node the circuit holds itself, brought out as a test point
+PinRole = Literal["supply", "ground", "input", "output", "bias", "analog"]
 PinSignal = Literal["power", "current", "voltage"]
 Flow = Literal["sink", "source"]
 
@@ -199,7 +200,7 @@ class Pin(_Frozen):
 
     Attributes:
         name: net name of the pin (the layout label).
-        role: supply, ground, input, output or bias.
+        role: supply, ground, input, output, bias or analog (a test point).
         signal: what the pin carries: power, a current or a (gate) voltage.
         flow: for current pins, ``sink`` if the circuit takes conventional current in at the
             pin, ``source`` if it pushes current out of it.

@@ -13,8 +13,8 @@ LEF_LAYERS = {"metal1": "Metal1", "metal2": "Metal2", "metal3": "Metal3", "metal
 OBSTRUCTED = ("Metal1", "Metal2", "Metal3")
 # LEF pin direction of each pin role (the Verilog black box uses the same)
 DIRECTION = {"input": "INPUT", "output": "OUTPUT", "bias": "INPUT", "supply": "INOUT",
-              "ground": "INOUT"}
-_USE = {"supply": "POWER", "ground": "GROUND"}
+              "ground": "INOUT", "analog": "INOUT"}
+_USE = {"supply": "POWER", "ground": "GROUND", "analog": "ANALOG"}
 
 
 def _rect(box: tuple[float, float, float, float]) -> str:
