@@ -502,11 +502,11 @@ def tile(
              "(needs --draw-rail)")] = False,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
+    if rail_generator and not draw_rail:  # before the imports: a refusal costs nothing
+        raise BmruError("--rail-generator holds the drawn rail: add --draw-rail")
     from bmru_pdk.circuits import RailGeneratorParams
     from bmru_pdk.layouts.tile import tile_files
 
-    if rail_generator and not draw_rail:
-        raise BmruError("--rail-generator holds the drawn rail: add --draw-rail")
     tables = _tables()
     _activate()
     result = tile_files(checkpoint, output, force=force, max_devices=max_devices, tables=tables,

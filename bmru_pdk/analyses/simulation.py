@@ -124,7 +124,7 @@ def simulate_utterance(
     r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition), mismatch=mismatch,
                  seed=seed, corner=condition.corner,
                  # a drawn rail is the deck's pin; otherwise every NMOS source is moved onto it
-                 source_rail_v=0.0 if SOURCE_RAIL in tile.pins else condition.rail_v)
+                 source_rail_v=0.0 if rail else condition.rail_v)
     seconds = time.perf_counter() - start
     t = r["time"]
 

@@ -165,8 +165,7 @@ def rail_generator(replicas: int = 128, follower_bias: int = 16, sink: float = 0
     circuit = builders.rail_generator(builders.RailGeneratorParams(
         replicas=replicas, follower_bias=follower_bias, sink=sink, cap=cap,
         replica_block=replica_block, unit=_unit(unit_um)))
-    names = [d.name for d in circuit.flat_devices()]
-    blocks = [n for n in names if n.startswith("MR")]
+    blocks = [d.name for d in circuit.flat_devices() if d.param == "replicas"]
     rows = [blocks[k:k + 2] for k in range(0, len(blocks), 2)]
     rows += [["MNR", "MNS", "MNB", "MF", "MS", "MPB", "MPY"], ["MPD", "MPC", "MCX"]]
     return circuit_layout(circuit, rows=rows)

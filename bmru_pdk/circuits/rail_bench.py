@@ -5,8 +5,9 @@ and a probe: one OFF unit NMOS output on the rail (gate and source on ``vsn``, b
 ground, drain held at a summing node's voltage), whose leakage is the floor each OFF output
 of the tile leaves.
 
-ngspice's default GMIN is kept, as in every tile simulation, unless asked for another: the
-probe's leakage is given net of GMIN's current across its drain junction.
+ngspice's default GMIN is kept, as in every tile simulation, unless asked for another (the
+deck sets it either way): the probe's leakage is given net of GMIN's current across its
+drain junction.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def deck(params: RailGeneratorParams, load: str, vdd_v: float = VDD_V,
          i_set_pa: float | None = None, gmin_s: float = GMIN_S) -> str:
     """The generator, its set current (``params.i_set_pa`` unless given), the load (a SPICE
     current source's value: ``dc 40n``) into the rail, the OFF probe unit, and ngspice's
-    GMIN when not its default."""
+    GMIN."""
     gen = rail_generator(params)
     unit = params.unit
     i_set = params.i_set_pa if i_set_pa is None else i_set_pa
@@ -38,7 +39,7 @@ def deck(params: RailGeneratorParams, load: str, vdd_v: float = VDD_V,
         f"Vdd vdd 0 {vdd_v:g}", f"Vload vl 0 {vdd_v:g}", f"Vprobe pd 0 {DRAIN_V:g}",
         f"Iset vdd iset {i_set:g}p", f"Iload vl vsn {load}",
         f"Xprobe pd vsn vsn 0 nfet_03v3 w={unit.w:g}u l={unit.l:g}u nf=1 m=1",
-        *([] if gmin_s == GMIN_S else [f".options gmin={gmin_s:g}"])])
+        f".options gmin={gmin_s:g}"])
 
 
 @dataclass(frozen=True)
