@@ -46,7 +46,7 @@ from bmru_pdk.circuits import (
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.model import MosKind
 from bmru_pdk.fileio import write_text
-from bmru_pdk.spice import CORNERS, SpiceError, simulate
+from bmru_pdk.spice import CORNERS, GMIN_S, NGSPICE_GMIN_S, SpiceError, simulate
 
 RESULTS = Path(__file__).parent / "results"
 CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + [
@@ -62,10 +62,6 @@ CELLS = [(1.0, 0.5, 1.0), (2.0, 0.5, 2.0), (4.0, 0.5, 4.0)]
 # thresholds it is compared with
 TOLERANCE = {"weight": 0.02, "bias": 0.02, "alpha": 0.02, "beta_hi": 0.05, "beta_lo": 0.05}
 REFERENCED = ("bias", "beta_hi", "beta_lo", "alpha")  # the currents mirrored from I_REF
-# ngspice puts GMIN (1e-12 S by default) across every junction: ~1.8 pA a device at 1.8 V,
-# more than the devices' own leakage below ~100 °C. The leakage floor is measured with it
-# lowered (the devices' own), and with the default (what every other simulation here sees).
-GMIN_PHYSICAL = 1e-15
 # Drawings of one mirror output whose drift is compared: name -> (ratio, one narrower finger).
 # Whole units and series stacks of unit gates are what the circuit draws; a narrower finger
 # (width ratio x the unit's) is how a sub-unit ratio was drawn before the unit grid.
@@ -196,9 +192,8 @@ def cells(c: Condition, circuits: list[Circuit]) -> list[dict[str, float] | None
     return out
 
 
-def _supplies(c: Condition, gmin: float | None = None) -> str:
-    options = "" if gmin is None else f".options gmin={gmin:g}\n"
-    return f"vdd vdd 0 {c.vdd_v}\nvss vss 0 0\n{options}"
+def _supplies(c: Condition, gmin: float = GMIN_S) -> str:
+    return f"vdd vdd 0 {c.vdd_v}\nvss vss 0 0\n.options gmin={gmin:g}\n"
 
 
 def _supply_pa(r: object, nodes: list[str]) -> float:
@@ -207,11 +202,11 @@ def _supply_pa(r: object, nodes: list[str]) -> float:
 
 
 def leakage(c: Condition, cell: Circuit, row_ratios: list[float],
-            gmin: float | None = GMIN_PHYSICAL) -> dict[str, float]:
+            gmin: float = GMIN_S) -> dict[str, float]:
     """Supply current (pA) with zero input and zero reference: a cell (with its bias generator
     and output diode, the cell on ``vddc``) and a weight row (rails held at the summing-node
     voltage); the current each leaves in its outputs (pA). ``gmin``: ngspice's GMIN, S
-    (None: its default)."""
+    (the project's unless given: ngspice's own default is ``NGSPICE_GMIN_S``)."""
     bias = bias_generator(BiasParams())
     nets = " ".join({"vdd": "vddc"}.get(p.name, p.name) for p in cell.pins)
     r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
@@ -233,7 +228,7 @@ def leakage(c: Condition, cell: Circuit, row_ratios: list[float],
 
 
 def tile_deck(tile, v_sum: float, vdd_v: float, i_ref_na: float,  # noqa: ANN001
-              gmin: float | None = None) -> str:
+              gmin: float = GMIN_S) -> str:
     """An ``.op`` deck of the tile with every input at zero and the reference at
     ``i_ref_na``, outputs held at the summing-node voltage (the testbench's conventions)."""
     supplies = [supply_node(), *map(supply_node, tile.parts)]
@@ -241,13 +236,11 @@ def tile_deck(tile, v_sum: float, vdd_v: float, i_ref_na: float,  # noqa: ANN001
              f"Vfe vfe 0 {vdd_v}", "Vss vss 0 0", f"Iref vfe iref {i_ref_na}n"]
     lines += [f"I{p} vfe {p} 0" for p in tile.pins if p.startswith("x")]
     lines += [f"V{p} {p} 0 {v_sum}" for p in tile.pins if p.startswith("y")]
-    if gmin is not None:
-        lines.append(f".options gmin={gmin:g}")
-    return "\n".join([*lines, ".op"])
+    return "\n".join([*lines, f".options gmin={gmin:g}", ".op"])
 
 
 def tile_supply(tile, c: Condition, i_ref_na: float,  # noqa: ANN001
-                gmin: float | None = None) -> dict:
+                gmin: float = GMIN_S) -> dict:
     """The tile's supply current (nA), total and by part, and its output currents (pA)."""
     deck = tile_deck(tile, mapping.tables_from_environment().v_sum, c.vdd_v, i_ref_na, gmin)
     try:
@@ -350,7 +343,7 @@ def report(rows: list[dict]) -> None:
               f"b {' '.join(_pct(x) for x in d['bias'])} | {cells_} | "
               f"x{row['reference_trim']:.4f} | {after} | over: {','.join(row['exceeds']) or '-'}"
               f" -> {','.join(row['exceeds_after_trim']) or '-'}")
-    print(f"\nleakage floor (zero input, zero reference), GMIN {GMIN_PHYSICAL:g} S / ngspice's "
+    print(f"\nleakage floor (zero input, zero reference), GMIN {GMIN_S:g} S / ngspice's "
           "default: cell, its bias generator, cell output, weight row of 8, its worst rail "
           "(pA); tile (nA); tile with the reference at the unit current (nA)")
     for row in rows:
@@ -403,7 +396,7 @@ def plot(rows: list[dict], path: Path) -> None:
     if tile:
         b.semilogy(*zip(*tile, strict=True), "s-k", label="d = 4 tile, typical")
     b.set(xlabel="temperature, °C", ylabel="supply current, pA",
-          title=f"zero input, zero reference (GMIN {GMIN_PHYSICAL:g} S)")
+          title=f"zero input, zero reference (GMIN {GMIN_S:g} S)")
     b.grid(True, which="both", alpha=0.3)
     b.legend(fontsize=6)
     fig.tight_layout()
@@ -443,10 +436,10 @@ def main() -> None:
                "weights": weights(c, row_ratios),
                "bias": ch.measure_bias(bias_ratios, **_kw(c)), "cells": cells(c, circuits),
                "leakage": leakage(c, circuits[1], row_ratios),
-               "leakage_default_gmin": leakage(c, circuits[1], row_ratios, None)}
+               "leakage_default_gmin": leakage(c, circuits[1], row_ratios, NGSPICE_GMIN_S)}
         if tile is not None:
-            row["tile_zero"] = tile_supply(tile, c, 0.0, GMIN_PHYSICAL)
-            row["tile_zero_default_gmin"] = tile_supply(tile, c, 0.0)
+            row["tile_zero"] = tile_supply(tile, c, 0.0, GMIN_S)
+            row["tile_zero_default_gmin"] = tile_supply(tile, c, 0.0, NGSPICE_GMIN_S)
             # cells are bistable: at zero input the DC solution may leave some ON
             i_unit = mapping.tables_from_environment().i_unit_na
             row["tile_quiescent"] = tile_supply(tile, c, i_unit)

@@ -11,8 +11,8 @@ gates), each output's gain at the 17 conditions of ``bench_corners.CONDITIONS``,
 at the condition's summing-node voltage, as its drift from typical 27 °C 1.8 V, for the
 circuit (``before``) and for each remedy of ``REMEDIES``: a cascode on every output whose gate
 line puts the output's drain at the diode's drain voltage. Every added device is a unit gate
-(4 x 4 µm). Each run is made with ngspice's default GMIN (as every simulation of the project)
-and with GMIN lowered to the devices' own junction leakage (``bench_corners.GMIN_PHYSICAL``):
+(4 x 4 µm). Each run is made with ngspice's default GMIN and with GMIN lowered to the
+devices' own junction leakage (the project's ``GMIN_S``, in every other simulation):
 at 0.2 nA a unit, GMIN's 1 pA a volt across each junction is a share of a percent of the
 signal, and it moves with the drain voltages. Also reported: the devices each remedy adds,
 each output's drain-voltage difference to its diode, and the headroom: the input node's and
@@ -35,7 +35,6 @@ from bench_corners import (
     CONDITIONS,
     DRAWINGS,
     DRIFT_TARGET,
-    GMIN_PHYSICAL,
     NOMINAL,
     UNIT_OUTPUT,
     drawing_class,
@@ -57,13 +56,13 @@ from bmru_pdk.circuits import (
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.model import VDD, VSS, MosKind
 from bmru_pdk.fileio import write_text
-from bmru_pdk.spice import simulate
+from bmru_pdk.spice import GMIN_S, NGSPICE_GMIN_S, simulate
 
 RESULTS = Path(__file__).parent / "results"
 COMMAND = "python benchmarks/bench_drain_matching.py"
 # the circuit's drawings: whole unit gates and series stacks (not the narrow fingers)
 NAMES = [name for name, (_, narrow) in DRAWINGS.items() if not narrow]
-GMINS = {"default": None, "physical": GMIN_PHYSICAL}  # S; None: ngspice's own (1e-12)
+GMINS = {"default": NGSPICE_GMIN_S, "physical": GMIN_S}  # S
 BOLTZMANN_V_PER_K = 8.617333e-5
 # Thermal voltages across a weak-inversion device for it to pass 98 % (1 - e^-4) of its
 # saturated current: what a cascode (or an output without one) needs from its drain
@@ -174,7 +173,7 @@ def mirror(kind: MosKind, remedy: Remedy) -> Circuit:
                    devices=[diode.model_copy(update={"d": gate, "g": gate}), *bias, *outputs])
 
 
-def deck(circuit: Circuit, kind: MosKind, c: Condition, gmin: float | None) -> str:
+def deck(circuit: Circuit, kind: MosKind, c: Condition, gmin: float) -> str:
     """An ``.op`` deck as ``characterize.mirror_bench`` writes it for a ``sum`` load: one
     unit into the mirror's input, every output held at the condition's summing-node voltage;
     beside it the bias generator with its reference, whose gate lines a replica copies.
@@ -183,14 +182,14 @@ def deck(circuit: Circuit, kind: MosKind, c: Condition, gmin: float | None) -> s
         circuit: The mirror (pins named as the deck's nets).
         kind: Mirror type.
         c: The condition.
-        gmin: ngspice's GMIN, S (None: its default).
+        gmin: ngspice's GMIN, S.
     """
     v_sum = ch.sum_voltage(**asdict(c))
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     current = ch.spice_current(ch.I_REF)
     src = f"iin vdd in {current}" if kind == NFET else f"iin in vss {current}"
     bias = bias_generator(BiasParams())
-    options = "" if gmin is None else f".options gmin={gmin:g}\n"
+    options = f".options gmin={gmin:g}\n"
     return (f"{bias.to_spice()}{circuit.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
             f"iref vdd vbn {current}\nxm {' '.join(p.name for p in circuit.pins)} "
             f"{circuit.name}\n{src}\n"
@@ -199,7 +198,7 @@ def deck(circuit: Circuit, kind: MosKind, c: Condition, gmin: float | None) -> s
 
 
 def measure(circuit: Circuit, kind: MosKind, remedy: Remedy, c: Condition,
-            gmin: float | None) -> dict:
+            gmin: float) -> dict:
     """Each output's gain and drain-voltage difference to the diode, and the headroom figures,
     at one condition.
 
@@ -208,7 +207,7 @@ def measure(circuit: Circuit, kind: MosKind, remedy: Remedy, c: Condition,
         kind: Mirror type.
         remedy: How ``circuit`` holds its drains.
         c: The condition.
-        gmin: ngspice's GMIN, S (None: its default).
+        gmin: ngspice's GMIN, S.
 
     Returns:
         ``gain`` (I_out / I_in) and ``drain_mv`` (the output's drain-source voltage minus the
@@ -309,7 +308,7 @@ def report(name: str, remedy: Remedy, result: dict) -> None:
               f"{len(h['short_conditions'])} of {len(CONDITIONS)}; needs VDD up to "
               f"{h['vdd_needed_v']:.2f} V, more than it has at "
               f"{', '.join(h['supply_short_conditions']) or 'no condition'}")
-        print(f"    {'output':>10} | {'gain drift %':>14} | GMIN {GMIN_PHYSICAL:g} | target | "
+        print(f"    {'output':>10} | {'gain drift %':>14} | GMIN {GMIN_S:g} | target | "
               "drain - diode's (worst)")
         for n in NAMES:
             d, p = k["drift"]["default"][n], k["drift"]["physical"][n]

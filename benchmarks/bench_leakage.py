@@ -41,7 +41,7 @@ import math
 import time
 from pathlib import Path
 
-from bench_corners import CONDITIONS, GMIN_PHYSICAL, _kw, _supplies
+from bench_corners import CONDITIONS, _kw, _supplies
 
 from bmru_pdk.analyses.testbench import Condition
 from bmru_pdk.circuits import (
@@ -58,7 +58,7 @@ from bmru_pdk.circuits import (
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.model import MosKind
 from bmru_pdk.fileio import write_text
-from bmru_pdk.spice import SimResult, simulate
+from bmru_pdk.spice import GMIN_S, SimResult, simulate
 
 RESULTS = Path(__file__).parent / "results"
 COMMAND = "python benchmarks/bench_leakage.py"
@@ -106,7 +106,7 @@ def decomposition(c: Condition) -> dict[str, dict[str, float]]:
             lines += [_unit(f"M{tag}", kind, d, g, s, rail), ch.held_load(tag, tag, kind, v_sum)]
         lines.append(f"vg{p} g{p} 0 {past[p]}\n")
         saves.append(f"@m.xm{p}off.m0[igidl]")
-    r = simulate("".join(lines) + _supplies(c, GMIN_PHYSICAL) + f".save all {' '.join(saves)}\n"
+    r = simulate("".join(lines) + _supplies(c) + f".save all {' '.join(saves)}\n"
                  ".op\n", corner=c.corner, temp_c=c.temp_c)
     out = {}
     for p in POLARITY:
@@ -187,7 +187,7 @@ def remedies(c: Condition, drawn: list[float], dummies: dict[int, int]) -> dict:
                   f"ir{j} vdd r{j} {ch.spice_current(ch.I_REF)}\n"]
         # every node held at the reference diode's voltage: a ReLU diode's at the reference
         lines += [f"e{t} 0 {t} r{j} 0 -1\n" for t, _ in nodes]
-    res = simulate("".join(blocks.values()) + "".join(lines) + _supplies(c, GMIN_PHYSICAL)
+    res = simulate("".join(blocks.values()) + "".join(lines) + _supplies(c)
                    + ".op\n", corner=c.corner, temp_c=c.temp_c)
     unit_pa = ch.I_REF * ch.I_UNIT_NA * 1e3
     out = {}
@@ -228,7 +228,7 @@ def floor_budget(row: dict) -> dict:
 
 def report(rows: list[dict], dummies: dict[int, int]) -> None:
     """Print the tables."""
-    print(f"\nOFF unit output into the summing node, pA (GMIN {GMIN_PHYSICAL:g} S): total, gate "
+    print(f"\nOFF unit output into the summing node, pA (GMIN {GMIN_S:g} S): total, gate "
           f"{GATE_PAST_V:g} V past its rail, bare drain junction, GIDL, channel share")
     for row in rows:
         parts = []
@@ -280,7 +280,7 @@ def main() -> None:
         rows.append(row)
         print(f"{c.name:>20}: {row['seconds']} s", flush=True)
     report(rows, dummies)
-    result = {"command": COMMAND, "i_unit_na": ch.I_UNIT_NA, "gmin": GMIN_PHYSICAL,
+    result = {"command": COMMAND, "i_unit_na": ch.I_UNIT_NA, "gmin": GMIN_S,
               "thresholds_units": THRESHOLDS,
               "thresholds_drawn": drawn,
               "n_off": N_OFF, "gate_past_v": GATE_PAST_V, "source_rails_v": SOURCE_RAILS_V,

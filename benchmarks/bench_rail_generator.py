@@ -14,10 +14,9 @@ the bench of ``circuits.rail_bench`` (set current and load ideal). Measured at e
 And at 125 °C, typical and ff, a step of the load from ``LOADS_NA[1]`` to ``LOADS_NA[2]``
 and back: the rail's excursion and how long it takes to come back within ``SETTLED_V``.
 
-ngspice's default GMIN is kept, as in every tile simulation: it adds ~1 pA per junction
-(``bench_corners.GMIN_PHYSICAL``); the probe's leakage is reported net of GMIN's current
-across its drain junction, and the servo's replicas see GMIN too (~1.5 pA, ~1 % of the
-default set current).
+GMIN is the project's (``bmru_pdk.spice.GMIN_S``, below the devices' own leakage), as in
+every tile simulation; the probe's leakage is reported net of GMIN's current across its
+drain junction.
 
 Usage: ``python benchmarks/bench_rail_generator.py``. Prints a row per condition and writes
 ``benchmarks/results/rail_generator.json``. About a minute on one core.
@@ -36,7 +35,7 @@ from bench_corners import CONDITIONS
 from bmru_pdk.analyses.testbench import Condition
 from bmru_pdk.circuits import RailGeneratorParams, rail_bench, rail_generator
 from bmru_pdk.fileio import write_text
-from bmru_pdk.spice import simulate
+from bmru_pdk.spice import GMIN_S, simulate
 
 RESULTS = Path(__file__).parent / "results"
 PARAMS = RailGeneratorParams()
@@ -96,7 +95,7 @@ def main() -> None:
               "devices": {d.name: d.drawing for d in gen.devices},
               "gate_area_um2": round(sum(d.area for d in gen.devices), 1),
               "set_current_pa": PARAMS.i_set_pa, "drain_v": rail_bench.DRAIN_V,
-              "loads_na": list(LOADS_NA), "gmin": "ngspice default",
+              "loads_na": list(LOADS_NA), "gmin": GMIN_S,
               "conditions": rows, "steps": steps,
               "seconds": round(time.perf_counter() - start, 1)}
     write_text(RESULTS / "rail_generator.json", json.dumps(result, indent=1) + "\n")

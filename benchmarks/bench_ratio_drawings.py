@@ -34,7 +34,6 @@ from pathlib import Path
 from bench_corners import (
     CONDITIONS,
     DRIFT_TARGET,
-    GMIN_PHYSICAL,
     NOMINAL,
     _kw,
     drift_range,
@@ -48,7 +47,7 @@ from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.model import Device, MosKind
 from bmru_pdk.circuits.sizing import unit_ratio
 from bmru_pdk.fileio import write_text
-from bmru_pdk.spice import simulate
+from bmru_pdk.spice import GMIN_S, simulate
 
 RESULTS = Path(__file__).parent / "results"
 COMMAND = "python benchmarks/bench_ratio_drawings.py"
@@ -129,7 +128,7 @@ def mirror(kind: MosKind, diode: int) -> tuple[Circuit, list[str]]:
     return plain.model_copy(update={"devices": devices}), names
 
 
-def currents(kind: MosKind, c: Condition, gmin: float | None, i_in: float,
+def currents(kind: MosKind, c: Condition, gmin: float, i_in: float,
              wide_node: bool) -> tuple[dict[str, float], dict[str, float]]:
     """Each drawing's output current, ``i_in`` units into its mirror's diode, outputs held at
     the condition's summing-node voltage; and each diode's voltage from its rail.
@@ -137,7 +136,7 @@ def currents(kind: MosKind, c: Condition, gmin: float | None, i_in: float,
     Args:
         kind: Mirror type.
         c: The condition.
-        gmin: ngspice's GMIN, S (None: its default).
+        gmin: ngspice's GMIN, S.
         i_in: Input current, software units.
         wide_node: The summing node's ReLU diode is as wide as the mirror's (its voltage at
             one unit is a one-gate diode's at 1/D of a unit); else one unit gate.
@@ -146,7 +145,7 @@ def currents(kind: MosKind, c: Condition, gmin: float | None, i_in: float,
         Per drawing its output current (software units); per diode (its unit gates, as
         text) its gate and drain voltage from the mirror's rail, V.
     """
-    options = "" if gmin is None else f".options gmin={gmin:g}\n"
+    options = f".options gmin={gmin:g}\n"
     rail = 0.0 if kind == NFET else c.vdd_v
     out, diode_v = {}, {}
     for diode in DIODES:
@@ -164,7 +163,7 @@ def unit_output(diode: int) -> str:
     return next(n for n, d in DRAWINGS.items() if d.diode == diode and d.output == 1.0)
 
 
-def run(c: Condition, gmin: float | None, wide_node: bool) -> dict:
+def run(c: Condition, gmin: float, wide_node: bool) -> dict:
     """One condition's row in ``bench_corners``'s ``unit_ratios`` form: per kind and drawing
     the ``gain`` (I_out / I_in) at one unit in, and the ``share`` (I_out / its mirror's
     one-gate output), which cancels what all outputs of a mirror share (the diode); per kind
@@ -172,7 +171,7 @@ def run(c: Condition, gmin: float | None, wide_node: bool) -> dict:
 
     Args:
         c: The condition.
-        gmin: ngspice's GMIN, S (None: its default).
+        gmin: ngspice's GMIN, S.
         wide_node: The summing node's ReLU diode is as wide as the mirror's (``NODES``).
     """
     ratios, diode_v = {}, {}
@@ -191,7 +190,7 @@ def off_share(rows: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
     summing node.
 
     Args:
-        rows: The grid node's ``GMIN_PHYSICAL`` rows (:func:`run`), in the order of
+        rows: The grid node's ``GMIN_S`` rows (:func:`run`), in the order of
             ``CONDITIONS``.
 
     Returns:
@@ -203,7 +202,7 @@ def off_share(rows: list[dict]) -> dict[str, dict[str, dict[str, float]]]:
             continue
         for kind in (NFET, PFET):
             on = row["unit_ratios"][f"{kind[0]}mos"]
-            for n, x in currents(kind, c, GMIN_PHYSICAL, 0.0, NODES["grid"])[0].items():
+            for n, x in currents(kind, c, GMIN_S, 0.0, NODES["grid"])[0].items():
                 share = x / (on[n]["gain"] * ch.I_REF)
                 out.setdefault(f"{kind[0]}mos", {}).setdefault(n, {})[c.name] = share
     return out
@@ -298,8 +297,8 @@ def report(drawings: dict, summary: dict, hot: dict, diode_v: dict, grids: dict)
     """Print the tables."""
     for node, by_kind in summary.items():
         print(f"\n{node} summing node: gain drift over the {len(CONDITIONS)} conditions, 1 unit "
-              f"in, % (min..max), within target: default GMIN | GMIN {GMIN_PHYSICAL:g} S "
-              f"(conditions over target) | at {HOT_C:g} C, GMIN {GMIN_PHYSICAL:g} S"
+              f"in, % (min..max), within target: default GMIN | GMIN {GMIN_S:g} S "
+              f"(conditions over target) | at {HOT_C:g} C, GMIN {GMIN_S:g} S"
               + (f" | OFF current at zero input, {HOT_C:g} C, % of the output's current at one "
                  "unit (max)" if node == "grid" else ""))
         for kind, entries in by_kind.items():
@@ -311,7 +310,7 @@ def report(drawings: dict, summary: dict, hot: dict, diode_v: dict, grids: dict)
                       f"{'yes' if e['default']['within'] else 'no':>3} | {_span(run_)} "
                       f"{'yes' if run_['within'] else 'no':>3} ({len(run_['over_at']):2}) | "
                       f"{_span(e['hot_physical'])}{off}")
-    print(f"\ndiode voltage from its rail at one unit in, GMIN {GMIN_PHYSICAL:g} S: lowest, and "
+    print(f"\ndiode voltage from its rail at one unit in, GMIN {GMIN_S:g} S: lowest, and "
           f"where below {SATURATION_UT} U_T")
     for kind, by_diode in diode_v.items():
         for d, x in by_diode.items():

@@ -40,6 +40,12 @@ _LOCK = threading.Lock()
 # that the sources of every NMOS mirror device sit on while their bulks stay on vss, so the
 # body effect raises their threshold voltage and cuts their channel leakage when hot.
 SOURCE_RAIL = "vsn"
+# ngspice's own GMIN (1e-12 S) puts ~1 pA a volt across every junction: at 0.2 nA a unit
+# several percent of a small mirror's output, and more than the devices' own junction
+# leakage below ~100 °C, a current silicon does not carry (docs/corners.md, "GMIN"). Every
+# deck lowers it below that leakage; a bench that shows what the default did asks for it.
+GMIN_S = 1e-15
+NGSPICE_GMIN_S = 1e-12
 # An NMOS card: name | drain | gate | source | bulk model nfet_03v3. An extractor names a
 # symmetric device's diffusions either way round, so the side on vss may be either.
 _NMOS_CARD = re.compile(r"^(\s*x\S+\s+)(\S+)(\s+\S+\s+)(\S+)(\s+\S+\s+nfet_03v3\b)",
@@ -187,7 +193,8 @@ def ngspice_library() -> str:
 
 
 def model_header(corner: str = "typical", mismatch: bool = False) -> str:
-    """The lines that load the gf180 models for ``corner``.
+    """The lines that load the gf180 models for ``corner``, and ngspice's GMIN at
+    :data:`GMIN_S` (a later ``.options gmin`` of the deck overrides it).
 
     Args:
         corner: process corner, one of ``CORNERS``.
@@ -201,6 +208,7 @@ def model_header(corner: str = "typical", mismatch: bool = False) -> str:
         f".include {models / 'design.ngspice'}\n"
         f".lib {models / 'sm141064.ngspice'} {corner}\n"
         f".param sw_stat_mismatch={1 if mismatch else 0}\n"
+        f".options gmin={GMIN_S:g}\n"
     )
 
 

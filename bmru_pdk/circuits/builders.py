@@ -199,9 +199,8 @@ class RailGeneratorParams(_Params):
         replicas: OFF unit NMOS devices in parallel whose leakage is servoed: gate and
             source on ``vsn``, bulk on ``vss``, as the tile's OFF mirror outputs.
         replica_block: replica gates per device (``MR0``, ``MR1``..): a drawing folds the
-            devices into rows. LVS sees them in parallel as one; ngspice puts its GMIN
-            across each device's drain junction, once per device (the extraction of a
-            drawing gives one device per gate: docs/corners.md, "The rail generator").
+            devices into rows. LVS sees them in parallel as one (the extraction of a
+            drawing gives one device per gate).
         follower_bias: the follower's bias current, as a ratio to the set current: what
             keeps the rail stiff (its loop gain and speed), and the generator's main draw.
         sink: ratio of the sink ``MS`` that carries the tile's NMOS current; it caps the

@@ -5,9 +5,9 @@ and a probe: one OFF unit NMOS output on the rail (gate and source on ``vsn``, b
 ground, drain held at a summing node's voltage), whose leakage is the floor each OFF output
 of the tile leaves.
 
-ngspice's default GMIN is kept, as in every tile simulation, unless asked for another (the
-deck sets it either way): the probe's leakage is given net of GMIN's current across its
-drain junction.
+GMIN is the project's (:data:`~bmru_pdk.spice.GMIN_S`, as in every tile simulation) unless
+asked for another (the deck sets it either way): the probe's leakage is given net of GMIN's
+current across its drain junction.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bmru_pdk.circuits.builders import RailGeneratorParams, rail_generator
-from bmru_pdk.spice import simulate
+from bmru_pdk.spice import GMIN_S, simulate
 from bmru_pdk.tech import VDD_V
 
 DRAIN_V = 1.0  # a summing node's voltage above the rail (docs/corners.md, the headroom table)
-GMIN_S = 1e-12  # ngspice's default, across the probe's drain junction
 # The bundled tile's mean current through its NMOS sources at 125 °C (its rail's current in
 # a drawn-rail run at typical 125 °C): the load a tile-level DC rail is taken at.
 TILE_LOAD_NA = 48.0
