@@ -29,6 +29,7 @@ import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devic
                              "drain_matching.json", "leakage.json", "noise.json", "pelgrom.json",
                              "ratio_drawings.json", "signoff.json", "training.json",
                              "candidates.json", "candidates_codesign.json",
-                             "candidates_0.2nA.json", "rail_generator.json"})
+                             "candidates_0.2nA.json", "rail_generator.json", "gmin.json"})
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,34 @@ ATTRIBUTED = {
     "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
                                             "tuning sample"),
 }
+
+
+# Simulations made before every deck lowered ngspice's GMIN to the devices' own leakage
+# (bmru_pdk.spice.GMIN_S), by the start of the file's SHA-256: their captions say so while
+# the file is the one that run wrote; a re-run (a new digest) drops the remark.
+DEFAULT_GMIN = {
+    "candidates.json": "91311a369f77",
+    "candidates_0.2nA.json": "d14699070e7d",
+    "candidates_codesign.json": "361f239211d4",
+    "circuits.json": "573586536a20",
+    "compare_errors.json": "6d56d2595087",
+    "compare_sealed.json": "3aaaaa7e8de1",
+    "hot_rail.json": "bafedc4ea5f3",
+    "hot_rail_generator.json": "d63f57e3c181",
+    "montecarlo.json": "e967027b1f99",
+    "noise.json": "a7e7beaa1e8a",
+    "operating_point.json": "48d3aa810441",
+    "pelgrom.json": "f3ca6e410acf",
+    "power.json": "3d7089395862",
+    "pvt_pex.json": "d9f51a2af33a",
+    "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
+    "pvt_pex_hotrail_drawn_125C.json": "d510b4a74985",
+    "sizing.json": "bed985eff7e8",
+    "speed.json": "0a8b4304f20d",
+    "twin.json": "7966b1ff66fd",
+}
+DEFAULT_GMIN_SAID = ("ngspice's default GMIN, 1e-12 S: simulated before the decks lowered it "
+                     "(docs/corners.md, GMIN), not re-run")
 
 
 class RenderError(Exception):
@@ -212,6 +241,8 @@ def provenance(r: Results) -> list[Said]:
     frame = r.field("frame_s")
     if isinstance(frame, int | float):
         said.append(Said(f"{frame * 1000:g} ms frames"))
+    if r.digest.startswith(DEFAULT_GMIN.get(r.name, "-")):
+        said.append(Said(DEFAULT_GMIN_SAID, attributed=True))
     return said
 
 
@@ -1699,6 +1730,25 @@ def corners_leakage(r: Results) -> str:
     return (table(("condition", "cell", "its bias generator", "cell output (OFF)",
                    "weight row of 8", "worst rail", "tile, zero reference", "tile, default GMIN",
                    "tile outputs y0, y1"), rows) + "\n\n" + caption(r))
+
+
+GMIN_LOADS = {"diode": "into a diode", "sum": "onto a summing node"}
+
+
+@region("gmin.table", "gmin.json")
+def gmin_table(r: Results) -> str:
+    """The tables' mirror gains and cell currents under ngspice's default GMIN and the
+    project's (docs/corners.md)."""
+    rows = [(f"{m['kind'].split('_')[0].upper()}, {GMIN_LOADS[m['load']]}",
+             *(f"{a:.4f} -> {b:.4f} ({(b / a - 1) * 100:+.1f} %)"
+               for a, b in zip(m["gain_default"], m["gain_lowered"], strict=True)))
+            for m in r["mirrors"]]
+    cells = ", ".join(f"{k} {pct(v)} %" for k, v in r["cell_largest_shift"].items())
+    ratios = r["mirrors"][0]["ratios"]
+    return (table(("mirror, load", *(f"ratio {Fraction(x).limit_denominator(8)}"
+                                     for x in ratios)), rows)
+            + "\n\nThe cell's switching currents and gain over the tables' grid, largest "
+            f"shift: {cells}.\n\n" + caption(r, note=f"{num(r['seconds'])} s"))
 
 
 @region("drain_matching.table", "drain_matching.json")
