@@ -29,3 +29,18 @@ def test_errors_carry_the_log() -> None:
         spice.simulate("vd d 0 0.9\nm1 d g 0 0 nfet_typo w=2u l=1u\n.op")
     with pytest.raises(spice.SpiceError, match="unknown process corner"):
         spice.simulate(NMOS + ".op", corner="tt")
+
+
+OFF_UNIT = "vd d 0 1.0\nm1 d 0 0 0 nfet_03v3 w=4u l=4u nf=1 m=1\n.op"
+
+
+def test_every_deck_lowers_gmin_below_the_devices_own_leakage() -> None:
+    """An OFF 4 x 4 µm unit at 27 °C, drain at 1 V: its own leakage is ~0.02 pA
+    (docs/corners.md, the leakage floor), GMIN adds GMIN x 1 V across its drain junction:
+    under the project's 1e-15 S the drain draws well under 0.1 pA; a deck asking for
+    ngspice's own 1e-12 S (its line comes after the header's and wins) draws ~1 pA, over
+    0.5 pA (the negative)."""
+    own = -spice.simulate(OFF_UNIT)["i(vd)"][0]
+    default = -spice.simulate(f".options gmin={spice.NGSPICE_GMIN_S:g}\n{OFF_UNIT}")["i(vd)"][0]
+    assert 0 < own < 0.1e-12
+    assert default > 0.5e-12
