@@ -72,10 +72,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         gds = args.gds
         if gds is None:
-            from bmru_pdk.layouts.tile import write_tile
+            import bmru_pdk
+            from bmru_pdk.layouts.tile import tile_files
             from bmru_pdk.model.bundled import bundled_checkpoint
 
-            gds = write_tile(bundled_checkpoint(), Path(tmp) / "tile").outdir / "tile.gds"
+            bmru_pdk.PDK.activate()
+            gds = tile_files(bundled_checkpoint(), Path(tmp) / "tile").outdir / "tile.gds"
         print(render(gds, args.output, lyp))
     return 0
 
