@@ -101,9 +101,8 @@ def main() -> None:
     utterances = samples.load_utterances(checkpoint, None, args.n, sample="tuning")
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
-        build, extracted, _ = simulation.extracted_tile(
-            checkpoint, Path(tmp) / "tile", source_rail=args.generator,
-            rail_generator=RailGeneratorParams() if args.generator else None)
+        build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile",
+                                                        source_rail=args.generator)
         if args.generator:
             rows = generator_rows(build, extracted, utterances, Path(tmp), ex)
         for rail in [] if args.generator else args.rails:

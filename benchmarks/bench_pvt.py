@@ -41,7 +41,6 @@ import provenance
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
 from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, generated_rail, hot_rail
-from bmru_pdk.circuits import RailGeneratorParams
 from bmru_pdk.errors import BmruError
 from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
@@ -127,8 +126,7 @@ def main() -> None:
     rail.add_argument("--hot-rail", type=float, default=0.0, metavar="V",
                       help="the rail on ground up to 27 °C, rising linearly to V at 125 °C")
     rail.add_argument("--rail-generator", action="store_true",
-                      help="the drawn rail held by the rail generator drawn in the tile "
-                           "(needs --draw-rail)")
+                      help="the drawn rail held by the rail generator (needs --draw-rail)")
     parser.add_argument("--draw-rail", action="store_true",
                         help="the tile drawn with the rail (pin vsn), not re-wired")
     parser.add_argument("--temp", type=float, default=None,
@@ -146,9 +144,8 @@ def main() -> None:
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
-        build, extracted, _ = simulation.extracted_tile(
-            checkpoint, Path(tmp) / "tile", source_rail=args.draw_rail,
-            rail_generator=RailGeneratorParams() if args.rail_generator else None)
+        build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile",
+                                                        source_rail=args.draw_rail)
         parasitics = None
         if args.pex:
             from bmru_pdk.verification import pex

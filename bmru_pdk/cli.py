@@ -601,9 +601,8 @@ def compare(
              "tile's own)")] = 0.0,
     draw_rail: DrawRail = False,
     rail_generator: Annotated[bool, typer.Option(
-        help="hold the drawn rail (--draw-rail) with the rail generator drawn in the tile, "
-             "a leakage servo, instead of an ideal source (the nominal model stays the "
-             "tile's own)")] = False,
+        help="hold the drawn rail (--draw-rail) with the rail generator, a leakage servo, "
+             "instead of an ideal source (the nominal model stays the tile's own)")] = False,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model.
 

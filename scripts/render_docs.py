@@ -111,6 +111,7 @@ DEFAULT_GMIN = {
     "pelgrom.json": "f3ca6e410acf",
     "power.json": "3d7089395862",
     "pvt_pex.json": "d9f51a2af33a",
+    "pvt_pex_generator_drawn.json": "bdb060d61aa6",
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
     "pvt_pex_hotrail_drawn_125C.json": "d510b4a74985",
     "sizing.json": "bed985eff7e8",

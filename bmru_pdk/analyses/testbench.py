@@ -18,7 +18,7 @@ from typing import TypeVar
 import klayout.db as kdb
 import numpy as np
 
-from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench
+from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench, rail_generator
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
@@ -55,10 +55,9 @@ class Condition:
         rail_follows_temp: The rail is :func:`hot_rail`'s schedule, on ground at 27 °C: the
             nominal model is the tile's own, not one remade on the rail.
         rail_generator: The drawn rail is held by this
-            :func:`~bmru_pdk.circuits.rail_generator`, drawn in the tile (its set current
-            the bias generator's copy of the reference), not by an ideal source; ``rail_v``
-            is then only the rail the condition's twin is characterised on. The nominal
-            model is the tile's own.
+            :func:`~bmru_pdk.circuits.rail_generator` (its set current from an ideal source,
+            as the reference's is), not by an ideal source; ``rail_v`` is then only the rail
+            the condition's twin is characterised on. The nominal model is the tile's own.
     """
 
     corner: str = "typical"
@@ -117,8 +116,7 @@ class TileNetlist:
     :func:`supply_node` (``vdd_cells``, ...), instead of the shared ``vdd``; ``senses`` the
     0 V sources :func:`sense_drains` put in series with devices, whose currents a deck saves;
     ``tables`` the characterisation tables the tile was mapped with (its unit and reference
-    currents; ``None``: the package's); ``rail_servo`` the nets of the drawn rail
-    generator's servo and follower nodes (``x``, ``y``; ``None``: no generator drawn).
+    currents; ``None``: the package's).
     """
 
     top: str
@@ -129,7 +127,6 @@ class TileNetlist:
     parts: tuple[str, ...] = ()
     senses: tuple[str, ...] = ()
     tables: Tables | None = None
-    rail_servo: tuple[str, str] | None = None
 
     @property
     def operating_point(self) -> Tables:
@@ -474,7 +471,7 @@ def deck(
 
 def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
                     condition: Condition) -> list[str]:
-    """The start of the tile's own rail generator, and the readout's holds riding on the
+    """The rail generator on the tile's pin ``vsn``, and the readout's holds riding on the
     rail it makes (each output's source, whose current is the output's, in series with a
     follower of the rail).
 
@@ -483,21 +480,21 @@ def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
     tile powered up long before. ngspice's operating point of the whole tile with the
     generator does not always converge on its own (at fs 125 °C gmin stepping fails) and
     then starts the run from a rail the generator never holds.
-
-    Raises:
-        BmruError: the tile does not draw the generator.
     """
     params = condition.rail_generator
     assert params is not None  # deck calls this only for a condition with a generator
-    if tile.rail_servo is None:
-        raise BmruError("the rail generator is not drawn in this tile: build it with "
-                        "--draw-rail --rail-generator")
+    if SOURCE_RAIL not in tile.pins:
+        raise BmruError("the rail generator needs a tile drawn with the NMOS source rail "
+                        f"(pin {SOURCE_RAIL}): draw it with --draw-rail")
+    gen = rail_generator(params)
     op = rail_bench.operating_point(params, rail_bench.TILE_LOAD_NA, condition.corner,
                                     condition.temp_c, condition.vdd_v)
-    x, y = tile.rail_servo
-    lines = [f".ic v({SOURCE_RAIL})={op.rail_v:.4g} v({x})={op.x_v:.4g} v({y})={op.y_v:.4g}"]
-    for out in outputs:
-        lines += [f"V{out} {out} {out}_rail {v_sum:.6g}", f"E{out} {out}_rail 0 {SOURCE_RAIL} 0 1"]
+    lines = [gen.to_spice(), f"Xrailgen {SOURCE_RAIL} railgen_iset vdd vss {gen.name}",
+             f"Irailgen vdd railgen_iset {params.i_set_pa:g}p",
+             f".ic v({SOURCE_RAIL})={op.rail_v:.4g} v(xrailgen.x)={op.x_v:.4g} "
+             f"v(xrailgen.y)={op.y_v:.4g}"]
+    for y in outputs:
+        lines += [f"V{y} {y} {y}_rail {v_sum:.6g}", f"E{y} {y}_rail 0 {SOURCE_RAIL} 0 1"]
     return lines
 
 

@@ -104,14 +104,13 @@ _ROLES: tuple[tuple[re.Pattern[str], Role], ...] = (
     (re.compile(r"^u\d+_\d+\.mb$"), "unit_bias"),
     (re.compile(r"^u\d+_\d+\.(cell|relu)\."), "unit"),
     (re.compile(rf"^(w\d+|{READOUT_ARRAY})\."), "weights"),
-    (re.compile(rf"^({BIAS}|{RAIL_GENERATOR})\."), "bias"),
+    (re.compile(rf"^{BIAS}\."), "bias"),
 )
 
 
 def role_of(device: str) -> Role | None:
     """What a device of the flat schematic (``u0_1.cell.M2``) belongs to: a unit's cell or
-    ReLU, a unit's bias, a weight array, the bias or rail generator; ``None`` for no tile
-    part."""
+    ReLU, a unit's bias, a weight array, the bias generator; ``None`` for no tile part."""
     lower = stacked_in(device)[0].lower()
     return next((role for pattern, role in _ROLES if pattern.match(lower)), None)
 
@@ -173,9 +172,3 @@ def parse_parameter(name: str) -> Parameter:
         raise ValueError(f"not a parameter name: {name!r}")
     index = tuple(int(i) for i in re.findall(r"\d+", m.group(3)))
     return Parameter(None if m.group(1) is None else int(m.group(1)), m.group(2), index)
-
-
-def rail_servo_nodes() -> tuple[str, str]:
-    """The rail generator's servo node ``x`` and follower node ``y``, nets of the flat
-    schematic: where a run starts the generator at its operating point."""
-    return path(RAIL_GENERATOR, "x"), path(RAIL_GENERATOR, "y")
