@@ -102,7 +102,6 @@ DEFAULT_GMIN = {
     "candidates_codesign.json": "361f239211d4",
     "circuits.json": "573586536a20",
     "compare_errors.json": "6d56d2595087",
-    "compare_sealed.json": "3aaaaa7e8de1",
     "hot_rail.json": "bafedc4ea5f3",
     "hot_rail_generator.json": "d63f57e3c181",
     "montecarlo.json": "e967027b1f99",
