@@ -1751,6 +1751,27 @@ def gmin_table(r: Results) -> str:
             f"shift: {cells}.\n\n" + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+@region("grid_snap.table", "grid_snap.json")
+def grid_snap_table(r: Results) -> str:
+    """The bundled checkpoint on the tile's grid and snapped to k of D gates, against its own
+    values (docs/corners.md)."""
+    def name(row: dict) -> str:
+        return ("the tile's grid (realised values)" if row["gates"] is None else
+                f"k of {row['gates']}: steps of 1/{row['gates']} unit")
+
+    rows = [(name(row), layers(row["state_agreement"]), pct(row["decisions_agree"]),
+             f"{pct(row['accuracy'])} ({interval(row['accuracy_interval'])})")
+            for row in r["rows"]]
+    learned = r["learned"]
+    rows.append(("the checkpoint's own values", "-", "-",
+                 f"{pct(learned['accuracy'])} ({interval(learned['accuracy_interval'])})"))
+    return (table(("grid", "state agreement with the checkpoint %, layer 0 / 1",
+                   "decisions agree %", "accuracy % (95 % interval)"), rows)
+            + f"\n\nAlways answering the commonest class: {pct(r['commonest_class_accuracy'])} %"
+            f" of the {r['utterances']} utterances.\n\n"
+            + caption(r, note=f"{num(r['seconds'])} s"))
+
+
 @region("drain_matching.table", "drain_matching.json")
 def drain_matching_table(r: Results) -> str:
     """Each mirror output's gain drift per drain-matching remedy, and what each remedy adds and
