@@ -57,7 +57,7 @@ def screen(build, extracted, utterances: list, conditions: dict[str, Condition],
             "state_agreement_per_layer": f[HELD_TO]["state_agreement_per_layer"],
             "decisions_agreeing": f[HELD_TO]["decisions_agreeing"],
             "power_nw": f["power_nw"]["mean"], "failed": len(f["failed"]),
-            "rail_v": c.rail_v}
+            "rail_v": c.rail_v, "rail_v_measured": f.get("rail_v")}
     return {"corners": corners, "worst_layer": min(min(r["state_agreement_per_layer"])
                                                    for r in corners.values())}
 
@@ -101,8 +101,9 @@ def main() -> None:
     utterances = samples.load_utterances(checkpoint, None, args.n, sample="tuning")
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
-        build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile",
-                                                        source_rail=args.generator)
+        build, extracted, _ = simulation.extracted_tile(
+            checkpoint, Path(tmp) / "tile", source_rail=args.generator,
+            rail_generator=RailGeneratorParams() if args.generator else None)
         if args.generator:
             rows = generator_rows(build, extracted, utterances, Path(tmp), ex)
         for rail in [] if args.generator else args.rails:
@@ -117,6 +118,7 @@ def main() -> None:
     if args.generator:
         result["generator"] = RailGeneratorParams().model_dump(mode="json")
         result["generator_load_na"] = rail_bench.TILE_LOAD_NA
+        result["generator_drawn"] = True  # in the tile, its set current on pin iset
         path = RESULTS / "hot_rail_generator.json"
     else:
         result["chosen_rail_v"] = chosen = max(rows, key=lambda r: r["worst_layer"])["rail_v"]

@@ -41,6 +41,7 @@ import provenance
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
 from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, generated_rail, hot_rail
+from bmru_pdk.circuits import RailGeneratorParams
 from bmru_pdk.errors import BmruError
 from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
@@ -126,7 +127,8 @@ def main() -> None:
     rail.add_argument("--hot-rail", type=float, default=0.0, metavar="V",
                       help="the rail on ground up to 27 °C, rising linearly to V at 125 °C")
     rail.add_argument("--rail-generator", action="store_true",
-                      help="the drawn rail held by the rail generator (needs --draw-rail)")
+                      help="the drawn rail held by the rail generator drawn in the tile "
+                           "(needs --draw-rail)")
     parser.add_argument("--draw-rail", action="store_true",
                         help="the tile drawn with the rail (pin vsn), not re-wired")
     parser.add_argument("--temp", type=float, default=None,
@@ -144,8 +146,9 @@ def main() -> None:
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
-        build, extracted, _ = simulation.extracted_tile(checkpoint, Path(tmp) / "tile",
-                                                        source_rail=args.draw_rail)
+        build, extracted, _ = simulation.extracted_tile(
+            checkpoint, Path(tmp) / "tile", source_rail=args.draw_rail,
+            rail_generator=RailGeneratorParams() if args.rail_generator else None)
         parasitics = None
         if args.pex:
             from bmru_pdk.verification import pex
@@ -181,6 +184,9 @@ def main() -> None:
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
               "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
               "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
+              # drawn in the tile, its set current on pin iset (earlier files: its schematic
+              # beside the tile)
+              "generator_drawn": args.rail_generator,
               "temp_c": args.temp,
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}
     name = ("pvt_pex" if args.pex else "pvt") + (

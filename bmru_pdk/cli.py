@@ -498,8 +498,8 @@ def tile(
              "weight arrays are banded to suit)")] = ASPECT,
     draw_rail: DrawRail = False,
     rail_generator: Annotated[bool, typer.Option(
-        help="draw the rail's generator in the tile, a leakage servo that holds pin vsn "
-             "(needs --draw-rail)")] = False,
+        help="draw the rail's generator in the tile, a leakage servo that holds pin vsn, "
+             "its set current in at pin iset (needs --draw-rail)")] = False,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
     if rail_generator and not draw_rail:  # before the imports: a refusal costs nothing
@@ -601,8 +601,9 @@ def compare(
              "tile's own)")] = 0.0,
     draw_rail: DrawRail = False,
     rail_generator: Annotated[bool, typer.Option(
-        help="hold the drawn rail (--draw-rail) with the rail generator, a leakage servo, "
-             "instead of an ideal source (the nominal model stays the tile's own)")] = False,
+        help="hold the drawn rail (--draw-rail) with the rail generator drawn in the tile, "
+             "a leakage servo whose set current an ideal source puts on pin iset, instead of "
+             "an ideal source on the rail (the nominal model stays the tile's own)")] = False,
 ) -> None:
     """Simulate the extracted tile on utterances and compare it with the software model.
 

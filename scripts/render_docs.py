@@ -100,14 +100,11 @@ DEFAULT_GMIN = {
     "candidates.json": "91311a369f77",
     "candidates_0.2nA.json": "d14699070e7d",
     "candidates_codesign.json": "361f239211d4",
-    "circuits.json": "573586536a20",
     "compare_errors.json": "6d56d2595087",
     "hot_rail.json": "bafedc4ea5f3",
-    "hot_rail_generator.json": "d63f57e3c181",
     "montecarlo.json": "e967027b1f99",
     "noise.json": "a7e7beaa1e8a",
     "operating_point.json": "48d3aa810441",
-    "pelgrom.json": "f3ca6e410acf",
     "power.json": "3d7089395862",
     "pvt_pex.json": "d9f51a2af33a",
     "pvt_pex_generator_drawn.json": "bdb060d61aa6",
@@ -429,8 +426,8 @@ def readme_headline(run: Results | None, long: Results, pvt: Results, generator:
          f"parasitics, {pvt['utterances']} utterances each: conditions where the nominal model "
          f"holds >= {pct(PVT_TARGETS[0][2], 0)} % of state bits in both layers",
          f"{across(ground)}; with an NMOS source rail drawn (pin `vsn`) and held by its "
-         "generator, a leakage servo that lifts it only where the tile leaks (simulated from "
-         f"its schematic beside the tile): **{across(generator['conditions'])}**",
+         "generator, a leakage servo that lifts it only where the tile leaks "
+         f"({generator_held(generator)}): **{across(generator['conditions'])}**",
          f"{short_source(pvt)}; {readme_link(generator)}", "[PVT](docs/pvt.md)"),
         (f"mismatch Monte Carlo, {len(mc['seeds'])} dies x {len(mc['utterances'])} utterances: "
          "state agreement with the nominal model, layer 0 / 1; each die's with the nominal "
@@ -1046,7 +1043,7 @@ def rail_table(r: Results, beside: Results, label: str) -> str:
         rows.append((f"{c['corner']} {c['temp_c']:g}C {c['vdd_v']:g}V", rail,
                      *agreement_cells(c["nominal"]), was, twin, num(c["power_nw"]["mean"])))
     n = r["utterances"]
-    held = ("rail held by the rail generator, its schematic beside the tile (rail column: "
+    held = (f"rail held by the rail generator, {generator_held(r)} (rail column: "
             "its DC rail alone under the tile's load, `rail_bench.TILE_LOAD_NA`, to 10 mV, "
             "where the twin's tables are made / the rail's mean over the runs, measured)"
             if r.field("rail_generator") else
@@ -1118,17 +1115,33 @@ def rail_generator_table(r: Results, leak: Results) -> str:
             + caption(r, leak, note=f"{num(r['seconds'])} s"))
 
 
+def generator_held(r: Results) -> str:
+    """How a run on the rail generator simulated it: drawn in the tile, or (files made
+    before it was) its schematic beside the tile."""
+    return ("drawn in the tile, its set current on pin iset" if r.field("generator_drawn")
+            else "its schematic beside the tile")
+
+
 @region("hot_rail.generator", "hot_rail_generator.json")
 def hot_rail_generator(r: Results) -> str:
     """The tile on the generator's rail, and on an ideal source at its DC rail
     (docs/corners.md)."""
     corners = list(r["rails"][0]["corners"])
-    rows = rail_screen(r, lambda row: row["rail"], lambda c: f"{c['rail_v']:.3f}: ")
-    return (table(("rail held by", *(f"{k} 125 °C: rail V: layer 0 / 1 bits, %" for k in corners),
+
+    def rail(c: dict) -> str:  # the DC rail, then the run's mean where the file records it
+        measured = c.get("rail_v_measured")
+        return f"{c['rail_v']:.3f}" + (f" / {measured['mean']:.3f}" if measured else "") + ": "
+
+    rows = rail_screen(r, lambda row: row["rail"], rail)
+    measured = " (DC / measured)" if r["rails"][0]["corners"][corners[0]].get(
+        "rail_v_measured") else ""
+    return (table(("rail held by", *(f"{k} 125 °C: rail V{measured}: layer 0 / 1 bits, %"
+                                     for k in corners),
                    "worst layer", "power, nW"), rows)
             + "\n\n" + caption(r, note=(
                 f"{r['utterances']} utterances per point, device-only netlist, tile "
-                f"`{r['tile']}` drawn with the rail, the generator's DC rail taken at "
+                f"`{r['tile']}` drawn with the rail, the generator {generator_held(r)}; its DC "
+                "rail taken at "
                 f"{r['generator_load_na']:g} nA, {num(r['seconds'])} s")))
 
 
@@ -1477,24 +1490,33 @@ def circuits_table(r: Results) -> str:
     def maxes(errors: dict[str, Any]) -> str:
         return " / ".join(f"{errors[k]['max_pct']:g} %" for k in ("beta_hi", "beta_lo", "alpha"))
 
+    def both(requested: str, realised: str) -> tuple[str, str]:
+        return f"max {requested}", f"max {realised}"
+
+    b = r["bias_error"]
     rows = [
         (f"weight, {w['1nA']['n']} values, input 1 nA",
-         f"max {w['1nA']['max_pct']:g} %, mean {w['1nA']['mean_pct']:g} %"),
+         f"max {w['1nA']['max_pct']:g} %, mean {w['1nA']['mean_pct']:g} %",
+         f"max {w['1nA_realised']['max_pct']:g} %, mean {w['1nA_realised']['mean_pct']:g} %"),
         ("same weights (calibrated at 1 nA), input 0.1 nA / 10 nA",
          f"max {w['0.1nA']['max_pct']:g} % / {w['10nA']['max_pct']:g} % (mean "
-         f"{w['0.1nA']['mean_pct']:g} % / {w['10nA']['mean_pct']:g} %)"),
-        (f"bias b, {r['bias_error']['n']} values", f"max {r['bias_error']['max_pct']:g} %"),
-        (f"cell beta_hi / beta_lo / alpha, {cell['beta_hi']['n']} points", f"max {maxes(cell)}"),
-        ("unit (through the ReLU) beta_hi / beta_lo / alpha", f"max {maxes(unit)}"),
+         f"{w['0.1nA']['mean_pct']:g} % / {w['10nA']['mean_pct']:g} %)", "-"),
+        (f"bias b, {b['requested']['n']} values",
+         *both(f"{b['requested']['max_pct']:g} %", f"{b['realised']['max_pct']:g} %")),
+        (f"cell beta_hi / beta_lo / alpha, {cell['beta_hi']['n']} points",
+         *both(maxes(cell), maxes(cell["realised"]))),
+        ("unit (through the ReLU) beta_hi / beta_lo / alpha",
+         *both(maxes(unit), maxes(unit["realised"]))),
         ("gate area: weight 0.3 / 1 / 10; cell",
          f"{g['weight_0.3_um2']:g} / {g['weight_1_um2']:g} / {g['weight_10_um2']:g} µm²; "
-         f"{g['cell_um2']:g} µm²"),
+         f"{g['cell_um2']:g} µm²", "-"),
         ("1:1 mirror sigma NMOS / PMOS (statistical mode)",
          f"{pct(r['mismatch_sigma_1to1']['nfet_03v3'])} / "
-         f"{pct(r['mismatch_sigma_1to1']['pfet_03v3'])} %"),
-        ("characterisation run time", f"{r['characterize_seconds']:g} s"),
+         f"{pct(r['mismatch_sigma_1to1']['pfet_03v3'])} %", "-"),
+        ("characterisation run time", f"{r['characterize_seconds']:g} s", "-"),
     ]
-    return (table(("quantity", "requested vs simulated (schematic)"), rows) + "\n\n"
+    return (table(("quantity", "simulated (schematic) vs requested",
+                   "simulated vs realised (what the model runs)"), rows) + "\n\n"
             + caption(r, note=f"{r['bench_seconds']:g} s"))
 
 

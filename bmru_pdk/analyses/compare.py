@@ -97,7 +97,7 @@ def compare(
             headline figures, and the device-only netlist beside it.
         tables: Characterisation tables to map with (``None``: the package's).
         source_rail: Draw the NMOS source rail (pin ``vsn``); the simulations hold it at
-            the condition's rail voltage, or the condition's rail generator beside it.
+            the condition's rail voltage, or the tile draws the condition's rail generator.
 
     Returns:
         The figures (stable keys), also written to ``compare.json``.
@@ -107,8 +107,8 @@ def compare(
 
     checkpoint = open_checkpoint(checkpoint)
     with output_dir(outdir, force=force) as tmp:
-        build = write_tile(build_tile(checkpoint, tables, max_devices,
-                                      source_rail=source_rail), tmp / "tile")
+        build = write_tile(build_tile(checkpoint, tables, max_devices, source_rail=source_rail,
+                                      rail_generator=condition.rail_generator), tmp / "tile")
         x = extract_tile(build, tmp, pex)
         return compare_extracted(build, x, utterances, tmp, frame_s=frame_s, progress=progress,
                                  executor=executor, sample=sample, condition=condition,

@@ -26,6 +26,7 @@ from bmru_pdk.circuits import names
 from bmru_pdk.spice import SOURCE_RAIL
 
 if TYPE_CHECKING:
+    from bmru_pdk.circuits import RailGeneratorParams
     from bmru_pdk.circuits.characterize import Tables
     from bmru_pdk.layouts.tile import TileBuild
     from bmru_pdk.model.checkpoint import Checkpoint
@@ -192,8 +193,13 @@ def sim_tile(build: TileBuild, extracted: ExtractResult,
     senses = {names.relu_copy(*u): names.cell_input_sense(*u) for u in units}
     cards = tb.sensed_cards(spice, schematic, tb.split_top(spice, top).body, senses)
     netlist = tb.sense_drains(split_tile(spice, schematic, top, classify), cards)
+    rail_nets = None
+    if build.design.rail_generator is not None:
+        start = names.rail_start_nodes()
+        found_start = tb.net_names(spice, schematic, list(start.values()))
+        rail_nets = {k: found_start[net] for k, net in start.items()}
     netlist = dataclasses.replace(netlist, body=netlist.body + list(parasitic_cards(pex)),
-                                  tables=build.tables)
+                                  tables=build.tables, rail_nets=rail_nets)
     return SimTile(netlist,
                    [[found[names.decision_node(layer, j)] for j in range(arch.d)]
                     for layer in range(arch.layers)],
@@ -245,7 +251,9 @@ def extract_tile(build: TileBuild, folder: Path, pex: bool,
 
 def extracted_tile(checkpoint: str | Path | Checkpoint, tile_dir: Path,
                    classify: Callable[[str], str] = part_of, tables: Tables | None = None,
-                   source_rail: bool = False) -> tuple[TileBuild, ExtractResult, SimTile]:
+                   source_rail: bool = False,
+                   rail_generator: RailGeneratorParams | None = None
+                   ) -> tuple[TileBuild, ExtractResult, SimTile]:
     """Build the tile of ``checkpoint`` into ``tile_dir``, extract it, prepare it for the
     testbench.
 
@@ -255,13 +263,15 @@ def extracted_tile(checkpoint: str | Path | Checkpoint, tile_dir: Path,
         classify: As in :func:`sim_tile`.
         tables: Characterisation tables to map with (``None``: the package's).
         source_rail: Draw the NMOS source rail (pin ``vsn``).
+        rail_generator: Draw this generator of the rail in the tile.
     """
     import bmru_pdk
     from bmru_pdk.layouts.tile import tile_files
     from bmru_pdk.verification.extract import extract
 
     bmru_pdk.PDK.activate()
-    build = tile_files(checkpoint, tile_dir, tables=tables, source_rail=source_rail)
+    build = tile_files(checkpoint, tile_dir, tables=tables, source_rail=source_rail,
+                       rail_generator=rail_generator)
     x = extract(tile_dir / "tile.gds")
     return build, x, sim_tile(build, x, classify)
 

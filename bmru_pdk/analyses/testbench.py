@@ -18,7 +18,7 @@ from typing import TypeVar
 import klayout.db as kdb
 import numpy as np
 
-from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench, rail_generator
+from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
@@ -55,9 +55,10 @@ class Condition:
         rail_follows_temp: The rail is :func:`hot_rail`'s schedule, on ground at 27 °C: the
             nominal model is the tile's own, not one remade on the rail.
         rail_generator: The drawn rail is held by this
-            :func:`~bmru_pdk.circuits.rail_generator` (its set current from an ideal source,
-            as the reference's is), not by an ideal source; ``rail_v`` is then only the rail
-            the condition's twin is characterised on. The nominal model is the tile's own.
+            :func:`~bmru_pdk.circuits.rail_generator`, drawn in the tile (its set current
+            from an ideal source on pin ``iset``), not by an ideal source; ``rail_v``
+            is then only the rail the condition's twin is characterised on. The nominal
+            model is the tile's own.
     """
 
     corner: str = "typical"
@@ -116,7 +117,9 @@ class TileNetlist:
     :func:`supply_node` (``vdd_cells``, ...), instead of the shared ``vdd``; ``senses`` the
     0 V sources :func:`sense_drains` put in series with devices, whose currents a deck saves;
     ``tables`` the characterisation tables the tile was mapped with (its unit and reference
-    currents; ``None``: the package's).
+    currents; ``None``: the package's); ``rail_nets`` the nets a run starts the drawn rail
+    generator and the reference at, by their node names
+    (:func:`~bmru_pdk.circuits.names.rail_start_nodes`; ``None``: no generator drawn).
     """
 
     top: str
@@ -127,6 +130,7 @@ class TileNetlist:
     parts: tuple[str, ...] = ()
     senses: tuple[str, ...] = ()
     tables: Tables | None = None
+    rail_nets: dict[str, str] | None = None
 
     @property
     def operating_point(self) -> Tables:
@@ -471,30 +475,39 @@ def deck(
 
 def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
                     condition: Condition) -> list[str]:
-    """The rail generator on the tile's pin ``vsn``, and the readout's holds riding on the
+    """The start of the tile's own rail generator, and the readout's holds riding on the
     rail it makes (each output's source, whose current is the output's, in series with a
     follower of the rail).
 
-    The generator starts at its own DC operating point under the tile's mean NMOS current
-    (:func:`rail_bench.operating_point`), as the decision nodes start at their states: a
-    tile powered up long before. ngspice's operating point of the whole tile with the
-    generator does not always converge on its own (at fs 125 °C gmin stepping fails) and
-    then starts the run from a rail the generator never holds.
+    The set current comes in at the tile's pin ``iset`` from an ideal source, as the
+    reference does at ``iref``. The generator starts at its own DC operating point under the
+    tile's mean NMOS current (:func:`rail_bench.operating_point`), and the reference's gate
+    lines at theirs on that rail (:func:`rail_bench.reference_lines`), as the decision
+    nodes start at their states: a tile powered up long before. Without the reference
+    started too, ngspice's operating point of the whole tile fails (gmin and source
+    stepping), its fallback starts the reference low, and the servo spends tens of ms
+    lifting the rail while the reference's gate line charges.
+
+    Raises:
+        BmruError: the tile does not draw the generator.
     """
     params = condition.rail_generator
     assert params is not None  # deck calls this only for a condition with a generator
-    if SOURCE_RAIL not in tile.pins:
-        raise BmruError("the rail generator needs a tile drawn with the NMOS source rail "
-                        f"(pin {SOURCE_RAIL}): draw it with --draw-rail")
-    gen = rail_generator(params)
-    op = rail_bench.operating_point(params, rail_bench.TILE_LOAD_NA, condition.corner,
-                                    condition.temp_c, condition.vdd_v)
-    lines = [gen.to_spice(), f"Xrailgen {SOURCE_RAIL} railgen_iset vdd vss {gen.name}",
-             f"Irailgen vdd railgen_iset {params.i_set_pa:g}p",
-             f".ic v({SOURCE_RAIL})={op.rail_v:.4g} v(xrailgen.x)={op.x_v:.4g} "
-             f"v(xrailgen.y)={op.y_v:.4g}"]
-    for y in outputs:
-        lines += [f"V{y} {y} {y}_rail {v_sum:.6g}", f"E{y} {y}_rail 0 {SOURCE_RAIL} 0 1"]
+    nets = tile.rail_nets
+    if nets is None:
+        raise BmruError("the rail generator is not drawn in this tile: build it with "
+                        "--draw-rail --rail-generator")
+    c = condition
+    op = rail_bench.operating_point(params, rail_bench.TILE_LOAD_NA, c.corner, c.temp_c,
+                                    c.vdd_v)
+    vbn, vbp = rail_bench.reference_lines(op.rail_v, tile.operating_point.i_ref_spice,
+                                          c.corner, c.temp_c, c.vdd_v)
+    start = {SOURCE_RAIL: op.rail_v, nets["x"]: op.x_v, nets["y"]: op.y_v, nets["p"]: op.p_v,
+             nets["b"]: op.b_v, names.RAIL_SET: op.set_v, names.REF: vbn, nets["vbp"]: vbp}
+    lines = [f"I{names.RAIL_SET} vfe {names.RAIL_SET} {params.i_set_pa:g}p",
+             ".ic " + " ".join(f"v({net})={v:.4g}" for net, v in start.items())]
+    for out in outputs:
+        lines += [f"V{out} {out} {out}_rail {v_sum:.6g}", f"E{out} {out}_rail 0 {SOURCE_RAIL} 0 1"]
     return lines
 
 

@@ -4,8 +4,8 @@ and the parameter -> element mapping with realised values.
 Tile nets: inputs ``x<i>`` (layer 0), rails ``s<l>_<j>`` and unit outputs ``h<l>_<j>``
 (layer l, unit j), outputs ``y<k>`` (readout rails), ``iref`` (the reference current and
 NMOS gate line, the bias generator's ``vbn``), ``vbp``, ``vdd``, ``vss`` (and ``vsn``, the
-NMOS source rail, in a tile drawn with one, and ``iset``, its generator's set current, in a
-tile that draws the generator). Layer l > 0 and
+NMOS source rail, in a tile drawn with one, and ``iset``, the pin its generator's set
+current comes in at, in a tile that draws the generator). Layer l > 0 and
 the readout take the previous layer's ``h`` as their weight-array inputs.
 """
 
@@ -169,8 +169,10 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
         source_rail: Draw the NMOS source rail: every NMOS mirror source on pin ``vsn``,
             bulks on ``vss`` (tied to ``vss`` it is the tile without the rail).
         rail_generator: Draw this generator of the rail (needs ``source_rail``) beside the
-            bias generator, which sources its set current as an output (``iset``, the
-            nearest ratio of the reference the unit grid draws).
+            bias generator, its set current in at a pin of its own (``iset``): a set
+            current copied from the reference, whose diode sits on the rail, would fall
+            whenever the rail rises (its gate line charging from the reference) and let
+            the servo lift the rail further (docs/corners.md, "The rail generator drawn").
 
     Raises:
         BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise
@@ -222,9 +224,6 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     signed = {y: _ratio(float(b) / i_ref, n.parameter(None, "b", k), tables) for k, (y, b) in
               enumerate(zip(outputs, p.b_o, strict=True))}
     bias_out = tuple((y, abs(r), "source" if r > 0 else "sink") for y, r in signed.items() if r)
-    if rail_generator is not None:  # its set current, pA, as a ratio of the reference
-        i_set = rail_generator.i_set_pa * 1e-3 / (i_ref * tables.i_unit_na)
-        bias_out += ((n.RAIL_SET, round(i_set, 5), "source"),)
     bias_params = builders.BiasParams(outputs=[
         builders.BiasOutput(name=y, ratio=r, flow=f) for y, r, f in bias_out], unit=unit,
         source_rail=source_rail)
@@ -242,6 +241,9 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
                  doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
     pins += [GENERATED_VSN if rail_generator else VSN] if source_rail else []
+    pins += [] if rail_generator is None else [Pin(
+        name=n.RAIL_SET, role="bias", signal="current", flow="sink",
+        doc=f"the rail generator's set current in ({rail_generator.i_set_pa:g} pA)")]
     tile = TileDesign(name="bmru_tile", rows=rows, pins=pins, unit=unit,
                       mirror_sigma=tables.mismatch_sigma)
     tile.mapping = realise(tile, p, tables)
@@ -252,8 +254,10 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
 
 
 def _generator_supply_pa(p: builders.RailGeneratorParams) -> float:
-    """The rail generator's draw when hot, pA: its set current (the bias generator's copy),
-    the follower's bias and its mirror, and the replicas' leakage copied at the target."""
+    """The rail generator's draw from ``vdd`` when hot, pA: the replicas' leakage at the
+    target and its copy into the servo node, the set current's copy that biases the
+    follower, and the follower's bias (the set current itself comes in at its pin, as the
+    reference does)."""
     return (3 + p.follower_bias) * p.i_set_pa
 
 

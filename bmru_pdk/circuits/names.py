@@ -21,7 +21,7 @@ REF = "iref"
 READOUT_ARRAY = "wo"
 BIAS = "bias"
 RAIL_GENERATOR = "railgen"
-RAIL_SET = "iset"  # the generator's set current, a source output of the bias generator
+RAIL_SET = "iset"  # the tile pin the rail generator's set current comes in at
 
 
 def input_pin(i: int) -> str:
@@ -104,13 +104,14 @@ _ROLES: tuple[tuple[re.Pattern[str], Role], ...] = (
     (re.compile(r"^u\d+_\d+\.mb$"), "unit_bias"),
     (re.compile(r"^u\d+_\d+\.(cell|relu)\."), "unit"),
     (re.compile(rf"^(w\d+|{READOUT_ARRAY})\."), "weights"),
-    (re.compile(rf"^{BIAS}\."), "bias"),
+    (re.compile(rf"^({BIAS}|{RAIL_GENERATOR})\."), "bias"),
 )
 
 
 def role_of(device: str) -> Role | None:
     """What a device of the flat schematic (``u0_1.cell.M2``) belongs to: a unit's cell or
-    ReLU, a unit's bias, a weight array, the bias generator; ``None`` for no tile part."""
+    ReLU, a unit's bias, a weight array, the bias or rail generator; ``None`` for no tile
+    part."""
     lower = stacked_in(device)[0].lower()
     return next((role for pattern, role in _ROLES if pattern.match(lower)), None)
 
@@ -172,3 +173,11 @@ def parse_parameter(name: str) -> Parameter:
         raise ValueError(f"not a parameter name: {name!r}")
     index = tuple(int(i) for i in re.findall(r"\d+", m.group(3)))
     return Parameter(None if m.group(1) is None else int(m.group(1)), m.group(2), index)
+
+
+def rail_start_nodes() -> dict[str, str]:
+    """The inner nets a run starts a drawn rail generator and the reference at, nets of the
+    flat schematic by the generator's node names: its servo node ``x``, follower node ``y``,
+    PMOS diodes ``p`` and ``b``, and the reference's PMOS gate line ``vbp`` (the pins ``vsn``,
+    ``iset`` and ``iref`` keep their names)."""
+    return {k: path(RAIL_GENERATOR, k) for k in ("x", "y", "p", "b")} | {"vbp": "vbp"}

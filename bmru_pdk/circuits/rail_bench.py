@@ -15,7 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bmru_pdk.circuits.builders import RailGeneratorParams, rail_generator
+from bmru_pdk.circuits.builders import (
+    BiasParams,
+    RailGeneratorParams,
+    bias_generator,
+    rail_generator,
+)
 from bmru_pdk.spice import GMIN_S, simulate
 from bmru_pdk.tech import VDD_V
 
@@ -50,6 +55,9 @@ class RailPoint:
         x_v: the servo's node, the follower's gate (near ground: the rail held at
             ground; at VDD: the follower open, the rail on the sink as a diode).
         y_v: the sink's gate.
+        p_v: the replicas' drain, the PMOS diode that copies their leakage.
+        b_v: the PMOS diode that biases the follower.
+        set_v: the set current's NMOS diode (pin ``iset``).
         off_unit_leak_pa: the probe's leakage, net of GMIN.
         supply_na: the generator's own supply current.
     """
@@ -57,6 +65,9 @@ class RailPoint:
     rail_v: float
     x_v: float
     y_v: float
+    p_v: float
+    b_v: float
+    set_v: float
     off_unit_leak_pa: float
     supply_na: float
 
@@ -70,6 +81,21 @@ def operating_point(params: RailGeneratorParams, load_na: float, corner: str = "
     v = simulate(deck(params, f"dc {load_na:g}n", vdd_v, i_set_pa, gmin_s) + "\n.op",
                  corner=corner, temp_c=temp_c).vectors
     return RailPoint(rail_v=float(v["vsn"][0]), x_v=float(v["xgen.x"][0]),
-                     y_v=float(v["xgen.y"][0]),
+                     y_v=float(v["xgen.y"][0]), p_v=float(v["xgen.p"][0]),
+                     b_v=float(v["xgen.b"][0]), set_v=float(v["iset"][0]),
                      off_unit_leak_pa=(float(-v["vprobe#branch"][0]) - gmin_s * DRAIN_V) * 1e12,
                      supply_na=float(-v["vdd#branch"][0]) * 1e9)
+
+
+@lru_cache(maxsize=64)
+def reference_lines(rail_v: float, i_ref: str, corner: str = "typical", temp_c: float = 27.0,
+                    vdd_v: float = VDD_V, gmin_s: float = GMIN_S) -> tuple[float, float]:
+    """The bias generator's gate lines ``vbn`` and ``vbp``, V, with its reference ``i_ref``
+    (a SPICE current) and its NMOS sources on a rail at ``rail_v``: where a tile drawn with
+    the generator starts its reference, as the generator at :func:`operating_point`."""
+    bias = bias_generator(BiasParams(source_rail=True))
+    v = simulate("\n".join([
+        bias.to_spice(), f"Xbias vbn vbp vdd 0 vsn {bias.name}", f"Vdd vdd 0 {vdd_v:g}",
+        f"Vsn vsn 0 {rail_v:g}", f"Iref vdd vbn {i_ref}", f".options gmin={gmin_s:g}", ".op"]),
+        corner=corner, temp_c=temp_c).vectors
+    return float(v["vbn"][0]), float(v["vbp"][0])
