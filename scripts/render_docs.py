@@ -65,6 +65,7 @@ COMMANDS = {
 # Results files whose figures are not of one checkpoint: cells, devices, mirrors; and the
 # networks a bench trains or screens itself, each named (with its hash) in its own row.
 CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devices.json",
+                             "placement.json",
                              "drain_matching.json", "leakage.json", "noise.json", "pelgrom.json",
                              "ratio_drawings.json", "signoff.json", "training.json",
                              "candidates.json", "candidates_codesign.json",
@@ -1516,6 +1517,21 @@ def circuits_table(r: Results) -> str:
     return (table(("quantity", "simulated (schematic) vs requested",
                    "simulated vs realised (what the model runs)"), rows) + "\n\n"
             + caption(r, note=f"{r['bench_seconds']:g} s"))
+
+
+@region("placement.table", "placement.json")
+def placement_table(r: Results) -> str:
+    """A mirror's output errors under a linear gradient, per placement (docs/circuits.md)."""
+    rows = [(f"{row['kind'].split('_')[0].upper()}", row["placement"], f"{row['row_um']:g}",
+             *(f"{e:+.2f} ({c:g})" for e, c in zip(row["error_pct"],
+                                                    row["centroid_from_diode_um"], strict=True)))
+            for row in r["rows"]]
+    ratios = r["rows"][0]["ratios"]
+    return (table(("mirror", "placement", "span of the devices' centres, µm",
+                   *(f"output {Fraction(x).limit_denominator(8)}: error % (centroid from "
+                     "the diode, µm)" for x in ratios)), rows)
+            + "\n\n" + caption(r, note=f"gradient {r['gradient_mv_per_100um']:g} mV per 100 µm "
+                                      f"of threshold; {num(r['seconds'], 1)} s"))
 
 
 @region("cells.table", "cells.json")
