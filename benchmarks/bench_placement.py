@@ -6,8 +6,9 @@ the gradient; in weak inversion a gate's current moves by exp(-dVt / (n U_T)), s
 copies its diode's current off by the gradient times the distance between the output's
 centroid and the diode's. The library's mirror cell draws its transistors ``grouped`` (the
 diode, then each output whole) or ``interdigitated`` (every finger and series stack its own
-device, dealt out in turn: D O0 O1 O2 O1 O2 ...; :mod:`bmru_pdk.cells.placer`). This bench
-places an NMOS and a PMOS mirror both ways with the placer itself (each device's centre
+device, dealt out in turn: D O0 O1 O2 O1 O2 ...) or ``centroid`` (the diode in the middle,
+each output's units in mirrored pairs around it; :mod:`bmru_pdk.cells.placer`). This bench
+places an NMOS and a PMOS mirror each way with the placer itself (each device's centre
 from the drawn row), puts every device's gate behind a source of minus the gradient times
 its position (a threshold shift, to any model), and simulates each output's gain at one
 unit in on a summing node held at its voltage (the tables' load), with and without the
@@ -38,7 +39,7 @@ from bmru_pdk.spice import simulate
 
 RESULTS = Path(__file__).parent / "results"
 RATIOS = [1.0, 2.0, 0.5, 4.0]  # whole units, a stack of two, a wide output
-PLACEMENTS: tuple[Placement, ...] = ("grouped", "interdigitated")
+PLACEMENTS: tuple[Placement, ...] = ("grouped", "interdigitated", "centroid")
 # 1 mV per 100 µm: a few times a typical wafer-scale gradient, small enough to stay linear
 # (a 100 µm row moves a gate by ~3 % of n U_T), large enough to stand clear of the solver
 GRADIENT_V_PER_UM = 1e-5

@@ -108,6 +108,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                                                   "placement": "interdigitated", "dummies": True}),
     "pmirror_interdigitated": ("current_mirror", {"kind": "pfet", "ratios": (0.5, 2.0),
                                                   "placement": "interdigitated"}),
+    # the diode in the middle, outputs in mirrored pairs, odd units (a finger, a stack) beside
+    "nmirror_centroid": ("current_mirror", {"kind": "nfet", "ratios": (1.0, 2.0, 0.5, 4.0),
+                                            "placement": "centroid", "dummies": True}),
     "nmirror_dummies": ("current_mirror", {"kind": "nfet", "ratios": (0.25, 4.0),
                                            "dummies": True}),
     "bias_outputs": ("bias_generator", {"outputs": (("ib", 2.0, "source"), ("is", 0.5, "sink"))}),
@@ -408,6 +411,35 @@ def test_lvs_catches_a_rail_generator_drawn_without_its_capacitor(tmp_path: Path
     assert lvs.run(_write(drawn, tmp_path), meant.to_spice()).match
     result = lvs.run(_write(drawn, tmp_path), without.to_spice())
     assert not result.match, result.summary()
+
+
+def _centroids_from_diode(placement: str) -> dict[str, float]:
+    """Each output's centroid along the row, µm from the diode's, of a mirror with outputs of
+    one, two and four whole units and a stack of two, placed ``placement``."""
+    from bmru_pdk.cells.placer import place_row
+
+    circuit = builders.current_mirror(builders.MirrorParams(kind=NFET, ratios=[1, 2, 0.5, 4]))
+    xs: dict[str, list[float]] = {}
+    for p in place_row(gf.Component(), circuit.devices, placement):  # type: ignore[arg-type]
+        xs.setdefault(p.device.name.split("_")[0], []).append((p.box[0] + p.box[2]) / 2)
+    diode = xs.pop("MD")[0]  # one finger
+    return {k: sum(v) / len(v) - diode for k, v in xs.items()}
+
+
+def test_centroid_placement_centres_the_even_outputs_on_the_diode() -> None:
+    """A linear gradient moves an output by its centroid's distance from its diode's
+    (benchmarks/bench_placement.py). Placed ``centroid``, the outputs of two and four units
+    sit in mirrored pairs about the diode: their centroids are off it only by half the
+    width difference of the odd units beside the diode (a finger on one side, a stack on
+    the other), well within one device pitch (~8 µm); the odd units stay within a pitch or
+    two. Grouped, the four-unit output sits at the row's end, several pitches away, and the
+    round-robin deal leaves it there too (the negatives)."""
+    pitch = 8.0
+    centred = _centroids_from_diode("centroid")
+    assert abs(centred["MO1"]) < pitch / 2 and abs(centred["MO3"]) < pitch / 2
+    assert abs(centred["MO0"]) < pitch and abs(centred["MO2"]) < 2 * pitch
+    for other in ("grouped", "interdigitated"):
+        assert abs(_centroids_from_diode(other)["MO3"]) > 4 * pitch
 
 
 # ---- GDS regression ------------------------------------------------------------------------

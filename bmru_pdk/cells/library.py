@@ -34,7 +34,8 @@ def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
 
     Args:
         circuit: what to draw.
-        placement: ``grouped`` or ``interdigitated`` (see :mod:`bmru_pdk.cells.placer`).
+        placement: ``grouped``, ``interdigitated`` or ``centroid`` (see
+            :mod:`bmru_pdk.cells.placer`).
         dummies: dummy poly gates at both ends of every device.
         rows: device names of each row, bottom-up, every device once; default one row.
     """
@@ -76,8 +77,10 @@ def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
     Args:
         kind: ``nfet`` (input and outputs sink) or ``pfet`` (they source).
         ratios: output width / diode width, one per output.
-        placement: ``grouped`` (one block per transistor) or ``interdigitated`` (unit
-            fingers of the diode and the outputs dealt out in turn, for matching).
+        placement: ``grouped`` (one block per transistor), ``interdigitated`` (unit
+            fingers of the diode and the outputs dealt out in turn) or ``centroid`` (the
+            diode in the middle, each output's fingers in mirrored pairs around it: a linear
+            gradient cancels; docs/circuits.md).
         dummies: dummy poly gates at both ends of every device (edge effects).
         unit_um: side of the square unit device every mirror is drawn from, µm.
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a

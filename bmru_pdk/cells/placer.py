@@ -2,9 +2,12 @@
 
 ``grouped`` keeps each transistor whole; ``interdigitated`` draws every finger and every
 series stack of every transistor as its own device (one finger, or one stack) and deals them
-out round-robin (ABCABC...), so a gradient across the row hits a mirror's diode and outputs
-alike. LVS sees the parallel fingers combined back into the schematic's device, and each
-stack's gates in series as the schematic's stacked gates.
+out round-robin (ABCABC...); ``centroid`` draws them so too and puts the row's first device
+(a mirror's diode) in the middle, every other device's units in mirrored pairs around it,
+so a linear gradient across the row moves each output's pairs equally up and down and
+cancels at the diode (an odd unit left over, a single finger or a stack, goes next to the
+middle, the sides taking turns). LVS sees the parallel fingers combined back into the
+schematic's device, and each stack's gates in series as the schematic's stacked gates.
 
 All bottoms of a row sit on one y, so the routing channels above and below it (see
 :mod:`bmru_pdk.cells.router`, which also stacks the rows) are straight. Every PMOS bulk
@@ -60,7 +63,7 @@ def place(c: gf.Component, cell: gf.Component, box: kdb.DBox, x: float, y: float
                  rules.snap(box.right + dx), rules.snap(box.top + dy))
 
 
-Placement = Literal["grouped", "interdigitated"]
+Placement = Literal["grouped", "interdigitated", "centroid"]
 
 
 def device_cell(d: Device, dummies: bool = False) -> gf.Component:
@@ -82,9 +85,30 @@ def _fingers(d: Device) -> list[Device]:
                                     "stacks": (s,)}) for k, s in enumerate(stacks)])
 
 
+def _centroid(devices: list[Device]) -> list[Device]:
+    """The first device's units in the middle, the others' odd units beside it (the sides
+    taking turns), then their pairs, one unit of each on either side at the same step."""
+    if not devices:
+        return []
+    left: list[Device] = []  # outward from the middle
+    right: list[Device] = []
+    pairs: list[tuple[Device, Device]] = []
+    for d in devices[1:]:
+        units = _fingers(d)
+        if len(units) % 2:  # the odd one: a stack if the device has one (stacks come last)
+            (right if len(right) <= len(left) else left).append(units.pop())
+        pairs += list(zip(units[::2], units[1::2], strict=True))
+    for a, b in pairs:
+        left.append(a)
+        right.append(b)
+    return [*reversed(left), *_fingers(devices[0]), *right]
+
+
 def _order(devices: list[Device], placement: Placement) -> list[Device]:
     if placement == "grouped":
         return devices
+    if placement == "centroid":
+        return _centroid(devices)
     dealt = zip_longest(*(_fingers(d) for d in devices))
     return [f for f in chain.from_iterable(dealt) if f is not None]
 
@@ -96,8 +120,9 @@ def place_row(c: gf.Component, devices: list[Device], placement: Placement = "gr
     Args:
         c: the component to place into.
         devices: the row's transistors.
-        placement: ``grouped`` (one cell per transistor) or ``interdigitated`` (fingers
-            dealt out round-robin within each device type).
+        placement: ``grouped`` (one cell per transistor), ``interdigitated`` (fingers
+            dealt out round-robin within each device type) or ``centroid`` (each type's
+            first device in the middle, the others' fingers in mirrored pairs around it).
         dummies: draw dummy poly gates at both ends of every device.
         y: bottom of the row (µm).
 
