@@ -106,7 +106,6 @@ DEFAULT_GMIN = {
     "montecarlo.json": "e967027b1f99",
     "operating_point.json": "48d3aa810441",
     "power.json": "3d7089395862",
-    "pvt_pex_generator_drawn.json": "bdb060d61aa6",
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
     "pvt_pex_hotrail_drawn_125C.json": "d510b4a74985",
     "sizing.json": "bed985eff7e8",
