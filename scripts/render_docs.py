@@ -107,7 +107,6 @@ DEFAULT_GMIN = {
     "operating_point.json": "48d3aa810441",
     "power.json": "3d7089395862",
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
-    "pvt_pex_hotrail_drawn_125C.json": "d510b4a74985",
     "sizing.json": "bed985eff7e8",
     "speed.json": "0a8b4304f20d",
     "twin.json": "7966b1ff66fd",
