@@ -485,8 +485,8 @@ def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
     lines at theirs on that rail (:func:`rail_bench.reference_lines`), as the decision
     nodes start at their states: a tile powered up long before. Without the reference
     started too, ngspice's operating point of the whole tile fails (gmin and source
-    stepping), its fallback starts the reference low, and the servo spends tens of ms
-    lifting the rail while the reference's gate line charges.
+    stepping), its fallback starts the reference low, and the servo lifts the rail while
+    the reference's gate line charges, past the reset frame.
 
     Raises:
         BmruError: the tile does not draw the generator.
