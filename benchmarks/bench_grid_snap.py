@@ -60,16 +60,16 @@ def on_grid(model: BMRUNet, gates: int) -> list[dict]:
         return snapped.effective_parameters()
 
 
-def score(model: BMRUNet, params: list[dict], reference: list[dict],
+def score(model: BMRUNet, params: list[dict], reference: list[tuple],
           utterances: list[samples.Utterance]) -> dict:
-    """Agreement of ``params`` with ``reference`` and accuracy on ``utterances``."""
+    """Agreement of ``params`` with the ``reference`` runs (states and decision per
+    utterance, made once) and accuracy on ``utterances``."""
     agree, same, right = [], 0, 0
-    for u in utterances:
+    for u, (ref_states, ref_vote) in zip(utterances, reference, strict=True):
         states, scores = simulation.model_run(model, params, u.x_na)
-        ref_states, ref_scores = simulation.model_run(model, reference, u.x_na)
         agree.append([float((a == b).mean()) for a, b in zip(states, ref_states, strict=True)])
         vote = simulation.majority_vote(scores)
-        same += vote == simulation.majority_vote(ref_scores)
+        same += vote == ref_vote
         right += vote == u.label
     n = len(utterances)
     return {"state_agreement": [round(float(v), 5) for v in np.mean(agree, axis=0)],
@@ -93,10 +93,13 @@ def main() -> None:
         realised = simulation.realised_parameters(
             model, [dataclasses.asdict(m) for m in tile.mapping])
     labels = [u.label for u in utterances]
-    rows = [{"grid": "tile", "gates": None, **score(model, realised, learned, utterances)}]
-    rows += [{"grid": "k_of_d", "gates": d, **score(model, on_grid(model, d), learned, utterances)}
+    runs = [simulation.model_run(model, learned, u.x_na) for u in utterances]
+    reference = [(states, simulation.majority_vote(scores)) for states, scores in runs]
+    rows = [{"grid": "tile", "gates": None, **score(model, realised, reference, utterances)}]
+    rows += [{"grid": "k_of_d", "gates": d,
+              **score(model, on_grid(model, d), reference, utterances)}
              for d in map(int, args.grids.split(","))]
-    learned_row = score(model, learned, learned, utterances)
+    learned_row = score(model, learned, reference, utterances)
     out = {"command": provenance.command(), **provenance.checkpoint(path), "sample": SAMPLE,
            "utterances": len(utterances),
            "commonest_class_accuracy": round(max(map(labels.count, set(labels))) / len(labels), 5),

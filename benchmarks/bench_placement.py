@@ -12,8 +12,8 @@ places an NMOS and a PMOS mirror each way with the placer itself (each device's 
 from the drawn row), puts every device's gate behind a source of minus the gradient times
 its position (a threshold shift, to any model), and simulates each output's gain at one
 unit in on a summing node held at its voltage (the tables' load), with and without the
-gradient. It reports each output's error per gradient, and the row's length: what the
-placement costs.
+gradient. It reports each output's error under the gradient, its centroid's distance from
+the diode's, and the span of the devices' centres: what the placement costs.
 
 Usage: ``python benchmarks/bench_placement.py``. Prints the table and writes
 ``benchmarks/results/placement.json``. Seconds on one core.
