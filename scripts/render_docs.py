@@ -1806,6 +1806,34 @@ def grid_snap_table(r: Results) -> str:
             + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+@region("drift_attribution.table", "drift_attribution.json")
+def drift_attribution_table(r: Results) -> str:
+    """Per PVT condition, the model's agreement with the nominal model when one group of
+    elements moves to its condition values, and when every group but one does
+    (docs/corners.md)."""
+    groups = r["groups"]
+
+    def one(key: str, said: str) -> str:
+        rows = [(c["condition"], layers(c["all"]["state_agreement"]),
+                 *(layers(c[key][g]["state_agreement"]) for g in groups))
+                for c in r["conditions"] if "error" not in c]
+        heads = (f"{g} ({r['elements'][g]})" for g in groups)
+        return said + "\n\n" + table(("condition", "every element moved", *heads), rows)
+
+    failed = [c for c in r["conditions"] if "error" in c]
+    unmade = "".join(f"\n\nNo tables at {c['condition']}: {c['error']}." for c in failed)
+
+    n = r["elements"]["PMOS outputs"] + r["elements"]["NMOS outputs"]
+    return (one("only", "State agreement with the nominal model %, layer 0 / 1, with only the "
+                        f"group of each column (its elements of the {n}) moved to its values "
+                        "at the condition:")
+            + "\n\n"
+            + one("all_but", "The same with every element moved but the group of each column "
+                             "(that group held at its nominal values):")
+            + unmade + "\n\n" + caption(r, note=f"{r['utterances']} utterances; "
+                                        f"{num(r['seconds'])} s"))
+
+
 @region("drain_matching.table", "drain_matching.json")
 def drain_matching_table(r: Results) -> str:
     """Each mirror output's gain drift per drain-matching remedy, and what each remedy adds and

@@ -1,0 +1,171 @@
+"""Which elements' drift costs the nominal model its agreement at each PVT condition.
+
+The PVT bench finds the tile far from its nominal model (the values the drawing realises at
+typical 27 °C) at the cold and the hot fast conditions, while the condition's twin (the
+values the same drawing realises there) stays close to it. This bench splits that gap by
+element, in the model alone: at each condition the model runs the nominal values with one
+group of elements moved to the values they realise at the condition, and again with every
+element moved but that group's, each held against the nominal model. The first says what
+a group's drift costs by itself, the second what holding that group alone would win back.
+
+Groups, each element of the mapping in one group of each cut:
+
+- by function: weights, biases, the cell's values (beta_lo, delta, alpha), the readout;
+- by the output's polarity: PMOS outputs (positive weights and biases: the PMOS path) and
+  NMOS outputs (negative ones, and the cell's mirrors);
+- by drawing: ratios drawn with a series stack of unit gates, and ratios drawn from whole
+  unit gates only (docs/corners.md, "Sub-unit ratios: stacks against a wider diode").
+
+The tables are characterised at each condition on ground (no source rail), as the tile is
+drawn by default; nothing is simulated in ngspice beyond them. The tile follows its
+condition's twin to within the PVT bench's twin figure, so the gap measured here is the tile's
+nominal gap less that. Runs on the tuning sample: it informs what the circuit changes next.
+
+Usage: ``python benchmarks/bench_drift_attribution.py [--n 100]``. Prints a line per
+condition and writes ``benchmarks/results/drift_attribution.json``. About 20 s of
+characterisation per condition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import provenance
+import torch
+
+from bmru_pdk.analyses import compare, simulation
+from bmru_pdk.analyses.testbench import Condition
+from bmru_pdk.circuits import design, names
+from bmru_pdk.circuits.mapping import tables_from_environment
+from bmru_pdk.errors import BmruError
+from bmru_pdk.fileio import write_text
+from bmru_pdk.model import bundled_checkpoint, samples
+from bmru_pdk.model.checkpoint import open_checkpoint
+from bmru_pdk.model.samples import Utterance
+from bmru_pdk.spice import CORNERS
+
+RESULTS = Path(__file__).parent / "results"
+SAMPLE = "tuning"
+CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + [
+    Condition("typical", 27.0, v) for v in (1.62, 1.98)]
+PMOS = "pfet_03v3"
+
+Row = dict
+Group = Callable[[Row, str], bool]  # (mapping row, its element's device kind) -> in the group
+
+
+def _tensor(row: Row) -> str:
+    return names.parse_parameter(row["parameter"]).tensor
+
+
+def _is_readout(row: Row) -> bool:
+    return names.parse_parameter(row["parameter"]).layer is None
+
+
+GROUPS: dict[str, Group] = {
+    "weights": lambda r, _: _tensor(r) == "W" and not _is_readout(r),
+    "biases": lambda r, _: _tensor(r) == "b" and not _is_readout(r),
+    "cell values": lambda r, _: _tensor(r) in ("beta1", "delta", "alpha"),
+    "readout": lambda r, _: _is_readout(r),
+    "PMOS outputs": lambda _, kind: kind == PMOS,
+    "NMOS outputs": lambda _, kind: kind != PMOS,
+    "series stacks": lambda r, _: "1/" in r["drawn"],
+    "whole gates only": lambda r, _: "1/" not in r["drawn"],
+}
+
+
+def kinds(tile: design.TileDesign) -> dict[str, str]:
+    """The device kind of each mapped element of ``tile``."""
+    return {d.name: d.kind for d in tile.circuit.flat_devices()}
+
+
+def mixed(nominal: list[Row], moved: list[Row], kind: dict[str, str],
+          take: Callable[[Row, str], bool]) -> list[Row]:
+    """``nominal`` with the rows ``take`` selects replaced by their ``moved`` values."""
+    return [m if r["element"] != "-" and take(r, kind[r["element"]]) else r
+            for r, m in zip(nominal, moved, strict=True)]
+
+
+def runs(model, rows: list[Row], utterances: list[Utterance]  # noqa: ANN001 (torch lazy)
+         ) -> list[tuple[list[np.ndarray], int]]:
+    """Each utterance's states per layer and decision under the realised ``rows``."""
+    with torch.no_grad():
+        params = simulation.realised_parameters(model, rows)
+    out = []
+    for u in utterances:
+        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
+        states, scores = simulation.model_run(model, params, x_in)
+        out.append(([s[1:] for s in states], simulation.majority_vote(scores[1:])))
+    return out
+
+
+def agreement(got: list[tuple[list[np.ndarray], int]], ref: list[tuple[list[np.ndarray], int]]
+              ) -> dict:
+    """State agreement per layer (mean over utterances) and the share of decisions that
+    agree, of ``got`` against ``ref``."""
+    layers = len(ref[0][0])
+    return {"state_agreement": [round(float(np.mean([(g[0][k] == r[0][k]).mean()
+                                                     for g, r in zip(got, ref, strict=True)])), 5)
+                                for k in range(layers)],
+            "decisions_agree": round(float(np.mean([g[1] == r[1]
+                                                    for g, r in zip(got, ref, strict=True)])), 5)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="utterances of the tuning sample")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    path = bundled_checkpoint()
+    checkpoint = open_checkpoint(path)
+    model = checkpoint.model()
+    utterances = samples.load_utterances(checkpoint, None, args.n, sample=SAMPLE)
+    tables = tables_from_environment()
+    tile = design.design(checkpoint, tables)
+    params = checkpoint.circuit_parameters()
+    kind = kinds(tile)
+    nominal = [asdict(m) for m in tile.mapping]
+    reference = runs(model, nominal, utterances)
+    rows = []
+    for c in CONDITIONS:
+        try:  # a condition whose tables cannot be made on ground is left without figures
+            there = compare.condition_tables(tables, c)
+        except BmruError as exc:
+            rows.append({"condition": c.name, "error": str(exc)})
+            print(f"{c.name:>18}: {exc}", flush=True)
+            continue
+        if there is None:  # typical 27 °C 1.8 V: the nominal itself
+            continue
+        moved = [asdict(m) for m in design.realise(tile, params, there)]
+        row = {"condition": c.name,
+               "all": agreement(runs(model, moved, utterances), reference),
+               "only": {}, "all_but": {}}
+        for name, group in GROUPS.items():
+            row["only"][name] = agreement(
+                runs(model, mixed(nominal, moved, kind, group), utterances), reference)
+            row["all_but"][name] = agreement(runs(model, mixed(
+                nominal, moved, kind, lambda r, k, g=group: not g(r, k)), utterances), reference)
+        rows.append(row)
+        worst = min(row["only"], key=lambda g: min(row["only"][g]["state_agreement"]))
+        print(f"{c.name:>18}: all moved {row['all']['state_agreement']}, costliest alone "
+              f"{worst} {row['only'][worst]['state_agreement']}", flush=True)
+    result = {"command": provenance.command(), **provenance.checkpoint(path),
+              "sample": SAMPLE, "utterances": args.n, "i_unit_na": tables.i_unit_na,
+              "groups": list(GROUPS),
+              "elements": {name: sum(1 for r in nominal if r["element"] != "-"
+                                     and group(r, kind[r["element"]]))
+                           for name, group in GROUPS.items()},
+              "seconds": round(time.perf_counter() - start, 1),
+              "conditions": rows}
+    write_text(RESULTS / "drift_attribution.json", json.dumps(result, indent=1) + "\n")
+    print(f"{result['seconds']} s; wrote {RESULTS / 'drift_attribution.json'}")
+
+
+if __name__ == "__main__":
+    main()
