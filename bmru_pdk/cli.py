@@ -265,6 +265,9 @@ def characterize(
     sigma: Annotated[float | None, typer.Option(
         help="draw every mirror from the smallest square unit whose 1:1 mirrors meet this "
              "relative sigma (default: the 4 x 4 µm unit, 5 %)")] = None,
+    diode_gates: Annotated[int, typer.Option(
+        help="unit gates of every mirror's diode: above 1 every ratio is drawn as k of them, "
+             "whole gates only, no series stack")] = 1,
     quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
     corner: Annotated[Corner, typer.Option(help="process corner of the benches")] = "typical",
     temp: Annotated[float, typer.Option(help="temperature of the benches, °C")] = 27.0,
@@ -279,11 +282,15 @@ def characterize(
     from bmru_pdk.circuits import characterize as engine
     from bmru_pdk.circuits import sizing
 
+    if not 1 <= diode_gates <= sizing.MAX_DIODE_GATES:
+        raise BmruError(f"--diode-gates {diode_gates}: a diode is 1 to "
+                        f"{sizing.MAX_DIODE_GATES} unit gates")
     unit = sizing.UNIT if sigma is None else sizing.unit_for_sigma(sigma)
+    unit = unit.model_copy(update={"diode_gates": diode_gates})
     nominal = (corner, *_condition(temp, vdd)) == ("typical", 27.0, VDD_V)
     if tables is None and (unit != sizing.UNIT or not nominal):
-        raise BmruError("--sigma, --corner, --temp and --vdd need --tables: the package's "
-                        "tables are the default unit's at typical 27 °C")
+        raise BmruError("--sigma, --diode-gates, --corner, --temp and --vdd need --tables: the "
+                        "package's tables are the default unit's at typical 27 °C")
     if tables is not None:
         check_output_dir(tables)  # before the benches: a folder of the user's is refused
     result = engine.characterize(quick=quick, unit=unit, corner=corner, temp_c=temp,
@@ -297,7 +304,8 @@ def characterize(
             pngs = engine.plot_tables(result, plots or tmp)
         path = engine.table_path(tables)
         pngs = [p if plots else tables / p.name for p in pngs]
-    typer.echo(f"characterised a {unit.w:g} x {unit.l:g} µm unit (mismatch sigma "
+    gates = f", {diode_gates}-gate diodes" if diode_gates > 1 else ""
+    typer.echo(f"characterised a {unit.w:g} x {unit.l:g} µm unit{gates} (mismatch sigma "
                f"{', '.join(f'{k} {v:.1%}' for k, v in result.mismatch_sigma.items())}) in "
                f"{result.seconds:.1f} s -> {path}, {', '.join(str(p) for p in pngs)}")
 
@@ -325,7 +333,7 @@ def kws_data(
 
 
 # options of bmru train that shape keyword-spotting networks only
-_KWS_ONLY = ("data", "w_max", "w_step", "i_max", "i_step", "mismatch", "candidate_noise",
+_KWS_ONLY = ("data", "w_max", "w_step", "i_max", "i_step", "tables", "mismatch", "candidate_noise",
              "margin", "current_weight", "init")
 
 
@@ -381,6 +389,10 @@ def train(
     w_step: Annotated[float | None, typer.Option(help="weight grid (none: continuous)")] = None,
     i_max: Annotated[float, typer.Option(help="largest constant current, nA")] = 20.0,
     i_step: Annotated[float | None, typer.Option(help="current grid, nA")] = None,
+    tables: Annotated[Path | None, typer.Option(
+        help="train within the window these tables realise, on their grid (tables of "
+             "'bmru characterize --diode-gates D' put the weights on steps of 1/D); "
+             "replaces --w-max, --w-step, --i-max and --i-step")] = None,
     mismatch: Annotated[float, typer.Option(help="train with this relative mismatch")] = 0.0,
     candidate_noise: Annotated[float, typer.Option(help="candidate noise, nA")] = 0.0,
     margin: Annotated[float, typer.Option(
@@ -429,13 +441,20 @@ def train(
     from bmru_pdk.model.schema import Realisability
 
     start = None if init is None else load_checkpoint(init)
+    if tables is not None and start is not None:
+        raise BmruError("--tables sets the window a new network trains in; --init keeps its "
+                        "checkpoint's: give one of them")
+    window = Realisability(w_max=w_max, w_step=w_step, i_max=i_max, i_step=i_step)
+    if tables is not None:
+        from bmru_pdk.circuits import mapping
+
+        window = mapping.realisability(mapping.load_tables(tables))
     config = engine.TrainConfig(
         d=4 if d is None else d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size,
         patience=patience, seed=seed, mismatch=mismatch, candidate_noise=candidate_noise,
         margin=margin, current_weight=current_weight, init=None if init is None else str(init),
         threads=threads,
-        realisability=start.meta.realisability if start else Realisability(
-            w_max=w_max, w_step=w_step, i_max=i_max, i_step=i_step),
+        realisability=start.meta.realisability if start else window,
     )
     dataset = engine.prepare_data(data, task=task, seed=seed,
                                   encoding=start.meta.input if start else None)

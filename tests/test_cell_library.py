@@ -146,6 +146,13 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                                                  (1.0, 1.0, -1.0)), "source_rail": True}),
     "unit_rail": ("bmru_unit", {"r_thresh": 1.5, "r_width": 0.75, "r_gain": 1.0,
                                 "r_bias": -0.7, "source_rail": True}),
+    # whole gates of 4-gate diodes (k of 4), every diode and unit copy 4 gates, no stack
+    "nmirror_4gate": ("current_mirror", {"kind": "nfet", "ratios": (0.25, 0.75, 2.0),
+                                         "diode_gates": 4}),
+    "weights_4gate": ("weight_array", {"ratios": ((0.25, -0.5), (-1.25, 3.0)),
+                                       "diode_gates": 4}),
+    "unit_4gate": ("bmru_unit", {"r_thresh": 2.5, "r_width": 1.0, "r_gain": 1.25,
+                                 "r_bias": 0.75, "diode_gates": 4}),
 }
 # pins a case has no port for: a weight array's rail without any weight
 NO_PORT = {"weights_sinks_only": {"s1"}}

@@ -125,6 +125,28 @@ def test_cli_train_and_eval(tiny: Path, tmp_path: Path) -> None:
     assert '"confusion"' in report.read_text()
 
 
+def test_cli_trains_on_the_grid_of_its_tables(tiny: Path, tmp_path: Path) -> None:
+    """--tables of a 4-gate grid: every weight on steps of a quarter, within the grid; the
+    default window has no grid (the negative)."""
+    from bmru_pdk.circuits import UNIT, characterize
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    characterize.write_tables(characterize.characterize(
+        quick=True, unit=UNIT.model_copy(update={"diode_gates": 4})), folder)
+    runner = CliRunner()
+    args = ["train", "--data", str(tiny), "--d", "2", "--layers", "1", "--epochs", "1",
+            "--threads", "1"]
+    for out, extra in ((tmp_path / "grid.safetensors", ["--tables", str(folder)]),
+                       (tmp_path / "free.safetensors", [])):
+        result = runner.invoke(app, [*args, *extra, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    grid, free = (load_checkpoint(tmp_path / f"{n}.safetensors") for n in ("grid", "free"))
+    assert grid.meta.realisability.w_step == 0.25 and free.meta.realisability.w_step is None
+    w = grid.effective_parameters()[0]["weight"].detach().numpy()
+    assert np.allclose(w * 4, np.round(w * 4)) and np.abs(w).max() <= 6.25
+
+
 def _candidate_net(beta_lo: float, beta_hi: float) -> tuple[list[dict], list, list]:
     """One unit's parameters, and inputs whose candidate is 1.0 nA on every frame."""
     p = {"weight": torch.ones(1, 1), "bias": torch.zeros(1), "beta_lo": torch.tensor([beta_lo]),

@@ -20,6 +20,7 @@ from bmru_pdk.cells import side_by_side
 from bmru_pdk.cells.crossbar import Shape
 from bmru_pdk.cells.router import PAD
 from bmru_pdk.cells.vias import add_pin, rect
+from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.cli import main
 from bmru_pdk.fileio import MANIFEST
 from bmru_pdk.layers import LAYER
@@ -343,3 +344,48 @@ def test_dense_pins_drc_clean_on_tracks(tmp_path: Path) -> None:
     assert not kdb.Region(c.begin_shapes_rec(c.kcl.layer(*LAYER.metal2))).is_empty()
     assert drc.run(write_gds(c, tmp_path / "dense.gds")).clean
     assert [p.name for p in cell.ports if _off_track(p.center[1])]
+
+
+# ---- a tile on the 4-gate grid (k of 4 whole gates) ----------------------------------------
+
+@pytest.fixture(scope="module")
+def four_gate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Tables]:
+    """A random network trained-for (clamped to) the 4-gate grid's window, and the grid's
+    tables (a quick characterisation)."""
+    from bmru_pdk.circuits import UNIT, characterize, mapping
+    from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
+    from bmru_pdk.model.network import BMRUNet
+
+    tables = characterize.characterize(quick=True, unit=UNIT.model_copy(
+        update={"diode_gates": 4}))
+    path = random_checkpoint(n_in=5, d=3, layers=2, seed=2,
+                             path=tmp_path_factory.mktemp("four") / "r.safetensors")
+    model = load_checkpoint(path)
+    gridded = BMRUNet(model.meta.model_copy(
+        update={"realisability": mapping.realisability(tables)}))
+    gridded.load_state_dict(model.state_dict())
+    gridded.centred = model.centred
+    return save_checkpoint(gridded, path), tables
+
+
+def test_four_gate_tile_draws_whole_gates_only(four_gate: tuple[Path, Tables]) -> None:
+    path, tables = four_gate
+    build = build_tile(open_checkpoint(path), tables)
+    devices = build.design.circuit.flat_devices()
+    mirrors = [d for d in devices if d.w == tables.unit.w]
+    assert mirrors and not any(d.stacks for d in devices)
+    assert all(d.of == 4 for d in mirrors)  # every mirror device counts a 4-gate diode's gates
+    diodes = [d for d in mirrors if d.d == d.g]
+    assert diodes and all(d.fingers == 4 for d in diodes)
+    # the model runs what the drawing realises: every weight k of 4 gates, k * one gate's gain
+    weights = [m for m in build.mapping if ".W[" in m["parameter"] and m["element"] != "-"]
+    assert weights and all("of 4" in m["drawn"] for m in weights)
+
+
+def test_four_gate_tile_is_lvs_clean(four_gate: tuple[Path, Tables], tmp_path: Path) -> None:
+    from bmru_pdk.layouts.tile import write_tile
+
+    path, tables = four_gate
+    build = write_tile(build_tile(open_checkpoint(path), tables), tmp_path / "tile")
+    result = lvs.run(build.outdir / "tile.gds", build.outdir / "tile.spice")
+    assert result.match and result.cell_by_cell, result.summary()

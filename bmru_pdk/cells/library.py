@@ -21,8 +21,8 @@ from bmru_pdk.circuits.sizing import UNIT, UnitDevice
 _KIND = {"nfet": NFET, "pfet": PFET}
 
 
-def _unit(unit_um: float) -> UnitDevice:
-    return UnitDevice(w=unit_um, l=unit_um)
+def _unit(unit_um: float, diode_gates: int = 1) -> UnitDevice:
+    return UnitDevice(w=unit_um, l=unit_um, diode_gates=diode_gates)
 
 
 def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
@@ -69,7 +69,8 @@ def schematic(component: gf.Component) -> str:
 def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
                    ratios: tuple[float, ...] = (1.0, 2.0),
                    placement: Placement = "grouped", dummies: bool = False,
-                   unit_um: float = UNIT.w, source_rail: bool = False) -> gf.Component:
+                   unit_um: float = UNIT.w, diode_gates: int = 1,
+                   source_rail: bool = False) -> gf.Component:
     """Current mirror: diode-connected input and one output per ratio.
 
     Ports: ``in``, ``out0``.., ``vss`` (and ``vsn``; NMOS) or ``vdd`` (PMOS).
@@ -83,17 +84,21 @@ def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
             gradient cancels; docs/circuits.md).
         dummies: dummy poly gates at both ends of every device (edge effects).
         unit_um: side of the square unit device every mirror is drawn from, µm.
+        diode_gates: unit gates of every diode; above 1 every ratio is k of them, whole
+            gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
     """
     return circuit_layout(builders.current_mirror(builders.MirrorParams(
-        kind=_KIND[kind], ratios=list(ratios), unit=_unit(unit_um), source_rail=source_rail)),
+        kind=_KIND[kind], ratios=list(ratios), unit=_unit(unit_um, diode_gates),
+        source_rail=source_rail)),
         placement, dummies)
 
 
 @gf.cell
 def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], ...] = (),
-                   unit_um: float = UNIT.w, source_rail: bool = False) -> gf.Component:
+                   unit_um: float = UNIT.w, diode_gates: int = 1,
+                   source_rail: bool = False) -> gf.Component:
     """Bias generator: reference diode on ``vbn``, PMOS line ``vbp``, optional outputs.
 
     Ports: ``vbn`` (reference current in), ``vbp``, one per output, ``vdd``, ``vss`` (and
@@ -102,17 +107,20 @@ def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], 
     Args:
         outputs: (name, ratio to the reference, ``sink`` or ``source``) per output.
         unit_um: side of the square unit device every mirror is drawn from, µm.
+        diode_gates: unit gates of every diode; above 1 every ratio is k of them, whole
+            gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
     """
     return circuit_layout(builders.bias_generator(builders.BiasParams(outputs=[
         builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in outputs],
-        unit=_unit(unit_um), source_rail=source_rail)))
+        unit=_unit(unit_um, diode_gates), source_rail=source_rail)))
 
 
 @gf.cell
 def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
-              unit_um: float = UNIT.w, source_rail: bool = False) -> gf.Component:
+              unit_um: float = UNIT.w, diode_gates: int = 1,
+              source_rail: bool = False) -> gf.Component:
     """The hysteretic FQ-BMRU cell (9 transistors, input diode, output copy).
 
     Ports: ``in`` (candidate current, sourced), ``vbn``, ``out``, ``vdd``, ``vss`` (and
@@ -123,27 +131,32 @@ def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
         r_width: I_width (delta) / reference, of ``M8``; below ``r_thresh``.
         r_gain: I_gain (alpha) / reference, of ``M5``.
         unit_um: side of the square unit device every mirror is drawn from, µm.
+        diode_gates: unit gates of every diode; above 1 every ratio is k of them, whole
+            gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
     """
     return circuit_layout(builders.bmru_cell(builders.CellParams(
-        r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=_unit(unit_um),
+        r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=_unit(unit_um, diode_gates),
         source_rail=source_rail)))
 
 
 @gf.cell
-def relu_node(unit_um: float = UNIT.w, source_rail: bool = False) -> gf.Component:
+def relu_node(unit_um: float = UNIT.w, diode_gates: int = 1,
+              source_rail: bool = False) -> gf.Component:
     """Summing node with ReLU: NMOS diode on ``sum`` and its copy sinking from ``c``.
 
     Ports: ``sum``, ``c``, ``vss`` (and ``vsn``).
 
     Args:
         unit_um: side of the square unit device every mirror is drawn from, µm.
+        diode_gates: unit gates of every diode; above 1 every ratio is k of them, whole
+            gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
     """
-    return circuit_layout(builders.relu_node(builders.ReluParams(unit=_unit(unit_um),
-                                                                 source_rail=source_rail)))
+    return circuit_layout(builders.relu_node(builders.ReluParams(
+        unit=_unit(unit_um, diode_gates), source_rail=source_rail)))
 
 
 @gf.cell
@@ -176,7 +189,8 @@ def rail_generator(replicas: int = 128, follower_bias: int = 16, sink: float = 0
 
 @gf.cell
 def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
-                 unit_um: float = UNIT.w, band: int = BAND, source_rail: bool = False
+                 unit_um: float = UNIT.w, diode_gates: int = 1, band: int = BAND,
+                 source_rail: bool = False
                  ) -> gf.Component:
     """Signed weight matrix drawn as a crossbar (:mod:`bmru_pdk.cells.crossbar`): PMOS
     mirror outputs source onto the column rails, NMOS ones sink.
@@ -186,19 +200,23 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
     Args:
         ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
         unit_um: side of the square unit device every mirror is drawn from, µm.
+        diode_gates: unit gates of every diode; above 1 every ratio is k of them, whole
+            gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         band: rails side by side; more rails stack in bands of this many (the array's
             outline: a tile sets it for its aspect ratio).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
     """
     circuit = builders.weight_array(builders.WeightArrayParams(
-        ratios=[list(r) for r in ratios], unit=_unit(unit_um), source_rail=source_rail))
+        ratios=[list(r) for r in ratios], unit=_unit(unit_um, diode_gates),
+        source_rail=source_rail))
     return _record(draw_crossbar(circuit, len(ratios), band), circuit)
 
 
 @gf.cell
 def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
-              r_bias: float = 0.0, unit_um: float = UNIT.w, source_rail: bool = False
+              r_bias: float = 0.0, unit_um: float = UNIT.w, diode_gates: int = 1,
+              source_rail: bool = False
               ) -> gf.Component:
     """BMRU unit: summing node with ReLU, bias transistor and cell.
 
@@ -210,9 +228,11 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
         r_gain: I_gain / reference of the cell.
         r_bias: bias b / reference: > 0 sources into ``sum``, < 0 sinks, 0 draws none.
         unit_um: side of the square unit device every mirror is drawn from, µm.
+        diode_gates: unit gates of every diode; above 1 every ratio is k of them, whole
+            gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
     """
     cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
-                               unit=_unit(unit_um), source_rail=source_rail)
+                               unit=_unit(unit_um, diode_gates), source_rail=source_rail)
     return circuit_layout(builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias)))

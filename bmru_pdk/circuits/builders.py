@@ -65,14 +65,15 @@ def _rail(kind: MosKind) -> str:
 
 def _mos(name: str, kind: MosKind, d: str, g: str, ratio: float = 1.0, unit: UnitDevice = UNIT,
          param: str | None = None, source_rail: bool = False) -> Device:
-    """A device of ``ratio`` unit gates (whole units and series stacks, the nearest drawing
-    on the unit grid), source and bulk on its rail; an NMOS's source on ``vsn`` with
-    ``source_rail``."""
-    r = unit_ratio(ratio, param or name)
+    """A device of ``ratio`` units (the nearest drawing on the unit grid of ``unit``: whole
+    units and series stacks, or k of a D-gate diode's gates), source and bulk on its rail; an
+    NMOS's source on ``vsn`` with ``source_rail``. A diode and a unit copy are ratio 1: D
+    gates."""
+    r = unit_ratio(ratio, param or name, unit.diode_gates)
     rail = _rail(kind)
     source = VSN.name if source_rail and kind == NFET else rail
     return Device(name=name, kind=kind, w=unit.w, l=unit.l, fingers=r.whole, stacks=r.stacks,
-                  d=d, g=g, s=source, b=rail, param=param)
+                  of=r.of, d=d, g=g, s=source, b=rail, param=param)
 
 
 def _diode(name: str, kind: MosKind, net: str, unit: UnitDevice = UNIT,

@@ -45,7 +45,14 @@ from bmru_pdk.circuits.builders import (
     weight_array,
 )
 from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
-from bmru_pdk.circuits.sizing import MAX_SERIES, UNIT, UnitDevice, pelgrom_sigma, unit_ratio
+from bmru_pdk.circuits.sizing import (
+    MAX_SERIES,
+    UNIT,
+    UnitDevice,
+    pelgrom_sigma,
+    ratio_limits,
+    unit_ratio,
+)
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import write_text
 from bmru_pdk.spice import simulate
@@ -64,6 +71,16 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
 # The slots every drawing is made of (unit-element grid): a stack of n units in series,
 # n = MAX_SERIES .. 2, and one unit; a drawing's gain is the sum of its slots'
 MIRROR_RATIOS = [round(1 / n, 6) for n in range(MAX_SERIES, 0, -1)]
+
+
+def slot_ratios(unit: UnitDevice, load: Load) -> list[float]:
+    """The ratios a table of ``unit``'s grid measures: :data:`MIRROR_RATIOS` on one-gate
+    diodes; on D-gate diodes one gate onto a held summing node (any output is k of it), and
+    the unit copy (D gates) into a diode, whose voltage depends on the copy's current."""
+    gates = unit.diode_gates
+    if gates == 1:
+        return MIRROR_RATIOS
+    return [1.0] if load == "diode" else [round(1 / gates, 6)]
 # nA (software units): dense below 2, where a stack's gain bends with the current
 MIRROR_CURRENTS = [0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0, 5.0, 10.0]
 # ReLU currents whose diode voltage a summing node sits at when a unit is near a threshold
@@ -99,7 +116,13 @@ def diode_load(tag: str, node: str, kind: MosKind, unit: UnitDevice) -> str:
     rail = "vss" if kind == NFET else "vdd"
     a, b = (node, f"l{tag}") if kind == NFET else (f"l{tag}", node)
     return (f"v{tag} {a} {b} 0\n"
-            f"xl{tag} l{tag} l{tag} {rail} {rail} {kind} w={unit.w}u l={unit.l}u\n")
+            f"xl{tag} l{tag} l{tag} {rail} {rail} {kind} {_diode_size(unit)}\n")
+
+
+def _diode_size(unit: UnitDevice) -> str:
+    """A diode's size on the unit's grid: ``diode_gates`` unit gates in parallel."""
+    gates = unit.diode_gates
+    return f"w={unit.w * gates:g}u l={unit.l}u nf={gates}"
 
 
 def _supplies(vdd_v: float = VDD) -> str:
@@ -126,7 +149,7 @@ def sum_voltage(i_node: float = I_REF, unit: UnitDevice = UNIT, *, corner: str =
         vdd_v: Supply voltage, V.
         rail_v: NMOS source rail, V (0: the sources on ground; :func:`~bmru_pdk.spice.simulate`).
     """
-    r = simulate(f"xd d d vss vss {NFET} w={unit.w}u l={unit.l}u\n"
+    r = simulate(f"xd d d vss vss {NFET} {_diode_size(unit)}\n"
                  f"iin vdd d {spice_current(i_node)}\n{_supplies(vdd_v)}.op\n",
                  corner=corner, temp_c=temp_c, source_rail_v=rail_v)
     return round(float(r["v(d)"][0]), 4)
@@ -461,11 +484,12 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
     """
     start = time.perf_counter()
     at = {"corner": corner, "temp_c": temp_c, "vdd_v": vdd_v, "rail_v": rail_v}
-    ratios = MIRROR_RATIOS
+    ratios = slot_ratios(unit, "sum")
+    copies = slot_ratios(unit, "diode")
     currents = [1.0] if quick else MIRROR_CURRENTS
     # unit copies into PMOS diodes; weight and bias outputs on summing nodes
-    mirrors = [MirrorTable(kind=NFET, load="diode", ratios=ratios, currents_na=currents,
-                           gain=[measure_mirror(NFET, ratios, i, unit, **at).round(6).tolist()
+    mirrors = [MirrorTable(kind=NFET, load="diode", ratios=copies, currents_na=currents,
+                           gain=[measure_mirror(NFET, copies, i, unit, **at).round(6).tolist()
                                  for i in currents])]
     for node in [I_REF] if quick else SUM_NODE_CURRENTS:
         mirrors += [MirrorTable(kind=k, load="sum", i_node_na=node,
@@ -474,9 +498,14 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
                                 gain=[measure_mirror(k, ratios, i, unit, load="sum", i_node=node,
                                                      **at).round(6).tolist() for i in currents])
                     for k in (NFET, PFET)]
-    thresh = CELL_THRESH[1:3] if quick else CELL_THRESH
+    gates = unit.diode_gates
+    lo, top = ratio_limits(gates)  # a grid of wider diodes draws a narrower range
     fracs = CELL_WIDTH_FRAC[::2] if quick else CELL_WIDTH_FRAC
-    widths = [[round(unit_ratio(f * t).value, 6) for f in fracs] for t in thresh]
+    thresh = [round(unit_ratio(t, diode_gates=gates).value, 6)
+              for t in (CELL_THRESH[1:3] if quick else CELL_THRESH)
+              if lo <= t * fracs[0] and t <= top]
+    widths = [[round(unit_ratio(f * t, diode_gates=gates).value, 6) for f in fracs]
+              for t in thresh]
 
     def cell(r_thresh: float, r_width: float, r_gain: float, top: float) -> CellPoint | None:
         params = CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=unit)
@@ -490,7 +519,7 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
     table = CellTable(r_thresh=thresh, width_frac=fracs, r_width=widths,
                       beta_hi=field("beta_hi"), beta_lo=field("beta_lo"),
                       i_vdd_off=field("i_vdd_off"), i_vdd_on=field("i_vdd_on"))
-    gains = CELL_GAINS[:2] if quick else CELL_GAINS
+    gains = [g for g in (CELL_GAINS[:2] if quick else CELL_GAINS) if g <= top]
     alphas = []
     for g in gains:
         p = cell(2.5, 1.0, g, 5.0)

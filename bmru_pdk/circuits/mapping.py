@@ -7,9 +7,11 @@ the gain from an input current ``x<i>`` of a weight array to its rail; bias b, t
 and alpha are currents in software units (the checkpoint's "nA").
 
 Every drawn ratio is on the unit-element grid (:func:`~bmru_pdk.circuits.sizing.unit_grid`:
-whole units in parallel, series stacks of units beside them). The tables hold the gain of
-one slot of each kind, one unit and a stack of n units; a drawing's gain is the sum of its
-slots' (parallel slots add their currents at one gate and drain voltage). A learned value
+whole units in parallel, series stacks of units beside them; or, for tables of a unit
+device with D-gate diodes, k whole gates of a D-gate diode's). The tables hold the gain of
+one slot of each kind, one unit and a stack of n units (one gate on D-gate diodes); a
+drawing's gain is the sum of its slots' (parallel slots add their currents at one gate and
+drain voltage). A learned value
 is realised by the drawing whose characterised value is nearest, or by the one with the
 fewest transistors among those within :data:`SNAP_TOLERANCE` of it; the model then runs
 the realised values.
@@ -39,8 +41,9 @@ from bmru_pdk.circuits.characterize import (
     table_path,
 )
 from bmru_pdk.circuits.model import NFET, PFET, MosKind
-from bmru_pdk.circuits.sizing import MAX_SERIES, unit_grid, unit_ratio
+from bmru_pdk.circuits.sizing import MAX_SERIES, ratio_limits, unit_grid, unit_ratio
 from bmru_pdk.errors import BmruError
+from bmru_pdk.model.schema import Realisability
 
 _ITERATIONS = 30
 # A drawing this close to the wanted value (relative) is as good as the nearest: well inside
@@ -127,10 +130,10 @@ def _row(kind: MosKind, t: Tables, i_in: float, load: Load,
 
 
 @cache
-def _slot_counts() -> np.ndarray:
+def _slot_counts(gates: int) -> np.ndarray:
     """(grid drawing, slot) -> how many slots of that kind the drawing has; slot n - 1 is a
-    stack of n units (slot 0: one unit)."""
-    grid = unit_grid()
+    stack of n gates (slot 0: one gate), on the grid of ``gates``-gate diodes."""
+    grid = unit_grid(gates)
     counts = np.zeros((len(grid), MAX_SERIES))
     for i, r in enumerate(grid):
         counts[i, 0] = r.whole
@@ -140,16 +143,21 @@ def _slot_counts() -> np.ndarray:
 
 
 @cache
-def _grid_cost() -> np.ndarray:
-    """Transistors, then units, of every grid drawing, as one sortable number."""
-    return np.array([r.transistors * 1000 + r.units for r in unit_grid()])
+def _grid_cost(gates: int) -> np.ndarray:
+    """Transistors, then gates, of every grid drawing, as one sortable number."""
+    return np.array([r.transistors * 1000 + r.units for r in unit_grid(gates)])
 
 
 def _slot_gains(kind: MosKind, t: Tables, i_in: float, load: Load,
                 i_node: float) -> np.ndarray:
-    """Gain of one slot of each kind (one unit, a stack of 2 .. MAX_SERIES units)."""
+    """Gain of one slot of each kind (one gate, a stack of 2 .. MAX_SERIES gates); on a grid
+    of D-gate diodes one gate alone (ratio 1 / D), the other slots zero."""
     ratios, gains = _row(kind, t, i_in, load, i_node)
-    slots = np.empty(MAX_SERIES)
+    gates = t.unit.diode_gates
+    slots = np.zeros(MAX_SERIES)
+    if gates > 1:  # its one drawing, k gates (characterize.slot_ratios): a gate's share
+        slots[0] = gains[0] / (ratios[0] * gates)
+        return slots
     for n in range(1, MAX_SERIES + 1):
         k = next((k for k, r in enumerate(ratios) if abs(r * n - 1) < 1e-3), None)
         if k is None:
@@ -164,7 +172,7 @@ def grid_gains(kind: MosKind, t: Tables, i_in: float, load: Load = "sum",
     """Characterised gain of every drawing of the unit grid (in the grid's order), at input
     current ``i_in`` nA onto a summing node at ReLU current ``i_node`` (``sum``) or into a
     PMOS diode."""
-    return _slot_counts() @ _slot_gains(kind, t, i_in, load, i_node)
+    return _slot_counts(t.unit.diode_gates) @ _slot_gains(kind, t, i_in, load, i_node)
 
 
 def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0, tables: Tables | None = None,
@@ -172,8 +180,9 @@ def mirror_gain(kind: MosKind, ratio: float, i_in: float = 1.0, tables: Tables |
     """Characterised I_out / I_in of a mirror output drawn as ``ratio`` (a grid drawing) at
     ``i_in`` nA, on a summing node whose ReLU carries ``i_node`` nA (``sum``) or into a PMOS
     diode (``diode``)."""
-    r = unit_ratio(ratio)
-    slots = _slot_gains(kind, tables or load_tables(), i_in, load, i_node)
+    t = tables or load_tables()
+    r = unit_ratio(ratio, diode_gates=t.unit.diode_gates)
+    slots = _slot_gains(kind, t, i_in, load, i_node)
     return float(r.whole * slots[0] + sum(slots[n - 1] for n in r.stacks))
 
 
@@ -199,8 +208,8 @@ def _pick(err: np.ndarray, cost: np.ndarray) -> int:
     return int(close[np.lexsort((err[close], cost[close]))[0]])
 
 
-def _cost(value: float) -> int:
-    r = unit_ratio(value)
+def _cost(value: float, gates: int) -> int:
+    r = unit_ratio(value, diode_gates=gates)
     return r.transistors * 1000 + r.units
 
 
@@ -244,12 +253,16 @@ def signed_ratio(gain: float, name: str, tables: Tables | None = None,
     scale = 1.0 if kind == NFET else copy_gain(i_in, t)
     gains = grid_gains(kind, t, i_in, i_node=i_node) * scale
     lo, hi = float(gains.min()), float(gains.max())
+    if t.unit.diode_gates > 1:  # a grid value k / D draws as the k gates nearest it
+        ends = np.sort(gains)
+        lo, hi = lo / math.sqrt(ends[1] / ends[0]), hi * math.sqrt(ends[-1] / ends[-2])
     if not lo <= abs(gain) <= hi:
         lo, hi = (lo, hi) if gain > 0 else (-hi, -lo)
         sign = "positive" if gain > 0 else "negative"
         raise BmruError(f"{name}={gain:.4g} cannot be realised: {sign} values must be within "
                         f"{lo:.4g}..{hi:.4g} (unit-element grid, characterised)")
-    r = unit_grid()[_pick(np.abs(np.log(gains / abs(gain))), _grid_cost())].value
+    gates = t.unit.diode_gates
+    r = unit_grid(gates)[_pick(np.abs(np.log(gains / abs(gain))), _grid_cost(gates))].value
     return r if kind == PFET else -r
 
 
@@ -296,7 +309,7 @@ def _nearest_drawings(t: Tables, share: float, k: int = 4) -> list[float]:
     """The ``k`` grid values whose NMOS share of the reference is nearest ``share``."""
     g = grid_gains(NFET, t, t.i_ref_na, i_node=t.i_ref_na)
     order = np.argsort(np.abs(np.log(g / share)))[:k]
-    return [unit_grid()[i].value for i in order]
+    return [unit_grid(t.unit.diode_gates)[i].value for i in order]
 
 
 def cell_values(p: CellParams, input_gain: float = 1.0,
@@ -332,6 +345,34 @@ def ranges(tables: Tables | None = None) -> dict[str, tuple[float, float]]:
                         _cell_at(t, c.r_thresh[-1], c.r_width[-1][0])[0]),
             "delta_fraction": (c.width_frac[0], c.width_frac[-1]),
             "alpha": (min(t.gain.alpha), max(t.gain.alpha))}
+
+
+# how far inside the characterised ranges a network is trained: the snap to the nearest
+# drawing and a table's interpolation stay within them (the defaults' margin, schema.py)
+REALISABLE_MARGIN = 0.03
+
+
+def realisability(tables: Tables | None = None, margin: float = REALISABLE_MARGIN
+                  ) -> Realisability:
+    """The window a network trained for ``tables`` keeps within: ``margin`` inside what the
+    tables realise; on a grid of D-gate diodes its weights on the grid's steps of 1 / D of a
+    unit (the drawings are k of D gates, and nothing between). Currents stay continuous: a
+    cell's thresholds are read off its tables, not counted in gates, and a bias is drawn as
+    the k gates nearest it, whose value the model then runs."""
+    t = tables or load_tables()
+    r = ranges(t)
+    gates = t.unit.diode_gates
+    step = None if gates == 1 else 1 / gates
+    if step is None:
+        lo, hi = r["gain"][0] * (1 + margin), r["gain"][1] * (1 - margin)
+    else:  # the grid's own values: one gate .. the widest device
+        lo, hi = ratio_limits(gates)
+    (b_lo, b_hi), (f_lo, f_hi), (a_lo, a_hi) = r["beta_hi"], r["delta_fraction"], r["alpha"]
+    return Realisability(
+        w_min=lo, w_max=hi, w_step=step, i_min=lo * t.i_ref_na, i_max=hi * t.i_ref_na,
+        beta_hi_min=b_lo * (1 + margin), beta_hi_max=b_hi * (1 - margin),
+        delta_frac_min=f_lo + margin / 3, delta_frac_max=f_hi - margin / 3,
+        alpha_min=a_lo * (1 + margin), alpha_max=a_hi * (1 - margin))
 
 
 def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 1.0,
@@ -372,7 +413,8 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
              if b < a]
     err = np.array([max(abs(math.log(hi / hi_t)), abs(math.log(lo / lo_t))) for hi, lo in
                     (_cell_at(t, a, b) for a, b in pairs)])
-    cost = np.array([_cost(a) + _cost(b) for a, b in pairs])
+    gates = t.unit.diode_gates
+    cost = np.array([_cost(a, gates) + _cost(b, gates) for a, b in pairs])
     r_thresh, r_width = pairs[_pick(err, cost)]
     lo_a, hi_a = limits["alpha"]
     if not lo_a <= alpha <= hi_a:
@@ -382,7 +424,7 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
     shares = [_share(t, r) for r in g.r_gain]
     gains = _nearest_drawings(t, _invert(shares, np.array(g.alpha), alpha))
     err = np.array([abs(math.log(_alpha_at(t, x) / alpha)) for x in gains])
-    r_gain = gains[_pick(err, np.array([_cost(x) for x in gains]))]
+    r_gain = gains[_pick(err, np.array([_cost(x, gates) for x in gains]))]
     return CellParams(r_thresh=round(r_thresh, 6), r_width=round(r_width, 6),
                       r_gain=round(r_gain, 6))
 

@@ -65,6 +65,8 @@ class Device(_Frozen):
             ``X`` + :func:`~bmru_pdk.circuits.names.stack_gate`, its source net the next
             gate's name (the last gate's source is ``s``).
         multiplier: parallel copies (SPICE ``m``).
+        of: the gates of the diode it copies, when more than one: its ratio is its gates
+            over them (:class:`~bmru_pdk.circuits.sizing.UnitDevice` ``diode_gates``).
         d: drain net.
         g: gate net.
         s: source net.
@@ -79,6 +81,7 @@ class Device(_Frozen):
     fingers: int = Field(default=1, ge=0)
     stacks: tuple[int, ...] = ()
     multiplier: int = Field(default=1, ge=1)
+    of: int = Field(default=1, ge=1)
     d: str = Field(pattern=_NAME)
     g: str = Field(pattern=_NAME)
     s: str = Field(pattern=_NAME)
@@ -111,17 +114,19 @@ class Device(_Frozen):
 
     @property
     def ratio(self) -> float:
-        """Current ratio to one of its gates: fingers, plus 1/n per stack of n, times the
-        copies (nominal: the tables give a stack's characterised share)."""
-        return (self.fingers + sum(1 / n for n in self.stacks)) * self.multiplier
+        """Current ratio to its diode: fingers, plus 1/n per stack of n, times the copies,
+        over the diode's gates (nominal: the tables give a stack's characterised share)."""
+        return (self.fingers + sum(1 / n for n in self.stacks)) * self.multiplier / self.of
 
     @property
     def drawing(self) -> str:
-        """How the device is drawn, in units of one gate: ``2 + 1/3 (4 x 4 µm)``."""
+        """How the device is drawn, in units of one gate: ``2 + 1/3 (4 x 4 µm)``, or of its
+        diode's gates: ``3 of 4 (4 x 4 µm)``."""
         parts = ([str(self.fingers)] if self.fingers else []) + [f"1/{n}" for n in self.stacks]
         copies = f"{self.multiplier} x ({' + '.join(parts)})" if self.multiplier > 1 else (
             " + ".join(parts))
-        return f"{copies} ({self.w:g} x {self.l:g} µm)"
+        of = f" of {self.of}" if self.of > 1 else ""
+        return f"{copies}{of} ({self.w:g} x {self.l:g} µm)"
 
     @property
     def transistors(self) -> int:

@@ -29,23 +29,45 @@ from functools import cache
 from itertools import combinations_with_replacement
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from bmru_pdk.errors import BmruError
 
 MISMATCH_BUDGET = 0.05
 # Pelgrom coefficients of a pair's threshold difference, mV µm (gf180 models' fets_mm section)
 A_VT = {"nfet_03v3": 7.148, "pfet_03v3": 6.66}
+MAX_DIODE_GATES = 8
 N_UT_MV = 36.0  # slope factor x thermal voltage in weak inversion, mV
 
 
 class UnitDevice(BaseModel):
-    """Width of one unit finger and gate length, µm."""
+    """Width of one unit finger and gate length, µm, and the gates of every mirror's diode.
+
+    With ``diode_gates`` D > 1 every diode (and every unit copy) is D unit gates in parallel
+    and every ratio k of them: whole gates on both sides, k / D of a unit, no series stack
+    (docs/corners.md, "Sub-unit ratios: stacks against a wider diode"). D = 1 is the grid of
+    whole units and series stacks; it is left out of the serialised form, so tables and
+    circuit names made before D existed keep theirs.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     w: float = Field(gt=0)
     l: float = Field(gt=0)  # noqa: E741  (the device's L)
+    diode_gates: int = Field(default=1, ge=1, le=MAX_DIODE_GATES)
+
+    @model_serializer(mode="wrap")
+    def _without_one_gate(self, handler: SerializerFunctionWrapHandler) -> dict:
+        out = handler(self)
+        if self.diode_gates == 1:
+            out.pop("diode_gates", None)
+        return out
 
 
 UNIT = UnitDevice(w=4.0, l=4.0)
@@ -95,18 +117,21 @@ class UnitRatio(BaseModel):
     stacks of ``stacks[k]`` units (a stack of n carries about 1/n of a unit).
 
     Nominal value ``whole + sum(1 / n)``; the characterised gain of each stack length is
-    what the mapping uses (two units in series carry 0.56, not 0.5, of one).
+    what the mapping uses (two units in series carry 0.56, not 0.5, of one). On a grid of
+    D-gate diodes (``of`` = D) the gates are each 1 / D of a unit: ``whole`` of them are
+    ``whole / D``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     whole: int = Field(ge=0, le=MAX_FINGERS)
     stacks: tuple[int, ...] = ()
+    of: int = Field(default=1, ge=1, le=MAX_DIODE_GATES)
 
     @property
     def value(self) -> float:
         """The nominal ratio."""
-        return self.whole + sum(1 / n for n in self.stacks)
+        return (self.whole + sum(1 / n for n in self.stacks)) / self.of
 
     @property
     def units(self) -> int:
@@ -120,19 +145,22 @@ class UnitRatio(BaseModel):
 
     def __str__(self) -> str:
         parts = ([str(self.whole)] if self.whole else []) + [f"1/{n}" for n in self.stacks]
-        return " + ".join(parts)
+        return " + ".join(parts) + (f" of {self.of}" if self.of > 1 else "")
 
 
 @cache
-def unit_grid() -> tuple[UnitRatio, ...]:
+def unit_grid(diode_gates: int = 1) -> tuple[UnitRatio, ...]:
     """Every ratio the unit grid draws, ascending, each by its fewest units (of two drawings
     of one value, the one with fewer units; values closer than 1e-9 are one value).
 
-    The ratios are 0 .. :data:`MAX_FINGERS` whole units plus up to :data:`MAX_STACKS`
-    stacks of 2 .. :data:`MAX_SERIES` units: 1/8 to 26. Nominal neighbours are at most 20 %
-    apart (relative) between 1/2 and 4 (5/6 to 1 the widest), 3.5 % above 4; a stack
-    carries more than 1/n of a unit (0.56 for two), which halves the widest gap in gain.
+    On one-gate diodes the ratios are 0 .. :data:`MAX_FINGERS` whole units plus up to
+    :data:`MAX_STACKS` stacks of 2 .. :data:`MAX_SERIES` units: 1/8 to 26. Nominal
+    neighbours are at most 20 % apart (relative) between 1/2 and 4 (5/6 to 1 the widest),
+    3.5 % above 4; a stack carries more than 1/n of a unit (0.56 for two), which halves the
+    widest gap in gain. On D-gate diodes they are k / D, k = 1 .. :data:`MAX_FINGERS`.
     """
+    if diode_gates > 1:
+        return tuple(UnitRatio(whole=k, of=diode_gates) for k in range(1, MAX_FINGERS + 1))
     fractions: dict[float, tuple[int, ...]] = {0.0: ()}
     for k in range(1, MAX_STACKS + 1):
         for stacks in combinations_with_replacement(range(2, MAX_SERIES + 1), k):
@@ -149,32 +177,33 @@ def unit_grid() -> tuple[UnitRatio, ...]:
     return tuple(best[k] for k in sorted(best))
 
 
-def ratio_limits() -> tuple[float, float]:
-    """Smallest and largest ratio the unit grid draws."""
-    grid = unit_grid()
+def ratio_limits(diode_gates: int = 1) -> tuple[float, float]:
+    """Smallest and largest ratio the unit grid of ``diode_gates``-gate diodes draws."""
+    grid = unit_grid(diode_gates)
     return grid[0].value, grid[-1].value
 
 
-def unit_ratio(ratio: float, what: str = "ratio") -> UnitRatio:
+def unit_ratio(ratio: float, what: str = "ratio", diode_gates: int = 1) -> UnitRatio:
     """The drawing on the unit grid nearest ``ratio`` (in log; exact for a grid value).
 
     Args:
-        ratio: wanted current ratio to one unit gate.
+        ratio: wanted current ratio to one unit (a diode's current).
         what: the parameter's name, for the error message.
+        diode_gates: the gates of the diodes the grid draws from (:class:`UnitDevice`).
 
     Raises:
         BmruError: the ratio is outside the grid's range.
     """
-    lo, hi = ratio_limits()
+    lo, hi = ratio_limits(diode_gates)
     if not lo * (1 - 1e-6) <= ratio <= hi * (1 + 1e-6):
         raise BmruError(f"{what}={ratio:.4g} cannot be drawn: the ratio must be within "
                         f"{lo:.4g}..{hi:.4g} of one unit (unit-element grid)")
-    values = _grid_values()
+    values = _grid_values(diode_gates)
     k = int(np.searchsorted(values, ratio))
     near = [j for j in (k - 1, k) if 0 <= j < len(values)]
-    return unit_grid()[min(near, key=lambda j: abs(math.log(values[j] / ratio)))]
+    return unit_grid(diode_gates)[min(near, key=lambda j: abs(math.log(values[j] / ratio)))]
 
 
 @cache
-def _grid_values() -> np.ndarray:
-    return np.array([r.value for r in unit_grid()])
+def _grid_values(diode_gates: int) -> np.ndarray:
+    return np.array([r.value for r in unit_grid(diode_gates)])
