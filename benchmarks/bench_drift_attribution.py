@@ -21,9 +21,13 @@ drawn by default; nothing is simulated in ngspice beyond them. The tile follows 
 condition's twin to within the PVT bench's twin figure, so the gap measured here is the tile's
 nominal gap less that. Runs on the tuning sample: it informs what the circuit changes next.
 
-Usage: ``python benchmarks/bench_drift_attribution.py [--n 100]``. Prints a line per
-condition and writes ``benchmarks/results/drift_attribution.json``. About 20 s of
-characterisation per condition.
+With ``--checkpoint`` another network, with ``--tables`` mapped with those tables (a grid of
+D-gate diodes: ``bmru characterize --diode-gates D``; each condition's tables are made on the
+same grid), written to ``--out``.
+
+Usage: ``python benchmarks/bench_drift_attribution.py [--n 100] [--checkpoint CKPT]
+[--tables DIR] [--out NAME.json]``. Prints a line per condition and writes
+``benchmarks/results/drift_attribution.json``. About 20 s of characterisation per condition.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import torch
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.testbench import Condition
 from bmru_pdk.circuits import design, names
-from bmru_pdk.circuits.mapping import tables_from_environment
+from bmru_pdk.circuits.mapping import load_tables, tables_from_environment
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
@@ -120,13 +124,18 @@ def agreement(got: list[tuple[list[np.ndarray], int]], ref: list[tuple[list[np.n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="utterances of the tuning sample")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="the network (default the bundled one)")
+    parser.add_argument("--tables", type=Path, default=None,
+                        help="tables to map with (default the package's)")
+    parser.add_argument("--out", default="drift_attribution.json", help="results file name")
     args = parser.parse_args()
     start = time.perf_counter()
-    path = bundled_checkpoint()
+    path = args.checkpoint or bundled_checkpoint()
     checkpoint = open_checkpoint(path)
     model = checkpoint.model()
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=SAMPLE)
-    tables = tables_from_environment()
+    tables = load_tables(args.tables) if args.tables else tables_from_environment()
     tile = design.design(checkpoint, tables)
     params = checkpoint.circuit_parameters()
     kind = kinds(tile)
@@ -157,14 +166,15 @@ def main() -> None:
               f"{worst} {row['only'][worst]['state_agreement']}", flush=True)
     result = {"command": provenance.command(), **provenance.checkpoint(path),
               "sample": SAMPLE, "utterances": args.n, "i_unit_na": tables.i_unit_na,
+              "diode_gates": tables.unit.diode_gates,
               "groups": list(GROUPS),
               "elements": {name: sum(1 for r in nominal if r["element"] != "-"
                                      and group(r, kind[r["element"]]))
                            for name, group in GROUPS.items()},
               "seconds": round(time.perf_counter() - start, 1),
               "conditions": rows}
-    write_text(RESULTS / "drift_attribution.json", json.dumps(result, indent=1) + "\n")
-    print(f"{result['seconds']} s; wrote {RESULTS / 'drift_attribution.json'}")
+    write_text(RESULTS / args.out, json.dumps(result, indent=1) + "\n")
+    print(f"{result['seconds']} s; wrote {RESULTS / args.out}")
 
 
 if __name__ == "__main__":

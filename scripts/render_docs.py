@@ -105,7 +105,6 @@ DEFAULT_GMIN = {
     "hot_rail.json": "bafedc4ea5f3",
     "montecarlo.json": "e967027b1f99",
     "operating_point.json": "48d3aa810441",
-    "power.json": "3d7089395862",
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
     "sizing.json": "bed985eff7e8",
     "speed.json": "0a8b4304f20d",
@@ -1806,6 +1805,7 @@ def grid_snap_table(r: Results) -> str:
             + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+@region("drift_attribution_4gate.table", "drift_attribution_4gate.json")
 @region("drift_attribution.table", "drift_attribution.json")
 def drift_attribution_table(r: Results) -> str:
     """Per PVT condition, the model's agreement with the nominal model when one group of
@@ -1824,9 +1824,13 @@ def drift_attribution_table(r: Results) -> str:
     unmade = "".join(f"\n\nNo tables at {c['condition']}: {c['error']}." for c in failed)
 
     n = r["elements"]["PMOS outputs"] + r["elements"]["NMOS outputs"]
-    return (one("only", "State agreement with the nominal model %, layer 0 / 1, with only the "
-                        f"group of each column (its elements of the {n}) moved to its values "
-                        "at the condition:")
+    gates = r.data.get("diode_gates", 1)
+    grid = (f"Drawn on the grid of {gates}-gate diodes (every ratio k of {gates} whole gates), "
+            "mapped and characterised on it at every condition. " if gates > 1 else "")
+    return (grid
+            + one("only", "State agreement with the nominal model %, layer 0 / 1, with only the "
+                          f"group of each column (its elements of the {n}) moved to its values "
+                          "at the condition:")
             + "\n\n"
             + one("all_but", "The same with every element moved but the group of each column "
                              "(that group held at its nominal values):")

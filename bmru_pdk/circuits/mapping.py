@@ -368,6 +368,8 @@ def realisability(tables: Tables | None = None, margin: float = REALISABLE_MARGI
     else:  # the grid's own values: one gate .. the widest device
         lo, hi = ratio_limits(gates)
     (b_lo, b_hi), (f_lo, f_hi), (a_lo, a_hi) = r["beta_hi"], r["delta_fraction"], r["alpha"]
+    # a unit's thresholds are its summing node's current: the cell sees the ReLU's copy of it
+    b_lo, b_hi = b_lo / copy_gain(b_lo, t), b_hi / copy_gain(b_hi, t)
     return Realisability(
         w_min=lo, w_max=hi, w_step=step, i_min=lo * t.i_ref_na, i_max=hi * t.i_ref_na,
         beta_hi_min=b_lo * (1 + margin), beta_hi_max=b_hi * (1 - margin),
