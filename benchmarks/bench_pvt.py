@@ -18,9 +18,14 @@ at the condition's rail), and each twin's tables are made on the condition's rai
 (docs/corners.md, "The rail generator"): the nominal model stays the tile's own and each
 twin's tables are made on the generator's DC rail there.
 
+With ``--checkpoint`` and ``--tables`` another network mapped with other tables (a grid of
+D-gate diodes: ``bmru characterize --diode-gates D``; each twin's tables are made on that
+grid), written to ``--out``.
+
 Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--source-rail V | --hot-rail V |
---rail-generator] [--draw-rail] [--temp T] [--workers W]`` (``--temp``: only the
-conditions at T °C). Prints one table and writes ``benchmarks/results/pvt.json``
+--rail-generator] [--draw-rail] [--temp T] [--workers W] [--checkpoint CKPT] [--tables DIR]
+[--out NAME]`` (``--temp``: only the conditions at T °C). Prints one table and writes
+``benchmarks/results/pvt.json``
 (``pvt_pex.json`` with ``--pex``; ``..._rail`` / ``..._hotrail`` / ``..._generator`` with a
 rail, which the file records, ``..._drawn`` with a drawn one, ``..._<T>C`` with ``--temp``)
 and a heat map beside it. 17 x n simulations.
@@ -42,6 +47,7 @@ from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
 from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, generated_rail, hot_rail
 from bmru_pdk.circuits import RailGeneratorParams
+from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
@@ -134,6 +140,12 @@ def main() -> None:
     parser.add_argument("--temp", type=float, default=None,
                         help="only the conditions at this temperature, °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="the network (default the bundled one)")
+    parser.add_argument("--tables", type=Path, default=None,
+                        help="tables to map with (default the package's)")
+    parser.add_argument("--out", default=None,
+                        help="results file name without extension (default from the options)")
     args = parser.parse_args()
     if args.rail_generator and not args.draw_rail:
         parser.error("--rail-generator holds the drawn rail: add --draw-rail")
@@ -142,12 +154,13 @@ def main() -> None:
         dataclasses.replace(c, rail_v=args.source_rail or hot_rail(c.temp_c, args.hot_rail),
                             rail_follows_temp=bool(args.hot_rail))
         for c in CONDITIONS if args.temp is None or c.temp_c == args.temp]
-    checkpoint = bundled_checkpoint()
+    checkpoint = args.checkpoint or bundled_checkpoint()
+    tables = load_tables(args.tables) if args.tables else None
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
     rows, start = [], time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, make_executor(None, args.workers) as ex:
         build, extracted, _ = simulation.extracted_tile(
-            checkpoint, Path(tmp) / "tile", source_rail=args.draw_rail,
+            checkpoint, Path(tmp) / "tile", tables=tables, source_rail=args.draw_rail,
             rail_generator=RailGeneratorParams() if args.rail_generator else None)
         parasitics = None
         if args.pex:
@@ -180,7 +193,8 @@ def main() -> None:
                 print(f"{c.name:>20}: every simulation failed: {r['first_failure']}", flush=True)
     result = {"command": provenance.command(), **provenance.checkpoint(checkpoint),
               "tile": build.name, "transistors": build.devices,
-              "i_unit_na": build.tables.i_unit_na, "frame_s": FRAME_S,
+              "i_unit_na": build.tables.i_unit_na, "diode_gates": build.tables.unit.diode_gates,
+              "frame_s": FRAME_S,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
               "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
               "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
@@ -194,6 +208,7 @@ def main() -> None:
         "_generator" if args.rail_generator else "") + (
         "_drawn" if args.draw_rail else "") + (
         "" if args.temp is None else f"_{args.temp:g}C")
+    name = args.out or name
     write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
     plot(rows, RESULTS / f"{name}.png")
     print(f"{result['seconds']} s; wrote {RESULTS / name}.json and {name}.png")

@@ -101,7 +101,6 @@ DEFAULT_GMIN = {
     "candidates.json": "91311a369f77",
     "candidates_0.2nA.json": "d14699070e7d",
     "candidates_codesign.json": "361f239211d4",
-    "compare_errors.json": "6d56d2595087",
     "hot_rail.json": "bafedc4ea5f3",
     "montecarlo.json": "e967027b1f99",
     "operating_point.json": "48d3aa810441",
