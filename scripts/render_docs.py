@@ -906,6 +906,7 @@ def agreement_cells(a: dict[str, Any]) -> list[str]:
     return [*bits, f"{a['decisions_agreeing']} ({pct(lo, 0)}-{pct(hi, 0)} %)"]
 
 
+@region("pvt_4gate.table", "pvt_pex_4gate_tuning.json")
 @region("pvt_pex.table", "pvt_pex.json")
 def pvt_pex_table(r: Results) -> str:
     """PVT with parasitics, against the nominal model and the condition's twin (docs/pvt.md)."""
@@ -926,10 +927,17 @@ def pvt_pex_table(r: Results) -> str:
                    f"decisions of {n}", "twin: layer 0 bits", "layer 1 bits",
                    f"decisions of {n}", "tile / nominal model / baseline accuracy",
                    "power, nW"), rows) + missing
-            + "\n\n" + caption(r, note=f"tile `{r['tile']}` ({r['transistors']} transistors), "
+            + "\n\n" + caption(r, note=f"tile `{r['tile']}` ({r['transistors']} transistors"
+                               + grid_said(r) + "), "
                                f"{'with' if r['pex'] else 'without'} parasitic capacitances, "
                                f"{n} utterances per condition, {failed} failed simulations, "
                                f"{num(r['seconds'])} s"))
+
+
+def grid_said(r: Results) -> str:
+    """``, every ratio k of D gates`` for a run on a grid of D-gate diodes, else nothing."""
+    gates = r.data.get("diode_gates", 1)
+    return f", every ratio k of {gates} gates" if gates > 1 else ""
 
 
 def worse_layer(c: dict[str, Any], model: str) -> float:
@@ -965,6 +973,7 @@ def target_rows(conditions: list[dict[str, Any]], n: int) -> list[tuple[str, ...
 TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
 
 
+@region("pvt_4gate.targets", "pvt_pex_4gate_tuning.json")
 @region("pvt.targets", "pvt_pex.json")
 def pvt_targets(r: Results) -> str:
     """How many PVT conditions meet each target, and the worst (docs/pvt.md)."""
