@@ -779,13 +779,18 @@ def candidate_rows(r: Results, unit: str = "") -> list[tuple[str, ...]]:
     return rows
 
 
+@region("candidates_4gate.table", "candidates_4gate.json")
 @region("candidates.table", "candidates.json")
 def candidates_table(r: Results) -> str:
-    """The first retraining's screen (docs/codesign.md)."""
+    """A screen of candidate checkpoints: the first retraining's (docs/codesign.md), the
+    4-gate grid's (docs/pvt.md)."""
+    gates = r.data.get("diode_gates", 1)
+    grid = f", tiles on the grid of {gates}-gate diodes" if gates > 1 else ""
     return (table(("checkpoint", "validation balanced (5 % mismatch)", "model power estimate",
                    "tile power", "tile vs model, state bits layer 0 / 1", "decisions"),
                   candidate_rows(r))
-            + f"\n\n{r['tuning_utterances']} tuning utterances per tile.\n\n" + caption(r))
+            + f"\n\n{r['tuning_utterances']} tuning utterances per tile{grid}.\n\n"
+            + caption(r))
 
 
 @region("candidates_codesign.table", "candidates_codesign.json", "candidates_0.2nA.json")
@@ -1005,6 +1010,8 @@ def pvt_hotrail_table(r: Results, ground: Results) -> str:
     return rail_table(r, ground, "on ground")
 
 
+@region("pvt_4gate_generator.table", "pvt_pex_4gate_generator_125C_tuning.json",
+        "pvt_pex_4gate_tuning.json")
 @region("pvt_generator.table", "pvt_pex_generator_drawn.json", "pvt_pex.json")
 def pvt_generator_table(r: Results, ground: Results) -> str:
     """PVT with the drawn rail held by the rail generator beside the run on ground
