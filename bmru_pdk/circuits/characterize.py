@@ -71,16 +71,6 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "characterization"
 # The slots every drawing is made of (unit-element grid): a stack of n units in series,
 # n = MAX_SERIES .. 2, and one unit; a drawing's gain is the sum of its slots'
 MIRROR_RATIOS = [round(1 / n, 6) for n in range(MAX_SERIES, 0, -1)]
-
-
-def slot_ratios(unit: UnitDevice, load: Load) -> list[float]:
-    """The ratios a table of ``unit``'s grid measures: :data:`MIRROR_RATIOS` on one-gate
-    diodes; on D-gate diodes one gate onto a held summing node (any output is k of it), and
-    the unit copy (D gates) into a diode, whose voltage depends on the copy's current."""
-    gates = unit.diode_gates
-    if gates == 1:
-        return MIRROR_RATIOS
-    return [1.0] if load == "diode" else [round(1 / gates, 6)]
 # nA (software units): dense below 2, where a stack's gain bends with the current
 MIRROR_CURRENTS = [0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 3.0, 5.0, 10.0]
 # ReLU currents whose diode voltage a summing node sits at when a unit is near a threshold
@@ -108,6 +98,16 @@ def to_units(amps: np.ndarray | float) -> np.ndarray | float:
 
 def _other(kind: MosKind) -> MosKind:
     return PFET if kind == NFET else NFET
+
+
+def slot_ratios(unit: UnitDevice, load: Load) -> list[float]:
+    """The ratios a table of ``unit``'s grid measures: :data:`MIRROR_RATIOS` on one-gate
+    diodes; on D-gate diodes one gate onto a held summing node (any output is k of it), and
+    the unit copy (D gates) into a diode, whose voltage depends on the copy's current."""
+    gates = unit.diode_gates
+    if gates == 1:
+        return MIRROR_RATIOS
+    return [1.0] if load == "diode" else [round(1 / gates, 6)]
 
 
 def diode_load(tag: str, node: str, kind: MosKind, unit: UnitDevice) -> str:

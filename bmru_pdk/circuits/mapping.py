@@ -11,10 +11,9 @@ whole units in parallel, series stacks of units beside them; or, for tables of a
 device with D-gate diodes, k whole gates of a D-gate diode's). The tables hold the gain of
 one slot of each kind, one unit and a stack of n units (one gate on D-gate diodes); a
 drawing's gain is the sum of its slots' (parallel slots add their currents at one gate and
-drain voltage). A learned value
-is realised by the drawing whose characterised value is nearest, or by the one with the
-fewest transistors among those within :data:`SNAP_TOLERANCE` of it; the model then runs
-the realised values.
+drain voltage). A learned value is realised by the drawing whose characterised value is
+nearest, or by the one with the fewest transistors among those within
+:data:`SNAP_TOLERANCE` of it; the model then runs the realised values.
 
 A value outside what the tables cover raises :class:`BmruError` naming the parameter, its
 value and the realisable range.
