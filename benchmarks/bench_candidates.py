@@ -78,7 +78,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=8, help="tuning utterances per tile")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--tables", type=Path, default=None, help="tables to map with")
-    parser.add_argument("--out", default="candidates.json", help="results file name")
+    parser.add_argument("--out", type=provenance.results_name, default="candidates.json",
+                        help="results file name (in benchmarks/results)")
     args = parser.parse_args()
     tables = load_tables(args.tables) if args.tables else tables_from_environment()
     rows = []

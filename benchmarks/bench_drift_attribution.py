@@ -42,26 +42,23 @@ from pathlib import Path
 import numpy as np
 import provenance
 import torch
+from bench_corners import CONDITIONS
 
 from bmru_pdk.analyses import compare, simulation
-from bmru_pdk.analyses.testbench import Condition
 from bmru_pdk.circuits import design, names
 from bmru_pdk.circuits.mapping import load_tables, tables_from_environment
+from bmru_pdk.circuits.model import PFET, Device
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
 from bmru_pdk.model.checkpoint import open_checkpoint
 from bmru_pdk.model.samples import Utterance
-from bmru_pdk.spice import CORNERS
 
 RESULTS = Path(__file__).parent / "results"
 SAMPLE = "tuning"
-CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + [
-    Condition("typical", 27.0, v) for v in (1.62, 1.98)]
-PMOS = "pfet_03v3"
 
 Row = dict
-Group = Callable[[Row, str], bool]  # (mapping row, its element's device kind) -> in the group
+Group = Callable[[Row, Device], bool]  # (mapping row, its element's device) -> in the group
 
 
 def _tensor(row: Row) -> str:
@@ -77,22 +74,17 @@ GROUPS: dict[str, Group] = {
     "biases": lambda r, _: _tensor(r) == "b" and not _is_readout(r),
     "cell values": lambda r, _: _tensor(r) in ("beta1", "delta", "alpha"),
     "readout": lambda r, _: _is_readout(r),
-    "PMOS outputs": lambda _, kind: kind == PMOS,
-    "NMOS outputs": lambda _, kind: kind != PMOS,
-    "series stacks": lambda r, _: "1/" in r["drawn"],
-    "whole gates only": lambda r, _: "1/" not in r["drawn"],
+    "PMOS outputs": lambda _, d: d.kind == PFET,
+    "NMOS outputs": lambda _, d: d.kind != PFET,
+    "series stacks": lambda _, d: bool(d.stacks),
+    "whole gates only": lambda _, d: not d.stacks,
 }
 
 
-def kinds(tile: design.TileDesign) -> dict[str, str]:
-    """The device kind of each mapped element of ``tile``."""
-    return {d.name: d.kind for d in tile.circuit.flat_devices()}
-
-
-def mixed(nominal: list[Row], moved: list[Row], kind: dict[str, str],
-          take: Callable[[Row, str], bool]) -> list[Row]:
+def mixed(nominal: list[Row], moved: list[Row], devices: dict[str, Device],
+          take: Group) -> list[Row]:
     """``nominal`` with the rows ``take`` selects replaced by their ``moved`` values."""
-    return [m if r["element"] != "-" and take(r, kind[r["element"]]) else r
+    return [m if r["element"] != "-" and take(r, devices[r["element"]]) else r
             for r, m in zip(nominal, moved, strict=True)]
 
 
@@ -128,7 +120,8 @@ def main() -> None:
                         help="the network (default the bundled one)")
     parser.add_argument("--tables", type=Path, default=None,
                         help="tables to map with (default the package's)")
-    parser.add_argument("--out", default="drift_attribution.json", help="results file name")
+    parser.add_argument("--out", type=provenance.results_name, default="drift_attribution.json",
+                        help="results file name (in benchmarks/results)")
     args = parser.parse_args()
     start = time.perf_counter()
     path = args.checkpoint or bundled_checkpoint()
@@ -138,7 +131,7 @@ def main() -> None:
     tables = load_tables(args.tables) if args.tables else tables_from_environment()
     tile = design.design(checkpoint, tables)
     params = checkpoint.circuit_parameters()
-    kind = kinds(tile)
+    devices = {d.name: d for d in tile.circuit.flat_devices()}
     nominal = [asdict(m) for m in tile.mapping]
     reference = runs(model, nominal, utterances)
     rows = []
@@ -157,9 +150,10 @@ def main() -> None:
                "only": {}, "all_but": {}}
         for name, group in GROUPS.items():
             row["only"][name] = agreement(
-                runs(model, mixed(nominal, moved, kind, group), utterances), reference)
+                runs(model, mixed(nominal, moved, devices, group), utterances), reference)
             row["all_but"][name] = agreement(runs(model, mixed(
-                nominal, moved, kind, lambda r, k, g=group: not g(r, k)), utterances), reference)
+                nominal, moved, devices, lambda r, d, g=group: not g(r, d)), utterances),
+                reference)
         rows.append(row)
         worst = min(row["only"], key=lambda g: min(row["only"][g]["state_agreement"]))
         print(f"{c.name:>18}: all moved {row['all']['state_agreement']}, costliest alone "
@@ -169,7 +163,7 @@ def main() -> None:
               "diode_gates": tables.unit.diode_gates,
               "groups": list(GROUPS),
               "elements": {name: sum(1 for r in nominal if r["element"] != "-"
-                                     and group(r, kind[r["element"]]))
+                                     and group(r, devices[r["element"]]))
                            for name, group in GROUPS.items()},
               "seconds": round(time.perf_counter() - start, 1),
               "conditions": rows}

@@ -42,21 +42,19 @@ from pathlib import Path
 
 import numpy as np
 import provenance
+from bench_corners import CONDITIONS
 
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.analyses.agreement import CONDITION_TWIN, HELD_TO
-from bmru_pdk.analyses.testbench import FRAME_S, VDD_V, Condition, generated_rail, hot_rail
+from bmru_pdk.analyses.testbench import FRAME_S, Condition, generated_rail, hot_rail
 from bmru_pdk.circuits import RailGeneratorParams
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
-from bmru_pdk.spice import CORNERS
 
 RESULTS = Path(__file__).parent / "results"
-CONDITIONS = [Condition(c, t) for c in CORNERS for t in (-40.0, 27.0, 125.0)] + [
-    Condition("typical", 27.0, 0.9 * VDD_V), Condition("typical", 27.0, 1.1 * VDD_V)]
 
 
 def _agreement(r: dict) -> dict:
@@ -144,7 +142,7 @@ def main() -> None:
                         help="the network (default the bundled one)")
     parser.add_argument("--tables", type=Path, default=None,
                         help="tables to map with (default the package's)")
-    parser.add_argument("--out", default=None,
+    parser.add_argument("--out", type=provenance.results_name, default=None,
                         help="results file name without extension (default from the options)")
     args = parser.parse_args()
     if args.rail_generator and not args.draw_rail:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import sys
@@ -18,3 +19,12 @@ def checkpoint(path: str | os.PathLike[str]) -> dict[str, str]:
     path = Path(path)
     return {"checkpoint": path.name,
             "checkpoint_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def results_name(name: str) -> str:
+    """A results file's name given on a command line (``--out``): a bare name, written into
+    ``benchmarks/results`` beside the others, never a path to somewhere else."""
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise argparse.ArgumentTypeError(f"{name!r} is not a file name: --out names a file "
+                                         "in benchmarks/results, without a folder")
+    return name
