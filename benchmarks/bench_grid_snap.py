@@ -51,11 +51,8 @@ SAMPLE = "tuning"
 def on_grid(model: BMRUNet, gates: int) -> list[dict]:
     """``model``'s parameters snapped to k / ``gates`` of a unit, one gate the smallest."""
     step = 1.0 / gates
-    meta = model.meta.model_copy(update={"realisability": model.meta.realisability.model_copy(
-        update={"w_step": step, "i_step": step, "w_min": step, "i_min": step})})
-    snapped = BMRUNet(meta)
-    snapped.load_state_dict(model.state_dict())
-    snapped.centred = model.centred
+    snapped = model.within(model.meta.realisability.model_copy(
+        update={"w_step": step, "i_step": step, "w_min": step, "i_min": step}))
     with torch.no_grad():
         return snapped.effective_parameters()
 

@@ -354,17 +354,12 @@ def four_gate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Tables]:
     tables (a quick characterisation)."""
     from bmru_pdk.circuits import UNIT, characterize, mapping
     from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
-    from bmru_pdk.model.network import BMRUNet
 
     tables = characterize.characterize(quick=True, unit=UNIT.model_copy(
         update={"diode_gates": 4}))
     path = random_checkpoint(n_in=5, d=3, layers=2, seed=2,
                              path=tmp_path_factory.mktemp("four") / "r.safetensors")
-    model = load_checkpoint(path)
-    gridded = BMRUNet(model.meta.model_copy(
-        update={"realisability": mapping.realisability(tables)}))
-    gridded.load_state_dict(model.state_dict())
-    gridded.centred = model.centred
+    gridded = load_checkpoint(path).within(mapping.realisability(tables))
     return save_checkpoint(gridded, path), tables
 
 

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from bmru_pdk.model.cell import FQBMRU, Mode, heaviside
-from bmru_pdk.model.schema import CheckpointMeta
+from bmru_pdk.model.schema import CheckpointMeta, Realisability
 
 # Names of the effective per-layer quantities perturbed by mismatch: one circuit element each.
 _ELEMENTS = ("weight", "bias", "beta_hi", "delta", "alpha")
@@ -98,6 +98,14 @@ class BMRUNet(nn.Module):
                                                      1.2 * r.w_min))
             self.readout_bias.zero_()
         self.project_()
+
+    def within(self, realisability: Realisability) -> BMRUNet:
+        """The same network (its raw parameters, shared) held to another realisability block:
+        what its effective parameters would be on another grid or window."""
+        other = BMRUNet(self.meta.model_copy(update={"realisability": realisability}))
+        other.load_state_dict(self.state_dict())
+        other.centred = self.centred
+        return other
 
     @torch.no_grad()
     def project_(self) -> None:
