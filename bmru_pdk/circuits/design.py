@@ -123,8 +123,7 @@ def _common(unit: UnitDevice, source_rail: bool) -> dict:
     """The library cells' settings every part shares: ``unit_um`` (none for the default
     unit's side), ``diode_gates`` (none for one) and ``source_rail`` (only when set), so a
     default tile's cell names do not change."""
-    side = UnitDevice(w=unit.w, l=unit.l)
-    return ({} if side == UNIT else {"unit_um": unit.w}) | (
+    return ({} if unit.one_gate == UNIT else {"unit_um": unit.w}) | (
         {} if unit.diode_gates == 1 else {"diode_gates": unit.diode_gates}) | (
         {"source_rail": True} if source_rail else {})
 
@@ -147,7 +146,7 @@ def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[
 
 def _rail_generator_part(params: builders.RailGeneratorParams, unit: UnitDevice) -> Part:
     # the generator is its own circuit, characterised on one-gate diodes whatever the grid
-    unit = UnitDevice(w=unit.w, l=unit.l)
+    unit = unit.one_gate
     params = params.model_copy(update={"unit": unit})
     settings = {"replicas": params.replicas, "follower_bias": params.follower_bias,
                 "sink": params.sink, "cap": params.cap, "replica_block": params.replica_block}

@@ -62,6 +62,11 @@ class UnitDevice(BaseModel):
     l: float = Field(gt=0)  # noqa: E741  (the device's L)
     diode_gates: int = Field(default=1, ge=1, le=MAX_DIODE_GATES)
 
+    @property
+    def one_gate(self) -> UnitDevice:
+        """The same unit device on one-gate diodes."""
+        return UnitDevice(w=self.w, l=self.l)
+
     @model_serializer(mode="wrap")
     def _without_one_gate(self, handler: SerializerFunctionWrapHandler) -> dict:
         out = handler(self)
