@@ -146,3 +146,47 @@ def test_circuit_parameters_split_signed_values_into_rails(tmp_path: Path) -> No
         assert np.allclose(layer.beta_hi, layer.beta1 + layer.delta)
     assert np.array_equal(p.W_o_pos - p.W_o_neg, p.W_o)
     assert np.array_equal(p.b_o_pos - p.b_o_neg, p.b_o)
+
+
+# a cell drawn on a grid realises a few (beta_hi, beta_lo) pairs and outputs, nothing between
+_LEVELS = {"threshold_levels": ((2.0, 1.0), (3.0, 1.5)), "alpha_levels": (1.0, 2.0)}
+
+
+def test_cell_values_snap_to_their_levels(ckpt: Path, tmp_path: Path) -> None:
+    from bmru_pdk.model.schema import Realisability
+
+    model = load_checkpoint(ckpt)
+    on = load_checkpoint(save_checkpoint(model.within(Realisability(**_LEVELS)),
+                                         tmp_path / "levels.safetensors"))
+    for p in on.effective_parameters()[:-1]:
+        pairs = set(zip(p["beta_hi"].tolist(), p["beta_lo"].tolist(), strict=True))
+        assert pairs <= set(_LEVELS["threshold_levels"])
+        assert set(p["alpha"].tolist()) <= set(_LEVELS["alpha_levels"])
+    free = model.effective_parameters()[0]  # the same network without levels (the negative)
+    assert not set(free["alpha"].tolist()) <= set(_LEVELS["alpha_levels"])
+
+
+@pytest.mark.parametrize(("tensor", "message"), [("layers.0.alpha", "one of the alpha levels"),
+                                                 ("layers.1.beta1", "one of the threshold")])
+def test_a_value_off_its_levels_is_refused(ckpt: Path, tmp_path: Path, tensor: str,
+                                           message: str) -> None:
+    from bmru_pdk.model.schema import Realisability
+
+    on = save_checkpoint(load_checkpoint(ckpt).within(Realisability(**_LEVELS)),
+                         tmp_path / "levels.safetensors")
+    bad = _rewrite(on, tmp_path / "bad.safetensors", lambda t: t[tensor].__setitem__(0, 1.1))
+    with pytest.raises(CheckpointError, match=message) as err:
+        load_checkpoint(bad)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("levels", "message"), [({"alpha_levels": ()}, "alpha_levels is empty"),
+                                                 ({"threshold_levels": ((1.0, 2.0),)},
+                                                  "beta_lo is not below")])
+def test_levels_are_checked(levels: dict, message: str) -> None:
+    from pydantic import ValidationError
+
+    from bmru_pdk.model.schema import Realisability
+
+    with pytest.raises(ValidationError, match=message):
+        Realisability(**levels)

@@ -126,8 +126,9 @@ def test_cli_train_and_eval(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_cli_trains_on_the_grid_of_its_tables(tiny: Path, tmp_path: Path) -> None:
-    """--tables of a 4-gate grid: every weight on steps of a quarter, within the grid; the
-    default window has no grid (the negative)."""
+    """--tables of a 4-gate grid: every weight and bias on steps of a quarter, within the
+    grid, the cell's values on its drawings' levels; the default window has no grid and no
+    levels (the negative)."""
     from bmru_pdk.circuits import UNIT, characterize
 
     folder = tmp_path / "tables"
@@ -143,8 +144,15 @@ def test_cli_trains_on_the_grid_of_its_tables(tiny: Path, tmp_path: Path) -> Non
         assert result.exit_code == 0, result.output
     grid, free = (load_checkpoint(tmp_path / f"{n}.safetensors") for n in ("grid", "free"))
     assert grid.meta.realisability.w_step == 0.25 and free.meta.realisability.w_step is None
-    w = grid.effective_parameters()[0]["weight"].detach().numpy()
+    r = grid.meta.realisability
+    assert free.meta.realisability.threshold_levels is None and r.i_step == 0.25
+    p = grid.effective_parameters()[0]
+    w, b = (p[k].detach().numpy() for k in ("weight", "bias"))
     assert np.allclose(w * 4, np.round(w * 4)) and np.abs(w).max() <= 6.25
+    assert np.allclose(b * 4, np.round(b * 4))
+    pairs = zip(p["beta_hi"].tolist(), p["beta_lo"].tolist(), strict=True)
+    assert all(np.isclose(r.threshold_levels, pair, rtol=1e-6).all(-1).any() for pair in pairs)
+    assert all(np.isclose(r.alpha_levels, a, rtol=1e-6).any() for a in p["alpha"].tolist())
 
 
 def _candidate_net(beta_lo: float, beta_hi: float) -> tuple[list[dict], list, list]:

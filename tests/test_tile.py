@@ -377,6 +377,31 @@ def test_four_gate_tile_draws_whole_gates_only(four_gate: tuple[Path, Tables]) -
     assert weights and all("of 4" in m["drawn"] for m in weights)
 
 
+def test_four_gate_tile_realises_the_cell_values_it_was_trained_as(
+        four_gate: tuple[Path, Tables]) -> None:
+    """On the grid's levels a cell's thresholds and output are drawn as they are: the levels
+    are the tables' own values of the drawings, so the requested and realised values differ
+    only by the checkpoint's float32 storage (1e-7 relative), far inside 1e-4. The same
+    network off the levels (the window alone) is drawn a grid step away (the negative)."""
+    from bmru_pdk.circuits import mapping
+    from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
+
+    path, tables = four_gate
+    window = mapping.realisability(tables).model_copy(
+        update={"threshold_levels": None, "alpha_levels": None, "i_step": None})
+    raw = random_checkpoint(n_in=5, d=3, layers=2, seed=2, path=path.with_name("raw.safetensors"))
+    off = save_checkpoint(load_checkpoint(raw).within(window), raw)
+
+    def worst(p: Path) -> float:
+        cell = [m for m in build_tile(open_checkpoint(p), tables).mapping
+                if re.search(r"\.(beta1|delta|alpha)\[", m["parameter"])]
+        assert cell
+        return max(abs(m["realised"] / m["requested"] - 1) for m in cell)
+
+    assert worst(path) < 1e-4
+    assert worst(off) > 0.01
+
+
 def test_four_gate_tile_is_lvs_clean(four_gate: tuple[Path, Tables], tmp_path: Path) -> None:
     from bmru_pdk.layouts.tile import write_tile
 

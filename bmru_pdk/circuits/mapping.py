@@ -45,6 +45,9 @@ from bmru_pdk.errors import BmruError
 from bmru_pdk.model.schema import Realisability
 
 _ITERATIONS = 30
+# A value read back from a checkpoint's float32 storage: a grid level at a table's end (a
+# drawing the tables hold) may come back this far (relative) outside it.
+_STORED = 1e-5
 # A drawing this close to the wanted value (relative) is as good as the nearest: well inside
 # the 5 % sigma of a 1:1 unit mirror's random mismatch, which a chip adds to it anyway (and
 # the model runs the realised value). Among drawings this close, the one with the fewest
@@ -354,26 +357,63 @@ REALISABLE_MARGIN = 0.03
 def realisability(tables: Tables | None = None, margin: float = REALISABLE_MARGIN
                   ) -> Realisability:
     """The window a network trained for ``tables`` keeps within: ``margin`` inside what the
-    tables realise; on a grid of D-gate diodes its weights on the grid's steps of 1 / D of a
-    unit (the drawings are k of D gates, and nothing between). Currents stay continuous: a
-    cell's thresholds are read off its tables, not counted in gates, and a bias is drawn as
-    the k gates nearest it, whose value the model then runs."""
+    tables realise. On a grid of D-gate diodes every value is one the grid draws: the
+    weights and biases on its steps of 1 / D (a drawing is k of D gates, nothing between),
+    the cell's thresholds and output on its drawings' characterised values (its levels),
+    and the window is their hull."""
     t = tables or load_tables()
-    r = ranges(t)
     gates = t.unit.diode_gates
-    step = None if gates == 1 else 1 / gates
-    if step is None:
-        lo, hi = r["gain"][0] * (1 + margin), r["gain"][1] * (1 - margin)
-    else:  # the grid's own values: one gate .. the widest device
-        lo, hi = ratio_limits(gates)
+    if gates > 1:
+        lo, hi = ratio_limits(gates)  # one gate .. the widest device
+        pairs = tuple(_threshold_levels(t))
+        alphas = tuple(_alpha_at(t, v) for v in (r.value for r in unit_grid(gates))
+                       if t.gain.r_gain[0] <= v <= t.gain.r_gain[-1])
+        fractions = [1 - low / high for high, low in pairs]
+        return Realisability(
+            w_min=lo, w_max=hi, w_step=1 / gates, i_min=lo * t.i_ref_na, i_max=hi * t.i_ref_na,
+            i_step=t.i_ref_na / gates, beta_hi_min=pairs[0][0], beta_hi_max=pairs[-1][0],
+            delta_frac_min=min(fractions), delta_frac_max=max(fractions),
+            alpha_min=min(alphas), alpha_max=max(alphas),
+            threshold_levels=pairs, alpha_levels=alphas)
+    r = ranges(t)
+    lo, hi = r["gain"][0] * (1 + margin), r["gain"][1] * (1 - margin)
     (b_lo, b_hi), (f_lo, f_hi), (a_lo, a_hi) = r["beta_hi"], r["delta_fraction"], r["alpha"]
     # a unit's thresholds are its summing node's current: the cell sees the ReLU's copy of it
     b_lo, b_hi = b_lo / copy_gain(b_lo, t), b_hi / copy_gain(b_hi, t)
     return Realisability(
-        w_min=lo, w_max=hi, w_step=step, i_min=lo * t.i_ref_na, i_max=hi * t.i_ref_na,
+        w_min=lo, w_max=hi, i_min=lo * t.i_ref_na, i_max=hi * t.i_ref_na,
         beta_hi_min=b_lo * (1 + margin), beta_hi_max=b_hi * (1 - margin),
         delta_frac_min=f_lo + margin / 3, delta_frac_max=f_hi - margin / 3,
         alpha_min=a_lo * (1 + margin), alpha_max=a_hi * (1 - margin))
+
+
+def _threshold_levels(t: Tables) -> list[tuple[float, float]]:
+    """(beta_hi, beta_lo) in nA at a unit's summing node of every cell drawing the tables
+    cover and :func:`cell_params` accepts: the bare cell's thresholds divided by the ReLU
+    copy's gain at beta_hi, as :func:`unit_params` compensates it."""
+    c = t.cell
+    grid = [r.value for r in unit_grid(t.unit.diode_gates)]
+    hi_range = ranges(t)["beta_hi"]
+    levels = []
+    for a in (a for a in grid if c.r_thresh[0] <= a <= c.r_thresh[-1]):
+        for b in (b for b in grid if c.width_frac[0] <= b / a <= c.width_frac[-1]):
+            hi, lo = _cell_at(t, a, b)
+            if not (_inside(hi, *hi_range)
+                    and _inside(1 - lo / hi, c.width_frac[0], c.width_frac[-1])):
+                continue
+            gain = copy_gain(hi, t)
+            for _ in range(_ITERATIONS):  # the copy's gain at its own current: fixed point
+                gain = copy_gain(hi / gain, t)
+            levels.append((hi / gain, lo / gain))
+    if not levels:
+        raise BmruError("the tables' cell realises no threshold pair on their grid: "
+                        "run 'bmru characterize' over a wider range")
+    return sorted(levels)
+
+
+def _inside(x: float, lo: float, hi: float) -> bool:
+    """``lo <= x <= hi``, as far as a float32-stored value can tell (:data:`_STORED`)."""
+    return lo * (1 - _STORED) <= x <= hi * (1 + _STORED)
 
 
 def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 1.0,
@@ -397,11 +437,11 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
     fr = c.width_frac
     limits = ranges(t)
     hi_range = limits["beta_hi"]
-    if not hi_range[0] <= hi_t <= hi_range[1]:
+    if not _inside(hi_t, *hi_range):
         raise BmruError(f"beta_hi = beta_lo + delta = {beta_lo + delta:.4g} nA cannot be "
                         f"realised: it must be within {hi_range[0] / input_gain:.4g}.."
                         f"{hi_range[1] / input_gain:.4g} nA")
-    if not fr[0] <= delta / (beta_lo + delta) <= fr[-1]:
+    if not _inside(delta / (beta_lo + delta), fr[0], fr[-1]):
         raise BmruError(f"delta={delta:.4g} nA cannot be realised: it must be within "
                         f"{fr[0]:g}..{fr[-1]:g} x beta_hi (= {beta_lo + delta:.4g} nA)")
     # the bias currents that give the thresholds, then the drawings nearest them
@@ -418,7 +458,7 @@ def cell_params(alpha: float, beta_lo: float, delta: float, input_gain: float = 
     cost = np.array([_cost(a, gates) + _cost(b, gates) for a, b in pairs])
     r_thresh, r_width = pairs[_pick(err, cost)]
     lo_a, hi_a = limits["alpha"]
-    if not lo_a <= alpha <= hi_a:
+    if not _inside(alpha, lo_a, hi_a):
         raise BmruError(f"alpha={alpha:.4g} nA cannot be realised: it must be within "
                         f"{lo_a:.4g}..{hi_a:.4g} nA")
     g = t.gain

@@ -156,6 +156,13 @@ def _off_grid(v: np.ndarray, step: float) -> np.ndarray:
     return np.abs(v / step - np.round(v / step)) > 1e-3
 
 
+def _off_levels(v: np.ndarray, levels: tuple) -> np.ndarray:
+    """Which rows of ``v`` (one value, or a (beta_hi, beta_lo) pair) are no level."""
+    lv = np.array(levels, dtype=float).reshape(len(levels), -1)
+    close = np.abs(v[:, None, :] - lv[None]) <= _RTOL * np.abs(lv[None])
+    return ~close.all(-1).any(-1)
+
+
 def _refuse(path: Path, name: str, bad: np.ndarray, values: np.ndarray, why: str) -> None:
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -194,7 +201,16 @@ def _check_realisable(path: Path, meta: CheckpointMeta, arrays: dict[str, np.nda
                 "beta1 + delta")
         _refuse(path, f"layers.{i}.alpha", _outside(alpha, r.alpha_min, r.alpha_max), alpha,
                 f"but alpha must lie within {r.alpha_min:g}-{r.alpha_max:g} nA")
-        for name, v in (("beta1", beta_hi), ("delta", delta), ("alpha", alpha)):
+        if r.threshold_levels is not None:
+            _refuse(path, f"layers.{i}.beta1",
+                    _off_levels(np.stack([beta_hi, beta1], -1), r.threshold_levels), beta1,
+                    "but beta1 + delta and beta1 must be one of the threshold levels")
+        if r.alpha_levels is not None:
+            _refuse(path, f"layers.{i}.alpha", _off_levels(alpha[:, None], r.alpha_levels),
+                    alpha, "but alpha must be one of the alpha levels")
+        grid = [("beta1", beta_hi), ("delta", delta)] if r.threshold_levels is None else []
+        grid += [("alpha", alpha)] if r.alpha_levels is None else []
+        for name, v in grid:
             if r.i_step is not None:
                 _refuse(path, f"layers.{i}.{name}", _off_grid(v, r.i_step),
                         arrays[f"layers.{i}.{name}"], f"off the grid of {r.i_step:g} nA")

@@ -40,6 +40,27 @@ def _at_least(v: Tensor, smallest: float) -> Tensor:
     return v + (real - v).detach()
 
 
+def _nearest_level(v: Tensor, levels: tuple[float, ...]) -> Tensor:
+    """Snap to the nearest of ``levels`` (in relative terms); straight-through gradient."""
+    lv = torch.tensor(levels, dtype=v.dtype)
+    k = (v.unsqueeze(-1).log() - lv.log()).abs().argmin(-1)
+    return v + (lv[k] - v).detach()
+
+
+def _nearest_thresholds(beta_hi: Tensor, delta: Tensor,
+                        levels: tuple[tuple[float, float], ...]) -> tuple[Tensor, Tensor]:
+    """Snap (beta_hi, delta) to the level pair (beta_hi, beta_lo) whose larger relative
+    error of the two thresholds is least, as the mapping picks a cell's drawing;
+    straight-through gradient to both thresholds."""
+    lv = torch.tensor(levels, dtype=beta_hi.dtype).log()
+    beta_lo = beta_hi - delta
+    err = torch.maximum((beta_hi.unsqueeze(-1).log() - lv[:, 0]).abs(),
+                        (beta_lo.unsqueeze(-1).log() - lv[:, 1]).abs())
+    hi, lo = lv[err.argmin(-1)].exp().unbind(-1)
+    beta_hi, beta_lo = beta_hi + (hi - beta_hi).detach(), beta_lo + (lo - beta_lo).detach()
+    return beta_hi, beta_hi - beta_lo
+
+
 class BMRUNet(nn.Module):
     """L FQ-BMRU layers and a readout, constrained to what current mirrors can realise.
 
@@ -127,7 +148,8 @@ class BMRUNet(nn.Module):
 
         Every value is held inside :class:`Realisability`: weights and biases within their
         largest magnitude, snapped to their grid, and absent or at least their smallest
-        magnitude; beta_hi, delta / beta_hi and alpha within the cell's window.
+        magnitude; beta_hi, delta / beta_hi and alpha within the cell's window, and on its
+        levels when the block has them.
         With ``mismatch > 0`` every circuit element (each weight, bias, I_thresh,
         I_width, I_gain, readout weight and bias) is multiplied by ``1 + mismatch * N(0, 1)``.
 
@@ -162,10 +184,18 @@ class BMRUNet(nn.Module):
         m_in: Tensor | float = self.meta.input.offset * self.meta.input.scale_na
         for layer in self.layers:
             # The cell sets I_thresh = beta_hi and I_width = delta; beta_lo follows.
-            beta_hi = i((layer.beta1.abs() + layer.delta.abs()).clamp(r.beta_hi_min,
-                                                                      r.beta_hi_max))
-            delta = i(layer.delta.abs().clamp(r.delta_frac_min * beta_hi,
-                                              r.delta_frac_max * beta_hi))
+            beta_hi = (layer.beta1.abs() + layer.delta.abs()).clamp(r.beta_hi_min,
+                                                                    r.beta_hi_max)
+            levels = r.threshold_levels
+            if levels is None:
+                beta_hi = i(beta_hi)
+            delta = layer.delta.abs().clamp(r.delta_frac_min * beta_hi,
+                                            r.delta_frac_max * beta_hi)
+            beta_hi, delta = ((beta_hi, i(delta)) if levels is None else
+                              _nearest_thresholds(beta_hi, delta, levels))
+            alpha = layer.alpha.abs()
+            alpha = (i(alpha).clamp(r.alpha_min, r.alpha_max) if r.alpha_levels is None else
+                     _nearest_level(alpha.clamp(r.alpha_min, r.alpha_max), r.alpha_levels))
             weight = w(layer.weight)
             bias = (
                 layer.bias - weight @ (m_in * torch.ones(layer.n_in))
@@ -177,7 +207,7 @@ class BMRUNet(nn.Module):
                 "bias": _at_least(i(bias.clamp(-r.i_max, r.i_max)), r.smallest("i")),
                 "beta_hi": beta_hi,
                 "delta": delta,
-                "alpha": i(layer.alpha.abs()).clamp(r.alpha_min, r.alpha_max),
+                "alpha": alpha,
             }
             m_in = p["alpha"].detach() / 2  # the realised (unperturbed) bias uses this
             if mismatch > 0:

@@ -54,13 +54,19 @@ class Realisability(_Strict):
         w_step: Weight grid (ratio step); ``None`` means continuous.
         i_min: Smallest non-zero bias magnitude in nA, as ``w_min``.
         i_max: Largest bias magnitude in nA.
-        i_step: Grid of constant currents in nA; ``None`` means continuous.
+        i_step: Grid of constant currents in nA (the biases; the cell's values too when it
+            has no levels); ``None`` means continuous.
         beta_hi_min: Lowest switch-on threshold beta_hi in nA.
         beta_hi_max: Highest switch-on threshold beta_hi in nA.
         delta_frac_min: Smallest hysteresis width as a fraction of beta_hi.
         delta_frac_max: Largest hysteresis width as a fraction of beta_hi.
         alpha_min: Smallest ON output current in nA.
         alpha_max: Largest ON output current in nA.
+        threshold_levels: The (beta_hi, beta_lo) pairs in nA the cell's drawings realise, at
+            the summing node; a unit's thresholds are the pair nearest them (the larger
+            relative error of the two). ``None``: continuous.
+        alpha_levels: The ON output currents in nA the cell's drawings realise; alpha is
+            the nearest of them. ``None``: continuous.
     """
 
     w_min: NonNegativeFloat = 0.3
@@ -75,6 +81,8 @@ class Realisability(_Strict):
     delta_frac_max: float = Field(default=0.79, gt=0, lt=1)
     alpha_min: PositiveFloat = 0.55
     alpha_max: PositiveFloat = 7.8
+    threshold_levels: tuple[tuple[PositiveFloat, PositiveFloat], ...] | None = None
+    alpha_levels: tuple[PositiveFloat, ...] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Realisability:
@@ -83,6 +91,11 @@ class Realisability(_Strict):
             if getattr(self, low) > getattr(self, high):
                 raise ValueError(f"{low} = {getattr(self, low)} is above "
                                  f"{high} = {getattr(self, high)}")
+        for name in ("threshold_levels", "alpha_levels"):
+            if getattr(self, name) == ():
+                raise ValueError(f"{name} is empty: give at least one level, or none")
+        if any(lo >= hi for hi, lo in self.threshold_levels or ()):
+            raise ValueError("a threshold level's beta_lo is not below its beta_hi")
         return self
 
     def smallest(self, kind: Literal["w", "i"]) -> float:
