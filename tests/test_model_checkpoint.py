@@ -149,7 +149,8 @@ def test_circuit_parameters_split_signed_values_into_rails(tmp_path: Path) -> No
 
 
 # a cell drawn on a grid realises a few (beta_hi, beta_lo) pairs and outputs, nothing between
-_LEVELS = {"threshold_levels": ((2.0, 1.0), (3.0, 1.5)), "alpha_levels": (1.0, 2.0)}
+_LEVELS = {"threshold_levels": ((2.0, 1.0), (3.0, 1.5)), "alpha_levels": (1.0, 2.0),
+           "weight_levels": (-1.0, -0.5, 0.55, 1.05), "bias_levels": (-1.0, 1.05)}
 
 
 def test_cell_values_snap_to_their_levels(ckpt: Path, tmp_path: Path) -> None:
@@ -162,12 +163,17 @@ def test_cell_values_snap_to_their_levels(ckpt: Path, tmp_path: Path) -> None:
         pairs = set(zip(p["beta_hi"].tolist(), p["beta_lo"].tolist(), strict=True))
         assert pairs <= set(_LEVELS["threshold_levels"])
         assert set(p["alpha"].tolist()) <= set(_LEVELS["alpha_levels"])
+        for key, levels in (("weight", "weight_levels"), ("bias", "bias_levels")):
+            values = {round(v, 6) for v in p[key].flatten().tolist()}
+            assert values <= {0.0, *_LEVELS[levels]}
     free = model.effective_parameters()[0]  # the same network without levels (the negative)
     assert not set(free["alpha"].tolist()) <= set(_LEVELS["alpha_levels"])
 
 
 @pytest.mark.parametrize(("tensor", "message"), [("layers.0.alpha", "one of the alpha levels"),
-                                                 ("layers.1.beta1", "one of the threshold")])
+                                                 ("layers.1.beta1", "one of the threshold"),
+                                                 ("layers.0.W", "0 or one of its levels"),
+                                                 ("readout.b", "0 or one of its levels")])
 def test_a_value_off_its_levels_is_refused(ckpt: Path, tmp_path: Path, tensor: str,
                                            message: str) -> None:
     from bmru_pdk.model.schema import Realisability
@@ -182,7 +188,8 @@ def test_a_value_off_its_levels_is_refused(ckpt: Path, tmp_path: Path, tensor: s
 
 @pytest.mark.parametrize(("levels", "message"), [({"alpha_levels": ()}, "alpha_levels is empty"),
                                                  ({"threshold_levels": ((1.0, 2.0),)},
-                                                  "beta_lo is not below")])
+                                                  "beta_lo is not below"),
+                                                 ({"weight_levels": (0.5, 1.0)}, "both signs")])
 def test_levels_are_checked(levels: dict, message: str) -> None:
     from pydantic import ValidationError
 

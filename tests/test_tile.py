@@ -377,29 +377,46 @@ def test_four_gate_tile_draws_whole_gates_only(four_gate: tuple[Path, Tables]) -
     assert weights and all("of 4" in m["drawn"] for m in weights)
 
 
-def test_four_gate_tile_realises_the_cell_values_it_was_trained_as(
+def _gain_spread(tables: Tables) -> float:
+    """How far a drawing's gain moves from its calibration (one unit in, onto a summing node
+    at one unit) over every input and node current its tables hold: the drain voltages of a
+    mirror's input and summing node move it, nothing else (a k-of-D drawing is k gates)."""
+    from bmru_pdk.circuits import mapping
+
+    ins = sorted({c for m in tables.mirrors for c in m.currents_na})
+    nodes = sorted({m.i_node_na for m in tables.mirrors if m.i_node_na})
+    return max(abs(mapping.realised_gain(r, tables, i, n) / mapping.realised_gain(r, tables) - 1)
+               for r in (-1.0, 1.0) for i in ins for n in nodes)
+
+
+def test_four_gate_tile_realises_the_values_it_was_trained_as(
         four_gate: tuple[Path, Tables]) -> None:
-    """On the grid's levels a cell's thresholds and output are drawn as they are: the levels
-    are the tables' own values of the drawings, so the requested and realised values differ
-    only by the checkpoint's float32 storage (1e-7 relative), far inside 1e-4. The same
-    network off the levels (the window alone) is drawn a grid step away (the negative)."""
+    """On the grid's levels every value is drawn as trained. A cell's thresholds and output
+    are the tables' own values of its drawings: requested and realised differ only by the
+    checkpoint's float32 storage (1e-7 relative), far inside 1e-4. A weight or bias level is
+    its drawing's gain at its calibration: realised at its own input and node currents it
+    moves at most the tables' spread over those. The same network on the nominal grid (k / 4,
+    currents continuous) is drawn further off (the negative): the PMOS path's gain is not
+    its nominal one."""
     from bmru_pdk.circuits import mapping
     from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
 
     path, tables = four_gate
+    none = dict.fromkeys(("weight_levels", "bias_levels", "threshold_levels", "alpha_levels"))
     window = mapping.realisability(tables).model_copy(
-        update={"threshold_levels": None, "alpha_levels": None, "i_step": None})
+        update={**none, "w_step": 0.25, "w_min": 0.25, "i_min": 0.25})
     raw = random_checkpoint(n_in=5, d=3, layers=2, seed=2, path=path.with_name("raw.safetensors"))
     off = save_checkpoint(load_checkpoint(raw).within(window), raw)
 
-    def worst(p: Path) -> float:
-        cell = [m for m in build_tile(open_checkpoint(p), tables).mapping
-                if re.search(r"\.(beta1|delta|alpha)\[", m["parameter"])]
-        assert cell
-        return max(abs(m["realised"] / m["requested"] - 1) for m in cell)
+    def worst(p: Path, pattern: str) -> float:
+        rows = [m for m in build_tile(open_checkpoint(p), tables).mapping
+                if re.search(pattern, m["parameter"]) and m["requested"]]
+        assert rows
+        return max(abs(m["realised"] / m["requested"] - 1) for m in rows)
 
-    assert worst(path) < 1e-4
-    assert worst(off) > 0.01
+    cell, mirrors, spread = r"\.(beta1|delta|alpha)\[", r"\.(W|b)\[", _gain_spread(tables)
+    assert worst(path, cell) < 1e-4 and worst(path, mirrors) <= spread + 1e-4
+    assert worst(off, cell) > 0.01 and worst(off, mirrors) > spread + 0.01
 
 
 def test_four_gate_tile_is_lvs_clean(four_gate: tuple[Path, Tables], tmp_path: Path) -> None:

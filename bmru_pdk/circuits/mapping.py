@@ -40,7 +40,7 @@ from bmru_pdk.circuits.characterize import (
     table_path,
 )
 from bmru_pdk.circuits.model import NFET, PFET, MosKind
-from bmru_pdk.circuits.sizing import MAX_SERIES, ratio_limits, unit_grid, unit_ratio
+from bmru_pdk.circuits.sizing import MAX_SERIES, unit_grid, unit_ratio
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.schema import Realisability
 
@@ -357,24 +357,27 @@ REALISABLE_MARGIN = 0.03
 def realisability(tables: Tables | None = None, margin: float = REALISABLE_MARGIN
                   ) -> Realisability:
     """The window a network trained for ``tables`` keeps within: ``margin`` inside what the
-    tables realise. On a grid of D-gate diodes every value is one the grid draws: the
-    weights and biases on its steps of 1 / D (a drawing is k of D gates, nothing between),
-    the cell's thresholds and output on its drawings' characterised values (its levels),
-    and the window is their hull."""
+    tables realise. On a grid of D-gate diodes every value is one the grid draws, at the
+    value its tables give it (its levels; the window is their hull): the weights and biases
+    k of D gates of either polarity (nothing between), calibrated at an input of one unit
+    onto a summing node at one unit; the cell's thresholds and output its drawings'."""
     t = tables or load_tables()
     gates = t.unit.diode_gates
     if gates > 1:
-        lo, hi = ratio_limits(gates)  # one gate .. the widest device
+        grid = [r.value for r in unit_grid(gates)]
+        # every drawing of either polarity, k of D gates, at its calibration point
+        gains = tuple(sorted(realised_gain(s * v, t) for v in grid for s in (-1, 1)))
+        mags = np.abs(gains)
         pairs = tuple(_threshold_levels(t))
-        alphas = tuple(_alpha_at(t, v) for v in (r.value for r in unit_grid(gates))
-                       if t.gain.r_gain[0] <= v <= t.gain.r_gain[-1])
+        alphas = tuple(_alpha_at(t, v) for v in grid if t.gain.r_gain[0] <= v <= t.gain.r_gain[-1])
         fractions = [1 - low / high for high, low in pairs]
         return Realisability(
-            w_min=lo, w_max=hi, w_step=1 / gates, i_min=lo * t.i_ref_na, i_max=hi * t.i_ref_na,
-            i_step=t.i_ref_na / gates, beta_hi_min=pairs[0][0], beta_hi_max=pairs[-1][0],
+            w_min=mags.min(), w_max=mags.max(), i_min=mags.min() * t.i_ref_na,
+            i_max=mags.max() * t.i_ref_na, beta_hi_min=pairs[0][0], beta_hi_max=pairs[-1][0],
             delta_frac_min=min(fractions), delta_frac_max=max(fractions),
-            alpha_min=min(alphas), alpha_max=max(alphas),
-            threshold_levels=pairs, alpha_levels=alphas)
+            alpha_min=min(alphas), alpha_max=max(alphas), weight_levels=gains,
+            bias_levels=tuple(g * t.i_ref_na for g in gains), threshold_levels=pairs,
+            alpha_levels=alphas)
     r = ranges(t)
     lo, hi = r["gain"][0] * (1 + margin), r["gain"][1] * (1 - margin)
     (b_lo, b_hi), (f_lo, f_hi), (a_lo, a_hi) = r["beta_hi"], r["delta_fraction"], r["alpha"]

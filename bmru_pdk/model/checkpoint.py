@@ -176,7 +176,8 @@ def _check_realisable(path: Path, meta: CheckpointMeta, arrays: dict[str, np.nda
     """Refuse every value the circuit cannot realise: the model and the tile then read the
     same numbers, with no clamp on either side."""
     r = meta.realisability
-    for kind, step, high, unit in (("w", r.w_step, r.w_max, ""), ("i", r.i_step, r.i_max, " nA")):
+    for kind, step, high, unit, levels in (("w", r.w_step, r.w_max, "", r.weight_levels),
+                                           ("i", r.i_step, r.i_max, " nA", r.bias_levels)):
         low = r.smallest(kind)  # type: ignore[arg-type]
         names = (["readout.W"] + [f"layers.{i}.W" for i in range(meta.architecture.layers)]
                  if kind == "w" else
@@ -189,6 +190,9 @@ def _check_realisable(path: Path, meta: CheckpointMeta, arrays: dict[str, np.nda
             if step is not None:
                 _refuse(path, name, (mag != 0) & _off_grid(mag, step), a,
                         f"off the grid of {step:g}{unit}")
+            if levels is not None:
+                off = _off_levels(a.reshape(-1, 1), levels).reshape(a.shape)
+                _refuse(path, name, (a != 0) & off, a, "but it must be 0 or one of its levels")
     for i in range(meta.architecture.layers):
         beta1, delta = arrays[f"layers.{i}.beta1"], arrays[f"layers.{i}.delta"]
         alpha = arrays[f"layers.{i}.alpha"]

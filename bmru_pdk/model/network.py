@@ -47,6 +47,19 @@ def _nearest_level(v: Tensor, levels: tuple[float, ...]) -> Tensor:
     return v + (lv[k] - v).detach()
 
 
+def _signed_level(v: Tensor, levels: tuple[float, ...]) -> Tensor:
+    """Snap to the nearest level of the same sign (in relative terms), or to 0 below half the
+    smallest of that sign (no device); straight-through, so absent values can grow."""
+    lv = torch.tensor(levels, dtype=v.dtype)
+    real = torch.zeros_like(v)
+    for sign in (1, -1):
+        side = (lv * sign)[lv * sign > 0]
+        mag = (v * sign).clamp(min=side.min() / 2)
+        near = side[(mag.unsqueeze(-1).log() - side.log()).abs().argmin(-1)]
+        real = torch.where(v * sign >= side.min() / 2, sign * near, real)
+    return v + (real - v).detach()
+
+
 def _nearest_thresholds(beta_hi: Tensor, delta: Tensor,
                         levels: tuple[tuple[float, float], ...]) -> tuple[Tensor, Tensor]:
     """Snap (beta_hi, delta) to the level pair (beta_hi, beta_lo) whose larger relative
@@ -170,10 +183,19 @@ class BMRUNet(nn.Module):
         r = self.meta.realisability
 
         def w(v: Tensor) -> Tensor:
-            return _at_least(_quantise(v.clamp(-r.w_max, r.w_max), r.w_step), r.smallest("w"))
+            v = v.clamp(-r.w_max, r.w_max)
+            if r.weight_levels is not None:
+                return _signed_level(v, r.weight_levels)
+            return _at_least(_quantise(v, r.w_step), r.smallest("w"))
 
         def i(v: Tensor) -> Tensor:
             return _quantise(v, r.i_step)
+
+        def b(v: Tensor) -> Tensor:
+            v = v.clamp(-r.i_max, r.i_max)
+            if r.bias_levels is not None:
+                return _signed_level(v, r.bias_levels)
+            return _at_least(i(v), r.smallest("i"))
 
         def perturb(v: Tensor) -> Tensor:
             if mismatch <= 0:
@@ -204,7 +226,7 @@ class BMRUNet(nn.Module):
             )
             p = {
                 "weight": weight,
-                "bias": _at_least(i(bias.clamp(-r.i_max, r.i_max)), r.smallest("i")),
+                "bias": b(bias),
                 "beta_hi": beta_hi,
                 "delta": delta,
                 "alpha": alpha,
@@ -218,8 +240,7 @@ class BMRUNet(nn.Module):
             out.append(p)
         out.append(
             {"weight": perturb(w(self.readout_weight)),
-             "bias": perturb(_at_least(i(self.readout_bias.clamp(-r.i_max, r.i_max)),
-                                       r.smallest("i")))}
+             "bias": perturb(b(self.readout_bias))}
         )
         return out
 

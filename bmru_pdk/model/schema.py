@@ -62,6 +62,12 @@ class Realisability(_Strict):
         delta_frac_max: Largest hysteresis width as a fraction of beta_hi.
         alpha_min: Smallest ON output current in nA.
         alpha_max: Largest ON output current in nA.
+        weight_levels: The signed gains the mirror drawings realise (negative: NMOS outputs,
+            positive: PMOS ones), calibrated at an input of one unit onto a summing node at
+            one unit; a weight is the nearest of its sign, or absent below half the smallest.
+            ``None``: ``w_step`` and ``w_min`` say what is drawn.
+        bias_levels: The signed bias currents in nA the drawings realise, as
+            ``weight_levels``. ``None``: ``i_step`` and ``i_min`` say what is drawn.
         threshold_levels: The (beta_hi, beta_lo) pairs in nA the cell's drawings realise, at
             the summing node; a unit's thresholds are the pair nearest them (the larger
             relative error of the two). ``None``: continuous.
@@ -81,6 +87,8 @@ class Realisability(_Strict):
     delta_frac_max: float = Field(default=0.79, gt=0, lt=1)
     alpha_min: PositiveFloat = 0.55
     alpha_max: PositiveFloat = 7.8
+    weight_levels: tuple[float, ...] | None = None
+    bias_levels: tuple[float, ...] | None = None
     threshold_levels: tuple[tuple[PositiveFloat, PositiveFloat], ...] | None = None
     alpha_levels: tuple[PositiveFloat, ...] | None = None
 
@@ -94,6 +102,10 @@ class Realisability(_Strict):
         for name in ("threshold_levels", "alpha_levels"):
             if getattr(self, name) == ():
                 raise ValueError(f"{name} is empty: give at least one level, or none")
+        for name in ("weight_levels", "bias_levels"):
+            levels = getattr(self, name)
+            if levels is not None and not (min(levels, default=0) < 0 < max(levels, default=0)):
+                raise ValueError(f"{name} needs levels of both signs (NMOS and PMOS outputs)")
         if any(lo >= hi for hi, lo in self.threshold_levels or ()):
             raise ValueError("a threshold level's beta_lo is not below its beta_hi")
         return self
