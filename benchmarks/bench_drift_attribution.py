@@ -119,10 +119,7 @@ def agreement(got: list[tuple[list[np.ndarray], int]], ref: list[tuple[list[np.n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="utterances of the tuning sample")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="the network (default the bundled one)")
-    parser.add_argument("--tables", type=Path, default=None,
-                        help="tables to map with (default the package's)")
+    provenance.network_options(parser)
     parser.add_argument("--out", type=provenance.results_name, default="drift_attribution.json",
                         help="results file name (in benchmarks/results)")
     args = parser.parse_args()

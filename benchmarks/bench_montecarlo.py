@@ -4,8 +4,10 @@ accuracy against the model's, over dies of the gf180 models' statistical mismatc
 ngspice seed per die, the same die in every bench).
 
 Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 20] [--sample sealed]
-[--workers W | --scheduler ADDR]``. Prints the distribution and writes
-``benchmarks/results/montecarlo.json`` and ``montecarlo.png``: (seeds + 1) x n simulations of
+[--workers W | --scheduler ADDR] [--checkpoint CKPT --tables DIR] [--out NAME]``. Prints
+the distribution and writes ``benchmarks/results/montecarlo.json`` and ``montecarlo.png``
+(or ``NAME.json`` / ``.png``; ``--checkpoint`` / ``--tables``: another network mapped with
+other tables, a grid of D-gate diodes for one trained for it): (seeds + 1) x n simulations of
 the device-only netlist, spread over the executor's workers; the file records the command,
 the checkpoint's SHA-256, the tile, the run time and every simulation's own time.
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 import provenance
 
 from bmru_pdk.analyses import montecarlo
+from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
 from bmru_pdk.model import bundled_checkpoint, samples
@@ -30,7 +33,8 @@ RESULTS = Path(__file__).parent / "results"
 
 def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace, dict]:
     """Parse the dies' command line and run ``engine`` (``montecarlo.run`` or ``twin.run``)
-    on the bundled checkpoint's utterances through the chosen executor."""
+    on the checkpoint's utterances (the bundled one's by default) through the chosen
+    executor."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
     parser.add_argument("--n", type=int, default=20, help="utterances (>= 20: one "
@@ -38,14 +42,18 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
     parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES))
     parser.add_argument("--workers", type=int, default=None, help="local processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    provenance.network_options(parser)
+    parser.add_argument("--out", type=provenance.results_name, default=None,
+                        help="results file name without extension")
     args = parser.parse_args()
-    checkpoint = bundled_checkpoint()
+    checkpoint = args.checkpoint or bundled_checkpoint()
     utterances = samples.load_utterances(checkpoint, None, args.n, args.sample)
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as executor:
         result = engine(checkpoint, utterances, list(range(1, args.seeds + 1)),
                         progress=lambda done, total: print(f"{done}/{total}", end="\r"),
-                        executor=executor)
+                        executor=executor,
+                        tables=load_tables(args.tables) if args.tables else None)
     seconds = round(time.perf_counter() - start, 1)
     return args, ({"command": provenance.command()} | result
                   | {"sample": args.sample, "seconds": seconds})
@@ -74,9 +82,10 @@ def main() -> None:
     print(f"decisions agreeing with the model: {s['decisions_agreeing']}; "
           f"power {s['power_nw']['mean']:.0f} nW ({s['power_nw']['min']:.0f}.."
           f"{s['power_nw']['max']:.0f})")
-    write_text(RESULTS / "montecarlo.json", json.dumps(result, indent=1) + "\n")
-    montecarlo.plot(result, RESULTS / "montecarlo.png")
-    print(f"wrote {RESULTS / 'montecarlo.json'} and montecarlo.png")
+    name = args.out or "montecarlo"
+    write_text(RESULTS / f"{name}.json", json.dumps(result, indent=1) + "\n")
+    montecarlo.plot(result, RESULTS / f"{name}.png")
+    print(f"wrote {RESULTS / name}.json and {name}.png")
 
 
 if __name__ == "__main__":

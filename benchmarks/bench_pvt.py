@@ -138,10 +138,7 @@ def main() -> None:
     parser.add_argument("--temp", type=float, default=None,
                         help="only the conditions at this temperature, °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="the network (default the bundled one)")
-    parser.add_argument("--tables", type=Path, default=None,
-                        help="tables to map with (default the package's)")
+    provenance.network_options(parser)
     parser.add_argument("--out", type=provenance.results_name, default=None,
                         help="results file name without extension (default from the options)")
     args = parser.parse_args()

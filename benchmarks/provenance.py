@@ -28,3 +28,12 @@ def results_name(name: str) -> str:
         raise argparse.ArgumentTypeError(f"{name!r} is not a file name: --out names a file "
                                          "in benchmarks/results, without a folder")
     return name
+
+
+def network_options(parser: argparse.ArgumentParser) -> None:
+    """``--checkpoint`` and ``--tables``: a bench run on another network than the bundled
+    one, mapped with other tables (a grid of D-gate diodes for a network trained for it)."""
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="the network (default the bundled one)")
+    parser.add_argument("--tables", type=Path, default=None,
+                        help="tables to map with (default the package's)")

@@ -779,11 +779,12 @@ def candidate_rows(r: Results, unit: str = "") -> list[tuple[str, ...]]:
     return rows
 
 
+@region("candidates_4gate_levels.table", "candidates_4gate_levels.json")
 @region("candidates_4gate.table", "candidates_4gate.json")
 @region("candidates.table", "candidates.json")
 def candidates_table(r: Results) -> str:
     """A screen of candidate checkpoints: the first retraining's (docs/codesign.md), the
-    4-gate grid's (docs/pvt.md)."""
+    4-gate grid's, with its currents continuous and on the grid (docs/pvt.md)."""
     gates = r.data.get("diode_gates", 1)
     grid = f", tiles on the grid of {gates}-gate diodes" if gates > 1 else ""
     return (table(("checkpoint", "validation balanced (5 % mismatch)", "model power estimate",
@@ -911,6 +912,7 @@ def agreement_cells(a: dict[str, Any]) -> list[str]:
     return [*bits, f"{a['decisions_agreeing']} ({pct(lo, 0)}-{pct(hi, 0)} %)"]
 
 
+@region("pvt_4gate_levels.table", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.table", "pvt_pex_4gate_tuning.json")
 @region("pvt_pex.table", "pvt_pex.json")
 def pvt_pex_table(r: Results) -> str:
@@ -978,6 +980,7 @@ def target_rows(conditions: list[dict[str, Any]], n: int) -> list[tuple[str, ...
 TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
 
 
+@region("pvt_4gate_levels.targets", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.targets", "pvt_pex_4gate_tuning.json")
 @region("pvt.targets", "pvt_pex.json")
 def pvt_targets(r: Results) -> str:
