@@ -588,9 +588,11 @@ def sizing_table(r: Results) -> str:
                        f"target, {num(r['seconds'])} s"))
 
 
+@region("montecarlo_4gate.table", "montecarlo_4gate_tuning.json")
 @region("montecarlo.table", "montecarlo.json")
 def montecarlo_table(r: Results) -> str:
-    """The Monte Carlo figures at the operating point (docs/codesign.md)."""
+    """The Monte Carlo figures at the operating point (docs/codesign.md), and of the network
+    trained for the 4-gate grid (docs/pvt.md)."""
     s = r["summary"]
     per_layer = s["state_agreement_per_layer"]
     die = s["die_agreement_with_nominal"]
