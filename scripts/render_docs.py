@@ -642,9 +642,11 @@ def montecarlo_distribution(r: Results) -> str:
             + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+@region("twin_4gate.table", "twin_4gate_tuning.json")
 @region("twin.table", "twin.json")
 def twin_table(r: Results) -> str:
-    """Die against the checkpoint and against its twin (docs/codesign.md)."""
+    """Die against the checkpoint and against its twin (docs/codesign.md; the network trained
+    for the 4-gate grid, docs/pvt.md)."""
     dies = r["dies"]
     s = r["summary"]
 
