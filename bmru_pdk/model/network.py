@@ -40,22 +40,24 @@ def _at_least(v: Tensor, smallest: float) -> Tensor:
     return v + (real - v).detach()
 
 
+def _nearest(v: Tensor, levels: Tensor) -> Tensor:
+    """The level nearest each (positive) value, in relative terms."""
+    return levels[(v.unsqueeze(-1).log() - levels.log()).abs().argmin(-1)]
+
+
 def _nearest_level(v: Tensor, levels: tuple[float, ...]) -> Tensor:
-    """Snap to the nearest of ``levels`` (in relative terms); straight-through gradient."""
-    lv = torch.tensor(levels, dtype=v.dtype)
-    k = (v.unsqueeze(-1).log() - lv.log()).abs().argmin(-1)
-    return v + (lv[k] - v).detach()
+    """Snap to the nearest of ``levels``; straight-through gradient."""
+    return v + (_nearest(v, torch.tensor(levels, dtype=v.dtype)) - v).detach()
 
 
 def _signed_level(v: Tensor, levels: tuple[float, ...]) -> Tensor:
-    """Snap to the nearest level of the same sign (in relative terms), or to 0 below half the
-    smallest of that sign (no device); straight-through, so absent values can grow."""
+    """Snap to the nearest level of the same sign, or to 0 below half the smallest of that
+    sign (no device); straight-through, so absent values can grow."""
     lv = torch.tensor(levels, dtype=v.dtype)
     real = torch.zeros_like(v)
     for sign in (1, -1):
         side = (lv * sign)[lv * sign > 0]
-        mag = (v * sign).clamp(min=side.min() / 2)
-        near = side[(mag.unsqueeze(-1).log() - side.log()).abs().argmin(-1)]
+        near = _nearest((v * sign).clamp(min=side.min() / 2), side)
         real = torch.where(v * sign >= side.min() / 2, sign * near, real)
     return v + (real - v).detach()
 

@@ -54,8 +54,8 @@ class Realisability(_Strict):
         w_step: Weight grid (ratio step); ``None`` means continuous.
         i_min: Smallest non-zero bias magnitude in nA, as ``w_min``.
         i_max: Largest bias magnitude in nA.
-        i_step: Grid of constant currents in nA (the biases; the cell's values too when it
-            has no levels); ``None`` means continuous.
+        i_step: Grid of constant currents in nA (the biases and the cell's values that have
+            no levels); ``None`` means continuous.
         beta_hi_min: Lowest switch-on threshold beta_hi in nA.
         beta_hi_max: Highest switch-on threshold beta_hi in nA.
         delta_frac_min: Smallest hysteresis width as a fraction of beta_hi.
