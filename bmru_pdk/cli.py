@@ -71,12 +71,12 @@ Workers = Annotated[int | None, typer.Option(
     help="local simulation processes (default: one per core; 1: in this process)")]
 
 
-def _tables() -> Tables:
-    """The characterisation tables this run maps with: the environment chooses
-    (``BMRU_TABLES``), read here at the entry point and passed down."""
-    from bmru_pdk.circuits.mapping import tables_from_environment
+def _tables() -> Tables | None:
+    """The characterisation tables the environment chooses (``BMRU_TABLES``), read here at
+    the entry point and passed down; ``None``: the package's of the network's grid."""
+    from bmru_pdk.circuits.mapping import TABLES_ENV, tables_from_environment
 
-    return tables_from_environment()
+    return tables_from_environment() if os.environ.get(TABLES_ENV) else None
 
 
 def _activate() -> None:

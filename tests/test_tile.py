@@ -22,6 +22,7 @@ from bmru_pdk.cells.router import PAD
 from bmru_pdk.cells.vias import add_pin, rect
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.cli import main
+from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import MANIFEST
 from bmru_pdk.layers import LAYER
 from bmru_pdk.layouts.floorplan import PITCH, Placement, place_and_route, riser_lanes
@@ -417,6 +418,28 @@ def test_four_gate_tile_realises_the_values_it_was_trained_as(
     cell, mirrors, spread = r"\.(beta1|delta|alpha)\[", r"\.(W|b)\[", _gain_spread(tables)
     assert worst(path, cell) < 1e-4 and worst(path, mirrors) <= spread + 1e-4
     assert worst(off, cell) > 0.01 and worst(off, mirrors) > spread + 0.01
+
+
+def test_a_network_trained_on_a_grid_is_drawn_with_that_grids_tables(
+        four_gate: tuple[Path, Tables]) -> None:
+    """A network trained on the levels of the package's 4-gate tables is drawn on them
+    without being told; with tables that draw other levels (the one-gate grid, another
+    characterisation of the 4-gate one) it is refused, as is a network whose levels no
+    package tables draw: its tile would realise values other than the ones it runs."""
+    from bmru_pdk.circuits import mapping
+    from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
+
+    quick_path, quick = four_gate
+    package = mapping.load_tables(mapping.GRID_DIRS[1])
+    raw = random_checkpoint(n_in=5, d=3, layers=2, seed=2,
+                            path=quick_path.with_name("package_grid.safetensors"))
+    path = save_checkpoint(load_checkpoint(raw).within(mapping.realisability(package)), raw)
+    assert build_tile(open_checkpoint(path)).tables is package
+    for other in (mapping.load_tables(), quick):
+        with pytest.raises(BmruError, match="trained on the levels of a grid these tables"):
+            build_tile(open_checkpoint(path), other)
+    with pytest.raises(BmruError, match="no tables of the package draw"):
+        build_tile(open_checkpoint(quick_path))
 
 
 def test_four_gate_tile_is_lvs_clean(four_gate: tuple[Path, Tables], tmp_path: Path) -> None:

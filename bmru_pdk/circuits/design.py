@@ -169,7 +169,8 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
 
     Args:
         checkpoint: The checkpoint, read once (:func:`~bmru_pdk.model.open_checkpoint`).
-        tables: The characterisation tables to map with (``None``: the package's).
+        tables: The characterisation tables to map with (``None``: the package's of the
+            network's grid, :func:`~bmru_pdk.circuits.mapping.tables_for`).
         source_rail: Draw the NMOS source rail: every NMOS mirror source on pin ``vsn``,
             bulks on ``vss`` (tied to ``vss`` it is the tile without the rail).
         rail_generator: Draw this generator of the rail (needs ``source_rail``) beside the
@@ -187,7 +188,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
                         "(--draw-rail)")
     p = checkpoint.circuit_parameters()
     arch = p.meta.architecture
-    tables = tables or mapping.load_tables()
+    tables = mapping.tables_for(p.meta.realisability, tables)
     i_ref, unit = tables.i_ref_na, tables.unit
     if unit.w != unit.l:
         raise BmruError(f"the tables' unit device is {unit.w} x {unit.l} µm: tiles are drawn "

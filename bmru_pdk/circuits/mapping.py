@@ -57,6 +57,9 @@ SNAP_TOLERANCE = 0.02
 # unit device or operating point, from 'bmru characterize --tables DIR'): read by the entry
 # points (:func:`tables_from_environment`), never at import, and passed down explicitly.
 TABLES_ENV = "BMRU_TABLES"
+# The package's tables of every grid it ships: one-gate diodes with series stacks (the
+# default), and 4-gate diodes, whose networks train on its levels (``bmru train --tables``)
+GRID_DIRS = (DATA_DIR, DATA_DIR.with_name("characterization_4gate"))
 
 
 @cache
@@ -99,6 +102,38 @@ def tables_from_environment() -> Tables:
         return load_tables(Path(folder) if folder else None)
     except BmruError as exc:
         raise BmruError(f"{exc} ({TABLES_ENV})" if folder else str(exc)) from None
+
+
+def tables_for(window: Realisability, tables: Tables | None = None) -> Tables:
+    """The tables a network trained within ``window`` maps with: ``tables`` (``None``: the
+    package's). A network trained on a grid's levels is drawn only with tables that draw
+    those levels (another grid or operating point would draw other values than it runs):
+    without ``tables`` the package's tables of its grid (:data:`GRID_DIRS`).
+
+    Raises:
+        BmruError: ``tables`` that do not draw the window's levels, or no package tables
+            that do.
+    """
+    if window.weight_levels is None:
+        return tables or load_tables()
+    for candidate in [tables] if tables is not None else [load_tables(d) for d in GRID_DIRS]:
+        if _same_levels(window, realisability(candidate)):
+            return candidate
+    which = "these tables do not" if tables is not None else "no tables of the package"
+    raise BmruError(f"the network was trained on the levels of a grid {which} draw: map it "
+                    f"with the tables it was trained with ({TABLES_ENV})")
+
+
+def _same_levels(a: Realisability, b: Realisability) -> bool:
+    """Whether two windows hold the same levels, as far as float32 storage can tell."""
+    def close(x: object, y: object) -> bool:
+        if x is None or y is None:
+            return x is y
+        u, v = np.asarray(x, float), np.asarray(y, float)
+        return u.shape == v.shape and bool(np.allclose(u, v, rtol=_STORED, atol=0))
+
+    return all(close(getattr(a, k), getattr(b, k)) for k in
+               ("weight_levels", "bias_levels", "threshold_levels", "alpha_levels"))
 
 
 def _interp_rows(x: float, xp: np.ndarray, rows: np.ndarray) -> np.ndarray:

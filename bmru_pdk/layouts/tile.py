@@ -26,7 +26,7 @@ from bmru_pdk.circuits import builders
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.design import TileDesign, design, realise
-from bmru_pdk.circuits.mapping import load_tables
+from bmru_pdk.circuits.mapping import tables_for
 from bmru_pdk.circuits.model import Circuit
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
@@ -276,7 +276,8 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
 
     Args:
         checkpoint: The checkpoint, read once (:func:`~bmru_pdk.model.open_checkpoint`).
-        tables: Characterisation tables to map with (``None``: the package's).
+        tables: Characterisation tables to map with (``None``: the package's of the
+            network's grid, :func:`~bmru_pdk.circuits.mapping.tables_for`).
         max_devices: Largest tile to build, in transistors (refused before any work).
         aspect: Height : width the floorplan aims at, within :data:`ASPECTS`.
         source_rail: Draw the NMOS source rail: pin ``vsn`` (every NMOS mirror source, with
@@ -292,7 +293,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
     start = time.perf_counter()
     check_aspect(aspect)
     check_budget(checkpoint.meta.architecture, max_devices)
-    tables = tables or load_tables()
+    tables = tables_for(checkpoint.meta.realisability, tables)
     if tables.source_rail_v and not source_rail:
         raise BmruError(f"the tables were characterised with the NMOS sources on a "
                         f"{tables.source_rail_v:g} V rail, which this tile does not draw: "
