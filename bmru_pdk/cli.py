@@ -65,6 +65,9 @@ DrawRail = Annotated[bool, typer.Option(
     "--draw-rail", help="draw the NMOS source rail: every NMOS mirror source on pin vsn (a "
                         "metal4 ring of its own), bulks on vss; tie vsn to vss, or hold it up "
                         "to 1 V above it when hot")]
+DrawRailGenerator = Annotated[bool, typer.Option(
+    "--rail-generator", help="draw the rail's generator in the tile, a leakage servo that "
+                             "holds pin vsn, its set current in at pin iset (needs --draw-rail)")]
 MaxDevices = Annotated[int, typer.Option(
     help="refuse, before building, a network whose tile would exceed this many transistors")]
 Workers = Annotated[int | None, typer.Option(
@@ -516,9 +519,7 @@ def tile(
         help=f"height : width the floorplan aims at ({ASPECTS[0]:g}-{ASPECTS[1]:g}; the "
              "weight arrays are banded to suit)")] = ASPECT,
     draw_rail: DrawRail = False,
-    rail_generator: Annotated[bool, typer.Option(
-        help="draw the rail's generator in the tile, a leakage servo that holds pin vsn, "
-             "its set current in at pin iset (needs --draw-rail)")] = False,
+    rail_generator: DrawRailGenerator = False,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
     if rail_generator and not draw_rail:  # before the imports: a refusal costs nothing
@@ -553,10 +554,14 @@ def flow(
     force: Force = False,
     max_devices: MaxDevices = DEFAULT_MAX_DEVICES,
     draw_rail: DrawRail = False,
+    rail_generator: DrawRailGenerator = False,
 ) -> None:
     """The main job: tile -> official DRC -> LVS -> extracted netlist -> post-layout compare,
     with a report. Exit code 0 when DRC and LVS pass; the compare's targets are reported."""
+    if rail_generator and not draw_rail:  # before the imports: a refusal costs nothing
+        raise BmruError("--rail-generator holds the drawn rail: add --draw-rail")
     from bmru_pdk import flow as job
+    from bmru_pdk.circuits import RailGeneratorParams
     from bmru_pdk.executor import make_executor
     from bmru_pdk.model.bundled import bundled_checkpoint
     from bmru_pdk.model.checkpoint import open_checkpoint
@@ -577,7 +582,8 @@ def flow(
             result = job.run(ckpt, output, utterances, **_frame(frame_us),
                              executor=executor, progress=update, force=force,
                              max_devices=max_devices, sample=sample, pex=pex, tables=tables,
-                             source_rail=draw_rail)
+                             source_rail=draw_rail,
+                             rail_generator=RailGeneratorParams() if rail_generator else None)
     typer.echo(job.render_report(result.figures))
     typer.echo(f"files in {result.outdir}")
     if result.failed:

@@ -26,6 +26,7 @@ from bmru_pdk.fileio import output_dir
 
 if TYPE_CHECKING:
     from bmru_pdk.analyses.simulation import Extracted
+    from bmru_pdk.circuits.builders import RailGeneratorParams
     from bmru_pdk.circuits.characterize import Tables
     from bmru_pdk.executor import Executor
     from bmru_pdk.layouts.tile import TileBuild
@@ -168,6 +169,7 @@ def run(
     pex: bool = False,
     tables: Tables | None = None,
     source_rail: bool = False,
+    rail_generator: RailGeneratorParams | None = None,
 ) -> FlowResult:
     """Build the tile of ``checkpoint``, check it, extract it, compare it, report into ``outdir``.
 
@@ -186,8 +188,11 @@ def run(
             that netlist, with the device-only figures beside.
         tables: Characterisation tables to map with (``None``: the package's).
         source_rail: Draw the NMOS source rail (pin ``vsn``, held at 0 V in the compare).
+        rail_generator: Draw this generator of the rail in the tile (needs ``source_rail``):
+            in the compare it holds the rail, its set current on pin ``iset``.
     """
     from bmru_pdk.analyses import compare
+    from bmru_pdk.analyses import testbench as tb
     from bmru_pdk.layouts.tile import build_tile, write_tile
     from bmru_pdk.model.checkpoint import open_checkpoint
     from bmru_pdk.verification import drc, lvs
@@ -200,8 +205,8 @@ def run(
     outdir = Path(outdir)
     with output_dir(outdir, force=force) as tmp:
         report("tile", 0)
-        build = write_tile(build_tile(checkpoint, tables, max_devices,
-                                      source_rail=source_rail), tmp)
+        build = write_tile(build_tile(checkpoint, tables, max_devices, source_rail=source_rail,
+                                      rail_generator=rail_generator), tmp)
         gds = tmp / "tile.gds"
         report("tile", 1)
         report("DRC", 0)
@@ -228,7 +233,9 @@ def run(
             c = compare.compare_extracted(build, x, utterances, tmp / "compare",
                                           frame_s=frame_s,
                                           progress=lambda k, n: report("simulations", k, n),
-                                          executor=executor, sample=sample)
+                                          executor=executor, sample=sample,
+                                          condition=tb.NOMINAL if rail_generator is None
+                                          else tb.generated_rail(params=rail_generator))
             figures["compare_failed"] = c["failed"]
             if c["utterances"]:
                 figures["compare"] = {

@@ -118,6 +118,26 @@ def test_flow_checks_reports_and_compares_a_tile(flow_run: tuple[Path, flow.Flow
     assert not list(tmp_path.glob(".*part")) and not list(out.glob(".*part"))
 
 
+def test_flow_draws_and_compares_the_rail_generator(tmp_path: Path) -> None:
+    """``bmru flow --draw-rail --rail-generator``: the generator is drawn, checked with the
+    tile and holds the rail in the compare (at 27 °C on ground, so the tile keeps its model
+    in every frame, which the frames clear of the thresholds allow); without the drawn rail
+    the option is refused before anything is written."""
+    from bmru_pdk.circuits import RailGeneratorParams
+
+    ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "c.safetensors")
+    result = flow.run(ckpt, tmp_path / "flow", [Utterance("hand", 0, FRAMES)],
+                      source_rail=True, rail_generator=RailGeneratorParams())
+    f = result.figures
+    assert result.ok and f["tile"]["rail_generator"] and f["lvs"]["match"]
+    assert f["compare"]["ideal"]["state_agreement_per_layer"] == [1.0]
+    assert " iset " in f" {(tmp_path / 'flow' / 'tile.spice').read_text()} "
+    out = tmp_path / "refused"
+    proc = subprocess.run([sys.executable, "-m", "bmru_pdk", "flow", str(ckpt), "-o", str(out),
+                           "--rail-generator"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "add --draw-rail" in proc.stderr and not out.exists()
+
+
 def test_flow_json_keys_unchanged(flow_run: tuple[Path, flow.FlowResult]) -> None:
     tmp_path, _ = flow_run
     got = key_structure(json.loads((tmp_path / "flow" / "flow.json").read_text()))
