@@ -9,13 +9,23 @@ candidate computed from the inputs the hardware layer saw:
 - layer 0: a *knife edge* when the candidate is within 1 % of the current sourced into the
   summing node of a threshold, hardware above or below the model;
 - layer 1: *inherited* when the hardware-fed candidate explains the hardware's new state
-  (the static update from its previous state), *dynamic* otherwise (switching transients,
-  settling across the cascade).
+  (the static update from its previous state); otherwise a *knife edge* when that candidate
+  is within 1 % of the current sourced into the summing node of a threshold (a value a
+  little off in the tile flips it, and the cell holds the flip), *dynamic* when it is not
+  (switching transients, settling across the cascade).
 
 Also: the hardware's signed candidate error per layer-0 unit near its thresholds, and a
 bare cell's output overshoot at switch-on (alpha = 2 nA, step to 3 nA).
 
-    python benchmarks/bench_compare_errors.py [--n 50] [--workers 2]
+With ``--corner/--temp/--vdd`` the tile is simulated at that condition and held to its
+condition's twin (the values its drawing realises there, from tables characterised there),
+so what is left is what no table sees; with ``--pex`` on the netlist with parasitic
+capacitances; with ``--keeper`` every cell drawn with the keeper of its output switch's
+tail node (``CellParams.keeper``, which removes the overshoot); with
+``--checkpoint/--tables`` another network (``--out`` names the file).
+
+    python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
+        --vdd V] [--pex] [--keeper] [--checkpoint CKPT] [--tables DIR] [--out NAME.json]
 
 Writes ``benchmarks/results/compare_errors.json``.
 """
@@ -32,15 +42,17 @@ import numpy as np
 import provenance
 import torch
 
-from bmru_pdk.analyses import simulation
-from bmru_pdk.analyses.testbench import FRAME_S
+import bmru_pdk
+from bmru_pdk.analyses import compare, simulation
+from bmru_pdk.analyses.testbench import FRAME_S, Condition
 from bmru_pdk.circuits import builders, mapping
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.executor import make_executor
 from bmru_pdk.fileio import write_text
+from bmru_pdk.layouts.tile import build_tile, write_tile
 from bmru_pdk.model import samples
 from bmru_pdk.model.bundled import bundled_checkpoint
-from bmru_pdk.model.checkpoint import load_checkpoint
+from bmru_pdk.model.checkpoint import load_checkpoint, open_checkpoint
 from bmru_pdk.spice import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -66,14 +78,17 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
         c = np.maximum(h @ w.T + b, 0)
         src = h @ np.clip(w, 0, None).T + np.clip(b, 0, None)
         prev = np.vstack([s0[layer][None], s_hw[:-1]])
+        # how close each candidate is to a threshold, of the current sourced into the node
+        near = np.minimum(abs(c - hi), abs(c - lo)) / np.maximum(src, 1e-9)
         for t, j in onsets(s_hw, s_m):
             if layer == 0:
-                margin = min(abs(c[t, j] - hi[j]), abs(c[t, j] - lo[j])) / max(src[t, j], 1e-9)
-                kind = ("knife edge" if margin < KNIFE else "far from a threshold") + (
+                kind = ("knife edge" if near[t, j] < KNIFE else "far from a threshold") + (
                     ", hardware high" if s_hw[t, j] else ", hardware low")
             else:
                 static = 1.0 if c[t, j] >= hi[j] else (prev[t, j] if c[t, j] >= lo[j] else 0.0)
-                kind = "inherited" if static == s_hw[t, j] else "dynamic"
+                kind = "inherited" if static == s_hw[t, j] else (
+                    "knife edge" if near[t, j] < KNIFE else "dynamic") + (
+                    ", hardware high" if s_hw[t, j] else ", hardware low")
             key = f"layer {layer}: {kind}"
             counts[key] = counts.get(key, 0) + 1
         h = s_hw * p["alpha"].numpy()
@@ -93,16 +108,19 @@ def candidate_offsets(params: list[dict], runs: list[simulation.HardwareRun],
     return [round(float((c_hw - c_model)[near[:, j], j].mean()), 4) for j in range(len(lo))]
 
 
-def cell_overshoot() -> dict[str, float]:
-    """A bare cell (alpha 2, beta_lo 1.2, delta 0.8 nA): its output's peak and settled value
-    after its input steps from 0 to 3 nA."""
-    cell = builders.bmru_cell(mapping.cell_params(2.0, 1.2, 0.8))
-    bias = builders.bias_generator(builders.BiasParams(i_ref=ch.I_REF))
+def cell_overshoot(tables: ch.Tables, condition: Condition, keeper: bool) -> dict[str, float]:
+    """A bare cell (alpha 2, beta_lo 1.2, delta 0.8 nA) drawn with ``tables`` (and its
+    ``keeper``): its output's peak and settled value after its input steps from 0 to 3 nA,
+    at ``condition``."""
+    cell = builders.bmru_cell(mapping.cell_params(2.0, 1.2, 0.8, tables=tables).model_copy(
+        update={"unit": tables.unit, "keeper": keeper}))
+    bias = builders.bias_generator(builders.BiasParams(i_ref=ch.I_REF, unit=tables.unit))
     r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
                  f"iref vdd vbn {ch.spice_current(ch.I_REF)}\nxc in vbn out vdd vss {cell.name}\n"
                  f"iin in vss pwl(0 0 1m 0 1.01m {ch.spice_current(3.0)})\n"
-                 f"{ch.diode_load('out', 'out', 'nfet_03v3', ch.UNIT)}"
-                 "vdd vdd 0 1.8\nvss vss 0 0\n.tran 1u 5m\n")
+                 f"{ch.diode_load('out', 'out', 'nfet_03v3', tables.unit)}"
+                 f"vdd vdd 0 {condition.vdd_v}\nvss vss 0 0\n.tran 1u 5m\n",
+                 corner=condition.corner, temp_c=condition.temp_c)
     out = ch.to_units(r["i(vout)"][r["time"] > 1e-3])
     return {"peak_na": round(float(out.max()), 3), "settled_na": round(float(out[-1]), 3)}
 
@@ -111,19 +129,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50, help="utterances")
     parser.add_argument("--workers", type=int, default=None, help="local simulation workers")
+    parser.add_argument("--corner", default="typical", help="process corner")
+    parser.add_argument("--temp", type=float, default=27.0, help="temperature, °C")
+    parser.add_argument("--vdd", type=float, default=1.8, help="supply, V")
+    parser.add_argument("--pex", action="store_true", help="with parasitic capacitances")
+    parser.add_argument("--keeper", action="store_true",
+                        help="every cell with the keeper of its output switch's tail node")
+    parser.add_argument("--out", default="compare_errors.json", help="results file name")
+    provenance.network_options(parser)
     args = parser.parse_args()
 
-    ckpt = bundled_checkpoint()
+    ckpt = args.checkpoint or bundled_checkpoint()
     model = load_checkpoint(ckpt)
+    condition = Condition(args.corner, args.temp, args.vdd)
     utterances = samples.load_utterances(ckpt, None, args.n, "tuning")
     with tempfile.TemporaryDirectory() as tmp:
-        build, _x, sim = simulation.extracted_tile(ckpt, Path(tmp) / "tile")
+        bmru_pdk.PDK.activate()
+        build = write_tile(build_tile(open_checkpoint(ckpt), mapping.load_tables(args.tables)
+                                      if args.tables else None, keeper=args.keeper),
+                           Path(tmp) / "tile")
+        x = compare.extract_tile(build, Path(tmp), args.pex)
+        sim = simulation.sim_tile(build, x.devices, pex=x.pex)
+    twin = compare.condition_tables(build.tables, condition)
     with torch.no_grad():
-        params = simulation.realised_parameters(model, build.mapping)
+        params = simulation.realised_parameters(
+            model, build.mapping if twin is None else build.mapping_at(twin))
     s0 = [p["s0"].numpy() for p in params[:-1]]
     with make_executor(None, args.workers) as executor:
         runs = executor.map(partial(simulation.simulate_utterance, sim.netlist,
-                                    sim.decision_nets, s0, frame_s=FRAME_S, senses=sim.senses),
+                                    sim.decision_nets, s0, frame_s=FRAME_S, senses=sim.senses,
+                                    condition=condition),
                             [u.x_na for u in utterances])
     counts: dict[str, int] = {}
     for u, run in zip(utterances, runs, strict=True):
@@ -133,17 +168,19 @@ def main() -> None:
             counts[key] = counts.get(key, 0) + k
     figures = {"command": provenance.command(), **provenance.checkpoint(ckpt),
                "sample": "tuning", "utterances": len(utterances), "frame_s": FRAME_S,
+               "condition": condition.name, "held_to": "nominal model" if twin is None
+               else "condition twin", "pex": args.pex, "keeper": args.keeper,
                "onsets": dict(sorted(counts.items())),
                "layer0_candidate_offset_na": candidate_offsets(params, runs,
                                                                [u.x_na for u in utterances]),
-               "cell_switch_on": cell_overshoot()}
+               "cell_switch_on": cell_overshoot(build.tables, condition, args.keeper)}
     for key, k in figures["onsets"].items():
         print(f"{key}: {k}")
     print(f"layer-0 candidate offset near the thresholds, per unit: "
           f"{figures['layer0_candidate_offset_na']} nA")
     on = figures["cell_switch_on"]
     print(f"bare cell at switch-on: peak {on['peak_na']} nA, settled {on['settled_na']} nA")
-    write_text(RESULTS / "compare_errors.json", json.dumps(figures, indent=1) + "\n")
+    write_text(RESULTS / provenance.results_name(args.out), json.dumps(figures, indent=1) + "\n")
 
 
 if __name__ == "__main__":

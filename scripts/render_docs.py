@@ -540,6 +540,11 @@ def onsets(r: Results, prefix: str) -> int:
     return sum(v for k, v in r["onsets"].items() if k.startswith(prefix))
 
 
+@region("compare_errors_4gate_keeper_cold.table",
+        "compare_errors_4gate_keeper_fs-40_tuning.json")
+@region("compare_errors_4gate_keeper.table", "compare_errors_4gate_keeper_tuning.json")
+@region("compare_errors_4gate_cold.table", "compare_errors_4gate_fs-40_tuning.json")
+@region("compare_errors_4gate.table", "compare_errors_4gate_tuning.json")
 @region("compare_errors.table", "compare_errors.json")
 def compare_errors_table(r: Results) -> str:
     """Onsets of disagreement by kind (docs/codesign.md)."""
@@ -550,13 +555,25 @@ def compare_errors_table(r: Results) -> str:
          f"{o['layer 0: knife edge, hardware high']}, "
          f"low {o['layer 0: knife edge, hardware low']})"),
         ("layer 0: far from a threshold", str(onsets(r, "layer 0: far"))),
-        ("layer 1: inherited from layer 0", str(o["layer 1: inherited"])),
-        ("layer 1: dynamic (the hardware-fed candidate does not explain the state)",
-         f"**{o['layer 1: dynamic']}**"),
+        ("layer 1: inherited from layer 0", str(onsets(r, "layer 1: inherited"))),
+        ("layer 1: knife edges (the hardware-fed candidate within 1 % of a threshold)",
+         str(onsets(r, "layer 1: knife edge"))),
+        ("layer 1: dynamic (the hardware-fed candidate, not near a threshold, does not "
+         "explain the state)", f"**{onsets(r, 'layer 1: dynamic')}** (hardware high "
+         f"{o.get('layer 1: dynamic, hardware high', 0)}, "
+         f"low {o.get('layer 1: dynamic, hardware low', 0)})"),
     ]
     on = r["cell_switch_on"]
-    return (table(("onsets of disagreement", f"{r['utterances']} utterances"), rows)
-            + f"\n\nA bare cell switching on peaks at {on['peak_na']:.2f} units and settles at "
+    held = f", held to the {r['held_to']}" if r.field("held_to") else ""
+    where = f"{r['utterances']} utterances" + (f", {r['condition']}{held}"
+                                               if r.field("condition") else "") + (
+        ", with parasitic capacitances" if r.field("pex") else "")
+    at = f" of the tile's unit at {r['condition']}" if r.field("condition") else ""
+    if r.field("keeper"):
+        where += ", every cell with the keeper"
+        at += " with the keeper"
+    return (table(("onsets of disagreement", where), rows)
+            + f"\n\nA bare cell{at} switching on peaks at {on['peak_na']:.2f} units and settles at "
             f"{on['settled_na']:.2f} (overshoot {pct(on['peak_na'] / on['settled_na'] - 1, 0)} %)."
             + "\n\n" + caption(r))
 
@@ -1017,6 +1034,8 @@ def pvt_hotrail_table(r: Results, ground: Results) -> str:
     return rail_table(r, ground, "on ground")
 
 
+@region("pvt_4gate_levels_generator.table", "pvt_pex_4gate_levels_generator_tuning.json",
+        "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate_generator.table", "pvt_pex_4gate_generator_125C_tuning.json",
         "pvt_pex_4gate_tuning.json")
 @region("pvt_generator.table", "pvt_pex_generator_drawn.json", "pvt_pex.json")
@@ -1028,6 +1047,7 @@ def pvt_generator_table(r: Results, ground: Results) -> str:
     return rail_table(r, ground, "on ground")
 
 
+@region("pvt_4gate_levels_generator.targets", "pvt_pex_4gate_levels_generator_tuning.json")
 @region("pvt_generator.targets", "pvt_pex_generator_drawn.json")
 def pvt_generator_targets(r: Results) -> str:
     """The targets over the 17 conditions on the rail generator (docs/pvt.md)."""
@@ -2301,13 +2321,13 @@ def power_summary(power: Results, speed: Results) -> str:
 @region("compare_errors.summary", "compare_errors.json")
 def compare_errors_summary(r: Results) -> str:
     """The compare's remaining disagreements in one paragraph (docs/benchmarks.md)."""
-    o = r["onsets"]
     on = r["cell_switch_on"]
     return sentence(
         f"{r['utterances']} utterances: of {onsets(r, 'layer 0')} layer-0 onsets of "
         f"disagreement, {onsets(r, 'layer 0: knife edge')} are knife edges within 1 % of a "
         f"threshold; of {onsets(r, 'layer 1')} layer-1 onsets, "
-        f"{o['layer 1: inherited']} are inherited from layer 0 and {o['layer 1: dynamic']} "
+        f"{onsets(r, 'layer 1: inherited')} are inherited from layer 0, "
+        f"{onsets(r, 'layer 1: knife edge')} knife edges and {onsets(r, 'layer 1: dynamic')} "
         f"dynamic. A bare cell overshoots alpha by "
         f"{pct(on['peak_na'] / on['settled_na'] - 1, 0)} % at switch-on.", r)
 

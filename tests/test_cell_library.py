@@ -61,7 +61,7 @@ import pytest
 
 from bmru_pdk import PDK
 from bmru_pdk.cells import library, side_by_side
-from bmru_pdk.circuits import NFET, PFET, UNIT, Circuit, Pin, builders, mapping
+from bmru_pdk.circuits import NFET, PFET, UNIT, Circuit, Pin, UnitDevice, builders, mapping
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.layouts.tile import write_gds
@@ -153,6 +153,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
                                        "diode_gates": 4}),
     "unit_4gate": ("bmru_unit", {"r_thresh": 2.5, "r_width": 1.0, "r_gain": 1.25,
                                  "r_bias": 0.75, "diode_gates": 4}),
+    # the keeper of the output switch's tail node (PMOS MK, gate v0)
+    "cell_keeper_4gate": ("bmru_cell", {"r_thresh": 2.5, "r_width": 1.0, "r_gain": 2.0,
+                                        "diode_gates": 4, "keeper": True}),
 }
 # pins a case has no port for: a weight array's rail without any weight
 NO_PORT = {"weights_sinks_only": {"s1"}}
@@ -545,6 +548,47 @@ def test_extracted_cell_hysteresis_matches_the_model(tmp_path: Path) -> None:
     assert got.beta_hi == pytest.approx(beta_lo + delta, rel=0.05)
     assert got.beta_lo == pytest.approx(beta_lo, rel=0.05)
     assert got.alpha == pytest.approx(alpha, rel=0.05)
+
+
+def _overshoot(cell: Circuit, unit: UnitDevice) -> float:
+    """How far ``cell``'s output peaks above its settled value after its input steps from 0
+    to 3 units (of its settled value), its bias generator and load of ``unit`` devices."""
+    bias = builders.bias_generator(builders.BiasParams(i_ref=ch.I_REF, unit=unit))
+    r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
+                 f"iref vdd vbn {ch.spice_current(ch.I_REF)}\nxc in vbn out vdd vss {cell.name}\n"
+                 f"iin in vss pwl(0 0 1m 0 1.01m {ch.spice_current(3.0)})\n"
+                 f"{ch.diode_load('out', 'out', NFET, unit)}vdd vdd 0 1.8\nvss vss 0 0\n"
+                 ".tran 1u 5m\n")
+    out = ch.to_units(r["i(vout)"][r["time"] > 1e-3])
+    return float(out.max() / out[-1] - 1)
+
+
+def test_extracted_cell_with_keeper_switches_on_without_overshoot(tmp_path: Path) -> None:
+    """Without its keeper the output switch's tail node sits on ground while the cell is OFF,
+    and switching on lifts it (~1 V, tens of fF) with charge drawn through the output's
+    diode: the output peaks a third above alpha. With it the node is held up and falls to
+    its ON voltage through I_gain's own mirror: what reaches the diode is only the switch's
+    gate-drain coupling of the decision node's swing (~1 fC), so the peak stays within a tenth
+    of alpha. While ON the keeper is off (its gate at the decision node, near VDD): beta_hi
+    and alpha stay the cell's within the hysteresis test's 5 %. Falling, the decision node
+    sags through the lower end of the hold band before it flips, and the keeper takes I_gain
+    from the switch once it sags below VDD - |Vtp|, where the switch alone would carry it
+    down to its tail's floor: the output turns off sooner, so beta_lo read at the output does
+    not fall (a keeper cell needs tables of its own)."""
+    unit = UNIT.model_copy(update={"diode_gates": 4})
+    p = builders.CellParams(r_thresh=2.5, r_width=1.0, r_gain=2.0, unit=unit)
+    kept = p.model_copy(update={"keeper": True})
+    layout = library.bmru_cell(2.5, 1.0, 2.0, diode_gates=4, keeper=True)
+    with_keeper = extracted(layout, builders.bmru_cell(kept), tmp_path)
+    without = extracted(library.bmru_cell(2.5, 1.0, 2.0, diode_gates=4),
+                        builders.bmru_cell(p), tmp_path)
+    assert _overshoot(with_keeper, unit) < 0.1
+    assert _overshoot(without, unit) > 0.2
+    got, ref = (ch.measure_cell(c, 5.0, unit=unit) for c in (with_keeper, without))
+    assert got is not None and ref is not None
+    for name in ("beta_hi", "alpha"):
+        assert getattr(got, name) == pytest.approx(getattr(ref, name), rel=0.05), name
+    assert got.beta_lo >= ref.beta_lo
 
 
 def test_extracted_cell_without_feedback_has_no_hysteresis(tmp_path: Path) -> None:

@@ -420,6 +420,26 @@ def test_four_gate_tile_realises_the_values_it_was_trained_as(
     assert worst(off, cell) > 0.01 and worst(off, mirrors) > spread + 0.01
 
 
+def test_a_tile_with_keepers_draws_one_per_cell_and_is_lvs_clean(
+        four_gate: tuple[Path, Tables], tmp_path: Path) -> None:
+    """``keeper=True`` draws the keeper of the output switch's tail node in every cell, and
+    LVS tells it from the tile without (the negative: the same layout against the schematic
+    with no keeper)."""
+    from bmru_pdk.layouts.tile import write_tile
+
+    path, tables = four_gate
+    kept = write_tile(build_tile(open_checkpoint(path), tables, keeper=True), tmp_path / "kept")
+    keepers = [d for d in kept.design.circuit.flat_devices() if d.name.endswith(".MK")]
+    assert len(keepers) == 2 * 3  # two layers of three units
+    schematic = (kept.outdir / "tile.spice").read_text()
+    assert lvs.run(kept.outdir / "tile.gds", kept.outdir / "tile.spice").match
+    without = tmp_path / "without_keepers.spice"
+    without.write_text("\n".join(ln for ln in schematic.splitlines()
+                                 if not ln.startswith("XMK ")) + "\n")
+    assert without.read_text() != schematic
+    assert not lvs.run(kept.outdir / "tile.gds", without).match
+
+
 def test_a_network_trained_on_a_grid_is_drawn_with_that_grids_tables(
         four_gate: tuple[Path, Tables]) -> None:
     """A network trained on the levels of the package's 4-gate tables is drawn on them

@@ -120,7 +120,7 @@ def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], 
 @gf.cell
 def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
               unit_um: float = UNIT.w, diode_gates: int = 1,
-              source_rail: bool = False) -> gf.Component:
+              source_rail: bool = False, keeper: bool = False) -> gf.Component:
     """The hysteretic FQ-BMRU cell (9 transistors, input diode, output copy).
 
     Ports: ``in`` (candidate current, sourced), ``vbn``, ``out``, ``vdd``, ``vss`` (and
@@ -135,10 +135,12 @@ def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
             gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
+        keeper: draw the keeper of the output switch's tail node, ``MK``
+            (:class:`~bmru_pdk.circuits.builders.CellParams`).
     """
     return circuit_layout(builders.bmru_cell(builders.CellParams(
         r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=_unit(unit_um, diode_gates),
-        source_rail=source_rail)))
+        source_rail=source_rail, keeper=keeper)))
 
 
 @gf.cell
@@ -216,7 +218,7 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
 @gf.cell
 def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
               r_bias: float = 0.0, unit_um: float = UNIT.w, diode_gates: int = 1,
-              source_rail: bool = False
+              source_rail: bool = False, keeper: bool = False
               ) -> gf.Component:
     """BMRU unit: summing node with ReLU, bias transistor and cell.
 
@@ -232,7 +234,10 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
             gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
+        keeper: draw the cell's keeper of its output switch's tail node
+            (:class:`~bmru_pdk.circuits.builders.CellParams`).
     """
     cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
-                               unit=_unit(unit_um, diode_gates), source_rail=source_rail)
+                               unit=_unit(unit_um, diode_gates), source_rail=source_rail,
+                               keeper=keeper)
     return circuit_layout(builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias)))

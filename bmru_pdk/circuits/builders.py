@@ -42,21 +42,27 @@ class _Params(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     def digest(self) -> str:
-        """Six hex digits identifying these parameters (default circuit names); a
-        ``source_rail`` left unset is left out, so circuits drawn before it keep their names."""
-        return hashlib.sha1(self.model_dump_json(exclude=self._unset_rail()).encode()
+        """Six hex digits identifying these parameters (default circuit names); an option
+        left unset (:data:`_OPTIONS`) is left out, so circuits drawn before it keep their
+        names."""
+        return hashlib.sha1(self.model_dump_json(exclude=self._unset_options()).encode()
                             ).hexdigest()[:6]
 
-    def _unset_rail(self) -> dict:
-        """Pydantic's ``exclude`` for every ``source_rail=False``, nested ones included."""
+    def _unset_options(self) -> dict:
+        """Pydantic's ``exclude`` for every option of :data:`_OPTIONS` left False, nested
+        ones included."""
         out: dict = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name == "source_rail" and not value:
+            if name in _OPTIONS and not value:
                 out[name] = True
-            elif isinstance(value, _Params) and (inner := value._unset_rail()):
+            elif isinstance(value, _Params) and (inner := value._unset_options()):
                 out[name] = inner
         return out
+
+
+# drawing options added after circuits were named: off, they leave a name as it was
+_OPTIONS = ("source_rail", "keeper")
 
 
 def _rail(kind: MosKind) -> str:
@@ -286,6 +292,10 @@ class CellParams(_Params):
         unit: unit device of the mirrors.
         switch: size of the switches ``M3``, ``M6`` (gate on the decision node).
         source_rail: every NMOS mirror source on pin ``vsn`` (bulks stay on ``vss``).
+        keeper: hold the output switch's tail node ``tg`` up while the cell is OFF: PMOS
+            ``MK`` (switch size, gate ``v0``) then sources I_gain, so switching on draws no
+            charge to lift ``tg`` through the output's diode ``M4`` (the output's overshoot
+            at switch-on); it costs I_gain's current while OFF.
         name: circuit name; default ``bmru_cell_<digest>``.
     """
 
@@ -295,6 +305,7 @@ class CellParams(_Params):
     unit: UnitDevice = UNIT
     switch: UnitDevice = SWITCH
     source_rail: bool = False
+    keeper: bool = False
     name: str | None = None
 
     @model_validator(mode="after")
@@ -340,6 +351,9 @@ def bmru_cell(p: CellParams) -> Circuit:
         _mos("M9", PFET, "v0", "vfb", 1.0, u),
         _mos("MOUT", PFET, "out", "vpo", 1.0, u),
     ]
+    if p.keeper:
+        devices.append(Device(name="MK", kind=PFET, w=sw.w, l=sw.l, d="tg", g="v0", s="vdd",
+                              b="vdd"))
     pins = [*CELL_PINS, VSN] if rail else CELL_PINS
     return Circuit(name=p.name or f"bmru_cell_{p.digest()}", pins=pins, devices=devices,
                    doc="hysteretic FQ-BMRU cell")

@@ -164,7 +164,8 @@ GENERATED_VSN = Pin(name=VSN.name, role="analog", signal="voltage",
 
 def design(checkpoint: Checkpoint, tables: Tables | None = None,
            source_rail: bool = False,
-           rail_generator: builders.RailGeneratorParams | None = None) -> TileDesign:
+           rail_generator: builders.RailGeneratorParams | None = None,
+           keeper: bool = False) -> TileDesign:
     """The tile of a checkpoint, every learned parameter mapped to one device.
 
     Args:
@@ -178,6 +179,8 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
             current copied from the reference, whose diode sits on the rail, would fall
             whenever the rail rises (its gate line charging from the reference) and let
             the servo lift the rail further (docs/corners.md, "The rail generator drawn").
+        keeper: Draw every cell with the keeper of its output switch's tail node
+            (:class:`~bmru_pdk.circuits.builders.CellParams`).
 
     Raises:
         BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise
@@ -211,10 +214,11 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
                 raise BmruError(f"layers.{l} unit {j}: {exc}") from None
             c = up.cell
             settings = {"r_thresh": c.r_thresh, "r_width": c.r_width, "r_gain": c.r_gain,
-                        "r_bias": round(up.r_bias, 5)}
+                        "r_bias": round(up.r_bias, 5)} | ({"keeper": True} if keeper else {})
             params = builders.UnitParams(
                 cell=builders.CellParams(r_thresh=c.r_thresh, r_width=c.r_width,
-                                         r_gain=c.r_gain, unit=unit, source_rail=source_rail),
+                                         r_gain=c.r_gain, unit=unit, source_rail=source_rail,
+                                         keeper=keeper),
                 r_bias=settings["r_bias"])
             circuit = builders.bmru_unit(params)
             units.append(Part(n.unit(l, j), params, settings | _common(unit, source_rail),

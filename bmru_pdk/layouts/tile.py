@@ -271,7 +271,8 @@ def _mapping_csv(rows: list[dict]) -> str:
 def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
                max_devices: int = DEFAULT_MAX_DEVICES, aspect: float = ASPECT,
                source_rail: bool = False,
-               rail_generator: builders.RailGeneratorParams | None = None) -> TileBuild:
+               rail_generator: builders.RailGeneratorParams | None = None,
+               keeper: bool = False) -> TileBuild:
     """Design and lay out the tile of ``checkpoint``.
 
     Args:
@@ -283,6 +284,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         source_rail: Draw the NMOS source rail: pin ``vsn`` (every NMOS mirror source, with
             a metal4 ring between ``vss``'s and ``vdd``'s), bulks on ``vss``.
         rail_generator: Draw this generator of the rail in the tile (needs ``source_rail``).
+        keeper: Draw every cell with the keeper of its output switch's tail node.
 
     Raises:
         BmruError: a network too large to build, a parameter the mirrors cannot realise, an
@@ -298,7 +300,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         raise BmruError(f"the tables were characterised with the NMOS sources on a "
                         f"{tables.source_rail_v:g} V rail, which this tile does not draw: "
                         "draw it (--draw-rail) or map with tables made on ground")
-    tile = design(checkpoint, tables, source_rail, rail_generator)
+    tile = design(checkpoint, tables, source_rail, rail_generator, keeper)
     return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect),
                      time.perf_counter() - start)
 
@@ -333,7 +335,8 @@ def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os
                force: bool = False, max_devices: int = DEFAULT_MAX_DEVICES,
                tables: Tables | None = None, aspect: float = ASPECT,
                source_rail: bool = False,
-               rail_generator: builders.RailGeneratorParams | None = None) -> TileBuild:
+               rail_generator: builders.RailGeneratorParams | None = None,
+               keeper: bool = False) -> TileBuild:
     """The ``bmru tile`` job: read the checkpoint, build its tile, write it into ``outdir``.
 
     The cheap refusals come first: a bad checkpoint, a network over ``max_devices``, an
