@@ -13,7 +13,8 @@ candidate computed from the inputs the hardware layer saw:
   is within 1 % of the current sourced into the summing node of a threshold (a value a
   little off in the tile flips it, and the cell holds the flip), *dynamic* when it is not
   (switching transients, settling across the cascade); each dynamic onset is also counted
-  by how many layer-0 units switched into its frame (0, 1, 2 or more).
+  by how many layer-0 units switched into its frame (0, 1, 2 or more), beside every frame
+  counted the same way (how often each happens at all).
 
 Also: the hardware's signed candidate error per layer-0 unit near its thresholds, and a
 bare cell's output overshoot at switch-on (alpha = 2 nA, step to 3 nA).
@@ -67,14 +68,20 @@ def onsets(hw: np.ndarray, model: np.ndarray) -> list[tuple[int, int]]:
     return [(int(t), int(j)) for t, j in zip(*np.nonzero(bad & ~prev), strict=True)]
 
 
+def layer0_switches(run: simulation.HardwareRun, s0: list[np.ndarray]) -> np.ndarray:
+    """Per frame, ``"0"``, ``"1"`` or ``"2+"``: how many layer-0 units switched into it."""
+    switched = (run.states[0] != np.vstack([s0[0][None], run.states[0][:-1]])).sum(1)
+    return np.array(("0", "1", "2+"))[np.minimum(switched, 2)]
+
+
 def classify(params: list[dict], run: simulation.HardwareRun, model_states: list[np.ndarray],
              x_na: np.ndarray, s0: list[np.ndarray]) -> tuple[dict[str, int], dict[str, int]]:
     """Counts of each kind of onset in one utterance, and of layer 1's dynamic onsets by
-    how many layer-0 units switched into their frame (``"0"``, ``"1"``, ``"2+"``)."""
+    how many layer-0 units switched into their frame (:func:`layer0_switches`)."""
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
     # none switched rules out layer 0's switching (an overshoot, a race of two) as the cause
-    switched = (run.states[0] != np.vstack([s0[0][None], run.states[0][:-1]])).sum(1)
+    switched = layer0_switches(run, s0)
     h = x_na
     for layer, (p, s_hw, s_m) in enumerate(zip(params[:-1], run.states, model_states,
                                                strict=True)):
@@ -97,8 +104,7 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
             key = f"layer {layer}: {kind}"
             counts[key] = counts.get(key, 0) + 1
             if layer and kind.startswith("dynamic"):
-                n = ("0", "1", "2+")[min(int(switched[t]), 2)]
-                by_switches[n] = by_switches.get(n, 0) + 1
+                by_switches[str(switched[t])] = by_switches.get(str(switched[t]), 0) + 1
         h = s_hw * p["alpha"].numpy()
     return counts, by_switches
 
@@ -170,11 +176,14 @@ def main() -> None:
                             [u.x_na for u in utterances])
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
+    frames: dict[str, int] = {}  # every frame, by the layer-0 units that switched into it
     for u, run in zip(utterances, runs, strict=True):
         x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
         states, _ = simulation.model_run(model, params, x_in)
         one, switches = classify(params, run, [s[1:] for s in states], u.x_na, s0)
-        for total, part in ((counts, one), (by_switches, switches)):
+        kinds, n = np.unique(layer0_switches(run, s0), return_counts=True)
+        for total, part in ((counts, one), (by_switches, switches),
+                            (frames, dict(zip(kinds.tolist(), n.tolist(), strict=True)))):
             for key, k in part.items():
                 total[key] = total.get(key, 0) + k
     figures = {"command": provenance.command(), **provenance.checkpoint(ckpt),
@@ -183,12 +192,14 @@ def main() -> None:
                else "condition twin", "pex": args.pex, "keeper": args.keeper,
                "onsets": dict(sorted(counts.items())),
                "layer1_dynamic_by_layer0_switches": dict(sorted(by_switches.items())),
+               "frames_by_layer0_switches": dict(sorted(frames.items())),
                "layer0_candidate_offset_na": candidate_offsets(params, runs,
                                                                [u.x_na for u in utterances]),
                "cell_switch_on": cell_overshoot(build.tables, condition, args.keeper)}
     for key, k in figures["onsets"].items():
         print(f"{key}: {k}")
-    print(f"layer-1 dynamic onsets by layer-0 units switching into their frame: {by_switches}")
+    print(f"layer-1 dynamic onsets by layer-0 units switching into their frame: {by_switches} "
+          f"(frames: {frames})")
     print(f"layer-0 candidate offset near the thresholds, per unit: "
           f"{figures['layer0_candidate_offset_na']} nA")
     on = figures["cell_switch_on"]

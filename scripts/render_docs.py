@@ -572,11 +572,13 @@ def compare_errors_table(r: Results) -> str:
     if r.field("keeper"):
         where += ", every cell with the keeper"
         at += " with the keeper"
-    split = r.field("layer1_dynamic_by_layer0_switches")
+    split, frames = (r.field(k) for k in ("layer1_dynamic_by_layer0_switches",
+                                          "frames_by_layer0_switches"))
     if split is not None:
+        keys = ("0", "1", "2+")
+        of = f" (of {' / '.join(str(frames.get(k, 0)) for k in keys)} frames)" if frames else ""
         rows.append(("layer 1 dynamic, by layer-0 units switching into the frame: none / "
-                     "one / two or more", " / ".join(str(split.get(k, 0))
-                                                     for k in ("0", "1", "2+"))))
+                     "one / two or more", " / ".join(str(split.get(k, 0)) for k in keys) + of))
     return (table(("onsets of disagreement", where), rows)
             + f"\n\nA bare cell{at} switching on peaks at {on['peak_na']:.2f} units and settles at "
             f"{on['settled_na']:.2f} (overshoot {pct(on['peak_na'] / on['settled_na'] - 1, 0)} %)."

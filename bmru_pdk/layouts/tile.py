@@ -288,9 +288,9 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
 
     Raises:
         BmruError: a network too large to build, a parameter the mirrors cannot realise, an
-            aspect ratio out of range, tables made on an NMOS source rail for a tile
-            that does not draw one (its NMOS sources are on vss), or a generator without
-            the rail.
+            aspect ratio out of range, tables that do not draw the levels the network was
+            trained on, tables made on an NMOS source rail for a tile that does not draw
+            one (its NMOS sources are on vss), or a generator without the rail.
     """
     start = time.perf_counter()
     check_aspect(aspect)
