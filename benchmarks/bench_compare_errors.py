@@ -55,7 +55,6 @@ from bmru_pdk.layouts.tile import build_tile, write_tile
 from bmru_pdk.model import samples
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import load_checkpoint, open_checkpoint
-from bmru_pdk.spice import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KNIFE = 0.01  # of the sourced current
@@ -128,15 +127,10 @@ def cell_overshoot(tables: ch.Tables, condition: Condition, keeper: bool) -> dic
     at ``condition``."""
     cell = builders.bmru_cell(mapping.cell_params(2.0, 1.2, 0.8, tables=tables).model_copy(
         update={"unit": tables.unit, "keeper": keeper}))
-    bias = builders.bias_generator(builders.BiasParams(i_ref=ch.I_REF, unit=tables.unit))
-    r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
-                 f"iref vdd vbn {ch.spice_current(ch.I_REF)}\nxc in vbn out vdd vss {cell.name}\n"
-                 f"iin in vss pwl(0 0 1m 0 1.01m {ch.spice_current(3.0)})\n"
-                 f"{ch.diode_load('out', 'out', 'nfet_03v3', tables.unit)}"
-                 f"vdd vdd 0 {condition.vdd_v}\nvss vss 0 0\n.tran 1u 5m\n",
-                 corner=condition.corner, temp_c=condition.temp_c)
-    out = ch.to_units(r["i(vout)"][r["time"] > 1e-3])
-    return {"peak_na": round(float(out.max()), 3), "settled_na": round(float(out[-1]), 3)}
+    peak, settled = ch.measure_switch_on(cell, corner=condition.corner,
+                                         temp_c=condition.temp_c, vdd_v=condition.vdd_v,
+                                         unit=tables.unit)
+    return {"peak_na": round(peak, 3), "settled_na": round(settled, 3)}
 
 
 def main() -> None:

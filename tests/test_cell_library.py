@@ -552,15 +552,9 @@ def test_extracted_cell_hysteresis_matches_the_model(tmp_path: Path) -> None:
 
 def _overshoot(cell: Circuit, unit: UnitDevice) -> float:
     """How far ``cell``'s output peaks above its settled value after its input steps from 0
-    to 3 units (of its settled value), its bias generator and load of ``unit`` devices."""
-    bias = builders.bias_generator(builders.BiasParams(i_ref=ch.I_REF, unit=unit))
-    r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
-                 f"iref vdd vbn {ch.spice_current(ch.I_REF)}\nxc in vbn out vdd vss {cell.name}\n"
-                 f"iin in vss pwl(0 0 1m 0 1.01m {ch.spice_current(3.0)})\n"
-                 f"{ch.diode_load('out', 'out', NFET, unit)}vdd vdd 0 1.8\nvss vss 0 0\n"
-                 ".tran 1u 5m\n")
-    out = ch.to_units(r["i(vout)"][r["time"] > 1e-3])
-    return float(out.max() / out[-1] - 1)
+    to 3 units (of its settled value)."""
+    peak, settled = ch.measure_switch_on(cell, unit=unit)
+    return peak / settled - 1
 
 
 def test_extracted_cell_with_keeper_switches_on_without_overshoot(tmp_path: Path) -> None:

@@ -336,6 +336,22 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
     return CellPoint(beta_hi=up, beta_lo=down, alpha=alpha, i_vdd_off=i_off, i_vdd_on=i_on)
 
 
+def measure_switch_on(cell: Circuit, top: float = 3.0, *, corner: str = "typical",
+                      temp_c: float = 27.0, vdd_v: float = VDD,
+                      unit: UnitDevice = UNIT) -> tuple[float, float]:
+    """A cell's output (units) at its peak and settled, after its input steps from 0 to
+    ``top`` units at 1 ms: bias generator and output load of ``unit`` devices, as
+    :func:`cell_bench`'s. How far the peak overshoots alpha is what a next layer can latch."""
+    bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit))
+    r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
+                 f"iref vdd vbn {spice_current(I_REF)}\nxc in vbn out vdd vss {cell.name}\n"
+                 f"iin in vss pwl(0 0 1m 0 1.01m {spice_current(top)})\n"
+                 f"{diode_load('out', 'out', NFET, unit)}{_supplies(vdd_v)}.tran 1u 5m\n",
+                 corner=corner, temp_c=temp_c)
+    out = to_units(r["i(vout)"][r["time"] > 1e-3])
+    return float(out.max()), float(out[-1])
+
+
 def measure_mismatch(kind: MosKind, unit: UnitDevice = UNIT, n: int = MC_SAMPLES,
                      i_in: float = I_REF) -> float:
     """Sigma of the gain of ``n`` independent 1:1 unit mirrors, statistical mismatch on."""
