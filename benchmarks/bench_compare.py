@@ -2,7 +2,8 @@
 parasitics and device-only, with 95 % intervals.
 
 Usage: ``python benchmarks/bench_compare.py [--n 200] [--sample sealed] [--workers W |
---scheduler ADDR]``. Prints the figures and writes
+--scheduler ADDR] [--draw-rail [--rail-generator]]`` (the rail flags as ``bmru compare``'s:
+``make run`` draws the tile with both). Prints the figures and writes
 ``benchmarks/results/compare_<sample>.json`` (the compare's ``compare.json`` without the
 per-utterance rows). About 5.4 s per simulation with
 parasitics, two simulations per utterance (with and without them).
@@ -42,16 +43,19 @@ def main() -> None:
                         help="the headline figures come from the sealed sample")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    provenance.rail_options(parser)
     args = parser.parse_args()
+    rail = provenance.nominal_rail(parser, args)
     bmru_pdk.PDK.activate()
     checkpoint = bundled_checkpoint()
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as ex, tempfile.TemporaryDirectory() as tmp:
         utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
         f = compare.compare(checkpoint, utterances, Path(tmp) / "out", executor=ex,
-                            sample=args.sample, pex=True,
+                            sample=args.sample, pex=True, **rail,
                             progress=lambda k, total: print(f"{k}/{total}", end="\r"))
     f = {"command": provenance.command(), **provenance.checkpoint(checkpoint),
+         "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
          **{k: v for k, v in f.items() if k != "per_utterance"}}
     f["seconds"] = round(time.perf_counter() - start, 1)
     print(_line("with parasitics", f["ideal"], f["utterances"]))

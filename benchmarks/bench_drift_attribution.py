@@ -46,7 +46,7 @@ from bench_corners import CONDITIONS
 
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.circuits import design, names
-from bmru_pdk.circuits.mapping import load_tables, tables_from_environment
+from bmru_pdk.circuits.mapping import tables_for
 from bmru_pdk.circuits.model import PFET, Device
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import write_text
@@ -128,7 +128,7 @@ def main() -> None:
     checkpoint = open_checkpoint(path)
     model = checkpoint.model()
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=SAMPLE)
-    tables = load_tables(args.tables) if args.tables else tables_from_environment()
+    tables = tables_for(checkpoint.meta.realisability, provenance.tables(args))
     tile = design.design(checkpoint, tables)
     params = checkpoint.circuit_parameters()
     devices = {d.name: d for d in tile.circuit.flat_devices()}

@@ -4,7 +4,8 @@ accuracy against the model's, over dies of the gf180 models' statistical mismatc
 ngspice seed per die, the same die in every bench).
 
 Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 20] [--sample sealed]
-[--workers W | --scheduler ADDR] [--checkpoint CKPT --tables DIR] [--out NAME]``. Prints
+[--workers W | --scheduler ADDR] [--checkpoint CKPT --tables DIR] [--draw-rail
+[--rail-generator]] [--out NAME]`` (the rail flags as ``bmru compare``'s). Prints
 the distribution and writes ``benchmarks/results/montecarlo.json`` and ``montecarlo.png``
 (or ``NAME.json`` / ``.png``; ``--checkpoint`` / ``--tables``: another network mapped with
 other tables, a grid of D-gate diodes for one trained for it): (seeds + 1) x n simulations of
@@ -31,10 +32,12 @@ from bmru_pdk.model import bundled_checkpoint, samples
 RESULTS = Path(__file__).parent / "results"
 
 
-def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace, dict]:
+def run_dies(doc: str, engine: Callable[..., dict], rails: bool = False
+             ) -> tuple[argparse.Namespace, dict]:
     """Parse the dies' command line and run ``engine`` (``montecarlo.run`` or ``twin.run``)
     on the checkpoint's utterances (the bundled one's by default) through the chosen
-    executor."""
+    executor; ``rails``: the engine takes ``source_rail`` and ``condition``, and the command
+    line the rail flags."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
     parser.add_argument("--n", type=int, default=20, help="utterances (>= 20: one "
@@ -45,7 +48,10 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
     provenance.network_options(parser)
     parser.add_argument("--out", type=provenance.results_name, default=None,
                         help="results file name without extension")
+    if rails:
+        provenance.rail_options(parser)
     args = parser.parse_args()
+    rail = provenance.nominal_rail(parser, args) if rails else {}
     checkpoint = args.checkpoint or bundled_checkpoint()
     utterances = samples.load_utterances(checkpoint, None, args.n, args.sample)
     start = time.perf_counter()
@@ -53,14 +59,14 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
         result = engine(checkpoint, utterances, list(range(1, args.seeds + 1)),
                         progress=lambda done, total: print(f"{done}/{total}", end="\r"),
                         executor=executor,
-                        tables=load_tables(args.tables) if args.tables else None)
+                        tables=load_tables(args.tables) if args.tables else None, **rail)
     seconds = round(time.perf_counter() - start, 1)
     return args, ({"command": provenance.command()} | result
                   | {"sample": args.sample, "seconds": seconds})
 
 
 def main() -> None:
-    args, result = run_dies(__doc__, montecarlo.run)
+    args, result = run_dies(__doc__, montecarlo.run, rails=True)
     s = result["summary"]
     print(f"{args.seeds} seeds x {len(result['utterances'])} utterances ({s['samples']} samples), "
           f"{result['seconds']} s")

@@ -7,6 +7,10 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bmru_pdk.circuits.characterize import Tables
 
 
 def command() -> str:
@@ -37,3 +41,32 @@ def network_options(parser: argparse.ArgumentParser) -> None:
                         help="the network (default the bundled one)")
     parser.add_argument("--tables", type=Path, default=None,
                         help="tables to map with (default the package's)")
+
+
+def tables(args: argparse.Namespace) -> Tables | None:
+    """The tables ``--tables`` names, else those ``BMRU_TABLES`` names, else ``None`` (the
+    package's tables of the network's grid: :func:`bmru_pdk.circuits.mapping.tables_for`)."""
+    from bmru_pdk.circuits.mapping import TABLES_ENV, load_tables, tables_from_environment
+
+    if args.tables:
+        return load_tables(args.tables)
+    return tables_from_environment() if os.environ.get(TABLES_ENV) else None
+
+
+def rail_options(parser: argparse.ArgumentParser) -> None:
+    """``--draw-rail`` and ``--rail-generator``, as ``bmru compare``'s: the tile as
+    ``make run`` draws it."""
+    parser.add_argument("--draw-rail", action="store_true",
+                        help="draw the NMOS source rail (pin vsn)")
+    parser.add_argument("--rail-generator", action="store_true",
+                        help="hold the drawn rail with the rail generator drawn in the tile")
+
+
+def nominal_rail(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
+    """The ``source_rail`` and typical-27 °C ``condition`` the rail options ask for."""
+    from bmru_pdk.analyses import testbench as tb
+
+    if args.rail_generator and not args.draw_rail:
+        parser.error("--rail-generator holds the drawn rail: add --draw-rail")
+    return {"source_rail": args.draw_rail,
+            "condition": tb.generated_rail() if args.rail_generator else tb.NOMINAL}

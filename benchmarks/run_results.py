@@ -17,7 +17,8 @@ import provenance
 from bmru_pdk.fileio import write_text
 
 RESULTS = Path(__file__).parent / "results"
-COMMAND = "make run  (bmru flow -o build/flow: bundled checkpoint, 50 utterances, with parasitics)"
+COMMAND = ("make run  (bmru flow -o build/flow --draw-rail --rail-generator: bundled checkpoint, "
+           "50 utterances, with parasitics)")
 
 
 def summary(flow: dict) -> dict:

@@ -150,9 +150,10 @@ def _compare_rows(c: dict) -> list[tuple[str, str]]:
          "; ".join(f"{w['name']} " + "/".join(pct(a) for a in w["state_agreement"])
                    for w in c["worst"][:3])),
         ("agreement targets (not a pass/fail of the flow)", verdict),
-        # 17 conditions x 20 utterances take ~15 min: a benchmark, not every flow run
+        # 17 conditions x 10 utterances with parasitics take ~25 min: a benchmark, not every
+        # flow run
         ("PVT (corners, -40/27/125 °C, VDD ±10 %)",
-         "python benchmarks/bench_pvt.py --pex -> benchmarks/results/pvt_pex.json, docs/pvt.md"),
+         "python benchmarks/bench_pvt.py --pex --draw-rail --rail-generator (docs/pvt.md)"),
     ]
 
 

@@ -2,7 +2,8 @@
 drawn by KLayout's headless ``LayoutView``.
 
 Run: ``.venv/bin/python scripts/render_tile.py [GDS] [-o PNG]``. Without ``GDS`` it builds the
-bundled checkpoint's tile and writes ``docs/img/tile_d4.png``.
+bundled checkpoint's tile as ``make run`` draws it (the NMOS source rail and its generator)
+and writes ``docs/img/tile_d4.png``.
 """
 
 from __future__ import annotations
@@ -73,11 +74,13 @@ def main() -> int:
         gds = args.gds
         if gds is None:
             import bmru_pdk
+            from bmru_pdk.circuits.builders import RailGeneratorParams
             from bmru_pdk.layouts.tile import tile_files
             from bmru_pdk.model.bundled import bundled_checkpoint
 
             bmru_pdk.PDK.activate()
-            gds = tile_files(bundled_checkpoint(), Path(tmp) / "tile").outdir / "tile.gds"
+            gds = tile_files(bundled_checkpoint(), Path(tmp) / "tile", source_rail=True,
+                             rail_generator=RailGeneratorParams()).outdir / "tile.gds"
         print(render(gds, args.output, lyp))
     return 0
 

@@ -17,10 +17,10 @@ from typing import Any
 import klayout.db as kdb
 import numpy as np
 import pytest
+from conftest import CODESIGNED
 from safetensors.numpy import save_file
 
 from bmru_pdk.fileio import MANIFEST, read_manifest
-from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.schema import META_KEY
 
 BMRU = [sys.executable, "-m", "bmru_pdk"]
@@ -62,9 +62,9 @@ def _raw(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 def _edited(dst: Path, tensor: str | None = None, index: tuple[int, ...] = (),
             value: float = 0.0, meta_edit: dict | None = None) -> Path:
-    """The bundled checkpoint with one value (or the realisability block) changed, written
+    """The co-designed checkpoint with one value (or the realisability block) changed, written
     as raw safetensors: the writer of the package would refuse it."""
-    meta, arrays = _raw(bundled_checkpoint())
+    meta, arrays = _raw(CODESIGNED)
     if tensor is not None:
         arrays[tensor] = np.array(arrays[tensor])
         arrays[tensor][index] = value
@@ -82,12 +82,12 @@ def home(tmp_path: Path) -> Path:
     (tmp_path / "foreign" / "design.gds").write_bytes(b"my layout")
     (tmp_path / "sub").mkdir()
     ckpt = tmp_path / "good.safetensors"
-    ckpt.write_bytes(bundled_checkpoint().read_bytes())
+    ckpt.write_bytes(CODESIGNED.read_bytes())
     return tmp_path
 
 
 def _beta(index: int) -> float:
-    _, a = _raw(bundled_checkpoint())
+    _, a = _raw(CODESIGNED)
     return float(a["layers.0.beta1"][index] + a["layers.0.delta"][index])
 
 
@@ -152,7 +152,7 @@ def test_model_and_tile_read_the_same_values(tmp_path: Path) -> None:
     from bmru_pdk.circuits.design import design
     from bmru_pdk.model.checkpoint import load_checkpoint, open_checkpoint
 
-    ckpt = bundled_checkpoint()
+    ckpt = CODESIGNED
     model = load_checkpoint(ckpt)
     rows = [{"parameter": m.parameter, "realised": m.requested}
             for m in design(open_checkpoint(ckpt)).mapping]
@@ -171,7 +171,7 @@ def test_model_and_tile_read_the_same_values(tmp_path: Path) -> None:
 
 
 def test_truncated_and_nan_checkpoints(home: Path) -> None:
-    data = bundled_checkpoint().read_bytes()
+    data = CODESIGNED.read_bytes()
     (home / "cut.safetensors").write_bytes(data[: len(data) // 2])
     nan = _edited(home / "nan.safetensors", tensor="layers.0.W", index=(0, 0), value=np.nan)
     before = snapshot(home)
@@ -301,8 +301,12 @@ def _complete(folder: Path) -> dict[str, str]:
 
 
 def _kill_after(argv: list[str | Path], cwd: Path, seconds: float) -> None:
+    # nothing cleans up after a SIGKILL: the run's temporary folders stay in the test's own
+    tmp = cwd / ".tmp"
+    tmp.mkdir(exist_ok=True)
     proc = subprocess.Popen([*BMRU, *map(str, argv)], cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})
     time.sleep(seconds)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -390,10 +394,10 @@ def test_eval_needs_only_its_split(tmp_path: Path) -> None:
     (test_only / "_background_noise_").mkdir()
     for wav in (data / "_background_noise_").glob("*.wav"):
         (test_only / "_background_noise_" / wav.name).write_bytes(wav.read_bytes())
-    proc = run_bmru("eval", bundled_checkpoint(), "--data", test_only, cwd=tmp_path)
+    proc = run_bmru("eval", CODESIGNED, "--data", test_only, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("test: ")
-    one_sentence(run_bmru("eval", bundled_checkpoint(), "--data", test_only, "--split",
+    one_sentence(run_bmru("eval", CODESIGNED, "--data", test_only, "--split",
                        "validation", cwd=tmp_path), "validation_list.txt is missing")
 
 

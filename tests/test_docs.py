@@ -170,7 +170,7 @@ def test_make_run_results_are_rendered_once_written(tmp_path: Path,
     assert "99.4 (99.1-99.7) / 97.8 (96.9-98.6) %; **48/50**" in table
     assert "against the checkpoint's own values 98.0 / 97.0 %" in table
     assert "**77 nW** (69-90)" in table
-    assert "sealed sample, checkpoint `kws_yes_d4_l2.safetensors` sha256" in table
+    assert f"sealed sample, checkpoint `{rd.BUNDLED.name}` sha256" in table
     assert "(the bundled file), 0.2 nA per unit, 10 ms frames" in table
     paragraph = rd.RENDERERS["run.summary"]()
     assert "244 transistors, 0.088 mm², DRC clean in 17.7 s, LVS match" in paragraph

@@ -78,11 +78,15 @@ def test_mismatch_seeds_repeat_and_differ() -> None:
     assert np.all(off == off[0])
 
 
+# input currents (nA) of a two-input unit: frames above, below and between its thresholds
+FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
+
+
 def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     import torch
 
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
-    frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
+    frames = FRAMES
     with LocalExecutor(2) as pool:  # the dies spread over worker processes
         r = montecarlo.run(ckpt, [samples.Utterance("hand", 0, frames)], [1, 1, 2], executor=pool)
     a, b, c = r["samples"]
@@ -122,6 +126,25 @@ def test_monte_carlo_of_a_tile(tmp_path: Path) -> None:
     close = sum(abs(float(x["correct"]) - s["model_accuracy"]) <= 0.01 for x in (a, c))
     assert s["dies_within_1_point"] == f"{close}/2"  # seeds 1 and 2: two dies
     assert montecarlo.plot(r, tmp_path / "mc.png").stat().st_size > 0
+
+
+def test_monte_carlo_of_a_tile_drawn_with_its_rail_generator(tmp_path: Path) -> None:
+    """The dies of the tile as ``make run`` draws it: the rail drawn, held by its generator
+    in the tile. Mismatch off it agrees with the model on FRAMES as the tile on ground does
+    (at 27 °C the generator holds the rail within a few mV of ground), and its tile is not
+    the tile on ground. The generator without the drawn rail is refused."""
+    from bmru_pdk.analyses import testbench as tb
+    from bmru_pdk.errors import BmruError
+
+    ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
+    utt = [samples.Utterance("hand", 0, FRAMES)]
+    r = montecarlo.run(ckpt, utt, [1], source_rail=True, condition=tb.generated_rail())
+    assert r["drawn_rail"] and r["rail_generator"]
+    assert r["nominal"][0]["state_agreement"] == [1.0]
+    ground = montecarlo.run(ckpt, utt, [1])
+    assert ground["tile"] != r["tile"] and not ground["drawn_rail"]
+    with pytest.raises(BmruError, match="rail"):
+        montecarlo.run(ckpt, utt, [1], condition=tb.generated_rail())
 
 
 def test_a_seed_is_the_same_die_in_every_bench(tmp_path: Path) -> None:

@@ -137,11 +137,12 @@ def test_the_hot_rail_follows_temperature_and_keeps_the_tiles_own_model() -> Non
 
 
 def test_tables_made_on_a_rail_do_not_map_a_tile() -> None:
-    from bmru_pdk.circuits.mapping import load_tables
+    from bmru_pdk.circuits.mapping import GRID_DIRS, load_tables
     from bmru_pdk.layouts.tile import build_tile
     from bmru_pdk.model import bundled_checkpoint, open_checkpoint
 
-    tables = load_tables().model_copy(update={"source_rail_v": RAIL})
+    # the grid the bundled network was trained on, made on a rail
+    tables = load_tables(GRID_DIRS[1]).model_copy(update={"source_rail_v": RAIL})
     with pytest.raises(BmruError, match="rail"):
         build_tile(open_checkpoint(bundled_checkpoint()), tables)
 

@@ -42,11 +42,12 @@ def _agreement(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
 
 
 def _simulate(tile: tb.TileNetlist, nets: list[list[str]], s0: list[np.ndarray],
-              frame_s: float, job: tuple[np.ndarray, int | None]) -> sim_.HardwareRun:
+              frame_s: float, condition: tb.Condition, job: tuple[np.ndarray, int | None]
+              ) -> sim_.HardwareRun:
     """One job: an utterance's input currents and a seed (``None``: mismatch off)."""
     x_na, seed = job
     return sim_.simulate_utterance(tile, nets, s0, x_na, frame_s, mismatch=seed is not None,
-                                  seed=seed)
+                                  seed=seed, condition=condition)
 
 
 def run(
@@ -57,6 +58,8 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
     tables: Tables | None = None,
+    source_rail: bool = False,
+    condition: tb.Condition = tb.NOMINAL,
 ) -> dict:
     """Simulate the extracted tile with mismatch on, once per seed and utterance.
 
@@ -68,6 +71,9 @@ def run(
         progress: Called with (done, total) as simulations finish.
         executor: Where the simulations run (default: one after another in this process).
         tables: Characterisation tables to map with (``None``: the package's).
+        source_rail: Draw the NMOS source rail (pin ``vsn``), held at the condition's rail
+            voltage or by the condition's rail generator, drawn in the tile.
+        condition: Corner, temperature, supply and rail of the simulations.
 
     Returns:
         ``nominal`` (mismatch off: per utterance, agreement per layer with the model),
@@ -81,13 +87,16 @@ def run(
     checkpoint = open_checkpoint(checkpoint)
     model = checkpoint.model()
     with tempfile.TemporaryDirectory() as tmp:
-        build, _x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables)
+        build, _x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables,
+                                             source_rail=source_rail,
+                                             rail_generator=condition.rail_generator)
     with torch.no_grad():
         params = sim_.realised_parameters(model, build.mapping)
     s0 = [p["s0"].numpy() for p in params[:-1]]
     jobs = [(u.x_na, seed) for u in utterances for seed in (None, *seeds)]
     runs = iter((executor or Executor()).map(
-        partial(_simulate, sim.netlist, sim.decision_nets, s0, frame_s), jobs, progress))
+        partial(_simulate, sim.netlist, sim.decision_nets, s0, frame_s, condition), jobs,
+        progress))
     nominal: list[dict] = []
     samples: list[dict] = []
     for k, u in enumerate(utterances):
@@ -108,6 +117,7 @@ def run(
                             "correct": die == u.label,
                             "power_nw": hw.power_nw, "sim_s": round(hw.seconds, 2)})
     return {"checkpoint": checkpoint.name, **sim_.build_record(build), "frame_s": frame_s,
+            "drawn_rail": source_rail, "rail_generator": condition.rail_generator is not None,
             "seeds": seeds, "utterances": [u.name for u in utterances], "nominal": nominal,
             "samples": samples, "summary": summary(nominal, samples)}
 

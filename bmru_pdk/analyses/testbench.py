@@ -96,7 +96,7 @@ def generated_rail(corner: str = "typical", temp_c: float = 27.0, vdd_v: float =
                    params: RailGeneratorParams | None = None) -> Condition:
     """A condition whose drawn rail the generator ``params`` (default its defaults) holds;
     its ``rail_v``, on which the condition's twin is characterised, is the generator's DC
-    rail under the bundled tile's NMOS current (:data:`rail_bench.TILE_LOAD_NA`), to 10 mV:
+    rail under a tile's NMOS current (:data:`rail_bench.TILE_LOAD_NA`), to 10 mV:
     a rail of a few mV is the sink's drop when it holds the rail on ground, not a lift."""
     params = params or RailGeneratorParams()
     rail = rail_bench.operating_point(params, rail_bench.TILE_LOAD_NA, corner, temp_c, vdd_v)

@@ -25,8 +25,9 @@ from bmru_pdk.spice import GMIN_S, simulate
 from bmru_pdk.tech import VDD_V
 
 DRAIN_V = 1.0  # a summing node's voltage above the rail (docs/corners.md, the headroom table)
-# The bundled tile's mean current through its NMOS sources at 125 °C (its rail's current in
-# a drawn-rail run at typical 125 °C): the load a tile-level DC rail is taken at.
+# The load a tile-level DC rail is taken at: the mean current through the NMOS sources of
+# the first default tile (one-gate grid) in a drawn-rail run at typical 125 °C. The 4-gate
+# tile's generator runs (docs/pvt.md) were screened at this load too.
 TILE_LOAD_NA = 48.0
 
 
