@@ -32,12 +32,10 @@ from bmru_pdk.model import bundled_checkpoint, samples
 RESULTS = Path(__file__).parent / "results"
 
 
-def run_dies(doc: str, engine: Callable[..., dict], rails: bool = False
-             ) -> tuple[argparse.Namespace, dict]:
+def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace, dict]:
     """Parse the dies' command line and run ``engine`` (``montecarlo.run`` or ``twin.run``)
     on the checkpoint's utterances (the bundled one's by default) through the chosen
-    executor; ``rails``: the engine takes ``source_rail`` and ``condition``, and the command
-    line the rail flags."""
+    executor, the tile drawn with the rail and its generator if asked."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
     parser.add_argument("--n", type=int, default=20, help="utterances (>= 20: one "
@@ -48,10 +46,9 @@ def run_dies(doc: str, engine: Callable[..., dict], rails: bool = False
     provenance.network_options(parser)
     parser.add_argument("--out", type=provenance.results_name, default=None,
                         help="results file name without extension")
-    if rails:
-        provenance.rail_options(parser)
+    provenance.rail_options(parser)
     args = parser.parse_args()
-    rail = provenance.nominal_rail(parser, args) if rails else {}
+    rail = provenance.nominal_rail(parser, args)
     checkpoint = args.checkpoint or bundled_checkpoint()
     utterances = samples.load_utterances(checkpoint, None, args.n, args.sample)
     start = time.perf_counter()
@@ -66,7 +63,7 @@ def run_dies(doc: str, engine: Callable[..., dict], rails: bool = False
 
 
 def main() -> None:
-    args, result = run_dies(__doc__, montecarlo.run, rails=True)
+    args, result = run_dies(__doc__, montecarlo.run)
     s = result["summary"]
     print(f"{args.seeds} seeds x {len(result['utterances'])} utterances ({s['samples']} samples), "
           f"{result['seconds']} s")

@@ -4,7 +4,8 @@ measured, and the die's states on held-out utterances scored against its twin an
 the checkpoint's realised values.
 
 Usage: ``python benchmarks/bench_twin.py [--seeds 32] [--n 10] [--sample sealed]
-[--workers W | --scheduler ADDR] [--checkpoint CKPT --tables DIR] [--out NAME]``. Prints
+[--workers W | --scheduler ADDR] [--checkpoint CKPT --tables DIR] [--draw-rail
+[--rail-generator]] [--out NAME]``. Prints
 the summary and writes ``benchmarks/results/twin.json`` (or ``NAME.json``; the options as
 ``bench_montecarlo.py``'s) (one ~15 s test and n ~3 s utterance runs per die, spread
 over the executor's workers). Each die's trim is chosen with its twin on

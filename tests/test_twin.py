@@ -4,6 +4,8 @@ Monte Carlo die's own values, and the die's twin predicts the die better than th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import CODESIGNED
@@ -83,6 +85,42 @@ def test_a_die_is_its_own_and_its_twin_predicts_it(tile: tuple) -> None:
                                                                     strict=True)])
     # the twin misses at most half the bits the checkpoint misses, and few
     assert 1 - agree["twin"] < 0.5 * (1 - agree["checkpoint"]) and agree["twin"] > 0.98, agree
+
+
+def test_the_twin_of_a_tile_drawn_with_its_rail_generator(tmp_path: Path) -> None:
+    """The tile as ``make run`` draws it (rail drawn, held by its generator in the tile) is
+    tested and run with its generator driven: every element of a one-unit tile is read, and
+    mismatch off the test reads the values the mapping realised (weights and biases within 1 %
+    as on ground above; the cell's values as the nominal tile's test bounds them). The
+    generator without the drawn rail is refused."""
+    import torch
+
+    from bmru_pdk.analyses import testbench as tb
+    from bmru_pdk.errors import BmruError
+    from bmru_pdk.model.checkpoint import random_checkpoint
+
+    ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp_path / "t.safetensors")
+    frames = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
+    r = twin.run(ckpt, [samples.Utterance("hand", 0, frames)], [1], source_rail=True,
+                 condition=tb.generated_rail())
+    assert r["drawn_rail"] and r["rail_generator"]
+    build, x, sim = simulation.extracted_tile(ckpt, tmp_path / "tile", source_rail=True,
+                                              rail_generator=tb.generated_rail().rail_generator)
+    model = build.checkpoint.model()
+    with torch.no_grad():
+        params = simulation.realised_parameters(model, build.mapping)
+    tt = twin.twin_tile(sim, x.spice, build.schematic.to_spice(), build.name, params)
+    x_mid = model.meta.input.offset * model.meta.input.scale_na
+    values = twin.measure(tt, params, x_mid, FRAME_S, seed=None, condition=tb.generated_rail())
+    assert r["dies"][0]["measured"] == len(values)
+    with torch.no_grad():
+        measured, realised = _flat(twin.twin_parameters(params, values)), _flat(params)
+    for key, rel in (("weight", 0.01), ("bias", 0.01), ("alpha", 0.01), ("beta_hi", 0.05),
+                     ("beta_lo", 0.2)):
+        for name in (n for n in realised if n.endswith(f".{key}")):
+            assert measured[name] == pytest.approx(realised[name], rel=rel, abs=1e-3), name
+    with pytest.raises(BmruError, match="rail"):
+        twin.run(ckpt, [], [1], condition=tb.generated_rail())
 
 
 def test_an_edge_is_read_off_the_ramp_not_the_kick() -> None:

@@ -138,10 +138,11 @@ def _levels(params: list[dict], x_mid: float) -> list[dict[str, np.ndarray]]:
     return out
 
 
-def bench(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float
-          ) -> tuple[str, list[tuple[int, int]], int]:
-    """The test deck, each layer's ramp (first frame, last frame of its top) and the frame
-    the mid-scale inputs are read at."""
+def bench(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
+          condition: tb.Condition = tb.NOMINAL) -> tuple[str, list[tuple[int, int]], int]:
+    """The test deck at ``condition`` (its rail: held, or the tile's generator), each
+    layer's ramp (first frame, last frame of its top) and the frame the mid-scale inputs are
+    read at."""
     layers = len(params) - 1
     read = 1 + SETTLE
     phase = 2 * RAMP + 2 * SETTLE
@@ -169,7 +170,8 @@ def bench(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float
             extra.append(f"Iinj{m}_{j} vfe {rail} "
                          f"PWL({_pwl(corners, frame_s, twin.sim.netlist.unit_amps)})")
     nets = [net for layer in twin.sim.decision_nets for net in layer]
-    deck = tb.deck(twin.sim.netlist, x, frame_s, nets, {net: 0.0 for net in nets}, extra=extra)
+    deck = tb.deck(twin.sim.netlist, x, frame_s, nets, {net: 0.0 for net in nets}, condition,
+                   extra=extra)
     return deck, ramps, read
 
 
@@ -192,17 +194,20 @@ def _edge(t: np.ndarray, out: np.ndarray, level: float, i_relu: np.ndarray, risi
 
 
 def measure(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
-            seed: int | None) -> dict:
-    """Run the test on the die of ``seed`` (``None``: mismatch off) and read every element.
+            seed: int | None, condition: tb.Condition = tb.NOMINAL) -> dict:
+    """Run the test on the die of ``seed`` (``None``: mismatch off) at ``condition`` and read
+    every element.
 
     Returns:
         ``{path: value}``: signed gains of weights, signed currents (software units) of
         biases, ``u<l>_<j>.beta_hi`` / ``.beta_lo`` / ``.alpha`` per unit.
     """
-    from bmru_pdk.spice import simulate
+    from bmru_pdk.spice import SOURCE_RAIL, simulate
 
-    deck, ramps, read_inputs = bench(twin, params, x_mid, frame_s)
-    r = simulate(deck, mismatch=seed is not None, seed=seed)
+    deck, ramps, read_inputs = bench(twin, params, x_mid, frame_s, condition)
+    drawn = SOURCE_RAIL in twin.sim.netlist.pins  # else the NMOS sources move onto it
+    r = simulate(deck, mismatch=seed is not None, seed=seed, corner=condition.corner,
+                 source_rail_v=0.0 if drawn else condition.rail_v)
     t = r["time"]
     unit = twin.sim.netlist.unit_amps
 
@@ -297,14 +302,15 @@ def trim(model, params: list[dict], tuning: list[Utterance]) -> float:  # noqa: 
 
 
 def _job(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
-         job: tuple[str, int, np.ndarray | None]) -> dict | sim_.HardwareRun:
+         condition: tb.Condition, job: tuple[str, int, np.ndarray | None]
+         ) -> dict | sim_.HardwareRun:
     """One simulation: the test of a die, or an utterance on it."""
     kind, seed, x_na = job
     if kind == "test":
-        return measure(twin, params, x_mid, frame_s, seed)
+        return measure(twin, params, x_mid, frame_s, seed, condition)
     s0 = [p["s0"].numpy() for p in params[:-1]]
     return sim_.simulate_utterance(twin.sim.netlist, twin.sim.decision_nets, s0, x_na, frame_s,
-                                  mismatch=True, seed=seed)
+                                  mismatch=True, seed=seed, condition=condition)
 
 
 def run(
@@ -316,6 +322,8 @@ def run(
     executor: Executor | None = None,
     tables: Tables | None = None,
     tuning: list[Utterance] | None = None,
+    source_rail: bool = False,
+    condition: tb.Condition = tb.NOMINAL,
 ) -> dict:
     """Test every die, build its twin, and score the die's states on ``utterances`` against
     the twin and against the checkpoint's realised values.
@@ -329,6 +337,9 @@ def run(
         executor: Where the simulations run (default: one after another in this process).
         tables: Characterisation tables to map with (``None``: the package's).
         tuning: Binary tasks: the sample each die's trim is chosen on, with its twin.
+        source_rail: Draw the NMOS source rail (pin ``vsn``), held at the condition's rail
+            voltage or by the condition's rail generator, drawn in the tile.
+        condition: Corner, temperature, supply and rail of the test and the utterances.
 
     Returns:
         ``dies`` (per seed: the measured values' spread, agreement per layer with the twin
@@ -342,15 +353,17 @@ def run(
     checkpoint = open_checkpoint(checkpoint)
     model = checkpoint.model()
     with tempfile.TemporaryDirectory() as tmp:
-        build, x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables)
+        build, x, sim = sim_.extracted_tile(checkpoint, Path(tmp), tables=tables,
+                                            source_rail=source_rail,
+                                            rail_generator=condition.rail_generator)
     with torch.no_grad():
         params = sim_.realised_parameters(model, build.mapping)
     twin = twin_tile(sim, x.spice, build.schematic.to_spice(), build.name, params)
     x_mid = model.meta.input.offset * model.meta.input.scale_na
     jobs = [("test", q, None) for q in seeds]
     jobs += [("utterance", q, u.x_na) for q in seeds for u in utterances]
-    out = iter((executor or Executor()).map(partial(_job, twin, params, x_mid, frame_s), jobs,
-                                            progress))
+    out = iter((executor or Executor()).map(partial(_job, twin, params, x_mid, frame_s,
+                                                    condition), jobs, progress))
     tests = [next(out) for _ in seeds]
     x_ins = [np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in utterances]
     realised = [sim_.model_run(model, params, xi) for xi in x_ins]
@@ -386,6 +399,7 @@ def run(
     model_accuracy = float(np.mean([sim_.majority_vote(sc[1:]) == u.label
                                     for u, (_st, sc) in zip(utterances, realised, strict=True)]))
     return {"checkpoint": checkpoint.name, **sim_.build_record(build), "frame_s": frame_s,
+            "drawn_rail": source_rail, "rail_generator": condition.rail_generator is not None,
             "seeds": seeds, "utterances": [u.name for u in utterances], "dies": dies,
             "summary": summary(dies, len(utterances)) | dies_accuracy(dies, model_accuracy)}
 
