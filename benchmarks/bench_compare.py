@@ -58,8 +58,12 @@ def main() -> None:
          "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
          **{k: v for k, v in f.items() if k != "per_utterance"}}
     f["seconds"] = round(time.perf_counter() - start, 1)
-    print(_line("with parasitics", f["ideal"], f["utterances"]))
-    print(_line("device-only", f["device_only"]["ideal"], f["device_only"]["utterances"]))
+    print(_line("with parasitics, model on the realised values", f["realised"],
+                f["utterances"]))
+    print(_line("with parasitics, model on the checkpoint's own values", f["ideal"],
+                f["utterances"]))
+    print(_line("device-only, realised values", f["device_only"]["realised"],
+                f["device_only"]["utterances"]))
     print(f"accuracy: model {f['ideal']['model_accuracy']:.1%}, tile {f['hardware_accuracy']:.1%},"
           f" always the commonest class {f['baseline_accuracy']:.1%}; failed {len(f['failed'])};"
           f" {f['seconds']} s")
