@@ -46,11 +46,9 @@ def network_options(parser: argparse.ArgumentParser) -> None:
 def tables(args: argparse.Namespace) -> Tables | None:
     """The tables ``--tables`` names, else those ``BMRU_TABLES`` names, else ``None`` (the
     package's tables of the network's grid: :func:`bmru_pdk.circuits.mapping.tables_for`)."""
-    from bmru_pdk.circuits.mapping import TABLES_ENV, load_tables, tables_from_environment
+    from bmru_pdk.circuits.mapping import environment_tables, load_tables
 
-    if args.tables:
-        return load_tables(args.tables)
-    return tables_from_environment() if os.environ.get(TABLES_ENV) else None
+    return load_tables(args.tables) if args.tables else environment_tables()
 
 
 def rail_options(parser: argparse.ArgumentParser) -> None:

@@ -77,9 +77,9 @@ Workers = Annotated[int | None, typer.Option(
 def _tables() -> Tables | None:
     """The characterisation tables the environment chooses (``BMRU_TABLES``), read here at
     the entry point and passed down; ``None``: the package's of the network's grid."""
-    from bmru_pdk.circuits.mapping import TABLES_ENV, tables_from_environment
+    from bmru_pdk.circuits.mapping import environment_tables
 
-    return tables_from_environment() if os.environ.get(TABLES_ENV) else None
+    return environment_tables()
 
 
 def _activate() -> None:

@@ -104,6 +104,12 @@ def tables_from_environment() -> Tables:
         raise BmruError(f"{exc} ({TABLES_ENV})" if folder else str(exc)) from None
 
 
+def environment_tables() -> Tables | None:
+    """The tables :data:`TABLES_ENV` names, read at an entry point and passed down, else
+    ``None``: the package's tables of the network's grid (:func:`tables_for`)."""
+    return tables_from_environment() if os.environ.get(TABLES_ENV) else None
+
+
 def tables_for(window: Realisability, tables: Tables | None = None) -> Tables:
     """The tables a network trained within ``window`` maps with: ``tables`` (``None``: the
     package's). A network trained on a grid's levels is drawn only with tables that draw
