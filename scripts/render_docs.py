@@ -71,6 +71,7 @@ COMMANDS = {
 CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devices.json",
                              "placement.json",
                              "drain_matching.json", "leakage.json", "noise.json", "pelgrom.json",
+                             "weight_path.json",
                              "ratio_drawings.json", "signoff.json", "training.json",
                              "candidates.json", "candidates_codesign.json",
                              "candidates_0.2nA.json", "rail_generator.json", "gmin.json"})
@@ -1951,6 +1952,38 @@ def drain_matching_table(r: Results) -> str:
         f"conditions; an output needs {r['saturation_ut']} U_T across its cascode, or across "
         "itself without one; VDD needed: the bias branches with a saturated source feeding "
         "them, and a PMOS output down to the summing node):", cost,
+        caption(r, note=f"{num(r['seconds'])} s")))
+
+
+@region("weight_path.table", "weight_path.json")
+def weight_path_table(r: Results) -> str:
+    """A positive weight's whole path per drain-matching variant: its gain's drift below and
+    at 125 °C, and the copy's headroom (docs/corners.md)."""
+    conditions = r["conditions"]
+    hot = [k for k, c in enumerate(conditions) if c.split()[1] == "125C"]
+    rows = []
+    for name, runs in r["variants"].items():
+        for i_in, x in runs.items():
+            drift = x["drift_pct"]
+            cool = [d for k, d in enumerate(drift) if k not in hot]
+            warm = [drift[k] for k in hot]
+            m = x["min_v"]
+            cascode = m["copy_cascode_vds"]
+            rows.append((name, i_in, num(x["nominal_gain"], 4),
+                         f"{min(cool):+.2f}..{max(cool):+.2f}",
+                         "yes" if x["within_below_100C"] else "no",
+                         f"{min(warm):+.1f}..{max(warm):+.1f}", num(1000 * m["copy_vds"]),
+                         "-" if cascode is None else num(1000 * cascode)))
+    sat = r["saturation_v"]
+    return "\n\n".join((
+        f"A unit positive weight's gain (rail over input current) and its drift from typical "
+        f"27 °C 1.8 V, %; within +-{r['target_pct']:g} % below 100 °C; the copy's smallest "
+        f"drain-source voltage over the conditions (a device needs {r['saturation_ut']} U_T, "
+        f"{num(1000 * min(sat.values()))}-{num(1000 * max(sat.values()))} mV from -40 to "
+        "125 °C); on ground, no NMOS source rail:",
+        table(("variant", "input, units", "gain at typical 27 °C", "drift below 100 °C, %",
+               "within", "drift at 125 °C, %", "copy V_DS min, mV", "copy's cascode V_DS min, mV"),
+              rows),
         caption(r, note=f"{num(r['seconds'])} s")))
 
 
