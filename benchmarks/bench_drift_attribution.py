@@ -23,10 +23,13 @@ nominal gap less that. Runs on the tuning sample: it informs what the circuit ch
 
 With ``--checkpoint`` another network, with ``--tables`` mapped with those tables (a grid of
 D-gate diodes: ``bmru characterize --diode-gates D``; each condition's tables are made on the
-same grid), written to ``--out``.
+same grid), written to ``--out``. With ``--realise-with DIR`` the network is drawn as its own
+tables draw it, and that drawing is realised with the tables in DIR, at typical 27 °C (the
+reference) and at each condition (made on DIR's unit): what the same ratios realise in
+another circuit (``bmru characterize --cascodes``), before a network is trained for it.
 
 Usage: ``python benchmarks/bench_drift_attribution.py [--n 100] [--checkpoint CKPT]
-[--tables DIR] [--out NAME.json]``. Prints a line per condition and writes
+[--tables DIR] [--realise-with DIR] [--out NAME.json]``. Prints a line per condition and writes
 ``benchmarks/results/drift_attribution.json``. About 20 s of characterisation per condition.
 """
 
@@ -46,7 +49,7 @@ from bench_corners import CONDITIONS
 
 from bmru_pdk.analyses import compare, simulation
 from bmru_pdk.circuits import design, names
-from bmru_pdk.circuits.mapping import tables_for
+from bmru_pdk.circuits.mapping import load_tables, tables_for
 from bmru_pdk.circuits.model import PFET, Device
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import write_text
@@ -120,6 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="utterances of the tuning sample")
     provenance.network_options(parser)
+    parser.add_argument("--realise-with", type=Path, default=None,
+                        help="realise the network's drawing with these tables (another "
+                             "circuit's), at typical 27 °C and at each condition")
     parser.add_argument("--out", type=provenance.results_name, default="drift_attribution.json",
                         help="results file name (in benchmarks/results)")
     args = parser.parse_args()
@@ -133,6 +139,9 @@ def main() -> None:
     params = checkpoint.circuit_parameters()
     devices = {d.name: d for d in tile.circuit.flat_devices()}
     nominal = [asdict(m) for m in tile.mapping]
+    if args.realise_with:  # the same drawing in another circuit: its own nominal values
+        tables = load_tables(args.realise_with)
+        nominal = [asdict(m) for m in design.realise(tile, params, tables)]
     reference = runs(model, nominal, utterances)
     drawn = tuple(r["element"] != "-" for r in nominal)
     rows = []
@@ -165,7 +174,7 @@ def main() -> None:
               f"{worst} {row['only'][worst]['state_agreement']}", flush=True)
     result = {"command": provenance.command(), **provenance.checkpoint(path),
               "sample": SAMPLE, "utterances": args.n, "i_unit_na": tables.i_unit_na,
-              "diode_gates": tables.unit.diode_gates,
+              "diode_gates": tables.unit.diode_gates, "cascodes": tables.unit.cascodes,
               "groups": list(GROUPS),
               "elements": {name: sum(selected(nominal, devices, group))
                            for name, group in GROUPS.items()},

@@ -271,6 +271,10 @@ def characterize(
     diode_gates: Annotated[int, typer.Option(
         help="unit gates of every mirror's diode: above 1 every ratio is drawn as k of them, "
              "whole gates only, no series stack")] = 1,
+    cascodes: Annotated[bool, typer.Option(
+        help="match the mirrors' drains with replica-biased cascodes (the NMOS copies into "
+             "PMOS diodes, the cell's tails, the PMOS outputs; tables for the model and the "
+             "benches: tiles do not draw them yet)")] = False,
     quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
     corner: Annotated[Corner, typer.Option(help="process corner of the benches")] = "typical",
     temp: Annotated[float, typer.Option(help="temperature of the benches, °C")] = 27.0,
@@ -289,11 +293,12 @@ def characterize(
         raise BmruError(f"--diode-gates {diode_gates}: a diode is 1 to "
                         f"{sizing.MAX_DIODE_GATES} unit gates")
     unit = sizing.UNIT if sigma is None else sizing.unit_for_sigma(sigma)
-    unit = unit.model_copy(update={"diode_gates": diode_gates})
+    unit = unit.model_copy(update={"diode_gates": diode_gates, "cascodes": cascodes})
     nominal = (corner, *_condition(temp, vdd)) == ("typical", 27.0, VDD_V)
     if tables is None and (unit != sizing.UNIT or not nominal):
-        raise BmruError("--sigma, --diode-gates, --corner, --temp and --vdd need --tables: the "
-                        "package's tables are the default unit's at typical 27 °C")
+        raise BmruError("--sigma, --diode-gates, --cascodes, --corner, --temp and --vdd need "
+                        "--tables: the package's tables are the default unit's at typical "
+                        "27 °C")
     if tables is not None:
         check_output_dir(tables)  # before the benches: a folder of the user's is refused
     result = engine.characterize(quick=quick, unit=unit, corner=corner, temp_c=temp,
@@ -307,7 +312,8 @@ def characterize(
             pngs = engine.plot_tables(result, plots or tmp)
         path = engine.table_path(tables)
         pngs = [p if plots else tables / p.name for p in pngs]
-    gates = f", {diode_gates}-gate diodes" if diode_gates > 1 else ""
+    gates = (f", {diode_gates}-gate diodes" if diode_gates > 1 else "") + (
+        ", cascodes" if cascodes else "")
     typer.echo(f"characterised a {unit.w:g} x {unit.l:g} µm unit{gates} (mismatch sigma "
                f"{', '.join(f'{k} {v:.1%}' for k, v in result.mismatch_sigma.items())}) in "
                f"{result.seconds:.1f} s -> {path}, {', '.join(str(p) for p in pngs)}")

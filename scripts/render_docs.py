@@ -1869,6 +1869,7 @@ def grid_snap_table(r: Results) -> str:
             + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+@region("drift_attribution_cascodes.table", "drift_attribution_cascodes.json")
 @region("drift_attribution_bundled.table", "drift_attribution_bundled.json")
 @region("drift_attribution_4gate.table", "drift_attribution_4gate.json")
 @region("drift_attribution.table", "drift_attribution.json")
@@ -1891,7 +1892,10 @@ def drift_attribution_table(r: Results) -> str:
     n = r["elements"]["PMOS outputs"] + r["elements"]["NMOS outputs"]
     gates = r.data.get("diode_gates", 1)
     grid = (f"Drawn on the grid of {gates}-gate diodes (every ratio k of {gates} whole gates), "
-            "mapped and characterised on it at every condition. " if gates > 1 else "")
+            "mapped and characterised on it at every condition. " if gates > 1 else "") + (
+        "The same drawing with the replica-biased cascodes, realised with their tables at "
+        "typical 27 °C and at every condition; the model only. " if r.data.get("cascodes")
+        else "")
     return (grid
             + one("only", "State agreement with the nominal model %, layer 0 / 1, with only the "
                           f"group of each column (its elements of the {n}) moved to its values "

@@ -18,6 +18,7 @@ Conventions every builder follows (the layout must reproduce them as labels):
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -62,7 +63,7 @@ class _Params(BaseModel):
 
 
 # drawing options added after circuits were named: off, they leave a name as it was
-_OPTIONS = ("source_rail", "keeper")
+_OPTIONS = ("source_rail", "keeper", "cascode")
 
 
 def _rail(kind: MosKind) -> str:
@@ -85,6 +86,36 @@ def _mos(name: str, kind: MosKind, d: str, g: str, ratio: float = 1.0, unit: Uni
 def _diode(name: str, kind: MosKind, net: str, unit: UnitDevice = UNIT,
            source_rail: bool = False) -> Device:
     return _mos(name, kind, net, net, 1.0, unit, source_rail=source_rail)
+
+
+def _cascoded(out: Device, unit: UnitDevice) -> list[Device]:
+    """``out`` and, on a unit with ``cascodes``, the cascode between it and its drain: an
+    NMOS on :data:`~bmru_pdk.circuits.names.NMOS_CASCODE_LINE`, or a PMOS on
+    :data:`~bmru_pdk.circuits.names.PMOS_CASCODE_LINE` in an n-well of its own tied to its
+    source (no body effect: its source-gate voltage is its replica's). Its gates are the
+    output's current in whole units, rounded up, so none carries more than the replica's
+    cascode diode and the output's drain sits at its diode's at most (n U_T ln D) off."""
+    if not unit.cascodes:
+        return [out]
+    mid = names.cascode_source(out.name)
+    nmos = out.kind == NFET
+    line = names.NMOS_CASCODE_LINE if nmos else names.PMOS_CASCODE_LINE
+    return [out.model_copy(update={"d": mid}),
+            Device(name=names.cascode(out.name), kind=out.kind, w=unit.w, l=unit.l,
+                   fingers=max(1, math.ceil(out.ratio - 1e-9)), d=out.d, g=line, s=mid,
+                   b="vss" if nmos else mid)]
+
+
+def cascode_lines(unit: UnitDevice, *kinds: MosKind) -> list[Pin]:
+    """The cascodes' gate lines a circuit with cascoded outputs of ``kinds`` takes (none on
+    a unit without cascodes)."""
+    if not unit.cascodes:
+        return []
+    lines = {NFET: Pin(name=names.NMOS_CASCODE_LINE, role="bias", signal="voltage",
+                       doc="gate line of the NMOS cascodes (the reference's stack)"),
+             PFET: Pin(name=names.PMOS_CASCODE_LINE, role="bias", signal="voltage",
+                       doc="gate line of the PMOS cascodes (their replica's)")}
+    return [lines[k] for k in (NFET, PFET) if k in kinds]
 
 
 def _grounds(source_rail: bool) -> list[Pin]:
@@ -111,6 +142,8 @@ class MirrorParams(_Params):
         ratios: output width / diode width, one per output (the weights).
         unit: unit device; the diode is one unit finger.
         source_rail: every NMOS mirror source on pin ``vsn`` (bulks stay on ``vss``).
+        cascode: each output under (over) its cascode, on a unit with ``cascodes``: what an
+            NMOS copy into a PMOS diode and a PMOS output onto an NMOS diode's node have.
         name: circuit name; default ``nmirror_<digest>`` / ``pmirror_<digest>``.
     """
 
@@ -118,23 +151,28 @@ class MirrorParams(_Params):
     ratios: list[float] = Field(min_length=1)
     unit: UnitDevice = UNIT
     source_rail: bool = False
+    cascode: bool = False
     name: str | None = None
 
 
 def current_mirror(p: MirrorParams) -> Circuit:
-    """Diode ``MD`` at pin ``in``; output ``MO<k>`` at pin ``out<k>`` with ratio ``ratios[k]``.
+    """Diode ``MD`` at pin ``in``; output ``MO<k>`` at pin ``out<k>`` with ratio ``ratios[k]``
+    (with ``cascode``, each with its cascode ``MO<k>C``).
 
-    Pins: ``in`` (input current), ``out0``.. (output currents), ``vss`` (and ``vsn``) or
-    ``vdd``.
+    Pins: ``in`` (input current), ``out0``.. (output currents), the cascodes' line (with
+    ``cascode``), ``vss`` (and ``vsn``) or ``vdd``.
     """
     flow = _flow(p.kind)
     rail = p.source_rail
+    cascode = p.cascode and p.unit.cascodes
     devices = [_diode("MD", p.kind, "in", p.unit, rail)]
-    devices += [_mos(f"MO{k}", p.kind, f"out{k}", "in", r, p.unit, f"ratio[{k}]", rail)
-                for k, r in enumerate(p.ratios)]
+    for k, r in enumerate(p.ratios):
+        out = _mos(f"MO{k}", p.kind, f"out{k}", "in", r, p.unit, f"ratio[{k}]", rail)
+        devices += _cascoded(out, p.unit) if cascode else [out]
     pins = [Pin(name="in", role="input", signal="current", flow=flow, doc="diode input")]
     pins += [Pin(name=f"out{k}", role="output", signal="current", flow=flow,
                  doc=f"{r:g} x input") for k, r in enumerate(p.ratios)]
+    pins += cascode_lines(p.unit, p.kind) if cascode else []
     prefix = "nmirror" if p.kind == NFET else "pmirror"
     return Circuit(name=p.name or f"{prefix}_{p.digest()}", pins=[*pins, *_supplies(p.kind, rail)],
                    devices=devices, doc=f"{prefix}: {len(p.ratios)} outputs")
@@ -175,20 +213,41 @@ def bias_generator(p: BiasParams) -> Circuit:
     diode ``MPD`` (PMOS gate line ``vbp``); output ``MO_<name>`` per output (PMOS on ``vbp``
     if it sources, NMOS on ``vbn`` if it sinks).
 
-    Pins: ``vbn`` (the reference current goes in here; the line runs on to every cell),
-    ``vbp``, the outputs, ``vdd``, ``vss`` (and ``vsn``).
+    On a unit with ``cascodes`` the reference comes in at the top of a stack, a one-gate
+    cascode diode ``MREFC`` over ``MREF``: its node is the NMOS cascodes' line ``vbnc``, and
+    ``vbn`` is the node between. The PMOS cascodes' line ``vbpc`` is a replica: a unit copy
+    ``MRN`` of the reference sunk from a one-gate PMOS cascode diode ``MRPC`` (in a well of
+    its own) under a PMOS diode ``MRP``. ``MPC`` and the PMOS outputs are cascoded on them.
+
+    Pins: ``vbn`` (the reference current goes in here, or at ``vbnc``; the line runs on to
+    every cell), ``vbp``, the cascodes' lines, the outputs, ``vdd``, ``vss`` (and ``vsn``).
     """
-    rail = p.source_rail
-    devices = [_diode("MREF", NFET, "vbn", p.unit, rail),
-               _mos("MPC", NFET, "vbp", "vbn", 1.0, p.unit, source_rail=rail),
-               _diode("MPD", PFET, "vbp", p.unit)]
-    pins = [Pin(name="vbn", role="bias", signal="current", flow="sink",
-                doc=f"reference current in ({p.i_ref:g} nA) and NMOS bias gate line"),
-            Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias gate line")]
+    rail, u = p.source_rail, p.unit
+    reference = Pin(name="vbn", role="bias", signal="current", flow="sink",
+                    doc=f"reference current in ({p.i_ref:g} nA) and NMOS bias gate line")
+    devices = [_diode("MREF", NFET, "vbn", u, rail),
+               *_cascoded(_mos("MPC", NFET, "vbp", "vbn", 1.0, u, source_rail=rail), u),
+               _diode("MPD", PFET, "vbp", u)]
+    lines = cascode_lines(u, NFET, PFET)
+    if u.cascodes:
+        nc, pc = names.NMOS_CASCODE_LINE, names.PMOS_CASCODE_LINE
+        devices += [Device(name="MREFC", kind=NFET, w=u.w, l=u.l, d=nc, g=nc, s="vbn", b="vss"),
+                    _mos("MRN", NFET, pc, "vbn", 1.0, u, source_rail=rail),
+                    Device(name="MRPC", kind=PFET, w=u.w, l=u.l, d=pc, g=pc, s="prep",
+                           b="prep"),
+                    _diode("MRP", PFET, "prep", u)]
+        reference = Pin(name="vbn", role="bias", signal="voltage", doc="NMOS bias gate line")
+        lines[0] = Pin(name=nc, role="bias", signal="current", flow="sink",
+                       doc=f"reference current in ({p.i_ref:g} nA) and the NMOS cascodes' "
+                           "gate line")
+    pins = [reference, Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias gate line"),
+            *lines]
     for o in p.outputs:
-        kind = PFET if o.flow == "source" else NFET
-        devices.append(_mos(f"MO_{o.name}", kind, o.name, "vbp" if kind == PFET else "vbn",
-                            o.ratio, p.unit, o.name, rail))
+        if o.flow == "source":
+            devices += _cascoded(_mos(f"MO_{o.name}", PFET, o.name, "vbp", o.ratio, u, o.name),
+                                 u)
+        else:
+            devices.append(_mos(f"MO_{o.name}", NFET, o.name, "vbn", o.ratio, u, o.name, rail))
         pins.append(Pin(name=o.name, role="output", signal="current", flow=o.flow,
                         doc=f"{o.ratio:g} x reference"))
     return Circuit(name=p.name or f"bias_{p.digest()}", pins=[*pins, VDD, *_grounds(rail)],
@@ -335,7 +394,9 @@ def bmru_cell(p: CellParams) -> Circuit:
     ``MOUT``. ``M6`` (gate ``v0``, tail ``M8`` = I_width at net ``tw``) drives PMOS diode
     ``M7`` (net ``vfb``), mirrored into ``v0`` by ``M9``. ON when c > I_thresh, OFF when
     c < I_thresh - I_width. With ``source_rail`` the mirror outputs ``M2``, ``M5``, ``M8``
-    have their sources on ``vsn``.
+    have their sources on ``vsn``. On a unit with ``cascodes`` the tails ``M5``, ``M8`` (whose
+    drains sit near VDD while the switch is on) and ``MOUT`` have theirs (``M5C``..), and
+    the cell takes the cascodes' lines.
     """
     u, sw, rail = p.unit, p.switch, p.source_rail
     devices = [
@@ -344,17 +405,17 @@ def bmru_cell(p: CellParams) -> Circuit:
         _mos("M2", NFET, "v0", "vbn", p.r_thresh, u, "beta_hi", rail),
         Device(name="M3", kind=NFET, w=sw.w, l=sw.l, d="vpo", g="v0", s="tg", b="vss"),
         _diode("M4", PFET, "vpo", u),
-        _mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha", rail),
+        *_cascoded(_mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha", rail), u),
         Device(name="M6", kind=NFET, w=sw.w, l=sw.l, d="vfb", g="v0", s="tw", b="vss"),
         _diode("M7", PFET, "vfb", u),
-        _mos("M8", NFET, "tw", "vbn", p.r_width, u, "delta", rail),
+        *_cascoded(_mos("M8", NFET, "tw", "vbn", p.r_width, u, "delta", rail), u),
         _mos("M9", PFET, "v0", "vfb", 1.0, u),
-        _mos("MOUT", PFET, "out", "vpo", 1.0, u),
+        *_cascoded(_mos("MOUT", PFET, "out", "vpo", 1.0, u), u),
     ]
     if p.keeper:
         devices.append(Device(name="MK", kind=PFET, w=sw.w, l=sw.l, d="tg", g="v0", s="vdd",
                               b="vdd"))
-    pins = [*CELL_PINS, VSN] if rail else CELL_PINS
+    pins = [*CELL_PINS, *cascode_lines(u, NFET, PFET), *([VSN] if rail else [])]
     return Circuit(name=p.name or f"bmru_cell_{p.digest()}", pins=pins, devices=devices,
                    doc="hysteretic FQ-BMRU cell")
 
@@ -372,17 +433,20 @@ class ReluParams(_Params):
 
 def relu_node(p: ReluParams) -> Circuit:
     """NMOS diode ``MRELU`` at pin ``sum`` absorbs max(net current into ``sum``, 0); ``MC``
-    sinks a copy of it from pin ``c`` (wire ``c`` to a cell's ``in``).
+    sinks a copy of it from pin ``c`` (wire ``c`` to a cell's ``in``), under its cascode on a
+    unit with ``cascodes`` (its drain sits at the cell's PMOS input diode).
 
-    Pins: ``sum`` (summing rail), ``c`` (candidate current out, sunk), ``vss`` (and ``vsn``).
+    Pins: ``sum`` (summing rail), ``c`` (candidate current out, sunk), the NMOS cascodes'
+    line (with ``cascodes``), ``vss`` (and ``vsn``).
     """
     rail = p.source_rail
     devices = [_diode("MRELU", NFET, "sum", p.unit, rail),
-               _mos("MC", NFET, "c", "sum", 1.0, p.unit, source_rail=rail)]
+               *_cascoded(_mos("MC", NFET, "c", "sum", 1.0, p.unit, source_rail=rail), p.unit)]
     pins = [Pin(name="sum", role="input", signal="current", flow="sink",
                 doc="summing rail: weights source/sink here"),
             Pin(name="c", role="output", signal="current", flow="sink",
-                doc="candidate current max(sum, 0), sunk"), *_grounds(rail)]
+                doc="candidate current max(sum, 0), sunk"), *cascode_lines(p.unit, NFET),
+            *_grounds(rail)]
     return Circuit(name=p.name or f"relu_{p.digest()}", pins=pins, devices=devices,
                    doc="summing node with ReLU")
 
@@ -415,10 +479,11 @@ class WeightArrayParams(_Params):
 def weight_array(p: WeightArrayParams) -> Circuit:
     """Per input i: NMOS diode ``MXN<i>`` at pin ``x<i>``; if a weight of row i is positive,
     unit copy ``MXC<i>`` into PMOS diode ``MXP<i>`` (net ``xp<i>``). Weight (i, j): ``MW<i>_<j>``
-    from ``xp<i>`` (PMOS, sources) or ``x<i>`` (NMOS, sinks) onto rail pin ``s<j>``.
+    from ``xp<i>`` (PMOS, sources) or ``x<i>`` (NMOS, sinks) onto rail pin ``s<j>``. On a unit
+    with ``cascodes`` each copy ``MXC<i>`` and each PMOS weight has its cascode.
 
-    Pins: ``x0``.. (input currents, sunk), ``s0``.. (summing rails), ``vdd``, ``vss`` (and
-    ``vsn``).
+    Pins: ``x0``.. (input currents, sunk), ``s0``.. (summing rails), the cascodes' lines
+    (with ``cascodes`` and a positive weight), ``vdd``, ``vss`` (and ``vsn``).
     """
     u, rail = p.unit, p.source_rail
     d_out = len(p.ratios[0])
@@ -426,17 +491,20 @@ def weight_array(p: WeightArrayParams) -> Circuit:
     for i, row in enumerate(p.ratios):
         devices.append(_diode(f"MXN{i}", NFET, f"x{i}", u, rail))
         if any(r > 0 for r in row):
-            devices += [_mos(f"MXC{i}", NFET, f"xp{i}", f"x{i}", 1.0, u, source_rail=rail),
+            devices += [*_cascoded(_mos(f"MXC{i}", NFET, f"xp{i}", f"x{i}", 1.0, u,
+                                        source_rail=rail), u),
                         _diode(f"MXP{i}", PFET, f"xp{i}", u)]
         for j, r in enumerate(row):
-            if r:
-                kind, gate = (PFET, f"xp{i}") if r > 0 else (NFET, f"x{i}")
-                devices.append(_mos(names.weight_device(i, j), kind, f"s{j}", gate, abs(r), u,
-                                    f"weight[{i}][{j}]", rail))
+            name, param = names.weight_device(i, j), f"weight[{i}][{j}]"
+            if r > 0:
+                devices += _cascoded(_mos(name, PFET, f"s{j}", f"xp{i}", r, u, param), u)
+            elif r < 0:
+                devices.append(_mos(name, NFET, f"s{j}", f"x{i}", -r, u, param, rail))
     pins = [Pin(name=f"x{i}", role="input", signal="current", flow="sink", doc=f"input {i}")
             for i in range(len(p.ratios))]
     pins += [Pin(name=f"s{j}", role="output", signal="current", flow="source",
                  doc=f"summing rail {j} (net current sourced)") for j in range(d_out)]
+    pins += cascode_lines(u, NFET, PFET) if any(r > 0 for row in p.ratios for r in row) else []
     return Circuit(name=p.name or f"weights_{p.digest()}", pins=[*pins, VDD, *_grounds(rail)],
                    devices=devices, doc=f"{len(p.ratios)} x {d_out} weight array")
 
@@ -462,24 +530,29 @@ def bmru_unit(p: UnitParams) -> Circuit:
     """Instances ``relu`` (:func:`relu_node`) and ``cell`` (:func:`bmru_cell`), net ``c``
     between them, and the bias transistor ``MB`` on the rail ``sum``.
 
-    Pins: ``sum`` (summing rail), ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss`` (and ``vsn``,
-    the cell's ``source_rail`` drawing the whole unit's).
+    Pins: ``sum`` (summing rail), ``vbn``, ``vbp``, the cascodes' lines (on a unit with
+    ``cascodes``), ``out``, ``vdd``, ``vss`` (and ``vsn``, the cell's ``source_rail`` drawing
+    the whole unit's).
     """
     u, rail = p.cell.unit, p.cell.source_rail
     relu = relu_node(ReluParams(unit=u, source_rail=rail))
     cell = bmru_cell(p.cell)
     devices = []
-    if p.r_bias:
-        kind, gate = (PFET, "vbp") if p.r_bias > 0 else (NFET, "vbn")
-        devices.append(_mos("MB", kind, "sum", gate, abs(p.r_bias), u, "b", rail))
+    if p.r_bias > 0:
+        devices += _cascoded(_mos("MB", PFET, "sum", "vbp", p.r_bias, u, "b"), u)
+    elif p.r_bias < 0:
+        devices.append(_mos("MB", NFET, "sum", "vbn", -p.r_bias, u, "b", rail))
     grounds = {g.name: g.name for g in _grounds(rail)}
+    lines = cascode_lines(u, NFET, PFET)
+    own = {line.name: line.name for line in lines}
     instances = [
-        Instance(name="relu", circuit=relu, nets={"sum": "sum", "c": "c"} | grounds),
+        Instance(name="relu", circuit=relu, nets={"sum": "sum", "c": "c"} | grounds
+                 | {k: v for k, v in own.items() if k == names.NMOS_CASCODE_LINE}),
         Instance(name="cell", circuit=cell, nets={"in": "c", "vbn": "vbn", "out": "out",
-                                                  "vdd": "vdd"} | grounds),
+                                                  "vdd": "vdd"} | own | grounds),
     ]
     pins = [relu.pin("sum"), cell.pin("vbn"),
-            Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias line"),
+            Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias line"), *lines,
             cell.pin("out"), VDD, *_grounds(rail)]
     return Circuit(name=p.name or f"bmru_unit_{p.digest()}", pins=pins, devices=devices,
                    instances=instances, doc="BMRU unit")

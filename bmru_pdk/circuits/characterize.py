@@ -125,6 +125,19 @@ def _diode_size(unit: UnitDevice) -> str:
     return f"w={unit.w * gates:g}u l={unit.l}u nf={gates}"
 
 
+def _instance(tag: str, circuit: Circuit, nets: dict[str, str] | None = None) -> str:
+    """An instance line of ``circuit``: each pin on the net of its own name, but ``nets``."""
+    wired = " ".join((nets or {}).get(p.name, p.name) for p in circuit.pins)
+    return f"x{tag} {wired} {circuit.name}\n"
+
+
+def _biased(bias: Circuit) -> str:
+    """A bias generator, its instance (lines on nets of their pins' names) and ``I_REF``
+    into its reference pin (``vbn``, or the top of its cascode stack)."""
+    ref = next(p.name for p in bias.pins if p.role == "bias" and p.signal == "current")
+    return f"{bias.to_spice()}{_instance('b', bias)}iref vdd {ref} {spice_current(I_REF)}\n"
+
+
 def _supplies(vdd_v: float = VDD) -> str:
     return f"vdd vdd 0 {vdd_v}\nvss vss 0 0\n"
 
@@ -164,13 +177,15 @@ def mirror_bench(circuit: Circuit, kind: MosKind, i_in: float, unit: UnitDevice 
     ``rail_v``."""
     outs = [p.name for p in circuit.pins if p.name.startswith("out")]
     rail = "vss" if kind == NFET else "vdd"
+    lines = [p.name for p in circuit.pins if p.role == "bias"]  # the cascodes' lines
     src = (f"iin vdd in {spice_current(i_in)}" if kind == NFET
            else f"iin in vss {spice_current(i_in)}")
     v_sum = sum_voltage(i_node, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v)
     loads = "".join(diode_load(f"o{k}", o, _other(kind), unit) if load == "diode"
                     else held_load(f"o{k}", o, kind, v_sum) for k, o in enumerate(outs))
-    return (f"{circuit.to_spice()}xm in {' '.join(outs)} {rail} {circuit.name}\n"
-            f"{src}\n{loads}{_supplies(vdd_v)}.op\n")
+    bias = _biased(bias_generator(BiasParams(i_ref=I_REF, unit=unit))) if lines else ""
+    return (f"{bias}{circuit.to_spice()}xm in {' '.join([*outs, *lines])} {rail} "
+            f"{circuit.name}\n{src}\n{loads}{_supplies(vdd_v)}.op\n")
 
 
 def measure_mirror(kind: MosKind, ratios: list[float], i_in: float, unit: UnitDevice = UNIT,
@@ -190,7 +205,9 @@ def measure_mirror(kind: MosKind, ratios: list[float], i_in: float, unit: UnitDe
         vdd_v: Supply voltage, V.
         rail_v: NMOS source rail, V (0: on ground).
     """
-    circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit))
+    # what the tile cascodes: NMOS copies into PMOS diodes, PMOS outputs onto NMOS diodes
+    cascode = kind == PFET or load == "diode"
+    circuit = current_mirror(MirrorParams(kind=kind, ratios=ratios, unit=unit, cascode=cascode))
     r = simulate(mirror_bench(circuit, kind, i_in, unit, load, i_node, corner=corner,
                               temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v),
                  corner=corner, temp_c=temp_c, source_rail_v=rail_v)
@@ -218,10 +235,11 @@ def measure_weight_row(ratios: list[float], i_in: float = I_REF, unit: UnitDevic
         rail_v: NMOS source rail, V (0: on ground).
     """
     arr = weight_array(WeightArrayParams(ratios=[ratios], unit=unit))
-    rails = " ".join(f"s{j}" for j in range(len(ratios)))
+    lines = [p.name for p in arr.pins if p.role == "bias"]  # the cascodes' lines
+    bias = _biased(bias_generator(BiasParams(i_ref=I_REF, unit=unit))) if lines else ""
     v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v)
     loads = "".join(_rail_load(f"s{j}", f"s{j}", r, unit, v_sum) for j, r in enumerate(ratios))
-    r = simulate(f"{arr.to_spice()}xw x0 {rails} vdd vss {arr.name}\n"
+    r = simulate(f"{bias}{arr.to_spice()}{_instance('w', arr)}"
                  f"iin vdd x0 {spice_current(i_in)}\n"
                  f"{loads}{_supplies(vdd_v)}.op\n", corner=corner, temp_c=temp_c,
                  source_rail_v=rail_v)
@@ -248,8 +266,7 @@ def measure_bias(ratios: dict[str, float], unit: UnitDevice = UNIT, *, corner: s
         for n, q in ratios.items()]))
     v_sum = sum_voltage(I_REF, unit, corner=corner, temp_c=temp_c, vdd_v=vdd_v, rail_v=rail_v)
     loads = "".join(_rail_load(n, n, q, unit, v_sum) for n, q in ratios.items())
-    r = simulate(f"{bias.to_spice()}xb vbn vbp {' '.join(ratios)} vdd vss {bias.name}\n"
-                 f"iref vdd vbn {spice_current(I_REF)}\n{loads}{_supplies(vdd_v)}.op\n",
+    r = simulate(f"{_biased(bias)}{loads}{_supplies(vdd_v)}.op\n",
                  corner=corner, temp_c=temp_c, source_rail_v=rail_v)
     return {n: float(np.sign(q) * to_units(r[f"i(v{n})"][0])) for n, q in ratios.items()}
 
@@ -278,10 +295,8 @@ def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
     inp = next(p for p in cell.pins if p.role == "input")
     # a cell's input diode sources its current (a sink drives it), a unit's rail sinks it
     src = "in vss" if inp.flow == "source" else "vdd in"
-    nets = " ".join({"vdd": "vddc", inp.name: "in"}.get(p.name, p.name) for p in cell.pins)
-    return (f"{bias.to_spice()}{cell.to_spice()}"
-            f"xb vbn vbp vdd vss {bias.name}\niref vdd vbn {spice_current(I_REF)}\n"
-            f"xc {nets} {cell.name}\nvddc vddc 0 {vdd_v}\n"
+    return (f"{_biased(bias)}{cell.to_spice()}"
+            f"{_instance('c', cell, {'vdd': 'vddc', inp.name: 'in'})}vddc vddc 0 {vdd_v}\n"
             f"iin {src} pwl(0 0 {t0}m 0 {t1}m {spice_current(top)} {t2}m 0)\n"
             f"{diode_load('out', 'out', NFET, unit)}{_supplies(vdd_v)}"
             f".tran {ramp_ms / 1000:g}m {t2}m\n")
@@ -343,8 +358,7 @@ def measure_switch_on(cell: Circuit, top: float = 3.0, *, corner: str = "typical
     ``top`` units at 1 ms: bias generator and output load of ``unit`` devices, as
     :func:`cell_bench`'s. How far the peak overshoots alpha is what a next layer can latch."""
     bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit))
-    r = simulate(f"{bias.to_spice()}{cell.to_spice()}xb vbn vbp vdd vss {bias.name}\n"
-                 f"iref vdd vbn {spice_current(I_REF)}\nxc in vbn out vdd vss {cell.name}\n"
+    r = simulate(f"{_biased(bias)}{cell.to_spice()}{_instance('c', cell)}"
                  f"iin in vss pwl(0 0 1m 0 1.01m {spice_current(top)})\n"
                  f"{diode_load('out', 'out', NFET, unit)}{_supplies(vdd_v)}.tran 1u 5m\n",
                  corner=corner, temp_c=temp_c)

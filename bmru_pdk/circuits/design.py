@@ -133,6 +133,15 @@ def _supplies(source_rail: bool) -> dict[str, str]:
     return {p.name: p.name for p in (VDD, VSS, *([VSN] if source_rail else []))}
 
 
+def _bias_lines(circuit: Circuit, unit: UnitDevice) -> dict[str, str]:
+    """The tile nets of ``circuit``'s bias-line pins: ``vbn`` is the reference's net
+    (``iref``), unless the unit has cascodes, whose reference comes in at the top of its
+    stack, the NMOS cascodes' line."""
+    nets = ({"vbn": "vbn", n.NMOS_CASCODE_LINE: REF, n.PMOS_CASCODE_LINE: n.PMOS_CASCODE_LINE}
+            if unit.cascodes else {"vbn": REF}) | {"vbp": "vbp"}
+    return {p.name: nets[p.name] for p in circuit.pins if p.name in nets}
+
+
 def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[str],
                  rails: list[str], unit: UnitDevice, source_rail: bool) -> Part:
     params = builders.WeightArrayParams(ratios=[list(r) for r in ratios], unit=unit,
@@ -141,7 +150,7 @@ def _weight_part(name: str, ratios: tuple[tuple[float, ...], ...], inputs: list[
     nets = ({f"x{i}": net for i, net in enumerate(inputs)}
             | {f"s{j}": net for j, net in enumerate(rails)})
     return Part(name, params, {"ratios": ratios} | _common(unit, source_rail), circuit,
-                nets | _supplies(source_rail))
+                nets | _bias_lines(circuit, unit) | _supplies(source_rail))
 
 
 def _rail_generator_part(params: builders.RailGeneratorParams, unit: UnitDevice) -> Part:
@@ -222,8 +231,8 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
                 r_bias=settings["r_bias"])
             circuit = builders.bmru_unit(params)
             units.append(Part(n.unit(l, j), params, settings | _common(unit, source_rail),
-                              circuit, {"sum": rails[j], "vbn": REF, "vbp": "vbp",
-                                        "out": n.unit_output(l, j)} | _supplies(source_rail)))
+                              circuit, {"sum": rails[j], "out": n.unit_output(l, j)}
+                              | _bias_lines(circuit, unit) | _supplies(source_rail)))
         rows.append(units)  # one row per layer: the floorplan wraps it to the arrays' width
         inputs = [n.unit_output(l, j) for j in range(arch.d)]
     readout = _weights(p.W_o, None, currents[-1], nodes[-1], tables)
@@ -239,7 +248,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     bias = builders.bias_generator(bias_params)
     rows.insert(0, [Part(n.BIAS, bias_params,
                          {"outputs": bias_out} | _common(unit, source_rail), bias,
-                         {"vbn": REF, "vbp": "vbp"} | _supplies(source_rail)
+                         _bias_lines(bias, unit) | _supplies(source_rail)
                          | {y: y for y, _, _ in bias_out})])
     if rail_generator is not None:
         rows[0].append(_rail_generator_part(rail_generator, unit))

@@ -59,6 +59,21 @@ def weight_device(i: int, j: int) -> str:
     return f"MW{i}_{j}"
 
 
+# the cascodes' gate lines the bias generator makes (a unit option)
+NMOS_CASCODE_LINE = "vbnc"
+PMOS_CASCODE_LINE = "vbpc"
+
+
+def cascode(device: str) -> str:
+    """The cascode of a mirror output ``device``."""
+    return f"{device}C"
+
+
+def cascode_source(device: str) -> str:
+    """The net between a cascoded output ``device`` and its cascode: its drain."""
+    return f"{device}_c"
+
+
 _WEIGHT_DEVICE = re.compile(r"^MW(\d+)_(\d+)$")
 
 

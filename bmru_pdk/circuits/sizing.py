@@ -47,13 +47,22 @@ N_UT_MV = 36.0  # slope factor x thermal voltage in weak inversion, mV
 
 
 class UnitDevice(BaseModel):
-    """Width of one unit finger and gate length, µm, and the gates of every mirror's diode.
+    """Width of one unit finger and gate length, µm, the gates of every mirror's diode, and
+    whether the tile's mirrors match their drains with cascodes.
 
     With ``diode_gates`` D > 1 every diode (and every unit copy) is D unit gates in parallel
     and every ratio k of them: whole gates on both sides, k / D of a unit, no series stack
     (docs/corners.md, "Sub-unit ratios: stacks against a wider diode"). D = 1 is the grid of
-    whole units and series stacks; it is left out of the serialised form, so tables and
-    circuit names made before D existed keep theirs.
+    whole units and series stacks.
+
+    With ``cascodes`` every NMOS copy into a PMOS diode, every tail of the cell's switches and
+    every PMOS output onto an NMOS diode's node has a cascode whose gate is a line the bias
+    generator makes from replicas of the reference (``vbnc``, ``vbpc``): their drains sit at
+    their diodes' at one unit, whatever the condition (docs/corners.md, "Drain matching
+    along the weight path").
+
+    The defaults (D = 1, no cascodes) are left out of the serialised form, so tables and
+    circuit names made before these options existed keep theirs.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,17 +70,20 @@ class UnitDevice(BaseModel):
     w: float = Field(gt=0)
     l: float = Field(gt=0)  # noqa: E741  (the device's L)
     diode_gates: int = Field(default=1, ge=1, le=MAX_DIODE_GATES)
+    cascodes: bool = False
 
     @property
     def one_gate(self) -> UnitDevice:
-        """The same unit device on one-gate diodes."""
+        """The same unit size on one-gate diodes, without cascodes."""
         return UnitDevice(w=self.w, l=self.l)
 
     @model_serializer(mode="wrap")
-    def _without_one_gate(self, handler: SerializerFunctionWrapHandler) -> dict:
+    def _without_defaults(self, handler: SerializerFunctionWrapHandler) -> dict:
         out = handler(self)
         if self.diode_gates == 1:
             out.pop("diode_gates", None)
+        if not self.cascodes:
+            out.pop("cascodes", None)
         return out
 
 

@@ -1,0 +1,99 @@
+"""Replica-biased cascodes: a positive weight's whole path holds its gain over temperature.
+
+A positive weight is two mirrors in a row: the input's NMOS diode, its unit copy sunk from
+the PMOS diode, and the PMOS output onto the summing node. As drawn, the copy's drain sits
+at the PMOS diode's node, VDD less a source-gate voltage, about 0.4 V above its own diode's
+drain, and the PMOS output's drain at the summing node, a volt below its diode's: their
+drain conductances turn those differences into a gain error of a few percent whose size
+moves with temperature (docs/corners.md, "Drain matching along the weight path"). With the
+cascodes each drain sits at its diode's voltage at one unit in, whatever the condition, so
+what is left is the replica's current density against the output's: none at one unit.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bmru_pdk.circuits import (
+    NFET,
+    PFET,
+    WeightArrayParams,
+    bmru_unit,
+    names,
+    weight_array,
+)
+from bmru_pdk.circuits import characterize as ch
+from bmru_pdk.circuits.builders import BiasParams, CellParams, UnitParams, bias_generator
+from bmru_pdk.circuits.design import design
+from bmru_pdk.circuits.mapping import GRID_DIRS, load_tables
+from bmru_pdk.circuits.sizing import UnitDevice
+from bmru_pdk.errors import BmruError
+from bmru_pdk.layouts.tile import tile_layout
+from bmru_pdk.model import bundled_checkpoint
+from bmru_pdk.model.checkpoint import open_checkpoint
+
+FOUR = UnitDevice(w=4.0, l=4.0, diode_gates=4)
+CASCODED = FOUR.model_copy(update={"cascodes": True})
+# The issue's bound for a whole-unit ratio over the conditions. The drawn path misses it by
+# its drain mismatch (about 1 % from -40 to 125 °C at the typical corner); a cascoded path's
+# drains match at one unit, so nothing first-order is left to move.
+WHOLE_UNIT_DRIFT = 0.005
+CONDITIONS = [("typical", -40.0), ("typical", 125.0), ("ss", -40.0), ("ff", 27.0)]
+
+
+def _path_gain(unit: UnitDevice, corner: str, temp_c: float) -> float:
+    """A unit positive weight's gain, input current to summing node, at one unit in."""
+    return float(ch.measure_weight_row([1.0], 1.0, unit, corner=corner, temp_c=temp_c)[0])
+
+
+def test_a_cascoded_unit_cascodes_copies_into_pmos_diodes_and_pmos_outputs() -> None:
+    arr = weight_array(WeightArrayParams(ratios=[[1.0, -1.0]], unit=CASCODED))
+    devices = {d.name: d for d in arr.devices}
+    copy, weight = devices[names.cascode("MXC0")], devices[names.cascode("MW0_0")]
+    assert (copy.kind, copy.g, copy.b) == (NFET, names.NMOS_CASCODE_LINE, "vss")
+    assert (devices["MXC0"].d, copy.s, copy.d) == ("MXC0_c", "MXC0_c", "xp0")
+    # the PMOS cascode in an n-well of its own: bulk on its source
+    assert (weight.kind, weight.g, weight.b, weight.s) == (
+        PFET, names.PMOS_CASCODE_LINE, "MW0_0_c", "MW0_0_c")
+    assert names.cascode("MW0_1") not in devices  # an NMOS weight's drain matches already
+    assert {names.NMOS_CASCODE_LINE, names.PMOS_CASCODE_LINE} <= {p.name for p in arr.pins}
+    plain = weight_array(WeightArrayParams(ratios=[[1.0, -1.0]], unit=FOUR))
+    assert {d.name for d in plain.devices} == {"MXN0", "MXC0", "MXP0", "MW0_0", "MW0_1"}
+    assert {p.name for p in plain.pins} == {"x0", "s0", "s1", "vdd", "vss"}
+
+
+def test_the_reference_comes_in_at_the_top_of_its_cascode_stack() -> None:
+    bias = bias_generator(BiasParams(unit=CASCODED))
+    current = [p.name for p in bias.pins if p.signal == "current"]
+    assert current == [names.NMOS_CASCODE_LINE]
+    unit = bmru_unit(UnitParams(cell=CellParams(r_thresh=2.5, r_width=1.0, r_gain=1.0,
+                                                unit=CASCODED), r_bias=1.0))
+    flat = {d.name: d for d in unit.flat_devices()}
+    for tail in ("cell.M5C", "cell.M8C", "relu.MCC"):
+        assert flat[tail].g == "vbnc", tail
+    assert flat["cell.MOUTC"].g == flat["MBC"].g == "vbpc"
+
+
+@pytest.mark.parametrize(("corner", "temp_c"), CONDITIONS)
+def test_a_cascoded_weight_path_holds_its_gain(corner: str, temp_c: float) -> None:
+    room = _path_gain(CASCODED, "typical", 27.0)
+    assert _path_gain(CASCODED, corner, temp_c) == pytest.approx(room, rel=WHOLE_UNIT_DRIFT)
+
+
+def test_the_drawn_weight_path_drifts_beyond_the_bound() -> None:
+    """The negative case: the same path without the cascodes."""
+    room = _path_gain(FOUR, "typical", 27.0)
+    drift = [abs(_path_gain(FOUR, c, t) / room - 1) for c, t in CONDITIONS]
+    assert max(drift) > WHOLE_UNIT_DRIFT
+
+
+def test_a_tile_is_not_drawn_from_cascoded_tables() -> None:
+    """The schematic is made (every line wired, the reference at the stack's top); the
+    layout, which does not draw the cascodes' wells yet, refuses it in one sentence."""
+    tables = load_tables(GRID_DIRS[1])
+    tables = tables.model_copy(update={"unit": tables.unit.model_copy(update={"cascodes": True})})
+    tile = design(open_checkpoint(bundled_checkpoint()), tables)
+    bias = tile.rows[0][0]
+    assert bias.nets[names.NMOS_CASCODE_LINE] == names.REF and bias.nets["vbn"] == "vbn"
+    with pytest.raises(BmruError, match="does not draw the cascodes"):
+        tile_layout(tile)
