@@ -17,7 +17,9 @@ Groups, each element of the mapping in one group of each cut:
   unit gates only (docs/corners.md, "Sub-unit ratios: stacks against a wider diode").
 
 The tables are characterised at each condition on ground (no source rail), as the tile is
-drawn by default; nothing is simulated in ngspice beyond them. The tile follows its
+drawn by default, or with ``--rail-generator`` on the NMOS source rail the tile's drawn
+generator holds there (as ``make run`` draws the tile); nothing is simulated in ngspice
+beyond them. The tile follows its
 condition's twin to within the PVT bench's twin figure, so the gap measured here is the tile's
 nominal gap less that. Runs on the tuning sample: it informs what the circuit changes next.
 
@@ -29,8 +31,9 @@ reference) and at each condition (made on DIR's unit): what the same ratios real
 another circuit (``bmru characterize --cascodes``), before a network is trained for it.
 
 Usage: ``python benchmarks/bench_drift_attribution.py [--n 100] [--checkpoint CKPT]
-[--tables DIR] [--realise-with DIR] [--out NAME.json]``. Prints a line per condition and writes
-``benchmarks/results/drift_attribution.json``. About 20 s of characterisation per condition.
+[--tables DIR] [--realise-with DIR] [--rail-generator] [--out NAME.json]``. Prints a line per
+condition and writes ``benchmarks/results/drift_attribution.json``. About 20 s of
+characterisation per condition.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ import torch
 from bench_corners import CONDITIONS
 
 from bmru_pdk.analyses import compare, simulation
+from bmru_pdk.analyses.testbench import generated_rail
 from bmru_pdk.circuits import design, names
 from bmru_pdk.circuits.mapping import load_tables, tables_for
 from bmru_pdk.circuits.model import PFET, Device
@@ -126,6 +130,9 @@ def main() -> None:
     parser.add_argument("--realise-with", type=Path, default=None,
                         help="realise the network's drawing with these tables (another "
                              "circuit's), at typical 27 °C and at each condition")
+    parser.add_argument("--rail-generator", action="store_true",
+                        help="make each condition's tables on the rail the tile's drawn "
+                             "generator holds there")
     parser.add_argument("--out", type=provenance.results_name, default="drift_attribution.json",
                         help="results file name (in benchmarks/results)")
     args = parser.parse_args()
@@ -145,17 +152,18 @@ def main() -> None:
     reference = runs(model, nominal, utterances)
     drawn = tuple(r["element"] != "-" for r in nominal)
     rows = []
-    for c in CONDITIONS:
-        try:  # a condition whose tables cannot be made on ground is left without figures
+    for base in CONDITIONS:
+        c = generated_rail(base.corner, base.temp_c, base.vdd_v) if args.rail_generator else base
+        try:  # a condition whose tables cannot be made there is left without figures
             there = compare.condition_tables(tables, c)
         except BmruError as exc:
-            rows.append({"condition": c.name, "error": str(exc)})
+            rows.append({"condition": base.name, "error": str(exc)})
             print(f"{c.name:>18}: {exc}", flush=True)
             continue
         if there is None:  # typical 27 °C 1.8 V: the nominal itself
             continue
         moved = [asdict(m) for m in design.realise(tile, params, there)]
-        row = {"condition": c.name,
+        row = {"condition": base.name, "rail_v": c.rail_v,
                "all": agreement(runs(model, moved, utterances), reference),
                "only": {}, "all_but": {}}
         # a group's complement within a two-way cut is the other group: each set runs once
@@ -175,6 +183,7 @@ def main() -> None:
     result = {"command": provenance.command(), **provenance.checkpoint(path),
               "sample": SAMPLE, "utterances": args.n, "i_unit_na": tables.i_unit_na,
               "diode_gates": tables.unit.diode_gates, "cascodes": tables.unit.cascodes,
+              "rail_generator": args.rail_generator,
               "groups": list(GROUPS),
               "elements": {name: sum(selected(nominal, devices, group))
                            for name, group in GROUPS.items()},

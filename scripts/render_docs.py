@@ -1869,6 +1869,8 @@ def grid_snap_table(r: Results) -> str:
             + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+@region("drift_attribution_cascodes_rail.table", "drift_attribution_cascodes_rail.json")
+@region("drift_attribution_bundled_rail.table", "drift_attribution_bundled_rail.json")
 @region("drift_attribution_cascodes.table", "drift_attribution_cascodes.json")
 @region("drift_attribution_bundled.table", "drift_attribution_bundled.json")
 @region("drift_attribution_4gate.table", "drift_attribution_4gate.json")
@@ -1895,7 +1897,9 @@ def drift_attribution_table(r: Results) -> str:
             "mapped and characterised on it at every condition. " if gates > 1 else "") + (
         "The same drawing with the replica-biased cascodes, realised with their tables at "
         "typical 27 °C and at every condition; the model only. " if r.data.get("cascodes")
-        else "")
+        else "") + (
+        "Each condition's tables made on the NMOS source rail the tile's drawn generator "
+        "holds there. " if r.data.get("rail_generator") else "")
     return (grid
             + one("only", "State agreement with the nominal model %, layer 0 / 1, with only the "
                           f"group of each column (its elements of the {n}) moved to its values "
