@@ -89,7 +89,7 @@ def test_the_drawn_weight_path_drifts_beyond_the_bound() -> None:
 
 def test_a_tile_is_not_drawn_from_cascoded_tables() -> None:
     """The schematic is made (every line wired, the reference at the stack's top); the
-    layout, which does not draw the cascodes' wells yet, refuses it in one sentence."""
+    layout, whose weight arrays do not draw the cascodes yet, refuses it in one sentence."""
     tables = load_tables(GRID_DIRS[1])
     tables = tables.model_copy(update={"unit": tables.unit.model_copy(update={"cascodes": True})})
     tile = design(open_checkpoint(bundled_checkpoint()), tables)

@@ -132,6 +132,10 @@ VARIANTS: dict[str, tuple[str, dict]] = {
         tuple(round((0.3 + 0.01 * ((5 * i + j) % 40)) * (-1) ** (i + j // 3), 3)
               for j in range(70)) for i in range(3))}),
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
+    # the drain-matching cascodes: each PMOS cascode in an Nwell of its own, NW.2b apart
+    "unit_cascodes": ("bmru_unit", {"r_bias": 1.0, "diode_gates": 4, "cascodes": True}),
+    "bias_cascodes": ("bias_generator", {"outputs": (("ib", 2.0, "source"), ("is", 0.5, "sink")),
+                                         "diode_gates": 4, "cascodes": True}),
     # the rail generator with a last row of one replica block and a shorter sink stack
     "railgen_small": ("rail_generator", {"replicas": 40, "follower_bias": 4, "sink": 0.25,
                                          "cap": 2}),
@@ -421,6 +425,20 @@ def test_lvs_catches_a_rail_generator_drawn_without_its_capacitor(tmp_path: Path
     assert lvs.run(_write(drawn, tmp_path), meant.to_spice()).match
     result = lvs.run(_write(drawn, tmp_path), without.to_spice())
     assert not result.match, result.summary()
+
+
+def test_lvs_catches_a_cascode_drawn_in_the_shared_well(tmp_path: Path) -> None:
+    """A PMOS cascode's bulk is its own source, in an Nwell of its own: drawn in the shared
+    ``vdd`` well, its bulk is shorted to ``vdd`` and the drawing must not match."""
+    unit = UnitDevice(w=4.0, l=4.0, diode_gates=4, cascodes=True)
+    meant = builders.bmru_cell(builders.CellParams(r_thresh=2.5, r_width=1.0, r_gain=1.0,
+                                                   unit=unit))
+    shared = meant.model_copy(update={"devices": [
+        d.model_copy(update={"b": "vdd"}) if d.kind == PFET and d.b != "vdd" else d
+        for d in meant.devices]})
+    drawn = _write(library.circuit_layout(shared), tmp_path)
+    assert lvs.run(drawn, shared.to_spice()).match
+    assert not lvs.run(drawn, meant.to_spice()).match
 
 
 def _centroids_from_diode(placement: str) -> dict[str, float]:

@@ -21,8 +21,8 @@ from bmru_pdk.circuits.sizing import UNIT, UnitDevice
 _KIND = {"nfet": NFET, "pfet": PFET}
 
 
-def _unit(unit_um: float, diode_gates: int = 1) -> UnitDevice:
-    return UnitDevice(w=unit_um, l=unit_um, diode_gates=diode_gates)
+def _unit(unit_um: float, diode_gates: int = 1, cascodes: bool = False) -> UnitDevice:
+    return UnitDevice(w=unit_um, l=unit_um, diode_gates=diode_gates, cascodes=cascodes)
 
 
 def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
@@ -98,11 +98,12 @@ def current_mirror(kind: Literal["nfet", "pfet"] = "nfet",
 @gf.cell
 def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], ...] = (),
                    unit_um: float = UNIT.w, diode_gates: int = 1,
-                   source_rail: bool = False) -> gf.Component:
+                   source_rail: bool = False, cascodes: bool = False) -> gf.Component:
     """Bias generator: reference diode on ``vbn``, PMOS line ``vbp``, optional outputs.
 
     Ports: ``vbn`` (reference current in), ``vbp``, one per output, ``vdd``, ``vss`` (and
-    ``vsn``).
+    ``vsn``); with ``cascodes`` the cascodes' lines ``vbnc`` (now the reference's way in)
+    and ``vbpc``.
 
     Args:
         outputs: (name, ratio to the reference, ``sink`` or ``source``) per output.
@@ -111,16 +112,19 @@ def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], 
             gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
+        cascodes: the cascodes' replicas and lines, and the drain-matching cascodes of the
+            PMOS line's copy and the PMOS outputs.
     """
     return circuit_layout(builders.bias_generator(builders.BiasParams(outputs=[
         builders.BiasOutput(name=n, ratio=r, flow=f) for n, r, f in outputs],
-        unit=_unit(unit_um, diode_gates), source_rail=source_rail)))
+        unit=_unit(unit_um, diode_gates, cascodes), source_rail=source_rail)))
 
 
 @gf.cell
 def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
               unit_um: float = UNIT.w, diode_gates: int = 1,
-              source_rail: bool = False, keeper: bool = False) -> gf.Component:
+              source_rail: bool = False, keeper: bool = False, cascodes: bool = False
+              ) -> gf.Component:
     """The hysteretic FQ-BMRU cell (9 transistors, input diode, output copy).
 
     Ports: ``in`` (candidate current, sourced), ``vbn``, ``out``, ``vdd``, ``vss`` (and
@@ -137,15 +141,17 @@ def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
             hot tile holds above ground).
         keeper: draw the keeper of the output switch's tail node, ``MK``
             (:class:`~bmru_pdk.circuits.builders.CellParams`).
+        cascodes: the drain-matching cascodes of the switch tails and the output, on ports
+            ``vbnc``, ``vbpc`` (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
     """
     return circuit_layout(builders.bmru_cell(builders.CellParams(
-        r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=_unit(unit_um, diode_gates),
-        source_rail=source_rail, keeper=keeper)))
+        r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
+        unit=_unit(unit_um, diode_gates, cascodes), source_rail=source_rail, keeper=keeper)))
 
 
 @gf.cell
 def relu_node(unit_um: float = UNIT.w, diode_gates: int = 1,
-              source_rail: bool = False) -> gf.Component:
+              source_rail: bool = False, cascodes: bool = False) -> gf.Component:
     """Summing node with ReLU: NMOS diode on ``sum`` and its copy sinking from ``c``.
 
     Ports: ``sum``, ``c``, ``vss`` (and ``vsn``).
@@ -156,9 +162,10 @@ def relu_node(unit_um: float = UNIT.w, diode_gates: int = 1,
             gates only (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
+        cascodes: the copy's drain-matching cascode, on port ``vbnc``.
     """
     return circuit_layout(builders.relu_node(builders.ReluParams(
-        unit=_unit(unit_um, diode_gates), source_rail=source_rail)))
+        unit=_unit(unit_um, diode_gates, cascodes), source_rail=source_rail)))
 
 
 @gf.cell
@@ -218,11 +225,12 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
 @gf.cell
 def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
               r_bias: float = 0.0, unit_um: float = UNIT.w, diode_gates: int = 1,
-              source_rail: bool = False, keeper: bool = False
+              source_rail: bool = False, keeper: bool = False, cascodes: bool = False
               ) -> gf.Component:
     """BMRU unit: summing node with ReLU, bias transistor and cell.
 
-    Ports: ``sum``, ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss`` (and ``vsn``).
+    Ports: ``sum``, ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss`` (and ``vsn``; with
+    ``cascodes`` ``vbnc``, ``vbpc``).
 
     Args:
         r_thresh: I_thresh / reference of the cell.
@@ -236,8 +244,10 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
             hot tile holds above ground).
         keeper: draw the cell's keeper of its output switch's tail node
             (:class:`~bmru_pdk.circuits.builders.CellParams`).
+        cascodes: the drain-matching cascodes (the ReLU copy, the switch tails, the output,
+            a positive bias), on ports ``vbnc``, ``vbpc``.
     """
     cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
-                               unit=_unit(unit_um, diode_gates), source_rail=source_rail,
-                               keeper=keeper)
+                               unit=_unit(unit_um, diode_gates, cascodes),
+                               source_rail=source_rail, keeper=keeper)
     return circuit_layout(builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias)))

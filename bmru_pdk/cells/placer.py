@@ -10,9 +10,10 @@ middle, the sides taking turns). LVS sees the parallel fingers combined back int
 schematic's device, and each stack's gates in series as the schematic's stacked gates.
 
 All bottoms of a row sit on one y, so the routing channels above and below it (see
-:mod:`bmru_pdk.cells.router`, which also stacks the rows) are straight. Every PMOS bulk
-is ``vdd`` (a builder convention), so the PMOS group shares one Nwell: no NW.2b spacing
-between them.
+:mod:`bmru_pdk.cells.router`, which also stacks the rows) are straight. The PMOS devices
+whose bulk is ``vdd`` (a builder convention) share one Nwell: no NW.2b spacing between them.
+A PMOS whose bulk is another net (a cascode tied to its own source) follows them in an
+Nwell of its own, NW.2b from every other well.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import klayout.db as kdb
 from bmru_pdk import rules
 from bmru_pdk.cells.devices import nfet, pfet
 from bmru_pdk.cells.vias import Box, rect
-from bmru_pdk.circuits.model import NFET, Device
+from bmru_pdk.circuits.model import NFET, VDD, Device
 from bmru_pdk.layers import LAYER
 
 # Gap between neighbouring device cells (µm). Same type: clears implants (NP.2) and keeps
@@ -113,6 +114,11 @@ def _order(devices: list[Device], placement: Placement) -> list[Device]:
     return [f for f in chain.from_iterable(dealt) if f is not None]
 
 
+def _one_well(a: Device, b: Device) -> bool:
+    """Whether two neighbours are NMOS both, or PMOS both in the shared ``vdd`` Nwell."""
+    return a.kind == b.kind and (a.kind == NFET or a.b == b.b == VDD.name)
+
+
 def place_row(c: gf.Component, devices: list[Device], placement: Placement = "grouped",
               dummies: bool = False, y: float = 0.0) -> list[Placed]:
     """Instantiate ``devices`` in ``c`` along x from 0, NMOS first, bottoms on ``y``.
@@ -126,21 +132,24 @@ def place_row(c: gf.Component, devices: list[Device], placement: Placement = "gr
         dummies: draw dummy poly gates at both ends of every device.
         y: bottom of the row (µm).
 
-    Returns the placements in row order. Draws the shared Nwell over the PMOS group.
+    Returns the placements in row order. Draws the shared Nwell over the PMOS group whose
+    bulk is ``vdd``; a PMOS with another bulk keeps its cell's own Nwell.
     """
+    shared = [d for d in devices if d.kind != NFET and d.b == VDD.name]
+    own = [d for d in devices if d.kind != NFET and d.b != VDD.name]
     row = (_order([d for d in devices if d.kind == NFET], placement)
-           + _order([d for d in devices if d.kind != NFET], placement))
+           + _order(shared, placement) + own)
     cells = [device_cell(d, dummies) for d in row]
     boxes = [cell.dbbox() for cell in cells]  # all cells made first: one layout update
     placed: list[Placed] = []
     x = 0.0
     for d, cell, box in zip(row, cells, boxes, strict=True):
         if placed:
-            x += SAME_KIND_GAP if placed[-1].device.kind == d.kind else KIND_CHANGE_GAP
+            x += SAME_KIND_GAP if _one_well(placed[-1].device, d) else KIND_CHANGE_GAP
         ref, b = place(c, cell, box, x, y)
         x = b[2]
         placed.append(Placed(d, ref, b))
-    pmos = [p.box for p in placed if p.device.kind != NFET]
+    pmos = [p.box for p in placed if p.device.kind != NFET and p.device.b == VDD.name]
     if pmos:
         rect(c, LAYER.nwell, (pmos[0][0], y, pmos[-1][2], max(b[3] for b in pmos)))
     return placed
