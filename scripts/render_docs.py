@@ -107,7 +107,6 @@ DEFAULT_GMIN = {
     "candidates_0.2nA.json": "d14699070e7d",
     "candidates_codesign.json": "361f239211d4",
     "hot_rail.json": "bafedc4ea5f3",
-    "montecarlo.json": "e967027b1f99",
     "operating_point.json": "48d3aa810441",
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
     "sizing.json": "bed985eff7e8",
