@@ -273,8 +273,8 @@ def characterize(
              "whole gates only, no series stack")] = 1,
     cascodes: Annotated[bool, typer.Option(
         help="match the mirrors' drains with replica-biased cascodes (the NMOS copies into "
-             "PMOS diodes, the cell's tails, the PMOS outputs; tables for the model and the "
-             "benches: tiles do not draw them yet)")] = False,
+             "PMOS diodes, the cell's tails, the PMOS outputs; a tile mapped with these "
+             "tables draws them)")] = False,
     quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
     corner: Annotated[Corner, typer.Option(help="process corner of the benches")] = "typical",
     temp: Annotated[float, typer.Option(help="temperature of the benches, °C")] = 27.0,

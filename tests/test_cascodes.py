@@ -12,6 +12,8 @@ what is left is the replica's current density against the output's: none at one 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bmru_pdk.circuits import (
@@ -23,14 +25,20 @@ from bmru_pdk.circuits import (
     weight_array,
 )
 from bmru_pdk.circuits import characterize as ch
-from bmru_pdk.circuits.builders import BiasParams, CellParams, UnitParams, bias_generator
+from bmru_pdk.circuits.builders import (
+    BiasParams,
+    CellParams,
+    RailGeneratorParams,
+    UnitParams,
+    bias_generator,
+)
 from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.mapping import GRID_DIRS, load_tables
 from bmru_pdk.circuits.sizing import UnitDevice
-from bmru_pdk.errors import BmruError
-from bmru_pdk.layouts.tile import tile_layout
+from bmru_pdk.layouts.tile import tile_layout, write_gds
 from bmru_pdk.model import bundled_checkpoint
 from bmru_pdk.model.checkpoint import open_checkpoint
+from bmru_pdk.verification import drc, lvs
 
 FOUR = UnitDevice(w=4.0, l=4.0, diode_gates=4)
 CASCODED = FOUR.model_copy(update={"cascodes": True})
@@ -87,13 +95,20 @@ def test_the_drawn_weight_path_drifts_beyond_the_bound() -> None:
     assert max(drift) > WHOLE_UNIT_DRIFT
 
 
-def test_a_tile_is_not_drawn_from_cascoded_tables() -> None:
-    """The schematic is made (every line wired, the reference at the stack's top); the
-    layout, whose weight arrays do not draw the cascodes yet, refuses it in one sentence."""
+@pytest.mark.parametrize("rail", [False, True], ids=["ground", "rail"])
+def test_a_cascoded_tile_is_drc_clean_and_matches_its_schematic(rail: bool,
+                                                                tmp_path: Path) -> None:
+    """The bundled network drawn with cascodes (its grid's tables, the unit's flag set: the
+    same levels): every line wired (the reference at the stack's top), the official deck
+    clean and LVS matched, on ground and on the source rail with its generator, whose line
+    must pass the copies' cascodes."""
     tables = load_tables(GRID_DIRS[1])
     tables = tables.model_copy(update={"unit": tables.unit.model_copy(update={"cascodes": True})})
-    tile = design(open_checkpoint(bundled_checkpoint()), tables)
+    tile = design(open_checkpoint(bundled_checkpoint()), tables, source_rail=rail,
+                  rail_generator=RailGeneratorParams() if rail else None)
     bias = tile.rows[0][0]
     assert bias.nets[names.NMOS_CASCODE_LINE] == names.REF and bias.nets["vbn"] == "vbn"
-    with pytest.raises(BmruError, match="does not draw the cascodes"):
-        tile_layout(tile)
+    c = tile_layout(tile)
+    gds = write_gds(c, tmp_path / "tile.gds")
+    assert drc.run(gds, tmp_path / "tile.lyrdb").clean
+    assert lvs.run(gds, c.info["spice"]).match

@@ -136,6 +136,18 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "unit_cascodes": ("bmru_unit", {"r_bias": 1.0, "diode_gates": 4, "cascodes": True}),
     "bias_cascodes": ("bias_generator", {"outputs": (("ib", 2.0, "source"), ("is", 0.5, "sink")),
                                          "diode_gates": 4, "cascodes": True}),
+    # the crossbar's cascodes: a third input column (the copy's), a row of PMOS cascodes above
+    # each row of PMOS weights; on the source rail, whose line must pass the copy's cascode
+    "weights_cascodes": ("weight_array", {"ratios": ((0.25, -0.5, 1.0), (-1.25, 3.0, 0.0)),
+                                          "diode_gates": 4, "cascodes": True}),
+    "weights_cascodes_rail": ("weight_array", {"ratios": ((0.25, -0.5, 1.0), (-1.25, 3.0, 0.0)),
+                                               "diode_gates": 4, "cascodes": True,
+                                               "source_rail": True}),
+    # 18 inputs on 2 rails, cascoded: folded into sub-arrays of 16 and 2 rows, each input's
+    # row of weights and row of cascodes in the same sub-array
+    "weights_cascodes_folded": ("weight_array", {"ratios": tuple(
+        (0.25 * (1 + i % 5) * (-1) ** i, 0.25 * (2 + i % 3) * (-1) ** (i // 2))
+        for i in range(18)), "diode_gates": 4, "cascodes": True}),
     # the rail generator with a last row of one replica block and a shorter sink stack
     "railgen_small": ("rail_generator", {"replicas": 40, "follower_bias": 4, "sink": 0.25,
                                          "cap": 2}),
@@ -439,6 +451,31 @@ def test_lvs_catches_a_cascode_drawn_in_the_shared_well(tmp_path: Path) -> None:
     drawn = _write(library.circuit_layout(shared), tmp_path)
     assert lvs.run(drawn, shared.to_spice()).match
     assert not lvs.run(drawn, meant.to_spice()).match
+
+
+def test_lvs_tells_the_crossbar_cascodes_lines_and_wells_apart(tmp_path: Path) -> None:
+    """The cascoded crossbar matches its schematic (the variants above); the same schematic
+    with the PMOS cascodes' bulks on ``vdd`` (drawn in the shared well), with the copies'
+    cascodes on the input's gate line instead of ``vbnc``, or without any cascode must
+    not."""
+    ratios = ((0.25, -0.5, 1.0), (-1.25, 3.0, 0.0))
+    drawn = _write(library.weight_array(ratios, diode_gates=4, cascodes=True), tmp_path)
+    meant = builders.weight_array(builders.WeightArrayParams(
+        ratios=[list(r) for r in ratios],
+        unit=UnitDevice(w=4.0, l=4.0, diode_gates=4, cascodes=True)))
+    line = {"vbnc": "x0"}
+    wrong = {
+        "shared well": [d.model_copy(update={"b": "vdd"}) if d.kind == PFET and d.b != "vdd"
+                        else d for d in meant.devices],
+        "gate line": [d.model_copy(update={"g": line.get(d.g, d.g)}) if d.name == "MXC0C"
+                      else d for d in meant.devices],
+    }
+    assert lvs.run(drawn, meant.to_spice()).match
+    for devices in wrong.values():
+        assert not lvs.run(drawn, meant.model_copy(update={"devices": devices}).to_spice()).match
+    plain = builders.weight_array(builders.WeightArrayParams(
+        ratios=[list(r) for r in ratios], unit=UnitDevice(w=4.0, l=4.0, diode_gates=4)))
+    assert not lvs.run(drawn, plain.model_copy(update={"name": meant.name}).to_spice()).match
 
 
 def _centroids_from_diode(placement: str) -> dict[str, float]:

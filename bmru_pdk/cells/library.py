@@ -199,12 +199,13 @@ def rail_generator(replicas: int = 128, follower_bias: int = 16, sink: float = 0
 @gf.cell
 def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
                  unit_um: float = UNIT.w, diode_gates: int = 1, band: int = BAND,
-                 source_rail: bool = False
+                 source_rail: bool = False, cascodes: bool = False
                  ) -> gf.Component:
     """Signed weight matrix drawn as a crossbar (:mod:`bmru_pdk.cells.crossbar`): PMOS
     mirror outputs source onto the column rails, NMOS ones sink.
 
-    Ports: ``x0``.. (inputs), ``s0``.. (summing rails), ``vdd``, ``vss`` (and ``vsn``).
+    Ports: ``x0``.. (inputs), ``s0``.. (summing rails), with ``cascodes`` and a positive
+    weight ``vbnc`` and ``vbpc``, ``vdd``, ``vss`` (and ``vsn``).
 
     Args:
         ratios: ``ratios[i][j]`` the signed drawn ratio from input i to rail j (0: none).
@@ -215,9 +216,11 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
             outline: a tile sets it for its aspect ratio).
         source_rail: every NMOS mirror source on port ``vsn``, bulks on ``vss`` (the rail a
             hot tile holds above ground).
+        cascodes: the drain-matching cascodes of each input's copy (gates on ``vbnc``) and
+            of each PMOS weight (gates on ``vbpc``).
     """
     circuit = builders.weight_array(builders.WeightArrayParams(
-        ratios=[list(r) for r in ratios], unit=_unit(unit_um, diode_gates),
+        ratios=[list(r) for r in ratios], unit=_unit(unit_um, diode_gates, cascodes),
         source_rail=source_rail))
     return _record(draw_crossbar(circuit, len(ratios), band), circuit)
 

@@ -121,11 +121,12 @@ def input_currents(p: CircuitParameters) -> list[np.ndarray]:
 
 def _common(unit: UnitDevice, source_rail: bool) -> dict:
     """The library cells' settings every part shares: ``unit_um`` (none for the default
-    unit's side), ``diode_gates`` (none for one) and ``source_rail`` (only when set), so a
-    default tile's cell names do not change."""
+    unit's side), ``diode_gates`` (none for one), ``source_rail`` and ``cascodes`` (only
+    when set), so a default tile's cell names do not change."""
     return ({} if unit.one_gate == UNIT else {"unit_um": unit.w}) | (
         {} if unit.diode_gates == 1 else {"diode_gates": unit.diode_gates}) | (
-        {"source_rail": True} if source_rail else {})
+        {"source_rail": True} if source_rail else {}) | (
+        {"cascodes": True} if unit.cascodes else {})
 
 
 def _supplies(source_rail: bool) -> dict[str, str]:

@@ -82,10 +82,6 @@ def tile_layout(tile: TileDesign, aspect: float = ASPECT) -> gf.Component:
         tile: The typed tile description.
         aspect: Height : width the floorplan aims at (weight arrays banded to suit).
     """
-    if tile.unit.cascodes:
-        raise BmruError("the tables are of a unit with cascodes ('bmru characterize "
-                        "--cascodes'): the weight arrays' layout does not draw the cascodes "
-                        "yet, so these tables serve the model and the benches only")
     circuit = tile.circuit
     key = circuit.to_spice() + ("" if aspect == ASPECT else f"\n* aspect {aspect}")
     name = f"{circuit.name}_{hashlib.sha1(key.encode()).hexdigest()[:8]}"
