@@ -141,14 +141,14 @@ def main() -> None:
     checkpoint = open_checkpoint(path)
     model = checkpoint.model()
     utterances = samples.load_utterances(checkpoint, None, args.n, sample=SAMPLE)
-    tables = tables_for(checkpoint.meta.realisability, provenance.tables(args))
-    tile = design.design(checkpoint, tables)
+    drawn_with = tables_for(checkpoint.meta.realisability, provenance.tables(args))
+    tile = design.design(checkpoint, drawn_with)
     params = checkpoint.circuit_parameters()
     devices = {d.name: d for d in tile.circuit.flat_devices()}
-    nominal = [asdict(m) for m in tile.mapping]
-    if args.realise_with:  # the same drawing in another circuit: its own nominal values
-        tables = load_tables(args.realise_with)
-        nominal = [asdict(m) for m in design.realise(tile, params, tables)]
+    # with --realise-with, the same drawing in another circuit: its own nominal values
+    tables = load_tables(args.realise_with) if args.realise_with else drawn_with
+    nominal = [asdict(m) for m in (design.realise(tile, params, tables) if args.realise_with
+                                   else tile.mapping)]
     reference = runs(model, nominal, utterances)
     drawn = tuple(r["element"] != "-" for r in nominal)
     rows = []

@@ -106,6 +106,13 @@ def _cascoded(out: Device, unit: UnitDevice) -> list[Device]:
                    b="vss" if nmos else mid)]
 
 
+def _cascode_diode(name: str, kind: MosKind, node: str, below: str, unit: UnitDevice) -> Device:
+    """A one-gate cascode diode on ``node``, stacked on the diode at ``below``: an NMOS with
+    its bulk on ``vss``, a PMOS in an n-well of its own tied to its source."""
+    return Device(name=name, kind=kind, w=unit.w, l=unit.l, d=node, g=node, s=below,
+                  b="vss" if kind == NFET else below)
+
+
 def cascode_lines(unit: UnitDevice, *kinds: MosKind) -> list[Pin]:
     """The cascodes' gate lines a circuit with cascoded outputs of ``kinds`` takes (none on
     a unit without cascodes)."""
@@ -223,25 +230,24 @@ def bias_generator(p: BiasParams) -> Circuit:
     every cell), ``vbp``, the cascodes' lines, the outputs, ``vdd``, ``vss`` (and ``vsn``).
     """
     rail, u = p.source_rail, p.unit
-    reference = Pin(name="vbn", role="bias", signal="current", flow="sink",
-                    doc=f"reference current in ({p.i_ref:g} nA) and NMOS bias gate line")
     devices = [_diode("MREF", NFET, "vbn", u, rail),
                *_cascoded(_mos("MPC", NFET, "vbp", "vbn", 1.0, u, source_rail=rail), u),
                _diode("MPD", PFET, "vbp", u)]
-    lines = cascode_lines(u, NFET, PFET)
-    if u.cascodes:
+    vbp = Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias gate line")
+    if not u.cascodes:
+        pins = [Pin(name="vbn", role="bias", signal="current", flow="sink",
+                    doc=f"reference current in ({p.i_ref:g} nA) and NMOS bias gate line"), vbp]
+    else:
         nc, pc = names.NMOS_CASCODE_LINE, names.PMOS_CASCODE_LINE
-        devices += [Device(name="MREFC", kind=NFET, w=u.w, l=u.l, d=nc, g=nc, s="vbn", b="vss"),
+        devices += [_cascode_diode("MREFC", NFET, nc, "vbn", u),
                     _mos("MRN", NFET, pc, "vbn", 1.0, u, source_rail=rail),
-                    Device(name="MRPC", kind=PFET, w=u.w, l=u.l, d=pc, g=pc, s="prep",
-                           b="prep"),
+                    _cascode_diode("MRPC", PFET, pc, "prep", u),
                     _diode("MRP", PFET, "prep", u)]
-        reference = Pin(name="vbn", role="bias", signal="voltage", doc="NMOS bias gate line")
-        lines[0] = Pin(name=nc, role="bias", signal="current", flow="sink",
-                       doc=f"reference current in ({p.i_ref:g} nA) and the NMOS cascodes' "
-                           "gate line")
-    pins = [reference, Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias gate line"),
-            *lines]
+        pins = [Pin(name="vbn", role="bias", signal="voltage", doc="NMOS bias gate line"), vbp,
+                Pin(name=nc, role="bias", signal="current", flow="sink",
+                    doc=f"reference current in ({p.i_ref:g} nA) and the NMOS cascodes' "
+                        "gate line"),
+                *cascode_lines(u, PFET)]
     for o in p.outputs:
         if o.flow == "source":
             devices += _cascoded(_mos(f"MO_{o.name}", PFET, o.name, "vbp", o.ratio, u, o.name),
