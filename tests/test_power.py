@@ -104,6 +104,7 @@ def test_device_without_schematic_counterpart_is_caught(tile: Tile) -> None:
 def test_unknown_instance_path_belongs_to_no_part() -> None:
     assert power.part_of("u1_12.cell.M2") == "cells"
     assert power.part_of("u0_3.MB") == "biases"
+    assert power.part_of("u0_3.MBC") == "biases"  # the bias's cascode carries its current
     assert power.part_of("wo.MW1_0") == "fc_mirrors"
     # a gate of a series stack is in its device's part
     assert power.part_of("wo.MW1_0_st0g1") == "fc_mirrors"

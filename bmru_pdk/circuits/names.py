@@ -116,7 +116,7 @@ def stacked_in(device: str) -> tuple[str, int | None]:
 
 Role = Literal["unit", "unit_bias", "weights", "bias"]
 _ROLES: tuple[tuple[re.Pattern[str], Role], ...] = (
-    (re.compile(r"^u\d+_\d+\.mb$"), "unit_bias"),
+    (re.compile(r"^u\d+_\d+\.mbc?$"), "unit_bias"),  # and its cascode
     (re.compile(r"^u\d+_\d+\.(cell|relu)\."), "unit"),
     (re.compile(rf"^(w\d+|{READOUT_ARRAY})\."), "weights"),
     (re.compile(rf"^({BIAS}|{RAIL_GENERATOR})\."), "bias"),
