@@ -189,7 +189,7 @@ def main() -> None:
     result = {"command": provenance.command(), **provenance.checkpoint(checkpoint),
               "tile": build.name, "transistors": build.devices,
               "i_unit_na": build.tables.i_unit_na, "diode_gates": build.tables.unit.diode_gates,
-              "frame_s": FRAME_S,
+              "cascodes": build.tables.unit.cascodes, "frame_s": FRAME_S,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
               "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
               "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
