@@ -2,10 +2,11 @@
 parasitics and device-only, with 95 % intervals.
 
 Usage: ``python benchmarks/bench_compare.py [--n 200] [--sample sealed] [--workers W |
---scheduler ADDR] [--draw-rail [--rail-generator]]`` (the rail flags as ``bmru compare``'s:
-``make run`` draws the tile with both). Prints the figures and writes
-``benchmarks/results/compare_<sample>.json`` (the compare's ``compare.json`` without the
-per-utterance rows). About 5.4 s per simulation with
+--scheduler ADDR] [--draw-rail [--rail-generator]] [--checkpoint CKPT --tables DIR]
+[--out NAME]`` (the rail flags as ``bmru compare``'s: ``make run`` draws the tile with both;
+``--checkpoint`` and ``--tables``: another network mapped with other tables). Prints the
+figures and writes ``benchmarks/results/compare_<sample>.json`` (or ``--out``; the compare's
+``compare.json`` without the per-utterance rows). About 5.4 s per simulation with
 parasitics, two simulations per utterance (with and without them).
 """
 
@@ -44,15 +45,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     provenance.rail_options(parser)
+    provenance.network_options(parser)
+    parser.add_argument("--out", type=provenance.results_name, default=None,
+                        help="results file name (default compare_<sample>.json)")
     args = parser.parse_args()
     rail = provenance.nominal_rail(parser, args)
     bmru_pdk.PDK.activate()
-    checkpoint = bundled_checkpoint()
+    checkpoint = args.checkpoint or bundled_checkpoint()
     start = time.perf_counter()
     with make_executor(args.scheduler, args.workers) as ex, tempfile.TemporaryDirectory() as tmp:
         utterances = samples.load_utterances(checkpoint, None, args.n, sample=args.sample)
         f = compare.compare(checkpoint, utterances, Path(tmp) / "out", executor=ex,
-                            sample=args.sample, pex=True, **rail,
+                            sample=args.sample, pex=True, tables=provenance.tables(args), **rail,
                             progress=lambda k, total: print(f"{k}/{total}", end="\r"))
     f = {"command": provenance.command(), **provenance.checkpoint(checkpoint),
          "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
@@ -67,7 +71,7 @@ def main() -> None:
     print(f"accuracy: model {f['ideal']['model_accuracy']:.1%}, tile {f['hardware_accuracy']:.1%},"
           f" always the commonest class {f['baseline_accuracy']:.1%}; failed {len(f['failed'])};"
           f" {f['seconds']} s")
-    out = RESULTS / f"compare_{args.sample}.json"
+    out = RESULTS / (args.out or f"compare_{args.sample}.json")
     write_text(out, json.dumps(f, indent=1) + "\n")
     print(f"wrote {out}")
 

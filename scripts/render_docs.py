@@ -819,12 +819,14 @@ def candidate_rows(r: Results, unit: str = "") -> list[tuple[str, ...]]:
     return rows
 
 
+@region("candidates_4gate_cascodes.table", "candidates_4gate_cascodes.json")
 @region("candidates_4gate_levels.table", "candidates_4gate_levels.json")
 @region("candidates_4gate.table", "candidates_4gate.json")
 @region("candidates.table", "candidates.json")
 def candidates_table(r: Results) -> str:
     """A screen of candidate checkpoints: the first retraining's (docs/codesign.md), the
-    4-gate grid's, with its currents continuous and on the grid (docs/pvt.md)."""
+    4-gate grid's, with its currents continuous, on the grid, and with the drain-matching
+    cascodes (docs/pvt.md)."""
     gates = r.data.get("diode_gates", 1)
     grid = f", tiles on the grid of {gates}-gate diodes" if gates > 1 else ""
     return (table(("checkpoint", "validation balanced (5 % mismatch)", "model power estimate",
@@ -952,6 +954,7 @@ def agreement_cells(a: dict[str, Any]) -> list[str]:
     return [*bits, f"{a['decisions_agreeing']} ({pct(lo, 0)}-{pct(hi, 0)} %)"]
 
 
+@region("pvt_cascodes.table", "pvt_pex_cascodes.json")
 @region("pvt_4gate_levels.table", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.table", "pvt_pex_4gate_tuning.json")
 @region("pvt_bundled.table", "pvt_pex_bundled.json")
@@ -985,7 +988,8 @@ def pvt_pex_table(r: Results) -> str:
 def grid_said(r: Results) -> str:
     """``, every ratio k of D gates`` for a run on a grid of D-gate diodes, else nothing."""
     gates = r.data.get("diode_gates", 1)
-    return f", every ratio k of {gates} gates" if gates > 1 else ""
+    return (f", every ratio k of {gates} gates" if gates > 1 else "") + (
+        ", with the drain-matching cascodes" if r.data.get("cascodes") else "")
 
 
 def worse_layer(c: dict[str, Any], model: str) -> float:
@@ -1021,6 +1025,7 @@ def target_rows(conditions: list[dict[str, Any]], n: int) -> list[tuple[str, ...
 TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
 
 
+@region("pvt_cascodes.targets", "pvt_pex_cascodes.json")
 @region("pvt_4gate_levels.targets", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.targets", "pvt_pex_4gate_tuning.json")
 @region("pvt_bundled.targets", "pvt_pex_bundled.json")
