@@ -117,7 +117,7 @@ class _Device:
 def _site(kind: str, w: float, l: float, fingers: int, role: Role,  # noqa: E741
           dx: float, dy: float, rail: float, gate: float, column: float,
           stacks: tuple[int, ...] = (), tie: bool = True,
-          reach: tuple[float, float] = ()) -> gf.Component:
+          reach: tuple[float, ...] = ()) -> gf.Component:
     """One device on a site, moved by (``dx``, ``dy``) and wired to its lines: tap metal
     bottom at ``rail``, gate via centred at ``gate`` (not for a ``"cascode"``); a weight's
     drain reaches the column line centred at ``column``, a diode's drain joins its gate, a
@@ -186,8 +186,10 @@ def _rows(circuit: Circuit, n_in: int) -> tuple[list[_Row], list[_Row]]:
     fed = {d.s for d in circuit.devices if d.g in lines}
     for d in circuit.devices:  # names as builders.weight_array gives them
         if d.g == names.PMOS_CASCODE_LINE:
-            i, j = names.weight_indices(below[d.s].name) or (-1, -1)
-            c_sites[i][2 + j] = (d, "weight")
+            weight = names.weight_indices(below[d.s].name)
+            if weight is None:
+                raise ValueError(f"{d.name} cascodes {below[d.s].name}, not a weight")
+            c_sites[weight[0]][2 + weight[1]] = (d, "weight")
         elif d.g == names.NMOS_CASCODE_LINE:
             n_sites[int(below[d.s].name[3:])][CASCODE] = (d, "cascode")
         elif (weight := names.weight_indices(d.name)) is not None:
@@ -429,7 +431,7 @@ def draw_crossbar(circuit: Circuit, n_in: int, band: int = BAND) -> gf.Component
             lines.setdefault(supply, []).append(rail + TAP_H / 2)
         if CASCODE in row.sites:
             copy_cascode(row, b, x_sites, slot, y, lane)
-        if rail_line and strap is not None:
+        if strap is not None and rail_line:
             lo, hi = rules.snap(rail + strap[0]), rules.snap(rail + strap[1])
             start = lane[VSN.name] - HALF
             if CASCODE in row.sites:  # the line starts at the copy, clear of its cascode
