@@ -109,14 +109,15 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
 
 
 def candidate_offsets(params: list[dict], runs: list[simulation.HardwareRun],
-                      x: list[np.ndarray]) -> list[float]:
+                      x: list[np.ndarray], tables: ch.Tables) -> list[float]:
     """Mean signed hardware - model candidate (nA) per layer-0 unit, over the frames whose
-    candidate is near the unit's thresholds (0.5 beta_lo .. 1.5 beta_hi)."""
+    candidate is near the unit's thresholds (0.5 beta_lo .. 1.5 beta_hi); the hardware's
+    read through the ReLU copy gain of the ``tables`` it was drawn and run with."""
     p = params[0]
     w, b = p["weight"].numpy(), p["bias"].numpy()
     lo, hi = p["beta_lo"].numpy(), p["beta_hi"].numpy()
     c_model = np.concatenate([np.maximum(xi @ w.T + b, 0) for xi in x])
-    c_hw = np.concatenate([simulation.cell_candidates(r)[0] for r in runs])
+    c_hw = np.concatenate([simulation.cell_candidates(r, tables)[0] for r in runs])
     near = (c_model > 0.5 * lo) & (c_model < 1.5 * hi)
     return [round(float((c_hw - c_model)[near[:, j], j].mean()), 4) for j in range(len(lo))]
 
@@ -187,8 +188,13 @@ def main() -> None:
                "onsets": dict(sorted(counts.items())),
                "layer1_dynamic_by_layer0_switches": dict(sorted(by_switches.items())),
                "frames_by_layer0_switches": dict(sorted(frames.items())),
-               "layer0_candidate_offset_na": candidate_offsets(params, runs,
-                                                               [u.x_na for u in utterances]),
+               # read through the copy gain of the tables the tile runs at (before this was
+               # recorded, through the package's one-gate tables whatever the tile's)
+               "offset_copy_gain_of": "the tile's tables" if twin is None
+               else "the condition twin's tables",
+               "layer0_candidate_offset_na": candidate_offsets(
+                   params, runs, [u.x_na for u in utterances],
+                   build.tables if twin is None else twin),
                "cell_switch_on": cell_overshoot(build.tables, condition, args.keeper)}
     for key, k in figures["onsets"].items():
         print(f"{key}: {k}")

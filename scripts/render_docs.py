@@ -557,6 +557,7 @@ def onsets(r: Results, prefix: str) -> int:
 @region("compare_errors_4gate_keeper.table", "compare_errors_4gate_keeper_tuning.json")
 @region("compare_errors_4gate_cold.table", "compare_errors_4gate_fs-40_tuning.json")
 @region("compare_errors_4gate.table", "compare_errors_4gate_tuning.json")
+@region("compare_errors_cascodes.table", "compare_errors_cascodes_tuning.json")
 @region("compare_errors.table", "compare_errors.json")
 def compare_errors_table(r: Results) -> str:
     """Onsets of disagreement by kind (docs/codesign.md)."""
@@ -591,6 +592,10 @@ def compare_errors_table(r: Results) -> str:
         of = f" (of {' / '.join(str(frames.get(k, 0)) for k in keys)} frames)" if frames else ""
         rows.append(("layer 1 dynamic, by layer-0 units switching into the frame: none / "
                      "one / two or more", " / ".join(str(split.get(k, 0)) for k in keys) + of))
+    if r.field("offset_copy_gain_of"):  # earlier files read it through another tile's gain
+        rows.append(("layer 0: the hardware's candidate less the model's, mean near the "
+                     "thresholds, per unit (nA)",
+                     " / ".join(f"{v:+.3f}" for v in r["layer0_candidate_offset_na"])))
     return (table(("onsets of disagreement", where), rows)
             + f"\n\nA bare cell{at} switching on peaks at {on['peak_na']:.2f} units and settles at "
             f"{on['settled_na']:.2f} (overshoot {pct(on['peak_na'] / on['settled_na'] - 1, 0)} %)."

@@ -442,22 +442,26 @@ def test_a_tile_with_keepers_draws_one_per_cell_and_is_lvs_clean(
 
 def test_a_network_trained_on_a_grid_is_drawn_with_that_grids_tables(
         four_gate: tuple[Path, Tables]) -> None:
-    """A network trained on the levels of the package's 4-gate tables is drawn on them
-    without being told; with tables that draw other levels (the one-gate grid, another
-    characterisation of the 4-gate one) it is refused, as is a network whose levels no
-    package tables draw: its tile would realise values other than the ones it runs."""
+    """A network trained on the levels of one of the package's 4-gate tables (without and
+    with the cascodes) is drawn on them without being told; with tables that draw other
+    levels (the one-gate grid, the other 4-gate tables, another characterisation of the
+    4-gate grid) it is refused, as is a network whose levels no package tables draw: its
+    tile would realise values other than the ones it runs."""
     from bmru_pdk.circuits import mapping
     from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
 
     quick_path, quick = four_gate
-    package = mapping.load_tables(mapping.GRID_DIRS[1])
-    raw = random_checkpoint(n_in=5, d=3, layers=2, seed=2,
-                            path=quick_path.with_name("package_grid.safetensors"))
-    path = save_checkpoint(load_checkpoint(raw).within(mapping.realisability(package)), raw)
-    assert build_tile(open_checkpoint(path)).tables is package
-    for other in (mapping.load_tables(), quick):
-        with pytest.raises(BmruError, match="trained on the levels of a grid these tables"):
-            build_tile(open_checkpoint(path), other)
+    grids = [mapping.load_tables(d) for d in mapping.GRID_DIRS]
+    assert [g.unit.cascodes for g in grids] == [False, False, True]
+    for k, package in enumerate(grids[1:], start=1):
+        raw = random_checkpoint(n_in=5, d=3, layers=2, seed=2,
+                                path=quick_path.with_name(f"package_grid{k}.safetensors"))
+        path = save_checkpoint(load_checkpoint(raw).within(mapping.realisability(package)),
+                               raw)
+        assert build_tile(open_checkpoint(path)).tables is package
+        for other in [quick, *(g for g in grids if g is not package)]:
+            with pytest.raises(BmruError, match="trained on the levels of a grid these tables"):
+                build_tile(open_checkpoint(path), other)
     with pytest.raises(BmruError, match="no tables of the package draw"):
         build_tile(open_checkpoint(quick_path))
 

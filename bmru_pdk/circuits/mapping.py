@@ -58,8 +58,11 @@ SNAP_TOLERANCE = 0.02
 # points (:func:`tables_from_environment`), never at import, and passed down explicitly.
 TABLES_ENV = "BMRU_TABLES"
 # The package's tables of every grid it ships: one-gate diodes with series stacks (the
-# default), and 4-gate diodes, whose networks train on its levels (``bmru train --tables``)
-GRID_DIRS = (DATA_DIR, DATA_DIR.with_name("characterization_4gate"))
+# default), 4-gate diodes, and 4-gate diodes with the drain-matching cascodes (``bmru
+# characterize --diode-gates 4 [--cascodes]``), whose networks train on their levels (``bmru
+# train --tables``)
+GRID_DIRS = (DATA_DIR, DATA_DIR.with_name("characterization_4gate"),
+             DATA_DIR.with_name("characterization_4gate_cc"))
 
 
 @cache
