@@ -22,7 +22,7 @@ import typer
 from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, destination, output_dir
-from bmru_pdk.layouts.aspect import ASPECT, ASPECTS
+from bmru_pdk.layouts.aspect import ASPECT, ASPECTS, check_unit_rows
 from bmru_pdk.tech import TEMP_RANGE_C, VDD_RANGE_V, VDD_V, Corner
 
 if TYPE_CHECKING:
@@ -526,10 +526,13 @@ def tile(
              "weight arrays are banded to suit)")] = ASPECT,
     draw_rail: DrawRail = False,
     rail_generator: DrawRailGenerator = False,
+    unit_rows: Annotated[int, typer.Option(
+        help="rows each unit is drawn in: 1, or 2 (NMOS under PMOS, about half as wide)")] = 1,
 ) -> None:
     """Generate the tile of a checkpoint: GDS, SPICE, LEF, parameter mapping and summary."""
     if rail_generator and not draw_rail:  # before the imports: a refusal costs nothing
         raise BmruError("--rail-generator holds the drawn rail: add --draw-rail")
+    check_unit_rows(unit_rows)
     from bmru_pdk.circuits import RailGeneratorParams
     from bmru_pdk.layouts.tile import tile_files
 
@@ -537,7 +540,8 @@ def tile(
     _activate()
     result = tile_files(checkpoint, output, force=force, max_devices=max_devices, tables=tables,
                         aspect=aspect, source_rail=draw_rail,
-                        rail_generator=RailGeneratorParams() if rail_generator else None)
+                        rail_generator=RailGeneratorParams() if rail_generator else None,
+                        unit_rows=unit_rows)
     width, height = result.boundary[2:]
     typer.echo(f"{result.name}: {result.devices} transistors, {result.area_um2:.0f} µm² "
                f"({width:.0f} x {height:.0f} µm) in {result.seconds:.1f} s -> {result.outdir}")

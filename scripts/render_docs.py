@@ -1476,13 +1476,16 @@ def tile_area(r: Results) -> str:
     rows = []
     for t in r["tiles"]:
         s = t["share"]
-        rows.append((tile_label(t["name"]), str(t["devices"]), num(t["area_per_transistor_um2"]),
+        rows.append((tile_label(t["name"]), str(t["unit_rows"]), str(t["devices"]),
+                     " x ".join(num(v) for v in t["size_um"]), num(t["aspect"], 2),
+                     num(t["area_um2"] / 1e6, 3), num(t["area_per_transistor_um2"]),
                      f"{pct(s['arrays'])} % ({num(t['arrays_um2_per_transistor'])})",
                      f"{pct(s['units'])} % ({num(t['units_um2_per_transistor'])})",
                      f"{pct(s['between_cells'])} %",
                      f"{pct(s['west_margin'])} % ({num(t['west_margin_um'])} µm)",
                      f"{pct(s['other_margins'])} %", f"{num(t['build_peak_mb'])} MB"))
-    return (table(("tile", "transistors", "µm² / transistor", "arrays (their µm² / transistor)",
+    return (table(("tile", "unit rows", "transistors", "size (µm)", "height : width",
+                   "area (mm²)", "µm² / transistor", "arrays (their µm² / transistor)",
                    "units (their µm² / transistor)", "between the cells",
                    "west margin: spine, pin columns, rings (its width)", "other margins",
                    "build's peak memory"), rows)

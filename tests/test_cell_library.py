@@ -134,6 +134,11 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "unit_source_bias": ("bmru_unit", {"r_bias": 0.7}),
     # the drain-matching cascodes: each PMOS cascode in an Nwell of its own, NW.2b apart
     "unit_cascodes": ("bmru_unit", {"r_bias": 1.0, "diode_gates": 4, "cascodes": True}),
+    # the NMOS in a row under the PMOS, the cascodes' own Nwells in the upper row, on the rail
+    "unit_cascodes_two_rows": ("bmru_unit", {"r_thresh": 5.0, "r_width": 4.0, "r_gain": 1.5,
+                                             "r_bias": 3.75, "diode_gates": 4,
+                                             "cascodes": True, "source_rail": True,
+                                             "rows": 2}),
     "bias_cascodes": ("bias_generator", {"outputs": (("ib", 2.0, "source"), ("is", 0.5, "sink")),
                                          "diode_gates": 4, "cascodes": True}),
     # the crossbar's cascodes: a third input column (the copy's), a row of PMOS cascodes above

@@ -33,6 +33,7 @@ from bmru_pdk.layouts.tile import (
     import_tile,
     tile_files,
     write_gds,
+    write_tile,
 )
 from bmru_pdk.layouts.tracks import Escape, escape
 from bmru_pdk.model.bundled import bundled_checkpoint
@@ -121,8 +122,10 @@ def test_files_and_reports(tiles: dict[str, Path], checkpoints: dict[str, Path])
 
 
 def test_drc_clean(checkpoints: dict[str, Path], tmp_path: Path) -> None:
-    """One deck run over every tile (a parent of two tiles: ``test_integration.py``)."""
+    """One deck run over every tile, and one with its units in two rows (a parent of two
+    tiles: ``test_integration.py``)."""
     every = [bmru_tile(str(c)) for c in checkpoints.values()]
+    every.append(bmru_tile(str(checkpoints["n5_d3_l2"]), unit_rows=2))
     gds = write_gds(side_by_side(tuple(every), spacing=5.0), tmp_path / "tiles.gds")
     result = drc.run(gds)
     assert result.clean, result.by_cell()
@@ -240,6 +243,27 @@ def test_unit_rows_wrap_to_the_arrays_width(checkpoints: dict[str, Path]) -> Non
     assert len(rows) > 1
     for row in rows.values():
         assert len(row) == 1 or max(b.right for b in row) <= boxes["w0"].right + 1e-6
+
+
+def test_units_in_two_rows_are_narrower_and_match_their_schematic(
+        checkpoints: dict[str, Path], tmp_path: Path) -> None:
+    """``unit_rows=2`` draws every unit's NMOS under its PMOS: each unit narrower than in one
+    row (by its narrower kind's row, less the risers east of the rows; one row ignored
+    would leave it as wide), the tile another cell with the same schematic, LVS-clean; a
+    third row is refused (DRC: :func:`test_drc_clean`)."""
+    ckpt = open_checkpoint(checkpoints["n5_d3_l2"])
+    one, two = (build_tile(ckpt, unit_rows=k) for k in (1, 2))
+    assert one.name != two.name and two.design.circuit == one.design.circuit
+    widths = [{i.name: i.dbbox().width() for i in b.component.insts if i.name.startswith("u")}
+              for b in (one, two)]
+    assert widths[0] and widths[0].keys() == widths[1].keys()
+    assert all(widths[1][u] < widths[0][u] for u in widths[0]), widths
+    built = write_tile(two, tmp_path / "two")
+    assert json.loads((built.outdir / "summary.json").read_text())["unit_rows"] == 2
+    result = lvs.run(built.outdir / "tile.gds", built.outdir / "tile.spice")
+    assert result.match and result.cell_by_cell, result.summary()
+    with pytest.raises(BmruError, match="units are drawn in 1 or 2 rows, not 3"):
+        build_tile(ckpt, unit_rows=3)
 
 
 def test_spine_lanes_shared_by_disjoint_risers() -> None:
@@ -425,7 +449,6 @@ def test_a_tile_with_keepers_draws_one_per_cell_and_is_lvs_clean(
     """``keeper=True`` draws the keeper of the output switch's tail node in every cell, and
     LVS tells it from the tile without (the negative: the same layout against the schematic
     with no keeper)."""
-    from bmru_pdk.layouts.tile import write_tile
 
     path, tables = four_gate
     kept = write_tile(build_tile(open_checkpoint(path), tables, keeper=True), tmp_path / "kept")
@@ -467,7 +490,6 @@ def test_a_network_trained_on_a_grid_is_drawn_with_that_grids_tables(
 
 
 def test_four_gate_tile_is_lvs_clean(four_gate: tuple[Path, Tables], tmp_path: Path) -> None:
-    from bmru_pdk.layouts.tile import write_tile
 
     path, tables = four_gate
     build = write_tile(build_tile(open_checkpoint(path), tables), tmp_path / "tile")

@@ -228,8 +228,8 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
 @gf.cell
 def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
               r_bias: float = 0.0, unit_um: float = UNIT.w, diode_gates: int = 1,
-              source_rail: bool = False, keeper: bool = False, cascodes: bool = False
-              ) -> gf.Component:
+              source_rail: bool = False, keeper: bool = False, cascodes: bool = False,
+              rows: int = 1) -> gf.Component:
     """BMRU unit: summing node with ReLU, bias transistor and cell.
 
     Ports: ``sum``, ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss`` (and ``vsn``; with
@@ -249,8 +249,19 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
             (:class:`~bmru_pdk.circuits.builders.CellParams`).
         cascodes: the drain-matching cascodes (the ReLU copy, the switch tails, the output,
             a positive bias), on ports ``vbnc``, ``vbpc``.
+        rows: 1 draws every transistor in one row; 2 the NMOS in a row under the PMOS, a
+            unit about half as wide (its width, not its transistors, grows with the ratios
+            it draws, so a long unit sets a tile's width).
+
+    Raises:
+        ValueError: ``rows`` other than 1 or 2.
     """
     cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
                                unit=_unit(unit_um, diode_gates, cascodes),
                                source_rail=source_rail, keeper=keeper)
-    return circuit_layout(builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias)))
+    circuit = builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias))
+    if rows not in (1, 2):
+        raise ValueError(f"a unit is drawn in 1 or 2 rows, not {rows}")
+    devices = circuit.flat_devices()
+    by_kind = [[d.name for d in devices if (d.kind == NFET) == nmos] for nmos in (True, False)]
+    return circuit_layout(circuit, rows=by_kind if rows == 2 else None)

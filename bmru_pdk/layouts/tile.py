@@ -31,7 +31,7 @@ from bmru_pdk.circuits.model import Circuit
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
-from bmru_pdk.layouts.aspect import ASPECT, check_aspect
+from bmru_pdk.layouts.aspect import ASPECT, check_aspect, check_unit_rows
 from bmru_pdk.layouts.floorplan import LABEL_INSET, Placement, place_and_route, row_width
 from bmru_pdk.layouts.lef import lef
 from bmru_pdk.layouts.verilog import verilog
@@ -51,13 +51,17 @@ CELLS: dict[type, Callable[..., gf.Component]] = {
 }
 
 
-def _placements(tile: TileDesign, aspect: float) -> list[list[Placement]]:
-    """Every part's library cell; the weight arrays banded to the row width that gives the
-    tile ``aspect`` (:func:`~bmru_pdk.layouts.floorplan.row_width`), where that differs from
-    their default outline."""
+def _placements(tile: TileDesign, aspect: float, unit_rows: int) -> list[list[Placement]]:
+    """Every part's library cell (the units in ``unit_rows`` rows); the weight arrays banded
+    to the row width that gives the tile ``aspect``
+    (:func:`~bmru_pdk.layouts.floorplan.row_width`), where that differs from their default
+    outline."""
     parts = [p for row in tile.rows for p in row]
     arrays = {p.name: p for p in parts if isinstance(p.params, builders.WeightArrayParams)}
-    cells = {p.name: CELLS[type(p.params)](**p.settings) for p in parts if p.name not in arrays}
+    folded = {"rows": unit_rows} if unit_rows != 1 else {}
+    cells = {p.name: CELLS[type(p.params)](
+        **p.settings, **(folded if isinstance(p.params, builders.UnitParams) else {}))
+        for p in parts if p.name not in arrays}
     shapes = {name: crossbar.shape(p.circuit, len(p.params.ratios)) for name, p in arrays.items()}
     others = [[Placement(p.name, cells[p.name], p.nets) for p in row] for row in tile.rows
               if row[0].name not in arrays]
@@ -69,26 +73,29 @@ def _placements(tile: TileDesign, aspect: float) -> list[list[Placement]]:
     return [[Placement(p.name, cells[p.name], p.nets) for p in row] for row in tile.rows]
 
 
-def tile_layout(tile: TileDesign, aspect: float = ASPECT) -> gf.Component:
+def tile_layout(tile: TileDesign, aspect: float = ASPECT, unit_rows: int = 1) -> gf.Component:
     """Place and route the parts of ``tile``; ports are the tile pins on metal3, the outputs
     on the east edge, every other pin on the west edge.
 
-    Named by content (a hash of its schematic, and of ``aspect`` where not the default), not
-    by the checkpoint's path: the same network gives the same cell, built once per layout.
-    ``info`` holds the schematic, the device count, the area (µm²) and the boundary, for a
-    user placing the component.
+    Named by content (a hash of its schematic, and of ``aspect`` and ``unit_rows`` where not
+    the default), not by the checkpoint's path: the same network gives the same cell, built
+    once per layout. ``info`` holds the schematic, the device count, the area (µm²), the
+    boundary and the unit rows, for a user placing the component.
 
     Args:
         tile: The typed tile description.
         aspect: Height : width the floorplan aims at (weight arrays banded to suit).
+        unit_rows: Rows each unit is drawn in: 1, or 2 (NMOS under PMOS, about half as
+            wide; :func:`~bmru_pdk.cells.library.bmru_unit`).
     """
     circuit = tile.circuit
-    key = circuit.to_spice() + ("" if aspect == ASPECT else f"\n* aspect {aspect}")
+    key = (circuit.to_spice() + ("" if aspect == ASPECT else f"\n* aspect {aspect}")
+           + ("" if unit_rows == 1 else f"\n* unit rows {unit_rows}"))
     name = f"{circuit.name}_{hashlib.sha1(key.encode()).hexdigest()[:8]}"
     if gf.kcl.layout.cell(name) is not None:  # built before in this layout: the same cell
         return gf.Component(base=gf.kcl[name].base)
     c = gf.Component()
-    rows = _placements(tile, aspect)
+    rows = _placements(tile, aspect, unit_rows)
     rings = [p.name for role in ("ground", "supply") for p in tile.pins if p.role == role]
     outputs = [p.name for p in tile.pins if p.role == "output"]
     boundary = place_and_route(c, rows, [p.name for p in tile.pins], rings, east=outputs)
@@ -96,13 +103,13 @@ def tile_layout(tile: TileDesign, aspect: float = ASPECT) -> gf.Component:
     c.info.update({"spice": circuit.model_copy(update={"name": name}).to_spice(),
                    "devices": len(circuit.flat_devices()),
                    "area_um2": round(boundary[2] * boundary[3], 2),
-                   "boundary": list(boundary)})
+                   "boundary": list(boundary), "unit_rows": unit_rows})
     return c
 
 
 def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES,
               aspect: float = ASPECT, source_rail: bool = False,
-              rail_generator: bool = False) -> gf.Component:
+              rail_generator: bool = False, unit_rows: int = 1) -> gf.Component:
     """FQ-BMRU network tile of a checkpoint: bias generator, weight arrays, BMRU units, readout.
 
     Ports (metal3, labelled): ``x0``.. input currents, ``iref`` reference current (one unit
@@ -119,15 +126,16 @@ def bmru_tile(checkpoint: str, max_devices: int = DEFAULT_MAX_DEVICES,
         rail_generator: draw the rail's generator (its defaults,
             :class:`~bmru_pdk.circuits.RailGeneratorParams`) beside the bias generator;
             needs ``source_rail``.
+        unit_rows: rows each unit is drawn in (1, or 2: NMOS under PMOS).
 
     Raises:
-        BmruError: unreadable or invalid checkpoint, a network too large to build, or a
-            parameter the mirrors cannot realise.
+        BmruError: unreadable or invalid checkpoint, a network too large to build, a
+            parameter the mirrors cannot realise, or ``unit_rows`` other than 1 or 2.
     """
     return build_tile(open_checkpoint(checkpoint), max_devices=max_devices, aspect=aspect,
                       source_rail=source_rail,
-                      rail_generator=builders.RailGeneratorParams() if rail_generator else None
-                      ).component
+                      rail_generator=builders.RailGeneratorParams() if rail_generator else None,
+                      unit_rows=unit_rows).component
 
 
 def _canonical(c: gf.Component) -> kdb.Layout:
@@ -249,6 +257,7 @@ class TileBuild:
         return {"cell": self.name, "checkpoint": self.checkpoint.name, "devices": self.devices,
                 "area_um2": self.area_um2, "size_um": list(self.boundary[2:]),
                 "aspect": round(self.boundary[3] / self.boundary[2], 3),
+                "unit_rows": self.component.info["unit_rows"],
                 "parts": sum(len(row) for row in self.design.rows),
                 "cells": len(self.component.called_cells()) + 1,
                 "unit_device_um": [self.design.unit.w, self.design.unit.l],
@@ -272,7 +281,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
                max_devices: int = DEFAULT_MAX_DEVICES, aspect: float = ASPECT,
                source_rail: bool = False,
                rail_generator: builders.RailGeneratorParams | None = None,
-               keeper: bool = False) -> TileBuild:
+               keeper: bool = False, unit_rows: int = 1) -> TileBuild:
     """Design and lay out the tile of ``checkpoint``.
 
     Args:
@@ -285,15 +294,18 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
             a metal4 ring between ``vss``'s and ``vdd``'s), bulks on ``vss``.
         rail_generator: Draw this generator of the rail in the tile (needs ``source_rail``).
         keeper: Draw every cell with the keeper of its output switch's tail node.
+        unit_rows: Rows each unit is drawn in: 1, or 2 (NMOS under PMOS, about half as wide).
 
     Raises:
         BmruError: a network too large to build, a parameter the mirrors cannot realise, an
-            aspect ratio out of range, tables that do not draw the levels the network was
-            trained on, tables made on an NMOS source rail for a tile that does not draw
-            one (its NMOS sources are on vss), or a generator without the rail.
+            aspect ratio out of range, ``unit_rows`` other than 1 or 2, tables that do not
+            draw the levels the network was trained on, tables made on an NMOS source rail
+            for a tile that does not draw one (its NMOS sources are on vss), or a generator
+            without the rail.
     """
     start = time.perf_counter()
     check_aspect(aspect)
+    check_unit_rows(unit_rows)
     check_budget(checkpoint.meta.architecture, max_devices)
     tables = tables_for(checkpoint.meta.realisability, tables)
     if tables.source_rail_v and not source_rail:
@@ -301,7 +313,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
                         f"{tables.source_rail_v:g} V rail, which this tile does not draw: "
                         "draw it (--draw-rail) or map with tables made on ground")
     tile = design(checkpoint, tables, source_rail, rail_generator, keeper)
-    return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect),
+    return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect, unit_rows),
                      time.perf_counter() - start)
 
 
@@ -336,7 +348,7 @@ def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os
                tables: Tables | None = None, aspect: float = ASPECT,
                source_rail: bool = False,
                rail_generator: builders.RailGeneratorParams | None = None,
-               keeper: bool = False) -> TileBuild:
+               keeper: bool = False, unit_rows: int = 1) -> TileBuild:
     """The ``bmru tile`` job: read the checkpoint, build its tile, write it into ``outdir``.
 
     The cheap refusals come first: a bad checkpoint, a network over ``max_devices``, an
@@ -345,7 +357,8 @@ def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os
     """
     ckpt = open_checkpoint(checkpoint)
     check_aspect(aspect)
+    check_unit_rows(unit_rows)
     check_budget(ckpt.meta.architecture, max_devices)
     check_output_dir(outdir, force)
     return write_tile(build_tile(ckpt, tables, max_devices, aspect, source_rail,
-                                 rail_generator), outdir, force=force)
+                                 rail_generator, keeper, unit_rows), outdir, force=force)
