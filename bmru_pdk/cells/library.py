@@ -256,12 +256,12 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
     Raises:
         ValueError: ``rows`` other than 1 or 2.
     """
+    if rows not in (1, 2):
+        raise ValueError(f"a unit is drawn in 1 or 2 rows, not {rows}")
     cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
                                unit=_unit(unit_um, diode_gates, cascodes),
                                source_rail=source_rail, keeper=keeper)
     circuit = builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias))
-    if rows not in (1, 2):
-        raise ValueError(f"a unit is drawn in 1 or 2 rows, not {rows}")
     devices = circuit.flat_devices()
     by_kind = [[d.name for d in devices if (d.kind == NFET) == nmos] for nmos in (True, False)]
     return circuit_layout(circuit, rows=by_kind if rows == 2 else None)
