@@ -264,6 +264,8 @@ def test_units_in_two_rows_are_narrower_and_match_their_schematic(
     assert result.match and result.cell_by_cell, result.summary()
     with pytest.raises(BmruError, match="units are drawn in 1 or 2 rows, not 3"):
         build_tile(ckpt, unit_rows=3)
+    with pytest.raises(ValueError, match="a unit is drawn in 1 or 2 rows, not 3"):
+        gf.get_component("bmru_unit", rows=3)
 
 
 def test_spine_lanes_shared_by_disjoint_risers() -> None:
