@@ -451,7 +451,6 @@ def test_a_tile_with_keepers_draws_one_per_cell_and_is_lvs_clean(
     """``keeper=True`` draws the keeper of the output switch's tail node in every cell, and
     LVS tells it from the tile without (the negative: the same layout against the schematic
     with no keeper)."""
-
     path, tables = four_gate
     kept = write_tile(build_tile(open_checkpoint(path), tables, keeper=True), tmp_path / "kept")
     keepers = [d for d in kept.design.circuit.flat_devices() if d.name.endswith(".MK")]
@@ -492,7 +491,6 @@ def test_a_network_trained_on_a_grid_is_drawn_with_that_grids_tables(
 
 
 def test_four_gate_tile_is_lvs_clean(four_gate: tuple[Path, Tables], tmp_path: Path) -> None:
-
     path, tables = four_gate
     build = write_tile(build_tile(open_checkpoint(path), tables), tmp_path / "tile")
     result = lvs.run(build.outdir / "tile.gds", build.outdir / "tile.spice")

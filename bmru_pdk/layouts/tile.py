@@ -58,9 +58,9 @@ def _placements(tile: TileDesign, aspect: float, unit_rows: int) -> list[list[Pl
     outline."""
     parts = [p for row in tile.rows for p in row]
     arrays = {p.name: p for p in parts if isinstance(p.params, builders.WeightArrayParams)}
-    folded = {"rows": unit_rows} if unit_rows != 1 else {}
     cells = {p.name: CELLS[type(p.params)](
-        **p.settings, **(folded if isinstance(p.params, builders.UnitParams) else {}))
+        **p.settings, **({"rows": unit_rows} if isinstance(p.params, builders.UnitParams)
+                         else {}))
         for p in parts if p.name not in arrays}
     shapes = {name: crossbar.shape(p.circuit, len(p.params.ratios)) for name, p in arrays.items()}
     others = [[Placement(p.name, cells[p.name], p.nets) for p in row] for row in tile.rows
