@@ -6,6 +6,9 @@ VENV := .venv
 VENV_LATEST := .venv-py312
 VENV_GF180 := .venv-gf180
 BMRU := $(VENV)/bin/bmru
+# pytest-xdist workers; each test file runs on one worker, so a file's fixtures are built once
+TEST_WORKERS ?= 2
+PYTEST = pytest -q -n $(TEST_WORKERS) --dist loadfile
 # PEX finds kpex through this setting (scripts/setup_pex.sh installs it in .venv-pex).
 export BMRU_KPEX ?= $(CURDIR)/.venv-pex/bin/kpex
 
@@ -37,16 +40,16 @@ run: setup
 test: setup
 	$(VENV)/bin/ruff check bmru_pdk tests benchmarks scripts
 	$(VENV)/bin/python -c "$(CHECK_BASE)"
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/$(PYTEST)
 	$(MAKE) --no-print-directory test-py312
 
 test-py312: setup-py312
 	$(VENV_LATEST)/bin/python -c "$(CHECK_BASE)"
-	$(VENV_LATEST)/bin/pytest -q
+	$(VENV_LATEST)/bin/$(PYTEST)
 
 test-gf180: setup-gf180
 	$(VENV_GF180)/bin/python -c "$(CHECK_BASE)"
-	$(VENV_GF180)/bin/pytest -q
+	$(VENV_GF180)/bin/$(PYTEST)
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_devices.py
