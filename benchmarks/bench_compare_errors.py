@@ -21,13 +21,16 @@ bare cell's output overshoot at switch-on (alpha = 2 nA, step to 3 nA).
 
 With ``--corner/--temp/--vdd`` the tile is simulated at that condition and held to its
 condition's twin (the values its drawing realises there, from tables characterised there),
-so what is left is what no table sees; with ``--pex`` on the netlist with parasitic
-capacitances; with ``--keeper`` every cell drawn with the keeper of its output switch's
-tail node (``CellParams.keeper``, which removes the overshoot); with
+so what is left is what no table sees; with ``--model-tables`` held to the model of the
+values its drawing realises under other tables of the same cells (the cells' thresholds met
+within a frame, ``bmru characterize --frame-thresholds``); with ``--pex`` on the netlist
+with parasitic capacitances; with ``--keeper`` every cell drawn with the keeper of its
+output switch's tail node (``CellParams.keeper``, which removes the overshoot); with
 ``--checkpoint/--tables`` another network (``--out`` names the file).
 
     python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
-        --vdd V] [--pex] [--keeper] [--checkpoint CKPT] [--tables DIR] [--out NAME.json]
+        --vdd V] [--pex] [--keeper] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
+        [--out NAME.json]
 
 Writes ``benchmarks/results/compare_errors.json``.
 """
@@ -122,6 +125,13 @@ def candidate_offsets(params: list[dict], runs: list[simulation.HardwareRun],
     return [round(float((c_hw - c_model)[near[:, j], j].mean()), 4) for j in range(len(lo))]
 
 
+def held_to(tables: ch.Tables) -> str:
+    """What a model run with ``tables`` (``--model-tables``) is, as the results file says."""
+    if tables.frame_ms:
+        return f"model of the cell thresholds met within a {tables.frame_ms:g} ms frame"
+    return "model of other tables"
+
+
 def cell_overshoot(tables: ch.Tables, condition: Condition, keeper: bool) -> dict[str, float]:
     """A bare cell (alpha 2, beta_lo 1.2, delta 0.8 nA) drawn with ``tables`` (and its
     ``keeper``): its output's peak and settled value after its input steps from 0 to 3 nA,
@@ -144,6 +154,9 @@ def main() -> None:
     parser.add_argument("--pex", action="store_true", help="with parasitic capacitances")
     parser.add_argument("--keeper", action="store_true",
                         help="every cell with the keeper of its output switch's tail node")
+    parser.add_argument("--model-tables", default=None,
+                        help="hold the tile to the model of the values its drawing realises "
+                             "under these tables (another measurement of the same cells)")
     parser.add_argument("--out", default="compare_errors.json", help="results file name")
     provenance.network_options(parser)
     args = parser.parse_args()
@@ -160,6 +173,8 @@ def main() -> None:
         x = compare.extract_tile(build, Path(tmp), args.pex)
         sim = simulation.sim_tile(build, x.devices, pex=x.pex)
     twin = compare.condition_tables(build.tables, condition)
+    if args.model_tables:
+        twin = mapping.load_tables(args.model_tables)
     with torch.no_grad():
         params = simulation.realised_parameters(
             model, build.mapping if twin is None else build.mapping_at(twin))
@@ -172,9 +187,12 @@ def main() -> None:
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
     frames: dict[str, int] = {}  # every frame, by the layer-0 units that switched into it
+    agree = np.zeros(len(s0))
     for u, run in zip(utterances, runs, strict=True):
         x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
         states, _ = simulation.model_run(model, params, x_in)
+        agree += [np.mean(hw == m[1:]) / len(runs) for hw, m in zip(run.states, states,
+                                                                      strict=False)]
         one, switches = classify(params, run, [s[1:] for s in states], u.x_na, s0)
         kinds, n = np.unique(layer0_switches(run, s0), return_counts=True)
         for total, part in ((counts, one), (by_switches, switches),
@@ -184,14 +202,16 @@ def main() -> None:
     figures = {"command": provenance.command(), **provenance.checkpoint(ckpt),
                "sample": "tuning", "utterances": len(utterances), "frame_s": FRAME_S,
                "condition": condition.name, "held_to": "nominal model" if twin is None
-               else "condition twin", "pex": args.pex, "keeper": args.keeper,
+               else held_to(twin) if args.model_tables else "condition twin",
+               "pex": args.pex, "keeper": args.keeper,
+               "state_agreement": [round(float(a), 5) for a in agree],
                "onsets": dict(sorted(counts.items())),
                "layer1_dynamic_by_layer0_switches": dict(sorted(by_switches.items())),
                "frames_by_layer0_switches": dict(sorted(frames.items())),
                # read through the copy gain of the tables the tile runs at (before this was
                # recorded, through the package's one-gate tables whatever the tile's)
                "offset_copy_gain_of": "the tile's tables" if twin is None
-               else "the condition twin's tables",
+               else "the tables it is held to",
                "layer0_candidate_offset_na": candidate_offsets(
                    params, runs, [u.x_na for u in utterances],
                    build.tables if twin is None else twin),
@@ -200,6 +220,7 @@ def main() -> None:
         print(f"{key}: {k}")
     print(f"layer-1 dynamic onsets by layer-0 units switching into their frame: {by_switches} "
           f"(frames: {frames})")
+    print(f"state bits agreeing, per layer: {figures['state_agreement']}")
     print(f"layer-0 candidate offset near the thresholds, per unit: "
           f"{figures['layer0_candidate_offset_na']} nA")
     on = figures["cell_switch_on"]

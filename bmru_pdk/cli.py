@@ -275,6 +275,9 @@ def characterize(
         help="match the mirrors' drains with replica-biased cascodes (the NMOS copies into "
              "PMOS diodes, the cell's tails, the PMOS outputs; a tile mapped with these "
              "tables draws them)")] = False,
+    frame_thresholds: Annotated[bool, typer.Option(
+        help="the cell's switching currents as a tile meets them: within one 10 ms frame "
+             "after a step (default: on a slow ramp, which a slow cell overshoots)")] = False,
     quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
     corner: Annotated[Corner, typer.Option(help="process corner of the benches")] = "typical",
     temp: Annotated[float, typer.Option(help="temperature of the benches, °C")] = 27.0,
@@ -295,14 +298,15 @@ def characterize(
     unit = sizing.UNIT if sigma is None else sizing.unit_for_sigma(sigma)
     unit = unit.model_copy(update={"diode_gates": diode_gates, "cascodes": cascodes})
     nominal = (corner, *_condition(temp, vdd)) == ("typical", 27.0, VDD_V)
-    if tables is None and (unit != sizing.UNIT or not nominal):
-        raise BmruError("--sigma, --diode-gates, --cascodes, --corner, --temp and --vdd need "
-                        "--tables: the package's tables are the default unit's at typical "
-                        "27 °C")
+    if tables is None and (unit != sizing.UNIT or not nominal or frame_thresholds):
+        raise BmruError("--sigma, --diode-gates, --cascodes, --frame-thresholds, --corner, "
+                        "--temp and --vdd need --tables: the package's tables are the default "
+                        "unit's at typical 27 °C, on the ramp")
     if tables is not None:
         check_output_dir(tables)  # before the benches: a folder of the user's is refused
     result = engine.characterize(quick=quick, unit=unit, corner=corner, temp_c=temp,
-                                 vdd_v=vdd)
+                                 vdd_v=vdd,
+                                 frame_ms=engine.FRAME_MS if frame_thresholds else None)
     if tables is None:
         path = engine.write_tables(result)
         pngs = engine.plot_tables(result, plots or Path("docs/img"))
@@ -313,7 +317,8 @@ def characterize(
         path = engine.table_path(tables)
         pngs = [p if plots else tables / p.name for p in pngs]
     gates = (f", {diode_gates}-gate diodes" if diode_gates > 1 else "") + (
-        ", cascodes" if cascodes else "")
+        ", cascodes" if cascodes else "") + (", cell thresholds in frames" if frame_thresholds
+                                             else "")
     typer.echo(f"characterised a {unit.w:g} x {unit.l:g} µm unit{gates} (mismatch sigma "
                f"{', '.join(f'{k} {v:.1%}' for k, v in result.mismatch_sigma.items())}) in "
                f"{result.seconds:.1f} s -> {path}, {', '.join(str(p) for p in pngs)}")

@@ -558,6 +558,7 @@ def onsets(r: Results, prefix: str) -> int:
 @region("compare_errors_4gate_keeper.table", "compare_errors_4gate_keeper_tuning.json")
 @region("compare_errors_4gate_cold.table", "compare_errors_4gate_fs-40_tuning.json")
 @region("compare_errors_4gate.table", "compare_errors_4gate_tuning.json")
+@region("compare_errors_cascodes_frame.table", "compare_errors_cascodes_frame_tuning.json")
 @region("compare_errors_cascodes.table", "compare_errors_cascodes_tuning.json")
 @region("compare_errors.table", "compare_errors.json")
 def compare_errors_table(r: Results) -> str:
@@ -593,6 +594,9 @@ def compare_errors_table(r: Results) -> str:
         of = f" (of {' / '.join(str(frames.get(k, 0)) for k in keys)} frames)" if frames else ""
         rows.append(("layer 1 dynamic, by layer-0 units switching into the frame: none / "
                      "one / two or more", " / ".join(str(split.get(k, 0)) for k in keys) + of))
+    if r.field("state_agreement"):
+        rows.append(("state bits agreeing, layer 0 / 1",
+                     " / ".join(f"{pct(a, 2)} %" for a in r["state_agreement"])))
     if r.field("offset_copy_gain_of"):  # earlier files read it through another tile's gain
         rows.append(("layer 0: the hardware's candidate less the model's, mean near the "
                      "thresholds, per unit (nA)",
@@ -1923,6 +1927,29 @@ def drift_attribution_table(r: Results) -> str:
                              "(that group held at its nominal values):")
             + unmade + "\n\n" + caption(r, note=f"{r['utterances']} utterances; "
                                         f"{num(r['seconds'])} s"))
+
+
+@region("cell_thresholds.table", "cell_thresholds.json")
+def cell_thresholds_table(r: Results) -> str:
+    """The cell's switching currents on the tables' ramp and as met within a frame, per cell
+    of the grid, and on ramps of other speeds for one cell (docs/compare.md)."""
+    rows = []
+    for c in r["cells"]:
+        (r_hi, r_lo), (f_hi, f_lo) = c["ramp"], c["frame"]
+        rows.append((f"{c['r_thresh']:g}", f"{c['r_width']:g}", f"{r_hi:.3f} / {r_lo:.3f}",
+                     f"{f_hi:.3f} / {f_lo:.3f}",
+                     f"{100 * (f_hi / r_hi - 1):+.1f} / {100 * (f_lo / r_lo - 1):+.1f}",
+                     f"{100 * ((f_hi - f_lo) / (r_hi - r_lo) - 1):+.0f}"))
+    t_hi, t_lo = r["one_cell"]
+    ramps = [(f"{p['ramp_ms']:g} ms" + (" (the tables')" if p["ramp_ms"] == r["ramp_ms"]
+                                         else ""), f"{p['beta_hi']:.3f} / {p['beta_lo']:.3f}")
+             for p in r["ramps"]]
+    return (table(("r_thresh", "r_width", f"ramp ({r['ramp_ms']:g} ms): ON / OFF, units",
+                   f"within a {r['frame_ms']:g} ms frame: ON / OFF",
+                   "change, % ON / OFF", "hysteresis width, %"), rows)
+            + f"\n\nThe cell r_thresh {t_hi:g}, r_width {t_lo:g} on triangles of each "
+            "half-period:\n\n" + table(("ramp", "ON / OFF, units"), ramps)
+            + "\n\n" + caption(r, note=f"{r['seconds']:g} s"))
 
 
 @region("drain_matching.table", "drain_matching.json")

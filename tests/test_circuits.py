@@ -31,6 +31,7 @@ from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.circuits.sizing import MISMATCH_BUDGET
 from bmru_pdk.errors import BmruError
 from bmru_pdk.spice import simulate
+from bmru_pdk.tech import VDD_V
 
 CELL = CellParams(r_thresh=2.0, r_width=0.8, r_gain=1.0)
 BUILT = {
@@ -188,6 +189,27 @@ def test_cell_without_feedback_has_no_hysteresis() -> None:
     assert with_fb.beta_hi - with_fb.beta_lo > 0.3 * with_fb.beta_hi
     loop = (without.beta_hi - without.beta_lo) / without.beta_hi
     assert loop < 0.02, f"without its feedback transistor M9 the cell kept a {loop:.1%} loop"
+
+
+def test_frame_thresholds_are_the_levels_a_frame_step_meets() -> None:
+    """A level 0.5 % past each frame threshold switches the cell by the end of the frame it
+    steps to, 0.5 % short of it does not: the two bisection passes resolve 1/225 of a
+    bracket one ramp band wide, about 0.15 % here. The ramp's thresholds fail the same
+    check: a 512 ms ramp travels on while the cell switches, so it reads them wider."""
+    cell = bmru_cell(CellParams(r_thresh=1.25, r_width=0.25, r_gain=2.5))
+    ramp = ch.measure_cell(cell, 2.5)
+    assert ramp is not None
+    met = ch.frame_thresholds(cell, ramp)
+    assert met is not None
+    hi, lo = met
+    mid, top = (ramp.beta_hi + ramp.beta_lo) / 2, 1.5 * ramp.beta_hi
+    # (reset, middle of the band, trial): OFF then ON trials, the ramp's last
+    trials = [(0.0, 1.005 * hi), (0.0, 0.995 * hi), (top, 0.995 * lo), (top, 1.005 * lo),
+              (0.0, 0.995 * ramp.beta_hi), (top, 1.005 * ramp.beta_lo)]
+    values = np.array([[reset, mid, level] for reset, level in trials]).ravel()
+    r = simulate(ch.frame_bench(cell, values))
+    on = ch.frame_ends(r["time"], r["xc.v0"], ch.FRAME_MS * 1e-3, len(values))[2::3] > VDD_V / 2
+    assert on.tolist() == [True, False, False, True, True, False], (hi, lo, ramp)
 
 
 def test_unrealisable_values_name_the_parameter() -> None:

@@ -117,13 +117,14 @@ def compare(
 
 
 def _characterised(tables: Tables, condition: tb.Condition) -> Tables:
-    """Tables of ``tables``' unit device at ``condition``, with ``tables``' mismatch sigma
-    (the typical corner's at every condition: the models here do not use it)."""
+    """Tables of ``tables``' unit device at ``condition``, measured as ``tables`` were (cell
+    thresholds on the ramp or in frames), with ``tables``' mismatch sigma (the typical
+    corner's at every condition: the models here do not use it)."""
     from bmru_pdk.circuits.characterize import characterize
 
     return characterize(unit=tables.unit, corner=condition.corner, temp_c=condition.temp_c,
                         vdd_v=condition.vdd_v, rail_v=condition.rail_v,
-                        mismatch_sigma=tables.mismatch_sigma)
+                        mismatch_sigma=tables.mismatch_sigma, frame_ms=tables.frame_ms)
 
 
 def condition_tables(tables: Tables, condition: tb.Condition) -> Tables | None:

@@ -239,7 +239,7 @@ def sweep(circuit: Circuit | None, point: ch.CellPoint, clean: np.ndarray,
     if circuit is not None:
         out["spice"] = []
         t0, h0 = simulate_unit(circuit, clean_samples, per_frame)
-        s_clean = tb.frame_ends(t0, h0, FRAME_S, frames)
+        s_clean = ch.frame_ends(t0, h0, FRAME_S, frames)
         grid = np.linspace(0, frames * FRAME_S, 20 * frames, endpoint=False)
         h0_grid = np.interp(grid, t0, h0)
     for k, rel in enumerate(levels):
@@ -248,7 +248,7 @@ def sweep(circuit: Circuit | None, point: ch.CellPoint, clean: np.ndarray,
                                       m_clean, steady, point.alpha))
         if circuit is not None:
             t, h = simulate_unit(circuit, x, per_frame)
-            ends = tb.frame_ends(t, h, FRAME_S, frames)
+            ends = ch.frame_ends(t, h, FRAME_S, frames)
             out["spice"].append(deviation(rel, x, clean_samples, ends, s_clean, steady,
                                           point.alpha, (np.interp(grid, t, h), h0_grid)))
     return out

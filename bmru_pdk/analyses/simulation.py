@@ -23,6 +23,7 @@ import numpy as np
 from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.power import part_of, split_tile
 from bmru_pdk.circuits import names
+from bmru_pdk.circuits.characterize import frame_ends
 from bmru_pdk.spice import SOURCE_RAIL
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def simulate_utterance(
     t = r["time"]
 
     def sampled(name: str) -> np.ndarray:
-        return tb.frame_ends(t, r[name], frame_s, n)[1:]
+        return frame_ends(t, r[name], frame_s, n)[1:]
 
     states = [np.stack([sampled(f"v({net})") > vdd / 2 for net in layer], -1)
               .astype(np.float32) for layer in decision_nets]

@@ -19,7 +19,7 @@ import klayout.db as kdb
 import numpy as np
 
 from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench
-from bmru_pdk.circuits.characterize import Tables
+from bmru_pdk.circuits.characterize import FRAME_MS, Tables, pwl_points
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 from bmru_pdk.spice import SOURCE_RAIL
@@ -28,10 +28,9 @@ from bmru_pdk.tech import VDD_V
 # Frame period of the simulations: real time (hop 160 at 16 kHz). A cell whose candidate
 # is within a few percent of a threshold switches in ~1 / overdrive: several ms at the
 # 0.2 nA unit current, so 1 ms frames would leave such cells mid-way.
-FRAME_S = 10e-3
-# Edges of the input steps, as a fraction of the frame: fast against settling, slow enough
-# for the solver.
-_EDGE = 0.01
+# (the cell tables' frame: characterize.FRAME_MS). Input steps take a small fraction of a
+# frame (characterize.FRAME_EDGE): fast against settling, slow enough for the solver.
+FRAME_S = FRAME_MS * 1e-3
 
 # An extracted device card: name, drain, gate, source, bulk, model.
 CARD = re.compile(r"^\s*(x\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.IGNORECASE)
@@ -404,13 +403,8 @@ def pwl(name: str, node: str, values_na: np.ndarray, frame_s: float, i_unit_na: 
     Returns:
         The SPICE card, drawing from node ``vfe``.
     """
-    points = [(0.0, values_na[0])]
-    for k in range(1, len(values_na)):
-        t = k * frame_s
-        points += [(t - _EDGE * frame_s, values_na[k - 1]), (t, values_na[k])]
-    text = " ".join(f"{t:.6g} {v * i_unit_na * 1e-9:.6g}" for t, v in points)
     # sourced from the front-end supply, not the tile's: tile power excludes the inputs
-    return f"I{name} vfe {node} PWL({text})"
+    return f"I{name} vfe {node} PWL({pwl_points(values_na, frame_s, i_unit_na)})"
 
 
 def deck(
@@ -509,12 +503,6 @@ def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
     for out in outputs:
         lines += [f"V{out} {out} {out}_rail {v_sum:.6g}", f"E{out} {out}_rail 0 {SOURCE_RAIL} 0 1"]
     return lines
-
-
-def frame_ends(time: np.ndarray, values: np.ndarray, frame_s: float, n: int) -> np.ndarray:
-    """``values`` just before the end of each of ``n`` frames (after settling)."""
-    at = (np.arange(n) + 1 - 2 * _EDGE) * frame_s
-    return np.interp(at, time, values)
 
 
 def average(time: np.ndarray, values: np.ndarray, start: float = 0.0) -> float:

@@ -45,6 +45,7 @@ from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.montecarlo import within_one_point
 from bmru_pdk.analyses.stats import wilson
 from bmru_pdk.circuits import names
+from bmru_pdk.circuits.characterize import frame_ends
 from bmru_pdk.executor import Executor
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def measure(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
 
     def at(name: str, frame: int) -> float:
         """:func:`current` at the end of ``frame``."""
-        return float(tb.frame_ends(t, current(name), frame_s, frame + 1)[-1])
+        return float(frame_ends(t, current(name), frame_s, frame + 1)[-1])
 
     def gains(array: str, w: np.ndarray, frame: int, out: dict) -> None:
         for i in range(w.shape[1]):

@@ -80,6 +80,12 @@ CELL_THRESH = [0.625, 1.25, 2.5, 5.0, 10.0]
 CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh wanted; drawn on the grid
 CELL_GAINS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]  # r_gain
 RAMP_MS = 512.0  # half-period of the triangle; run time does not depend on it
+# The tile's frame period: with ``frame_ms`` the cell's thresholds are the levels it meets
+# within one frame after a step, as the tile's cells meet them (a slow ramp lets a cell
+# switch only past its static threshold plus the ramp's travel while it switches)
+FRAME_MS = 10.0
+FRAME_EDGE = 0.01  # a frame-stepped input's edges, as a fraction of the frame
+FRAME_TRIALS = 16  # levels per bracket and pass: two passes resolve 1/225 of the bracket
 MC_SAMPLES = 200
 
 
@@ -283,6 +289,21 @@ class CellPoint(BaseModel):
     i_vdd_on: float
 
 
+def _cell_deck(cell: Circuit, source: str, tran: str, *, vdd_v: float,
+               unit: UnitDevice) -> str:
+    """A cell (or unit) on its own supply ``vddc``, biased as in a tile of ``unit``, its
+    input (net ``in``) driven by the PWL points ``source``, its output into a unit NMOS
+    diode through ``vout``; then the ``tran`` line."""
+    bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit))
+    inp = next(p for p in cell.pins if p.role == "input")
+    # a cell's input diode sources its current (a sink drives it), a unit's rail sinks it
+    src = "in vss" if inp.flow == "source" else "vdd in"
+    return (f"{_biased(bias)}{cell.to_spice()}"
+            f"{_instance('c', cell, {'vdd': 'vddc', inp.name: 'in'})}vddc vddc 0 {vdd_v}\n"
+            f"iin {src} pwl({source})\n"
+            f"{diode_load('out', 'out', NFET, unit)}{_supplies(vdd_v)}{tran}\n")
+
+
 def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
                vdd_v: float = VDD, unit: UnitDevice = UNIT) -> str:
     """A transient deck for a cell or a BMRU unit: reference ``I_REF`` into a bias generator,
@@ -290,16 +311,35 @@ def cell_bench(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
     (after a zero reset frame), the output into a unit NMOS diode through ``vout``; the
     circuit alone on supply ``vddc``; every supply at ``vdd_v``; bias generator and load
     of ``unit`` devices, as in a tile of that unit."""
-    bias = bias_generator(BiasParams(i_ref=I_REF, unit=unit))
     t0, t1, t2 = ramp_ms / 50, ramp_ms * 1.02, ramp_ms * 2.02
-    inp = next(p for p in cell.pins if p.role == "input")
-    # a cell's input diode sources its current (a sink drives it), a unit's rail sinks it
-    src = "in vss" if inp.flow == "source" else "vdd in"
-    return (f"{_biased(bias)}{cell.to_spice()}"
-            f"{_instance('c', cell, {'vdd': 'vddc', inp.name: 'in'})}vddc vddc 0 {vdd_v}\n"
-            f"iin {src} pwl(0 0 {t0}m 0 {t1}m {spice_current(top)} {t2}m 0)\n"
-            f"{diode_load('out', 'out', NFET, unit)}{_supplies(vdd_v)}"
-            f".tran {ramp_ms / 1000:g}m {t2}m\n")
+    return _cell_deck(cell, f"0 0 {t0}m 0 {t1}m {spice_current(top)} {t2}m 0",
+                      f".tran {ramp_ms / 1000:g}m {t2}m", vdd_v=vdd_v, unit=unit)
+
+
+def frame_bench(cell: Circuit, values: np.ndarray, frame_ms: float = FRAME_MS, *,
+                vdd_v: float = VDD, unit: UnitDevice = UNIT) -> str:
+    """:func:`cell_bench` with the input held at ``values[k]`` (nA) through frame k of
+    ``frame_ms``, stepping between frames as the tile testbench's inputs do; the decision
+    node is ``xc.v0``."""
+    return _cell_deck(cell, pwl_points(values, frame_ms * 1e-3, I_UNIT_NA),
+                      f".tran {frame_ms / 50:g}m {len(values) * frame_ms:g}m",
+                      vdd_v=vdd_v, unit=unit)
+
+
+def pwl_points(values: np.ndarray, frame_s: float, i_unit_na: float) -> str:
+    """PWL points holding ``values[k]`` software units through frame k, stepping between
+    frames within :data:`FRAME_EDGE` of a frame (the tile testbench's inputs too)."""
+    points = [(0.0, values[0])]
+    for k in range(1, len(values)):
+        t = k * frame_s
+        points += [(t - FRAME_EDGE * frame_s, values[k - 1]), (t, values[k])]
+    return " ".join(f"{t:.6g} {v * i_unit_na * 1e-9:.6g}" for t, v in points)
+
+
+def frame_ends(time: np.ndarray, values: np.ndarray, frame_s: float, n: int) -> np.ndarray:
+    """``values`` just before the end of each of ``n`` frames (after settling)."""
+    at = (np.arange(n) + 1 - 2 * FRAME_EDGE) * frame_s
+    return np.interp(at, time, values)
 
 
 def ramp_input(t: np.ndarray, top: float, ramp_ms: float = RAMP_MS) -> np.ndarray:
@@ -349,6 +389,49 @@ def measure_cell(cell: Circuit, top: float, ramp_ms: float = RAMP_MS, *,
     i_off = float(np.interp(mid, i_in[:peak], i_vdd[:peak]))
     i_on = float(np.interp(mid, i_in[peak:][::-1], i_vdd[peak:][::-1]))
     return CellPoint(beta_hi=up, beta_lo=down, alpha=alpha, i_vdd_off=i_off, i_vdd_on=i_on)
+
+
+def frame_thresholds(cell: Circuit, ramp: CellPoint, frame_ms: float = FRAME_MS, *,
+                     corner: str = "typical", temp_c: float = 27.0, vdd_v: float = VDD,
+                     unit: UnitDevice = UNIT, rail_v: float = 0.0) -> tuple[float, float] | None:
+    """The cell's (or unit's) switching currents as a tile at ``frame_ms`` frames meets them:
+    ``(beta_hi, beta_lo)``, the smallest input that switches it ON, and the largest that
+    switches it OFF, by the end of the frame it steps to, from the middle of its hold band.
+
+    Each trial is three frames: a reset (zero input: OFF; 1.5 ``ramp.beta_hi``: ON), the
+    middle of the band, the trial level; the state is the decision node ``v0`` at the trial
+    frame's end, read as the tile testbench reads it. Two passes of :data:`FRAME_TRIALS`
+    levels bisect a bracket as wide as the ramp's band on either side of its middle.
+
+    Args:
+        cell: The cell (its decision node is net ``v0``).
+        ramp: Its switching currents on the slow ramp (:func:`measure_cell`): the brackets.
+        frame_ms: The frame period, ms.
+        corner, temp_c, vdd_v, unit, rail_v: The condition and bench, as
+            :func:`measure_cell`'s.
+
+    Returns:
+        The two currents (nA), or None if a bracket's ends do not switch as a clean loop
+        would (its near end switching, its far end not).
+    """
+    mid = (ramp.beta_hi + ramp.beta_lo) / 2
+    half = ramp.beta_hi - mid
+    on, off = (mid, ramp.beta_hi + half), (max(ramp.beta_lo - half, half / 8), mid)
+    frame_s = frame_ms * 1e-3
+    for _ in range(2):
+        up, down = np.linspace(*on, FRAME_TRIALS), np.linspace(*off, FRAME_TRIALS)
+        values = np.concatenate([[0.0, mid, c] for c in up]
+                                + [[1.5 * ramp.beta_hi, mid, c] for c in down])
+        r = simulate(frame_bench(cell, values, frame_ms, vdd_v=vdd_v, unit=unit),
+                     corner=corner, temp_c=temp_c, source_rail_v=rail_v)
+        state = frame_ends(r["time"], r["xc.v0"], frame_s, len(values))[2::3] > vdd_v / 2
+        switched_on, still_on = state[:FRAME_TRIALS], state[FRAME_TRIALS:]
+        if switched_on[0] or not switched_on[-1] or still_on[0] or not still_on[-1]:
+            return None
+        k = int(np.argmax(switched_on))  # the first level that switched ON
+        j = int(np.argmax(still_on)) - 1  # the last level that switched OFF
+        on, off = (up[k - 1], up[k]), (down[j], down[j + 1])
+    return float(np.mean(on)), float(np.mean(off))
 
 
 def measure_switch_on(cell: Circuit, top: float = 3.0, *, corner: str = "typical",
@@ -425,10 +508,9 @@ class GainTable(BaseModel):
 
 # Currents (nA), gains, grid values and conditions of the tables: the mapping interpolates
 # in their logarithm, so each must be above zero
-_POSITIVE = frozenset({"vdd", "i_ref_na", "i_unit_na", "ramp_ms", "i_node_na", "ratios",
-                       "r_width",
-                       "currents_na", "gain", "r_thresh", "width_frac", "beta_hi", "beta_lo",
-                       "i_vdd_off", "i_vdd_on", "r_gain", "alpha"})
+_POSITIVE = frozenset({"vdd", "i_ref_na", "i_unit_na", "ramp_ms", "frame_ms", "i_node_na",
+                       "ratios", "r_width", "currents_na", "gain", "r_thresh", "width_frac",
+                       "beta_hi", "beta_lo", "i_vdd_off", "i_vdd_on", "r_gain", "alpha"})
 
 
 def _bad_number(value: object, where: str, positive: bool) -> str | None:
@@ -464,6 +546,9 @@ class Tables(BaseModel):
     i_unit_na: float  # nA per software unit the benches ran at (no default: it must be said)
     unit: UnitDevice = UNIT
     ramp_ms: float = RAMP_MS
+    # the cell table's switching currents: met within one frame of this period after a step
+    # (as the tile's cells meet them); None: on the ramp, which a slow cell overshoots
+    frame_ms: float | None = None
     mirrors: list[MirrorTable]
     cell: CellTable
     gain: GainTable
@@ -492,7 +577,8 @@ class Tables(BaseModel):
 
 def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner = "typical",
                  temp_c: float = 27.0, vdd_v: float = VDD, rail_v: float = 0.0,
-                 mismatch_sigma: dict[str, float] | None = None) -> Tables:
+                 mismatch_sigma: dict[str, float] | None = None,
+                 frame_ms: float | None = None) -> Tables:
     """Run every sweep (sequentially: ngspice runs one simulation per process).
 
     Args:
@@ -507,6 +593,9 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
         mismatch_sigma: the unit's measured 1:1 mirror sigma per kind, when known (another
             condition's tables of the same unit): it is the typical corner's at every
             condition, so its Monte Carlo is not run again.
+        frame_ms: the cell table's switching currents as met within one frame of this
+            period after a step (:func:`frame_thresholds`), as a tile's cells meet them;
+            None: on the slow ramp (every table before these).
 
     Raises:
         BmruError: the cell of a gain-table point showed no clean loop (no ON output to
@@ -537,11 +626,19 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
     widths = [[round(unit_ratio(f * t, diode_gates=gates).value, 6) for f in fracs]
               for t in thresh]
 
-    def cell(r_thresh: float, r_width: float, r_gain: float, top: float) -> CellPoint | None:
-        params = CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain, unit=unit)
-        return measure_cell(bmru_cell(params), top, unit=unit, **at)
+    def cell(r_thresh: float, r_width: float, r_gain: float, top: float,
+             in_frames: bool = False) -> CellPoint | None:
+        circuit = bmru_cell(CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
+                                       unit=unit))
+        point = measure_cell(circuit, top, unit=unit, **at)
+        if point is None or not (in_frames and frame_ms):
+            return point
+        met = frame_thresholds(circuit, point, frame_ms, unit=unit, **at)
+        return None if met is None else point.model_copy(
+            update={"beta_hi": met[0], "beta_lo": met[1]})
 
-    grid = [[cell(t, w, 1.0, 2 * t) for w in row] for t, row in zip(thresh, widths, strict=True)]
+    grid = [[cell(t, w, 1.0, 2 * t, in_frames=True) for w in row]
+            for t, row in zip(thresh, widths, strict=True)]
 
     def field(name: str) -> list[list[float | None]]:
         return [[None if p is None else round(getattr(p, name), 5) for p in row] for row in grid]
@@ -561,7 +658,7 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
     n_mc = 40 if quick else MC_SAMPLES
     sigma = mismatch_sigma or {k: round(measure_mismatch(k, unit, n=n_mc), 5) for k in (NFET, PFET)}
     return Tables(
-        corner=corner, temp_c=temp_c, vdd=vdd_v, source_rail_v=rail_v,
+        corner=corner, temp_c=temp_c, vdd=vdd_v, source_rail_v=rail_v, frame_ms=frame_ms,
         i_unit_na=I_UNIT_NA,  # read now: a study of another operating point sets it
         unit=unit, mirrors=mirrors, cell=table,
         gain=GainTable(r_gain=gains, alpha=alphas),
