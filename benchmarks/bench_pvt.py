@@ -20,12 +20,15 @@ twin's tables are made on the generator's DC rail there.
 
 With ``--checkpoint`` and ``--tables`` another network mapped with other tables (a grid of
 D-gate diodes: ``bmru characterize --diode-gates D``; each twin's tables are made on that
-grid), written to ``--out``.
+grid), written to ``--out``. With ``--model-tables`` the same drawing is held to models of
+the values it realises under other tables of its cells (the thresholds read as the tile
+meets them, ``bmru characterize --frame-thresholds``), each twin's characterised the same
+way.
 
 Usage: ``python benchmarks/bench_pvt.py [--n 10] [--pex] [--source-rail V | --hot-rail V |
 --rail-generator] [--draw-rail] [--temp T] [--workers W] [--checkpoint CKPT] [--tables DIR]
-[--out NAME]`` (``--temp``: only the conditions at T °C). Prints one table and writes
-``benchmarks/results/pvt.json``
+[--model-tables DIR] [--out NAME]`` (``--temp``: only the conditions at T °C). Prints one
+table and writes ``benchmarks/results/pvt.json``
 (``pvt_pex.json`` with ``--pex``; ``..._rail`` / ``..._hotrail`` / ``..._generator`` with a
 rail, which the file records, ``..._drawn`` with a drawn one, ``..._<T>C`` with ``--temp``)
 and a heat map beside it. 17 x n simulations.
@@ -139,6 +142,10 @@ def main() -> None:
                         help="only the conditions at this temperature, °C")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     provenance.network_options(parser)
+    parser.add_argument("--model-tables", default=None,
+                        help="models of the values the drawing realises under these tables "
+                             "(the cells' thresholds read in frames: bmru characterize "
+                             "--frame-thresholds); each twin's are characterised as they were")
     parser.add_argument("--out", type=provenance.results_name, default=None,
                         help="results file name without extension (default from the options)")
     args = parser.parse_args()
@@ -163,12 +170,13 @@ def main() -> None:
 
             parasitics = pex.extract_pex(build.outdir / "tile.gds")
         # every condition shares its nominal (a fixed rail's, or ground for one that follows)
-        nominal = compare.nominal_tables(build.tables, conditions[0])
+        base = load_tables(args.model_tables) if args.model_tables else build.tables
+        nominal = compare.nominal_tables(base, conditions[0])
         for k, c in enumerate(conditions):
             out = Path(tmp) / f"c{k}"
             out.mkdir()
             try:  # tables whose benches fail at this condition leave it without a twin
-                tables, twin_error = compare.condition_tables(build.tables, c), None
+                tables, twin_error = compare.condition_tables(base, c), None
             except BmruError as exc:
                 tables, twin_error = None, str(exc)
             f = compare.compare_tile(build, extracted, utterances, out,
@@ -190,6 +198,9 @@ def main() -> None:
               "tile": build.name, "transistors": build.devices,
               "i_unit_na": build.tables.i_unit_na, "diode_gates": build.tables.unit.diode_gates,
               "cascodes": build.tables.unit.cascodes, "frame_s": FRAME_S,
+              # the models' cell thresholds: read within a frame of this many ms, or on the
+              # ramp (None; files before this was recorded: on the ramp)
+              "model_frame_ms": base.frame_ms,
               "utterances": args.n, "sample": args.sample, "pex": args.pex,
               "source_rail_v": args.source_rail, "hot_rail_v": args.hot_rail,
               "drawn_rail": args.draw_rail, "rail_generator": args.rail_generator,
