@@ -965,6 +965,7 @@ def agreement_cells(a: dict[str, Any]) -> list[str]:
     return [*bits, f"{a['decisions_agreeing']} ({pct(lo, 0)}-{pct(hi, 0)} %)"]
 
 
+@region("pvt_cascodes_frame.table", "pvt_pex_cascodes_frame.json")
 @region("pvt_cascodes.table", "pvt_pex_cascodes.json")
 @region("pvt_4gate_levels.table", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.table", "pvt_pex_4gate_tuning.json")
@@ -1000,7 +1001,9 @@ def grid_said(r: Results) -> str:
     """``, every ratio k of D gates`` for a run on a grid of D-gate diodes, else nothing."""
     gates = r.data.get("diode_gates", 1)
     return (f", every ratio k of {gates} gates" if gates > 1 else "") + (
-        ", with the drain-matching cascodes" if r.data.get("cascodes") else "")
+        ", with the drain-matching cascodes" if r.data.get("cascodes") else "") + (
+        f"; models of the cell thresholds read within a {r['model_frame_ms']:g} ms frame"
+        if r.data.get("model_frame_ms") else "")
 
 
 def worse_layer(c: dict[str, Any], model: str) -> float:
@@ -1036,6 +1039,7 @@ def target_rows(conditions: list[dict[str, Any]], n: int) -> list[tuple[str, ...
 TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
 
 
+@region("pvt_cascodes_frame.targets", "pvt_pex_cascodes_frame.json")
 @region("pvt_cascodes.targets", "pvt_pex_cascodes.json")
 @region("pvt_4gate_levels.targets", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.targets", "pvt_pex_4gate_tuning.json")
