@@ -164,6 +164,8 @@ def main() -> None:
     ckpt = args.checkpoint or bundled_checkpoint()
     model = load_checkpoint(ckpt)
     condition = Condition(args.corner, args.temp, args.vdd)
+    if args.model_tables and condition != condition.nominal:
+        parser.error("--model-tables holds the tile at typical 27 °C 1.8 V: drop the condition")
     utterances = samples.load_utterances(ckpt, None, args.n, "tuning")
     with tempfile.TemporaryDirectory() as tmp:
         bmru_pdk.PDK.activate()

@@ -27,9 +27,10 @@ from bmru_pdk.tech import VDD_V
 
 # Frame period of the simulations: real time (hop 160 at 16 kHz). A cell whose candidate
 # is within a few percent of a threshold switches in ~1 / overdrive: several ms at the
-# 0.2 nA unit current, so 1 ms frames would leave such cells mid-way.
-# (the cell tables' frame: characterize.FRAME_MS). Input steps take a small fraction of a
-# frame (characterize.FRAME_EDGE): fast against settling, slow enough for the solver.
+# 0.2 nA unit current, so 1 ms frames would leave such cells mid-way. It is the frame the
+# cell tables read in frames are met in (characterize.FRAME_MS). Input steps take a small
+# fraction of a frame (characterize.FRAME_EDGE): fast against settling, slow enough for
+# the solver.
 FRAME_S = FRAME_MS * 1e-3
 
 # An extracted device card: name, drain, gate, source, bulk, model.

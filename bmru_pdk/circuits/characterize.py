@@ -81,8 +81,8 @@ CELL_WIDTH_FRAC = [0.2, 0.4, 0.6, 0.8]  # r_width / r_thresh wanted; drawn on th
 CELL_GAINS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]  # r_gain
 RAMP_MS = 512.0  # half-period of the triangle; run time does not depend on it
 # The tile's frame period: with ``frame_ms`` the cell's thresholds are the levels it meets
-# within one frame after a step, as the tile's cells meet them (a slow ramp lets a cell
-# switch only past its static threshold plus the ramp's travel while it switches)
+# within one frame after a step, as the tile's cells meet them (a ramp reads the band
+# wider: it travels on while a slow cell switches, and the tile's inputs step, not ramp)
 FRAME_MS = 10.0
 FRAME_EDGE = 0.01  # a frame-stepped input's edges, as a fraction of the frame
 FRAME_TRIALS = 16  # levels per bracket and pass: two passes resolve 1/225 of the bracket
