@@ -829,6 +829,7 @@ def candidate_rows(r: Results, unit: str = "") -> list[tuple[str, ...]]:
     return rows
 
 
+@region("candidates_4gate_cascodes_frame.table", "candidates_4gate_cascodes_frame.json")
 @region("candidates_4gate_cascodes.table", "candidates_4gate_cascodes.json")
 @region("candidates_4gate_levels.table", "candidates_4gate_levels.json")
 @region("candidates_4gate.table", "candidates_4gate.json")
