@@ -276,8 +276,9 @@ def characterize(
              "PMOS diodes, the cell's tails, the PMOS outputs; a tile mapped with these "
              "tables draws them)")] = False,
     frame_thresholds: Annotated[bool, typer.Option(
-        help="the cell's switching currents as a tile meets them: within one 10 ms frame "
-             "after a step (default: on a slow ramp, which a slow cell overshoots)")] = False,
+        help="the cell's switching currents as a tile meets them: within one frame of the "
+             "tile testbench after a step (default: on a slow ramp, which reads the band "
+             "wider)")] = False,
     quick: Annotated[bool, typer.Option(help="coarse grids: a smoke run")] = False,
     corner: Annotated[Corner, typer.Option(help="process corner of the benches")] = "typical",
     temp: Annotated[float, typer.Option(help="temperature of the benches, °C")] = 27.0,

@@ -999,7 +999,8 @@ def pvt_pex_table(r: Results) -> str:
 
 
 def grid_said(r: Results) -> str:
-    """``, every ratio k of D gates`` for a run on a grid of D-gate diodes, else nothing."""
+    """What a PVT file's tile and models were drawn and read with: ``, every ratio k of D
+    gates`` on a grid of D-gate diodes, the cascodes, and models of frame-read thresholds."""
     gates = r.data.get("diode_gates", 1)
     return (f", every ratio k of {gates} gates" if gates > 1 else "") + (
         ", with the drain-matching cascodes" if r.data.get("cascodes") else "") + (
