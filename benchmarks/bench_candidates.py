@@ -56,11 +56,9 @@ def screen(path: Path, data: Path, n: int, executor: Executor, tables: Tables) -
                                 frame_s=FRAME_S), [u.x_na for u in utterances])
     agree, same = [], 0
     for u, hw in zip(utterances, runs, strict=True):
-        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
-        states, scores = simulation.model_run(model, params, x_in)
-        agree.append([float((a == b[1:]).mean()) for a, b in zip(hw.states, states,
-                                                                  strict=True)])
-        same += simulation.majority_vote(hw.scores) == simulation.majority_vote(scores[1:])
+        states, scores = simulation.model_utterance(model, params, u.x_na)
+        agree.append([float((a == b).mean()) for a, b in zip(hw.states, states, strict=True)])
+        same += simulation.majority_vote(hw.scores) == simulation.majority_vote(scores)
     return {**provenance.checkpoint(path),
             "validation_balanced": round(evaluate(model, x, y).balanced_accuracy, 4),
             "validation_balanced_mismatch_5pct": round(float(np.mean(noisy)), 4),

@@ -26,11 +26,14 @@ values its drawing realises under other tables of the same cells (the cells' thr
 within a frame, ``bmru characterize --frame-thresholds``); with ``--pex`` on the netlist
 with parasitic capacitances; with ``--keeper`` every cell drawn with the keeper of its
 output switch's tail node (``CellParams.keeper``, which removes the overshoot); with
-``--checkpoint/--tables`` another network (``--out`` names the file).
+``--checkpoint/--tables`` another network (``--out`` names the file); with
+``--draw-rail [--rail-generator]`` the tile as ``make run`` draws it; with
+``--reset-frames N`` each utterance after N frames of zero input instead of the testbench's
+(``simulation.reset_frames``: one per layer and one more).
 
     python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
         --vdd V] [--pex] [--keeper] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
-        [--out NAME.json]
+        [--draw-rail [--rail-generator]] [--reset-frames N] [--out NAME.json]
 
 Writes ``benchmarks/results/compare_errors.json``.
 """
@@ -49,7 +52,7 @@ import torch
 
 import bmru_pdk
 from bmru_pdk.analyses import compare, simulation
-from bmru_pdk.analyses.testbench import FRAME_S, Condition
+from bmru_pdk.analyses.testbench import FRAME_S, Condition, generated_rail
 from bmru_pdk.circuits import builders, mapping
 from bmru_pdk.circuits import characterize as ch
 from bmru_pdk.executor import make_executor
@@ -70,28 +73,46 @@ def onsets(hw: np.ndarray, model: np.ndarray) -> list[tuple[int, int]]:
     return [(int(t), int(j)) for t, j in zip(*np.nonzero(bad & ~prev), strict=True)]
 
 
-def layer0_switches(run: simulation.HardwareRun, s0: list[np.ndarray]) -> np.ndarray:
-    """Per frame, ``"0"``, ``"1"`` or ``"2+"``: how many layer-0 units switched into it."""
-    switched = (run.states[0] != np.vstack([s0[0][None], run.states[0][:-1]])).sum(1)
+def layer0_switches(run: simulation.HardwareRun, rest: list[np.ndarray]) -> np.ndarray:
+    """Per frame, ``"0"``, ``"1"`` or ``"2+"``: how many layer-0 units switched into it
+    (from the states at ``rest`` before the first)."""
+    switched = (run.states[0] != np.vstack([rest[0][None], run.states[0][:-1]])).sum(1)
     return np.array(("0", "1", "2+"))[np.minimum(switched, 2)]
 
 
+def static_update(c: np.ndarray, prev: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray) -> np.ndarray:
+    """The cell's state after a frame whose candidate is ``c``, from state ``prev``."""
+    return np.where(c >= hi, 1.0, np.where(c >= lo, prev, 0.0))
+
+
 def classify(params: list[dict], run: simulation.HardwareRun, model_states: list[np.ndarray],
-             x_na: np.ndarray, s0: list[np.ndarray]) -> tuple[dict[str, int], dict[str, int]]:
+             x_na: np.ndarray, rest: list[np.ndarray],
+             ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Counts of each kind of onset in one utterance, and of layer 1's dynamic onsets by
-    how many layer-0 units switched into their frame (:func:`layer0_switches`)."""
+    how many layer-0 units switched into their frame (:func:`layer0_switches`) and by what
+    the hardware did (``held``: kept its state where the static update switches it,
+    ``switched`` the other way round), and by whether layer 0's states of the frame before
+    explain it (``late input``: the cell still saw the outputs layer 0 had before it
+    switched) and how many frames the disagreement lasts (``lasts 1`` / ``lasts 2+``)."""
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
+    dynamic: dict[str, int] = {}
     # none switched rules out layer 0's switching (an overshoot, a race of two) as the cause
-    switched = layer0_switches(run, s0)
-    h = x_na
+    switched = layer0_switches(run, rest)
+    h, h0 = x_na, np.zeros(x_na.shape[1])  # the layer's inputs, and before the first frame
     for layer, (p, s_hw, s_m) in enumerate(zip(params[:-1], run.states, model_states,
                                                strict=True)):
         w, b = p["weight"].numpy(), p["bias"].numpy()
         lo, hi = p["beta_lo"].numpy(), p["beta_hi"].numpy()
         c = np.maximum(h @ w.T + b, 0)
         src = h @ np.clip(w, 0, None).T + np.clip(b, 0, None)
-        prev = np.vstack([s0[layer][None], s_hw[:-1]])
+        prev = np.vstack([rest[layer][None], s_hw[:-1]])
+        static = static_update(c, prev, lo, hi)
+        if layer:
+            # the update from the inputs of the frame before (layer 0 had not switched yet)
+            h_before = np.vstack([h0[None], h[:-1]])
+            late = static_update(np.maximum(h_before @ w.T + b, 0), prev, lo, hi)
         # how close each candidate is to a threshold, of the current sourced into the node
         near = np.minimum(abs(c - hi), abs(c - lo)) / np.maximum(src, 1e-9)
         for t, j in onsets(s_hw, s_m):
@@ -99,16 +120,21 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
                 kind = ("knife edge" if near[t, j] < KNIFE else "far from a threshold") + (
                     ", hardware high" if s_hw[t, j] else ", hardware low")
             else:
-                static = 1.0 if c[t, j] >= hi[j] else (prev[t, j] if c[t, j] >= lo[j] else 0.0)
-                kind = "inherited" if static == s_hw[t, j] else (
+                kind = "inherited" if static[t, j] == s_hw[t, j] else (
                     "knife edge" if near[t, j] < KNIFE else "dynamic") + (
                     ", hardware high" if s_hw[t, j] else ", hardware low")
             key = f"layer {layer}: {kind}"
             counts[key] = counts.get(key, 0) + 1
             if layer and kind.startswith("dynamic"):
+                run_end = t + int(np.argmin(np.append(s_hw[t:, j] != s_m[t:, j], False)))
                 by_switches[str(switched[t])] = by_switches.get(str(switched[t]), 0) + 1
+                for part in ("held" if s_hw[t, j] == prev[t, j] else "switched",
+                             "late input" if late[t, j] == s_hw[t, j] else "not late input",
+                             "lasts 1" if run_end - t == 1 else "lasts 2+"):
+                    dynamic[part] = dynamic.get(part, 0) + 1
+        h0 = rest[layer] * p["alpha"].numpy()
         h = s_hw * p["alpha"].numpy()
-    return counts, by_switches
+    return counts, by_switches, dynamic
 
 
 def candidate_offsets(params: list[dict], runs: list[simulation.HardwareRun],
@@ -157,20 +183,31 @@ def main() -> None:
     parser.add_argument("--model-tables", default=None,
                         help="hold the tile to the model of the values its drawing realises "
                              "under these tables (another measurement of the same cells)")
+    parser.add_argument("--reset-frames", type=int, default=None,
+                        help="frames of zero input before each utterance (default: the "
+                             "testbench's, one per layer and one more)")
     parser.add_argument("--out", default="compare_errors.json", help="results file name")
     provenance.network_options(parser)
+    provenance.rail_options(parser)
     args = parser.parse_args()
+    if args.reset_frames is not None and args.reset_frames < 1:
+        parser.error("--reset-frames is at least 1")
+    if args.rail_generator and not args.draw_rail:
+        parser.error("--rail-generator holds the drawn rail: add --draw-rail")
 
     ckpt = args.checkpoint or bundled_checkpoint()
     model = load_checkpoint(ckpt)
-    condition = Condition(args.corner, args.temp, args.vdd)
+    condition = (generated_rail(args.corner, args.temp, args.vdd) if args.rail_generator
+                 else Condition(args.corner, args.temp, args.vdd))
     if args.model_tables and condition != condition.nominal:
         parser.error("--model-tables holds the tile at typical 27 °C 1.8 V: drop the condition")
     utterances = samples.load_utterances(ckpt, None, args.n, "tuning")
     with tempfile.TemporaryDirectory() as tmp:
         bmru_pdk.PDK.activate()
         build = write_tile(build_tile(open_checkpoint(ckpt), mapping.load_tables(args.tables)
-                                      if args.tables else None, keeper=args.keeper),
+                                      if args.tables else None, keeper=args.keeper,
+                                      source_rail=args.draw_rail,
+                                      rail_generator=condition.rail_generator),
                            Path(tmp) / "tile")
         x = compare.extract_tile(build, Path(tmp), args.pex)
         sim = simulation.sim_tile(build, x.devices, pex=x.pex)
@@ -184,20 +221,24 @@ def main() -> None:
     with make_executor(None, args.workers) as executor:
         runs = executor.map(partial(simulation.simulate_utterance, sim.netlist,
                                     sim.decision_nets, s0, frame_s=FRAME_S, senses=sim.senses,
-                                    condition=condition),
+                                    condition=condition, reset=args.reset_frames),
                             [u.x_na for u in utterances])
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
+    dynamic: dict[str, int] = {}
     frames: dict[str, int] = {}  # every frame, by the layer-0 units that switched into it
     agree = np.zeros(len(s0))
+    # the states the reset leaves (the model's; the tile's reset frames are not kept)
+    rest, _ = simulation.model_run(model, params, simulation.with_reset(
+        np.zeros((0, utterances[0].x_na.shape[1])), len(s0), args.reset_frames))
+    rest = [s[-1] for s in rest]
     for u, run in zip(utterances, runs, strict=True):
-        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
-        states, _ = simulation.model_run(model, params, x_in)
-        agree += [np.mean(hw == m[1:]) / len(runs) for hw, m in zip(run.states, states,
-                                                                      strict=False)]
-        one, switches = classify(params, run, [s[1:] for s in states], u.x_na, s0)
-        kinds, n = np.unique(layer0_switches(run, s0), return_counts=True)
-        for total, part in ((counts, one), (by_switches, switches),
+        states, _ = simulation.model_utterance(model, params, u.x_na, args.reset_frames)
+        agree += [np.mean(hw == m) / len(runs) for hw, m in zip(run.states, states,
+                                                                  strict=False)]
+        one, switches, how = classify(params, run, states, u.x_na, rest)
+        kinds, n = np.unique(layer0_switches(run, rest), return_counts=True)
+        for total, part in ((counts, one), (by_switches, switches), (dynamic, how),
                             (frames, dict(zip(kinds.tolist(), n.tolist(), strict=True)))):
             for key, k in part.items():
                 total[key] = total.get(key, 0) + k
@@ -205,10 +246,13 @@ def main() -> None:
                "sample": "tuning", "utterances": len(utterances), "frame_s": FRAME_S,
                "condition": condition.name, "held_to": "nominal model" if twin is None
                else held_to(twin) if args.model_tables else "condition twin",
-               "pex": args.pex, "keeper": args.keeper,
+               "pex": args.pex, "keeper": args.keeper, "drawn_rail": args.draw_rail,
+               "rail_generator": args.rail_generator,
+               "reset_frames": args.reset_frames or simulation.reset_frames(len(s0)),
                "state_agreement": [round(float(a), 5) for a in agree],
                "onsets": dict(sorted(counts.items())),
                "layer1_dynamic_by_layer0_switches": dict(sorted(by_switches.items())),
+               "layer1_dynamic": dict(sorted(dynamic.items())),
                "frames_by_layer0_switches": dict(sorted(frames.items())),
                # read through the copy gain of the tables the tile runs at (before this was
                # recorded, through the package's one-gate tables whatever the tile's)
@@ -221,7 +265,7 @@ def main() -> None:
     for key, k in figures["onsets"].items():
         print(f"{key}: {k}")
     print(f"layer-1 dynamic onsets by layer-0 units switching into their frame: {by_switches} "
-          f"(frames: {frames})")
+          f"(frames: {frames}); by what the hardware did: {figures['layer1_dynamic']}")
     print(f"state bits agreeing, per layer: {figures['state_agreement']}")
     print(f"layer-0 candidate offset near the thresholds, per unit: "
           f"{figures['layer0_candidate_offset_na']} nA")

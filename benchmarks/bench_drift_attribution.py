@@ -105,9 +105,8 @@ def runs(model, rows: list[Row], utterances: list[Utterance]  # noqa: ANN001 (to
         params = simulation.realised_parameters(model, rows)
     out = []
     for u in utterances:
-        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
-        states, scores = simulation.model_run(model, params, x_in)
-        out.append(([s[1:] for s in states], simulation.majority_vote(scores[1:])))
+        states, scores = simulation.model_utterance(model, params, u.x_na)
+        out.append((states, simulation.majority_vote(scores)))
     return out
 
 

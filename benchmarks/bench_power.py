@@ -25,7 +25,7 @@ import numpy as np
 import provenance
 from tilesim import FRAME_S, SWEEP_D, TileSim, prepare, random_frames, sweep_checkpoint
 
-from bmru_pdk.analyses.simulation import HardwareRun
+from bmru_pdk.analyses.simulation import HardwareRun, reset_frames
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.samples import load_utterances
 
@@ -122,6 +122,7 @@ def sweep(tmp: Path, fixed_weights: bool) -> list[dict]:
         x = random_frames(ckpt, FRAMES)
         run = sim.run(x)
         rows.append({"d": d, "transistors": sim.transistors, "frames": FRAMES,
+                     "simulated_frames": FRAMES + reset_frames(len(sim.nets)),
                      "sim_s": round(run.seconds, 2), "power_nw": by_part(run),
                      "model_estimate_nw": model_estimate(sim, x)})
         print(f"d {d}: {sim.transistors} transistors, {run.seconds:.1f} s, "

@@ -1,13 +1,13 @@
 """Speed of the software model against ngspice, and ngspice time against tile size.
 
 (a) The bundled checkpoint on ``N`` generated utterances (101 frames of
-    ``testbench.FRAME_S``, plus the reset frame): the torch model (one thread, best of
+    ``testbench.FRAME_S``, plus the reset frames): the torch model (one thread, best of
     ``REPEATS``; one utterance per call, ``compare.model_run``, and the same utterances in
     one batch of ``BATCH``) against ngspice on the extracted tile (the transient run only:
     tile build and extraction are once per tile), time per utterance and their ratio.
 (b) ngspice time per simulated frame against the transistor count of the extracted tile: the
     d-sweep simulations of ``bench_power.py`` (its ``results/power.json``: run it first; 26
-    frames each), and their log-log slope; (a)'s bundled tile (102 frames) beside them.
+    frames each), and their log-log slope; (a)'s bundled tile beside them.
 
 Run: ``.venv/bin/python benchmarks/bench_speed.py`` -> ``benchmarks/results/speed.json``,
 ``benchmarks/results/speed.png``.
@@ -25,7 +25,7 @@ import numpy as np
 import provenance
 from tilesim import FRAME_S, prepare
 
-from bmru_pdk.analyses.simulation import model_run
+from bmru_pdk.analyses.simulation import model_run, with_reset
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import load_checkpoint
 from bmru_pdk.model.samples import load_utterances
@@ -66,8 +66,9 @@ def model_seconds(x: list[np.ndarray]) -> tuple[list[float], float]:
 def software_vs_ngspice() -> dict:
     ckpt = bundled_checkpoint()
     utterances = load_utterances(ckpt, None, N, SAMPLE)
-    # the model gets the reset frame ngspice simulates too
-    x = [np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in utterances]
+    # the model gets the reset frames ngspice simulates too
+    x = [with_reset(u.x_na, load_checkpoint(ckpt).meta.architecture.layers)
+         for u in utterances]
     model_s, batched_s = model_seconds(x)
     with tempfile.TemporaryDirectory() as t:
         sim = prepare(ckpt, Path(t))
@@ -85,7 +86,8 @@ def size_scaling(bundled: dict) -> dict:
     """ngspice s per frame against transistors: the sweep's points and their fitted slope."""
     sweeps = json.loads((RESULTS / "power.json").read_text())["sweeps"]
     points = [{"source": f"bench_power {variant} d={r['d']}", "transistors": r["transistors"],
-               "s_per_frame": round(r["sim_s"] / (r["frames"] + 1), 4)}
+               # a file from before the reset grew to a frame per layer and one more: 1
+               "s_per_frame": round(r["sim_s"] / r.get("simulated_frames", r["frames"] + 1), 4)}
               for variant, rows in sweeps.items() for r in rows]
     n = [p["transistors"] for p in points]
     s = [p["s_per_frame"] for p in points]
@@ -106,14 +108,14 @@ def plot(a: dict, b: dict, path: Path) -> None:
             [a["model_s_per_utterance"], a["model_batched_s_per_utterance"],
              a["ngspice_s_per_utterance"]], color=["C0", "C2", "C3"])
     ax0.set_yscale("log")
-    ax0.set_ylabel("s per utterance (102 frames)")
+    ax0.set_ylabel(f"s per utterance ({a['frames']} frames)")
     ax0.set_title(f"bundled d = 4: ngspice / model = {a['ratio_mean']:.0f} (1 per call), "
                   f"{a['ratio_batched']:.0f} (batched)", fontsize=9)
     n = np.array([p["transistors"] for p in b["points"]])
     s = np.array([p["s_per_frame"] for p in b["points"]])
     ax1.loglog(n, s, "o", color="C3", label="d sweep (26 frames a run)")
     ax1.loglog(b["bundled"]["transistors"], b["bundled"]["s_per_frame"], "s", color="C0",
-               label="bundled (102 frames a run)")
+               label=f"bundled ({a['frames']} frames a run)")
     fit = np.poly1d(np.polyfit(np.log(n), np.log(s), 1))
     grid = np.geomspace(n.min(), n.max(), 50)
     ax1.loglog(grid, np.exp(fit(np.log(grid))), "k--", label=f"slope {b['exponent']:.2f}")

@@ -37,7 +37,7 @@ class TileSim:
     s0: list[np.ndarray]
 
     def run(self, x_na: np.ndarray) -> simulation.HardwareRun:
-        """Simulate ``x_na`` (frames, n_in), nA, after a reset frame."""
+        """Simulate ``x_na`` (frames, n_in), nA, after the reset frames."""
         return simulation.simulate_utterance(self.tile, self.nets, self.s0, x_na, FRAME_S)
 
 

@@ -116,6 +116,58 @@ DEFAULT_GMIN = {
 DEFAULT_GMIN_SAID = ("ngspice's default GMIN, 1e-12 S: simulated before the decks lowered it "
                      "(docs/corners.md, GMIN), not re-run")
 
+# Tile and model runs made when each utterance followed a single reset frame, by the start
+# of the file's SHA-256, as DEFAULT_GMIN: a re-run, after one frame per layer and one more
+# (bmru_pdk.analyses.simulation.reset_frames), drops the remark.
+ONE_RESET_FRAME = {
+    "candidates.json": "91311a369f77",
+    "candidates_0.2nA.json": "d14699070e7d",
+    "candidates_4gate.json": "457c1225d2a3",
+    "candidates_4gate_cascodes.json": "94a0d3f03ac7",
+    "candidates_4gate_cascodes_frame.json": "190d8c3f0db0",
+    "candidates_4gate_levels.json": "0171d0cc5208",
+    "candidates_codesign.json": "361f239211d4",
+    "compare_errors.json": "7e77f07954f1",
+    "compare_errors_4gate_fs-40_tuning.json": "0c0e9a9794fc",
+    "compare_errors_4gate_keeper_fs-40_tuning.json": "ef91330359d5",
+    "compare_errors_4gate_keeper_tuning.json": "756405edc80f",
+    "compare_errors_4gate_tuning.json": "d480d0783235",
+    "compare_errors_cascodes_frame_tuning.json": "108b02d20783",
+    "compare_errors_cascodes_tuning.json": "27b70a9bd428",
+    "compare_sealed.json": "6b3c5e571c04",
+    "compare_sealed_cascodes.json": "da454e0a8059",
+    "drift_attribution.json": "441913e5cc9c",
+    "drift_attribution_4gate.json": "e40d735f4bf2",
+    "drift_attribution_bundled.json": "9e33844ca19a",
+    "drift_attribution_bundled_rail.json": "464a28b63dca",
+    "drift_attribution_cascodes.json": "6b371cf7907a",
+    "drift_attribution_cascodes_rail.json": "17e32c2851f9",
+    "hot_rail.json": "bafedc4ea5f3",
+    "hot_rail_generator.json": "88fd43db2574",
+    "montecarlo.json": "645cb1fdd0f6",
+    "montecarlo_4gate_tuning.json": "8796e0da81fb",
+    "operating_point.json": "48d3aa810441",
+    "power.json": "6f1b4089e211",
+    "pvt_pex.json": "8953f0270898",
+    "pvt_pex_4gate_generator_125C_tuning.json": "b3ed7b389283",
+    "pvt_pex_4gate_levels_generator_tuning.json": "6beefeea722b",
+    "pvt_pex_4gate_levels_tuning.json": "982db7a81ce5",
+    "pvt_pex_4gate_tuning.json": "8c4d77e98fc2",
+    "pvt_pex_bundled.json": "10610a2b5d2e",
+    "pvt_pex_cascodes.json": "c332de798da0",
+    "pvt_pex_cascodes_frame.json": "b508d249a82d",
+    "pvt_pex_generator_drawn.json": "4aee51826498",
+    "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
+    "pvt_pex_hotrail_drawn_125C.json": "ce3912577664",
+    "run.json": "c54a68a89a93",
+    "sizing.json": "bed985eff7e8",
+    "speed.json": "0a8b4304f20d",
+    "twin.json": "2fc688e034e8",
+    "twin_4gate_tuning.json": "461b0ddb69ea",
+}
+ONE_RESET_FRAME_SAID = ("one reset frame: simulated before the reset grew to a frame per layer "
+                        "and one more (docs/compare.md, The reset), not re-run")
+
 
 class RenderError(Exception):
     """A region that cannot be rendered: no renderer of that name, a missing or unreadable
@@ -238,6 +290,8 @@ def provenance(r: Results) -> list[Said]:
         said.append(Said(f"{frame * 1000:g} ms frames"))
     if r.digest.startswith(DEFAULT_GMIN.get(r.name, "-")):
         said.append(Said(DEFAULT_GMIN_SAID, attributed=True))
+    if r.digest.startswith(ONE_RESET_FRAME.get(r.name, "-")):
+        said.append(Said(ONE_RESET_FRAME_SAID, attributed=True))
     return said
 
 
@@ -605,6 +659,35 @@ def compare_errors_table(r: Results) -> str:
             + f"\n\nA bare cell{at} switching on peaks at {on['peak_na']:.2f} units and settles at "
             f"{on['settled_na']:.2f} (overshoot {pct(on['peak_na'] / on['settled_na'] - 1, 0)} %)."
             + "\n\n" + caption(r))
+
+
+@region("compare_errors.reset", "compare_errors_cascodes_rail_reset1_tuning.json",
+        "compare_errors_cascodes_rail_tuning.json")
+def compare_errors_reset(one: Results, default: Results) -> str:
+    """The same tile after one reset frame and after the testbench's (docs/compare.md)."""
+    runs = (one, default)
+
+    def dynamic(key: str) -> list[str]:
+        return [str(r["layer1_dynamic"].get(key, 0)) for r in runs]
+
+    rows = [
+        ("state bits agreeing, layer 0 / 1",
+         *(" / ".join(f"{pct(a, 2)} %" for a in r["state_agreement"]) for r in runs)),
+        ("layer-0 onsets of disagreement", *(str(onsets(r, "layer 0")) for r in runs)),
+        ("layer-1 onsets: inherited from layer 0 / knife edges / dynamic",
+         *(f"{onsets(r, 'layer 1: inherited')} / {onsets(r, 'layer 1: knife edge')} / "
+           f"{onsets(r, 'layer 1: dynamic')}" for r in runs)),
+        ("layer-1 dynamic: the cell held its state / its state is the update from the "
+         "inputs of the frame before", *(f"{h} / {late}" for h, late in zip(
+             dynamic("held"), dynamic("late input"), strict=True))),
+        ("layer-1 dynamic: lasting one frame / more", *(f"{a} / {b}" for a, b in zip(
+            dynamic("lasts 1"), dynamic("lasts 2+"), strict=True))),
+    ]
+    header = ("", *(f"after {r['reset_frames']} reset frame{'s' if r['reset_frames'] > 1 else ''}"
+                    for r in runs))
+    return (table(header, rows) + f"\n\n{default['utterances']} utterances each, "
+            f"{default['condition']}, held to the {default['held_to']}, with parasitic "
+            "capacitances.\n\n" + caption(*runs))
 
 
 @region("sizing.table", "sizing.json")

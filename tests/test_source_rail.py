@@ -163,8 +163,8 @@ def _tiny(tmp: Path, drawn: bool, generator: RailGeneratorParams | None = None) 
     model = build.checkpoint.model()
     with torch.no_grad():
         params = model.effective_parameters()
-    states, _ = simulation.model_run(model, params, np.vstack([np.zeros((1, 2)), FRAMES]))
-    return sim, [q["s0"].numpy() for q in params[:-1]], states[0][1:, 0], build, x
+    states, _ = simulation.model_utterance(model, params, FRAMES)
+    return sim, [q["s0"].numpy() for q in params[:-1]], states[0][:, 0], build, x
 
 
 @pytest.fixture(scope="module")

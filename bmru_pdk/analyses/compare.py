@@ -3,8 +3,9 @@ supply power.
 
 The tile of a checkpoint is built and extracted; each utterance's input currents drive the
 extracted netlist in ngspice (:mod:`~bmru_pdk.analyses.simulation`), one frame per
-``frame_s``, after a reset frame of zero input. At the end of each frame every unit's state
-is read at its cell's decision node and the class scores as the currents of the output
+``frame_s``, after reset frames of zero input (one per layer and one more,
+:func:`~bmru_pdk.analyses.simulation.reset_frames`). At the end of each frame every unit's
+state is read at its cell's decision node and the class scores as the currents of the output
 rails. The torch model runs on the same frames with two parameter sets: the checkpoint's
 (``ideal``) and the values the layout realises (``realised``, the mapping's last column).
 Simulated away from the typical corner at 27 °C and 1.8 V, the model also runs the values
@@ -33,7 +34,7 @@ from bmru_pdk.analyses.simulation import (
     cell_candidates,
     extract_tile,
     majority_vote,
-    model_run,
+    model_utterance,
     realised_parameters,
     sim_tile,
     try_simulate_utterance,
@@ -237,11 +238,9 @@ def compare_tile(
                  "decision_hw": majority_vote(hw.scores)}
         if hw.rail_v is not None:
             entry["rail_v"] = round(hw.rail_v, 4)
-        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
         candidates = cell_candidates(hw, build.tables)
         for ref, params in refs.items():
-            states, scores = model_run(model, params, x_in)
-            states, scores = [s[1:] for s in states], scores[1:]
+            states, scores = model_utterance(model, params, u.x_na)
             if ref == HELD_TO:
                 plot_utterance(outdir / f"{k:03d}.png", u, hw, states, scores,
                                model.meta.classes)

@@ -100,9 +100,8 @@ def run(
     nominal: list[dict] = []
     samples: list[dict] = []
     for k, u in enumerate(utterances):
-        x_in = np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na])
-        states, scores = sim_.model_run(model, params, x_in)
-        states, decision = [s[1:] for s in states], sim_.majority_vote(scores[1:])
+        states, scores = sim_.model_utterance(model, params, u.x_na)
+        decision = sim_.majority_vote(scores)
         ref = next(runs)
         nominal.append({"utterance": k, "name": u.name, "label": u.label, "decision": decision,
                         "state_agreement": _agreement(ref.states, states),

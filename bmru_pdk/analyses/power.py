@@ -100,7 +100,7 @@ def supply_power_nw(
     Args:
         tile: The simulated tile netlist (:func:`testbench.deck` saved its supply currents).
         result: The transient run.
-        start: Start of the average, s (after the reset frame).
+        start: Start of the average, s (after the reset frames).
         vdd_v: Supply voltage of the run, V.
 
     Returns:

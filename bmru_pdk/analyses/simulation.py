@@ -5,8 +5,9 @@ Everything that simulates a tile against its model (the compare, Monte Carlo, th
 twin, the benchmarks) uses these steps: :func:`sim_tile` prepares an extracted tile for the
 testbench (a supply per part, a sense source on each cell input, each decision node found
 by pairing with the schematic), :func:`simulate_utterance` runs one utterance,
-:func:`model_run` runs the model with a parameter set (the checkpoint's or the realised one,
-:func:`realised_parameters`).
+:func:`model_utterance` runs the model on the same frames with a parameter set (the
+checkpoint's or the realised one, :func:`realised_parameters`). Both start with the same
+:func:`reset_frames` of zero input, which they drop.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ _KEYS = {"W": "weight", "b": "bias", "beta1": "beta_lo", "delta": "delta", "alph
 
 @dataclass(frozen=True)
 class HardwareRun:
-    """What one simulation gave, sampled once per frame (reset frame dropped); supply power
-    as the time average after the reset frame, total and by part (when the tile's supply is
+    """What one simulation gave, sampled once per frame (reset frames dropped); supply power
+    as the time average after the reset frames, total and by part (when the tile's supply is
     split: :mod:`~bmru_pdk.analyses.power`)."""
 
     states: list[np.ndarray]
@@ -51,7 +52,7 @@ class HardwareRun:
     power_by_part_nw: dict[str, float]
     # per layer (frames, d): each cell's input current, nA (when the tile senses it)
     cell_inputs_na: list[np.ndarray] = field(default_factory=list)
-    # the drawn NMOS source rail's mean voltage after the reset frame, V (a tile with pin vsn)
+    # the drawn NMOS source rail's mean voltage after the reset frames, V (a tile with pin vsn)
     rail_v: float | None = None
 
 
@@ -78,6 +79,27 @@ def realised_parameters(model, rows: list[dict]) -> list[dict]:  # noqa: ANN001 
     return params
 
 
+def reset_frames(layers: int) -> int:
+    """Frames of zero input before each utterance, tile and model alike: one per layer, and
+    one more.
+
+    The tile starts at the model's initial states, which zero input need not hold: a cell
+    may switch in the first frame, and an ON cell switching OFF on zero input is pulled
+    down by its threshold current alone, a unit's fraction of a nA, which takes most of a
+    frame. Each layer's cells see the change only once the layer below has switched, so the
+    tile comes to rest one frame per layer later (docs/compare.md, "The reset"); a single
+    reset frame left layer-1 cells still switching when the utterance began.
+    """
+    return layers + 1
+
+
+def with_reset(x_na: np.ndarray, layers: int, reset: int | None = None) -> np.ndarray:
+    """``x_na`` (frames, n_in) after ``reset`` (default :func:`reset_frames`) frames of zero
+    input."""
+    reset = reset_frames(layers) if reset is None else reset
+    return np.vstack([np.zeros((reset, x_na.shape[1])), x_na])
+
+
 def model_run(model, params: list[dict], x_na: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:  # noqa: ANN001
     """States per layer (frames, d) and scores (frames, n_classes) of the torch model."""
     import torch
@@ -86,6 +108,17 @@ def model_run(model, params: list[dict], x_na: np.ndarray) -> tuple[list[np.ndar
         y, states = model(torch.from_numpy(x_na[None].astype(np.float32)), params=params,
                           return_states=True)
     return [s[0].numpy() for s in states], y[0].numpy()
+
+
+def model_utterance(model, params: list[dict], x_na: np.ndarray,  # noqa: ANN001
+                    reset: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """:func:`model_run` on ``x_na`` as :func:`simulate_utterance` runs it: after ``reset``
+    (default :func:`reset_frames`) frames of zero input, which are dropped."""
+    layers = len(params) - 1  # the last parameter set is the readout's
+    x = with_reset(x_na, layers, reset)
+    states, scores = model_run(model, params, x)
+    r = len(x) - len(x_na)
+    return [s[r:] for s in states], scores[r:]
 
 
 def simulate_utterance(
@@ -98,8 +131,9 @@ def simulate_utterance(
     seed: int | None = None,
     senses: list[list[str]] | None = None,
     condition: tb.Condition = tb.NOMINAL,
+    reset: int | None = None,
 ) -> HardwareRun:
-    """Simulate one utterance on ``tile`` after a reset frame of zero input.
+    """Simulate one utterance on ``tile`` after :func:`reset_frames` of zero input.
 
     Args:
         tile: The tile netlist.
@@ -111,12 +145,13 @@ def simulate_utterance(
         seed: ngspice's random seed: the same seed draws the same sample.
         senses: Per layer, each unit's sense source on its ReLU copy (:func:`sense_cells`).
         condition: Corner, temperature and supply of the run.
+        reset: Frames of zero input before the utterance (default :func:`reset_frames`).
     """
     from bmru_pdk.analyses.power import supply_power_nw
     from bmru_pdk.spice import simulate
 
-    x = np.vstack([np.zeros((1, x_na.shape[1])), x_na])
-    n = len(x)
+    x = with_reset(x_na, len(decision_nets), reset)
+    n, reset = len(x), len(x) - len(x_na)
     rail = SOURCE_RAIL in tile.pins
     probes = [net for layer in decision_nets for net in layer] + ([SOURCE_RAIL] if rail else [])
     vdd = condition.vdd_v
@@ -131,7 +166,7 @@ def simulate_utterance(
     t = r["time"]
 
     def sampled(name: str) -> np.ndarray:
-        return frame_ends(t, r[name], frame_s, n)[1:]
+        return frame_ends(t, r[name], frame_s, n)[reset:]
 
     states = [np.stack([sampled(f"v({net})") > vdd / 2 for net in layer], -1)
               .astype(np.float32) for layer in decision_nets]
@@ -141,8 +176,8 @@ def simulate_utterance(
     unit = tile.unit_amps
     scores = np.stack([sampled(f"i(v{y})") / unit for y in outputs], -1)
     inputs = [np.stack([sampled(f"i(v{s})") / unit for s in layer], -1) for layer in senses or []]
-    power, by_part = supply_power_nw(tile, r, start=frame_s, vdd_v=vdd)
-    rail_v = tb.average(t, r[f"v({SOURCE_RAIL})"], start=frame_s) if rail else None
+    power, by_part = supply_power_nw(tile, r, start=reset * frame_s, vdd_v=vdd)
+    rail_v = tb.average(t, r[f"v({SOURCE_RAIL})"], start=reset * frame_s) if rail else None
     return HardwareRun(states, scores, power, seconds, by_part, inputs, rail_v)
 
 

@@ -481,7 +481,7 @@ def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
     nodes start at their states: a tile powered up long before. Without the reference
     started too, ngspice's operating point of the whole tile fails (gmin and source
     stepping), its fallback starts the reference low, and the servo lifts the rail while
-    the reference's gate line charges, past the reset frame.
+    the reference's gate line charges, past the reset frames.
 
     Raises:
         BmruError: the tile does not draw the generator.

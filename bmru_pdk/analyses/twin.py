@@ -294,9 +294,11 @@ def trim(model, params: list[dict], tuning: list[Utterance]) -> float:  # noqa: 
     accuracy on ``tuning``; ties go to the smallest offset."""
     import torch
 
-    x = np.stack([np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in tuning])
+    layers = len(params) - 1  # the last parameter set is the readout's
+    x = np.stack([sim_.with_reset(u.x_na, layers) for u in tuning])
     with torch.no_grad():
-        scores = model(torch.from_numpy(x.astype(np.float32)), params=params).numpy()[:, 1:]
+        scores = model(torch.from_numpy(x.astype(np.float32)),
+                       params=params).numpy()[:, sim_.reset_frames(layers):]
     labels = np.array([u.label for u in tuning])
     score = {float(t): _balanced(decisions(scores, t), labels) for t in TRIMS}
     return max(score, key=lambda t: (score[t], -abs(t)))
@@ -366,24 +368,22 @@ def run(
     out = iter((executor or Executor()).map(partial(_job, twin, params, x_mid, frame_s,
                                                     condition), jobs, progress))
     tests = [next(out) for _ in seeds]
-    x_ins = [np.vstack([np.zeros((1, u.x_na.shape[1])), u.x_na]) for u in utterances]
-    realised = [sim_.model_run(model, params, xi) for xi in x_ins]
+    realised = [sim_.model_utterance(model, params, u.x_na) for u in utterances]
     dies = []
     for seed, values in zip(seeds, tests, strict=True):
         with torch.no_grad():
             tw = twin_parameters(params, values)
         offset = trim(model, tw, tuning) if tuning else 0.0
         rows_ = []
-        for u, xi, (st_m, sc_m) in zip(utterances, x_ins, realised, strict=True):
+        for u, (st_m, sc_m) in zip(utterances, realised, strict=True):
             hw = next(out)
-            st_t, sc_t = sim_.model_run(model, tw, xi)
+            st_t, sc_t = sim_.model_utterance(model, tw, u.x_na)
             die = sim_.majority_vote(hw.scores)
             rows_.append({
-                "twin": [float((a == b[1:]).mean()) for a, b in zip(hw.states, st_t, strict=True)],
-                "model": [float((a == b[1:]).mean()) for a, b in zip(hw.states, st_m,
-                                                                      strict=True)],
-                "decision_twin": die == sim_.majority_vote(sc_t[1:]),
-                "decision_model": die == sim_.majority_vote(sc_m[1:]),
+                "twin": [float((a == b).mean()) for a, b in zip(hw.states, st_t, strict=True)],
+                "model": [float((a == b).mean()) for a, b in zip(hw.states, st_m, strict=True)],
+                "decision_twin": die == sim_.majority_vote(sc_t),
+                "decision_model": die == sim_.majority_vote(sc_m),
                 "correct": die == u.label,
                 "correct_trimmed": (int(decisions(hw.scores, offset)) == u.label
                                     if tuning else die == u.label)})
@@ -397,7 +397,7 @@ def run(
                      "accuracy": float(np.mean([r["correct"] for r in rows_])),
                      "trim": offset,
                      "accuracy_trimmed": float(np.mean([r["correct_trimmed"] for r in rows_]))})
-    model_accuracy = float(np.mean([sim_.majority_vote(sc[1:]) == u.label
+    model_accuracy = float(np.mean([sim_.majority_vote(sc) == u.label
                                     for u, (_st, sc) in zip(utterances, realised, strict=True)]))
     return {"checkpoint": checkpoint.name, **sim_.build_record(build), "frame_s": frame_s,
             "drawn_rail": source_rail, "rail_generator": condition.rail_generator is not None,
