@@ -126,6 +126,30 @@ def test_missing_top_cell() -> None:
         tb.split_top(".subckt a x\n.ends a\n", "nope")
 
 
+def test_the_model_runs_the_reset_the_tile_is_given(tmp_path: Path) -> None:
+    """Tile and model start each utterance with the same reset, one frame per layer and one
+    more, and drop it alike: the model's frames are the utterance's, and they are the
+    frames of a run over the reset and the utterance after the reset (the frames the tile's
+    decision nodes are read at). Dropping one frame too few would shift every state the
+    compare reads by a frame."""
+    from bmru_pdk.model.checkpoint import open_checkpoint
+
+    model = open_checkpoint(random_checkpoint(n_in=2, d=2, layers=2, seed=3,
+                                              path=tmp_path / "two.safetensors")).model()
+    params = model.effective_parameters()
+    x = np.array([[0, 0], [6, 6], [0, 0], [6, 0], [0, 6], [6, 6.0]])  # every state moves
+    assert simulation.reset_frames(2) == 3
+    states, scores = simulation.model_utterance(model, params, x)
+    whole, whole_scores = simulation.model_run(model, params, simulation.with_reset(x, 2))
+    assert len(whole_scores) == len(x) + 3
+    assert len(scores) == len(x) and np.array_equal(scores, whole_scores[3:])
+    assert all(np.array_equal(a, b[3:]) for a, b in zip(states, whole, strict=True))
+    # the negative: a frame too few dropped reads other states
+    assert not all(np.array_equal(a, b[2:-1]) for a, b in zip(states, whole, strict=True))
+    one, _ = simulation.model_utterance(model, params, x, reset=1)
+    assert len(one[0]) == len(x)
+
+
 def test_majority_vote_ties_go_to_the_lowest_class() -> None:
     assert simulation.majority_vote(np.array([[0.0, 1.0], [1.0, 0.0]])) == 0
     assert simulation.majority_vote(np.array([[0.0, 1.0], [0.0, 1.0], [1.0, 0.0]])) == 1
@@ -190,6 +214,7 @@ def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> Non
     for c in (Condition(), Condition("ff", 125.0), Condition(vdd_v=1.62)):
         hw = simulation.simulate_utterance(sim.netlist, sim.decision_nets, s0, FRAMES, FRAME_S,
                                            condition=c)
+        assert len(hw.states[0]) == len(FRAMES)  # the reset frames are not read
         can_be_off = np.count_nonzero(p["weight"].numpy())  # the rail's weight outputs
         margin = can_be_off * LEAKAGE_A[(c.corner, c.temp_c)] / sim.netlist.unit_amps
         decided = (candidate > hi + margin) | (candidate < lo - margin)
