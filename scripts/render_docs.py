@@ -612,6 +612,7 @@ def onsets(r: Results, prefix: str) -> int:
 @region("compare_errors_4gate_keeper.table", "compare_errors_4gate_keeper_tuning.json")
 @region("compare_errors_4gate_cold.table", "compare_errors_4gate_fs-40_tuning.json")
 @region("compare_errors_4gate.table", "compare_errors_4gate_tuning.json")
+@region("compare_errors_cascodes_rail30.table", "compare_errors_cascodes_rail_tuning30.json")
 @region("compare_errors_cascodes_frame.table", "compare_errors_cascodes_frame_tuning.json")
 @region("compare_errors_cascodes.table", "compare_errors_cascodes_tuning.json")
 @region("compare_errors.table", "compare_errors.json")
@@ -648,6 +649,12 @@ def compare_errors_table(r: Results) -> str:
         of = f" (of {' / '.join(str(frames.get(k, 0)) for k in keys)} frames)" if frames else ""
         rows.append(("layer 1 dynamic, by layer-0 units switching into the frame: none / "
                      "one / two or more", " / ".join(str(split.get(k, 0)) for k in keys) + of))
+    how = r.field("layer1_dynamic")
+    if how is not None:
+        rows.append(("layer 1 dynamic: the cell held its state / its state is the update from "
+                     "the inputs of the frame before / lasting more than a frame",
+                     " / ".join(str(how.get(k, 0)) for k in ("held", "late input",
+                                                              "lasts 2+"))))
     if r.field("state_agreement"):
         rows.append(("state bits agreeing, layer 0 / 1",
                      " / ".join(f"{pct(a, 2)} %" for a in r["state_agreement"])))
