@@ -67,8 +67,8 @@ def software_vs_ngspice() -> dict:
     ckpt = bundled_checkpoint()
     utterances = load_utterances(ckpt, None, N, SAMPLE)
     # the model gets the reset frames ngspice simulates too
-    x = [with_reset(u.x_na, load_checkpoint(ckpt).meta.architecture.layers)
-         for u in utterances]
+    layers = load_checkpoint(ckpt).meta.architecture.layers
+    x = [with_reset(u.x_na, layers) for u in utterances]
     model_s, batched_s = model_seconds(x)
     with tempfile.TemporaryDirectory() as t:
         sim = prepare(ckpt, Path(t))
@@ -86,7 +86,7 @@ def size_scaling(bundled: dict) -> dict:
     """ngspice s per frame against transistors: the sweep's points and their fitted slope."""
     sweeps = json.loads((RESULTS / "power.json").read_text())["sweeps"]
     points = [{"source": f"bench_power {variant} d={r['d']}", "transistors": r["transistors"],
-               # a file from before the reset grew to a frame per layer and one more: 1
+               # files from before reset_frames record no simulated_frames: one reset frame
                "s_per_frame": round(r["sim_s"] / r.get("simulated_frames", r["frames"] + 1), 4)}
               for variant, rows in sweeps.items() for r in rows]
     n = [p["transistors"] for p in points]
