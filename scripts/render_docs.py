@@ -111,7 +111,6 @@ DEFAULT_GMIN = {
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
     "sizing.json": "bed985eff7e8",
     "speed.json": "0a8b4304f20d",
-    "twin.json": "7966b1ff66fd",
 }
 DEFAULT_GMIN_SAID = ("ngspice's default GMIN, 1e-12 S: simulated before the decks lowered it "
                      "(docs/corners.md, GMIN), not re-run")
@@ -135,7 +134,6 @@ ONE_RESET_FRAME = {
     "compare_errors_cascodes_frame_tuning.json": "108b02d20783",
     "compare_errors_cascodes_tuning.json": "27b70a9bd428",
     "compare_sealed.json": "6b3c5e571c04",
-    "compare_sealed_cascodes.json": "da454e0a8059",
     "drift_attribution.json": "441913e5cc9c",
     "drift_attribution_4gate.json": "e40d735f4bf2",
     "drift_attribution_bundled.json": "9e33844ca19a",
@@ -159,7 +157,6 @@ ONE_RESET_FRAME = {
     "pvt_pex_generator_drawn.json": "4aee51826498",
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
     "pvt_pex_hotrail_drawn_125C.json": "ce3912577664",
-    "run.json": "c54a68a89a93",
     "sizing.json": "bed985eff7e8",
     "speed.json": "0a8b4304f20d",
     "twin.json": "2fc688e034e8",

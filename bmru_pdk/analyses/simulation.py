@@ -110,12 +110,16 @@ def model_run(model, params: list[dict], x_na: np.ndarray) -> tuple[list[np.ndar
     return [s[0].numpy() for s in states], y[0].numpy()
 
 
+def recurrent_layers(params: list[dict]) -> int:
+    """The recurrent layers of a model's parameter sets: all but the last, the readout's."""
+    return len(params) - 1
+
+
 def model_utterance(model, params: list[dict], x_na: np.ndarray,  # noqa: ANN001
                     reset: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
     """:func:`model_run` on ``x_na`` as :func:`simulate_utterance` runs it: after ``reset``
     (default :func:`reset_frames`) frames of zero input, which are dropped."""
-    layers = len(params) - 1  # the last parameter set is the readout's
-    x = with_reset(x_na, layers, reset)
+    x = with_reset(x_na, recurrent_layers(params), reset)
     states, scores = model_run(model, params, x)
     r = len(x) - len(x_na)
     return [s[r:] for s in states], scores[r:]

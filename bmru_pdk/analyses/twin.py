@@ -82,7 +82,7 @@ def measured_paths(params: list[dict]) -> list[str]:
     """Schematic paths of the devices the test reads: input diodes and weights of every
     array, unit biases, ReLU diodes, readout biases (flat, lower case)."""
     paths: list[str] = []
-    arrays = [names.weight_array(layer) for layer in range(len(params) - 1)]
+    arrays = [names.weight_array(layer) for layer in range(sim_.recurrent_layers(params))]
     for name, p in zip([*arrays, names.weight_array(None)], params, strict=True):
         w = p["weight"].numpy()
         for i in range(w.shape[1]):
@@ -109,7 +109,7 @@ def twin_tile(sim: sim_.SimTile, extracted: str, schematic: str, top: str,
     """
     senses = {p: _sense_name(p) for p in measured_paths(params)}
     cards = tb.sensed_cards(extracted, schematic, tb.split_top(extracted, top).body, senses)
-    layers = len(params) - 1
+    layers = sim_.recurrent_layers(params)
     d = len(params[0]["bias"])
     rails = tb.net_names(extracted, schematic, [names.rail(layer, j) for layer in range(layers)
                                                 for j in range(d)])
@@ -144,7 +144,7 @@ def bench(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
     """The test deck at ``condition`` (its rail: held, or the tile's generator), each
     layer's ramp (first frame, last frame of its top) and the frame the mid-scale inputs are
     read at."""
-    layers = len(params) - 1
+    layers = sim_.recurrent_layers(params)
     read = 1 + SETTLE
     phase = 2 * RAMP + 2 * SETTLE
     n = read + 2 + layers * phase
@@ -232,7 +232,7 @@ def measure(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
     values: dict[str, float] = {}
     gains(names.weight_array(0), params[0]["weight"].numpy(), read_inputs, values)
     values |= {n: -at(n, read_inputs) for n in twin.senses if names.role_of(n) == "bias"}
-    arrays = [names.weight_array(layer) for layer in range(1, len(params) - 1)]
+    arrays = [names.weight_array(layer) for layer in range(1, sim_.recurrent_layers(params))]
     arrays.append(names.weight_array(None))
     # each layer's biases are read while its rails are lifted: inputs, or the layer below ON
     reads = [read_inputs] + [top for _start, top in ramps]
@@ -260,7 +260,7 @@ def twin_parameters(params: list[dict], values: dict) -> list[dict]:
     import torch
 
     out = [{k: v.clone() for k, v in p.items()} for p in params]
-    arrays = [names.weight_array(layer) for layer in range(len(params) - 1)]
+    arrays = [names.weight_array(layer) for layer in range(sim_.recurrent_layers(params))]
     for name, p in zip([*arrays, names.weight_array(None)], out, strict=True):
         w = p["weight"]
         for j in range(w.shape[0]):
@@ -294,7 +294,7 @@ def trim(model, params: list[dict], tuning: list[Utterance]) -> float:  # noqa: 
     accuracy on ``tuning``; ties go to the smallest offset."""
     import torch
 
-    layers = len(params) - 1  # the last parameter set is the readout's
+    layers = sim_.recurrent_layers(params)
     x = np.stack([sim_.with_reset(u.x_na, layers) for u in tuning])
     with torch.no_grad():
         scores = model(torch.from_numpy(x.astype(np.float32)),
