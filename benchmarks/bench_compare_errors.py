@@ -87,14 +87,16 @@ def static_update(c: np.ndarray, prev: np.ndarray, lo: np.ndarray,
 
 
 def classify(params: list[dict], run: simulation.HardwareRun, model_states: list[np.ndarray],
-             x_na: np.ndarray, rest: list[np.ndarray],
+             x_na: np.ndarray, rest: list[np.ndarray], held: bool = False,
              ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Counts of each kind of onset in one utterance, and of layer 1's dynamic onsets by
     how many layer-0 units switched into their frame (:func:`layer0_switches`) and by what
     the hardware did (``held``: kept its state where the static update switches it,
     ``switched`` the other way round), and by whether layer 0's states of the frame before
     explain it (``late input``: the cell still saw the outputs layer 0 had before it
-    switched) and how many frames the disagreement lasts (``lasts 1`` / ``lasts 2+``)."""
+    switched) and how many frames the disagreement lasts (``lasts 1`` / ``lasts 2+``). A
+    ``held`` network's layer 1 sees layer 0's states of the frame before
+    (:func:`simulation.passed_on`)."""
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
     dynamic: dict[str, int] = {}
@@ -133,7 +135,7 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
                              "lasts 1" if run_end - t == 1 else "lasts 2+"):
                     dynamic[part] = dynamic.get(part, 0) + 1
         h0 = rest[layer] * p["alpha"].numpy()
-        h = s_hw * p["alpha"].numpy()
+        h = simulation.passed_on(s_hw, p["alpha"].numpy(), held, rest[layer])
     return counts, by_switches, dynamic
 
 
@@ -218,6 +220,7 @@ def main() -> None:
         params = simulation.realised_parameters(
             model, build.mapping if twin is None else build.mapping_at(twin))
     s0 = [p["s0"].numpy() for p in params[:-1]]
+    held = model.meta.architecture.held
     with make_executor(None, args.workers) as executor:
         runs = executor.map(partial(simulation.simulate_utterance, sim.netlist,
                                     sim.decision_nets, s0, frame_s=FRAME_S, senses=sim.senses,
@@ -236,7 +239,7 @@ def main() -> None:
         states, _ = simulation.model_utterance(model, params, u.x_na, args.reset_frames)
         agree += [np.mean(hw == m) / len(runs) for hw, m in zip(run.states, states,
                                                                   strict=False)]
-        one, switches, how = classify(params, run, states, u.x_na, rest)
+        one, switches, how = classify(params, run, states, u.x_na, rest, held)
         kinds, n = np.unique(layer0_switches(run, rest), return_counts=True)
         for total, part in ((counts, one), (by_switches, switches), (dynamic, how),
                             (frames, dict(zip(kinds.tolist(), n.tolist(), strict=True)))):
@@ -247,9 +250,10 @@ def main() -> None:
                "condition": condition.name, "held_to": "nominal model" if twin is None
                else held_to(twin) if args.model_tables else "condition twin",
                "pex": args.pex, "keeper": args.keeper, "drawn_rail": args.draw_rail,
-               "rail_generator": args.rail_generator,
+               "rail_generator": args.rail_generator, "held": held,
                "reset_frames": args.reset_frames or simulation.reset_frames(len(s0)),
                "state_agreement": [round(float(a), 5) for a in agree],
+               "power_nw": round(float(np.mean([r.power_nw for r in runs])), 3),
                "onsets": dict(sorted(counts.items())),
                "layer1_dynamic_by_layer0_switches": dict(sorted(by_switches.items())),
                "layer1_dynamic": dict(sorted(dynamic.items())),
@@ -266,7 +270,8 @@ def main() -> None:
         print(f"{key}: {k}")
     print(f"layer-1 dynamic onsets by layer-0 units switching into their frame: {by_switches} "
           f"(frames: {frames}); by what the hardware did: {figures['layer1_dynamic']}")
-    print(f"state bits agreeing, per layer: {figures['state_agreement']}")
+    print(f"state bits agreeing, per layer: {figures['state_agreement']}; simulated supply "
+          f"power {figures['power_nw']} nW")
     print(f"layer-0 candidate offset near the thresholds, per unit: "
           f"{figures['layer0_candidate_offset_na']} nA")
     on = figures["cell_switch_on"]

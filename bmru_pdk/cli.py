@@ -349,7 +349,7 @@ def kws_data(
 
 # options of bmru train that shape keyword-spotting networks only
 _KWS_ONLY = ("data", "w_max", "w_step", "i_max", "i_step", "tables", "mismatch", "candidate_noise",
-             "margin", "current_weight", "init")
+             "margin", "current_weight", "init", "held")
 
 
 def _train_sequence_task(task: str, arch: str, output: Path, kws_options: list[str],
@@ -416,6 +416,10 @@ def train(
         help="weight of the summing-node current (supply and cancellation) term")] = 0.0,
     init: Annotated[Path | None, typer.Option(
         help="fine-tune this checkpoint (its input encoding and realisability)")] = None,
+    held: Annotated[bool, typer.Option(
+        help="a held network: each layer but the last passes its states on a frame late, "
+             "its tile sampling them on a frame clock (pin clk); with --init the "
+             "checkpoint's network is fine-tuned into one")] = False,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
     force: Replace = False,
 ) -> None:
@@ -468,7 +472,7 @@ def train(
         d=4 if d is None else d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size,
         patience=patience, seed=seed, mismatch=mismatch, candidate_noise=candidate_noise,
         margin=margin, current_weight=current_weight, init=None if init is None else str(init),
-        threads=threads,
+        threads=threads, held=held,
         realisability=start.meta.realisability if start else window,
     )
     dataset = engine.prepare_data(data, task=task, seed=seed,

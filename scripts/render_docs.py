@@ -665,11 +665,8 @@ def compare_errors_table(r: Results) -> str:
             + "\n\n" + caption(r))
 
 
-@region("compare_errors.reset", "compare_errors_cascodes_rail_reset1_tuning.json",
-        "compare_errors_cascodes_rail_tuning.json")
-def compare_errors_reset(one: Results, default: Results) -> str:
-    """The same tile after one reset frame and after the testbench's (docs/compare.md)."""
-    runs = (one, default)
+def compare_errors_side_by_side(runs: tuple[Results, ...], header: tuple[str, ...]) -> str:
+    """Two or more compare diagnostics of one tile's network, a column each."""
 
     def dynamic(key: str) -> list[str]:
         return [str(r["layer1_dynamic"].get(key, 0)) for r in runs]
@@ -687,11 +684,31 @@ def compare_errors_reset(one: Results, default: Results) -> str:
         ("layer-1 dynamic: lasting one frame / more", *(f"{a} / {b}" for a, b in zip(
             dynamic("lasts 1"), dynamic("lasts 2+"), strict=True))),
     ]
-    header = ("", *(f"after {r['reset_frames']} reset frame{'s' if r['reset_frames'] > 1 else ''}"
-                    for r in runs))
-    return (table(header, rows) + f"\n\n{default['utterances']} utterances each, "
-            f"{default['condition']}, held to the {default['held_to']}, with parasitic "
+    if any(r.field("power_nw") for r in runs):
+        rows.append(("simulated supply power, mean", *(
+            f"{num(r['power_nw'])} nW" if r.field("power_nw") else "not recorded"
+            for r in runs)))
+    last = runs[-1]
+    return (table(header, rows) + f"\n\n{last['utterances']} utterances each, "
+            f"{last['condition']}, held to the {last['held_to']}, with parasitic "
             "capacitances.\n\n" + caption(*runs))
+
+
+@region("compare_errors.reset", "compare_errors_cascodes_rail_reset1_tuning.json",
+        "compare_errors_cascodes_rail_tuning.json")
+def compare_errors_reset(one: Results, default: Results) -> str:
+    """The same tile after one reset frame and after the testbench's (docs/compare.md)."""
+    return compare_errors_side_by_side((one, default), ("", *(
+        f"after {r['reset_frames']} reset frame{'s' if r['reset_frames'] > 1 else ''}"
+        for r in (one, default))))
+
+
+@region("compare_errors.held", "compare_errors_cascodes_rail_tuning30.json",
+        "compare_errors_cascodes_held_rail_tuning30.json")
+def compare_errors_held(unclocked: Results, held: Results) -> str:
+    """The cascoded network's tile unclocked and held (docs/compare.md)."""
+    return compare_errors_side_by_side((unclocked, held), (
+        "", "unclocked cascade", "held: layer 0 sampled on the frame clock"))
 
 
 @region("sizing.table", "sizing.json")

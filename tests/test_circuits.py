@@ -212,6 +212,27 @@ def test_frame_thresholds_are_the_levels_a_frame_step_meets() -> None:
     assert on.tolist() == [True, False, False, True, True, False], (hi, lo, ramp)
 
 
+def test_a_held_cell_puts_out_the_state_of_the_frame_before() -> None:
+    """A held cell's output through each frame is alpha where its decision node ended the
+    frame before ON and nothing where OFF (read at half alpha: the output is a copy of alpha
+    or a leakage of pA, nothing between at the frame's end), while its decision node
+    follows its own frame's input; the unheld cell, the negative, puts out its own frame's
+    state, which the held check rejects."""
+    values = np.array([0.0, 3.0, 3.0, 0.5, 0.5, 3.0, 1.5, 0.5])
+    expected = [False, True, True, False, False, True, True, False]  # band 1..2 units
+    frame_s = ch.FRAME_MS * 1e-3
+    outputs = {}
+    for held in (True, False):
+        cell = bmru_cell(CellParams(r_thresh=2.0, r_width=1.0, r_gain=2.0, held=held))
+        r = simulate(ch.frame_bench(cell, values))
+        state = ch.frame_ends(r["time"], r["xc.v0"], frame_s, len(values)) > VDD_V / 2
+        assert state.tolist() == expected, held
+        out = ch.frame_ends(r["time"], r["i(vout)"], frame_s, len(values))
+        outputs[held] = (ch.to_units(out) > 1.0).tolist()
+    assert outputs[True][1:] == expected[:-1]
+    assert outputs[False] == expected and outputs[False][1:] != expected[:-1]
+
+
 def test_unrealisable_values_name_the_parameter() -> None:
     with pytest.raises(BmruError, match=r"weight\[0\]\[1\]=40 cannot be realised: positive "
                                         r"values must be within 0\.\d+\.\.\d+"):

@@ -15,7 +15,7 @@ from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.agreement import HELD_TO, REFERENCES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model import samples
-from bmru_pdk.model.checkpoint import random_checkpoint
+from bmru_pdk.model.checkpoint import held_copy, open_checkpoint, random_checkpoint
 
 # Frames (nA, two inputs) that walk the unit through OFF, ON, hold and back, with the
 # candidate well clear of both thresholds (beta_lo 0.90, beta_hi 1.69 nA for seed 1).
@@ -148,6 +148,27 @@ def test_the_model_runs_the_reset_the_tile_is_given(tmp_path: Path) -> None:
     assert not all(np.array_equal(a, b[2:-1]) for a, b in zip(states, whole, strict=True))
     one, _ = simulation.model_utterance(model, params, x, reset=1)
     assert len(one[0]) == len(x)
+
+
+def test_a_held_tile_matches_its_held_model(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A held two-layer network's tile (layer 0 sampled on the frame clock) agrees with its
+    held model in every state bit of both layers, on frames whose candidates stay 17 % or
+    more clear of every threshold (the tile's few-% errors cannot flip one). The negative:
+    the unheld network's tile, whose layer 1 follows layer 0 within the frame, against the
+    same held model disagrees in layer 1."""
+    from bmru_pdk.layouts import tile
+
+    unheld = random_checkpoint(n_in=2, d=1, layers=2, seed=2,
+                               path=tmp_path / "unheld.safetensors")
+    held = held_copy(unheld, tmp_path / "held.safetensors")
+    f = cmp.compare(held, [samples.Utterance("hand", 0, FRAMES)], tmp_path / "held")
+    assert f[HELD_TO]["state_agreement_per_layer"] == [1.0, 1.0]
+    build = tile.build_tile
+    monkeypatch.setattr(tile, "build_tile", lambda ckpt, *a, **kw: dataclasses.replace(
+        build(open_checkpoint(unheld), *a, **kw), checkpoint=ckpt))
+    f = cmp.compare(held, [samples.Utterance("hand", 0, FRAMES)], tmp_path / "unheld")
+    assert f[HELD_TO]["state_agreement_per_layer"][1] < 0.8
 
 
 def test_majority_vote_ties_go_to_the_lowest_class() -> None:

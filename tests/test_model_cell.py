@@ -12,8 +12,9 @@ from bmru_pdk.model.network import BMRUNet  # noqa: E402
 from bmru_pdk.model.schema import Realisability  # noqa: E402
 
 
-def _net(d: int = 4, layers: int = 2, seed: int = 0, **real: float) -> BMRUNet:
-    meta = default_meta(13, d, layers, ["a", "b"], Realisability(**real))
+def _net(d: int = 4, layers: int = 2, seed: int = 0, held: bool = False,
+         **real: float) -> BMRUNet:
+    meta = default_meta(13, d, layers, ["a", "b"], Realisability(**real), held=held)
     net = BMRUNet(meta)
     net.init_parameters(torch.Generator().manual_seed(seed))
     return net
@@ -128,3 +129,26 @@ def test_power_estimate_by_part_grows_with_d() -> None:
     assert min(small.cells_nw, small.fc_mirrors_nw, small.biases_nw) > 0
     assert large.fc_mirrors_nw > small.fc_mirrors_nw and large.cells_nw > small.cells_nw
     assert small.total_nw == small.cells_nw + small.fc_mirrors_nw + small.biases_nw
+
+
+@pytest.mark.parametrize("layers", [2, 3])
+def test_a_held_network_passes_each_layers_states_on_a_frame_late(layers: int) -> None:
+    """Each layer of a held network but the first runs on the states its layer below had a
+    frame before (the first frame on the initial states): run layer by layer on the
+    unheld network's inputs shifted by a frame, it gives the held network's states
+    exactly, in scan and loop; the unheld network, on the same inputs, does not."""
+    held, unheld = _net(layers=layers, held=True), _net(layers=layers)
+    x = torch.rand(3, 60, 13, generator=torch.Generator().manual_seed(2)) * 6
+    with torch.no_grad():
+        params = held.effective_parameters()
+        h, states = x, []
+        for layer, p in zip(held.layers, params[:-1], strict=True):
+            out, s, _ = layer(h, p)
+            states.append(s)
+            h = torch.cat([(p["alpha"] * p["s0"]).expand(3, 1, -1), out[:, :-1]], dim=1)
+        for mode in ("scan", "loop"):
+            _, got = held(x, mode=mode, return_states=True)
+            assert all(torch.equal(a, b) for a, b in zip(got, states, strict=True))
+        _, plain = unheld(x, return_states=True)
+    assert torch.equal(plain[0], states[0])  # the first layer is the same network
+    assert not all(torch.equal(a, b) for a, b in zip(plain[1:], states[1:], strict=True))

@@ -197,3 +197,22 @@ def test_levels_are_checked(levels: dict, message: str) -> None:
 
     with pytest.raises(ValidationError, match=message):
         Realisability(**levels)
+
+
+def test_a_held_copy_keeps_the_parameters_and_says_it_is_held(ckpt: Path,
+                                                                tmp_path: Path) -> None:
+    """``held_copy`` writes the same arrays with ``architecture.held`` set; a checkpoint
+    written before the flag existed (its metadata without the key) reads as unheld."""
+    from bmru_pdk.model.checkpoint import held_copy
+
+    meta, arrays = read_checkpoint(ckpt)
+    assert not meta.architecture.held
+    raw = json.loads(meta.model_dump_json())
+    assert "held" in raw["architecture"]
+    del raw["architecture"]["held"]  # as the bundled checkpoint's metadata was written
+    assert type(meta).model_validate(raw).architecture.held is False
+    copy_meta, copy_arrays = read_checkpoint(held_copy(ckpt, tmp_path / "held.safetensors"))
+    assert copy_meta.architecture.held
+    assert copy_meta.model_copy(update={"architecture": meta.architecture}) == meta
+    assert arrays.keys() == copy_arrays.keys()
+    assert all(np.array_equal(arrays[k], copy_arrays[k]) for k in arrays)

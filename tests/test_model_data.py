@@ -212,6 +212,27 @@ def test_fine_tuning_starts_from_the_checkpoint(tiny: Path, tmp_path: Path) -> N
               progress=False)
 
 
+def test_cli_trains_a_held_network_and_fine_tunes_one_into_it(tiny: Path,
+                                                               tmp_path: Path) -> None:
+    """``--held`` writes a held network; with ``--init`` of an unheld one the fine-tuned
+    network is held (its parameters the start's, at a learning rate that moves nothing);
+    without the flag a network is not held (the negative)."""
+    runner = CliRunner()
+    base = ["train", "--data", str(tiny), "--d", "2", "--layers", "2", "--epochs", "1",
+            "--threads", "1"]
+    plain, held, tuned = (tmp_path / f"{n}.safetensors" for n in ("plain", "held", "tuned"))
+    for out, extra in ((plain, []), (held, ["--held"]),
+                       (tuned, ["--held", "--init", str(plain), "--lr", "1e-9"])):
+        result = runner.invoke(app, [*base, *extra, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    assert not load_checkpoint(plain).meta.architecture.held
+    assert load_checkpoint(held).meta.architecture.held
+    tuned_model = load_checkpoint(tuned)
+    assert tuned_model.meta.architecture.held
+    assert torch.allclose(tuned_model.readout_weight, load_checkpoint(plain).readout_weight,
+                          atol=1e-6)
+
+
 def test_cli_fine_tuning_refuses_to_overwrite_its_start(tiny: Path, tmp_path: Path) -> None:
     start = tmp_path / "c.safetensors"
     runner = CliRunner()

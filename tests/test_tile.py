@@ -38,6 +38,7 @@ from bmru_pdk.layouts.tile import (
 from bmru_pdk.layouts.tracks import Escape, escape
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import (
+    held_copy,
     open_checkpoint,
     random_checkpoint,
     read_checkpoint,
@@ -48,9 +49,18 @@ from bmru_pdk.verification import drc, lvs
 pytestmark = pytest.mark.usefixtures("pdk")
 
 # name -> (n_in, d, layers, seed); "bundled" is the shipped network
-# n13_d12_l2: unit rows wrap and nets share spine lanes
+# n13_d12_l2: unit rows wrap and nets share spine lanes; a "_held" name is held (its layer 0
+# sampled on a frame clock)
 SHAPES = {"bundled": None, "n3_d2_l1": (3, 2, 1, 1), "n5_d3_l2": (5, 3, 2, 2),
-          "n13_d12_l2": (13, 12, 2, 3)}
+          "n13_d12_l2": (13, 12, 2, 3), "n5_d3_l2_held": (5, 3, 2, 2)}
+
+
+def _checkpoint(name: str, shape: tuple[int, int, int, int] | None, folder: Path) -> Path:
+    if shape is None:
+        return bundled_checkpoint()
+    path = random_checkpoint(n_in=shape[0], d=shape[1], layers=shape[2], seed=shape[3],
+                             path=folder / f"{name}.safetensors")
+    return held_copy(path, path) if name.endswith("_held") else path
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +68,7 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The bundled and random checkpoints, as they are: the model keeps every parameter
     inside what the mirrors and the cell realise."""
     d = tmp_path_factory.mktemp("ckpt")
-    return {name: bundled_checkpoint() if shape is None else random_checkpoint(
-        n_in=shape[0], d=shape[1], layers=shape[2], seed=shape[3], path=d / f"{name}.safetensors")
-        for name, shape in SHAPES.items()}
+    return {name: _checkpoint(name, shape, d) for name, shape in SHAPES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -462,6 +470,29 @@ def test_a_tile_with_keepers_draws_one_per_cell_and_is_lvs_clean(
                                  if not ln.startswith("XMK ")) + "\n")
     assert without.read_text() != schematic
     assert not lvs.run(kept.outdir / "tile.gds", without).match
+
+
+def test_a_held_tile_samples_its_first_layer_on_a_clock_pin(
+        tiles: dict[str, Path], tmp_path: Path) -> None:
+    """A held network's tile: each layer-0 cell carries its sampler (the flip-flop's clock
+    inverter ``MC``), the last layer's cells none, and the tile a ``clk`` pin, an input of
+    use CLOCK in the LEF and in the Verilog black box. LVS (the match itself is
+    ``test_lvs_matches_tile_spice``) tells a flip-flop whose clock is cut from the tile's:
+    the negative is the same layout against a schematic with one cell's clock inverter on
+    a net of its own."""
+    folder = tiles["n5_d3_l2_held"]
+    schematic = (folder / "tile.spice").read_text()
+    lef, verilog = (folder / "tile.lef").read_text(), (folder / "tile.v").read_text()
+    assert re.search(r"PIN clk\n\s+DIRECTION INPUT ;\n\s+USE CLOCK ;", lef)
+    assert re.search(r"input\s+wire clk", verilog)
+    units = re.findall(r"^Xu(\d+)_\d+ (.*) bmru_unit_\w+$", schematic, re.M)
+    assert sorted(layer for layer, nets in units if "clk" in nets.split()) == ["0"] * 3, \
+        "every layer-0 unit, and only they, take the clock"
+    assert "clk" not in (tiles["n5_d3_l2"] / "tile.spice").read_text()
+    cut = re.sub(r"^(XMCP clkb )clk ", r"\1clk_cut ", schematic, count=1, flags=re.M)
+    assert cut != schematic
+    (tmp_path / "cut.spice").write_text(cut)
+    assert not lvs.run(folder / "tile.gds", tmp_path / "cut.spice").match
 
 
 def test_a_network_trained_on_a_grid_is_drawn_with_that_grids_tables(

@@ -248,7 +248,8 @@ def compare_tile(
                 "state_agreement": [float((a == b).mean())
                                     for a, b in zip(hw.states, states, strict=True)],
                 "output_mae_na": float(np.abs(hw.scores - scores).mean()),
-                "candidate_mae_na": candidate_error(params, candidates, hw.states, u.x_na),
+                "candidate_mae_na": candidate_error(params, candidates, hw.states, u.x_na,
+                                                    model.meta.architecture.held),
                 "decision": majority_vote(scores),
             }
         per.append(entry)

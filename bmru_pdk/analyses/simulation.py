@@ -159,7 +159,10 @@ def simulate_utterance(
     rail = SOURCE_RAIL in tile.pins
     probes = [net for layer in decision_nets for net in layer] + ([SOURCE_RAIL] if rail else [])
     vdd = condition.vdd_v
-    initial = {net: vdd * float(s) for nets, states in zip(decision_nets, s0, strict=True)
+    # a held layer's sampled states start where its decision nodes do
+    initial = {net: vdd * float(s)
+               for layers in (decision_nets, tile.held_nets)
+               for nets, states in zip(layers, s0, strict=False)
                for net, s in zip(nets, states, strict=True)}
     start = time.perf_counter()
     r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition), mismatch=mismatch,
@@ -238,8 +241,16 @@ def sim_tile(build: TileBuild, extracted: ExtractResult,
         start = names.rail_start_nodes()
         found_start = tb.net_names(spice, schematic, list(start.values()))
         rail_nets = {k: found_start[net] for k, net in start.items()}
-    netlist = dataclasses.replace(netlist, body=netlist.body + list(parasitic_cards(pex)),
-                                  tables=build.tables, rail_nets=rail_nets)
+    # the layers the layout holds (what is drawn, not what the model expects)
+    drawn = {part.name: part.params for row in build.design.rows for part in row}
+    held = [layer for layer in range(arch.layers) if drawn[names.unit(layer, 0)].cell.held]
+    found_held = tb.net_names(spice, schematic, [names.held_node(layer, j) for layer in held
+                                                  for j in range(arch.d)])
+    netlist = dataclasses.replace(
+        netlist, body=netlist.body + list(parasitic_cards(pex)), tables=build.tables,
+        rail_nets=rail_nets,
+        held_nets=tuple(tuple(found_held[names.held_node(layer, j)] for j in range(arch.d))
+                        for layer in held))
     return SimTile(netlist,
                    [[found[names.decision_node(layer, j)] for j in range(arch.d)]
                     for layer in range(arch.layers)],
@@ -338,16 +349,28 @@ def cell_candidates(hw: HardwareRun, tables: Tables | None = None) -> list[np.nd
     return [c / gain(c) for c in hw.cell_inputs_na]
 
 
+def passed_on(states: np.ndarray, alpha: np.ndarray, held: bool,
+              before: np.ndarray | None = None) -> np.ndarray:
+    """A layer's states (frames, d) as the currents the next layer sees: ``states x alpha``,
+    or with ``held`` the frame before's (:func:`~bmru_pdk.model.network.held_outputs`), the
+    first frame seeing the states ``before`` it (default the first frame's own)."""
+    if held:
+        states = np.vstack([states[:1] if before is None else before[None], states[:-1]])
+    return states * alpha
+
+
 def candidate_error(params: list[dict], candidates: list[np.ndarray], states: list[np.ndarray],
-                    x_na: np.ndarray) -> list[float]:
+                    x_na: np.ndarray, held: bool = False) -> list[float]:
     """Mean absolute error (nA) per layer of the hardware's ``candidates`` against the
     model's, both from the inputs the hardware layer saw (``x_na``, then the hardware's
-    ``states`` x alpha): each layer's analog error, not its inherited state errors."""
+    ``states`` passed on, :func:`passed_on`; through a held layer, the first frame sees the
+    layer below's first-frame states, for the reset's last, which the run drops): each
+    layer's analog error, not its inherited state errors."""
     h, errors = x_na, []
     for p, c_hw, s_hw in zip(params, candidates, states, strict=False):
         w, b = p["weight"].numpy(), p["bias"].numpy()
         errors.append(float(np.abs(c_hw - np.maximum(h @ w.T + b, 0)).mean()))
-        h = s_hw * p["alpha"].numpy()
+        h = passed_on(s_hw, p["alpha"].numpy(), held)
     return errors
 
 

@@ -19,7 +19,7 @@ import klayout.db as kdb
 import numpy as np
 
 from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench
-from bmru_pdk.circuits.characterize import FRAME_MS, Tables, pwl_points
+from bmru_pdk.circuits.characterize import FRAME_MS, Tables, frame_clock, pwl_points
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 from bmru_pdk.spice import SOURCE_RAIL
@@ -119,7 +119,10 @@ class TileNetlist:
     ``tables`` the characterisation tables the tile was mapped with (its unit and reference
     currents; ``None``: the package's); ``rail_nets`` the nets a run starts the drawn rail
     generator and the reference at, by their node names
-    (:func:`~bmru_pdk.circuits.names.rail_start_nodes`; ``None``: no generator drawn).
+    (:func:`~bmru_pdk.circuits.names.rail_start_nodes`; ``None``: no generator drawn);
+    ``held_nets`` per held layer (the first layers, all but the last of a held network)
+    each unit's sampled state (net ``st`` of a held cell), which a run starts at the
+    layer's initial states.
     """
 
     top: str
@@ -131,6 +134,7 @@ class TileNetlist:
     senses: tuple[str, ...] = ()
     tables: Tables | None = None
     rail_nets: dict[str, str] | None = None
+    held_nets: tuple[tuple[str, ...], ...] = ()
 
     @property
     def operating_point(self) -> Tables:
@@ -458,6 +462,8 @@ def deck(
         lines += [f"V{y} {y} 0 {tables.v_sum + condition.rail_v:.6g}" for y in outputs]
         if SOURCE_RAIL in tile.pins:  # a tile that draws the rail: its pin, at the condition's
             lines.append(f"V{SOURCE_RAIL} {SOURCE_RAIL} 0 {condition.rail_v:g}")
+    if names.CLOCK in tile.pins:
+        lines += frame_clock(frame_s, vdd)
     lines += list(extra)
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))

@@ -123,12 +123,12 @@ def bias_generator(outputs: tuple[tuple[str, float, Literal["sink", "source"]], 
 @gf.cell
 def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
               unit_um: float = UNIT.w, diode_gates: int = 1,
-              source_rail: bool = False, keeper: bool = False, cascodes: bool = False
-              ) -> gf.Component:
+              source_rail: bool = False, keeper: bool = False, cascodes: bool = False,
+              held: bool = False) -> gf.Component:
     """The hysteretic FQ-BMRU cell (9 transistors, input diode, output copy).
 
     Ports: ``in`` (candidate current, sourced), ``vbn``, ``out``, ``vdd``, ``vss`` (and
-    ``vsn``).
+    ``vsn``; ``clk`` when ``held``).
 
     Args:
         r_thresh: I_thresh (beta_hi) / reference, the width ratio of ``M2``.
@@ -143,10 +143,13 @@ def bmru_cell(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
             (:class:`~bmru_pdk.circuits.builders.CellParams`).
         cascodes: the drain-matching cascodes of the switch tails and the output, on ports
             ``vbnc``, ``vbpc`` (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
+        held: the output holds the state sampled at each rising edge of port ``clk``
+            (:func:`~bmru_pdk.circuits.builders.sampler`).
     """
     return circuit_layout(builders.bmru_cell(builders.CellParams(
         r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
-        unit=_unit(unit_um, diode_gates, cascodes), source_rail=source_rail, keeper=keeper)))
+        unit=_unit(unit_um, diode_gates, cascodes), source_rail=source_rail, keeper=keeper,
+        held=held)))
 
 
 @gf.cell
@@ -229,11 +232,11 @@ def weight_array(ratios: tuple[tuple[float, ...], ...] = ((1.0, -1.0),),
 def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
               r_bias: float = 0.0, unit_um: float = UNIT.w, diode_gates: int = 1,
               source_rail: bool = False, keeper: bool = False, cascodes: bool = False,
-              rows: int = 1) -> gf.Component:
+              rows: int = 1, held: bool = False) -> gf.Component:
     """BMRU unit: summing node with ReLU, bias transistor and cell.
 
     Ports: ``sum``, ``vbn``, ``vbp``, ``out``, ``vdd``, ``vss`` (and ``vsn``; with
-    ``cascodes`` ``vbnc``, ``vbpc``).
+    ``cascodes`` ``vbnc``, ``vbpc``; ``clk`` when ``held``).
 
     Args:
         r_thresh: I_thresh / reference of the cell.
@@ -252,6 +255,8 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
         rows: 1 draws every transistor in one row; 2 the NMOS in a row under the PMOS, a
             unit about half as wide (its width, not its transistors, grows with the ratios
             it draws, so a long unit sets a tile's width).
+        held: the cell's output holds the state sampled at each rising edge of port
+            ``clk`` (:func:`~bmru_pdk.circuits.builders.sampler`).
 
     Raises:
         ValueError: ``rows`` other than 1 or 2.
@@ -260,7 +265,7 @@ def bmru_unit(r_thresh: float = 2.0, r_width: float = 0.8, r_gain: float = 1.0,
         raise ValueError(f"a unit is drawn in 1 or 2 rows, not {rows}")
     cell = builders.CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
                                unit=_unit(unit_um, diode_gates, cascodes),
-                               source_rail=source_rail, keeper=keeper)
+                               source_rail=source_rail, keeper=keeper, held=held)
     circuit = builders.bmru_unit(builders.UnitParams(cell=cell, r_bias=r_bias))
     devices = circuit.flat_devices()
     by_kind = [[d.name for d in devices if (d.kind == NFET) == nmos] for nmos in (True, False)]

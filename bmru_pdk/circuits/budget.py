@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from bmru_pdk.circuits import builders
+from bmru_pdk.circuits.sizing import SWITCH, UNIT
 from bmru_pdk.errors import BmruError
 from bmru_pdk.model.schema import Architecture
 
@@ -37,8 +39,10 @@ class BudgetError(BmruError):
 def estimated_devices(arch: Architecture) -> int:
     """An estimate of the tile's transistors: every weight present, every unit drawn."""
     n, total = arch.n_in, 0
-    for _ in range(arch.layers):
+    sampler = len(builders.sampler(SWITCH, UNIT, False))  # a held layer's, per unit
+    for layer in range(arch.layers):
         total += _PER_WEIGHT * n * arch.d + _PER_INPUT * n + _PER_UNIT * arch.d
+        total += sampler * arch.d if arch.held and layer < arch.layers - 1 else 0
         n = arch.d
     return total + _PER_WEIGHT * n * arch.n_classes + _PER_INPUT * n + _PER_UNIT * arch.n_classes
 

@@ -36,7 +36,7 @@ from bmru_pdk.circuits.model import (
     MosKind,
     Pin,
 )
-from bmru_pdk.circuits.sizing import SWITCH, UNIT, UnitDevice, unit_ratio
+from bmru_pdk.circuits.sizing import KEEPER, SWITCH, UNIT, WEAK, UnitDevice, unit_ratio
 
 
 class _Params(BaseModel):
@@ -63,7 +63,7 @@ class _Params(BaseModel):
 
 
 # drawing options added after circuits were named: off, they leave a name as it was
-_OPTIONS = ("source_rail", "keeper", "cascode")
+_OPTIONS = ("source_rail", "keeper", "cascode", "held")
 
 
 def _rail(kind: MosKind) -> str:
@@ -361,6 +361,9 @@ class CellParams(_Params):
             ``MK`` (switch size, gate ``v0``) then sources I_gain, so switching on draws no
             charge to lift ``tg`` through the output's diode ``M4`` (the output's overshoot
             at switch-on); it costs I_gain's current while OFF.
+        held: the output holds the state sampled at the last rising edge of pin ``clk``
+            (:func:`sampler`): the output switch ``M3`` (and the keeper) take their gate
+            from the sampled state ``st`` instead of ``v0``.
         name: circuit name; default ``bmru_cell_<digest>``.
     """
 
@@ -371,6 +374,7 @@ class CellParams(_Params):
     switch: UnitDevice = SWITCH
     source_rail: bool = False
     keeper: bool = False
+    held: bool = False
     name: str | None = None
 
     @model_validator(mode="after")
@@ -391,6 +395,59 @@ CELL_PINS = [
 ]
 
 
+CLOCK_PIN = Pin(name=names.CLOCK, role="clock", signal="voltage",
+                doc="frame clock: held outputs take the states at its rising edge (frame end)")
+
+
+def _inverter(name: str, a: str, y: str, sw: UnitDevice, tail: str | None = None) -> list[Device]:
+    """A CMOS inverter ``a`` -> ``y`` of switch devices; with ``tail`` its NMOS source is that
+    net (a current-starved pull-down)."""
+    return [Device(name=f"{name}P", kind=PFET, w=sw.w, l=sw.l, d=y, g=a, s="vdd", b="vdd"),
+            Device(name=f"{name}N", kind=NFET, w=sw.w, l=sw.l, d=y, g=a, s=tail or "vss",
+                   b="vss")]
+
+
+def _pass_gate(name: str, a: str, b: str, on: str, off: str, sw: UnitDevice) -> list[Device]:
+    """A transmission gate between ``a`` and ``b``, conducting while ``on`` is high (its NMOS
+    gate) and ``off`` low (its PMOS gate)."""
+    return [Device(name=f"{name}N", kind=NFET, w=sw.w, l=sw.l, d=b, g=on, s=a, b="vss"),
+            Device(name=f"{name}P", kind=PFET, w=sw.w, l=sw.l, d=b, g=off, s=a, b="vdd")]
+
+
+def sampler(sw: UnitDevice, u: UnitDevice, rail: bool) -> list[Device]:
+    """The sample-and-hold of a held cell: the decision node ``v0`` sampled at each rising
+    edge of ``clk`` into net ``st`` (high while the sampled state is ON), held until the next.
+
+    ``v0`` swings rail to rail, but slowly near a threshold: the first inverter ``MS``
+    (``v0`` -> ``nb``) has its pull-down starved by a switch-size tail ``MT`` on ``vbn``, so
+    a decision node resting between the rails draws a fraction of a nA through it, not a
+    logic inverter's µA. Then a static master-slave flip-flop of transmission gates (``MA``,
+    ``MB``, ``MD``, ``ME``) and inverters (``MJ``, ``MQ``, ``ML``, ``MM``), its master
+    transparent while ``clk`` is low, with its own clock inverter ``MC`` (net ``clkb``):
+    static, so a held state does not leak away over a frame at 125 °C, and drawing current
+    only when it switches. ``nb`` falls slowly (starved), so the master's forward inverter
+    ``MJ`` that sees it is :data:`~bmru_pdk.circuits.sizing.WEAK` (drawn at switch size, its
+    crowbar current while ``nb`` crossed the middle was most of the held tile's cell power);
+    the latches' feedback inverters ``MQ``, ``MM`` are weaker still
+    (:data:`~bmru_pdk.circuits.sizing.KEEPER`), so the forward path overwrites them where
+    the clock's two phases overlap.
+    """
+    return [
+        *_inverter("MS", "v0", "nb", sw, tail="ti"),
+        Device(name="MT", kind=NFET, w=sw.w, l=sw.l, d="ti", g="vbn", s=VSN.name if rail
+               else "vss", b="vss"),
+        *_inverter("MC", names.CLOCK, "clkb", sw),
+        *_pass_gate("MA", "nb", "m1", "clkb", names.CLOCK, sw),  # master: open while clk low
+        *_inverter("MJ", "m1", "m2", WEAK),
+        *_inverter("MQ", "m2", "m3", KEEPER),
+        *_pass_gate("MB", "m3", "m1", names.CLOCK, "clkb", sw),  # master keeps while high
+        *_pass_gate("MD", "m2", "st", names.CLOCK, "clkb", sw),  # slave: open while clk high
+        *_inverter("ML", "st", "stb", sw),
+        *_inverter("MM", "stb", "s2", KEEPER),
+        *_pass_gate("ME", "s2", "st", "clkb", names.CLOCK, sw),  # slave keeps while low
+    ]
+
+
 def bmru_cell(p: CellParams) -> Circuit:
     """The 9-transistor hysteretic cell of the design brief, with its input diode and output.
 
@@ -405,11 +462,12 @@ def bmru_cell(p: CellParams) -> Circuit:
     the cell takes the cascodes' lines.
     """
     u, sw, rail = p.unit, p.switch, p.source_rail
+    switch = "st" if p.held else "v0"  # what the output switch follows
     devices = [
         _diode("MIN", PFET, "in", u),
         _mos("M1", PFET, "v0", "in", 1.0, u),
         _mos("M2", NFET, "v0", "vbn", p.r_thresh, u, "beta_hi", rail),
-        Device(name="M3", kind=NFET, w=sw.w, l=sw.l, d="vpo", g="v0", s="tg", b="vss"),
+        Device(name="M3", kind=NFET, w=sw.w, l=sw.l, d="vpo", g=switch, s="tg", b="vss"),
         _diode("M4", PFET, "vpo", u),
         *_cascoded(_mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha", rail), u),
         Device(name="M6", kind=NFET, w=sw.w, l=sw.l, d="vfb", g="v0", s="tw", b="vss"),
@@ -419,9 +477,12 @@ def bmru_cell(p: CellParams) -> Circuit:
         *_cascoded(_mos("MOUT", PFET, "out", "vpo", 1.0, u), u),
     ]
     if p.keeper:
-        devices.append(Device(name="MK", kind=PFET, w=sw.w, l=sw.l, d="tg", g="v0", s="vdd",
-                              b="vdd"))
-    pins = [*CELL_PINS, *cascode_lines(u, NFET, PFET), *([VSN] if rail else [])]
+        devices.append(Device(name="MK", kind=PFET, w=sw.w, l=sw.l, d="tg", g=switch,
+                              s="vdd", b="vdd"))
+    if p.held:
+        devices += sampler(sw, u, rail)
+    pins = [*CELL_PINS, *cascode_lines(u, NFET, PFET), *([VSN] if rail else []),
+            *([CLOCK_PIN] if p.held else [])]
     return Circuit(name=p.name or f"bmru_cell_{p.digest()}", pins=pins, devices=devices,
                    doc="hysteretic FQ-BMRU cell")
 
@@ -538,7 +599,7 @@ def bmru_unit(p: UnitParams) -> Circuit:
 
     Pins: ``sum`` (summing rail), ``vbn``, ``vbp``, the cascodes' lines (on a unit with
     ``cascodes``), ``out``, ``vdd``, ``vss`` (and ``vsn``, the cell's ``source_rail`` drawing
-    the whole unit's).
+    the whole unit's; ``clk`` for a held cell).
     """
     u, rail = p.cell.unit, p.cell.source_rail
     relu = relu_node(ReluParams(unit=u, source_rail=rail))
@@ -551,14 +612,16 @@ def bmru_unit(p: UnitParams) -> Circuit:
     grounds = {g.name: g.name for g in _grounds(rail)}
     lines = cascode_lines(u, NFET, PFET)
     own = {line.name: line.name for line in lines}
+    clock = [CLOCK_PIN] if p.cell.held else []
     instances = [
         Instance(name="relu", circuit=relu, nets={"sum": "sum", "c": "c"} | grounds
                  | {k: v for k, v in own.items() if k == names.NMOS_CASCODE_LINE}),
         Instance(name="cell", circuit=cell, nets={"in": "c", "vbn": "vbn", "out": "out",
-                                                  "vdd": "vdd"} | own | grounds),
+                                                  "vdd": "vdd"} | own | grounds
+                 | {pin.name: pin.name for pin in clock}),
     ]
     pins = [relu.pin("sum"), cell.pin("vbn"),
             Pin(name="vbp", role="bias", signal="voltage", doc="PMOS bias line"), *lines,
-            cell.pin("out"), VDD, *_grounds(rail)]
+            cell.pin("out"), VDD, *_grounds(rail), *clock]
     return Circuit(name=p.name or f"bmru_unit_{p.digest()}", pins=pins, devices=devices,
                    instances=instances, doc="BMRU unit")

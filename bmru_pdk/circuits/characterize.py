@@ -45,6 +45,7 @@ from bmru_pdk.circuits.builders import (
     weight_array,
 )
 from bmru_pdk.circuits.model import NFET, PFET, Circuit, MosKind
+from bmru_pdk.circuits.names import CLOCK
 from bmru_pdk.circuits.sizing import (
     MAX_SERIES,
     UNIT,
@@ -85,6 +86,7 @@ RAMP_MS = 512.0  # half-period of the triangle; run time does not depend on it
 # wider: it travels on while a slow cell switches, and the tile's inputs step, not ramp)
 FRAME_MS = 10.0
 FRAME_EDGE = 0.01  # a frame-stepped input's edges, as a fraction of the frame
+CLOCK_EDGE_S = 1e-6  # the frame clock's rise and fall: a logic edge, far inside a frame
 FRAME_TRIALS = 16  # levels per bracket and pass: two passes resolve 1/225 of the bracket
 MC_SAMPLES = 200
 
@@ -320,9 +322,10 @@ def frame_bench(cell: Circuit, values: np.ndarray, frame_ms: float = FRAME_MS, *
                 vdd_v: float = VDD, unit: UnitDevice = UNIT) -> str:
     """:func:`cell_bench` with the input held at ``values[k]`` (nA) through frame k of
     ``frame_ms``, stepping between frames as the tile testbench's inputs do; the decision
-    node is ``xc.v0``."""
+    node is ``xc.v0``; a held cell's clock pin gets :func:`frame_clock`."""
+    clock = frame_clock(frame_ms * 1e-3, vdd_v) if any(p.name == CLOCK for p in cell.pins) else []
     return _cell_deck(cell, pwl_points(values, frame_ms * 1e-3, I_UNIT_NA),
-                      f".tran {frame_ms / 50:g}m {len(values) * frame_ms:g}m",
+                      "\n".join([*clock, f".tran {frame_ms / 50:g}m {len(values) * frame_ms:g}m"]),
                       vdd_v=vdd_v, unit=unit)
 
 
@@ -334,6 +337,20 @@ def pwl_points(values: np.ndarray, frame_s: float, i_unit_na: float) -> str:
         t = k * frame_s
         points += [(t - FRAME_EDGE * frame_s, values[k - 1]), (t, values[k])]
     return " ".join(f"{t:.6g} {v * i_unit_na * 1e-9:.6g}" for t, v in points)
+
+
+def frame_clock(frame_s: float, vdd_v: float) -> list[str]:
+    """The frame clock of held cells (a held cell's bench, a tile's held layers): rising at
+    the moment a frame's states are read (:func:`frame_ends`, before the next frame's inputs
+    step), high for half a frame; driven from outside, as the inputs are.
+
+    Gear integration: the trapezoidal rule rings on the flip-flops' nanosecond edges under
+    the frame-sized steps the deck allows, and flipped a held state at the clock's falling
+    edge in the cell bench; Gear's damping does not.
+    """
+    return [f"Vclk {CLOCK} 0 PULSE(0 {vdd_v:g} {(1 - 2 * FRAME_EDGE) * frame_s:.6g} "
+            f"{CLOCK_EDGE_S:g} {CLOCK_EDGE_S:g} {frame_s / 2:.6g} {frame_s:.6g})",
+            ".options method=gear"]
 
 
 def frame_ends(time: np.ndarray, values: np.ndarray, frame_s: float, n: int) -> np.ndarray:

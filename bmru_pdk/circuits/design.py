@@ -223,17 +223,20 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
             except BmruError as exc:
                 raise BmruError(f"layers.{l} unit {j}: {exc}") from None
             c = up.cell
+            held = arch.held and l < arch.layers - 1
+            options = {"keeper": keeper, "held": held}
             settings = {"r_thresh": c.r_thresh, "r_width": c.r_width, "r_gain": c.r_gain,
-                        "r_bias": round(up.r_bias, 5)} | ({"keeper": True} if keeper else {})
+                        "r_bias": round(up.r_bias, 5)} | {k: v for k, v in options.items() if v}
             params = builders.UnitParams(
                 cell=builders.CellParams(r_thresh=c.r_thresh, r_width=c.r_width,
                                          r_gain=c.r_gain, unit=unit, source_rail=source_rail,
-                                         keeper=keeper),
+                                         **options),
                 r_bias=settings["r_bias"])
             circuit = builders.bmru_unit(params)
             units.append(Part(n.unit(l, j), params, settings | _common(unit, source_rail),
                               circuit, {"sum": rails[j], "out": n.unit_output(l, j)}
-                              | _bias_lines(circuit, unit) | _supplies(source_rail)))
+                              | _bias_lines(circuit, unit) | _supplies(source_rail)
+                              | ({n.CLOCK: n.CLOCK} if held else {})))
         rows.append(units)  # one row per layer: the floorplan wraps it to the arrays' width
         inputs = [n.unit_output(l, j) for j in range(arch.d)]
     readout = _weights(p.W_o, None, currents[-1], nodes[-1], tables)
@@ -260,6 +263,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
                  doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
     pins += [GENERATED_VSN if rail_generator else VSN] if source_rail else []
+    pins += [builders.CLOCK_PIN] if arch.held and arch.layers > 1 else []
     pins += [] if rail_generator is None else [Pin(
         name=n.RAIL_SET, role="bias", signal="current", flow="sink",
         doc=f"the rail generator's set current in ({rail_generator.i_set_pa:g} pA)")]

@@ -29,7 +29,7 @@ PFET: MosKind = "pfet_03v3"
 SpiceForm = Literal["sim", "lvs"]
 
 # analog: a node the circuit holds itself, brought out as a test point
-PinRole = Literal["supply", "ground", "input", "output", "bias", "analog"]
+PinRole = Literal["supply", "ground", "input", "output", "bias", "clock", "analog"]
 PinSignal = Literal["power", "current", "voltage"]
 Flow = Literal["sink", "source"]
 
@@ -205,7 +205,7 @@ class Pin(_Frozen):
 
     Attributes:
         name: net name of the pin (the layout label).
-        role: supply, ground, input, output, bias or analog (a test point).
+        role: supply, ground, input, output, bias, clock or analog (a test point).
         signal: what the pin carries: power, a current or a (gate) voltage.
         flow: for current pins, ``sink`` if the circuit takes conventional current in at the
             pin, ``source`` if it pushes current out of it.

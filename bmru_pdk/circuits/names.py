@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 REF = "iref"
+CLOCK = "clk"  # the frame clock of a tile whose layers hold their outputs
 READOUT_ARRAY = "wo"
 BIAS = "bias"
 RAIL_GENERATOR = "railgen"
@@ -134,6 +135,11 @@ def role_of(device: str) -> Role | None:
 def decision_node(layer: int, j: int) -> str:
     """The decision node ``v0`` of unit ``j``'s BMRU cell, a net of the flat schematic."""
     return path(unit(layer, j), "cell", "v0")
+
+
+def held_node(layer: int, j: int) -> str:
+    """The sampled state ``st`` of unit ``j``'s held cell, a net of the flat schematic."""
+    return path(unit(layer, j), "cell", "st")
 
 
 def relu_copy(layer: int, j: int) -> str:

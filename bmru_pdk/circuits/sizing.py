@@ -89,6 +89,10 @@ class UnitDevice(BaseModel):
 
 UNIT = UnitDevice(w=4.0, l=4.0)
 SWITCH = UnitDevice(w=2.0, l=1.0)
+# a logic gate whose input may sit between the rails for a while: 32 times the switch's L/W
+WEAK = UnitDevice(w=0.5, l=8.0)
+# a latch's feedback gate, which its forward gate (WEAK) overwrites: 8 times weaker again
+KEEPER = UnitDevice(w=0.25, l=32.0)
 
 
 def pelgrom_sigma(kind: str, unit: UnitDevice = UNIT) -> float:

@@ -12,9 +12,9 @@ from bmru_pdk.circuits.model import Pin
 LEF_LAYERS = {"metal1": "Metal1", "metal2": "Metal2", "metal3": "Metal3", "metal4": "Metal4"}
 OBSTRUCTED = ("Metal1", "Metal2", "Metal3")
 # LEF pin direction of each pin role (the Verilog black box uses the same)
-DIRECTION = {"input": "INPUT", "output": "OUTPUT", "bias": "INPUT", "supply": "INOUT",
-              "ground": "INOUT", "analog": "INOUT"}
-_USE = {"supply": "POWER", "ground": "GROUND", "analog": "ANALOG"}
+DIRECTION = {"input": "INPUT", "output": "OUTPUT", "bias": "INPUT", "clock": "INPUT",
+             "supply": "INOUT", "ground": "INOUT", "analog": "INOUT"}
+_USE = {"supply": "POWER", "ground": "GROUND", "clock": "CLOCK", "analog": "ANALOG"}
 
 
 def _rect(box: tuple[float, float, float, float]) -> str:

@@ -268,6 +268,16 @@ def write_checkpoint(
     return path
 
 
+def held_copy(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path:
+    """Write the network of checkpoint ``path`` to ``out`` as a held network
+    (:class:`~bmru_pdk.model.schema.Architecture`): the same parameters, each layer but the
+    last passing its states on a frame late, so its model and its tile differ from the
+    original's (fine-tune it held with ``bmru train --init ... --held``)."""
+    meta, arrays = read_checkpoint(path)
+    arch = meta.architecture.model_copy(update={"held": True})
+    return write_checkpoint(out, meta.model_copy(update={"architecture": arch}), arrays)
+
+
 def model_arrays(model: BMRUNet) -> dict[str, np.ndarray]:
     """The realised parameters of ``model`` as checkpoint arrays (no mismatch)."""
     import torch
@@ -352,6 +362,7 @@ def default_meta(
     realisability: Realisability | None = None,
     mean: list[float] | None = None,
     std: list[float] | None = None,
+    held: bool = False,
 ) -> CheckpointMeta:
     """Metadata for a fresh network on the standard front end (16 kHz, hop 160: 10 ms frames).
 
@@ -363,6 +374,8 @@ def default_meta(
         realisability: Weight/current range and grid; defaults when ``None``.
         mean: Per-coefficient feature mean; zeros when ``None``.
         std: Per-coefficient feature std; ones when ``None``.
+        held: Each layer but the last passes its states on a frame late
+            (:class:`~bmru_pdk.model.schema.Architecture`).
 
     Returns:
         Validated metadata.
@@ -370,7 +383,8 @@ def default_meta(
     enc = InputEncoding(n_mfcc=n_in, mean=mean or [0.0] * n_in, std=std or [1.0] * n_in)
     return CheckpointMeta(
         frame_period_s=enc.hop_length / enc.sample_rate,
-        architecture=Architecture(n_in=n_in, d=d, layers=layers, n_classes=len(classes)),
+        architecture=Architecture(n_in=n_in, d=d, layers=layers, n_classes=len(classes),
+                                  held=held),
         realisability=realisability or Realisability(),
         input=enc,
         classes=classes,

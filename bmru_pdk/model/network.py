@@ -76,6 +76,13 @@ def _nearest_thresholds(beta_hi: Tensor, delta: Tensor,
     return beta_hi, beta_hi - beta_lo
 
 
+def held_outputs(h: Tensor, p: dict[str, Tensor]) -> Tensor:
+    """A layer's outputs ``h`` (B, T, d) as a held layer passes them on: each frame's are
+    the frame before's, the first frame's its initial states' (``alpha * s0`` of ``p``)."""
+    first = (p["alpha"] * p["s0"]).expand(h.shape[0], 1, h.shape[2])
+    return torch.cat([first, h[:, :-1]], dim=1)
+
+
 class BMRUNet(nn.Module):
     """L FQ-BMRU layers and a readout, constrained to what current mirrors can realise.
 
@@ -288,11 +295,14 @@ class BMRUNet(nn.Module):
         if params is None:
             params = self.effective_parameters()
         h, states, candidates, inputs = x, [], [], []
-        for layer, p in zip(self.layers, params[:-1], strict=True):
+        held = self.meta.architecture.held
+        for k, (layer, p) in enumerate(zip(self.layers, params[:-1], strict=True)):
             inputs.append(h)
             h, s, c = layer(h, p, mode=mode, candidate_noise=candidate_noise)
             states.append(s)
             candidates.append(c)
+            if held and k < len(self.layers) - 1:
+                h = held_outputs(h, p)
         inputs.append(h)
         y = h @ params[-1]["weight"].T + params[-1]["bias"]
         return y, states, candidates, inputs

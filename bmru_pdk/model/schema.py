@@ -30,13 +30,22 @@ class _Strict(BaseModel):
 
 
 class Architecture(_Strict):
-    """Shape of the network: n_in input currents, L layers of d units, n_classes outputs."""
+    """Shape of the network: n_in input currents, L layers of d units, n_classes outputs.
+
+    Attributes:
+        held: Every layer but the last holds its outputs for a frame: its states are
+            sampled at each frame's end (in the tile, by a frame clock, pin ``clk``), so the
+            next layer sees the layer below's states of the frame before. In an unclocked
+            cascade a layer-0 cell switching late in its frame leaves layer 1 too little of
+            the frame to follow (docs/compare.md, "The held cascade").
+    """
 
     n_in: PositiveInt
     d: PositiveInt
     layers: PositiveInt
     n_classes: int = Field(ge=2)
     surrogate_a: PositiveFloat = 1.0
+    held: bool = False
 
 
 class Realisability(_Strict):

@@ -199,6 +199,9 @@ class TrainConfig:
         init: Start from this checkpoint's parameters and input encoding (fine-tuning)
             instead of a random initialisation.
         threads: torch CPU threads.
+        held: Train a held network (:class:`~bmru_pdk.model.schema.Architecture`): each
+            layer but the last passes its states on a frame late; with ``init`` the
+            checkpoint's network is fine-tuned into one.
     """
 
     d: int = 4
@@ -216,6 +219,7 @@ class TrainConfig:
     current_weight: float = 0.0
     init: str | None = None
     threads: int = 2
+    held: bool = False
 
 
 def _initial_model(data: Dataset, config: TrainConfig, gen: torch.Generator) -> BMRUNet:
@@ -223,12 +227,14 @@ def _initial_model(data: Dataset, config: TrainConfig, gen: torch.Generator) -> 
     if config.init is None:
         n_in = data.x["train"].shape[-1]
         meta = default_meta(n_in, config.d, config.layers, list(data.classes),
-                            config.realisability)
+                            config.realisability, held=config.held)
         model = BMRUNet(meta.model_copy(update={"input": data.encoding}))
         model.init_parameters(gen)
         return model
     model = load_checkpoint(config.init)
     arch = model.meta.architecture
+    model.meta = model.meta.model_copy(update={
+        "architecture": arch.model_copy(update={"held": config.held})})
     if (arch.d, arch.layers, tuple(model.meta.classes)) != (config.d, config.layers,
                                                             data.classes):
         raise BmruError(f"{config.init}: a d={arch.d}, {arch.layers}-layer network for "
