@@ -29,11 +29,12 @@ output switch's tail node (``CellParams.keeper``, which removes the overshoot); 
 ``--checkpoint/--tables`` another network (``--out`` names the file); with
 ``--draw-rail [--rail-generator]`` the tile as ``make run`` draws it; with
 ``--reset-frames N`` each utterance after N frames of zero input instead of the testbench's
-(``simulation.reset_frames``: one per layer and one more).
+(``simulation.reset_frames``: one per layer and one more); with ``--gear`` with Gear
+integration, as a held network's tile always runs.
 
     python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
         --vdd V] [--pex] [--keeper] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
-        [--draw-rail [--rail-generator]] [--reset-frames N] [--out NAME.json]
+        [--draw-rail [--rail-generator]] [--reset-frames N] [--gear] [--out NAME.json]
 
 Writes ``benchmarks/results/compare_errors.json``.
 """
@@ -188,6 +189,8 @@ def main() -> None:
     parser.add_argument("--reset-frames", type=int, default=None,
                         help="frames of zero input before each utterance (default: the "
                              "testbench's, one per layer and one more)")
+    parser.add_argument("--gear", action="store_true",
+                        help="Gear integration, as a held tile always runs")
     parser.add_argument("--out", default="compare_errors.json", help="results file name")
     provenance.network_options(parser)
     provenance.rail_options(parser)
@@ -224,7 +227,8 @@ def main() -> None:
     with make_executor(None, args.workers) as executor:
         runs = executor.map(partial(simulation.simulate_utterance, sim.netlist,
                                     sim.decision_nets, s0, frame_s=FRAME_S, senses=sim.senses,
-                                    condition=condition, reset=args.reset_frames),
+                                    condition=condition, reset=args.reset_frames,
+                                    gear=args.gear),
                             [u.x_na for u in utterances])
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
@@ -251,6 +255,7 @@ def main() -> None:
                else held_to(twin) if args.model_tables else "condition twin",
                "pex": args.pex, "keeper": args.keeper, "drawn_rail": args.draw_rail,
                "rail_generator": args.rail_generator, "held": held,
+               "integration": "gear" if held or args.gear else "trapezoidal",
                "reset_frames": args.reset_frames or simulation.reset_frames(len(s0)),
                "state_agreement": [round(float(a), 5) for a in agree],
                "power_nw": round(float(np.mean([r.power_nw for r in runs])), 3),

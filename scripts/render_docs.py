@@ -704,11 +704,14 @@ def compare_errors_reset(one: Results, default: Results) -> str:
 
 
 @region("compare_errors.held", "compare_errors_cascodes_rail_tuning30.json",
+        "compare_errors_cascodes_rail_gear_tuning30.json",
         "compare_errors_cascodes_held_rail_tuning30.json")
-def compare_errors_held(unclocked: Results, held: Results) -> str:
-    """The cascoded network's tile unclocked and held (docs/compare.md)."""
-    return compare_errors_side_by_side((unclocked, held), (
-        "", "unclocked cascade", "held: layer 0 sampled on the frame clock"))
+def compare_errors_held(unclocked: Results, gear: Results, held: Results) -> str:
+    """The cascoded network's tile unclocked (with each integration) and held
+    (docs/compare.md)."""
+    return compare_errors_side_by_side((unclocked, gear, held), (
+        "", "unclocked cascade", "unclocked, Gear integration",
+        "held: layer 0 sampled on the frame clock (Gear)"))
 
 
 @region("sizing.table", "sizing.json")

@@ -251,3 +251,25 @@ def test_conditions_reach_the_simulator(checkpoint: Path, tmp_path: Path) -> Non
         power[c.name] = hw.power_nw
     assert power["ff 125C 1.8V"] > 1.02 * power["typical 27C 1.8V"]
     assert power["typical 27C 1.62V"] < 0.95 * power["typical 27C 1.8V"]
+
+
+def test_a_held_tile_is_clocked_and_integrated_with_gear() -> None:
+    """A tile with a clock pin gets the frame clock, rising where the states are read, and
+    Gear integration; ``gear=True`` gives an unheld tile the same integration (so the two
+    can be compared on it); by default an unheld tile has neither (the negative)."""
+    from bmru_pdk.circuits.characterize import FRAME_EDGE, GEAR
+    from bmru_pdk.circuits.names import CLOCK
+
+    x = np.ones((3, 1))
+
+    def deck(pins: list[str], gear: bool = False) -> str:
+        tile = tb.TileNetlist(top="t", pins=pins, blocks="", body=[], block_pins={})
+        return tb.deck(tile, x, tb.FRAME_S, [], gear=gear)
+
+    held = deck(["x0", "y0", CLOCK])
+    assert GEAR in held
+    clock = next(ln for ln in held.splitlines() if ln.startswith("Vclk"))
+    assert float(clock.split()[5]) == pytest.approx((1 - 2 * FRAME_EDGE) * tb.FRAME_S)
+    assert GEAR in deck(["x0", "y0"], gear=True)
+    plain = deck(["x0", "y0"])
+    assert GEAR not in plain and "Vclk" not in plain

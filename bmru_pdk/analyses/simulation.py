@@ -136,6 +136,7 @@ def simulate_utterance(
     senses: list[list[str]] | None = None,
     condition: tb.Condition = tb.NOMINAL,
     reset: int | None = None,
+    gear: bool = False,
 ) -> HardwareRun:
     """Simulate one utterance on ``tile`` after :func:`reset_frames` of zero input.
 
@@ -150,6 +151,7 @@ def simulate_utterance(
         senses: Per layer, each unit's sense source on its ReLU copy (:func:`sense_cells`).
         condition: Corner, temperature and supply of the run.
         reset: Frames of zero input before the utterance (default :func:`reset_frames`).
+        gear: Gear integration (:func:`~bmru_pdk.analyses.testbench.deck`).
     """
     from bmru_pdk.analyses.power import supply_power_nw
     from bmru_pdk.spice import simulate
@@ -165,7 +167,8 @@ def simulate_utterance(
                for nets, states in zip(layers, s0, strict=False)
                for net, s in zip(nets, states, strict=True)}
     start = time.perf_counter()
-    r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition), mismatch=mismatch,
+    r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition, gear=gear),
+                 mismatch=mismatch,
                  seed=seed, corner=condition.corner,
                  # a drawn rail is the deck's pin; otherwise every NMOS source is moved onto it
                  source_rail_v=0.0 if rail else condition.rail_v)

@@ -19,7 +19,7 @@ import klayout.db as kdb
 import numpy as np
 
 from bmru_pdk.circuits import RailGeneratorParams, names, rail_bench
-from bmru_pdk.circuits.characterize import FRAME_MS, Tables, frame_clock, pwl_points
+from bmru_pdk.circuits.characterize import FRAME_MS, GEAR, Tables, frame_clock, pwl_points
 from bmru_pdk.circuits.mapping import load_tables
 from bmru_pdk.errors import BmruError
 from bmru_pdk.spice import SOURCE_RAIL
@@ -420,6 +420,7 @@ def deck(
     initial: dict[str, float] | None = None,
     condition: Condition = NOMINAL,
     extra: list[str] | tuple[str, ...] = (),
+    gear: bool = False,
 ) -> str:
     """A transient testbench: one frame per row of ``x_na``, outputs held at the summing-node
     voltage the readout weights are calibrated at (a current comparator's input), moved
@@ -434,6 +435,8 @@ def deck(
         initial: ``.ic`` node voltages (e.g. each cell's decision node at its initial state).
         condition: Temperature and supply of the run (its corner goes to ``simulate``).
         extra: More cards (a test's probe currents).
+        gear: Gear integration, as a tile with held layers always runs (:data:`GEAR`): to
+            hold an unheld tile's run to the same integration.
 
     Returns:
         The netlist for :func:`bmru_pdk.spice.simulate`.
@@ -464,6 +467,8 @@ def deck(
             lines.append(f"V{SOURCE_RAIL} {SOURCE_RAIL} 0 {condition.rail_v:g}")
     if names.CLOCK in tile.pins:
         lines += frame_clock(frame_s, vdd)
+    elif gear:
+        lines.append(GEAR)
     lines += list(extra)
     if initial:
         lines.append(".ic " + " ".join(f"v({k})={v:g}" for k, v in initial.items()))

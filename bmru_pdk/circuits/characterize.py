@@ -87,6 +87,10 @@ RAMP_MS = 512.0  # half-period of the triangle; run time does not depend on it
 FRAME_MS = 10.0
 FRAME_EDGE = 0.01  # a frame-stepped input's edges, as a fraction of the frame
 CLOCK_EDGE_S = 1e-6  # the frame clock's rise and fall: a logic edge, far inside a frame
+# Gear integration for decks with flip-flops: the trapezoidal rule rang on their nanosecond
+# edges under the frame-sized steps the decks allow and flipped a held state at the clock's
+# falling edge (a held cell's bench, before its latches' feedback was made weak); Gear damps
+GEAR = ".options method=gear"
 FRAME_TRIALS = 16  # levels per bracket and pass: two passes resolve 1/225 of the bracket
 MC_SAMPLES = 200
 
@@ -342,15 +346,11 @@ def pwl_points(values: np.ndarray, frame_s: float, i_unit_na: float) -> str:
 def frame_clock(frame_s: float, vdd_v: float) -> list[str]:
     """The frame clock of held cells (a held cell's bench, a tile's held layers): rising at
     the moment a frame's states are read (:func:`frame_ends`, before the next frame's inputs
-    step), high for half a frame; driven from outside, as the inputs are.
-
-    Gear integration: the trapezoidal rule rings on the flip-flops' nanosecond edges under
-    the frame-sized steps the deck allows, and flipped a held state at the clock's falling
-    edge in the cell bench; Gear's damping does not.
+    step), high for half a frame; driven from outside, as the inputs are; then
+    :data:`GEAR`.
     """
     return [f"Vclk {CLOCK} 0 PULSE(0 {vdd_v:g} {(1 - 2 * FRAME_EDGE) * frame_s:.6g} "
-            f"{CLOCK_EDGE_S:g} {CLOCK_EDGE_S:g} {frame_s / 2:.6g} {frame_s:.6g})",
-            ".options method=gear"]
+            f"{CLOCK_EDGE_S:g} {CLOCK_EDGE_S:g} {frame_s / 2:.6g} {frame_s:.6g})", GEAR]
 
 
 def frame_ends(time: np.ndarray, values: np.ndarray, frame_s: float, n: int) -> np.ndarray:
