@@ -210,6 +210,8 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     outputs = [n.output_pin(k) for k in range(arch.n_classes)]
     rows: list[list[Part]] = []
     currents, nodes = input_currents(p), node_currents(p, i_ref)
+    # a held network's layers but the last hold their outputs on the frame clock
+    held_layers = range(arch.layers - 1) if arch.held else range(0)
     for l, layer in enumerate(p.layers):  # noqa: E741  (layer index as in the checkpoint)
         rails = [n.rail(l, j) for j in range(arch.d)]
         rows.append([_weight_part(n.weight_array(l), _weights(layer.W, l, currents[l],
@@ -223,7 +225,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
             except BmruError as exc:
                 raise BmruError(f"layers.{l} unit {j}: {exc}") from None
             c = up.cell
-            held = arch.held and l < arch.layers - 1
+            held = l in held_layers
             options = {"keeper": keeper, "held": held}
             settings = {"r_thresh": c.r_thresh, "r_width": c.r_width, "r_gain": c.r_gain,
                         "r_bias": round(up.r_bias, 5)} | {k: v for k, v in options.items() if v}
@@ -263,7 +265,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     pins += [Pin(name=REF, role="bias", signal="current", flow="sink",
                  doc=f"reference current in ({i_ref * tables.i_unit_na:g} nA)"), VDD, VSS]
     pins += [GENERATED_VSN if rail_generator else VSN] if source_rail else []
-    pins += [builders.CLOCK_PIN] if arch.held and arch.layers > 1 else []
+    pins += [builders.CLOCK_PIN] if held_layers else []
     pins += [] if rail_generator is None else [Pin(
         name=n.RAIL_SET, role="bias", signal="current", flow="sink",
         doc=f"the rail generator's set current in ({rail_generator.i_set_pa:g} pA)")]
