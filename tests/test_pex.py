@@ -428,3 +428,81 @@ def test_windows_on_a_dask_cluster_equal_the_local_run(tile: tuple, windowed: tu
     # the same windows, the same kpex: the same capacitors, each counted once
     assert remote.windows == remote.kpex_runs == 4
     assert remote.capacitors == local.capacitors
+
+
+# A held layer's clock swings the whole 1.8 V supply at each frame edge. Its kick on a net,
+# C * 1.8 V, against the charge one 0.2 nA unit carries in a 10 ms frame (2 pC), stays under
+# 0.1 % (the frame thresholds resolve about 0.15 %, characterize.frame_thresholds) for C
+# under 1 fF.
+CLOCK_KICK_F = 1 * FF
+
+
+def _unguarded(pins: list) -> list:
+    """``pins`` with the clock declared an input: routed as any pin, with no guard tracks."""
+    return [p.model_copy(update={"role": "input"}) if p.role == "clock" else p for p in pins]
+
+
+@needs_kpex
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_held_units_clock_couples_into_its_guards_not_its_signals(
+        tmp_path: Path, guarded: bool) -> None:
+    """The held unit's clock track runs between ground's and the supply's, so it couples
+    into no pin net of the unit (its output, summing node, bias lines) more than
+    ``CLOCK_KICK_F``. The negative: the same unit with its clock pin declared an input is
+    routed as any pin, beside the output's track."""
+    from bmru_pdk.cells.library import circuit_layout
+    from bmru_pdk.circuits import builders
+
+    circuit = builders.bmru_unit(builders.UnitParams(
+        cell=builders.CellParams(r_thresh=2.0, r_width=0.8, r_gain=1.0, held=True), r_bias=1.0))
+    if not guarded:
+        circuit = circuit.model_copy(update={"name": "unguarded",
+                                             "pins": _unguarded(circuit.pins)})
+    gds = tmp_path / "unit.gds"
+    circuit_layout(circuit).write_gds(gds)
+    result = pex.extract_pex(gds)
+    signals = [p.name for p in circuit.pins if p.role not in ("supply", "ground", "clock")
+               and p.name != "clk"]
+    assert "out" in signals
+    kick = {n: between(result, "clk", n) for n in signals}
+    if guarded:
+        assert max(kick.values()) < CLOCK_KICK_F, kick
+        assert between(result, "clk", "vss") > 10 * CLOCK_KICK_F  # the guards take it
+        assert between(result, "clk", "vdd") > 10 * CLOCK_KICK_F
+    else:
+        assert kick["out"] > CLOCK_KICK_F, kick
+
+
+@needs_kpex
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_held_tiles_clock_couples_into_no_tile_net(
+        tmp_path: Path, guarded: bool) -> None:
+    """In a held tile the clock's channel track runs between ground's and the supply's, and
+    its riser between theirs: it couples into no net carrying a current between the tile's
+    parts (layer-0 outputs, summing nodes, inputs, the reference) more than
+    ``CLOCK_KICK_F``. (A bias voltage line is held by its diode over the gates of a whole
+    row of mirrors, hundreds of fF: the same kick moves it far less.) The negative: the same
+    tile with its clock pin declared an input is floorplanned as any pin, its riser in the
+    first free lane, beside a layer-0 output's."""
+    import dataclasses
+
+    from bmru_pdk.analyses.testbench import net_names
+    from bmru_pdk.layouts.tile import build_tile, tile_layout, write_gds
+    from bmru_pdk.model.checkpoint import held_copy, open_checkpoint, random_checkpoint
+
+    raw = random_checkpoint(n_in=5, d=3, layers=2, seed=2, path=tmp_path / "raw.safetensors")
+    build = build_tile(open_checkpoint(held_copy(raw, tmp_path / "held.safetensors")))
+    design = build.design
+    if not guarded:
+        design = dataclasses.replace(design, name="unguarded", pins=_unguarded(design.pins))
+    gds = write_gds(tile_layout(design), tmp_path / "tile.gds")
+    result = pex.extract_pex(gds)
+    currents = sorted({part.nets[p.name] for row in design.rows for part in row
+                       for p in part.circuit.pins if p.signal == "current"})
+    names = net_names(result.devices, design.circuit.to_spice(), currents)
+    kick = {n: between(result, "clk", names[n]) for n in currents}
+    assert {"s0_0", "h0_1", "iref", "x0"} <= set(kick)
+    if guarded:
+        assert max(kick.values()) < CLOCK_KICK_F, kick
+    else:
+        assert max(kick.values()) > CLOCK_KICK_F, kick

@@ -15,7 +15,7 @@ from bmru_pdk.cells.crossbar import BAND, draw_crossbar
 from bmru_pdk.cells.placer import Placement, place_row
 from bmru_pdk.cells.router import next_row_y, route
 from bmru_pdk.circuits import builders
-from bmru_pdk.circuits.model import NFET, PFET, Circuit
+from bmru_pdk.circuits.model import NFET, PFET, Circuit, clock_guards
 from bmru_pdk.circuits.sizing import UNIT, UnitDevice
 
 _KIND = {"nfet": NFET, "pfet": PFET}
@@ -45,10 +45,12 @@ def circuit_layout(circuit: Circuit, placement: Placement = "grouped",
     groups = [[by_name[n] for n in row] for row in rows] if rows else [devices]
     if sorted(d.name for g in groups for d in g) != sorted(by_name):
         raise ValueError(f"rows of {circuit.name} must hold every device once")
+    guards = clock_guards(circuit.pins)
     placed = [place_row(c, groups[0], placement, dummies)]
     for group in groups[1:]:
-        placed.append(place_row(c, group, placement, dummies, next_row_y(placed[-1], group)))
-    route(c, placed, [p.name for p in circuit.pins])
+        placed.append(place_row(c, group, placement, dummies,
+                                next_row_y(placed[-1], group, guards)))
+    route(c, placed, [p.name for p in circuit.pins], guards)
     return _record(c, circuit)
 
 

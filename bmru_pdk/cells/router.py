@@ -6,7 +6,9 @@ terminal gets a vertical metal2 stub from its device to the metal3 track of its 
 channel (one track per net and channel, so tracks never need to share).
 Metal3 carries only tracks and metal2 only stubs, drain straps and via pads, so crossings
 are free; stubs stay inside their device's x-extent and never meet another net's metal2.
-A net used in several channels gets a metal2 riser beyond the east end of the rows.
+A net used in several channels gets a metal2 riser beyond the east end of the rows. A
+guarded net (a clock) runs between its two guards' tracks (ground, supply) at its channel's
+outer edge, each spanning at least as far, so no other track runs next to it.
 
 Terminal access (device cells of :mod:`bmru_pdk.cells.devices`):
 
@@ -128,40 +130,55 @@ def draw_legs(c: gf.Component, legs: list[Stub], track_y: dict[Track, float],
         The metal3 box of each track, in the order of ``track_y``.
     """
     half = PAD / 2
-    xs: dict[Track, list[float]] = {}
     for s in legs:
         y = track_y[s.net, s.channel]
         rect(c, LAYER.metal2, _box(s.x - half, min(s.y, y) - half, s.x + half,
                                     max(s.y, y) + half))
         via(c, (s.x, y), "metal2", "metal3")
-        xs.setdefault((s.net, s.channel), []).append(s.x)
     boxes = {}
     for key, y in track_y.items():
-        x0, x1 = spans.get(key) or (min(xs[key]) - half, max(xs[key]) + half)
+        x0, x1 = spans.get(key) or leg_span(legs, key)
         boxes[key] = _box(x0, y - half, x1, y + half)
         rect(c, LAYER.metal3, boxes[key])
     return boxes
+
+
+def leg_span(legs: list[Stub], key: Track) -> tuple[float, float]:
+    """x-extent of the track ``key`` (net, channel) that just reaches its legs."""
+    xs = [s.x for s in legs if (s.net, s.channel) == key]
+    return min(xs) - PAD / 2, max(xs) + PAD / 2
+
+
+def guarded(nets: list[str], guards: dict[str, tuple[str, str]]) -> list[str]:
+    """A channel's nets in track order (innermost first) ending with each guarded net between
+    its guards (inner, outer), added where the channel has none of their own."""
+    noisy = [n for n in nets if n in guards]
+    tail = [m for n in noisy for m in (guards[n][0], n, guards[n][1])]
+    return [n for n in nets if n not in tail] + list(dict.fromkeys(tail))
 
 
 def _channel_nets(stubs: list[Stub], channel: str, order: list[str]) -> list[str]:
     return [n for n in order if any(s.net == n and s.channel == channel for s in stubs)]
 
 
-def next_row_y(below: list[Placed], above: list[Device]) -> float:
+def next_row_y(below: list[Placed], above: list[Device],
+               guards: dict[str, tuple[str, str]] | None = None) -> float:
     """Bottom of the row of ``above`` stacked on ``below``: its channel below clears the
     channel above ``below`` by a track pitch, and its cells clear ``below``'s by an Nwell
-    spacing (any device kinds may face each other)."""
+    spacing (any device kinds may face each other). ``guards`` as :func:`route` takes it."""
+    guards = guards or {}
     stubs = [s for p in below for s in _terminals(p)[0]]
-    up = {s.net for s in stubs if s.channel == UP}
+    up = guarded(list({s.net for s in stubs if s.channel == UP}), guards)
     top = max(s.y for s in stubs if s.channel == UP) + CLEARANCE + (len(up) - 1) * PITCH
-    down = {n for d in above for n in (d.s, d.b)}
+    down = guarded(list({n for d in above for n in (d.s, d.b)}), guards)
     # source and bulk stubs start inside their cells, so a channel below the row's bottom
     # y by CLEARANCE + its tracks is always deep enough (route checks it)
     return rules.snap(max(top + len(down) * PITCH + CLEARANCE,
                           max(p.box[3] for p in below) + KIND_CHANGE_GAP))
 
 
-def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[str, Box]:
+def route(c: gf.Component, rows: list[list[Placed]], pins: list[str],
+          guards: dict[str, tuple[str, str]] | None = None) -> dict[str, Box]:
     """Route every net of the placed rows; pins get ports and labels on their metal3 track.
 
     Each row has its channels above and below; a net in several channels gets a metal2
@@ -174,6 +191,9 @@ def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[st
             heights :func:`next_row_y` gives.
         pins: pin names (nets) in port order; a pin that no device uses still gets a track
             (above the top row).
+        guards: a noisy net (a clock) -> the nets (ground, supply) whose tracks run on
+            either side of it in each of its channels, at least as long
+            (:func:`~bmru_pdk.circuits.model.clock_guards`).
 
     Returns:
         The metal3 track of each pin.
@@ -181,6 +201,7 @@ def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[st
     Raises:
         ValueError: a row's lower channel would overlap the channel above the row below.
     """
+    guards = guards or {}
     per_row = [[s for p in row for s in access(c, p)] for row in rows]
     stubs = [s for row in per_row for s in row]
     half = PAD / 2
@@ -194,8 +215,9 @@ def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[st
     legs: list[Stub] = []
     below = None
     for r, row_stubs in enumerate(per_row):
-        up = _channel_nets(row_stubs, UP, order) + (unused if r == len(rows) - 1 else [])
-        down = _channel_nets(row_stubs, DOWN, order)
+        up = guarded(_channel_nets(row_stubs, UP, order)
+                     + (unused if r == len(rows) - 1 else []), guards)
+        down = guarded(_channel_nets(row_stubs, DOWN, order), guards)
         top = max(s.y for s in row_stubs if s.channel == UP) + CLEARANCE
         bottom = min(s.y for s in row_stubs if s.channel == DOWN) - CLEARANCE
         if below is not None and bottom - (len(down) - 1) * PITCH < below + PITCH - 1e-6:
@@ -206,6 +228,7 @@ def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[st
         legs += [Stub(s.net, s.x, s.y, f"{s.channel}{r}") for s in row_stubs]
         below = top + (len(up) - 1) * PITCH
 
+    own = {(s.net, s.channel) for s in legs}  # the tracks a net's own terminals reach
     channels: dict[str, list[str]] = {}
     for n, ch in track_y:
         channels.setdefault(n, []).append(ch)
@@ -218,8 +241,16 @@ def route(c: gf.Component, rows: list[list[Placed]], pins: list[str]) -> dict[st
         low = min(track_y[n, ch] for ch in channels[n])
         legs += [Stub(n, x, low, ch) for ch in channels[n]]
 
-    port = {n: (n, channels[n][0]) for n in pins}
-    boxes = draw_legs(c, legs, track_y, {port[n]: (west, east) for n in pins})
+    # a pin's port is on its first track of its own (a guard track carries no port)
+    port = {n: (n, next((ch for ch in channels[n] if (n, ch) in own), channels[n][0]))
+            for n in pins}
+    spans = {port[n]: (west, east) for n in pins}
+    for (n, ch) in list(track_y):
+        for g in guards.get(n, ()):  # each guard's track at least as long as the guarded's
+            lo, hi = spans.get((n, ch)) or leg_span(legs, (n, ch))
+            glo, ghi = spans.get((g, ch)) or leg_span(legs, (g, ch))
+            spans[g, ch] = (min(lo, glo), max(hi, ghi))
+    boxes = draw_legs(c, legs, track_y, spans)
     for name in pins:
         add_pin(c, name, LAYER.metal3, boxes[port[name]], 180, label=True)
     return {n: boxes[port[n]] for n in pins}

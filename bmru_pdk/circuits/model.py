@@ -233,6 +233,16 @@ VSN = Pin(name=SOURCE_RAIL, role="ground", signal="power",
           doc="NMOS source rail: tie to vss, or hold it up to 1 V above vss when hot")
 
 
+def clock_guards(pins: list[Pin]) -> dict[str, tuple[str, str]]:
+    """The nets whose tracks a router runs on either side of each clock pin's, between it and
+    every other track: ground inside, supply outside. A clock swings rail to rail twice a
+    frame; beside a current net held at a few hundred mV by a nA source it couples tens of
+    fF over a long cell (a held unit's output, docs/compare.md), where the rails absorb the
+    kick."""
+    return {p.name: (VSS.name, VDD.name) for p in pins if p.role == "clock"}
+    return {p.name: VSS.name for p in pins if p.role == "clock"}
+
+
 class Instance(_Frozen):
     """A sub-circuit placed in a circuit: pin name of ``circuit`` -> net of the parent."""
 

@@ -10,14 +10,16 @@ channel. A row wider than the widest direct row wraps onto the next.
 Every net with more than one such tap (a direct port or a channel track) gets a metal2
 riser in a spine west of all rows, from its lowest tap to its highest; risers whose spans
 do not overlap share a lane (interval packing), so the spine is as wide as the most nets
-crossing any one height, not as the number of nets. Each tile pin's lowest tap runs on west
-to the boundary, where its port and its label (just inside the port) sit; an output pin
-leaves on the east edge instead, from the readout crossbar's fan-out track, which is clear
-of metal3 to the array's east edge. On the way each pin jogs onto a metal3 routing track
-in a band of columns west of the spine (east of the cells) (:mod:`.tracks`), and the
-boundary is a whole number of tracks. Metal2 is only ever vertical and metal3 horizontal
-outside the cells (but for a pin's jog shorter than two pitches, which no run crosses), so
-crossings are free.
+crossing any one height, not as the number of nets. The clock's channel track runs between
+ground's and the supply's (:func:`~bmru_pdk.cells.router.guarded`), and its riser between
+theirs in the spine's first lanes. Each tile pin's lowest tap runs on west to the
+boundary, where its port and its label (just inside the port) sit; an output pin leaves on
+the east edge instead, from the readout crossbar's fan-out track, which is clear of metal3
+to the array's east edge. On the way each pin jogs onto a metal3 routing track in a band
+of columns west of the spine (east of the cells) (:mod:`.tracks`), and the boundary is a
+whole number of tracks. Metal2 is only ever vertical and metal3 horizontal outside the
+cells (but for a pin's jog shorter than two pitches, which no run crosses), so crossings
+are free.
 
 The arrays are banded to a row width chosen for the tile's aspect ratio (:func:`row_width`),
 and the unit rows wrap at the widest array.
@@ -41,7 +43,7 @@ import klayout.db as kdb
 from bmru_pdk import rules
 from bmru_pdk.cells.crossbar import Shape
 from bmru_pdk.cells.placer import place
-from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, via
+from bmru_pdk.cells.router import PAD, PITCH, Stub, Track, draw_legs, guarded, via
 from bmru_pdk.cells.vias import VIA3, Box, add_pin, cut_array, rect
 from bmru_pdk.layers import LABELS, LAYER
 from bmru_pdk.layouts.tracks import escape, size_up
@@ -152,17 +154,21 @@ def _channel(row: list[Placement]) -> float:
     return len(nets) * PITCH - PITCH + PAD + ROW_CLEAR
 
 
-def riser_lanes(spans: dict[str, tuple[float, float]]) -> dict[str, int]:
-    """Lane of each riser, bottom-up: the lowest lane whose last riser ends at least a pitch
-    below this one's start, else a new lane (optimal for intervals: as many lanes as the
-    most spans overlapping at one height)."""
+def riser_lanes(spans: dict[str, tuple[float, float]], fixed: list[str] | None = None
+                ) -> dict[str, int]:
+    """Lane of each riser: ``fixed`` risers the first lanes in their order (the clock between
+    its guards), then the others bottom-up in the lowest lane beyond those whose last riser
+    ends at least a pitch below this one's start, else a new lane (optimal for intervals:
+    as many lanes as the most spans overlapping at one height)."""
+    lane = {n: k for k, n in enumerate(fixed or [])}
     free: list[int] = []  # lanes free at the current height
     busy: list[tuple[float, int]] = []  # (top of its riser, lane)
-    lane: dict[str, int] = {}
     for net, (lo, hi) in sorted(spans.items(), key=lambda kv: kv[1]):
+        if net in lane:
+            continue
         while busy and busy[0][0] + PITCH <= lo + 1e-9:
             heapq.heappush(free, heapq.heappop(busy)[1])
-        lane[net] = heapq.heappop(free) if free else len(busy)
+        lane[net] = heapq.heappop(free) if free else len(fixed or []) + len(busy)
         heapq.heappush(busy, (hi, lane[net]))
     return lane
 
@@ -213,7 +219,8 @@ def _jog(c: gf.Component, y: float, g: float, x: float, edge_x: float) -> Box:
 
 
 def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str],
-                    rings: list[str] | None = None, east: list[str] | None = None) -> Box:
+                    rings: list[str] | None = None, east: list[str] | None = None,
+                    guards: dict[str, tuple[str, str]] | None = None) -> Box:
     """Place ``rows`` bottom-up, route every net, add a port and label per pin.
 
     Args:
@@ -225,6 +232,9 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
         east: pins (of ``pins``) to leave on the east edge: from their highest port whose
             track its cell keeps clear of metal3 to its east edge (``info["clear_east"]``,
             a crossbar's fan-out tracks), straight on east. Without such a port, west.
+        guards: a noisy net (the clock) -> the nets (ground, supply) whose channel tracks
+            run on either side of its own, nearest the cells, and whose risers run on either
+            side of its riser (:func:`~bmru_pdk.circuits.model.clock_guards`).
 
     Returns:
         The boundary (x0, y0, x1, y1) with the lower-left corner at the origin.
@@ -246,7 +256,8 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
                 track_y[row[0].nets[port.name], str(r)] = rules.snap(
                     base + port.center[1] - bbox[cell.name].bottom)
         else:
-            nets = list(dict.fromkeys(p.nets[port.name] for p in row for port in p.cell.ports))
+            nets = guarded(list(dict.fromkeys(p.nets[port.name] for p in row
+                                              for port in p.cell.ports)), guards or {})
             for k, n in enumerate(nets):
                 track_y[n, str(r)] = rules.snap(y + HALF + k * PITCH)
             base = rules.snap(y + _channel(row))
@@ -264,8 +275,11 @@ def place_and_route(c: gf.Component, rows: list[list[Placement]], pins: list[str
              for n in east or [] if any(k in clear_east for k in taps[n])}
     first = {n: min(taps[n], key=track_y.__getitem__) for n in pins if n not in exits}
     west = escape({n: track_y[k] for n, k in first.items()}, PITCH)
-    lane = riser_lanes({n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
-                        for n, keys in taps.items() if len(keys) > 1})
+    risers = {n: (min(track_y[k] for k in keys), max(track_y[k] for k in keys))
+              for n, keys in taps.items() if len(keys) > 1}
+    # the clock's riser between its guards' in the spine's first lanes, as in its channels
+    lane = riser_lanes(risers, [m for n, (inner, outer) in (guards or {}).items()
+                                if n in risers for m in (inner, n, outer) if m in risers])
     spine_x = rules.snap(margin + west.columns * PITCH)
     riser_x = {n: rules.snap(spine_x + HALF + k * PITCH) for n, k in lane.items()}
     row_x = rules.snap(spine_x + (max(lane.values()) + 1 if lane else 0) * PITCH + SPINE_CLEAR)

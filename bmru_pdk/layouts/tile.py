@@ -27,7 +27,7 @@ from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES, check_budget
 from bmru_pdk.circuits.characterize import Tables
 from bmru_pdk.circuits.design import TileDesign, design, realise
 from bmru_pdk.circuits.mapping import tables_for
-from bmru_pdk.circuits.model import Circuit
+from bmru_pdk.circuits.model import Circuit, clock_guards
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, output_dir
 from bmru_pdk.layers import LABELS, LAYER
@@ -98,7 +98,8 @@ def tile_layout(tile: TileDesign, aspect: float = ASPECT, unit_rows: int = 1) ->
     rows = _placements(tile, aspect, unit_rows)
     rings = [p.name for role in ("ground", "supply") for p in tile.pins if p.role == role]
     outputs = [p.name for p in tile.pins if p.role == "output"]
-    boundary = place_and_route(c, rows, [p.name for p in tile.pins], rings, east=outputs)
+    boundary = place_and_route(c, rows, [p.name for p in tile.pins], rings, east=outputs,
+                               guards=clock_guards(tile.pins))
     c.name = name
     c.info.update({"spice": circuit.model_copy(update={"name": name}).to_spice(),
                    "devices": len(circuit.flat_devices()),
