@@ -283,6 +283,23 @@ def test_spine_lanes_shared_by_disjoint_risers() -> None:
     assert len({lanes["a"], lanes["c"], lanes["d"]}) == 3  # overlapping: one lane each
     assert sorted(set(lanes.values())) == [0, 1, 2]
     assert riser_lanes({**spans, "b": (10.0 + PITCH / 2, 20.0)})["b"] == 3  # too close: a new lane
+    # the clock's riser between its guards' in the first lanes, the others packed beyond
+    fixed = riser_lanes({**spans, "vss": (0.0, 30.0), "clk": (5.0, 9.0), "vdd": (0.0, 30.0)},
+                        ["vss", "clk", "vdd"])
+    assert [fixed[n] for n in ("vss", "clk", "vdd")] == [0, 1, 2]
+    assert fixed["a"] == fixed["b"] and sorted({fixed[n] for n in "acd"}) == [3, 4, 5]
+
+
+def test_a_clock_track_runs_between_its_guards() -> None:
+    """A channel's clock track goes to its outer edge between ground's and the supply's
+    (added where the channel has none); without guards the order is the pins'."""
+    from bmru_pdk.cells.router import guarded
+
+    guards = {"clk": ("vss", "vdd")}
+    assert guarded(["sum", "out", "clk", "c"], guards) == ["sum", "out", "c", "vss", "clk", "vdd"]
+    assert guarded(["vdd", "s0", "clk", "vss", "h0"], guards) == ["s0", "h0", "vss", "clk", "vdd"]
+    assert guarded(["sum", "vss", "out"], guards) == ["sum", "vss", "out"]  # no clock here
+    assert guarded(["sum", "out", "clk"], {}) == ["sum", "out", "clk"]
 
 
 def test_dense_tile_keeps_its_aspect_ratio(tmp_path: Path,
