@@ -1057,6 +1057,7 @@ def compare_table(r: Results | None) -> str:
     return compare_table_text(r, r["compare"], 1, model="realised", tile=r["tile"]["cell"])
 
 
+@region("compare_sealed_cascodes_held.table", "compare_sealed_cascodes_held.json")
 @region("compare_sealed_cascodes.table", "compare_sealed_cascodes.json")
 @region("compare_sealed.table", "compare_sealed.json")
 def compare_sealed_table(r: Results) -> str:
