@@ -240,7 +240,6 @@ def clock_guards(pins: list[Pin]) -> dict[str, tuple[str, str]]:
     fF over a long cell (a held unit's output, docs/compare.md), where the rails absorb the
     kick."""
     return {p.name: (VSS.name, VDD.name) for p in pins if p.role == "clock"}
-    return {p.name: VSS.name for p in pins if p.role == "clock"}
 
 
 class Instance(_Frozen):
