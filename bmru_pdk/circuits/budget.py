@@ -42,7 +42,7 @@ def estimated_devices(arch: Architecture) -> int:
     sampler = len(builders.sampler(SWITCH, UNIT, False))  # a held layer's, per unit
     for layer in range(arch.layers):
         total += _PER_WEIGHT * n * arch.d + _PER_INPUT * n + _PER_UNIT * arch.d
-        total += sampler * arch.d if arch.held and layer < arch.layers - 1 else 0
+        total += sampler * arch.d if layer in arch.held_layers else 0
         n = arch.d
     return total + _PER_WEIGHT * n * arch.n_classes + _PER_INPUT * n + _PER_UNIT * arch.n_classes
 

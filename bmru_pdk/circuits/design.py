@@ -210,8 +210,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
     outputs = [n.output_pin(k) for k in range(arch.n_classes)]
     rows: list[list[Part]] = []
     currents, nodes = input_currents(p), node_currents(p, i_ref)
-    # a held network's layers but the last hold their outputs on the frame clock
-    held_layers = range(arch.layers - 1) if arch.held else range(0)
+    held_layers = arch.held_layers  # they hold their outputs on the frame clock
     for l, layer in enumerate(p.layers):  # noqa: E741  (layer index as in the checkpoint)
         rails = [n.rail(l, j) for j in range(arch.d)]
         rows.append([_weight_part(n.weight_array(l), _weights(layer.W, l, currents[l],

@@ -295,13 +295,13 @@ class BMRUNet(nn.Module):
         if params is None:
             params = self.effective_parameters()
         h, states, candidates, inputs = x, [], [], []
-        held = self.meta.architecture.held
+        held_layers = self.meta.architecture.held_layers
         for k, (layer, p) in enumerate(zip(self.layers, params[:-1], strict=True)):
             inputs.append(h)
             h, s, c = layer(h, p, mode=mode, candidate_noise=candidate_noise)
             states.append(s)
             candidates.append(c)
-            if held and k < len(self.layers) - 1:
+            if k in held_layers:
                 h = held_outputs(h, p)
         inputs.append(h)
         y = h @ params[-1]["weight"].T + params[-1]["bias"]

@@ -47,6 +47,11 @@ class Architecture(_Strict):
     surrogate_a: PositiveFloat = 1.0
     held: bool = False
 
+    @property
+    def held_layers(self) -> range:
+        """The layers that hold their outputs for a frame: all but the last, if ``held``."""
+        return range(self.layers - 1) if self.held else range(0)
+
 
 class Realisability(_Strict):
     """What the current mirrors and the cell can realise; the model constrains itself to this.
