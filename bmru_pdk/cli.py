@@ -415,7 +415,8 @@ def train(
     current_weight: Annotated[float, typer.Option(
         help="weight of the summing-node current (supply and cancellation) term")] = 0.0,
     init: Annotated[Path | None, typer.Option(
-        help="fine-tune this checkpoint (its input encoding and realisability)")] = None,
+        help="fine-tune this checkpoint (its input encoding, and its realisability unless "
+             "--tables moves it onto another drawing's)")] = None,
     held: Annotated[bool, typer.Option(
         help="a held network: each layer but the last passes its states on a frame late, "
              "its tile sampling them on a frame clock (pin clk); with --init the "
@@ -460,11 +461,9 @@ def train(
     from bmru_pdk.model.schema import Realisability
 
     start = None if init is None else load_checkpoint(init)
-    if tables is not None and start is not None:
-        raise BmruError("--tables sets the window a new network trains in; --init keeps its "
-                        "checkpoint's: give one of them")
-    window = Realisability(w_max=w_max, w_step=w_step, i_max=i_max, i_step=i_step)
-    if tables is not None:
+    window = None if start else Realisability(w_max=w_max, w_step=w_step, i_max=i_max,
+                                              i_step=i_step)
+    if tables is not None:  # with --init: the checkpoint's network moved onto its levels
         from bmru_pdk.circuits import mapping
 
         window = mapping.realisability(mapping.load_tables(tables))
@@ -473,7 +472,7 @@ def train(
         patience=patience, seed=seed, mismatch=mismatch, candidate_noise=candidate_noise,
         margin=margin, current_weight=current_weight, init=None if init is None else str(init),
         threads=threads, held=held,
-        realisability=start.meta.realisability if start else window,
+        realisability=window,
     )
     dataset = engine.prepare_data(data, task=task, seed=seed,
                                   encoding=start.meta.input if start else None)

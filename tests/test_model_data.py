@@ -251,6 +251,32 @@ def test_cli_fine_tuning_refuses_to_overwrite_its_start(tiny: Path, tmp_path: Pa
     assert load_checkpoint(tuned).meta.input == load_checkpoint(start).meta.input
 
 
+def test_cli_fine_tuning_moves_a_network_onto_another_drawings_levels(
+        tiny: Path, tmp_path: Path) -> None:
+    """``--init X --tables T`` fine-tunes X's network onto the levels T's drawing realises
+    (the cascoded grid's copy gains give other levels than the 4-gate grid's): the
+    checkpoint records T's window and maps with T, not with X's tables; without
+    ``--tables`` it keeps X's window (the negative)."""
+    from bmru_pdk.circuits import mapping
+
+    grid, cascoded = (mapping.load_tables(d) for d in mapping.GRID_DIRS[1:])
+    runner = CliRunner()
+    args = ["train", "--data", str(tiny), "--d", "2", "--layers", "1", "--epochs", "1",
+            "--threads", "1"]
+    start, moved, kept = (tmp_path / f"{n}.safetensors" for n in ("start", "moved", "kept"))
+    for out, extra in ((start, ["--tables", str(mapping.GRID_DIRS[1])]),
+                       (moved, ["--init", str(start), "--tables", str(mapping.GRID_DIRS[2])]),
+                       (kept, ["--init", str(start)])):
+        result = runner.invoke(app, [*args, *extra, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    window = load_checkpoint(moved).meta.realisability
+    assert window == mapping.realisability(cascoded) != mapping.realisability(grid)
+    assert mapping.tables_for(window, cascoded) is cascoded
+    with pytest.raises(BmruError, match="levels of a grid"):
+        mapping.tables_for(window, grid)
+    assert load_checkpoint(kept).meta.realisability == load_checkpoint(start).meta.realisability
+
+
 def test_det_curve_counts_every_threshold_and_holds_the_5pct_point() -> None:
     # four keyword utterances, five others: shares of keyword frames by hand
     share = np.array([0.9, 0.6, 0.6, 0.2, 0.7, 0.3, 0.1, 0.0, 0.0])

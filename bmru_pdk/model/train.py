@@ -186,7 +186,9 @@ class TrainConfig:
         batch_size: Utterances per step.
         patience: Stop after this many epochs without a better validation score.
         seed: Seed of initialisation and batch order.
-        realisability: Weight/current range and grid the parameters are constrained to.
+        realisability: Weight/current range and grid the parameters are constrained to;
+            ``None``: the ``init`` checkpoint's, or the default window. With ``init``,
+            another window moves the checkpoint's network onto it (another drawing's levels).
         mismatch: Multiplicative parameter noise (relative sigma) drawn every step.
         candidate_noise: Additive candidate noise (nA sigma) during training.
         balance: Weight the loss by inverse class frequency.
@@ -211,7 +213,7 @@ class TrainConfig:
     batch_size: int = 32
     patience: int = 12
     seed: int = 0
-    realisability: Realisability = field(default_factory=Realisability)
+    realisability: Realisability | None = None
     mismatch: float = 0.0
     candidate_noise: float = 0.0
     balance: bool = True
@@ -227,11 +229,14 @@ def _initial_model(data: Dataset, config: TrainConfig, gen: torch.Generator) -> 
     if config.init is None:
         n_in = data.x["train"].shape[-1]
         meta = default_meta(n_in, config.d, config.layers, list(data.classes),
-                            config.realisability, held=config.held)
+                            config.realisability or Realisability(), held=config.held)
         model = BMRUNet(meta.model_copy(update={"input": data.encoding}))
         model.init_parameters(gen)
         return model
     model = load_checkpoint(config.init)
+    if config.realisability is not None:  # onto another drawing's levels
+        model = model.within(config.realisability)
+        model.project_()
     arch = model.meta.architecture
     model.meta = model.meta.model_copy(update={
         "architecture": arch.model_copy(update={"held": config.held})})
