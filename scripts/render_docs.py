@@ -165,6 +165,32 @@ ONE_RESET_FRAME = {
 ONE_RESET_FRAME_SAID = ("one reset frame: simulated before the reset grew to a frame per layer "
                         "and one more (docs/compare.md, The reset), not re-run")
 
+# Runs of tiles (or tables) with cascodes sized by their outputs' whole units, as
+# DEFAULT_GMIN: each cascode now has a gate per gate of its output (docs/circuits.md), so
+# their tables and drawings are not this tree's; a re-run drops the remark.
+WHOLE_UNIT_CASCODES = {
+    "candidates_4gate_cascodes.json": "94a0d3f03ac7",
+    "candidates_4gate_cascodes_frame.json": "190d8c3f0db0",
+    "compare_errors_bundled_to_cascodes_ramp_rail_tuning30.json": "c5427611a932",
+    "compare_errors_cascodes_frame_tuning.json": "108b02d20783",
+    "compare_errors_cascodes_held_rail_tuning30.json": "6c191d48893d",
+    "compare_errors_cascodes_rail_gear_tuning30.json": "8d1ea58e3cd7",
+    "compare_errors_cascodes_rail_reset1_tuning.json": "f9802fbc4ee1",
+    "compare_errors_cascodes_rail_tuning.json": "968be7992167",
+    "compare_errors_cascodes_rail_tuning30.json": "745ad80a2f33",
+    "compare_errors_cascodes_tuning.json": "27b70a9bd428",
+    "compare_sealed_cascodes.json": "4b52a54fb750",
+    "compare_sealed_cascodes_held.json": "9052f64a18b4",
+    "drift_attribution_cascodes.json": "6b371cf7907a",
+    "drift_attribution_cascodes_rail.json": "17e32c2851f9",
+    "floorplan.json": "300db18868ef",
+    "pvt_pex_cascodes.json": "c332de798da0",
+    "pvt_pex_cascodes_frame.json": "b508d249a82d",
+}
+WHOLE_UNIT_CASCODES_SAID = ("cascodes sized by their outputs' whole units: drawn before each "
+                            "cascode had a gate per gate of its output (docs/circuits.md), "
+                            "not re-run")
+
 
 class RenderError(Exception):
     """A region that cannot be rendered: no renderer of that name, a missing or unreadable
@@ -289,6 +315,8 @@ def provenance(r: Results) -> list[Said]:
         said.append(Said(DEFAULT_GMIN_SAID, attributed=True))
     if r.digest.startswith(ONE_RESET_FRAME.get(r.name, "-")):
         said.append(Said(ONE_RESET_FRAME_SAID, attributed=True))
+    if r.digest.startswith(WHOLE_UNIT_CASCODES.get(r.name, "-")):
+        said.append(Said(WHOLE_UNIT_CASCODES_SAID, attributed=True))
     return said
 
 
@@ -684,6 +712,13 @@ def compare_errors_side_by_side(runs: tuple[Results, ...], header: tuple[str, ..
         ("layer-1 dynamic: lasting one frame / more", *(f"{a} / {b}" for a, b in zip(
             dynamic("lasts 1"), dynamic("lasts 2+"), strict=True))),
     ]
+    if all(r.field("offset_copy_gain_of") for r in runs):
+        rows += [("layer-0 knife edges: hardware high / low", *(
+            f"{r['onsets'].get('layer 0: knife edge, hardware high', 0)} / "
+            f"{r['onsets'].get('layer 0: knife edge, hardware low', 0)}" for r in runs)),
+            ("layer 0: the hardware's candidate less the model's, mean near the thresholds, "
+             "per unit (nA)", *(" / ".join(f"{v:+.3f}" for v in r["layer0_candidate_offset_na"])
+                                for r in runs))]
     if any(r.field("power_nw") for r in runs):
         rows.append(("simulated supply power, mean", *(
             f"{num(r['power_nw'])} nW" if r.field("power_nw") else "not recorded"
@@ -712,6 +747,17 @@ def compare_errors_held(unclocked: Results, gear: Results, held: Results) -> str
     return compare_errors_side_by_side((unclocked, gear, held), (
         "", "unclocked cascade", "unclocked, Gear integration",
         "held: layer 0 sampled on the frame clock (Gear)"))
+
+
+@region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
+        "compare_errors_bundled_to_cascodes_ramp_rail_tuning30.json",
+        "compare_errors_bundled_to_cascodes3_rail_tuning30.json")
+def compare_errors_cascode_sizing(plain: Results, by_units: Results, per_gate: Results) -> str:
+    """The bundled network on its own tile and moved onto the cascoded grid, its cascodes
+    sized by their outputs' whole units and with a gate per output gate (docs/compare.md)."""
+    return compare_errors_side_by_side((plain, by_units, per_gate), (
+        "", "bundled network, its 4-gate tile", "moved onto the cascoded grid: cascodes of "
+        "whole units", "moved onto the cascoded grid: a cascode gate per output gate"))
 
 
 @region("sizing.table", "sizing.json")

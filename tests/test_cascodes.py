@@ -12,6 +12,7 @@ what is left is the replica's current density against the output's: none at one 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from bmru_pdk.circuits import (
     PFET,
     WeightArrayParams,
     bmru_unit,
+    builders,
+    mapping,
     names,
     weight_array,
 )
@@ -34,6 +37,7 @@ from bmru_pdk.circuits.builders import (
 )
 from bmru_pdk.circuits.design import design
 from bmru_pdk.circuits.mapping import GRID_DIRS, load_tables
+from bmru_pdk.circuits.model import Device
 from bmru_pdk.circuits.sizing import UnitDevice
 from bmru_pdk.layouts.tile import tile_layout, write_gds
 from bmru_pdk.model import bundled_checkpoint
@@ -47,6 +51,15 @@ CASCODED = FOUR.model_copy(update={"cascodes": True})
 # drains match at one unit, so nothing first-order is left to move.
 WHOLE_UNIT_DRIFT = 0.005
 CONDITIONS = [("typical", -40.0), ("typical", 125.0), ("ss", -40.0), ("ff", 27.0)]
+# What a drawn gain may differ from its tables' in the circuit they were made from: gates in
+# parallel at the same terminal voltages carry the same current each, so k gates carry k
+# times one gate's; left are the tables' six digits (1e-5 of a unit's gain) and the
+# simulator's tolerances. 1e-4 sits far below what a circuit change leaves (a cascode sized
+# by its output's whole units put a 4-gate PMOS output 8e-4 under four one-gate slots, which
+# biased the cascoded tile's candidates by about half a percent of a threshold).
+TABLE_AGREEMENT = 1e-4
+# a row of weights: quarter slots, a whole unit and more, a negative weight
+ROW = [0.25, 1.0, 2.75, -1.0]
 
 
 def _path_gain(unit: UnitDevice, corner: str, temp_c: float) -> float:
@@ -80,6 +93,65 @@ def test_the_reference_comes_in_at_the_top_of_its_cascode_stack() -> None:
     for tail in ("cell.M5C", "cell.M8C", "relu.MCC"):
         assert flat[tail].g == "vbnc", tail
     assert flat["cell.MOUTC"].g == flat["MBC"].g == "vbpc"
+
+
+def _row_error(unit: UnitDevice, tables: ch.Tables) -> float:
+    """Largest relative error of :data:`ROW`'s drawn gains against ``tables``, at 1 and 3
+    units in."""
+    return max(abs(g / mapping.realised_gain(r, tables, i, ch.I_REF) - 1)
+               for i in (1.0, 3.0)
+               for r, g in zip(ROW, ch.measure_weight_row(ROW, i, unit), strict=True))
+
+
+def test_a_cascoded_weight_is_k_times_its_tables_one_gate_slot() -> None:
+    """Each cascode has a gate per gate of its output, so every output's drain sits at the
+    same voltage and a k-gate weight's gain is k of the tables' one-gate slot, in the whole
+    path (copy, PMOS diode, output); sized by the output's whole units, as first drawn, a
+    whole unit's cascode carried four times a slot's current density and the weight read
+    0.08 % low (the negative)."""
+    tables = load_tables(GRID_DIRS[2])
+    assert tables.unit == CASCODED
+    assert _row_error(CASCODED, tables) < TABLE_AGREEMENT
+
+
+def test_a_cascode_sized_by_whole_units_misses_the_slots(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    drawn = builders._cascoded
+
+    def by_units(out: Device, unit: UnitDevice) -> list[Device]:
+        devices = drawn(out, unit)
+        return devices[:1] + [d.model_copy(update={"fingers": math.ceil(out.ratio - 1e-9)})
+                              for d in devices[1:]]
+
+    monkeypatch.setattr(builders, "_cascoded", by_units)
+    assert _row_error(CASCODED, load_tables(GRID_DIRS[2])) > 5 * TABLE_AGREEMENT
+
+
+@pytest.mark.parametrize("grid", range(len(GRID_DIRS)))
+def test_the_packages_tables_are_the_circuits_they_describe(grid: int) -> None:
+    """Each grid's tables against its circuits as drawn now, at points of every mirror
+    table: a one-gate (or the grid's) output onto a summing node, NMOS and PMOS, and the
+    unit copy into a PMOS diode. Tables made before a circuit change fail here; one value
+    moved by the 0.08 % the cascodes' first sizing left is caught (the negative)."""
+    tables = load_tables(GRID_DIRS[grid])
+    unit = tables.unit
+
+    def errors(t: ch.Tables) -> list[float]:
+        out = []
+        for kind in (NFET, PFET):
+            ratios = ch.slot_ratios(unit, "sum")
+            got = ch.measure_mirror(kind, ratios, 1.0, unit, load="sum", i_node=ch.I_REF)
+            out += [abs(g / mapping.mirror_gain(kind, r, 1.0, t, i_node=ch.I_REF) - 1)
+                    for r, g in zip(ratios, got, strict=True)]
+        got = ch.measure_mirror(NFET, [1.0], 1.0, unit, load="diode")[0]
+        return [*out, abs(got / mapping.copy_gain(1.0, t) - 1)]
+
+    assert max(errors(tables)) < TABLE_AGREEMENT
+    m = next(m for m in tables.mirrors if m.kind == PFET and m.i_node_na == ch.I_REF)
+    moved = m.model_copy(update={"gain": [[g * 1.0008 for g in row] for row in m.gain]})
+    stale = tables.model_copy(update={"mirrors": [moved if x is m else x
+                                                  for x in tables.mirrors]})
+    assert max(errors(stale)) > TABLE_AGREEMENT
 
 
 @pytest.mark.parametrize(("corner", "temp_c"), CONDITIONS)

@@ -142,7 +142,12 @@ def _site(kind: str, w: float, l: float, fingers: int, role: Role,  # noqa: E741
     if role != "cascode":
         rect(c, LAYER.metal1, (gx - HALF, gtop - HALF, gx + HALF, gate))
         via(c, (gx, gate), "metal1", "metal3")
-    sx, s_lo = m.source[0] + dx, m.source[1] + dy
+    # a source strap starting west of the tap: the tie starts at the tap, or it can meet
+    # the tap in a sliver narrower than a metal1 line (M1.1, beside a wide cascode)
+    sx, s_lo = m.source[0], m.source[1] + dy
+    if sx + COL_W - m.tap[0] < rules.M1_WIDTH.value:
+        sx = m.tap[0]
+    sx += dx
     if tie:
         rect(c, LAYER.metal1, (sx, rail + TAP_H / 2, sx + COL_W, s_lo + HALF))
     west, east, y = m.drain[0] + dx, m.drain[1] + dx, m.drain[2] + dy

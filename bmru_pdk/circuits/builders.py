@@ -88,22 +88,31 @@ def _diode(name: str, kind: MosKind, net: str, unit: UnitDevice = UNIT,
     return _mos(name, kind, net, net, 1.0, unit, source_rail=source_rail)
 
 
-def _cascoded(out: Device, unit: UnitDevice) -> list[Device]:
+def _cascoded(out: Device, unit: UnitDevice, per_gate: bool = True) -> list[Device]:
     """``out`` and, on a unit with ``cascodes``, the cascode between it and its drain: an
     NMOS on :data:`~bmru_pdk.circuits.names.NMOS_CASCODE_LINE`, or a PMOS on
     :data:`~bmru_pdk.circuits.names.PMOS_CASCODE_LINE` in an n-well of its own tied to its
-    source (no body effect: its source-gate voltage is its replica's). Its gates are the
-    output's current in whole units, rounded up, so none carries more than the replica's
-    cascode diode and the output's drain sits at its diode's at most (n U_T ln D) off."""
+    source (no body effect: its source-gate voltage is its replica's).
+
+    A mirror output whose gain the tables compose from one-gate slots (a weight, a bias, a
+    copy: ``per_gate``) has a cascode gate per gate of its own, so its gates carry the same
+    current density whatever the ratio: every such output's drain sits at one voltage and k
+    gates carry exactly k times one gate's current (a cascode sized by the output's whole
+    units put a whole unit 0.08 % under four slots). A switched output of the cell, whose
+    drawings the cell tables characterise as they are, keeps a cascode of its whole units,
+    rounded up: its middle node stores little charge to spill when the switch turns (a
+    cascode per gate nearly doubled the cell's switch-on overshoot).
+    """
     if not unit.cascodes:
         return [out]
     mid = names.cascode_source(out.name)
     nmos = out.kind == NFET
     line = names.NMOS_CASCODE_LINE if nmos else names.PMOS_CASCODE_LINE
+    gates = (out.fingers * out.multiplier + len(out.stacks) if per_gate
+             else max(1, math.ceil(out.ratio - 1e-9)))
     return [out.model_copy(update={"d": mid}),
             Device(name=names.cascode(out.name), kind=out.kind, w=unit.w, l=unit.l,
-                   fingers=max(1, math.ceil(out.ratio - 1e-9)), d=out.d, g=line, s=mid,
-                   b="vss" if nmos else mid)]
+                   fingers=gates, d=out.d, g=line, s=mid, b="vss" if nmos else mid)]
 
 
 def _cascode_diode(name: str, kind: MosKind, node: str, below: str, unit: UnitDevice) -> Device:
@@ -469,12 +478,12 @@ def bmru_cell(p: CellParams) -> Circuit:
         _mos("M2", NFET, "v0", "vbn", p.r_thresh, u, "beta_hi", rail),
         Device(name="M3", kind=NFET, w=sw.w, l=sw.l, d="vpo", g=switch, s="tg", b="vss"),
         _diode("M4", PFET, "vpo", u),
-        *_cascoded(_mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha", rail), u),
+        *_cascoded(_mos("M5", NFET, "tg", "vbn", p.r_gain, u, "alpha", rail), u, False),
         Device(name="M6", kind=NFET, w=sw.w, l=sw.l, d="vfb", g="v0", s="tw", b="vss"),
         _diode("M7", PFET, "vfb", u),
-        *_cascoded(_mos("M8", NFET, "tw", "vbn", p.r_width, u, "delta", rail), u),
+        *_cascoded(_mos("M8", NFET, "tw", "vbn", p.r_width, u, "delta", rail), u, False),
         _mos("M9", PFET, "v0", "vfb", 1.0, u),
-        *_cascoded(_mos("MOUT", PFET, "out", "vpo", 1.0, u), u),
+        *_cascoded(_mos("MOUT", PFET, "out", "vpo", 1.0, u), u, False),
     ]
     if p.keeper:
         devices.append(Device(name="MK", kind=PFET, w=sw.w, l=sw.l, d="tg", g=switch,
