@@ -142,8 +142,8 @@ def _site(kind: str, w: float, l: float, fingers: int, role: Role,  # noqa: E741
     if role != "cascode":
         rect(c, LAYER.metal1, (gx - HALF, gtop - HALF, gx + HALF, gate))
         via(c, (gx, gate), "metal1", "metal3")
-    # a source strap starting west of the tap: the tie starts at the tap, or it can meet
-    # the tap in a sliver narrower than a metal1 line (M1.1, beside a wide cascode)
+    # a tie that would overlap the tap by less than a metal1 width (a wide cascode's source
+    # strap starts west of its tap) starts at the tap: a sliver there breaks M1.1
     sx, s_lo = m.source[0], m.source[1] + dy
     if sx + COL_W - m.tap[0] < rules.M1_WIDTH.value:
         sx = m.tap[0]
