@@ -1120,6 +1120,7 @@ def agreement_cells(a: dict[str, Any]) -> list[str]:
     return [*bits, f"{a['decisions_agreeing']} ({pct(lo, 0)}-{pct(hi, 0)} %)"]
 
 
+@region("pvt_cascodes_per_gate.table", "pvt_pex_cascodes3_tuning.json")
 @region("pvt_cascodes_frame.table", "pvt_pex_cascodes_frame.json")
 @region("pvt_cascodes.table", "pvt_pex_cascodes.json")
 @region("pvt_4gate_levels.table", "pvt_pex_4gate_levels_tuning.json")
@@ -1195,6 +1196,7 @@ def target_rows(conditions: list[dict[str, Any]], n: int) -> list[tuple[str, ...
 TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
 
 
+@region("pvt_cascodes_per_gate.targets", "pvt_pex_cascodes3_tuning.json")
 @region("pvt_cascodes_frame.targets", "pvt_pex_cascodes_frame.json")
 @region("pvt_cascodes.targets", "pvt_pex_cascodes.json")
 @region("pvt_4gate_levels.targets", "pvt_pex_4gate_levels_tuning.json")
