@@ -719,6 +719,10 @@ def compare_errors_side_by_side(runs: tuple[Results, ...], header: tuple[str, ..
             ("layer 0: the hardware's candidate less the model's, mean near the thresholds, "
              "per unit (nA)", *(" / ".join(f"{v:+.3f}" for v in r["layer0_candidate_offset_na"])
                                 for r in runs))]
+    if all(r.field("cell_switch_on") for r in runs):
+        rows.append(("a bare cell switching on (alpha 2): peak / settled, units", *(
+            f"{r['cell_switch_on']['peak_na']:.2f} / {r['cell_switch_on']['settled_na']:.2f}"
+            for r in runs)))
     if any(r.field("power_nw") for r in runs):
         rows.append(("simulated supply power, mean", *(
             f"{num(r['power_nw'])} nW" if r.field("power_nw") else "not recorded"
@@ -747,6 +751,15 @@ def compare_errors_held(unclocked: Results, gear: Results, held: Results) -> str
     return compare_errors_side_by_side((unclocked, gear, held), (
         "", "unclocked cascade", "unclocked, Gear integration",
         "held: layer 0 sampled on the frame clock (Gear)"))
+
+
+@region("compare_errors.cold_slow", "compare_errors_cascodes3_ss-40_tuning.json",
+        "compare_errors_cascodes3_keeper_ss-40_tuning.json")
+def compare_errors_cold_slow(plain: Results, kept: Results) -> str:
+    """The per-gate cascoded tile at ss -40 °C, its cells as drawn and each with the keeper
+    of its output switch's tail node (docs/pvt.md)."""
+    return compare_errors_side_by_side((plain, kept), (
+        "", "cells as drawn", "every cell with the keeper (tables without it)"))
 
 
 @region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
