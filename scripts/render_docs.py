@@ -754,12 +754,15 @@ def compare_errors_held(unclocked: Results, gear: Results, held: Results) -> str
 
 
 @region("compare_errors.cold_slow", "compare_errors_cascodes3_ss-40_tuning.json",
-        "compare_errors_cascodes3_keeper_ss-40_tuning.json")
-def compare_errors_cold_slow(plain: Results, kept: Results) -> str:
-    """The per-gate cascoded tile at ss -40 °C, its cells as drawn and each with the keeper
-    of its output switch's tail node (docs/pvt.md)."""
-    return compare_errors_side_by_side((plain, kept), (
-        "", "cells as drawn", "every cell with the keeper (tables without it)"))
+        "compare_errors_cascodes3_keeper_ss-40_tuning.json",
+        "compare_errors_cascodes3_ss-40_reset6_tuning.json")
+def compare_errors_cold_slow(plain: Results, kept: Results, longer: Results) -> str:
+    """The per-gate cascoded tile at ss -40 °C: its cells as drawn, each with the keeper of
+    its output switch's tail node, and as drawn after a longer reset (docs/pvt.md)."""
+    return compare_errors_side_by_side((plain, kept, longer), (
+        "", f"cells as drawn, {plain['reset_frames']} reset frames",
+        "every cell with the keeper (tables without it)",
+        f"cells as drawn, {longer['reset_frames']} reset frames"))
 
 
 @region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
