@@ -728,8 +728,10 @@ def compare_errors_side_by_side(runs: tuple[Results, ...], header: tuple[str, ..
             f"{num(r['power_nw'])} nW" if r.field("power_nw") else "not recorded"
             for r in runs)))
     last = runs[-1]
+    where = (last["condition"] if len({r["condition"] for r in runs}) == 1
+             else "at the condition each column names")
     return (table(header, rows) + f"\n\n{last['utterances']} utterances each, "
-            f"{last['condition']}, held to the {last['held_to']}, with parasitic "
+            f"{where}, held to the {last['held_to']}, with parasitic "
             "capacitances.\n\n" + caption(*runs))
 
 
@@ -755,14 +757,18 @@ def compare_errors_held(unclocked: Results, gear: Results, held: Results) -> str
 
 @region("compare_errors.cold_slow", "compare_errors_cascodes3_ss-40_tuning.json",
         "compare_errors_cascodes3_keeper_ss-40_tuning.json",
-        "compare_errors_cascodes3_ss-40_reset6_tuning.json")
-def compare_errors_cold_slow(plain: Results, kept: Results, longer: Results) -> str:
+        "compare_errors_cascodes3_ss-40_reset6_tuning.json",
+        "compare_errors_cascodes3_sf-40_reset6_tuning.json")
+def compare_errors_cold_slow(plain: Results, kept: Results, longer: Results,
+                             sf: Results) -> str:
     """The per-gate cascoded tile at ss -40 °C: its cells as drawn, each with the keeper of
-    its output switch's tail node, and as drawn after a longer reset (docs/pvt.md)."""
-    return compare_errors_side_by_side((plain, kept, longer), (
-        "", f"cells as drawn, {plain['reset_frames']} reset frames",
-        "every cell with the keeper (tables without it)",
-        f"cells as drawn, {longer['reset_frames']} reset frames"))
+    its output switch's tail node, and as drawn after a longer reset; and at sf -40 °C after
+    the longer reset (docs/pvt.md)."""
+    return compare_errors_side_by_side((plain, kept, longer, sf), (
+        "", f"{plain['condition']}: cells as drawn, {plain['reset_frames']} reset frames",
+        f"{kept['condition']}: every cell with the keeper (tables without it)",
+        f"{longer['condition']}: cells as drawn, {longer['reset_frames']} reset frames",
+        f"{sf['condition']}: cells as drawn, {sf['reset_frames']} reset frames"))
 
 
 @region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
