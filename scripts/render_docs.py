@@ -192,6 +192,52 @@ WHOLE_UNIT_CASCODES_SAID = ("cascodes sized by their outputs' whole units: drawn
                             "not re-run")
 
 
+# Tile runs started off the tile's rest, as DEFAULT_GMIN: a run on the drawn rail generator
+# started the bias generator's lines at the one-gate unit's point whatever the tile's unit,
+# and a run on a lifted rail started its OFF decision nodes at ground, below the rail
+# (docs/compare.md, "The start"); a re-run drops the remark.
+OFF_REST_START = {
+    "compare_errors_bundled_rail_tuning30.json": "758eee1768ab",
+    "compare_errors_bundled_to_cascodes3_rail_tuning30.json": "a86fdce63c33",
+    "compare_errors_bundled_to_cascodes_ramp_rail_tuning30.json": "c5427611a932",
+    "compare_errors_cascodes3_keeper_ss-40_tuning.json": "b2d74fddb57c",
+    "compare_errors_cascodes3_sf-40_reset6_tuning.json": "253e0026ed84",
+    "compare_errors_cascodes3_ss-40_reset6_tuning.json": "774aa3e5bda5",
+    "compare_errors_cascodes3_ss-40_tuning.json": "b87d5d249434",
+    "compare_errors_cascodes_held_rail_tuning30.json": "6c191d48893d",
+    "compare_errors_cascodes_rail_gear_tuning30.json": "8d1ea58e3cd7",
+    "compare_errors_cascodes_rail_reset1_tuning.json": "f9802fbc4ee1",
+    "compare_errors_cascodes_rail_tuning.json": "968be7992167",
+    "compare_errors_cascodes_rail_tuning30.json": "745ad80a2f33",
+    "compare_sealed.json": "6b3c5e571c04",
+    "compare_sealed_cascodes.json": "4b52a54fb750",
+    "compare_sealed_cascodes_held.json": "9052f64a18b4",
+    "drift_attribution_bundled_rail.json": "464a28b63dca",
+    "drift_attribution_cascodes_rail.json": "17e32c2851f9",
+    "hot_rail.json": "bafedc4ea5f3",
+    "hot_rail_generator.json": "88fd43db2574",
+    "montecarlo.json": "645cb1fdd0f6",
+    "pvt_pex_4gate_generator_125C_tuning.json": "b3ed7b389283",
+    "pvt_pex_4gate_levels_generator_tuning.json": "6beefeea722b",
+    "pvt_pex_bundled.json": "10610a2b5d2e",
+    "pvt_pex_cascodes.json": "c332de798da0",
+    "pvt_pex_cascodes3_tuning.json": "9fa090f60188",
+    "pvt_pex_cascodes_frame.json": "b508d249a82d",
+    "pvt_pex_generator_drawn.json": "4aee51826498",
+    "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
+    "pvt_pex_hotrail_drawn_125C.json": "ce3912577664",
+    "run.json": "f4d2b83d5ee6",
+    "twin.json": "2fc688e034e8",
+}
+OFF_REST_START_SAID = ("started off the tile's rest: simulated before runs started the bias "
+                       "lines at the tile's own unit's point and OFF cells on a lifted rail "
+                       "(docs/compare.md, The start), not re-run")
+# each kind of stale run: its files and what a caption says of them
+STALE_RUNS = ((DEFAULT_GMIN, DEFAULT_GMIN_SAID), (ONE_RESET_FRAME, ONE_RESET_FRAME_SAID),
+              (WHOLE_UNIT_CASCODES, WHOLE_UNIT_CASCODES_SAID),
+              (OFF_REST_START, OFF_REST_START_SAID))
+
+
 class RenderError(Exception):
     """A region that cannot be rendered: no renderer of that name, a missing or unreadable
     results file, or a file without a key the renderer reads."""
@@ -311,12 +357,8 @@ def provenance(r: Results) -> list[Said]:
     frame = r.field("frame_s")
     if isinstance(frame, int | float):
         said.append(Said(f"{frame * 1000:g} ms frames"))
-    if r.digest.startswith(DEFAULT_GMIN.get(r.name, "-")):
-        said.append(Said(DEFAULT_GMIN_SAID, attributed=True))
-    if r.digest.startswith(ONE_RESET_FRAME.get(r.name, "-")):
-        said.append(Said(ONE_RESET_FRAME_SAID, attributed=True))
-    if r.digest.startswith(WHOLE_UNIT_CASCODES.get(r.name, "-")):
-        said.append(Said(WHOLE_UNIT_CASCODES_SAID, attributed=True))
+    said.extend(Said(words, attributed=True) for files, words in STALE_RUNS
+                if r.digest.startswith(files.get(r.name, "-")))
     return said
 
 
@@ -780,6 +822,27 @@ def compare_errors_cascode_sizing(plain: Results, by_units: Results, per_gate: R
     return compare_errors_side_by_side((plain, by_units, per_gate), (
         "", "bundled network, its 4-gate tile", "moved onto the cascoded grid: cascodes of "
         "whole units", "moved onto the cascoded grid: a cascode gate per output gate"))
+
+
+@region("reset.table", "reset_cascodes3.json")
+def reset_table(r: Results) -> str:
+    """Frames of zero input the extracted tile takes to come to rest at each condition
+    (docs/compare.md, The start)."""
+    def rest(h: dict) -> str:
+        if h["frames_to_rest"] is not None:
+            return str(h["frames_to_rest"])
+        off = ", ".join(f"layer {k} unit {j}" for k, units in enumerate(h["disagreeing_at_end"])
+                        for j in units)
+        return f"not within {r['frames']} ({off} differs)"
+
+    rows = [(c["condition"], rest(c["nominal"]), rest(c["twin"]),
+             str(c["nominal"]["model_frames_to_rest"])) for c in r["conditions"]]
+    return (table(("condition", "tile, held to the nominal model", "held to its twin",
+                   "the model, from its initial states"), rows)
+            + "\n\n" + caption(r, note=f"tile `{r['tile']}` ({r['transistors']} transistors), "
+                               f"{'with' if r['pex'] else 'without'} parasitic capacitances, "
+                               f"{r['frames']} frames of zero input per condition, "
+                               f"{num(r['seconds'])} s"))
 
 
 @region("sizing.table", "sizing.json")

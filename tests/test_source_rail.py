@@ -152,14 +152,15 @@ def test_tables_made_on_a_rail_do_not_map_a_tile() -> None:
 FRAMES = np.array([[3, 0], [3, 3], [0, 0], [5, 1], [1, 5], [2, 2], [4, 0], [0, 4]], float)
 
 
-def _tiny(tmp: Path, drawn: bool, generator: RailGeneratorParams | None = None) -> tuple:
-    """A one-unit tile of two inputs (the rail drawn or not, with its generator or not),
-    extracted; its model's states on FRAMES."""
+def _tiny(tmp: Path, drawn: bool, generator: RailGeneratorParams | None = None,
+          tables: ch.Tables | None = None) -> tuple:
+    """A one-unit tile of two inputs (the rail drawn or not, with its generator or not,
+    mapped with ``tables`` or the package's), extracted; its model's states on FRAMES."""
     import torch
 
     ckpt = random_checkpoint(n_in=2, d=1, layers=1, seed=1, path=tmp / "tiny.safetensors")
-    build, x, sim = simulation.extracted_tile(ckpt, tmp / "tile", source_rail=drawn,
-                                              rail_generator=generator)
+    build, x, sim = simulation.extracted_tile(ckpt, tmp / "tile", tables=tables,
+                                              source_rail=drawn, rail_generator=generator)
     model = build.checkpoint.model()
     with torch.no_grad():
         params = model.effective_parameters()
@@ -319,17 +320,68 @@ def test_a_generator_run_starts_the_reference_and_the_set_current(tiny_generator
     deck = tb.deck(sim.netlist, FRAMES[:2], FRAME_S, [], condition=condition).splitlines()
     start = dict(re.findall(r"v\(([^)]+)\)=(\S+)", next(x for x in deck if x.startswith(".ic"))))
     op = rail_bench.operating_point(RailGeneratorParams(), rail_bench.TILE_LOAD_NA, "ff", 125.0)
-    vbn, vbp = rail_bench.reference_lines(op.rail_v, sim.netlist.operating_point.i_ref_spice,
-                                          "ff", 125.0)
+    tables = sim.netlist.operating_point
+    lines = rail_bench.reference_lines(op.rail_v, tables.i_ref_spice, tables.unit, "ff", 125.0)
     nets = sim.netlist.rail_nets
-    assert float(start["iref"]) == pytest.approx(vbn, abs=1e-3)
-    assert float(start[nets["vbp"]]) == pytest.approx(vbp, abs=1e-3)
+    assert set(lines) == {"iref", "vbp"}  # one-gate diodes, no cascodes
+    assert float(start["iref"]) == pytest.approx(lines["iref"], abs=1e-3)
+    assert float(start[nets["vbp"]]) == pytest.approx(lines["vbp"], abs=1e-3)
     assert float(start[SOURCE_RAIL]) == pytest.approx(op.rail_v, abs=1e-3)
     assert {nets[k] for k in ("x", "y", "p", "b")} <= set(start) and "iset" in start
     assert "Iiset vfe iset 128p" in deck
     held = tb.deck(tiny_drawn[0].netlist, FRAMES[:2], FRAME_S, [],
                    condition=Condition("ff", 125.0, rail_v=0.4))
     assert ".ic" not in held and "iset" not in held
+
+
+def test_a_generator_run_starts_the_bias_lines_at_the_tiles_own_point(
+        tmp_path: Path) -> None:
+    """On a tile of 4-gate diodes with cascodes, a generator run starts every gate line of
+    its bias generator (iref = vbnc, vbn, vbp, vbpc) at that generator's DC point: after a
+    frame of zero input each is within 10 mV of its start. A line at its DC point moves only
+    by what the cells' switching couples into it, a few mV that decay within the frame; a
+    line started at another unit's point is off by the difference between two diode stacks'
+    gate voltages at one current, hundreds of mV here, and charges for frames. The seeded
+    fault, the reference started at the one-gate unit's point (how runs started before),
+    moves it by more than that."""
+    from bmru_pdk.analyses import testbench as tb
+    from bmru_pdk.circuits import rail_bench
+    from bmru_pdk.circuits.mapping import GRID_DIRS, load_tables
+    from bmru_pdk.circuits.sizing import UNIT
+
+    tables = load_tables(GRID_DIRS[2])
+    sim, s0 = _tiny(tmp_path, drawn=True, generator=RailGeneratorParams(), tables=tables)[:2]
+    assert tables.unit.cascodes and tables.unit.diode_gates == 4
+    netlist, c = sim.netlist, generated_rail()
+    lines = rail_bench.reference_lines(c.rail_v, tables.i_ref_spice, tables.unit)
+    one_gate = rail_bench.reference_lines(c.rail_v, tables.i_ref_spice, UNIT)["iref"]
+    assert abs(one_gate - lines["iref"]) > 0.1
+    nets = [netlist.rail_nets.get(line, line) for line in lines]
+    initial = simulation.initial_voltages(netlist, sim.decision_nets, s0, c)
+    deck = tb.deck(netlist, np.zeros((1, 2)), FRAME_S, nets, initial, c)
+
+    def moved(deck: str) -> list[float]:
+        r = simulate(deck)
+        return [abs(float(r[f"v({n})"][-1] - r[f"v({n})"][0])) for n in nets]
+
+    assert max(moved(deck)) < 0.01
+    seeded = re.sub(r"v\(iref\)=\S+", f"v(iref)={one_gate:.4g}", deck)
+    assert seeded != deck and moved(seeded)[nets.index("iref")] > 0.01
+
+
+def test_a_run_starts_off_decision_nodes_on_the_rail(tiny_drawn: tuple) -> None:
+    """An OFF cell's decision node sits on its NMOS sources' rail, an ON one at VDD: a run
+    starts them there (a node started at ground below a lifted rail jumps to it and its
+    cell decides again). On ground the OFF level is ground (the negative: a rail lifted
+    moves it)."""
+    sim = tiny_drawn[0]
+    nets = sim.decision_nets
+    lifted = Condition("ff", 125.0, rail_v=0.4)
+    for s, level in ((0.0, 0.4), (1.0, 1.8)):
+        start = simulation.initial_voltages(sim.netlist, nets, [np.array([s])], lifted)
+        assert start == {nets[0][0]: pytest.approx(level)}
+    assert simulation.initial_voltages(sim.netlist, nets, [np.zeros(1)], Condition()) == {
+        nets[0][0]: 0.0}
 
 
 def test_the_rail_generator_must_be_drawn_in_the_tile(tiny_drawn: tuple) -> None:

@@ -125,6 +125,23 @@ def model_utterance(model, params: list[dict], x_na: np.ndarray,  # noqa: ANN001
     return [s[r:] for s in states], scores[r:]
 
 
+def initial_voltages(tile: tb.TileNetlist, decision_nets: list[list[str]],
+                     s0: list[np.ndarray], condition: tb.Condition) -> dict[str, float]:
+    """The ``.ic`` of a run: each decision node at its initial state in ``s0``, OFF on its
+    NMOS sources' rail, ON at VDD, and a held layer's sampled states where its decision
+    nodes start.
+
+    Started below the rail (at ground, where the rail is lifted), every node jumps to the
+    rail at once and the cells decide again from there, those in their hold band by race
+    (benchmarks/bench_reset.py, fast NMOS at 125 °C).
+    """
+    low, vdd = condition.rail_v, condition.vdd_v
+    return {net: low + (vdd - low) * float(s)
+            for layers in (decision_nets, tile.held_nets)
+            for nets, states in zip(layers, s0, strict=False)
+            for net, s in zip(nets, states, strict=True)}
+
+
 def simulate_utterance(
     tile: tb.TileNetlist,
     decision_nets: list[list[str]],
@@ -161,11 +178,7 @@ def simulate_utterance(
     rail = SOURCE_RAIL in tile.pins
     probes = [net for layer in decision_nets for net in layer] + ([SOURCE_RAIL] if rail else [])
     vdd = condition.vdd_v
-    # a held layer's sampled states start where its decision nodes do
-    initial = {net: vdd * float(s)
-               for layers in (decision_nets, tile.held_nets)
-               for nets, states in zip(layers, s0, strict=False)
-               for net, s in zip(nets, states, strict=True)}
+    initial = initial_voltages(tile, decision_nets, s0, condition)
     start = time.perf_counter()
     r = simulate(tb.deck(tile, x, frame_s, probes, initial, condition, gear=gear),
                  mismatch=mismatch,
@@ -241,7 +254,7 @@ def sim_tile(build: TileBuild, extracted: ExtractResult,
     netlist = tb.sense_drains(split_tile(spice, schematic, top, classify), cards)
     rail_nets = None
     if build.design.rail_generator is not None:
-        start = names.rail_start_nodes()
+        start = names.rail_start_nodes(build.tables.unit.cascodes)
         found_start = tb.net_names(spice, schematic, list(start.values()))
         rail_nets = {k: found_start[net] for k, net in start.items()}
     # the layers the layout holds (what is drawn, not what the model expects)

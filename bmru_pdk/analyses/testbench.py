@@ -487,9 +487,12 @@ def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
 
     The set current comes in at the tile's pin ``iset`` from an ideal source, as the
     reference does at ``iref``. The generator starts at its own DC operating point under the
-    tile's mean NMOS current (:func:`rail_bench.operating_point`), and the reference's gate
-    lines at theirs on that rail (:func:`rail_bench.reference_lines`), as the decision
-    nodes start at their states: a tile powered up long before. Without the reference
+    tile's mean NMOS current (:func:`rail_bench.operating_point`), and the bias generator's
+    gate lines at theirs on that rail (:func:`rail_bench.reference_lines`, of the tile's own
+    unit device), as the decision nodes start at their states: a tile powered up long
+    before. Lines started at another unit's point (the one-gate unit's, on a tile of 4-gate
+    diodes) start every mirrored current off its value, and the cells switch while the
+    lines charge, frames long (benchmarks/bench_reset.py). Without the reference
     started too, ngspice's operating point of the whole tile fails (gmin and source
     stepping), its fallback starts the reference low, and the servo lifts the rail while
     the reference's gate line charges, past the reset frames.
@@ -506,10 +509,12 @@ def _generated_rail(tile: TileNetlist, outputs: list[str], v_sum: float,
     c = condition
     op = rail_bench.operating_point(params, rail_bench.TILE_LOAD_NA, c.corner, c.temp_c,
                                     c.vdd_v)
-    vbn, vbp = rail_bench.reference_lines(op.rail_v, tile.operating_point.i_ref_spice,
-                                          c.corner, c.temp_c, c.vdd_v)
+    tables = tile.operating_point
+    lines = rail_bench.reference_lines(op.rail_v, tables.i_ref_spice, tables.unit, c.corner,
+                                       c.temp_c, c.vdd_v)
     start = {SOURCE_RAIL: op.rail_v, nets["x"]: op.x_v, nets["y"]: op.y_v, nets["p"]: op.p_v,
-             nets["b"]: op.b_v, names.RAIL_SET: op.set_v, names.REF: vbn, nets["vbp"]: vbp}
+             nets["b"]: op.b_v, names.RAIL_SET: op.set_v} | {
+        nets.get(line, line): v for line, v in lines.items()}
     lines = [f"I{names.RAIL_SET} vfe {names.RAIL_SET} {params.i_set_pa:g}p",
              ".ic " + " ".join(f"v({net})={v:.4g}" for net, v in start.items())]
     for out in outputs:

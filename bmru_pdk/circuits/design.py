@@ -135,11 +135,8 @@ def _supplies(source_rail: bool) -> dict[str, str]:
 
 
 def _bias_lines(circuit: Circuit, unit: UnitDevice) -> dict[str, str]:
-    """The tile nets of ``circuit``'s bias-line pins: ``vbn`` is the reference's net
-    (``iref``), unless the unit has cascodes, whose reference comes in at the top of its
-    stack, the NMOS cascodes' line."""
-    nets = ({"vbn": "vbn", n.NMOS_CASCODE_LINE: REF, n.PMOS_CASCODE_LINE: n.PMOS_CASCODE_LINE}
-            if unit.cascodes else {"vbn": REF}) | {"vbp": "vbp"}
+    """The tile nets of ``circuit``'s bias-line pins (:func:`names.bias_line_nets`)."""
+    nets = n.bias_line_nets(unit.cascodes)
     return {p.name: nets[p.name] for p in circuit.pins if p.name in nets}
 
 

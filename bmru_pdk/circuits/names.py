@@ -196,9 +196,20 @@ def parse_parameter(name: str) -> Parameter:
     return Parameter(None if m.group(1) is None else int(m.group(1)), m.group(2), index)
 
 
-def rail_start_nodes() -> dict[str, str]:
+def bias_line_nets(cascodes: bool) -> dict[str, str]:
+    """The tile nets of the bias generator's gate lines, by its pin names: ``vbn`` is the
+    reference's net (``iref``), unless the unit has cascodes, whose reference comes in at the
+    top of its stack, the NMOS cascodes' line."""
+    lines = ({"vbn": "vbn", NMOS_CASCODE_LINE: REF, PMOS_CASCODE_LINE: PMOS_CASCODE_LINE}
+             if cascodes else {"vbn": REF})
+    return lines | {"vbp": "vbp"}
+
+
+def rail_start_nodes(cascodes: bool) -> dict[str, str]:
     """The inner nets a run starts a drawn rail generator and the reference at, nets of the
-    flat schematic by the generator's node names: its servo node ``x``, follower node ``y``,
-    PMOS diodes ``p`` and ``b``, and the reference's PMOS gate line ``vbp`` (the pins ``vsn``,
-    ``iset`` and ``iref`` keep their names)."""
-    return {k: path(RAIL_GENERATOR, k) for k in ("x", "y", "p", "b")} | {"vbp": "vbp"}
+    flat schematic: by the generator's node names its servo node ``x``, follower node ``y``,
+    PMOS diodes ``p`` and ``b``; by their own the bias generator's gate lines other than the
+    reference's (:func:`bias_line_nets`; the pins ``vsn``, ``iset`` and ``iref`` keep their
+    names)."""
+    lines = [net for net in bias_line_nets(cascodes).values() if net != REF]
+    return {k: path(RAIL_GENERATOR, k) for k in ("x", "y", "p", "b")} | {n: n for n in lines}

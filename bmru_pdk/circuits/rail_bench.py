@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from bmru_pdk.circuits import names
 from bmru_pdk.circuits.builders import (
     BiasParams,
     RailGeneratorParams,
@@ -23,6 +25,9 @@ from bmru_pdk.circuits.builders import (
 )
 from bmru_pdk.spice import GMIN_S, simulate
 from bmru_pdk.tech import VDD_V
+
+if TYPE_CHECKING:
+    from bmru_pdk.circuits.sizing import UnitDevice
 
 DRAIN_V = 1.0  # a summing node's voltage above the rail (docs/corners.md, the headroom table)
 # The load a tile-level DC rail is taken at: the mean current through the NMOS sources of
@@ -89,14 +94,20 @@ def operating_point(params: RailGeneratorParams, load_na: float, corner: str = "
 
 
 @lru_cache(maxsize=64)
-def reference_lines(rail_v: float, i_ref: str, corner: str = "typical", temp_c: float = 27.0,
-                    vdd_v: float = VDD_V, gmin_s: float = GMIN_S) -> tuple[float, float]:
-    """The bias generator's gate lines ``vbn`` and ``vbp``, V, with its reference ``i_ref``
-    (a SPICE current) and its NMOS sources on a rail at ``rail_v``: where a tile drawn with
-    the generator starts its reference, as the generator at :func:`operating_point`."""
-    bias = bias_generator(BiasParams(source_rail=True))
+def reference_lines(rail_v: float, i_ref: str, unit: UnitDevice, corner: str = "typical",
+                    temp_c: float = 27.0, vdd_v: float = VDD_V,
+                    gmin_s: float = GMIN_S) -> dict[str, float]:
+    """The gate lines of the bias generator of ``unit`` (its diodes' gates and cascodes),
+    V, by their tile nets (:func:`~bmru_pdk.circuits.names.bias_line_nets`), with its
+    reference ``i_ref`` (a SPICE current) and its NMOS sources on a rail at ``rail_v``: where
+    a tile drawn with the generator starts its reference, as the generator at
+    :func:`operating_point`."""
+    bias = bias_generator(BiasParams(unit=unit, source_rail=True))
+    nets = names.bias_line_nets(unit.cascodes)
+    ref = next(pin for pin, net in nets.items() if net == names.REF)
     v = simulate("\n".join([
-        bias.to_spice(), f"Xbias vbn vbp vdd 0 vsn {bias.name}", f"Vdd vdd 0 {vdd_v:g}",
-        f"Vsn vsn 0 {rail_v:g}", f"Iref vdd vbn {i_ref}", f".options gmin={gmin_s:g}", ".op"]),
+        bias.to_spice(), f"Xbias {' '.join(p.name for p in bias.pins)} {bias.name}",
+        f"Vdd vdd 0 {vdd_v:g}", "Vss vss 0 0", f"Vsn vsn 0 {rail_v:g}",
+        f"Iref vdd {ref} {i_ref}", f".options gmin={gmin_s:g}", ".op"]),
         corner=corner, temp_c=temp_c).vectors
-    return float(v["vbn"][0]), float(v["vbp"][0])
+    return {net: float(v[pin][0]) for pin, net in nets.items()}
