@@ -24,16 +24,16 @@ condition's twin (the values its drawing realises there, from tables characteris
 so what is left is what no table sees; with ``--model-tables`` held to the model of the
 values its drawing realises under other tables of the same cells (the cells' thresholds met
 within a frame, ``bmru characterize --frame-thresholds``); with ``--pex`` on the netlist
-with parasitic capacitances; with ``--keeper`` every cell drawn with the keeper of its
-output switch's tail node (``CellParams.keeper``, which removes the overshoot); with
-``--checkpoint/--tables`` another network (``--out`` names the file); with
+with parasitic capacitances; with ``--checkpoint/--tables`` another network (``--out``
+names the file; tables of a unit with keepers, ``bmru characterize --keepers``, draw every
+cell with the keeper of its output switch's tail node, which removes the overshoot); with
 ``--draw-rail [--rail-generator]`` the tile as ``make run`` draws it; with
 ``--reset-frames N`` each utterance after N frames of zero input instead of the testbench's
 (``simulation.reset_frames``: one per layer and one more); with ``--gear`` with Gear
 integration, as a held network's tile always runs.
 
     python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
-        --vdd V] [--pex] [--keeper] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
+        --vdd V] [--pex] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
         [--draw-rail [--rail-generator]] [--reset-frames N] [--gear] [--out NAME.json]
 
 Writes ``benchmarks/results/compare_errors.json``.
@@ -161,12 +161,12 @@ def held_to(tables: ch.Tables) -> str:
     return "model of other tables"
 
 
-def cell_overshoot(tables: ch.Tables, condition: Condition, keeper: bool) -> dict[str, float]:
-    """A bare cell (alpha 2, beta_lo 1.2, delta 0.8 nA) drawn with ``tables`` (and its
-    ``keeper``): its output's peak and settled value after its input steps from 0 to 3 nA,
-    at ``condition``."""
+def cell_overshoot(tables: ch.Tables, condition: Condition) -> dict[str, float]:
+    """A bare cell (alpha 2, beta_lo 1.2, delta 0.8 nA) drawn with ``tables`` (with its
+    unit's keeper): its output's peak and settled value after its input steps from 0 to
+    3 nA, at ``condition``."""
     cell = builders.bmru_cell(mapping.cell_params(2.0, 1.2, 0.8, tables=tables).model_copy(
-        update={"unit": tables.unit, "keeper": keeper}))
+        update={"unit": tables.unit, "keeper": tables.unit.keepers}))
     peak, settled = ch.measure_switch_on(cell, corner=condition.corner,
                                          temp_c=condition.temp_c, vdd_v=condition.vdd_v,
                                          unit=tables.unit)
@@ -181,8 +181,6 @@ def main() -> None:
     parser.add_argument("--temp", type=float, default=27.0, help="temperature, °C")
     parser.add_argument("--vdd", type=float, default=1.8, help="supply, V")
     parser.add_argument("--pex", action="store_true", help="with parasitic capacitances")
-    parser.add_argument("--keeper", action="store_true",
-                        help="every cell with the keeper of its output switch's tail node")
     parser.add_argument("--model-tables", default=None,
                         help="hold the tile to the model of the values its drawing realises "
                              "under these tables (another measurement of the same cells)")
@@ -210,8 +208,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bmru_pdk.PDK.activate()
         build = write_tile(build_tile(open_checkpoint(ckpt), mapping.load_tables(args.tables)
-                                      if args.tables else None, keeper=args.keeper,
-                                      source_rail=args.draw_rail,
+                                      if args.tables else None, source_rail=args.draw_rail,
                                       rail_generator=condition.rail_generator),
                            Path(tmp) / "tile")
         x = compare.extract_tile(build, Path(tmp), args.pex)
@@ -253,7 +250,7 @@ def main() -> None:
                "sample": "tuning", "utterances": len(utterances), "frame_s": FRAME_S,
                "condition": condition.name, "held_to": "nominal model" if twin is None
                else held_to(twin) if args.model_tables else "condition twin",
-               "pex": args.pex, "keeper": args.keeper, "drawn_rail": args.draw_rail,
+               "pex": args.pex, "keeper": build.tables.unit.keepers, "drawn_rail": args.draw_rail,
                "rail_generator": args.rail_generator, "held": held,
                "integration": "gear" if held or args.gear else "trapezoidal",
                "reset_frames": args.reset_frames or simulation.reset_frames(len(s0)),
@@ -270,7 +267,7 @@ def main() -> None:
                "layer0_candidate_offset_na": candidate_offsets(
                    params, runs, [u.x_na for u in utterances],
                    build.tables if twin is None else twin),
-               "cell_switch_on": cell_overshoot(build.tables, condition, args.keeper)}
+               "cell_switch_on": cell_overshoot(build.tables, condition)}
     for key, k in figures["onsets"].items():
         print(f"{key}: {k}")
     print(f"layer-1 dynamic onsets by layer-0 units switching into their frame: {by_switches} "

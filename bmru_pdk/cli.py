@@ -275,6 +275,9 @@ def characterize(
         help="match the mirrors' drains with replica-biased cascodes (the NMOS copies into "
              "PMOS diodes, the cell's tails, the PMOS outputs; a tile mapped with these "
              "tables draws them)")] = False,
+    keepers: Annotated[bool, typer.Option(
+        help="every cell with the keeper of its output switch's tail node, which removes "
+             "its switch-on overshoot (a tile mapped with these tables draws them)")] = False,
     frame_thresholds: Annotated[bool, typer.Option(
         help="the cell's switching currents as a tile meets them: within one frame of the "
              "tile testbench after a step (default: on a slow ramp, which reads the band "
@@ -297,12 +300,13 @@ def characterize(
         raise BmruError(f"--diode-gates {diode_gates}: a diode is 1 to "
                         f"{sizing.MAX_DIODE_GATES} unit gates")
     unit = sizing.UNIT if sigma is None else sizing.unit_for_sigma(sigma)
-    unit = unit.model_copy(update={"diode_gates": diode_gates, "cascodes": cascodes})
+    unit = unit.model_copy(update={"diode_gates": diode_gates, "cascodes": cascodes,
+                                   "keepers": keepers})
     nominal = (corner, *_condition(temp, vdd)) == ("typical", 27.0, VDD_V)
     if tables is None and (unit != sizing.UNIT or not nominal or frame_thresholds):
-        raise BmruError("--sigma, --diode-gates, --cascodes, --frame-thresholds, --corner, "
-                        "--temp and --vdd need --tables: the package's tables are the default "
-                        "unit's at typical 27 °C, on the ramp")
+        raise BmruError("--sigma, --diode-gates, --cascodes, --keepers, --frame-thresholds, "
+                        "--corner, --temp and --vdd need --tables: the package's tables are "
+                        "the default unit's at typical 27 °C, on the ramp")
     if tables is not None:
         check_output_dir(tables)  # before the benches: a folder of the user's is refused
     result = engine.characterize(quick=quick, unit=unit, corner=corner, temp_c=temp,
@@ -318,8 +322,8 @@ def characterize(
         path = engine.table_path(tables)
         pngs = [p if plots else tables / p.name for p in pngs]
     gates = (f", {diode_gates}-gate diodes" if diode_gates > 1 else "") + (
-        ", cascodes" if cascodes else "") + (", cell thresholds in frames" if frame_thresholds
-                                             else "")
+        ", cascodes" if cascodes else "") + (", keepers" if keepers else "") + (
+        ", cell thresholds in frames" if frame_thresholds else "")
     typer.echo(f"characterised a {unit.w:g} x {unit.l:g} µm unit{gates} (mismatch sigma "
                f"{', '.join(f'{k} {v:.1%}' for k, v in result.mismatch_sigma.items())}) in "
                f"{result.seconds:.1f} s -> {path}, {', '.join(str(p) for p in pngs)}")

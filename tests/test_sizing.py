@@ -88,6 +88,7 @@ def test_bad_targets_and_table_folders_are_refused(tmp_path: Path) -> None:
                         (("--sigma", "0.02"), "--vdd need --tables"),
                         (("--diode-gates", "4"), "--vdd need --tables"),
                         (("--cascodes",), "--vdd need --tables"),
+                        (("--keepers",), "--vdd need --tables"),
                         (("--diode-gates", "9", "--tables", tmp_path / "t"), "--diode-gates")):
         proc = _bmru("characterize", *args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr

@@ -473,11 +473,22 @@ def test_four_gate_tile_realises_the_values_it_was_trained_as(
 
 def test_a_tile_with_keepers_draws_one_per_cell_and_is_lvs_clean(
         four_gate: tuple[Path, Tables], tmp_path: Path) -> None:
-    """``keeper=True`` draws the keeper of the output switch's tail node in every cell, and
-    LVS tells it from the tile without (the negative: the same layout against the schematic
-    with no keeper)."""
+    """Tables of a unit with keepers measure its cells with the keeper of the output
+    switch's tail node, which moves beta_lo (``test_cell_library``), so their thresholds
+    are not those of the same unit without (nor their grid's levels: a network is moved
+    onto them as onto any grid); a tile mapped with them draws the keeper in every cell,
+    and LVS tells it from the tile without (the negative: the same layout against the
+    schematic with no keeper)."""
+    from bmru_pdk.circuits import characterize, mapping
+    from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
+
     path, tables = four_gate
-    kept = write_tile(build_tile(open_checkpoint(path), tables, keeper=True), tmp_path / "kept")
+    kept_tables = characterize.characterize(quick=True, unit=tables.unit.model_copy(
+        update={"keepers": True}))
+    assert kept_tables.cell.beta_lo != tables.cell.beta_lo
+    moved = save_checkpoint(load_checkpoint(path).within(mapping.realisability(kept_tables)),
+                            tmp_path / "kept.safetensors")
+    kept = write_tile(build_tile(open_checkpoint(moved), kept_tables), tmp_path / "kept")
     keepers = [d for d in kept.design.circuit.flat_devices() if d.name.endswith(".MK")]
     assert len(keepers) == 2 * 3  # two layers of three units
     schematic = (kept.outdir / "tile.spice").read_text()

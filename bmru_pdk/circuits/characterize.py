@@ -646,7 +646,7 @@ def characterize(quick: bool = False, unit: UnitDevice = UNIT, *, corner: Corner
     def cell(r_thresh: float, r_width: float, r_gain: float, top: float,
              in_frames: bool = False) -> CellPoint | None:
         circuit = bmru_cell(CellParams(r_thresh=r_thresh, r_width=r_width, r_gain=r_gain,
-                                       unit=unit))
+                                       unit=unit, keeper=unit.keepers))
         point = measure_cell(circuit, top, unit=unit, **at)
         if point is None or not (in_frames and frame_ms):
             return point

@@ -171,8 +171,7 @@ GENERATED_VSN = Pin(name=VSN.name, role="analog", signal="voltage",
 
 def design(checkpoint: Checkpoint, tables: Tables | None = None,
            source_rail: bool = False,
-           rail_generator: builders.RailGeneratorParams | None = None,
-           keeper: bool = False) -> TileDesign:
+           rail_generator: builders.RailGeneratorParams | None = None) -> TileDesign:
     """The tile of a checkpoint, every learned parameter mapped to one device.
 
     Args:
@@ -186,8 +185,8 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
             current copied from the reference, whose diode sits on the rail, would fall
             whenever the rail rises (its gate line charging from the reference) and let
             the servo lift the rail further (docs/corners.md, "The rail generator drawn").
-        keeper: Draw every cell with the keeper of its output switch's tail node
-            (:class:`~bmru_pdk.circuits.builders.CellParams`).
+            Every cell has the keeper of its output switch's tail node when the tables'
+            unit has (:class:`~bmru_pdk.circuits.sizing.UnitDevice`).
 
     Raises:
         BmruError: unreadable or invalid checkpoint, or a parameter the mirrors cannot realise
@@ -222,7 +221,7 @@ def design(checkpoint: Checkpoint, tables: Tables | None = None,
                 raise BmruError(f"layers.{l} unit {j}: {exc}") from None
             c = up.cell
             held = l in held_layers
-            options = {"keeper": keeper, "held": held}
+            options = {"keeper": unit.keepers, "held": held}
             settings = {"r_thresh": c.r_thresh, "r_width": c.r_width, "r_gain": c.r_gain,
                         "r_bias": round(up.r_bias, 5)} | {k: v for k, v in options.items() if v}
             params = builders.UnitParams(

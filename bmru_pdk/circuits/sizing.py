@@ -61,8 +61,12 @@ class UnitDevice(BaseModel):
     their diodes' at one unit, whatever the condition (docs/corners.md, "Drain matching
     along the weight path").
 
-    The defaults (D = 1, no cascodes) are left out of the serialised form, so tables and
-    circuit names made before these options existed keep theirs.
+    With ``keepers`` every cell has the keeper of its output switch's tail node
+    (:class:`~bmru_pdk.circuits.builders.CellParams`), which removes its switch-on
+    overshoot: the tables measure the cell with it, and a tile mapped with them draws it.
+
+    The defaults (D = 1, no cascodes, no keepers) are left out of the serialised form, so
+    tables and circuit names made before these options existed keep theirs.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -71,6 +75,7 @@ class UnitDevice(BaseModel):
     l: float = Field(gt=0)  # noqa: E741  (the device's L)
     diode_gates: int = Field(default=1, ge=1, le=MAX_DIODE_GATES)
     cascodes: bool = False
+    keepers: bool = False
 
     @property
     def one_gate(self) -> UnitDevice:
@@ -84,6 +89,8 @@ class UnitDevice(BaseModel):
             out.pop("diode_gates", None)
         if not self.cascodes:
             out.pop("cascodes", None)
+        if not self.keepers:
+            out.pop("keepers", None)
         return out
 
 

@@ -282,7 +282,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
                max_devices: int = DEFAULT_MAX_DEVICES, aspect: float = ASPECT,
                source_rail: bool = False,
                rail_generator: builders.RailGeneratorParams | None = None,
-               keeper: bool = False, unit_rows: int = 1) -> TileBuild:
+               unit_rows: int = 1) -> TileBuild:
     """Design and lay out the tile of ``checkpoint``.
 
     Args:
@@ -294,7 +294,6 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         source_rail: Draw the NMOS source rail: pin ``vsn`` (every NMOS mirror source, with
             a metal4 ring between ``vss``'s and ``vdd``'s), bulks on ``vss``.
         rail_generator: Draw this generator of the rail in the tile (needs ``source_rail``).
-        keeper: Draw every cell with the keeper of its output switch's tail node.
         unit_rows: Rows each unit is drawn in: 1, or 2 (NMOS under PMOS, about half as wide).
 
     Raises:
@@ -313,7 +312,7 @@ def build_tile(checkpoint: Checkpoint, tables: Tables | None = None,
         raise BmruError(f"the tables were characterised with the NMOS sources on a "
                         f"{tables.source_rail_v:g} V rail, which this tile does not draw: "
                         "draw it (--draw-rail) or map with tables made on ground")
-    tile = design(checkpoint, tables, source_rail, rail_generator, keeper)
+    tile = design(checkpoint, tables, source_rail, rail_generator)
     return TileBuild(checkpoint, tile, tables, tile_layout(tile, aspect, unit_rows),
                      time.perf_counter() - start)
 
@@ -349,7 +348,7 @@ def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os
                tables: Tables | None = None, aspect: float = ASPECT,
                source_rail: bool = False,
                rail_generator: builders.RailGeneratorParams | None = None,
-               keeper: bool = False, unit_rows: int = 1) -> TileBuild:
+               unit_rows: int = 1) -> TileBuild:
     """The ``bmru tile`` job: read the checkpoint, build its tile, write it into ``outdir``.
 
     The cheap refusals come first: a bad checkpoint, a network over ``max_devices``, an
@@ -362,4 +361,4 @@ def tile_files(checkpoint: str | os.PathLike[str] | Checkpoint, outdir: str | os
     check_budget(ckpt.meta.architecture, max_devices)
     check_output_dir(outdir, force)
     return write_tile(build_tile(ckpt, tables, max_devices, aspect, source_rail,
-                                 rail_generator, keeper, unit_rows), outdir, force=force)
+                                 rail_generator, unit_rows), outdir, force=force)
