@@ -824,25 +824,32 @@ def compare_errors_cascode_sizing(plain: Results, by_units: Results, per_gate: R
         "whole units", "moved onto the cascoded grid: a cascode gate per output gate"))
 
 
-@region("reset.table", "reset_cascodes3.json")
-def reset_table(r: Results) -> str:
-    """Frames of zero input the extracted tile takes to come to rest at each condition
-    (docs/compare.md, The start)."""
-    def rest(h: dict) -> str:
+@region("reset.table", "reset_bundled.json", "reset_cascodes3.json")
+def reset_table(*runs: Results) -> str:
+    """Frames of zero input each extracted tile takes to come to rest at each condition,
+    the bundled tile's and the per-gate cascoded one's (docs/compare.md, The start)."""
+    def rest(h: dict, frames: int) -> str:
         if h["frames_to_rest"] is not None:
             return str(h["frames_to_rest"])
         off = ", ".join(f"layer {k} unit {j}" for k, units in enumerate(h["disagreeing_at_end"])
                         for j in units)
-        return f"not within {r['frames']} ({off} differs)"
+        return f"not within {frames} ({off} differs)"
 
-    rows = [(c["condition"], rest(c["nominal"]), rest(c["twin"]),
-             str(c["nominal"]["model_frames_to_rest"])) for c in r["conditions"]]
-    return (table(("condition", "tile, held to the nominal model", "held to its twin",
-                   "the model, from its initial states"), rows)
-            + "\n\n" + caption(r, note=f"tile `{r['tile']}` ({r['transistors']} transistors), "
-                               f"{'with' if r['pex'] else 'without'} parasitic capacitances, "
-                               f"{r['frames']} frames of zero input per condition, "
-                               f"{num(r['seconds'])} s"))
+    header = ["condition"]
+    for r in runs:
+        name = f"`{r['checkpoint']}`"
+        header += [f"{name}: tile, held to the nominal model", "held to its twin",
+                   "the model, from its initial states"]
+    by_condition = [r["conditions"] for r in runs]
+    rows = [(cs[0]["condition"], *(cell for r, c in zip(runs, cs, strict=True) for cell in (
+        rest(c["nominal"], r["frames"]), rest(c["twin"], r["frames"]),
+        str(c["nominal"]["model_frames_to_rest"]))))
+        for cs in zip(*by_condition, strict=True)]
+    notes = "; ".join(f"tile `{r['tile']}` ({r['transistors']} transistors), "
+                      f"{'with' if r['pex'] else 'without'} parasitic capacitances, "
+                      f"{r['frames']} frames of zero input per condition, {num(r['seconds'])} s"
+                      for r in runs)
+    return table(header, rows) + "\n\n" + caption(*runs, note=notes)
 
 
 @region("sizing.table", "sizing.json")
