@@ -221,7 +221,6 @@ OFF_REST_START = {
     "pvt_pex_4gate_levels_generator_tuning.json": "6beefeea722b",
     "pvt_pex_bundled.json": "10610a2b5d2e",
     "pvt_pex_cascodes.json": "c332de798da0",
-    "pvt_pex_cascodes3_tuning.json": "9fa090f60188",
     "pvt_pex_cascodes_frame.json": "b508d249a82d",
     "pvt_pex_generator_drawn.json": "4aee51826498",
     "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
