@@ -14,7 +14,9 @@ At each condition the tile is simulated on ``--frames`` frames of zero input fro
 model's initial states, sampled at the end of each frame, and held to the nominal model and
 to the condition's twin on the same frames. Its *frames to rest* is the fewest frames after
 which its states equal the model's in every later frame of the run (none: it still differs
-at the end, a rest state of its own).
+at the end, a rest state of its own). Each unit's candidate at the last frame's end (the
+current sensed into its cell, the ReLU copy's gain divided out) is kept beside the model's
+bias and thresholds, so a rest the tile and the model disagree on shows which side moved.
 
     python benchmarks/bench_reset.py [--frames 16] [--pex] [--workers 2]
         [--checkpoint CKPT] [--tables DIR] [--draw-rail [--rail-generator]] [--out NAME]
@@ -67,6 +69,9 @@ def last_switch(s0: list[np.ndarray], states: list[np.ndarray]) -> list[list[int
 
 def _held(model, params: list[dict], run: simulation.HardwareRun,  # noqa: ANN001
           frames: int, n_in: int) -> dict:
+    """The tile's run held to the model of ``params``: frames to rest, the model's rest and
+    what each unit's rest state rides on (its bias, and its thresholds: at zero input a
+    candidate is the bias alone in the model)."""
     states, _ = simulation.model_utterance(model, params, np.zeros((frames, n_in)), reset=0)
     # the model's own, counted from its initial states
     from_s0 = [np.vstack([p["s0"].numpy()[None], s]) for p, s in zip(params, states, strict=False)]
@@ -74,7 +79,9 @@ def _held(model, params: list[dict], run: simulation.HardwareRun,  # noqa: ANN00
             "model_frames_to_rest": frames_to_rest(from_s0, [s[-1:] for s in states]),
             "rest": [s[-1].astype(int).tolist() for s in states],
             "disagreeing_at_end": [np.flatnonzero(t[-1] != m[-1]).tolist()
-                                   for t, m in zip(run.states, states, strict=True)]}
+                                   for t, m in zip(run.states, states, strict=True)],
+            **{f"{key}_na": [np.round(p[key].numpy(), 4).tolist() for p in params[:-1]]
+               for key in ("bias", "beta_lo", "beta_hi")}}
 
 
 def main() -> None:
@@ -120,10 +127,14 @@ def main() -> None:
         with torch.no_grad():
             twin = nominal if twin_tables is None else simulation.realised_parameters(
                 model, build.mapping_at(twin_tables))
+        # the current into each cell at the last frame's end, the ReLU copy's gain (at the
+        # condition) divided out: the candidate the tile formed, beside the model's bias
+        candidates = simulation.cell_candidates(run, twin_tables or base)
         rows.append({"condition": c.name, "corner": c.corner, "temp_c": c.temp_c,
                      "vdd_v": c.vdd_v, "nominal": _held(model, nominal, run, args.frames, n_in),
                      "twin": _held(model, twin, run, args.frames, n_in),
                      "tile_last_switch": last_switch(s0, run.states),
+                     "tile_candidates_na": [np.round(k[-1], 4).tolist() for k in candidates],
                      # each frame's states, a layer's units as digits, layers apart
                      "tile_states": [" ".join("".join(str(int(b)) for b in s[f])
                                               for s in run.states) for f in range(args.frames)]})
@@ -144,7 +155,7 @@ def main() -> None:
 def _run(sim: simulation.SimTile, s0: list[np.ndarray], zeros: np.ndarray,
          condition: Condition) -> simulation.HardwareRun:
     return simulation.simulate_utterance(sim.netlist, sim.decision_nets, s0, zeros, FRAME_S,
-                                         condition=condition, reset=0)
+                                         senses=sim.senses, condition=condition, reset=0)
 
 
 if __name__ == "__main__":

@@ -36,10 +36,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-BUNDLED = ROOT / "bmru_pdk" / "data" / "kws_yes_d4_l2_4gate.safetensors"
-# The co-designed checkpoint, bundled before it (trained off any grid): results that ran on
-# it under a command without --checkpoint say so, since that command now runs the bundled file.
-CODESIGNED = ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2.safetensors"
+BUNDLED = ROOT / "bmru_pdk" / "data" / "kws_yes_d4_l2_cascoded.safetensors"
+# The checkpoints bundled before it, newest first, by what a caption calls them: results that
+# ran on one under a command without --checkpoint say so, since that command now runs the
+# bundled file.
+EARLIER_BUNDLES = {
+    "the 4-gate network, bundled when this ran":
+        ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2_4gate.safetensors",
+    "the co-designed checkpoint, bundled when this ran":
+        ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2.safetensors",
+}
 
 # Markers stand on lines of their own (so a marker quoted in code is no marker).
 REGION = re.compile(r"^<!-- render: (?P<name>[\w.-]+) -->\n(?P<body>.*?)^<!-- /render -->$",
@@ -99,142 +105,79 @@ ATTRIBUTED = {
 }
 
 
-# Simulations made before every deck lowered ngspice's GMIN to the devices' own leakage
-# (bmru_pdk.spice.GMIN_S), by the start of the file's SHA-256: their captions say so while
-# the file is the one that run wrote; a re-run (a new digest) drops the remark.
-DEFAULT_GMIN = {
-    "candidates.json": "91311a369f77",
-    "candidates_0.2nA.json": "d14699070e7d",
-    "candidates_codesign.json": "361f239211d4",
-    "hot_rail.json": "bafedc4ea5f3",
-    "operating_point.json": "48d3aa810441",
-    "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
-    "sizing.json": "bed985eff7e8",
-    "speed.json": "0a8b4304f20d",
+# Runs made before a fix each kind of remark names, by file and the start of its SHA-256:
+# a caption says so while the file is the one that run wrote; a re-run (a new digest) drops
+# every remark at once.
+GMIN = ("ngspice's default GMIN, 1e-12 S: simulated before the decks lowered it "
+        "(docs/corners.md, GMIN), not re-run")
+ONE_RESET = ("one reset frame: simulated before the reset grew to a frame per layer and one "
+             "more (docs/compare.md, The reset), not re-run")
+WHOLE_UNIT = ("cascodes sized by their outputs' whole units: drawn before each cascode had a "
+              "gate per gate of its output (docs/circuits.md), not re-run")
+OFF_REST = ("started off the tile's rest: simulated before runs started the bias lines at the "
+            "tile's own unit's point and OFF cells on a lifted rail (docs/compare.md, The "
+            "start), not re-run")
+STALE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "candidates.json": ("91311a369f77", (GMIN, ONE_RESET)),
+    "candidates_0.2nA.json": ("d14699070e7d", (GMIN, ONE_RESET)),
+    "candidates_4gate.json": ("457c1225d2a3", (ONE_RESET,)),
+    "candidates_4gate_cascodes.json": ("94a0d3f03ac7", (ONE_RESET, WHOLE_UNIT)),
+    "candidates_4gate_cascodes_frame.json": ("190d8c3f0db0", (ONE_RESET, WHOLE_UNIT)),
+    "candidates_4gate_levels.json": ("0171d0cc5208", (ONE_RESET,)),
+    "candidates_codesign.json": ("361f239211d4", (GMIN, ONE_RESET)),
+    "compare_errors.json": ("7e77f07954f1", (ONE_RESET,)),
+    "compare_errors_4gate_fs-40_tuning.json": ("0c0e9a9794fc", (ONE_RESET,)),
+    "compare_errors_4gate_keeper_fs-40_tuning.json": ("ef91330359d5", (ONE_RESET,)),
+    "compare_errors_4gate_keeper_tuning.json": ("756405edc80f", (ONE_RESET,)),
+    "compare_errors_4gate_tuning.json": ("d480d0783235", (ONE_RESET,)),
+    "compare_errors_bundled_rail_tuning30.json": ("758eee1768ab", (OFF_REST,)),
+    "compare_errors_bundled_to_cascodes3_rail_tuning30.json": ("a86fdce63c33", (OFF_REST,)),
+    "compare_errors_bundled_to_cascodes_ramp_rail_tuning30.json":
+        ("c5427611a932", (WHOLE_UNIT, OFF_REST)),
+    "compare_errors_cascodes3_keeper_ss-40_tuning.json": ("b2d74fddb57c", (OFF_REST,)),
+    "compare_errors_cascodes3_sf-40_reset6_tuning.json": ("253e0026ed84", (OFF_REST,)),
+    "compare_errors_cascodes3_ss-40_reset6_tuning.json": ("774aa3e5bda5", (OFF_REST,)),
+    "compare_errors_cascodes3_ss-40_tuning.json": ("b87d5d249434", (OFF_REST,)),
+    "compare_errors_cascodes_frame_tuning.json": ("108b02d20783", (ONE_RESET, WHOLE_UNIT)),
+    "compare_errors_cascodes_held_rail_tuning30.json": ("6c191d48893d", (WHOLE_UNIT, OFF_REST)),
+    "compare_errors_cascodes_rail_gear_tuning30.json": ("8d1ea58e3cd7", (WHOLE_UNIT, OFF_REST)),
+    "compare_errors_cascodes_rail_reset1_tuning.json": ("f9802fbc4ee1", (WHOLE_UNIT, OFF_REST)),
+    "compare_errors_cascodes_rail_tuning.json": ("968be7992167", (WHOLE_UNIT, OFF_REST)),
+    "compare_errors_cascodes_rail_tuning30.json": ("745ad80a2f33", (WHOLE_UNIT, OFF_REST)),
+    "compare_errors_cascodes_tuning.json": ("27b70a9bd428", (ONE_RESET, WHOLE_UNIT)),
+    "compare_sealed.json": ("6b3c5e571c04", (ONE_RESET, OFF_REST)),
+    "compare_sealed_cascodes.json": ("4b52a54fb750", (WHOLE_UNIT, OFF_REST)),
+    "compare_sealed_cascodes_held.json": ("9052f64a18b4", (WHOLE_UNIT, OFF_REST)),
+    "drift_attribution.json": ("441913e5cc9c", (ONE_RESET,)),
+    "drift_attribution_4gate.json": ("e40d735f4bf2", (ONE_RESET,)),
+    "drift_attribution_bundled.json": ("9e33844ca19a", (ONE_RESET,)),
+    "drift_attribution_bundled_rail.json": ("464a28b63dca", (ONE_RESET, OFF_REST)),
+    "drift_attribution_cascodes.json": ("6b371cf7907a", (ONE_RESET, WHOLE_UNIT)),
+    "drift_attribution_cascodes_rail.json": ("17e32c2851f9", (ONE_RESET, WHOLE_UNIT, OFF_REST)),
+    "floorplan.json": ("300db18868ef", (WHOLE_UNIT,)),
+    "hot_rail.json": ("bafedc4ea5f3", (GMIN, ONE_RESET, OFF_REST)),
+    "hot_rail_generator.json": ("88fd43db2574", (ONE_RESET, OFF_REST)),
+    "montecarlo.json": ("645cb1fdd0f6", (ONE_RESET, OFF_REST)),
+    "montecarlo_4gate_tuning.json": ("8796e0da81fb", (ONE_RESET,)),
+    "operating_point.json": ("48d3aa810441", (GMIN, ONE_RESET)),
+    "power.json": ("6f1b4089e211", (ONE_RESET,)),
+    "pvt_pex.json": ("8953f0270898", (ONE_RESET,)),
+    "pvt_pex_4gate_generator_125C_tuning.json": ("b3ed7b389283", (ONE_RESET, OFF_REST)),
+    "pvt_pex_4gate_levels_generator_tuning.json": ("6beefeea722b", (ONE_RESET, OFF_REST)),
+    "pvt_pex_4gate_levels_tuning.json": ("982db7a81ce5", (ONE_RESET,)),
+    "pvt_pex_4gate_tuning.json": ("8c4d77e98fc2", (ONE_RESET,)),
+    "pvt_pex_bundled.json": ("10610a2b5d2e", (ONE_RESET, OFF_REST)),
+    "pvt_pex_cascodes.json": ("c332de798da0", (ONE_RESET, WHOLE_UNIT, OFF_REST)),
+    "pvt_pex_cascodes_frame.json": ("b508d249a82d", (ONE_RESET, WHOLE_UNIT, OFF_REST)),
+    "pvt_pex_generator_drawn.json": ("4aee51826498", (ONE_RESET, OFF_REST)),
+    "pvt_pex_hotrail_125C.json": ("6c5ea8cad670", (GMIN, ONE_RESET, OFF_REST)),
+    "pvt_pex_hotrail_drawn_125C.json": ("ce3912577664", (ONE_RESET, OFF_REST)),
+    "run.json": ("f4d2b83d5ee6", (OFF_REST,)),
+    "sizing.json": ("bed985eff7e8", (GMIN, ONE_RESET)),
+    "speed.json": ("0a8b4304f20d", (GMIN, ONE_RESET)),
+    "twin.json": ("2fc688e034e8", (ONE_RESET, OFF_REST)),
+    "twin_4gate_tuning.json": ("461b0ddb69ea", (ONE_RESET,)),
 }
-DEFAULT_GMIN_SAID = ("ngspice's default GMIN, 1e-12 S: simulated before the decks lowered it "
-                     "(docs/corners.md, GMIN), not re-run")
-
-# Tile and model runs made when each utterance followed a single reset frame, by the start
-# of the file's SHA-256, as DEFAULT_GMIN: a re-run, after one frame per layer and one more
-# (bmru_pdk.analyses.simulation.reset_frames), drops the remark.
-ONE_RESET_FRAME = {
-    "candidates.json": "91311a369f77",
-    "candidates_0.2nA.json": "d14699070e7d",
-    "candidates_4gate.json": "457c1225d2a3",
-    "candidates_4gate_cascodes.json": "94a0d3f03ac7",
-    "candidates_4gate_cascodes_frame.json": "190d8c3f0db0",
-    "candidates_4gate_levels.json": "0171d0cc5208",
-    "candidates_codesign.json": "361f239211d4",
-    "compare_errors.json": "7e77f07954f1",
-    "compare_errors_4gate_fs-40_tuning.json": "0c0e9a9794fc",
-    "compare_errors_4gate_keeper_fs-40_tuning.json": "ef91330359d5",
-    "compare_errors_4gate_keeper_tuning.json": "756405edc80f",
-    "compare_errors_4gate_tuning.json": "d480d0783235",
-    "compare_errors_cascodes_frame_tuning.json": "108b02d20783",
-    "compare_errors_cascodes_tuning.json": "27b70a9bd428",
-    "compare_sealed.json": "6b3c5e571c04",
-    "drift_attribution.json": "441913e5cc9c",
-    "drift_attribution_4gate.json": "e40d735f4bf2",
-    "drift_attribution_bundled.json": "9e33844ca19a",
-    "drift_attribution_bundled_rail.json": "464a28b63dca",
-    "drift_attribution_cascodes.json": "6b371cf7907a",
-    "drift_attribution_cascodes_rail.json": "17e32c2851f9",
-    "hot_rail.json": "bafedc4ea5f3",
-    "hot_rail_generator.json": "88fd43db2574",
-    "montecarlo.json": "645cb1fdd0f6",
-    "montecarlo_4gate_tuning.json": "8796e0da81fb",
-    "operating_point.json": "48d3aa810441",
-    "power.json": "6f1b4089e211",
-    "pvt_pex.json": "8953f0270898",
-    "pvt_pex_4gate_generator_125C_tuning.json": "b3ed7b389283",
-    "pvt_pex_4gate_levels_generator_tuning.json": "6beefeea722b",
-    "pvt_pex_4gate_levels_tuning.json": "982db7a81ce5",
-    "pvt_pex_4gate_tuning.json": "8c4d77e98fc2",
-    "pvt_pex_bundled.json": "10610a2b5d2e",
-    "pvt_pex_cascodes.json": "c332de798da0",
-    "pvt_pex_cascodes_frame.json": "b508d249a82d",
-    "pvt_pex_generator_drawn.json": "4aee51826498",
-    "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
-    "pvt_pex_hotrail_drawn_125C.json": "ce3912577664",
-    "sizing.json": "bed985eff7e8",
-    "speed.json": "0a8b4304f20d",
-    "twin.json": "2fc688e034e8",
-    "twin_4gate_tuning.json": "461b0ddb69ea",
-}
-ONE_RESET_FRAME_SAID = ("one reset frame: simulated before the reset grew to a frame per layer "
-                        "and one more (docs/compare.md, The reset), not re-run")
-
-# Runs of tiles (or tables) with cascodes sized by their outputs' whole units, as
-# DEFAULT_GMIN: each cascode now has a gate per gate of its output (docs/circuits.md), so
-# their tables and drawings are not this tree's; a re-run drops the remark.
-WHOLE_UNIT_CASCODES = {
-    "candidates_4gate_cascodes.json": "94a0d3f03ac7",
-    "candidates_4gate_cascodes_frame.json": "190d8c3f0db0",
-    "compare_errors_bundled_to_cascodes_ramp_rail_tuning30.json": "c5427611a932",
-    "compare_errors_cascodes_frame_tuning.json": "108b02d20783",
-    "compare_errors_cascodes_held_rail_tuning30.json": "6c191d48893d",
-    "compare_errors_cascodes_rail_gear_tuning30.json": "8d1ea58e3cd7",
-    "compare_errors_cascodes_rail_reset1_tuning.json": "f9802fbc4ee1",
-    "compare_errors_cascodes_rail_tuning.json": "968be7992167",
-    "compare_errors_cascodes_rail_tuning30.json": "745ad80a2f33",
-    "compare_errors_cascodes_tuning.json": "27b70a9bd428",
-    "compare_sealed_cascodes.json": "4b52a54fb750",
-    "compare_sealed_cascodes_held.json": "9052f64a18b4",
-    "drift_attribution_cascodes.json": "6b371cf7907a",
-    "drift_attribution_cascodes_rail.json": "17e32c2851f9",
-    "floorplan.json": "300db18868ef",
-    "pvt_pex_cascodes.json": "c332de798da0",
-    "pvt_pex_cascodes_frame.json": "b508d249a82d",
-}
-WHOLE_UNIT_CASCODES_SAID = ("cascodes sized by their outputs' whole units: drawn before each "
-                            "cascode had a gate per gate of its output (docs/circuits.md), "
-                            "not re-run")
-
-
-# Tile runs started off the tile's rest, as DEFAULT_GMIN: a run on the drawn rail generator
-# started the bias generator's lines at the one-gate unit's point whatever the tile's unit,
-# and a run on a lifted rail started its OFF decision nodes at ground, below the rail
-# (docs/compare.md, "The start"); a re-run drops the remark.
-OFF_REST_START = {
-    "compare_errors_bundled_rail_tuning30.json": "758eee1768ab",
-    "compare_errors_bundled_to_cascodes3_rail_tuning30.json": "a86fdce63c33",
-    "compare_errors_bundled_to_cascodes_ramp_rail_tuning30.json": "c5427611a932",
-    "compare_errors_cascodes3_keeper_ss-40_tuning.json": "b2d74fddb57c",
-    "compare_errors_cascodes3_sf-40_reset6_tuning.json": "253e0026ed84",
-    "compare_errors_cascodes3_ss-40_reset6_tuning.json": "774aa3e5bda5",
-    "compare_errors_cascodes3_ss-40_tuning.json": "b87d5d249434",
-    "compare_errors_cascodes_held_rail_tuning30.json": "6c191d48893d",
-    "compare_errors_cascodes_rail_gear_tuning30.json": "8d1ea58e3cd7",
-    "compare_errors_cascodes_rail_reset1_tuning.json": "f9802fbc4ee1",
-    "compare_errors_cascodes_rail_tuning.json": "968be7992167",
-    "compare_errors_cascodes_rail_tuning30.json": "745ad80a2f33",
-    "compare_sealed.json": "6b3c5e571c04",
-    "compare_sealed_cascodes.json": "4b52a54fb750",
-    "compare_sealed_cascodes_held.json": "9052f64a18b4",
-    "drift_attribution_bundled_rail.json": "464a28b63dca",
-    "drift_attribution_cascodes_rail.json": "17e32c2851f9",
-    "hot_rail.json": "bafedc4ea5f3",
-    "hot_rail_generator.json": "88fd43db2574",
-    "montecarlo.json": "645cb1fdd0f6",
-    "pvt_pex_4gate_generator_125C_tuning.json": "b3ed7b389283",
-    "pvt_pex_4gate_levels_generator_tuning.json": "6beefeea722b",
-    "pvt_pex_bundled.json": "10610a2b5d2e",
-    "pvt_pex_cascodes.json": "c332de798da0",
-    "pvt_pex_cascodes_frame.json": "b508d249a82d",
-    "pvt_pex_generator_drawn.json": "4aee51826498",
-    "pvt_pex_hotrail_125C.json": "6c5ea8cad670",
-    "pvt_pex_hotrail_drawn_125C.json": "ce3912577664",
-    "run.json": "f4d2b83d5ee6",
-    "twin.json": "2fc688e034e8",
-}
-OFF_REST_START_SAID = ("started off the tile's rest: simulated before runs started the bias "
-                       "lines at the tile's own unit's point and OFF cells on a lifted rail "
-                       "(docs/compare.md, The start), not re-run")
-# each kind of stale run: its files and what a caption says of them
-STALE_RUNS = ((DEFAULT_GMIN, DEFAULT_GMIN_SAID), (ONE_RESET_FRAME, ONE_RESET_FRAME_SAID),
-              (WHOLE_UNIT_CASCODES, WHOLE_UNIT_CASCODES_SAID),
-              (OFF_REST_START, OFF_REST_START_SAID))
 
 
 class RenderError(Exception):
@@ -356,18 +299,18 @@ def provenance(r: Results) -> list[Said]:
     frame = r.field("frame_s")
     if isinstance(frame, int | float):
         said.append(Said(f"{frame * 1000:g} ms frames"))
-    said.extend(Said(words, attributed=True) for files, words in STALE_RUNS
-                if r.digest.startswith(files.get(r.name, "-")))
+    digest, remarks = STALE.get(r.name, ("-", ()))
+    if r.digest.startswith(digest):
+        said.extend(Said(words, attributed=True) for words in remarks)
     return said
 
 
 def _which_checkpoint(sha: str) -> str:
-    """What a recorded checkpoint hash is: the bundled file, the co-designed one or neither."""
+    """What a recorded checkpoint hash is: the bundled file, one bundled before it or neither."""
     if sha256_file(BUNDLED).startswith(sha.lower()):
         return " (the bundled file)"
-    if sha256_file(CODESIGNED).startswith(sha.lower()):
-        return " (the co-designed checkpoint, bundled when this ran)"
-    return ""
+    return next((f" ({label})" for label, file in EARLIER_BUNDLES.items()
+                 if sha256_file(file).startswith(sha.lower())), "")
 
 
 def caption(*results: Results, note: str = "") -> str:
@@ -849,6 +792,39 @@ def reset_table(*runs: Results) -> str:
                       f"{r['frames']} frames of zero input per condition, {num(r['seconds'])} s"
                       for r in runs)
     return table(header, rows) + "\n\n" + caption(*runs, note=notes)
+
+
+@region("reset.rest_units", "reset_cascodes3.json")
+def reset_rest_units(r: Results) -> str:
+    """Each unit whose rest the tile and a model disagree on: the candidate the tile formed
+    beside the models' bias and thresholds, nA (docs/compare.md, The start)."""
+    rows = []
+    for c in r["conditions"]:
+        differs = {(k, j) for model in ("nominal", "twin")
+                   for k, units in enumerate(c[model]["disagreeing_at_end"]) for j in units}
+        for k, j in sorted(differs):
+            held = [c[m] for m in ("nominal", "twin")]
+            tile_state = c["tile_states"][-1].split()[k][j]
+            rows.append((c["condition"], f"layer {k} unit {j}",
+                         f"{num(c['tile_candidates_na'][k][j], 2)} "
+                         f"({'ON' if tile_state == '1' else 'OFF'})",
+                         *(" / ".join(num(h[f"{key}_na"][k][j], 2)
+                                      for key in ("bias", "beta_lo", "beta_hi"))
+                           + f" ({'ON' if h['rest'][k][j] else 'OFF'})" for h in held)))
+    # at zero input a layer-0 candidate is its bias alone: how far the tile's sits from the twin's
+    drift = table(["condition", "layer 0: tile's candidate against the twin's bias, each unit"],
+                  [(c["condition"], ", ".join(
+                      f"{100 * (t / b - 1):+.1f} %" for t, b in zip(
+                          c["tile_candidates_na"][0], c["twin"]["bias_na"][0], strict=True)
+                      if b > 0)) for c in r["conditions"]])
+    rest = table([
+        "condition", "unit", "tile: candidate at the last frame's end, nA (state)",
+        "nominal model: bias / beta_lo / beta_hi, nA (rest)",
+        "condition's twin: bias / beta_lo / beta_hi, nA (rest)"], rows)
+    return drift + "\n\n" + rest + "\n\n" + caption(
+        r, note="a unit of negative bias (its candidate zero) left out of the first table; the "
+                "tile's candidate is the current sensed into its cell with the ReLU copy's gain "
+                "at the condition divided out")
 
 
 @region("sizing.table", "sizing.json")
@@ -2634,18 +2610,22 @@ def pvt_range(r: Results, model: str) -> str:
 
 @region("benchmarks.checkpoints")
 def checkpoint_status() -> str:
-    """Which results files ran on the bundled network and which on the co-designed one it
-    replaced (docs/benchmarks.md): the re-runs still owed."""
-    on: dict[str, list[str]] = {BUNDLED.name: [], CODESIGNED.name: []}
+    """Which results files ran on the bundled network and which on each one bundled before it
+    (docs/benchmarks.md): the re-runs still owed."""
+    files = [BUNDLED, *EARLIER_BUNDLES.values()]
+    on: dict[Path, list[str]] = {file: [] for file in files}
     for path in sorted(RESULTS.glob("*.json")):
         shas = {s.lower() for _, s in recorded_checkpoints(load(path.name).data, in_lists=False)
                 if s}
-        for file in (BUNDLED, CODESIGNED):
+        for file in files:
             if any(sha256_file(file).startswith(s) for s in shas):
-                on[file.name].append(f"`{path.name}`")
-    return (f"On the bundled network (`{BUNDLED.name}`): {', '.join(on[BUNDLED.name]) or 'none'}."
-            f"\n\nOn the co-designed checkpoint it replaced, to be re-run on the bundled one: "
-            f"{', '.join(on[CODESIGNED.name]) or 'none'}.")
+                on[file].append(f"`{path.name}`")
+    earlier = "\n\n".join(
+        f"On {label.split(',')[0]} (`{file.name}`), to be re-run on the bundled one where it "
+        f"is still the figure: {', '.join(on[file]) or 'none'}."
+        for label, file in EARLIER_BUNDLES.items())
+    return (f"On the bundled network (`{BUNDLED.name}`): {', '.join(on[BUNDLED]) or 'none'}."
+            f"\n\n{earlier}")
 
 
 @region("pvt.summary", "pvt_pex_bundled.json")
