@@ -166,7 +166,7 @@ STALE: dict[str, tuple[str, tuple[str, ...]]] = {
     "pvt_pex_4gate_levels_generator_tuning.json": ("6beefeea722b", (ONE_RESET, OFF_REST)),
     "pvt_pex_4gate_levels_tuning.json": ("982db7a81ce5", (ONE_RESET,)),
     "pvt_pex_4gate_tuning.json": ("8c4d77e98fc2", (ONE_RESET,)),
-    "pvt_pex_bundled.json": ("10610a2b5d2e", (ONE_RESET, OFF_REST)),
+    "pvt_pex_4gate_sealed.json": ("10610a2b5d2e", (ONE_RESET, OFF_REST)),
     "pvt_pex_cascodes.json": ("c332de798da0", (ONE_RESET, WHOLE_UNIT, OFF_REST)),
     "pvt_pex_cascodes_frame.json": ("b508d249a82d", (ONE_RESET, WHOLE_UNIT, OFF_REST)),
     "pvt_pex_generator_drawn.json": ("4aee51826498", (ONE_RESET, OFF_REST)),
@@ -1193,6 +1193,7 @@ def agreement_cells(a: dict[str, Any]) -> list[str]:
 @region("pvt_4gate_levels.table", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.table", "pvt_pex_4gate_tuning.json")
 @region("pvt_bundled.table", "pvt_pex_bundled.json")
+@region("pvt_4gate_sealed.table", "pvt_pex_4gate_sealed.json")
 @region("pvt_pex.table", "pvt_pex.json")
 def pvt_pex_table(r: Results) -> str:
     """PVT with parasitics, against the nominal model and the condition's twin (docs/pvt.md)."""
@@ -1269,6 +1270,7 @@ TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
 @region("pvt_4gate_levels.targets", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.targets", "pvt_pex_4gate_tuning.json")
 @region("pvt_bundled.targets", "pvt_pex_bundled.json")
+@region("pvt_4gate_sealed.targets", "pvt_pex_4gate_sealed.json")
 @region("pvt.targets", "pvt_pex.json")
 def pvt_targets(r: Results) -> str:
     """How many PVT conditions meet each target, and the worst (docs/pvt.md)."""
