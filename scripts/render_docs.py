@@ -762,7 +762,7 @@ def compare_errors_cascode_sizing(plain: Results, by_units: Results, per_gate: R
     """The bundled network on its own tile and moved onto the cascoded grid, its cascodes
     sized by their outputs' whole units and with a gate per output gate (docs/compare.md)."""
     return compare_errors_side_by_side((plain, by_units, per_gate), (
-        "", "bundled network, its 4-gate tile", "moved onto the cascoded grid: cascodes of "
+        "", "4-gate network, its 4-gate tile", "moved onto the cascoded grid: cascodes of "
         "whole units", "moved onto the cascoded grid: a cascode gate per output gate"))
 
 
