@@ -37,14 +37,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 BUNDLED = ROOT / "bmru_pdk" / "data" / "kws_yes_d4_l2_cascoded.safetensors"
-# The checkpoints bundled before it, newest first, by what a caption calls them: results that
+# The checkpoints bundled before it, newest first, by what the docs call them: results that
 # ran on one under a command without --checkpoint say so, since that command now runs the
 # bundled file.
 EARLIER_BUNDLES = {
-    "the 4-gate network, bundled when this ran":
-        ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2_4gate.safetensors",
-    "the co-designed checkpoint, bundled when this ran":
-        ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2.safetensors",
+    "the 4-gate network": ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2_4gate.safetensors",
+    "the co-designed checkpoint": ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2.safetensors",
 }
 
 # Markers stand on lines of their own (so a marker quoted in code is no marker).
@@ -309,7 +307,7 @@ def _which_checkpoint(sha: str) -> str:
     """What a recorded checkpoint hash is: the bundled file, one bundled before it or neither."""
     if sha256_file(BUNDLED).startswith(sha.lower()):
         return " (the bundled file)"
-    return next((f" ({label})" for label, file in EARLIER_BUNDLES.items()
+    return next((f" ({label}, bundled when this ran)" for label, file in EARLIER_BUNDLES.items()
                  if sha256_file(file).startswith(sha.lower())), "")
 
 
@@ -802,8 +800,8 @@ def reset_rest_units(r: Results) -> str:
     for c in r["conditions"]:
         differs = {(k, j) for model in ("nominal", "twin")
                    for k, units in enumerate(c[model]["disagreeing_at_end"]) for j in units}
+        held = [c[m] for m in ("nominal", "twin")]
         for k, j in sorted(differs):
-            held = [c[m] for m in ("nominal", "twin")]
             tile_state = c["tile_states"][-1].split()[k][j]
             rows.append((c["condition"], f"layer {k} unit {j}",
                          f"{num(c['tile_candidates_na'][k][j], 2)} "
@@ -2623,7 +2621,7 @@ def checkpoint_status() -> str:
             if any(sha256_file(file).startswith(s) for s in shas):
                 on[file].append(f"`{path.name}`")
     earlier = "\n\n".join(
-        f"On {label.split(',')[0]} (`{file.name}`), to be re-run on the bundled one where it "
+        f"On {label} (`{file.name}`), to be re-run on the bundled one where it "
         f"is still the figure: {', '.join(on[file]) or 'none'}."
         for label, file in EARLIER_BUNDLES.items())
     return (f"On the bundled network (`{BUNDLED.name}`): {', '.join(on[BUNDLED]) or 'none'}."
