@@ -14,7 +14,12 @@ candidate computed from the inputs the hardware layer saw:
   little off in the tile flips it, and the cell holds the flip), *dynamic* when it is not
   (switching transients, settling across the cascade); each dynamic onset is also counted
   by how many layer-0 units switched into its frame (0, 1, 2 or more), beside every frame
-  counted the same way (how often each happens at all).
+  counted the same way (how often each happens at all), and by the candidate the cell
+  was sensed to receive (its ReLU copy's current at the frame's end, the copy gain divided
+  out): ``sensed explains it`` when the static update from that candidate gives the
+  hardware's state (the candidate was formed off: crossbar, mirrors, the layer below's
+  outputs), ``cell did not follow`` when it does not (the cell's own switching, its
+  thresholds in the tile).
 
 Also: the hardware's signed candidate error per layer-0 unit near its thresholds, and a
 bare cell's output overshoot at switch-on (alpha = 2 nA, step to 3 nA).
@@ -88,14 +93,18 @@ def static_update(c: np.ndarray, prev: np.ndarray, lo: np.ndarray,
 
 
 def classify(params: list[dict], run: simulation.HardwareRun, model_states: list[np.ndarray],
-             x_na: np.ndarray, rest: list[np.ndarray], held: bool = False,
-             ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+             x_na: np.ndarray, rest: list[np.ndarray], sensed: list[np.ndarray],
+             held: bool = False) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     """Counts of each kind of onset in one utterance, and of layer 1's dynamic onsets by
     how many layer-0 units switched into their frame (:func:`layer0_switches`) and by what
     the hardware did (``held``: kept its state where the static update switches it,
     ``switched`` the other way round), and by whether layer 0's states of the frame before
     explain it (``late input``: the cell still saw the outputs layer 0 had before it
-    switched) and how many frames the disagreement lasts (``lasts 1`` / ``lasts 2+``). A
+    switched), how many frames the disagreement lasts (``lasts 1`` / ``lasts 2+``) and
+    whether the ``sensed`` candidates (:func:`simulation.cell_candidates`) explain it, and
+    whether a layer-0 unit feeding it through a negative weight switched on into the frame
+    (``negative input on``: a switching-on cell's output overshoots, so the candidate dips
+    for a moment, and a bistable cell keeps a dip that crossed beta_lo). A
     ``held`` network's layer 1 sees layer 0's states of the frame before
     (:func:`simulation.passed_on`)."""
     counts: dict[str, int] = {}
@@ -103,6 +112,7 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
     dynamic: dict[str, int] = {}
     # none switched rules out layer 0's switching (an overshoot, a race of two) as the cause
     switched = layer0_switches(run, rest)
+    turned_on = np.diff(np.vstack([rest[0][None], run.states[0]]), axis=0) > 0
     h, h0 = x_na, np.zeros(x_na.shape[1])  # the layer's inputs, and before the first frame
     for layer, (p, s_hw, s_m) in enumerate(zip(params[:-1], run.states, model_states,
                                                strict=True)):
@@ -112,6 +122,7 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
         src = h @ np.clip(w, 0, None).T + np.clip(b, 0, None)
         prev = np.vstack([rest[layer][None], s_hw[:-1]])
         static = static_update(c, prev, lo, hi)
+        formed = static_update(sensed[layer], prev, lo, hi)
         if layer:
             # the update from the inputs of the frame before (layer 0 had not switched yet)
             h_before = np.vstack([h0[None], h[:-1]])
@@ -133,7 +144,11 @@ def classify(params: list[dict], run: simulation.HardwareRun, model_states: list
                 by_switches[str(switched[t])] = by_switches.get(str(switched[t]), 0) + 1
                 for part in ("held" if s_hw[t, j] == prev[t, j] else "switched",
                              "late input" if late[t, j] == s_hw[t, j] else "not late input",
-                             "lasts 1" if run_end - t == 1 else "lasts 2+"):
+                             "lasts 1" if run_end - t == 1 else "lasts 2+",
+                             "sensed explains it" if formed[t, j] == s_hw[t, j]
+                             else "cell did not follow",
+                             "negative input on" if (turned_on[t] & (w[j] < 0)).any()
+                             else "no negative input on"):
                     dynamic[part] = dynamic.get(part, 0) + 1
         h0 = rest[layer] * p["alpha"].numpy()
         h = simulation.passed_on(s_hw, p["alpha"].numpy(), held, rest[layer])
@@ -227,6 +242,7 @@ def main() -> None:
                                     condition=condition, reset=args.reset_frames,
                                     gear=args.gear),
                             [u.x_na for u in utterances])
+    read_through = build.tables if twin is None else twin  # the copy gain of the run's tables
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
     dynamic: dict[str, int] = {}
@@ -240,7 +256,8 @@ def main() -> None:
         states, _ = simulation.model_utterance(model, params, u.x_na, args.reset_frames)
         agree += [np.mean(hw == m) / len(runs) for hw, m in zip(run.states, states,
                                                                   strict=False)]
-        one, switches, how = classify(params, run, states, u.x_na, rest, held)
+        one, switches, how = classify(params, run, states, u.x_na, rest,
+                                      simulation.cell_candidates(run, read_through), held)
         kinds, n = np.unique(layer0_switches(run, rest), return_counts=True)
         for total, part in ((counts, one), (by_switches, switches), (dynamic, how),
                             (frames, dict(zip(kinds.tolist(), n.tolist(), strict=True)))):
@@ -265,8 +282,7 @@ def main() -> None:
                "offset_copy_gain_of": "the tile's tables" if twin is None
                else "the tables it is held to",
                "layer0_candidate_offset_na": candidate_offsets(
-                   params, runs, [u.x_na for u in utterances],
-                   build.tables if twin is None else twin),
+                   params, runs, [u.x_na for u in utterances], read_through),
                "cell_switch_on": cell_overshoot(build.tables, condition)}
     for key, k in figures["onsets"].items():
         print(f"{key}: {k}")
