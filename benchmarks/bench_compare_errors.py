@@ -245,7 +245,9 @@ def main() -> None:
     read_through = build.tables if twin is None else twin  # the copy gain of the run's tables
     counts: dict[str, int] = {}
     by_switches: dict[str, int] = {}
-    dynamic: dict[str, int] = {}
+    # recorded at zero too: a results file says it classified by the sensed candidate
+    dynamic = dict.fromkeys(("sensed explains it", "cell did not follow", "negative input on",
+                             "no negative input on"), 0)
     frames: dict[str, int] = {}  # every frame, by the layer-0 units that switched into it
     agree = np.zeros(len(s0))
     # the states the reset leaves (the model's; the tile's reset frames are not kept)

@@ -694,6 +694,15 @@ def compare_errors_side_by_side(runs: tuple[Results, ...], header: tuple[str, ..
         ("layer-1 dynamic: lasting one frame / more", *(f"{a} / {b}" for a, b in zip(
             dynamic("lasts 1"), dynamic("lasts 2+"), strict=True))),
     ]
+    # files written before the bench classified by the sensed candidate have neither key
+    if all({"sensed explains it", "cell did not follow"} & r["layer1_dynamic"].keys()
+           for r in runs):
+        rows += [("layer-1 dynamic: the cell's sensed end-of-frame candidate explains its state "
+                  "/ the cell did not follow it", *(f"{a} / {b}" for a, b in zip(
+                      dynamic("sensed explains it"), dynamic("cell did not follow"),
+                      strict=True))),
+                 ("layer-1 dynamic: a layer-0 unit feeding it through a negative weight "
+                  "switched on into the frame", *dynamic("negative input on"))]
     if all(r.field("offset_copy_gain_of") for r in runs):
         rows += [("layer-0 knife edges: hardware high / low", *(
             f"{r['onsets'].get('layer 0: knife edge, hardware high', 0)} / "
@@ -751,6 +760,16 @@ def compare_errors_cold_slow(plain: Results, kept: Results, longer: Results,
         f"{kept['condition']}: every cell with the keeper (tables without it)",
         f"{longer['condition']}: cells as drawn, {longer['reset_frames']} reset frames",
         f"{sf['condition']}: cells as drawn, {sf['reset_frames']} reset frames"))
+
+
+@region("compare_errors.cold_keepers", "compare_errors_bundled_ss-40_tuning.json",
+        "compare_errors_keepers_ss-40_tuning.json")
+def compare_errors_cold_keepers(bundled: Results, keepers: Results) -> str:
+    """The bundled tile at ss -40 °C on the fixed start, and the bundled network moved onto
+    the tables of the unit with keepers, drawn with them (docs/pvt.md)."""
+    return compare_errors_side_by_side((bundled, keepers), (
+        "", "bundled network, its tile", "moved onto the keeper unit's tables, every cell "
+        "drawn with its keeper"))
 
 
 @region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
