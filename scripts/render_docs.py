@@ -85,21 +85,19 @@ CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devic
 class Attribution:
     """What a results file written before files recorded it ran on, taken from the project's
     history (the commits that wrote the file and the checkpoint). It holds only while the
-    file's bytes are the ones it was made for (``digest``: a prefix of their SHA-256): a
-    re-run drops it, and the file must then say for itself."""
+    file's bytes are the ones it was made for (their digest in :data:`STALE`, where every
+    such file is, being older than the fixes it names): a re-run drops it, and the file
+    must then say for itself."""
 
-    digest: str
     checkpoint: str = ""
     sample: str = ""
 
 
 ATTRIBUTED = {
-    "candidates.json": Attribution("91311a369f77", "the first retraining's candidates at 0.3 nA "
-                                   "per unit", "tuning sample"),
-    "candidates_0.2nA.json": Attribution("d14699070e7d", "candidates at 0.2 nA per unit",
-                                         "tuning sample"),
-    "candidates_codesign.json": Attribution("361f239211d4", "candidates at 0.3 nA per unit",
-                                            "tuning sample"),
+    "candidates.json": Attribution("the first retraining's candidates at 0.3 nA per unit",
+                                   "tuning sample"),
+    "candidates_0.2nA.json": Attribution("candidates at 0.2 nA per unit", "tuning sample"),
+    "candidates_codesign.json": Attribution("candidates at 0.3 nA per unit", "tuning sample"),
 }
 
 
@@ -207,7 +205,7 @@ class Results:
     def attribution(self) -> Attribution | None:
         """The history's attribution, while the file is the one it was made for."""
         att = ATTRIBUTED.get(self.name)
-        return att if att and self.digest.startswith(att.digest) else None
+        return att if att and self.digest.startswith(STALE[self.name][0]) else None
 
     def command(self) -> str:
         """The command that wrote the file (the commands, one after another, when several
