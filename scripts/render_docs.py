@@ -770,6 +770,13 @@ def compare_errors_cold_keepers(bundled: Results, keepers: Results) -> str:
         "drawn with its keeper"))
 
 
+@region("compare_errors.keepers_typical", "compare_errors_keepers_tuning.json")
+def compare_errors_keepers_typical(keepers: Results) -> str:
+    """The keeper network's tile at typical 27 °C: where its layer 0's disagreements start
+    (docs/pvt.md)."""
+    return compare_errors_side_by_side((keepers,), ("", "keeper network, its tile"))
+
+
 @region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
         "compare_errors_bundled_to_cascodes_ramp_rail_tuning30.json",
         "compare_errors_bundled_to_cascodes3_rail_tuning30.json")
