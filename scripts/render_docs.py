@@ -719,9 +719,11 @@ def compare_errors_side_by_side(runs: tuple[Results, ...], header: tuple[str, ..
     last = runs[-1]
     where = (last["condition"] if len({r["condition"] for r in runs}) == 1
              else "at the condition each column names")
+    pex = {bool(r.field("pex")) for r in runs}
+    netlist = ("with or without parasitic capacitances as each column says" if len(pex) > 1
+               else "with parasitic capacitances" if pex.pop() else "device-only")
     return (table(header, rows) + f"\n\n{last['utterances']} utterances each, "
-            f"{where}, held to the {last['held_to']}, with parasitic "
-            "capacitances.\n\n" + caption(*runs))
+            f"{where}, held to the {last['held_to']}, {netlist}.\n\n" + caption(*runs))
 
 
 @region("compare_errors.reset", "compare_errors_cascodes_rail_reset1_tuning.json",
@@ -775,6 +777,15 @@ def compare_errors_keepers_typical(keepers: Results) -> str:
     """The keeper network's tile at typical 27 °C: where its layer 0's disagreements start
     (docs/pvt.md)."""
     return compare_errors_side_by_side((keepers,), ("", "keeper network, its tile"))
+
+
+@region("compare_errors.device_only", "compare_errors_bundled_device_tuning.json",
+        "compare_errors_keepers_device_tuning.json")
+def compare_errors_device_only(bundled: Results, keepers: Results) -> str:
+    """The bundled tile and the keeper network's, device-only, at typical 27 °C
+    (docs/compare.md)."""
+    return compare_errors_side_by_side((bundled, keepers), (
+        "", "bundled network, its tile", "keeper network, its tile"))
 
 
 @region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
