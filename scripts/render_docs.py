@@ -1313,24 +1313,24 @@ def pvt_targets(r: Results) -> str:
             + "\n\n" + caption(r))
 
 
-# the conditions where the cascoded network's sealed PVT run missed the nominal model's
-# target, named before the keeper network's screen ran (docs/pvt.md)
-SEALED_MISSES = ("typical -40C 1.8V rail generator", "ss -40C 1.8V rail generator",
-                 "sf -40C 1.8V rail generator", "sf 27C 1.8V rail generator")
 POWER_TARGET_NW = 83.0  # issue 25's supply power target
 
 
-@region("pvt_keepers.rule", "pvt_pex_cascodes3_tuning.json", "pvt_pex_keepers_tuning.json")
-def pvt_keepers_rule(bundled: Results, keepers: Results) -> str:
+@region("pvt_keepers.rule", "pvt_pex_bundled.json", "pvt_pex_cascodes3_tuning.json",
+        "pvt_pex_keepers_tuning.json")
+def pvt_keepers_rule(sealed: Results, bundled: Results, keepers: Results) -> str:
     """The bundle rule set before the keeper network's screen, part by part, from the two
-    tuning screens (docs/pvt.md)."""
+    tuning screens, at the conditions where the cascoded network's sealed run missed the
+    nominal model's target (docs/pvt.md)."""
+    least = PVT_TARGETS[0][2]
+    missed = [c["condition"] for c in sealed["conditions"] if worse_layer(c, "nominal") < least]
     before = {c["condition"]: c for c in bundled["conditions"]}
     after = {c["condition"]: c for c in keepers["conditions"]}
-    rows = [("nominal model, each layer, every condition", ">= 97 %",
+    rows = [("nominal model, each layer, every condition", f">= {pct(least, 0)} %",
              f"{pct(min(worse_layer(c, 'nominal') for c in after.values()))} % worst",
-             "yes" if all(worse_layer(c, "nominal") >= 0.97 for c in after.values())
+             "yes" if all(worse_layer(c, "nominal") >= least for c in after.values())
              else "no")]
-    for name in SEALED_MISSES:
+    for name in missed:
         old, new = (c[name]["nominal"]["state_agreement_per_layer"][1]
                     for c in (before, after))
         rows.append((f"layer 1, {name}", f">= the bundled network's {pct(old)} %",
@@ -1339,7 +1339,7 @@ def pvt_keepers_rule(bundled: Results, keepers: Results) -> str:
     rows.append(("supply power, every condition", f"<= {num(POWER_TARGET_NW)} nW",
                  f"{num(power)} nW most", "yes" if power <= POWER_TARGET_NW else "no"))
     return (table(("part of the rule", "needs", "keeper network", "met"), rows)
-            + "\n\n" + caption(bundled, keepers))
+            + "\n\n" + caption(sealed, bundled, keepers))
 
 
 @region("pvt_hotrail.targets", "pvt_pex_hotrail_125C.json", "pvt_pex.json")

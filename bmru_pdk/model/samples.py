@@ -54,6 +54,9 @@ class Sample:
 # seed 0); earlier sessions chose an operating point and a checkpoint on it, so it is a
 # development sample now. "sealed": a seed and voices (espeak-ng variants no dataset split
 # holds) that no bench choosing anything has run on: the headline figures come from it.
+# Its PVT run of the cascoded network named the conditions of the rule that chose the
+# keeper network (docs/pvt.md), so that network's headline figures need a sample drawn
+# afresh.
 SEALED = Sample(23, None, tuple(f"{accent}+{variant}" for accent in ACCENTS
                                 for variant in SEALED_VARIANTS))
 # "flite": another engine's voices, for a checkpoint trained on espeak-ng alone (as the
