@@ -36,7 +36,8 @@ ONE_CELL = (1.25, 0.25)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=int, default=2,
-                        help="package tables: 0 one-gate, 1 4-gate, 2 4-gate with cascodes")
+                        help="package tables: 0 one-gate, 1 4-gate, 2 4-gate with cascodes, "
+                             "3 with the cells' keepers too")
     args = parser.parse_args()
     start = time.perf_counter()
     tables = mapping.load_tables(mapping.GRID_DIRS[args.grid])

@@ -1,7 +1,7 @@
 """The post-layout compare of the bundled tile on the sealed sample (or ``--sample``), with
 parasitics and device-only, with 95 % intervals.
 
-Usage: ``python benchmarks/bench_compare.py [--n 200] [--sample sealed] [--workers W |
+Usage: ``python benchmarks/bench_compare.py [--n 200] [--sample sealed2] [--workers W |
 --scheduler ADDR] [--draw-rail [--rail-generator]] [--checkpoint CKPT --tables DIR]
 [--out NAME]`` (the rail flags as ``bmru compare``'s: ``make run`` draws the tile with both;
 ``--checkpoint`` and ``--tables``: another network mapped with other tables). Prints the
@@ -40,8 +40,8 @@ def _line(name: str, r: dict, n: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="utterances")
-    parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES),
-                        help="the headline figures come from the sealed sample")
+    parser.add_argument("--sample", default=samples.HEADLINE, choices=sorted(samples.SAMPLES),
+                        help="the headline figures come from the sealed sample (sealed2)")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     provenance.rail_options(parser)

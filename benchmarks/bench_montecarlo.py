@@ -3,7 +3,7 @@ nominal model (the values the drawing realises) and with the nominal tile, and e
 accuracy against the model's, over dies of the gf180 models' statistical mismatch (one
 ngspice seed per die, the same die in every bench).
 
-Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 20] [--sample sealed]
+Usage: ``python benchmarks/bench_montecarlo.py [--seeds 32] [--n 20] [--sample sealed2]
 [--workers W | --scheduler ADDR] [--checkpoint CKPT --tables DIR] [--draw-rail
 [--rail-generator]] [--out NAME]`` (the rail flags as ``bmru compare``'s). Prints
 the distribution and writes ``benchmarks/results/montecarlo.json`` and ``montecarlo.png``
@@ -40,7 +40,7 @@ def run_dies(doc: str, engine: Callable[..., dict]) -> tuple[argparse.Namespace,
     parser.add_argument("--seeds", type=int, default=32, help="dies (seeds 1..N)")
     parser.add_argument("--n", type=int, default=20, help="utterances (>= 20: one "
                         "decision is then 5 points of a die's accuracy)")
-    parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES))
+    parser.add_argument("--sample", default=samples.HEADLINE, choices=sorted(samples.SAMPLES))
     parser.add_argument("--workers", type=int, default=None, help="local processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     provenance.network_options(parser)

@@ -27,12 +27,12 @@ from tilesim import FRAME_S, SWEEP_D, TileSim, prepare, random_frames, sweep_che
 
 from bmru_pdk.analyses.simulation import HardwareRun, reset_frames
 from bmru_pdk.model.bundled import bundled_checkpoint
-from bmru_pdk.model.samples import load_utterances
+from bmru_pdk.model.samples import HEADLINE, load_utterances
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FRAMES = 25
 BUNDLED_N = 3
-SAMPLE = "sealed"
+SAMPLE = HEADLINE
 PARTS = ("cells", "fc_mirrors", "biases", "total")
 FITTED = (*PARTS, "fc_w1")
 VARIANTS = {"fixed": True, "init": False}

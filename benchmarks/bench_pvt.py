@@ -125,8 +125,8 @@ def plot(rows: list[dict], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10, help="utterances per condition")
-    parser.add_argument("--sample", default="sealed", choices=sorted(samples.SAMPLES),
-                        help="the headline figures come from the sealed sample")
+    parser.add_argument("--sample", default=samples.HEADLINE, choices=sorted(samples.SAMPLES),
+                        help="the headline figures come from the sealed sample (sealed2)")
     parser.add_argument("--pex", action="store_true", help="with extracted parasitics")
     rail = parser.add_mutually_exclusive_group()
     rail.add_argument("--source-rail", type=float, default=0.0, metavar="V",
@@ -197,7 +197,8 @@ def main() -> None:
     result = {"command": provenance.command(), **provenance.checkpoint(checkpoint),
               "tile": build.name, "transistors": build.devices,
               "i_unit_na": build.tables.i_unit_na, "diode_gates": build.tables.unit.diode_gates,
-              "cascodes": build.tables.unit.cascodes, "frame_s": FRAME_S,
+              "cascodes": build.tables.unit.cascodes,
+              "keepers": build.tables.unit.keepers, "frame_s": FRAME_S,
               # the models' cell thresholds: read within a frame of this many ms, or on the
               # ramp (None; files before this was recorded: on the ramp)
               "model_frame_ms": base.frame_ms,

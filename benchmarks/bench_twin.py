@@ -3,7 +3,7 @@ wafer tester would (:mod:`bmru_pdk.analyses.twin`), the model run with what the 
 measured, and the die's states on held-out utterances scored against its twin and against
 the checkpoint's realised values.
 
-Usage: ``python benchmarks/bench_twin.py [--seeds 32] [--n 10] [--sample sealed]
+Usage: ``python benchmarks/bench_twin.py [--seeds 32] [--n 10] [--sample sealed2]
 [--workers W | --scheduler ADDR] [--checkpoint CKPT --tables DIR] [--draw-rail
 [--rail-generator]] [--out NAME]``. Prints
 the summary and writes ``benchmarks/results/twin.json`` (or ``NAME.json``; the options as

@@ -23,6 +23,7 @@ from bmru_pdk.circuits.budget import DEFAULT_MAX_DEVICES
 from bmru_pdk.errors import BmruError
 from bmru_pdk.fileio import check_output_dir, destination, output_dir
 from bmru_pdk.layouts.aspect import ASPECT, ASPECTS, check_unit_rows
+from bmru_pdk.model.samples import HEADLINE
 from bmru_pdk.tech import TEMP_RANGE_C, VDD_RANGE_V, VDD_V, Corner
 
 if TYPE_CHECKING:
@@ -57,8 +58,9 @@ Pex = Annotated[bool, typer.Option(
     "--pex/--no-pex", help="simulate with the parasitic capacitances (KLayout-PEX); the "
                            "device-only figures are reported beside")]
 Sample = Annotated[str, typer.Option(
-    help="offline utterances: sealed (new voices and a seed no bench that chose anything ran "
-         "on: the headline figures), heldout (the training data's test voices, a development "
+    help="offline utterances: sealed2 (new voices and a seed no bench that chose anything "
+         "ran on: the headline figures), sealed (the first such draw, a development sample "
+         "since it informed a choice), heldout (the training data's test voices, a development "
          "sample), tuning (the sample the calibration and benches chose on) or flite "
          "(another speech engine's voices)")]
 DrawRail = Annotated[bool, typer.Option(
@@ -569,7 +571,7 @@ def flow(
     ),
     n: Annotated[int, typer.Option(
         "--n", help="utterances for the post-layout compare (0: skip it)")] = 50,
-    sample: Sample = "sealed",
+    sample: Sample = HEADLINE,
     pex: Pex = True,
     frame_us: FrameUs = None,
     scheduler: Scheduler = None,
@@ -623,7 +625,7 @@ def compare(
         help="dataset in the Speech Commands layout (its test split); default: spoken "
              "offline")] = None,
     n: Annotated[int, typer.Option("--n", help="number of utterances")] = 5,
-    sample: Sample = "sealed",
+    sample: Sample = HEADLINE,
     pex: Pex = True,
     seed: Annotated[int | None, typer.Option(
         help="another seed for the sample's voices (ignored with --data)")] = None,

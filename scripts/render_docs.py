@@ -36,11 +36,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-BUNDLED = ROOT / "bmru_pdk" / "data" / "kws_yes_d4_l2_cascoded.safetensors"
+BUNDLED = ROOT / "bmru_pdk" / "data" / "kws_yes_d4_l2_keepers.safetensors"
 # The checkpoints bundled before it, newest first, by what the docs call them: results that
 # ran on one under a command without --checkpoint say so, since that command now runs the
 # bundled file.
 EARLIER_BUNDLES = {
+    "the cascoded network": ROOT / "benchmarks" / "checkpoints" / "kws_4gate_to_cc3.safetensors",
     "the 4-gate network": ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2_4gate.safetensors",
     "the co-designed checkpoint": ROOT / "benchmarks" / "checkpoints" / "kws_yes_d4_l2.safetensors",
 }
@@ -51,7 +52,8 @@ REGION = re.compile(r"^<!-- render: (?P<name>[\w.-]+) -->\n(?P<body>.*?)^<!-- /r
 OPENING = re.compile(r"^<!-- render: (?P<name>.*?) -->$", re.M)
 CLOSING = re.compile(r"^<!-- /render -->$", re.M)
 
-SAMPLES = {"heldout": "held-out sample", "sealed": "sealed sample", "tuning": "tuning sample",
+SAMPLES = {"heldout": "held-out sample", "sealed": "first sealed sample",
+           "sealed2": "second sealed sample", "tuning": "tuning sample",
            "validation": "validation split", "test": "test split"}
 
 # The command that writes each results file, for files that do not record their own.
@@ -482,8 +484,9 @@ def readme_headline(run: Results | None, long: Results, pvt: Results, mc: Result
     big = max(tile["tiles"], key=lambda row: row["devices"])
     rows = [
         *run_rows(run),
-        (f"the same compare on {long['utterances']} utterances of the sealed sample: state "
-         "bits layer 0 / 1 (95 % CI), decisions", compare_sealed_figures(long), short_source(long),
+        (f"the same compare on {long['utterances']} utterances of the "
+         f"{SAMPLES.get(long.field('sample'), 'sample')}: state bits layer 0 / 1 (95 % CI), "
+         "decisions", compare_sealed_figures(long), short_source(long),
          "[compare](docs/compare.md#headline-figures-sealed-sample-with-parasitics)"),
         (f"PVT, {len(conds)} conditions (5 corners x -40 / 27 / 125 °C, VDD +-10 %), with "
          f"parasitics, {pvt['utterances']} utterances each, the rail as `make run` draws it: "
@@ -765,11 +768,11 @@ def compare_errors_cold_slow(plain: Results, kept: Results, longer: Results,
 @region("compare_errors.cold_keepers", "compare_errors_bundled_ss-40_tuning.json",
         "compare_errors_keepers_ss-40_tuning.json")
 def compare_errors_cold_keepers(bundled: Results, keepers: Results) -> str:
-    """The bundled tile at ss -40 °C on the fixed start, and the bundled network moved onto
-    the tables of the unit with keepers, drawn with them (docs/pvt.md)."""
+    """The cascoded tile (bundled then) at ss -40 °C on the fixed start, and its network
+    moved onto the tables of the unit with keepers, drawn with them (docs/pvt.md)."""
     return compare_errors_side_by_side((bundled, keepers), (
-        "", "bundled network, its tile", "moved onto the keeper unit's tables, every cell "
-        "drawn with its keeper"))
+        "", "cascoded network (bundled then), its tile",
+        "moved onto the keeper unit's tables, every cell drawn with its keeper"))
 
 
 @region("compare_errors.keepers_typical", "compare_errors_keepers_tuning.json")
@@ -782,10 +785,11 @@ def compare_errors_keepers_typical(keepers: Results) -> str:
 @region("compare_errors.device_only", "compare_errors_bundled_device_tuning.json",
         "compare_errors_keepers_device_tuning.json")
 def compare_errors_device_only(bundled: Results, keepers: Results) -> str:
-    """The bundled tile and the keeper network's, device-only, at typical 27 °C
-    (docs/compare.md)."""
+    """The cascoded tile (bundled then) and the keeper network's, device-only, at typical
+    27 °C (docs/compare.md)."""
     return compare_errors_side_by_side((bundled, keepers), (
-        "", "bundled network, its tile", "keeper network, its tile"))
+        "", "cascoded network (bundled then), its tile",
+        "keeper network (bundled since), its tile"))
 
 
 @region("compare_errors.cascode_sizing", "compare_errors_bundled_rail_tuning30.json",
@@ -1203,6 +1207,15 @@ def compare_table(r: Results | None) -> str:
     return compare_table_text(r, r["compare"], 1, model="realised", tile=r["tile"]["cell"])
 
 
+@region("compare.worst", "run.json")
+def compare_worst(r: Results) -> str:
+    """`make run`'s worst utterances by state agreement, with the decisions (docs/compare.md)."""
+    rows = [(f"`{w['name']}`", " / ".join(f"{pct(v)} %" for v in w["state_agreement"]),
+             f"{w['decision_hw']} / {w['decision_model']}") for w in r["compare"]["worst"]]
+    return (table(("utterance", "state bits, layer 0 / 1", "decision: tile / model (1: yes)"),
+                  rows) + "\n\n" + caption(r))
+
+
 @region("compare_sealed_cascodes_held.table", "compare_sealed_cascodes_held.json")
 @region("compare_sealed_cascodes.table", "compare_sealed_cascodes.json")
 @region("compare_sealed.table", "compare_sealed.json")
@@ -1257,10 +1270,12 @@ def pvt_pex_table(r: Results) -> str:
 
 def grid_said(r: Results) -> str:
     """What a PVT file's tile and models were drawn and read with: ``, every ratio k of D
-    gates`` on a grid of D-gate diodes, the cascodes, and models of frame-read thresholds."""
+    gates`` on a grid of D-gate diodes, the cascodes, the keepers, and models of frame-read
+    thresholds."""
     gates = r.data.get("diode_gates", 1)
     return (f", every ratio k of {gates} gates" if gates > 1 else "") + (
         ", with the drain-matching cascodes" if r.data.get("cascodes") else "") + (
+        " and the cells' keepers" if r.data.get("keepers") else "") + (
         f"; models of the cell thresholds read within a {r['model_frame_ms']:g} ms frame"
         if r.data.get("model_frame_ms") else "")
 

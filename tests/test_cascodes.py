@@ -170,10 +170,11 @@ def test_the_drawn_weight_path_drifts_beyond_the_bound() -> None:
 @pytest.mark.parametrize("rail", [False, True], ids=["ground", "rail"])
 def test_a_cascoded_tile_is_drc_clean_and_matches_its_schematic(rail: bool,
                                                                 tmp_path: Path) -> None:
-    """The bundled network drawn on its cascoded grid: every line wired (the reference at the
-    stack's top), the official deck clean and LVS matched, on ground and on the source rail
-    with its generator, whose line must pass the copies' cascodes."""
-    tables = load_tables(GRID_DIRS[2])
+    """The bundled network drawn on its grid (cascodes and the cells' keepers): every line
+    wired (the reference at the stack's top), the official deck clean and LVS matched, on
+    ground and on the source rail with its generator, whose line must pass the copies'
+    cascodes."""
+    tables = load_tables(GRID_DIRS[3])
     tile = design(open_checkpoint(bundled_checkpoint()), tables, source_rail=rail,
                   rail_generator=RailGeneratorParams() if rail else None)
     bias = tile.rows[0][0]

@@ -135,18 +135,20 @@ def test_bundled_checkpoint_loads() -> None:
     assert model.meta.training is not None
 
 
-def test_bundled_network_is_drawn_on_the_cascoded_grid_by_itself() -> None:
-    """The bundled network was trained on the cascoded 4-gate grid's levels: without tables
-    it maps on the package's cascoded tables (the tile ``make run`` draws has the cascodes),
-    and the 4-gate grid's own tables, whose copies draw other levels, refuse it."""
+def test_bundled_network_is_drawn_on_the_keeper_grid_by_itself() -> None:
+    """The bundled network was trained on the levels of the cascoded 4-gate grid with the
+    cells' keepers: without tables it maps on the package's keeper tables (the tile ``make
+    run`` draws has the cascodes and the keepers), and the cascoded grid's tables without
+    the keepers, whose cells switch at other thresholds, refuse it."""
     from bmru_pdk.circuits import mapping
     from bmru_pdk.model import bundled_checkpoint
 
     window = load_checkpoint(bundled_checkpoint()).meta.realisability
     tables = mapping.tables_for(window)
-    assert tables is mapping.load_tables(mapping.GRID_DIRS[2]) and tables.unit.cascodes
+    assert tables is mapping.load_tables(mapping.GRID_DIRS[3])
+    assert tables.unit.cascodes and tables.unit.keepers
     with pytest.raises(BmruError, match="levels of a grid"):
-        mapping.tables_for(window, mapping.load_tables(mapping.GRID_DIRS[1]))
+        mapping.tables_for(window, mapping.load_tables(mapping.GRID_DIRS[2]))
 
 
 def test_circuit_parameters_split_signed_values_into_rails(tmp_path: Path) -> None:

@@ -259,7 +259,7 @@ def test_cli_fine_tuning_moves_a_network_onto_another_drawings_levels(
     ``--tables`` it keeps X's window (the negative)."""
     from bmru_pdk.circuits import mapping
 
-    grid, cascoded = (mapping.load_tables(d) for d in mapping.GRID_DIRS[1:])
+    grid, cascoded = (mapping.load_tables(d) for d in mapping.GRID_DIRS[1:3])
     runner = CliRunner()
     args = ["train", "--data", str(tiny), "--d", "2", "--layers", "1", "--epochs", "1",
             "--threads", "1"]

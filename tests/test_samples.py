@@ -70,7 +70,8 @@ def test_split_assignment_covers_every_voice_once() -> None:
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_samples_speak_the_voices_their_split_assigns(tmp_path: Path) -> None:
     """Against the split itself: the held-out sample speaks only the test voices of the
-    training data's seed, the sealed sample only voices no split of any seed holds."""
+    training data's seed, each sealed sample only voices no split of any seed and no other
+    sample holds, from a seed no other sample uses."""
     pytest.importorskip("librosa")
     from bmru_pdk.model.samples import SAMPLES
     from bmru_pdk.model.synth import generate, speaker_splits
@@ -80,20 +81,24 @@ def test_samples_speak_the_voices_their_split_assigns(tmp_path: Path) -> None:
 
         return hashlib.sha1(voice.encode()).hexdigest()[:8]
 
-    heldout, sealed = SAMPLES["heldout"], SAMPLES["sealed"]
+    heldout = SAMPLES["heldout"]
     split = speaker_splits(heldout.voices[0])
     by_tag = {tag(v): k for v, k in split.items()}
     held = generate(tmp_path / "held", words=("yes",), per_word=12, seed=heldout.seed,
                     voices=heldout.voices)
     spoken = _tags([p.name for p in (held / "yes").glob("*.wav")])
     assert spoken and {by_tag[t] for t in spoken} == {"test"}
-    sealed_tags = {tag(v) for v in sealed.speakers}
-    assert not sealed_tags & set(by_tag)  # in no split of any seed: not a dataset voice at all
-    out = generate(tmp_path / "sealed", words=("yes",), per_word=12, seed=sealed.seed,
-                   speakers=sealed.speakers)
-    spoken = _tags([p.name for p in (out / "yes").glob("*.wav")])
-    assert len(spoken) > 1 and spoken <= sealed_tags
-    assert sealed.seed not in {s.seed for name, s in SAMPLES.items() if name != "sealed"}
+    for name in ("sealed", "sealed2"):
+        sealed = SAMPLES[name]
+        others = [s for n, s in SAMPLES.items() if n != name]
+        sealed_tags = {tag(v) for v in sealed.speakers}
+        assert not sealed_tags & set(by_tag)  # in no split of any seed: not a dataset voice
+        assert not set(sealed.speakers) & {v for s in others for v in s.speakers or ()}
+        out = generate(tmp_path / name, words=("yes",), per_word=12, seed=sealed.seed,
+                       speakers=sealed.speakers)
+        spoken = _tags([p.name for p in (out / "yes").glob("*.wav")])
+        assert len(spoken) > 1 and spoken <= sealed_tags
+        assert sealed.seed not in {s.seed for s in others}
 
 
 def test_training_records_its_data_seed(tmp_path: Path) -> None:

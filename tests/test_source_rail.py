@@ -142,7 +142,7 @@ def test_tables_made_on_a_rail_do_not_map_a_tile() -> None:
     from bmru_pdk.model import bundled_checkpoint, open_checkpoint
 
     # the grid the bundled network was trained on, made on a rail
-    tables = load_tables(GRID_DIRS[2]).model_copy(update={"source_rail_v": RAIL})
+    tables = load_tables(GRID_DIRS[3]).model_copy(update={"source_rail_v": RAIL})
     with pytest.raises(BmruError, match="rail"):
         build_tile(open_checkpoint(bundled_checkpoint()), tables)
 

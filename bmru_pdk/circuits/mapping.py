@@ -58,11 +58,12 @@ SNAP_TOLERANCE = 0.02
 # points (:func:`tables_from_environment`), never at import, and passed down explicitly.
 TABLES_ENV = "BMRU_TABLES"
 # The package's tables of every grid it ships: one-gate diodes with series stacks (the
-# default), 4-gate diodes, and 4-gate diodes with the drain-matching cascodes (``bmru
-# characterize --diode-gates 4 [--cascodes]``), whose networks train on their levels (``bmru
-# train --tables``)
+# default), 4-gate diodes, 4-gate diodes with the drain-matching cascodes, and those with the
+# cells' keepers (``bmru characterize --diode-gates 4 [--cascodes [--keepers]]``), whose
+# networks train on their levels (``bmru train --tables``)
 GRID_DIRS = (DATA_DIR, DATA_DIR.with_name("characterization_4gate"),
-             DATA_DIR.with_name("characterization_4gate_cc"))
+             DATA_DIR.with_name("characterization_4gate_cc"),
+             DATA_DIR.with_name("characterization_4gate_cc_keepers"))
 
 
 @cache

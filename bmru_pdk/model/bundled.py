@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-BUNDLED_NAME = "kws_yes_d4_l2_cascoded.safetensors"
+BUNDLED_NAME = "kws_yes_d4_l2_keepers.safetensors"
 
 
 def bundled_checkpoint() -> Path:

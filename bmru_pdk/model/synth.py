@@ -57,6 +57,9 @@ VARIANTS = (
 # Voice variants no split of any generated dataset speaks with: the sealed sample's voices,
 # never heard in training, in noise, or by any bench that chose anything.
 SEALED_VARIANTS = ("adam", "Andy", "aunty", "edward", "john", "linda", "paul", "steph")
+# A second such set, for the sealed sample drawn afresh after the first one informed a choice
+SEALED2_VARIANTS = ("Alicia", "Annie", "belinda", "benjamin", "david", "michel", "robert",
+                    "travis")
 ESPEAK, FLITE = "espeak-ng", "flite"
 ENGINES = (ESPEAK, FLITE)
 # flite's general-domain voices at 16 kHz (kal, its 8 kHz copy, and awb_time, a clock-only
