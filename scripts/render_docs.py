@@ -1240,6 +1240,7 @@ def agreement_cells(a: dict[str, Any]) -> list[str]:
 @region("pvt_4gate_levels.table", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.table", "pvt_pex_4gate_tuning.json")
 @region("pvt_bundled.table", "pvt_pex_bundled.json")
+@region("pvt_cascoded_sealed.table", "pvt_pex_cascoded_sealed.json")
 @region("pvt_4gate_sealed.table", "pvt_pex_4gate_sealed.json")
 @region("pvt_pex.table", "pvt_pex.json")
 def pvt_pex_table(r: Results) -> str:
@@ -1320,6 +1321,7 @@ TARGET_HEADER = ("figure", "target", "conditions meeting it", "worst")
 @region("pvt_4gate_levels.targets", "pvt_pex_4gate_levels_tuning.json")
 @region("pvt_4gate.targets", "pvt_pex_4gate_tuning.json")
 @region("pvt_bundled.targets", "pvt_pex_bundled.json")
+@region("pvt_cascoded_sealed.targets", "pvt_pex_cascoded_sealed.json")
 @region("pvt_4gate_sealed.targets", "pvt_pex_4gate_sealed.json")
 @region("pvt.targets", "pvt_pex.json")
 def pvt_targets(r: Results) -> str:
@@ -1331,7 +1333,7 @@ def pvt_targets(r: Results) -> str:
 POWER_TARGET_NW = 83.0  # issue 25's supply power target
 
 
-@region("pvt_keepers.rule", "pvt_pex_bundled.json", "pvt_pex_cascodes3_tuning.json",
+@region("pvt_keepers.rule", "pvt_pex_cascoded_sealed.json", "pvt_pex_cascodes3_tuning.json",
         "pvt_pex_keepers_tuning.json")
 def pvt_keepers_rule(sealed: Results, bundled: Results, keepers: Results) -> str:
     """The bundle rule set before the keeper network's screen, part by part, from the two
