@@ -484,7 +484,7 @@ def readme_headline(run: Results | None, long: Results, pvt: Results, mc: Result
     big = max(tile["tiles"], key=lambda row: row["devices"])
     rows = [
         *run_rows(run),
-        (f"the same compare on {long['utterances']} utterances of the "
+        (f"the post-layout compare on {long['utterances']} utterances of the "
          f"{SAMPLES.get(long.field('sample'), 'sample')}: state bits layer 0 / 1 (95 % CI), "
          "decisions", compare_sealed_figures(long), short_source(long),
          "[compare](docs/compare.md#headline-figures-sealed-sample-with-parasitics)"),
