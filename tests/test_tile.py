@@ -525,17 +525,18 @@ def test_a_held_tile_samples_its_first_layer_on_a_clock_pin(
 
 def test_a_network_trained_on_a_grid_is_drawn_with_that_grids_tables(
         four_gate: tuple[Path, Tables]) -> None:
-    """A network trained on the levels of one of the package's 4-gate tables (without and
-    with the cascodes) is drawn on them without being told; with tables that draw other
-    levels (the one-gate grid, the other 4-gate tables, another characterisation of the
-    4-gate grid) it is refused, as is a network whose levels no package tables draw: its
-    tile would realise values other than the ones it runs."""
+    """A network trained on the levels of one of the package's 4-gate tables (without the
+    cascodes, with them, and with the cells' keepers too) is drawn on them without being
+    told; with tables that draw other levels (the one-gate grid, the other 4-gate tables,
+    another characterisation of the 4-gate grid) it is refused, as is a network whose levels
+    no package tables draw: its tile would realise values other than the ones it runs."""
     from bmru_pdk.circuits import mapping
     from bmru_pdk.model.checkpoint import load_checkpoint, save_checkpoint
 
     quick_path, quick = four_gate
     grids = [mapping.load_tables(d) for d in mapping.GRID_DIRS]
-    assert [g.unit.cascodes for g in grids] == [False, False, True]
+    assert [(g.unit.cascodes, g.unit.keepers) for g in grids] == [
+        (False, False), (False, False), (True, False), (True, True)]
     for k, package in enumerate(grids[1:], start=1):
         raw = random_checkpoint(n_in=5, d=3, layers=2, seed=2,
                                 path=quick_path.with_name(f"package_grid{k}.safetensors"))
