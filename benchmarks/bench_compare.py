@@ -41,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="utterances")
     parser.add_argument("--sample", default=samples.HEADLINE, choices=sorted(samples.SAMPLES),
-                        help="the headline figures come from the sealed sample (sealed2)")
+                        help=f"the headline figures come from {samples.HEADLINE}")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
     provenance.rail_options(parser)

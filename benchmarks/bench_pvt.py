@@ -126,7 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10, help="utterances per condition")
     parser.add_argument("--sample", default=samples.HEADLINE, choices=sorted(samples.SAMPLES),
-                        help="the headline figures come from the sealed sample (sealed2)")
+                        help=f"the headline figures come from {samples.HEADLINE}")
     parser.add_argument("--pex", action="store_true", help="with extracted parasitics")
     rail = parser.add_mutually_exclusive_group()
     rail.add_argument("--source-rail", type=float, default=0.0, metavar="V",
