@@ -355,7 +355,7 @@ def kws_data(
 
 # options of bmru train that shape keyword-spotting networks only
 _KWS_ONLY = ("data", "w_max", "w_step", "i_max", "i_step", "tables", "mismatch", "candidate_noise",
-             "margin", "current_weight", "init", "held")
+             "margin", "current_weight", "rest_margin", "init", "held")
 
 
 def _train_sequence_task(task: str, arch: str, output: Path, kws_options: list[str],
@@ -420,6 +420,10 @@ def train(
         help="penalise candidates within this many nA of a threshold")] = 0.0,
     current_weight: Annotated[float, typer.Option(
         help="weight of the summing-node current (supply and cancellation) term")] = 0.0,
+    rest_margin: Annotated[float, typer.Option(
+        help="hold each unit's zero-input rest candidate outside its hysteresis band by "
+             "this fraction of the nearer threshold (one rest state, whatever the reset)")
+    ] = 0.0,
     init: Annotated[Path | None, typer.Option(
         help="fine-tune this checkpoint (its input encoding, and its realisability unless "
              "--tables moves it onto another drawing's)")] = None,
@@ -476,8 +480,8 @@ def train(
     config = engine.TrainConfig(
         d=4 if d is None else d, layers=layers, epochs=epochs, lr=lr, batch_size=batch_size,
         patience=patience, seed=seed, mismatch=mismatch, candidate_noise=candidate_noise,
-        margin=margin, current_weight=current_weight, init=None if init is None else str(init),
-        threads=threads, held=held,
+        margin=margin, current_weight=current_weight, rest_margin=rest_margin,
+        init=None if init is None else str(init), threads=threads, held=held,
         realisability=window,
     )
     dataset = engine.prepare_data(data, task=task, seed=seed,

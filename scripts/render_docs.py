@@ -864,6 +864,12 @@ def reset_rest_units(r: Results) -> str:
                 "at the condition divided out")
 
 
+@region("reset.keepers_units", "reset_keepers.json")
+def reset_keepers_units(r: Results) -> str:
+    """The keeper tile's rest against its model's (docs/compare.md, The rest)."""
+    return reset_table(r) + "\n\n" + reset_rest_units(r)
+
+
 @region("sizing.table", "sizing.json")
 def sizing_table(r: Results) -> str:
     """Unit device, area, power and Monte Carlo per target sigma (docs/codesign.md)."""

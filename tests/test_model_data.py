@@ -185,6 +185,41 @@ def test_margin_term_penalises_only_candidates_near_a_threshold() -> None:
     assert float(codesign_penalty(params, c, inputs, TrainConfig())) == 0.0  # off by default
 
 
+def _one_unit_at_rest(bias: float) -> tuple:
+    """A one-unit, one-layer network whose zero-input candidate is ``bias`` (nA), and its
+    parameters with the hysteresis band 0.5-2.0 nA."""
+    from bmru_pdk.model.checkpoint import default_meta
+    from bmru_pdk.model.network import BMRUNet
+
+    model = BMRUNet(default_meta(2, 1, 1, ["other", "yes"]))
+    model.init_parameters(torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        params = model.effective_parameters()
+    p = params[0]
+    p["bias"] = torch.tensor([bias], requires_grad=True)
+    p["beta_lo"], p["beta_hi"] = torch.tensor([0.5]), torch.tensor([2.0])
+    p["delta"] = p["beta_hi"] - p["beta_lo"]
+    return model, params
+
+
+def test_rest_term_penalises_a_rest_inside_the_hysteresis_band() -> None:
+    """At zero input the candidate is the bias: inside the band (either state holds) or within
+    the margin of a threshold it costs, clear of the band by the margin it costs nothing."""
+    from bmru_pdk.model.train import REST_WEIGHT, rest_penalty
+
+    for clear in (0.3, 3.0):  # 40 % below beta_lo, 50 % above beta_hi
+        model, params = _one_unit_at_rest(clear)
+        assert float(rest_penalty(model, params, 0.2).detach()) == 0.0
+    model, params = _one_unit_at_rest(2.2)  # 10 % above beta_hi: half the 20 % margin short
+    term = rest_penalty(model, params, 0.2)
+    assert float(term.detach()) == pytest.approx(REST_WEIGHT * 0.1, rel=1e-5)
+    term.backward()
+    assert float(params[0]["bias"].grad) < 0  # descent raises the rest, out of the band
+    model, params = _one_unit_at_rest(1.0)  # mid-band: 70 % of beta_hi short of the margin
+    assert float(rest_penalty(model, params, 0.2).detach()) == pytest.approx(
+        REST_WEIGHT * 0.7, rel=1e-5)
+
+
 def test_current_term_is_the_summing_nodes_sourced_and_sunk_current() -> None:
     from bmru_pdk.model.train import codesign_penalty
 
@@ -246,7 +281,8 @@ def test_cli_fine_tuning_refuses_to_overwrite_its_start(tiny: Path, tmp_path: Pa
     assert start.read_bytes() == before
     tuned = tmp_path / "t.safetensors"
     result = runner.invoke(app, [*args, "--init", str(start), "--margin", "0.1",
-                                 "--current-weight", "0.001", "-o", str(tuned)])
+                                 "--current-weight", "0.001", "--rest-margin", "0.2",
+                                 "-o", str(tuned)])
     assert result.exit_code == 0, result.output
     assert load_checkpoint(tuned).meta.input == load_checkpoint(start).meta.input
 

@@ -198,6 +198,9 @@ class TrainConfig:
         current_weight: Weight of the summing-node current term: the mean, per frame, of all
             current sourced or sunk into the summing nodes (sum |W| h + |b|, nA), which is
             the feed-forward mirrors' and biases' supply current and what the nodes cancel.
+        rest_margin: Rest margin (relative): each unit's candidate at zero input, once the
+            layers below rest, is held outside its hysteresis band by this fraction of the
+            nearer threshold (:func:`rest_penalty`), so zero input leaves one rest state.
         init: Start from this checkpoint's parameters and input encoding (fine-tuning)
             instead of a random initialisation.
         threads: torch CPU threads.
@@ -219,6 +222,7 @@ class TrainConfig:
     balance: bool = True
     margin: float = 0.0
     current_weight: float = 0.0
+    rest_margin: float = 0.0
     init: str | None = None
     threads: int = 2
     held: bool = False
@@ -274,6 +278,48 @@ def codesign_penalty(params: list[dict[str, torch.Tensor]], candidates: list[tor
             node = (h @ p["weight"].abs().T).sum(-1).mean() + p["bias"].abs().sum()
             total = total + config.current_weight * node
     return total
+
+
+# A rest-margin violation of a tenth of a threshold costs about what one mistaken frame's
+# cross-entropy does (~1), so the term outweighs the few frames a moved rest might cost.
+REST_WEIGHT = 10.0
+
+
+def rest_candidates(model: BMRUNet, params: list[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
+    """Per layer, each unit's candidate (d,) after the reset's frames of zero input (one per
+    layer and one more): at rest, with every layer below at its own rest."""
+    zeros = torch.zeros(1, len(params), model.meta.architecture.n_in)
+    _, _, candidates, _ = model.trace(zeros, params)
+    return [c[0, -1] for c in candidates]
+
+
+def rest_penalty(model: BMRUNet, params: list[dict[str, torch.Tensor]],
+                 margin: float) -> torch.Tensor:
+    """The rest term of :class:`TrainConfig` (``rest_margin``).
+
+    Zero input is where every run starts (the reset) and what a flat, quiet input is near.
+    A rest candidate within ``margin`` of a threshold is decided by the tile's in-situ
+    thresholds (a tenth or so off the tables), not by the model's. Above the first layer a
+    rest inside the hysteresis band is undecided too: the unit keeps the state the reset's
+    race leaves it in (it sees its full bias until the layers below have switched, and a
+    tile's layers switch in turn where the model's switch at once). The first layer's
+    candidate is its bias from the first frame on, so inside its band it keeps its initial
+    state, as the model does.
+
+    Returns:
+        ``REST_WEIGHT`` times the summed relative shortfall, 0 when every unit is clear.
+    """
+    total = torch.zeros(())
+    for k, (p, c) in enumerate(zip(params[:-1], rest_candidates(model, params), strict=True)):
+        lo, hi = p["beta_lo"], p["beta_hi"]
+        if k == 0:  # clear of each threshold
+            short = (torch.relu(margin - (c - lo).abs() / lo)
+                     + torch.relu(margin - (c - hi).abs() / hi))
+        else:  # clear of the band
+            short = torch.relu(-torch.maximum((lo * (1 - margin) - c) / lo,
+                                              (c - hi * (1 + margin)) / hi))
+        total = total + short.sum()
+    return REST_WEIGHT * total
 
 
 def train(
@@ -337,6 +383,8 @@ def train(
                 target = y[idx, None].expand(-1, logits.shape[1])
                 loss = F.cross_entropy(logits.flatten(0, 1), target.flatten(), weight=weight)
                 loss = loss + codesign_penalty(params, candidates, inputs, config)
+                if config.rest_margin > 0:
+                    loss = loss + rest_penalty(model, params, config.rest_margin)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
