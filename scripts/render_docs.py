@@ -870,6 +870,21 @@ def reset_keepers_units(r: Results) -> str:
     return reset_table(r) + "\n\n" + reset_rest_units(r)
 
 
+@region("compare_errors.rest30", "compare_errors_keepers_tuning30.json",
+        "compare_errors_rest_tuning30.json")
+def compare_errors_rest30(keepers: Results, rest: Results) -> str:
+    """The keeper network and the rest network on 30 tuning utterances (docs/compare.md,
+    The rest)."""
+    return compare_errors_side_by_side((keepers, rest), (
+        "", "keeper network (bundled)", "rest network (`--rest-margin 0.2`)"))
+
+
+@region("reset.rest_network", "reset_rest.json")
+def reset_rest_network(r: Results) -> str:
+    """The rest network's tile against its model at zero input (docs/compare.md, The rest)."""
+    return reset_table(r)
+
+
 @region("sizing.table", "sizing.json")
 def sizing_table(r: Results) -> str:
     """Unit device, area, power and Monte Carlo per target sigma (docs/codesign.md)."""

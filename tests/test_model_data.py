@@ -185,39 +185,59 @@ def test_margin_term_penalises_only_candidates_near_a_threshold() -> None:
     assert float(codesign_penalty(params, c, inputs, TrainConfig())) == 0.0  # off by default
 
 
-def _one_unit_at_rest(bias: float) -> tuple:
-    """A one-unit, one-layer network whose zero-input candidate is ``bias`` (nA), and its
-    parameters with the hysteresis band 0.5-2.0 nA."""
+def _units_at_rest(first: float, second: float = 0.0) -> tuple:
+    """Two one-unit layers whose zero-input candidates are ``first`` and ``second`` (nA: the
+    second layer's weight is zero, so its candidate is its bias), each with the hysteresis
+    band 0.5-2.0 nA."""
     from bmru_pdk.model.checkpoint import default_meta
     from bmru_pdk.model.network import BMRUNet
 
-    model = BMRUNet(default_meta(2, 1, 1, ["other", "yes"]))
+    model = BMRUNet(default_meta(2, 1, 2, ["other", "yes"]))
     model.init_parameters(torch.Generator().manual_seed(0))
     with torch.no_grad():
         params = model.effective_parameters()
-    p = params[0]
-    p["bias"] = torch.tensor([bias], requires_grad=True)
-    p["beta_lo"], p["beta_hi"] = torch.tensor([0.5]), torch.tensor([2.0])
-    p["delta"] = p["beta_hi"] - p["beta_lo"]
+    for p, bias in zip(params[:-1], (first, second), strict=True):
+        p["bias"] = torch.tensor([bias], requires_grad=True)
+        p["beta_lo"], p["beta_hi"] = torch.tensor([0.5]), torch.tensor([2.0])
+        p["delta"] = p["beta_hi"] - p["beta_lo"]
+    params[1]["weight"] = torch.zeros(1, 1)
     return model, params
 
 
-def test_rest_term_penalises_a_rest_inside_the_hysteresis_band() -> None:
-    """At zero input the candidate is the bias: inside the band (either state holds) or within
-    the margin of a threshold it costs, clear of the band by the margin it costs nothing."""
+def test_rest_term_penalises_a_rest_near_a_threshold_or_above_the_first_layer_in_its_band(
+) -> None:
+    """At zero input a first-layer candidate is its bias: within the margin of a threshold
+    it costs, clear of both it costs nothing, inside its band too (no race: it keeps its
+    initial state). A second layer's rest inside its band costs (the reset's race sets it)."""
     from bmru_pdk.model.train import REST_WEIGHT, rest_penalty
 
-    for clear in (0.3, 3.0):  # 40 % below beta_lo, 50 % above beta_hi
-        model, params = _one_unit_at_rest(clear)
+    for first in (0.3, 1.0, 3.0):  # 40 % below beta_lo, mid-band, 50 % above beta_hi
+        model, params = _units_at_rest(first)
         assert float(rest_penalty(model, params, 0.2).detach()) == 0.0
-    model, params = _one_unit_at_rest(2.2)  # 10 % above beta_hi: half the 20 % margin short
+    model, params = _units_at_rest(0.0, 3.0)  # the second layer clear of its band, above
+    assert float(rest_penalty(model, params, 0.2).detach()) == 0.0
+    model, params = _units_at_rest(2.2)  # 10 % above beta_hi: half the 20 % margin short
     term = rest_penalty(model, params, 0.2)
     assert float(term.detach()) == pytest.approx(REST_WEIGHT * 0.1, rel=1e-5)
     term.backward()
-    assert float(params[0]["bias"].grad) < 0  # descent raises the rest, out of the band
-    model, params = _one_unit_at_rest(1.0)  # mid-band: 70 % of beta_hi short of the margin
+    assert float(params[0]["bias"].grad) < 0  # descent raises the rest, away from beta_hi
+    model, params = _units_at_rest(0.0, 1.0)  # second layer mid-band: 70 % of beta_hi short
     assert float(rest_penalty(model, params, 0.2).detach()) == pytest.approx(
         REST_WEIGHT * 0.7, rel=1e-5)
+
+
+def test_training_prefers_an_epoch_whose_rests_are_clear() -> None:
+    """The keeper network (bundled) rests a layer-1 unit inside its hold band; the rest
+    network fine-tuned from it with ``--rest-margin 0.2`` rests every unit clear."""
+    from bmru_pdk.model import bundled_checkpoint
+    from bmru_pdk.model.train import _rests_clear
+
+    keepers = load_checkpoint(bundled_checkpoint())
+    rest = load_checkpoint(Path(__file__).parents[1] / "benchmarks" / "checkpoints"
+                           / "kws_keepers_to_rest.safetensors")
+    assert not _rests_clear(keepers, 0.2)
+    assert _rests_clear(rest, 0.2)
+    assert _rests_clear(keepers, 0.0)  # no margin asked: every epoch qualifies
 
 
 def test_current_term_is_the_summing_nodes_sourced_and_sunk_current() -> None:
