@@ -421,8 +421,9 @@ def train(
     current_weight: Annotated[float, typer.Option(
         help="weight of the summing-node current (supply and cancellation) term")] = 0.0,
     rest_margin: Annotated[float, typer.Option(
-        help="hold each unit's zero-input rest candidate outside its hysteresis band by "
-             "this fraction of the nearer threshold (one rest state, whatever the reset)")
+        help="hold each unit's zero-input rest candidate clear of its thresholds by this "
+             "fraction of each, and above the first layer clear of its hysteresis band (one "
+             "rest state, whatever the reset)")
     ] = 0.0,
     init: Annotated[Path | None, typer.Option(
         help="fine-tune this checkpoint (its input encoding, and its realisability unless "

@@ -803,10 +803,11 @@ def compare_errors_cascode_sizing(plain: Results, by_units: Results, per_gate: R
         "whole units", "moved onto the cascoded grid: a cascode gate per output gate"))
 
 
+@region("reset.rest_network", "reset_rest.json")
 @region("reset.table", "reset_bundled.json", "reset_cascodes3.json")
 def reset_table(*runs: Results) -> str:
-    """Frames of zero input each extracted tile takes to come to rest at each condition,
-    the bundled tile's and the per-gate cascoded one's (docs/compare.md, The start)."""
+    """Frames of zero input each extracted tile takes to come to rest at each condition
+    (docs/compare.md, The start and The rest)."""
     def rest(h: dict, frames: int) -> str:
         if h["frames_to_rest"] is not None:
             return str(h["frames_to_rest"])
@@ -877,12 +878,6 @@ def compare_errors_rest30(keepers: Results, rest: Results) -> str:
     The rest)."""
     return compare_errors_side_by_side((keepers, rest), (
         "", "keeper network (bundled)", "rest network (`--rest-margin 0.2`)"))
-
-
-@region("reset.rest_network", "reset_rest.json")
-def reset_rest_network(r: Results) -> str:
-    """The rest network's tile against its model at zero input (docs/compare.md, The rest)."""
-    return reset_table(r)
 
 
 @region("sizing.table", "sizing.json")

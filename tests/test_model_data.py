@@ -230,14 +230,14 @@ def test_training_prefers_an_epoch_whose_rests_are_clear() -> None:
     """The keeper network (bundled) rests a layer-1 unit inside its hold band; the rest
     network fine-tuned from it with ``--rest-margin 0.2`` rests every unit clear."""
     from bmru_pdk.model import bundled_checkpoint
-    from bmru_pdk.model.train import _rests_clear
+    from bmru_pdk.model.train import rests_clear
 
     keepers = load_checkpoint(bundled_checkpoint())
     rest = load_checkpoint(Path(__file__).parents[1] / "benchmarks" / "checkpoints"
                            / "kws_keepers_to_rest.safetensors")
-    assert not _rests_clear(keepers, 0.2)
-    assert _rests_clear(rest, 0.2)
-    assert _rests_clear(keepers, 0.0)  # no margin asked: every epoch qualifies
+    assert not rests_clear(keepers, 0.2)
+    assert rests_clear(rest, 0.2)
+    assert rests_clear(keepers, 0.0)  # no margin asked: every epoch qualifies
 
 
 def test_current_term_is_the_summing_nodes_sourced_and_sunk_current() -> None:

@@ -199,8 +199,9 @@ class TrainConfig:
             current sourced or sunk into the summing nodes (sum |W| h + |b|, nA), which is
             the feed-forward mirrors' and biases' supply current and what the nodes cancel.
         rest_margin: Rest margin (relative): each unit's candidate at zero input, once the
-            layers below rest, is held outside its hysteresis band by this fraction of the
-            nearer threshold (:func:`rest_penalty`), so zero input leaves one rest state.
+            layers below rest, is held clear of each threshold by this fraction of it, and
+            above the first layer clear of its hysteresis band (:func:`rest_penalty`), so
+            zero input leaves one rest state.
         init: Start from this checkpoint's parameters and input encoding (fine-tuning)
             instead of a random initialisation.
         threads: torch CPU threads.
@@ -280,8 +281,9 @@ def codesign_penalty(params: list[dict[str, torch.Tensor]], candidates: list[tor
     return total
 
 
-# A rest-margin violation of a tenth of a threshold costs about what one mistaken frame's
-# cross-entropy does (~1), so the term outweighs the few frames a moved rest might cost.
+# A rest short of its margin by a tenth of a threshold adds 1 to the step's loss, about twice
+# a trained network's mean cross-entropy per frame: the term wins unless clearing the rest
+# costs the network more than that.
 REST_WEIGHT = 10.0
 
 
@@ -322,9 +324,9 @@ def rest_penalty(model: BMRUNet, params: list[dict[str, torch.Tensor]],
     return REST_WEIGHT * total
 
 
-def _rests_clear(model: BMRUNet, margin: float) -> bool:
-    """Whether every unit's rest is clear by ``margin`` (:func:`rest_penalty`); without a
-    margin, always."""
+def rests_clear(model: BMRUNet, margin: float) -> bool:
+    """Whether every unit's rest is clear by ``margin`` (:func:`rest_penalty` is zero, the
+    parameters without mismatch); without a margin, always."""
     if margin <= 0:
         return True
     with torch.no_grad():
@@ -404,7 +406,7 @@ def train(
                 bar.advance(job)
             model.eval()
             val = evaluate(model, data.x["validation"], data.y["validation"])
-            score = (_rests_clear(model, config.rest_margin), val.balanced_accuracy)
+            score = (rests_clear(model, config.rest_margin), val.balanced_accuracy)
             if score > best:
                 best, best_epoch = score, epoch
                 save_checkpoint(model, out)
