@@ -37,6 +37,9 @@ cell with the keeper of its output switch's tail node, which removes the oversho
 (``simulation.reset_frames``: one per layer and one more); with ``--gear`` with Gear
 integration, as a held network's tile always runs.
 
+Each utterance's state agreement per layer is kept too (``per_utterance``), so a screen can
+tell which clips (a flat noise clip, say) hold the disagreements.
+
     python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
         --vdd V] [--pex] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
         [--draw-rail [--rail-generator]] [--reset-frames N] [--gear] [--out NAME.json]
@@ -250,14 +253,17 @@ def main() -> None:
                              "no negative input on"), 0)
     frames: dict[str, int] = {}  # every frame, by the layer-0 units that switched into it
     agree = np.zeros(len(s0))
+    per_utterance = []  # which utterances the disagreements sit in (a flat clip, say)
     # the states the reset leaves (the model's; the tile's reset frames are not kept)
     rest, _ = simulation.model_run(model, params, simulation.with_reset(
         np.zeros((0, utterances[0].x_na.shape[1])), len(s0), args.reset_frames))
     rest = [s[-1] for s in rest]
     for u, run in zip(utterances, runs, strict=True):
         states, _ = simulation.model_utterance(model, params, u.x_na, args.reset_frames)
-        agree += [np.mean(hw == m) / len(runs) for hw, m in zip(run.states, states,
-                                                                  strict=False)]
+        mine = [float(np.mean(hw == m)) for hw, m in zip(run.states, states, strict=False)]
+        agree += np.array(mine) / len(runs)
+        per_utterance.append({"name": u.name, "label": u.label,
+                              "state_agreement": [round(a, 5) for a in mine]})
         one, switches, how = classify(params, run, states, u.x_na, rest,
                                       simulation.cell_candidates(run, read_through), held)
         kinds, n = np.unique(layer0_switches(run, rest), return_counts=True)
@@ -285,7 +291,8 @@ def main() -> None:
                else "the tables it is held to",
                "layer0_candidate_offset_na": candidate_offsets(
                    params, runs, [u.x_na for u in utterances], read_through),
-               "cell_switch_on": cell_overshoot(build.tables, condition)}
+               "cell_switch_on": cell_overshoot(build.tables, condition),
+               "per_utterance": per_utterance}
     for key, k in figures["onsets"].items():
         print(f"{key}: {k}")
     print(f"layer-1 dynamic onsets by layer-0 units switching into their frame: {by_switches} "
