@@ -226,9 +226,10 @@ def test_rest_term_penalises_a_rest_near_a_threshold_or_above_the_first_layer_in
         REST_WEIGHT * 0.7, rel=1e-5)
 
 
-def test_training_prefers_an_epoch_whose_rests_are_clear() -> None:
-    """The keeper network (bundled) rests a layer-1 unit inside its hold band; the rest
-    network fine-tuned from it with ``--rest-margin 0.2`` rests every unit clear."""
+def test_rests_clear_tells_a_rest_in_a_hold_band_from_clear_rests() -> None:
+    """``rests_clear``, which training's epoch choice asks first: the keeper network
+    (bundled) rests a layer-1 unit inside its hold band; the rest network fine-tuned from it
+    with ``--rest-margin 0.2`` rests every unit clear."""
     from bmru_pdk.model import bundled_checkpoint
     from bmru_pdk.model.train import rests_clear
 
