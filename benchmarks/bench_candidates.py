@@ -51,7 +51,8 @@ def screen(path: Path, data: Path, n: int, executor: Executor, tables: Tables) -
     with tempfile.TemporaryDirectory() as tmp:
         _files, _x, sim = simulation.extracted_tile(path, Path(tmp), tables=tables)
     params = model.effective_parameters()
-    s0 = [p["s0"].detach().numpy() for p in params[:-1]]
+    with torch.no_grad():
+        s0 = simulation.rest_states(model, params)
     runs = executor.map(partial(simulation.simulate_utterance, sim.netlist, sim.decision_nets, s0,
                                 frame_s=FRAME_S), [u.x_na for u in utterances])
     agree, same = [], 0

@@ -237,7 +237,7 @@ def main() -> None:
     with torch.no_grad():
         params = simulation.realised_parameters(
             model, build.mapping if twin is None else build.mapping_at(twin))
-    s0 = [p["s0"].numpy() for p in params[:-1]]
+        s0 = simulation.rest_states(model, params, args.reset_frames)
     held = model.meta.architecture.held
     with make_executor(None, args.workers) as executor:
         runs = executor.map(partial(simulation.simulate_utterance, sim.netlist,
@@ -254,10 +254,7 @@ def main() -> None:
     frames: dict[str, int] = {}  # every frame, by the layer-0 units that switched into it
     agree = np.zeros(len(s0))
     per_utterance = []  # which utterances the disagreements sit in (a flat clip, say)
-    # the states the reset leaves (the model's; the tile's reset frames are not kept)
-    rest, _ = simulation.model_run(model, params, simulation.with_reset(
-        np.zeros((0, utterances[0].x_na.shape[1])), len(s0), args.reset_frames))
-    rest = [s[-1] for s in rest]
+    rest = s0  # the states the reset leaves (the tile's reset frames are not kept)
     for u, run in zip(utterances, runs, strict=True):
         states, _ = simulation.model_utterance(model, params, u.x_na, args.reset_frames)
         mine = [float(np.mean(hw == m)) for hw, m in zip(run.states, states, strict=False)]

@@ -1,24 +1,25 @@
 """How many frames of zero input the extracted tile takes to come to rest, at each of the
 17 PVT conditions (a characterisation bench: zero input only, no utterance, no sample).
 
-Every tile and model run starts at the model's initial states and drops its first frames of
-zero input (:func:`bmru_pdk.analyses.simulation.reset_frames`). The model comes to rest one
-frame per layer: a unit whose bias alone lifts its candidate past its switch-on threshold
-switches ON in the first frame, and the layer above sees it in the next. The tile switches
-the same units, but a cell whose candidate passes its threshold by a small overdrive charges
-its decision node with that overdrive alone, so it takes longer, and longest where the
-NMOS is slow and cold. An utterance that starts before the tile is at rest starts from
-other states than the model's, and a cell in its hold band keeps the difference.
+Every model run starts at the model's initial states and drops its first frames of zero
+input (:func:`bmru_pdk.analyses.simulation.reset_frames`); the tile starts at the rest those
+frames leave the model in, so its reset has nothing to switch. Started at the initial states
+instead, the tile switched the units the model switches, but a cell whose candidate passes
+its threshold by a small overdrive charges its decision node with that overdrive alone, so
+it took longer, longest where the NMOS is slow and cold, and a layer above saw the initial
+states below meanwhile: a cell whose rest lies in its hold band kept what that race left.
 
-At each condition the tile is simulated on ``--frames`` frames of zero input from the
-model's initial states, sampled at the end of each frame, and held to the nominal model and
+At each condition the tile is simulated on ``--frames`` frames of zero input from where
+the testbench starts it, the nominal model's rest (``simulation.rest_states``), or with
+``--from-initial`` from the model's initial states (the checkpoint's ``s0``), where the
+testbench started it before; sampled at the end of each frame, and held to the nominal model and
 to the condition's twin on the same frames. Its *frames to rest* is the fewest frames after
 which its states equal the model's in every later frame of the run (none: it still differs
 at the end, a rest state of its own). Each unit's candidate at the last frame's end (the
 current sensed into its cell, the ReLU copy's gain divided out) is kept beside the model's
 bias and thresholds, so a rest the tile and the model disagree on shows which side moved.
 
-    python benchmarks/bench_reset.py [--frames 16] [--pex] [--workers 2]
+    python benchmarks/bench_reset.py [--frames 16] [--pex] [--workers 2] [--from-initial]
         [--checkpoint CKPT] [--tables DIR] [--draw-rail [--rail-generator]] [--out NAME]
 
 Writes ``benchmarks/results/reset.json`` (``--out`` names another file).
@@ -89,6 +90,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16, help="frames of zero input")
     parser.add_argument("--pex", action="store_true", help="with parasitic capacitances")
     parser.add_argument("--workers", type=int, default=None, help="local simulation processes")
+    parser.add_argument("--from-initial", action="store_true",
+                        help="start at the model's initial states, not at its rest")
     parser.add_argument("--out", type=provenance.results_name, default="reset.json",
                         help="results file name")
     provenance.network_options(parser)
@@ -116,7 +119,8 @@ def main() -> None:
     base = compare.nominal_tables(build.tables, conditions[0])
     with torch.no_grad():
         nominal = simulation.realised_parameters(model, build.mapping_at(base))
-    s0 = [p["s0"].numpy() for p in nominal[:-1]]
+        s0 = ([p["s0"].numpy() for p in nominal[:-1]] if args.from_initial
+              else simulation.rest_states(model, nominal))
     n_in = model.meta.architecture.n_in
     zeros = np.zeros((args.frames, n_in))
     with make_executor(None, args.workers) as ex:
@@ -144,7 +148,8 @@ def main() -> None:
               f"units' last switch {r['tile_last_switch']}", flush=True)
     result = {"command": provenance.command(), **provenance.checkpoint(ckpt),
               **simulation.build_record(build), "frame_s": FRAME_S, "frames": args.frames,
-              "pex": args.pex, "drawn_rail": args.draw_rail,
+              "pex": args.pex, "start": "initial states" if args.from_initial else "rest",
+              "drawn_rail": args.draw_rail,
               "rail_generator": args.rail_generator,
               "testbench_reset_frames": simulation.reset_frames(len(s0)),
               "seconds": round(time.perf_counter() - start, 1), "conditions": rows}

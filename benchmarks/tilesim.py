@@ -53,8 +53,9 @@ def prepare(checkpoint: Path, workdir: Path) -> TileSim:
     import torch
 
     _files, x, sim = simulation.extracted_tile(checkpoint, workdir / "tile", fine_part)
+    model = load_checkpoint(checkpoint)
     with torch.no_grad():
-        s0 = [p["s0"].numpy() for p in load_checkpoint(checkpoint).effective_parameters()[:-1]]
+        s0 = simulation.rest_states(model, model.effective_parameters())
     return TileSim(checkpoint, sum(x.devices.values()), sim.netlist, sim.decision_nets, s0)
 
 

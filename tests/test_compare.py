@@ -150,6 +150,33 @@ def test_the_model_runs_the_reset_the_tile_is_given(tmp_path: Path) -> None:
     assert len(one[0]) == len(x)
 
 
+def test_the_tile_starts_at_the_rest_the_models_reset_leaves() -> None:
+    """The decision nodes start at the states the model's reset leaves (its states after the
+    reset frames of zero input), so the tile's reset has nothing to switch and no layer
+    races the one below it (docs/compare.md, The rest). The bundled network's initial
+    states are not its rest (the negative: starting there, two layer-0 units switch in the
+    reset); started at its rest instead, the model's states over an utterance are the same
+    in every frame, so the change moves the tile only."""
+    import torch
+
+    from bmru_pdk.model import bundled_checkpoint
+
+    model = open_checkpoint(bundled_checkpoint()).model()
+    with torch.no_grad():
+        params = model.effective_parameters()
+        rest = simulation.rest_states(model, params)
+    whole, _ = simulation.model_run(model, params, np.zeros((3, model.meta.architecture.n_in)))
+    assert all(np.array_equal(r, s[-1]) for r, s in zip(rest, whole, strict=True))
+    s0 = [p["s0"].numpy() for p in params[:-1]]
+    assert (rest[0] != s0[0]).sum() == 2
+    x = np.random.default_rng(0).uniform(0, 8, (20, model.meta.architecture.n_in))
+    at_rest = [{**p, "s0": torch.from_numpy(r)} for p, r in zip(params, rest, strict=False)]
+    at_rest += params[len(rest):]
+    from_s0, _ = simulation.model_utterance(model, params, x)
+    from_rest, _ = simulation.model_utterance(model, at_rest, x)
+    assert all(np.array_equal(a, b) for a, b in zip(from_s0, from_rest, strict=True))
+
+
 def test_a_held_tile_matches_its_held_model(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A held two-layer network's tile (layer 0 sampled on the frame clock) agrees with its

@@ -4,7 +4,8 @@ supply power.
 The tile of a checkpoint is built and extracted; each utterance's input currents drive the
 extracted netlist in ngspice (:mod:`~bmru_pdk.analyses.simulation`), one frame per
 ``frame_s``, after reset frames of zero input (one per layer and one more,
-:func:`~bmru_pdk.analyses.simulation.reset_frames`). At the end of each frame every unit's
+:func:`~bmru_pdk.analyses.simulation.reset_frames`) from the realised model's rest
+(:func:`~bmru_pdk.analyses.simulation.rest_states`). At the end of each frame every unit's
 state is read at its cell's decision node and the class scores as the currents of the output
 rails. The torch model runs on the same frames with two parameter sets: the checkpoint's
 (``ideal``) and the values the layout realises (``realised``, the mapping's last column).
@@ -36,6 +37,7 @@ from bmru_pdk.analyses.simulation import (
     majority_vote,
     model_utterance,
     realised_parameters,
+    rest_states,
     sim_tile,
     try_simulate_utterance,
 )
@@ -221,7 +223,7 @@ def compare_tile(
                 "realised": realised_parameters(model, mapping)}
         if condition_tables is not None:
             refs[CONDITION_TWIN] = realised_parameters(model, build.mapping_at(condition_tables))
-    s0 = [p["s0"].numpy() for p in refs["ideal"][:-1]]
+        s0 = rest_states(model, refs["realised"])
     per: list[dict] = []
     failed: list[dict] = []
     runs = (executor or Executor()).map(

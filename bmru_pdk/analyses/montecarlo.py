@@ -92,7 +92,7 @@ def run(
                                              rail_generator=condition.rail_generator)
     with torch.no_grad():
         params = sim_.realised_parameters(model, build.mapping)
-    s0 = [p["s0"].numpy() for p in params[:-1]]
+        s0 = sim_.rest_states(model, params)
     jobs = [(u.x_na, seed) for u in utterances for seed in (None, *seeds)]
     runs = iter((executor or Executor()).map(
         partial(_simulate, sim.netlist, sim.decision_nets, s0, frame_s, condition), jobs,

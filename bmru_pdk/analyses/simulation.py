@@ -125,6 +125,24 @@ def model_utterance(model, params: list[dict], x_na: np.ndarray,  # noqa: ANN001
     return [s[r:] for s in states], scores[r:]
 
 
+def rest_states(model, params: list[dict],  # noqa: ANN001
+                reset: int | None = None) -> list[np.ndarray]:
+    """Per layer, the states (d,) the model's reset leaves: its states after ``reset``
+    (default :func:`reset_frames`) frames of zero input from its initial states.
+
+    The tile starts there (:func:`simulate_utterance`'s ``s0``), so its reset has nothing
+    to switch. Started at the model's initial states instead, a cell whose rest lies in its
+    hold band kept whichever state a race left it in: the model switches every layer in the
+    same frame, the tile's layers in turn, and a layer above saw the initial states below
+    for part of a frame (docs/compare.md, "The rest"). The model's own states after its
+    reset, and so every state and decision over an utterance, are the same either way.
+    """
+    n_in = params[0]["weight"].shape[1]
+    states, _ = model_run(model, params, with_reset(np.zeros((0, n_in)),
+                                                    recurrent_layers(params), reset))
+    return [s[-1] for s in states]
+
+
 def initial_voltages(tile: tb.TileNetlist, decision_nets: list[list[str]],
                      s0: list[np.ndarray], condition: tb.Condition) -> dict[str, float]:
     """The ``.ic`` of a run: each decision node at its initial state in ``s0``, OFF on its
@@ -160,7 +178,8 @@ def simulate_utterance(
     Args:
         tile: The tile netlist.
         decision_nets: Per layer, each unit's decision-node net in ``tile``.
-        s0: Per layer, the initial states (the decision nodes start there: ``.ic``).
+        s0: Per layer, the states the decision nodes start at (``.ic``): the model's rest
+            (:func:`rest_states`).
         x_na: (frames, n_in) input currents, nA.
         frame_s: Frame period, s.
         mismatch: The models' statistical mismatch on (one Monte Carlo sample of the tile).

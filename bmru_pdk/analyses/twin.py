@@ -304,15 +304,14 @@ def trim(model, params: list[dict], tuning: list[Utterance]) -> float:  # noqa: 
     return max(score, key=lambda t: (score[t], -abs(t)))
 
 
-def _job(twin: TwinTile, params: list[dict], x_mid: float, frame_s: float,
-         condition: tb.Condition, job: tuple[str, int, np.ndarray | None]
+def _job(twin: TwinTile, params: list[dict], rest: list[np.ndarray], x_mid: float,
+         frame_s: float, condition: tb.Condition, job: tuple[str, int, np.ndarray | None]
          ) -> dict | sim_.HardwareRun:
-    """One simulation: the test of a die, or an utterance on it."""
+    """One simulation: the test of a die, or an utterance on it (started at ``rest``)."""
     kind, seed, x_na = job
     if kind == "test":
         return measure(twin, params, x_mid, frame_s, seed, condition)
-    s0 = [p["s0"].numpy() for p in params[:-1]]
-    return sim_.simulate_utterance(twin.sim.netlist, twin.sim.decision_nets, s0, x_na, frame_s,
+    return sim_.simulate_utterance(twin.sim.netlist, twin.sim.decision_nets, rest, x_na, frame_s,
                                   mismatch=True, seed=seed, condition=condition)
 
 
@@ -361,12 +360,13 @@ def run(
                                             rail_generator=condition.rail_generator)
     with torch.no_grad():
         params = sim_.realised_parameters(model, build.mapping)
+        rest = sim_.rest_states(model, params)
     twin = twin_tile(sim, x.spice, build.schematic.to_spice(), build.name, params)
     x_mid = model.meta.input.offset * model.meta.input.scale_na
     jobs = [("test", q, None) for q in seeds]
     jobs += [("utterance", q, u.x_na) for q in seeds for u in utterances]
-    out = iter((executor or Executor()).map(partial(_job, twin, params, x_mid, frame_s,
-                                                    condition), jobs, progress))
+    out = iter((executor or Executor()).map(partial(_job, twin, params, rest, x_mid,
+                                                    frame_s, condition), jobs, progress))
     tests = [next(out) for _ in seeds]
     realised = [sim_.model_utterance(model, params, u.x_na) for u in utterances]
     dies = []
