@@ -836,11 +836,12 @@ def compare_errors_cascode_sizing(plain: Results, by_units: Results, per_gate: R
         "whole units", "moved onto the cascoded grid: a cascode gate per output gate"))
 
 
+@region("reset.keepers_start", "reset_keepers.json", "reset_keepers_rest.json")
 @region("reset.rest_network", "reset_rest.json")
 @region("reset.table", "reset_bundled.json", "reset_cascodes3.json")
 def reset_table(*runs: Results) -> str:
-    """Frames of zero input each extracted tile takes to come to rest at each condition
-    (docs/compare.md, The start and The rest)."""
+    """Frames of zero input each extracted tile takes to come to rest at each condition, from
+    where its run started (docs/compare.md, The start and The rest)."""
     def rest(h: dict, frames: int) -> str:
         if h["frames_to_rest"] is not None:
             return str(h["frames_to_rest"])
@@ -850,8 +851,10 @@ def reset_table(*runs: Results) -> str:
 
     header = ["condition"]
     for r in runs:
-        name = f"`{r['checkpoint']}`"
-        header += [f"{name}: tile, held to the nominal model", "held to its twin",
+        # files from before bench_reset recorded its start began at the initial states
+        start = "its model's rest" if r.field("start") == "rest" else "the initial states"
+        header += [f"`{r['checkpoint']}`, started at {start}: tile, held to the nominal model",
+                   "held to its twin",
                    "the model, from its initial states"]
     by_condition = [r["conditions"] for r in runs]
     rows = [(cs[0]["condition"], *(cell for r, c in zip(runs, cs, strict=True) for cell in (

@@ -83,12 +83,13 @@ def reset_frames(layers: int) -> int:
     """Frames of zero input before each utterance, tile and model alike: one per layer, and
     one more.
 
-    The tile starts at the model's initial states, which zero input need not hold: a cell
-    may switch in the first frame, and an ON cell switching OFF on zero input is pulled
-    down by its threshold current alone, a unit's fraction of a nA, which takes most of a
-    frame. Each layer's cells see the change only once the layer below has switched, so the
-    tile comes to rest one frame per layer later (docs/compare.md, "The reset"); a single
-    reset frame left layer-1 cells still switching when the utterance began.
+    The model starts at its initial states, which zero input need not hold (a held
+    network's layers come to rest a frame apart). The tile starts at the rest the model
+    reaches (:func:`rest_states`) and holds it, or, started elsewhere, switches as the model
+    does but slower: an ON cell switching OFF on zero input is pulled down by its threshold
+    current alone, a unit's fraction of a nA, which takes most of a frame (docs/compare.md,
+    "The reset"; a single reset frame left layer-1 cells still switching when the utterance
+    began).
     """
     return layers + 1
 
