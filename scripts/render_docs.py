@@ -83,6 +83,11 @@ CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devic
                              "candidates_0.2nA.json", "rail_generator.json", "gmin.json"})
 
 
+# The utterances a per-utterance table lists, and the folder the noise clips come from.
+WORST = 6
+NOISE_CLIPS = "_background_noise_/"
+
+
 @dataclass(frozen=True)
 class Attribution:
     """What a results file written before files recorded it ran on, taken from the project's
@@ -914,6 +919,22 @@ def compare_errors_rest30(keepers: Results, rest: Results) -> str:
     The rest)."""
     return compare_errors_side_by_side((keepers, rest), (
         "", "keeper network (bundled)", "rest network (`--rest-margin 0.2`)"))
+
+
+@region("compare_errors.keepers50", "compare_errors_keepers_tuning50.json")
+def compare_errors_keepers50(r: Results) -> str:
+    """The keeper tile on 50 tuning utterances, its noise clips among them, and the
+    utterances its layer 1 agrees least on (docs/compare.md, The rest)."""
+    worst = sorted(r["per_utterance"], key=lambda u: u["state_agreement"][-1])[:WORST]
+    rows = [(f"`{u['name']}`", str(u["label"]),
+             " / ".join(f"{pct(a)} %" for a in u["state_agreement"])) for u in worst]
+    noise = [u["state_agreement"][-1] for u in r["per_utterance"]
+             if u["name"].startswith(NOISE_CLIPS)]
+    return (compare_errors_side_by_side((r,), ("", "keeper network (bundled), its tile"))
+            + "\n\n" + table(("utterance", "label (1: yes)", "state bits, layer 0 / 1"), rows)
+            + f"\n\nNoise clips among the {len(r['per_utterance'])}: {len(noise)}, "
+              f"{sum(a < 1 for a in noise)} of them with a layer-1 bit off the model; "
+              f"layer 1 on the least agreeing of them: {pct(min(noise))} %.")
 
 
 @region("sizing.table", "sizing.json")
