@@ -146,9 +146,9 @@ def rest_states(model, params: list[dict],  # noqa: ANN001
 
 def initial_voltages(tile: tb.TileNetlist, decision_nets: list[list[str]],
                      s0: list[np.ndarray], condition: tb.Condition) -> dict[str, float]:
-    """The ``.ic`` of a run: each decision node at its initial state in ``s0``, OFF on its
-    NMOS sources' rail, ON at VDD, and a held layer's sampled states where its decision
-    nodes start.
+    """The ``.ic`` of a run: each decision node at its state in ``s0`` (the model's rest,
+    :func:`rest_states`), OFF on its NMOS sources' rail, ON at VDD, and a held layer's
+    sampled states where its decision nodes start.
 
     Started below the rail (at ground, where the rail is lifted), every node jumps to the
     rail at once and the cells decide again from there, those in their hold band by race

@@ -121,8 +121,8 @@ class TileNetlist:
     generator and the reference at, by their node names
     (:func:`~bmru_pdk.circuits.names.rail_start_nodes`; ``None``: no generator drawn);
     ``held_nets`` per held layer (the first layers, all but the last of a held network)
-    each unit's sampled state (net ``st`` of a held cell), which a run starts at the
-    layer's initial states.
+    each unit's sampled state (net ``st`` of a held cell), which a run starts where it
+    starts the layer's decision nodes (the model's rest).
     """
 
     top: str
