@@ -237,11 +237,12 @@ def main() -> None:
     with torch.no_grad():
         params = simulation.realised_parameters(
             model, build.mapping if twin is None else build.mapping_at(twin))
-        s0 = simulation.rest_states(model, params, args.reset_frames)
+        # where the tile starts, the states the model's reset leaves (its frames not kept)
+        rest = simulation.rest_states(model, params, args.reset_frames)
     held = model.meta.architecture.held
     with make_executor(None, args.workers) as executor:
         runs = executor.map(partial(simulation.simulate_utterance, sim.netlist,
-                                    sim.decision_nets, s0, frame_s=FRAME_S, senses=sim.senses,
+                                    sim.decision_nets, rest, frame_s=FRAME_S, senses=sim.senses,
                                     condition=condition, reset=args.reset_frames,
                                     gear=args.gear),
                             [u.x_na for u in utterances])
@@ -252,9 +253,8 @@ def main() -> None:
     dynamic = dict.fromkeys(("sensed explains it", "cell did not follow", "negative input on",
                              "no negative input on"), 0)
     frames: dict[str, int] = {}  # every frame, by the layer-0 units that switched into it
-    agree = np.zeros(len(s0))
+    agree = np.zeros(len(rest))
     per_utterance = []  # which utterances the disagreements sit in (a flat clip, say)
-    rest = s0  # the states the reset leaves (the tile's reset frames are not kept)
     for u, run in zip(utterances, runs, strict=True):
         states, _ = simulation.model_utterance(model, params, u.x_na, args.reset_frames)
         mine = [float(np.mean(hw == m)) for hw, m in zip(run.states, states, strict=False)]
@@ -275,7 +275,7 @@ def main() -> None:
                "pex": args.pex, "keeper": build.tables.unit.keepers, "drawn_rail": args.draw_rail,
                "rail_generator": args.rail_generator, "held": held,
                "integration": "gear" if held or args.gear else "trapezoidal",
-               "reset_frames": args.reset_frames or simulation.reset_frames(len(s0)),
+               "reset_frames": args.reset_frames or simulation.reset_frames(len(rest)),
                "state_agreement": [round(float(a), 5) for a in agree],
                "power_nw": round(float(np.mean([r.power_nw for r in runs])), 3),
                "onsets": dict(sorted(counts.items())),

@@ -34,6 +34,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bmru_pdk.model.data import NOISE_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 BUNDLED = ROOT / "bmru_pdk" / "data" / "kws_yes_d4_l2_keepers.safetensors"
@@ -83,9 +85,7 @@ CHECKPOINT_FREE = frozenset({"tasks.json", "cells.json", "circuits.json", "devic
                              "candidates_0.2nA.json", "rail_generator.json", "gmin.json"})
 
 
-# The utterances a per-utterance table lists, and the folder the noise clips come from.
-WORST = 6
-NOISE_CLIPS = "_background_noise_/"
+WORST = 6  # the utterances a per-utterance table lists
 
 
 @dataclass(frozen=True)
@@ -929,7 +929,7 @@ def compare_errors_keepers50(r: Results) -> str:
     rows = [(f"`{u['name']}`", str(u["label"]),
              " / ".join(f"{pct(a)} %" for a in u["state_agreement"])) for u in worst]
     noise = [u["state_agreement"][-1] for u in r["per_utterance"]
-             if u["name"].startswith(NOISE_CLIPS)]
+             if u["name"].startswith(f"{NOISE_DIR}/")]
     return (compare_errors_side_by_side((r,), ("", "keeper network (bundled), its tile"))
             + "\n\n" + table(("utterance", "label (1: yes)", "state bits, layer 0 / 1"), rows)
             + f"\n\nNoise clips among the {len(r['per_utterance'])}: {len(noise)}, "
