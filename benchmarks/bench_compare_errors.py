@@ -38,11 +38,13 @@ cell with the keeper of its output switch's tail node, which removes the oversho
 integration, as a held network's tile always runs.
 
 Each utterance's state agreement per layer is kept too (``per_utterance``), so a screen can
-tell which clips (a flat noise clip, say) hold the disagreements.
+tell which clips (a flat noise clip, say) hold the disagreements; ``--only`` runs the named
+ones of the ``--n`` utterances (those ``bench_fragility.py`` finds fragile, say).
 
     python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
         --vdd V] [--pex] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
-        [--draw-rail [--rail-generator]] [--reset-frames N] [--gear] [--out NAME.json]
+        [--draw-rail [--rail-generator]] [--reset-frames N] [--gear] [--only NAME ...]
+        [--out NAME.json]
 
 Writes ``benchmarks/results/compare_errors.json``.
 """
@@ -207,6 +209,9 @@ def main() -> None:
                              "testbench's, one per layer and one more)")
     parser.add_argument("--gear", action="store_true",
                         help="Gear integration, as a held tile always runs")
+    parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                        help="of the --n utterances, run these (named as the results name "
+                             "them; bench_fragility.py names the fragile ones)")
     parser.add_argument("--out", default="compare_errors.json", help="results file name")
     provenance.network_options(parser)
     provenance.rail_options(parser)
@@ -223,6 +228,12 @@ def main() -> None:
     if args.model_tables and condition != condition.nominal:
         parser.error("--model-tables holds the tile at typical 27 °C 1.8 V: drop the condition")
     utterances = samples.load_utterances(ckpt, None, args.n, "tuning")
+    if args.only:
+        missing = set(args.only) - {u.name for u in utterances}
+        if missing:
+            parser.error(f"--only: {', '.join(sorted(missing))} not among the {args.n} "
+                         "tuning utterances")
+        utterances = [u for u in utterances if u.name in args.only]
     with tempfile.TemporaryDirectory() as tmp:
         bmru_pdk.PDK.activate()
         build = write_tile(build_tile(open_checkpoint(ckpt), mapping.load_tables(args.tables)

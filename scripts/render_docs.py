@@ -937,6 +937,25 @@ def compare_errors_keepers50(r: Results) -> str:
               f"layer 1 on the least agreeing of them: {pct(min(noise))} %.")
 
 
+@region("fragility.summary", "fragility.json")
+def fragility_summary(r: Results) -> str:
+    """What one frame of a layer-0 unit off the model costs layer 1, words and noise clips
+    apart, and the utterances where an exposed flip loses layer-1 units (docs/compare.md,
+    One frame off)."""
+    rows = [(kind, str(s["utterances"]), str(s["first_frame_lost"]), str(s["any_frame_lost"]),
+             str(s["exposed_lost"])) for kind, s in r["summary"].items()]
+    exposed = sorted((u for u in r["per_utterance"] if u["exposed_lost"]),
+                     key=lambda u: -u["exposed_lost"])
+    listed = table(("utterance", "layer-1 units an exposed flip loses",
+                    "a flip at the first frame", "an exposed flip at the first frame"),
+                   [(f"`{u['name']}`", str(u["exposed_lost"]), str(u["first_frame_lost"]),
+                     str(u["first_frame_exposed_lost"])) for u in exposed])
+    return (table(("", "utterances", "a flip at the first frame loses a layer-1 unit",
+                   "a flip at any frame does", "an exposed flip does"), rows)
+            + f"\n\nExposed: the flipped unit's candidate within {pct(r['exposed_within'], 0)} % "
+              "of a threshold.\n\n" + listed + "\n\n" + caption(r, note=f"{num(r['seconds'])} s"))
+
+
 @region("sizing.table", "sizing.json")
 def sizing_table(r: Results) -> str:
     """Unit device, area, power and Monte Carlo per target sigma (docs/codesign.md)."""

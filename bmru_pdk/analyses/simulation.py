@@ -25,6 +25,7 @@ from bmru_pdk.analyses import testbench as tb
 from bmru_pdk.analyses.power import part_of, split_tile
 from bmru_pdk.circuits import names
 from bmru_pdk.circuits.characterize import frame_ends
+from bmru_pdk.model.schema import reset_frames
 from bmru_pdk.spice import SOURCE_RAIL
 
 if TYPE_CHECKING:
@@ -79,21 +80,6 @@ def realised_parameters(model, rows: list[dict]) -> list[dict]:  # noqa: ANN001 
     return params
 
 
-def reset_frames(layers: int) -> int:
-    """Frames of zero input before each utterance, tile and model alike: one per layer, and
-    one more.
-
-    The model starts at its initial states, which zero input need not hold (a held
-    network's layers come to rest a frame apart). The tile starts at the rest the model
-    reaches (:func:`rest_states`) and holds it, or, started elsewhere, switches as the model
-    does but slower: an ON cell switching OFF on zero input is pulled down by its threshold
-    current alone, a unit's fraction of a nA, which takes most of a frame (docs/compare.md,
-    "The reset"; a single reset frame left layer-1 cells still switching when the utterance
-    began).
-    """
-    return layers + 1
-
-
 def with_reset(x_na: np.ndarray, layers: int, reset: int | None = None) -> np.ndarray:
     """``x_na`` (frames, n_in) after ``reset`` (default :func:`reset_frames`) frames of zero
     input."""
@@ -138,10 +124,11 @@ def rest_states(model, params: list[dict],  # noqa: ANN001
     for part of a frame (docs/compare.md, "The rest"). The model's own states after its
     reset, and so every state and decision over an utterance, are the same either way.
     """
-    n_in = params[0]["weight"].shape[1]
-    states, _ = model_run(model, params, with_reset(np.zeros((0, n_in)),
-                                                    recurrent_layers(params), reset))
-    return [s[-1] for s in states]
+    import torch
+
+    with torch.no_grad():
+        _, states, _, _ = model.rest_trace(params, reset)
+    return [s[0, -1].numpy() for s in states]
 
 
 def initial_voltages(tile: tb.TileNetlist, decision_nets: list[list[str]],

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from bmru_pdk.model.cell import FQBMRU, Mode, heaviside
-from bmru_pdk.model.schema import CheckpointMeta, Realisability
+from bmru_pdk.model.schema import CheckpointMeta, Realisability, reset_frames
 
 # Names of the effective per-layer quantities perturbed by mismatch: one circuit element each.
 _ELEMENTS = ("weight", "bias", "beta_hi", "delta", "alpha")
@@ -149,6 +149,15 @@ class BMRUNet(nn.Module):
         other.load_state_dict(self.state_dict())
         other.centred = self.centred
         return other
+
+    def rest_trace(self, params: list[dict[str, Tensor]], frames: int | None = None
+                   ) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor]]:
+        """:meth:`trace` of the reset: ``frames`` (default
+        :func:`~bmru_pdk.model.schema.reset_frames`) frames of zero input from the initial
+        states. Its last frame is the rest every run starts from, the tile's too."""
+        arch = self.meta.architecture
+        frames = reset_frames(arch.layers) if frames is None else frames
+        return self.trace(torch.zeros(1, frames, arch.n_in), params)
 
     @torch.no_grad()
     def project_(self) -> None:

@@ -53,6 +53,21 @@ class Architecture(_Strict):
         return range(self.layers - 1) if self.held else range(0)
 
 
+def reset_frames(layers: int) -> int:
+    """Frames of zero input before each utterance, tile and model alike: one per layer, and
+    one more.
+
+    The model starts at its initial states, which zero input need not hold (a held
+    network's layers come to rest a frame apart). The tile starts at the rest the model
+    reaches (:func:`~bmru_pdk.analyses.simulation.rest_states`) and holds it, or, started
+    elsewhere, switches as the model does but slower: an ON cell switching OFF on zero input
+    is pulled down by its threshold current alone, a unit's fraction of a nA, which takes
+    most of a frame (docs/compare.md, "The reset"; a single reset frame left layer-1 cells
+    still switching when the utterance began).
+    """
+    return layers + 1
+
+
 class Realisability(_Strict):
     """What the current mirrors and the cell can realise; the model constrains itself to this.
 

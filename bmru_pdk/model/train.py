@@ -290,8 +290,7 @@ REST_WEIGHT = 10.0
 def rest_candidates(model: BMRUNet, params: list[dict[str, torch.Tensor]]) -> list[torch.Tensor]:
     """Per layer, each unit's candidate (d,) after the reset's frames of zero input (one per
     layer and one more): at rest, with every layer below at its own rest."""
-    zeros = torch.zeros(1, len(params), model.meta.architecture.n_in)
-    _, _, candidates, _ = model.trace(zeros, params)
+    _, _, candidates, _ = model.rest_trace(params)
     return [c[0, -1] for c in candidates]
 
 
