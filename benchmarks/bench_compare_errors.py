@@ -37,9 +37,11 @@ cell with the keeper of its output switch's tail node, which removes the oversho
 (``simulation.reset_frames``: one per layer and one more); with ``--gear`` with Gear
 integration, as a held network's tile always runs.
 
-Each utterance's state agreement per layer is kept too (``per_utterance``), so a screen can
-tell which clips (a flat noise clip, say) hold the disagreements; ``--only`` runs the named
-ones of the ``--n`` utterances (those ``bench_fragility.py`` finds fragile, say).
+Each utterance's state agreement per layer is kept too (``per_utterance``, with its onsets by
+kind and each layer's first disagreeing frame), so a screen can tell which clips (a flat
+noise clip, say) hold the disagreements and whether they part at the first frame;
+``--only`` runs the named ones of the ``--n`` utterances (those ``bench_fragility.py`` finds
+fragile, say).
 
     python benchmarks/bench_compare_errors.py [--n 50] [--workers 2] [--corner C --temp T
         --vdd V] [--pex] [--model-tables DIR] [--checkpoint CKPT] [--tables DIR]
@@ -82,6 +84,13 @@ def onsets(hw: np.ndarray, model: np.ndarray) -> list[tuple[int, int]]:
     bad = hw != model
     prev = np.vstack([np.zeros((1, bad.shape[1]), bool), bad[:-1]])
     return [(int(t), int(j)) for t, j in zip(*np.nonzero(bad & ~prev), strict=True)]
+
+
+def first_disagreements(hw: list[np.ndarray], model: list[np.ndarray]) -> list[int | None]:
+    """Per layer, the first frame where a unit's state differs from the model's (``None``:
+    none does)."""
+    return [int(np.argmax(bad.any(1))) if bad.any() else None
+            for bad in (h != m for h, m in zip(hw, model, strict=True))]
 
 
 def layer0_switches(run: simulation.HardwareRun, rest: list[np.ndarray]) -> np.ndarray:
@@ -270,10 +279,12 @@ def main() -> None:
         states, _ = simulation.model_utterance(model, params, u.x_na, args.reset_frames)
         mine = [float(np.mean(hw == m)) for hw, m in zip(run.states, states, strict=False)]
         agree += np.array(mine) / len(runs)
-        per_utterance.append({"name": u.name, "label": u.label,
-                              "state_agreement": [round(a, 5) for a in mine]})
         one, switches, how = classify(params, run, states, u.x_na, rest,
                                       simulation.cell_candidates(run, read_through), held)
+        per_utterance.append({"name": u.name, "label": u.label,
+                              "state_agreement": [round(a, 5) for a in mine],
+                              "first_disagreement": first_disagreements(run.states, states),
+                              "onsets": dict(sorted(one.items()))})
         kinds, n = np.unique(layer0_switches(run, rest), return_counts=True)
         for total, part in ((counts, one), (by_switches, switches), (dynamic, how),
                             (frames, dict(zip(kinds.tolist(), n.tolist(), strict=True)))):
