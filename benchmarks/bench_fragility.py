@@ -1,12 +1,13 @@
-"""What one frame of a layer-0 unit off its model costs layer 1, per tuning utterance, in the
-model alone (:mod:`bmru_pdk.analyses.fragility`, docs/compare.md "One frame off").
+"""What one cell deciding against its model costs the network, per tuning utterance, in
+the model alone (:mod:`bmru_pdk.analyses.fragility`, docs/compare.md "One frame off").
 
-Every layer-0 unit is flipped for one frame at a time, at every frame of each utterance, in
-the outputs layer 1 receives. A flip *loses* a layer-1 unit when the unit then differs from
-the unflipped run at every frame to the utterance's end; it is *exposed* when the flipped
-unit's candidate lies within ``fragility.EXPOSED`` of a threshold, where the tile's own
-thresholds decide it. Counted per utterance, words and noise clips apart. It runs on the
-tuning sample only: it guides the choice of a remedy.
+Every unit of every layer is flipped at every frame of each utterance, one flip at a time;
+the cell holds the flip while its candidate stays in its hold band, and the layers above run
+on what it passes on. A flip *loses* a unit (of its layer or one above) when the unit then
+differs from the unflipped run at every frame to the utterance's end; it is *exposed* when
+the flipped unit's candidate lies within ``fragility.EXPOSED`` of a threshold, where the
+tile's own thresholds decide it. Counted per utterance and flipped layer, words and noise
+clips apart. It runs on the tuning sample only: it guides the choice of a remedy.
 
     python benchmarks/bench_fragility.py [--n 100] [--checkpoint CKPT] [--out NAME.json]
 
@@ -32,30 +33,28 @@ from bmru_pdk.model.data import NOISE_DIR
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def utterance_row(u: samples.Utterance, flips: fragility.Flips) -> dict:
-    """One utterance's figures: the most layer-1 units a flip loses, at the first frame, at
-    any frame, at an exposed one and at an exposed one at the first frame, and how many
-    flips are exposed."""
-    exposed = flips.lost_to_end[flips.exposed]
+def layer_row(flips: fragility.Flips) -> dict:
+    """One utterance's figures for the flips of one layer: the most units a flip loses, at
+    the first frame, at any frame, at an exposed one and at an exposed one at the first
+    frame, and how many flips are exposed."""
     first = flips.lost_to_end[0][flips.exposed[0]]
-    return {"name": u.name, "label": u.label, "noise": u.name.startswith(f"{NOISE_DIR}/"),
-            "first_frame_lost": int(flips.lost_to_end[0].max()),
+    return {"first_frame_lost": int(flips.lost_to_end[0].max()),
             "any_frame_lost": int(flips.lost_to_end.max()),
-            "exposed_lost": int(exposed.max(initial=0)),
+            "exposed_lost": int(flips.lost_to_end[flips.exposed].max(initial=0)),
             "first_frame_exposed_lost": int(first.max(initial=0)),
-            "exposed_flips": int(flips.exposed.sum()),
-            "first_frame_bits_changed": round(float(flips.bits_changed[0].max()), 4)}
+            "exposed_flips": int(flips.exposed.sum())}
 
 
 def summary(rows: list[dict]) -> dict:
-    """Per kind (words, noise clips): utterances, and those where a flip (at the first
-    frame, at any, at an exposed one) loses a layer-1 unit to the end."""
+    """Per kind (words, noise clips): utterances, and per flipped layer those where a flip
+    (at the first frame, at any, at an exposed one) loses a unit to the end."""
     out = {}
     for kind, noise in (("words", False), ("noise clips", True)):
         part = [r for r in rows if r["noise"] == noise]
-        out[kind] = {"utterances": len(part),
-                     **{key: sum(r[key] > 0 for r in part)
-                        for key in ("first_frame_lost", "any_frame_lost", "exposed_lost")}}
+        out[kind] = {"utterances": len(part), "layers": [
+            {key: sum(r["layers"][k][key] > 0 for r in part)
+             for key in ("first_frame_lost", "any_frame_lost", "exposed_lost")}
+            for k in range(len(rows[0]["layers"]))]}
     return out
 
 
@@ -71,16 +70,18 @@ def main() -> None:
     path = args.checkpoint or bundled_checkpoint()
     model = load_checkpoint(path)
     params = model.effective_parameters()
-    rows = [utterance_row(u, fragility.one_frame_flips(model, params, u.x_na))
+    rows = [{"name": u.name, "label": u.label, "noise": u.name.startswith(f"{NOISE_DIR}/"),
+             "layers": [layer_row(f) for f in fragility.knife_edge_flips(model, params, u.x_na)]}
             for u in samples.load_utterances(path, None, args.n, "tuning")]
     out = {"command": provenance.command(), **provenance.checkpoint(path), "sample": "tuning",
            "utterances": args.n, "exposed_within": fragility.EXPOSED,
            "summary": summary(rows), "seconds": round(time.perf_counter() - start, 1),
            "per_utterance": rows}
     for kind, s in out["summary"].items():
-        print(f"{kind:12} {s['utterances']:4d} utterances; a one-frame flip loses a layer-1 "
-              f"unit to the end: at the first frame {s['first_frame_lost']}, at any frame "
-              f"{s['any_frame_lost']}, at an exposed one {s['exposed_lost']}")
+        for k, layer in enumerate(s["layers"]):
+            print(f"{kind:12} {s['utterances']:4d} utterances; a flip in layer {k} loses a "
+                  f"unit to the end: at the first frame {layer['first_frame_lost']}, at any "
+                  f"frame {layer['any_frame_lost']}, at an exposed one {layer['exposed_lost']}")
     write_text(RESULTS / args.out, json.dumps(out, indent=1) + "\n")
     print(f"{out['seconds']} s; wrote {RESULTS / args.out}")
 

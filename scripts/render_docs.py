@@ -939,21 +939,40 @@ def compare_errors_keepers50(r: Results) -> str:
 
 @region("fragility.summary", "fragility.json")
 def fragility_summary(r: Results) -> str:
-    """What one frame of a layer-0 unit off the model costs layer 1, words and noise clips
-    apart, and the utterances where an exposed flip loses layer-1 units (docs/compare.md,
+    """What a cell deciding against its model costs the network, by kind of utterance and
+    flipped layer, and the utterances where an exposed flip loses units (docs/compare.md,
     One frame off)."""
-    rows = [(kind, str(s["utterances"]), str(s["first_frame_lost"]), str(s["any_frame_lost"]),
-             str(s["exposed_lost"])) for kind, s in r["summary"].items()]
-    exposed = sorted((u for u in r["per_utterance"] if u["exposed_lost"]),
-                     key=lambda u: -u["exposed_lost"])
-    listed = table(("utterance", "layer-1 units an exposed flip loses",
-                    "a flip at the first frame", "an exposed flip at the first frame"),
-                   [(f"`{u['name']}`", str(u["exposed_lost"]), str(u["first_frame_lost"]),
-                     str(u["first_frame_exposed_lost"])) for u in exposed])
-    return (table(("", "utterances", "a flip at the first frame loses a layer-1 unit",
-                   "a flip at any frame does", "an exposed flip does"), rows)
+    rows = [(kind, str(k), str(s["utterances"]), str(layer["first_frame_lost"]),
+             str(layer["any_frame_lost"]), str(layer["exposed_lost"]))
+            for kind, s in r["summary"].items() for k, layer in enumerate(s["layers"])]
+    exposed = sorted((u for u in r["per_utterance"]
+                      if any(layer["exposed_lost"] for layer in u["layers"])),
+                     key=lambda u: (not u["noise"], -max(x["exposed_lost"] for x in u["layers"])))
+    listed = table(("utterance", *(f"layer {k}: units an exposed flip loses (at the first frame)"
+                                   for k in range(len(exposed[0]["layers"])))),
+                   [(f"`{u['name']}`", *(f"{x['exposed_lost']} ({x['first_frame_exposed_lost']})"
+                                         for x in u["layers"]))
+                    for u in exposed[:2 * WORST]])
+    return (table(("", "flipped layer", "utterances",
+                   "a flip at the first frame loses a unit", "a flip at any frame does",
+                   "an exposed flip does"), rows)
             + f"\n\nExposed: the flipped unit's candidate within {pct(r['exposed_within'], 0)} % "
-              "of a threshold.\n\n" + listed + "\n\n" + caption(r, note=f"{num(r['seconds'])} s"))
+              f"of a threshold. The {min(len(exposed), 2 * WORST)} of the {len(exposed)} "
+              "utterances with an exposed loss listed, noise clips first:\n\n" + listed
+            + "\n\n" + caption(r, note=f"{num(r['seconds'])} s"))
+
+
+@region("compare_errors.hum", "compare_errors_keepers_hum_tuning.json")
+def compare_errors_hum(r: Results) -> str:
+    """The keeper tile on the tuning sample's hum clips, one row each (docs/compare.md, One
+    frame off)."""
+    rows = [(f"`{u['name']}`", " / ".join(f"{pct(a)} %" for a in u["state_agreement"]))
+            for u in r["per_utterance"]]
+    onsets = ", ".join(f"{kind} {n}" for kind, n in r["onsets"].items()) or "none"
+    return (table(("utterance", "state bits, layer 0 / 1"), rows)
+            + f"\n\nOnsets of disagreement: {onsets}; of layer 1's dynamic ones: "
+            + ", ".join(f"{kind} {n}" for kind, n in r["layer1_dynamic"].items() if n)
+            + ".\n\n" + caption(r, note=f"{r['condition']}, with parasitic capacitances"))
 
 
 @region("sizing.table", "sizing.json")

@@ -1,11 +1,12 @@
-"""What one frame of a unit off its model costs the layer above it, in the model alone.
+"""What one cell deciding against its model costs the network, in the model alone.
 
-A cell whose candidate lies inside its hold band keeps whatever state it is in, so one frame
-in which a unit below is off (a knife edge the tile decides by its own thresholds) can set a
-unit above into the other state for the rest of an utterance. :func:`one_frame_flips` flips
-each unit of a layer for one frame at a time, as the layer above sees it, and reruns that
-layer: how many of its units stay wrong to the utterance's end measures how much of the
-tile's agreement a single knife edge can cost (docs/compare.md, "One frame off").
+A cell whose candidate lies inside its hold band keeps whatever state it is in. Where a
+candidate lies near a threshold the tile's own thresholds decide the cell's state, not the
+model's; a cell that decides otherwise there keeps its wrong state while its candidate stays
+in its band, and the layers above it may keep what they saw for good.
+:func:`knife_edge_flips` flips each unit of each layer at each frame, lets the cell hold the
+flip as long as its hold band keeps it, runs the layers above on what it passes on, and
+counts the units left wrong to the utterance's end (docs/compare.md, "One frame off").
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ EXPOSED = 0.1
 
 @dataclass(frozen=True)
 class Flips:
-    """One utterance's one-frame flips of layer ``layer - 1``'s units, seen by ``layer``.
+    """One utterance's flips of layer ``layer``'s units, one per unit and frame.
 
     Attributes:
-        layer: The layer whose states are compared (1 or above).
-        lost_to_end: (frames, d below) how many of ``layer``'s units differ from the
-            unflipped run at every frame from the one after the flip to the utterance's end.
-        bits_changed: (frames, d below) the fraction of ``layer``'s state bits over the
-            utterance the flip changes.
-        margin: (frames, d below) the flipped unit's candidate's distance to its nearer
-            threshold, relative to that threshold.
+        layer: The layer whose cells are flipped.
+        lost_to_end: (frames, d) how many units, of this layer and those above, differ from
+            the unflipped run at every frame from the one after the flip to the utterance's
+            end.
+        bits_changed: (frames, d) the fraction of the state bits of this layer and those
+            above, over the utterance, the flip changes.
+        margin: (frames, d) the flipped unit's candidate's distance to its nearer threshold,
+            relative to that threshold.
     """
 
     layer: int
@@ -47,56 +49,75 @@ class Flips:
 
     @property
     def exposed(self) -> np.ndarray:
-        """(frames, d below) whether each flip is one the tile's thresholds may make."""
+        """(frames, d) whether each flip is one the tile's thresholds may make."""
         return self.margin < EXPOSED
 
 
-def one_frame_flips(model: BMRUNet, params: list[dict], x_na: np.ndarray,
-                    layer: int = 1) -> Flips:
-    """Flip each unit of ``layer - 1`` at each frame of the utterance ``x_na`` (after the
-    reset's frames, as :func:`~bmru_pdk.analyses.simulation.model_utterance` runs it), one
-    flip at a time and for that frame only, in the outputs ``layer`` receives, and compare
-    ``layer``'s states with the unflipped run's.
+def knife_edge_flips(model: BMRUNet, params: list[dict], x_na: np.ndarray) -> list[Flips]:
+    """Per recurrent layer, flip each of its cells at each frame of the utterance ``x_na``
+    (after the reset's frames, as :func:`~bmru_pdk.analyses.simulation.model_utterance` runs
+    it), one flip at a time: the cell holds the flipped state until its candidate leaves its
+    hold band, and the layers above run on the outputs it passes on.
 
     Args:
         model: The network.
         params: Its parameters (``model.effective_parameters()``, or realised ones).
         x_na: Input currents (frames, n_in), nA.
-        layer: The layer whose states the flips may change; 1 to the last recurrent layer.
 
     Returns:
-        The utterance's :class:`Flips`.
+        One :class:`Flips` per recurrent layer, the first layer's first.
     """
+    import torch
+
+    x = with_reset(x_na, recurrent_layers(params))
+    r, frames = len(x) - len(x_na), len(x_na)
+    with torch.no_grad():
+        _, states, candidates, _ = model.trace(torch.from_numpy(x[None].astype(np.float32)),
+                                               params)
+    return [_flips(model, params, states, candidates, k, r, frames)
+            for k in range(recurrent_layers(params))]
+
+
+def _flips(model: BMRUNet, params: list[dict], states: list, candidates: list, k: int,
+           r: int, frames: int) -> Flips:
+    """:func:`knife_edge_flips` for layer ``k``: ``states`` and ``candidates`` are the
+    unflipped run's, ``r`` reset frames before the utterance's ``frames``."""
     import torch
 
     from bmru_pdk.model.network import held_outputs
 
-    if not 1 <= layer < recurrent_layers(params):
-        raise ValueError(f"layer {layer} has no recurrent layer below it to flip")
-    x = with_reset(x_na, recurrent_layers(params))
-    r = len(x) - len(x_na)
-    below, p_below = layer - 1, params[layer - 1]
+    p = params[k]
+    lo, hi = (p[key].detach() for key in ("beta_lo", "beta_hi"))
+    c, s = candidates[k][0], states[k][0]
+    d, total = s.shape[1], len(s)
+    # each flip holds from its frame until the first later frame that does not hold
+    holds = ((c >= lo) & (c < hi)).numpy()
+    released = np.full((total, d), total)  # per frame, the next frame that does not hold
+    for u in range(total - 2, -1, -1):
+        released[u] = np.where(holds[u + 1], released[u + 1], u + 1)
+    t = r + np.repeat(np.arange(frames), d)
+    j = np.tile(np.arange(d), frames)
+    span = torch.from_numpy((np.arange(total)[None] >= t[:, None])
+                            & (np.arange(total)[None] < released[t, j][:, None]))
+    flipped = s.repeat(len(t), 1, 1)
+    rows, cols = torch.arange(len(t)), torch.from_numpy(j)
+    flipped[rows, :, cols] = torch.where(span, 1 - flipped[rows, :, cols],
+                                         flipped[rows, :, cols])
+    differs = [(flipped != s[None])[:, r:]]
     with torch.no_grad():
-        _, states, candidates, _ = model.trace(torch.from_numpy(x[None].astype(np.float32)),
-                                               params)
-        s, ref = states[below][0], states[layer][0][r:]
-        frames, d = len(x_na), s.shape[1]
-        flipped = s.repeat(frames * d, 1, 1)
-        at = torch.arange(frames * d)
-        flipped[at, r + at // d, at % d] = 1 - flipped[at, r + at // d, at % d]
-        h = p_below["alpha"] * flipped
-        if below in model.meta.architecture.held_layers:
-            h = held_outputs(h, p_below)
-        _, s_above, _ = model.layers[layer](h, params[layer])
-        differs = (s_above[:, r:] != ref[None]).numpy()  # (flips, frames, d above)
-    t_flip = at.numpy() // d
-    # a unit lost to the end differs at every frame after the flip's (a held layer reacts
-    # a frame late, an unheld one in the flip's own frame or the next)
-    after = np.arange(frames)[None, :] > t_flip[:, None]
-    lost = np.where(after[:, :, None], differs, True).all(1).sum(1)
-    lost[t_flip == frames - 1] = 0  # nothing follows the last frame
-    c = candidates[below][0][r:].numpy()
-    lo, hi = (p_below[k].detach().numpy() for k in ("beta_lo", "beta_hi"))
-    margin = np.minimum(abs(c - lo) / lo, abs(c - hi) / hi)
-    return Flips(layer=layer, lost_to_end=lost.reshape(frames, d),
-                 bits_changed=differs.mean((1, 2)).reshape(frames, d), margin=margin)
+        above = flipped
+        for m in range(k + 1, recurrent_layers(params)):
+            h = params[m - 1]["alpha"] * above
+            if m - 1 in model.meta.architecture.held_layers:
+                h = held_outputs(h, params[m - 1])
+            _, above, _ = model.layers[m](h, params[m])
+            differs.append((above != states[m][0][None])[:, r:])
+    differs_all = torch.cat(differs, dim=2).numpy()  # (flips, frames, units at and above k)
+    # lost: different at every frame after the flip's (a held layer reacts a frame late)
+    after = np.arange(frames)[None, :] > (t - r)[:, None]
+    lost = np.where(after[:, :, None], differs_all, True).all(1).sum(1)
+    lost[t - r == frames - 1] = 0  # nothing follows the last frame
+    c_utt, lo_, hi_ = c[r:].numpy(), lo.numpy(), hi.numpy()
+    margin = np.minimum(abs(c_utt - lo_) / lo_, abs(c_utt - hi_) / hi_)
+    return Flips(layer=k, lost_to_end=lost.reshape(frames, d),
+                 bits_changed=differs_all.mean((1, 2)).reshape(frames, d), margin=margin)
