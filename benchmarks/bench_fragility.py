@@ -9,7 +9,12 @@ the flipped unit's candidate lies within ``fragility.EXPOSED`` of a threshold, w
 tile's own thresholds decide it. Counted per utterance and flipped layer, words and noise
 clips apart. It runs on the tuning sample only: it guides the choice of a remedy.
 
-    python benchmarks/bench_fragility.py [--n 100] [--checkpoint CKPT] [--out NAME.json]
+    python benchmarks/bench_fragility.py [--n 100] [--checkpoint CKPT] [--data DIR]
+        [--out NAME.json]
+
+With ``--data`` (a dataset ``bmru kws-data`` made) it also records the network's validation
+balanced accuracy: with the flips, the model screen a remedy's network passes first
+(docs/compare.md, "The rule for a remedy").
 
 Writes ``benchmarks/results/fragility.json`` (about a second per utterance).
 """
@@ -29,6 +34,8 @@ from bmru_pdk.model import samples
 from bmru_pdk.model.bundled import bundled_checkpoint
 from bmru_pdk.model.checkpoint import load_checkpoint
 from bmru_pdk.model.data import NOISE_DIR
+from bmru_pdk.model.network import BMRUNet
+from bmru_pdk.model.train import evaluate, prepare_data
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -46,16 +53,31 @@ def layer_row(flips: fragility.Flips) -> dict:
 
 
 def summary(rows: list[dict]) -> dict:
-    """Per kind (words, noise clips): utterances, and per flipped layer those where a flip
-    (at the first frame, at any, at an exposed one) loses a unit to the end."""
+    """Per kind (words, noise clips): utterances, those where an exposed flip in any layer
+    loses a unit to the end (what the rule for a remedy counts), and per flipped layer those
+    where a flip (at the first frame, at any, at an exposed one) does."""
     out = {}
     for kind, noise in (("words", False), ("noise clips", True)):
         part = [r for r in rows if r["noise"] == noise]
-        out[kind] = {"utterances": len(part), "layers": [
+        out[kind] = {"utterances": len(part),
+                     "exposed_lost": sum(any(x["exposed_lost"] for x in r["layers"])
+                                         for r in part),
+                     "layers": [
             {key: sum(r["layers"][k][key] > 0 for r in part)
              for key in ("first_frame_lost", "any_frame_lost", "exposed_lost")}
             for k in range(len(rows[0]["layers"]))]}
     return out
+
+
+def validation(model: BMRUNet, data: Path | None) -> dict:
+    """The network's validation balanced accuracy on ``data``, if given."""
+    if data is None:
+        return {}
+    ds = prepare_data(data, "binary", seed=0, encoding=model.meta.input,
+                      splits=("validation",))
+    balanced = evaluate(model, ds.x["validation"], ds.y["validation"]).balanced_accuracy
+    print(f"validation balanced accuracy {balanced:.4f}")
+    return {"validation_balanced": round(balanced, 4)}
 
 
 def main() -> None:
@@ -63,6 +85,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="tuning utterances")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="the network (default the bundled one)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="also the validation balanced accuracy on this dataset")
     parser.add_argument("--out", type=provenance.results_name, default="fragility.json",
                         help="results file name (in benchmarks/results)")
     args = parser.parse_args()
@@ -75,9 +99,12 @@ def main() -> None:
             for u in samples.load_utterances(path, None, args.n, "tuning")]
     out = {"command": provenance.command(), **provenance.checkpoint(path), "sample": "tuning",
            "utterances": args.n, "exposed_within": fragility.EXPOSED,
-           "summary": summary(rows), "seconds": round(time.perf_counter() - start, 1),
+           "summary": summary(rows), **validation(model, args.data),
+           "seconds": round(time.perf_counter() - start, 1),
            "per_utterance": rows}
     for kind, s in out["summary"].items():
+        print(f"{kind:12} {s['utterances']:4d} utterances; an exposed flip loses a unit to the "
+              f"end in {s['exposed_lost']}")
         for k, layer in enumerate(s["layers"]):
             print(f"{kind:12} {s['utterances']:4d} utterances; a flip in layer {k} loses a "
                   f"unit to the end: at the first frame {layer['first_frame_lost']}, at any "

@@ -956,7 +956,12 @@ def fragility_summary(r: Results) -> str:
     return (table(("", "flipped layer", "utterances",
                    "a flip at the first frame loses a unit", "a flip at any frame does",
                    "an exposed flip does"), rows)
-            + f"\n\nExposed: the flipped unit's candidate within {pct(r['exposed_within'], 0)} % "
+            + "\n\nAn exposed flip (in any layer) loses a unit to the end in "
+            + " and ".join(f"{s['exposed_lost']} of the {s['utterances']} {kind}"
+                           for kind, s in r["summary"].items())
+            + (f"; validation balanced accuracy {pct(r['validation_balanced'], 2)} %"
+               if r.field("validation_balanced") is not None else "") + "."
+            + f" Exposed: the flipped unit's candidate within {pct(r['exposed_within'], 0)} % "
               f"of a threshold. The {min(len(exposed), 2 * WORST)} of the {len(exposed)} "
               "utterances with an exposed loss listed, noise clips first:\n\n" + listed
             + "\n\n" + caption(r, note=f"{num(r['seconds'])} s"))
