@@ -97,7 +97,9 @@ def main() -> None:
     rows = [{"name": u.name, "label": u.label, "noise": u.name.startswith(f"{NOISE_DIR}/"),
              "layers": [layer_row(f) for f in fragility.knife_edge_flips(model, params, u.x_na)]}
             for u in samples.load_utterances(path, None, args.n, "tuning")]
-    out = {"command": provenance.command(), **provenance.checkpoint(path), "sample": "tuning",
+    training = model.meta.training
+    out = {"command": provenance.command(), **provenance.checkpoint(path),
+           "training_command": training.command if training else None, "sample": "tuning",
            "utterances": args.n, "exposed_within": fragility.EXPOSED,
            "summary": summary(rows), **validation(model, args.data),
            "seconds": round(time.perf_counter() - start, 1),

@@ -967,6 +967,37 @@ def fragility_summary(r: Results) -> str:
             + "\n\n" + caption(r, note=f"{num(r['seconds'])} s"))
 
 
+def passes_remedy_rule(candidate: Results, bundled: Results) -> bool:
+    """docs/compare.md's rule for a remedy, model screen: no noise clip with an exposed
+    loss, no more words with one than the bundled network, validation balanced accuracy
+    within a point of its."""
+    mine, base = candidate["summary"], bundled["summary"]
+    return (mine["noise clips"]["exposed_lost"] == 0
+            and mine["words"]["exposed_lost"] <= base["words"]["exposed_lost"]
+            and candidate["validation_balanced"] >= bundled["validation_balanced"] - 0.01)
+
+
+@region("fragility.screens", "fragility.json", "fragility_margin0.1.json",
+        "fragility_margin0.2.json", "fragility_cn0.2.json", "fragility_mm0.1.json")
+def fragility_screens(bundled: Results, *candidates: Results) -> str:
+    """Fine-tunes of the bundled network screened by the rule for a remedy, model only
+    (docs/compare.md, One frame off)."""
+    rows = []
+    for r in (bundled, *candidates):
+        change = " ".join(f"`--{part}`" for part in r["training_command"].split(" --")[1:]
+                          if part.split()[0] in ("margin", "mismatch", "candidate-noise"))
+
+        def of(kind: str, r: Results = r) -> str:
+            return f"{r['summary'][kind]['exposed_lost']} of {r['summary'][kind]['utterances']}"
+
+        rows.append(("bundled network" if r is bundled else f"fine-tuned with {change}",
+                     f"{pct(r['validation_balanced'], 2)} %", of("words"), of("noise clips"),
+                     "-" if r is bundled else "yes" if passes_remedy_rule(r, bundled) else "no"))
+    return (table(("network", "validation balanced accuracy", "words with an exposed loss",
+                   "noise clips with an exposed loss", "passes the rule"), rows)
+            + "\n\n" + caption(bundled, *candidates))
+
+
 @region("compare_errors.hum", "compare_errors_keepers_hum_tuning.json")
 def compare_errors_hum(r: Results) -> str:
     """The keeper tile on the tuning sample's hum clips, one row each (docs/compare.md, One
