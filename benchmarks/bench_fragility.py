@@ -38,14 +38,20 @@ from bmru_pdk.model.network import BMRUNet
 from bmru_pdk.model.train import evaluate, prepare_data
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# A flip is costly when it alone changes more of the state bits than the 99 % agreement
+# target lets an utterance miss.
+COSTLY = 0.01
 
 
 def layer_row(flips: fragility.Flips) -> dict:
     """One utterance's figures for the flips of one layer: the most units a flip loses, at
     the first frame, at any frame, at an exposed one and at an exposed one at the first
-    frame, and how many flips are exposed."""
+    frame, how many flips are exposed, and how near a threshold the nearest *costly* flip
+    lies (one that changes at least ``COSTLY`` of the state bits)."""
     first = flips.lost_to_end[0][flips.exposed[0]]
+    costly = flips.margin[flips.bits_changed >= COSTLY]
     return {"first_frame_lost": int(flips.lost_to_end[0].max()),
+            "costly_margin": round(float(costly.min()), 4) if costly.size else None,
             "any_frame_lost": int(flips.lost_to_end.max()),
             "exposed_lost": int(flips.lost_to_end[flips.exposed].max(initial=0)),
             "first_frame_exposed_lost": int(first.max(initial=0)),

@@ -998,6 +998,50 @@ def fragility_screens(bundled: Results, *candidates: Results) -> str:
             + "\n\n" + caption(bundled, *candidates))
 
 
+@region("fragility.against_tile", "fragility_tuning50.json",
+        "compare_errors_keepers_tuning50.json")
+def fragility_against_tile(flips: Results, tile: Results) -> str:
+    """The model's flips beside the keeper tile's agreement, utterance by utterance, on the
+    same 50 tuning utterances (docs/compare.md, One frame off)."""
+    agreement = {u["name"]: u["state_agreement"] for u in tile["per_utterance"]}
+    near = flips["exposed_within"]
+
+    def exposed_loss(u: dict) -> bool:
+        return any(x["exposed_lost"] for x in u["layers"])
+
+    def exposed_costly(u: dict) -> bool:
+        return any(x["costly_margin"] is not None and x["costly_margin"] < near
+                   for x in u["layers"])
+
+    rows = sorted(((agreement[u["name"]][-1], u) for u in flips["per_utterance"]),
+                  key=lambda r: r[0])
+    groups = []
+    for what, test in (("an exposed loss", exposed_loss), ("an exposed costly flip",
+                                                             exposed_costly)):
+        for has in (True, False):
+            a = [layer1 for layer1, u in rows if test(u) == has]
+            if a:
+                groups.append((("with " if has else "without ") + what, str(len(a)),
+                               f"{pct(sum(a) / len(a), 2)} %", f"{pct(min(a))} %",
+                               str(sum(x < 0.99 for x in a))))
+    summary = table(("", "utterances", "tile layer 1, mean", "least", "below 99 %"), groups)
+
+    def margin(m: float | None) -> str:
+        return "none" if m is None else f"{pct(m, 0)} %"
+
+    worst = table(("utterance", "tile, layer 0 / 1", "an exposed loss",
+                   *(f"nearest costly flip of layer {k}"
+                     for k in range(len(rows[0][1]["layers"])))),
+                  [(f"`{u['name']}`", " / ".join(f"{pct(a)} %" for a in agreement[u["name"]]),
+                    "yes" if any(x["exposed_lost"] for x in u["layers"]) else "no",
+                    *(margin(x["costly_margin"]) for x in u["layers"]))
+                   for _, u in rows[:WORST]])
+    return ("A costly flip changes at least 1 % of the state bits; an exposed one lies within "
+            f"{pct(near, 0)} % of a threshold.\n\n" + summary + "\n\nThe utterances the "
+            "tile agrees least on in layer 1, and how near a threshold each layer's nearest "
+            "costly flip lies:\n\n" + worst + "\n\n" + caption(flips, tile))
+
+
 @region("compare_errors.hum", "compare_errors_keepers_hum_tuning.json")
 def compare_errors_hum(r: Results) -> str:
     """The keeper tile on the tuning sample's hum clips, one row each (docs/compare.md, One
