@@ -1042,6 +1042,45 @@ def fragility_against_tile(flips: Results, tile: Results) -> str:
             "costly flip lies:\n\n" + worst + "\n\n" + caption(flips, tile))
 
 
+@region("in_situ.units", "in_situ.json")
+def in_situ_units(r: Results) -> str:
+    """Each unit's values as its tables realise them and as the nominal tile's own test
+    reads them (docs/compare.md, The cells in their tile)."""
+    def cell(pair: list[float]) -> str:
+        ours, tile = pair
+        moved = f" ({100 * (tile / ours - 1):+.0f} %)" if ours else ""
+        return f"{ours:.2f} / {tile:.2f}{moved}"
+
+    rows = [(u["unit"], *(cell(u[key]) for key in ("bias", "beta_lo", "beta_hi", "alpha")))
+            for u in r["units"]]
+    return (table(("unit", "bias, nA: tables / tile", "beta_lo", "beta_hi", "alpha"), rows)
+            + "\n\n" + caption(r, note=f"{r['condition']}, "
+                                 + ("with" if r["pex"] else "without")
+                                 + f" parasitic capacitances, {num(r['seconds'])} s"))
+
+
+@region("in_situ.against_tile", "in_situ.json", "compare_errors_keepers_tuning50.json")
+def in_situ_against_tile(twin: Results, tile: Results) -> str:
+    """Where the model with the tile's own values parts from the realised model, beside
+    where the tile does, on the same tuning utterances (docs/compare.md, The cells in their
+    tile)."""
+    agreement = {u["name"]: u["state_agreement"] for u in tile["per_utterance"]}
+    rows = []
+    for parts in (True, False):
+        a = [agreement[u["name"]][-1] for u in twin["per_utterance"]
+             if (u["agreement"][-1] < 1) == parts]
+        if a:
+            rows.append(("the model with the tile's values " + ("parts from" if parts else
+                                                                  "agrees with")
+                         + " the realised model in layer 1", str(len(a)),
+                         f"{pct(sum(a) / len(a), 2)} %", f"{pct(min(a))} %",
+                         str(sum(x < 0.99 for x in a))))
+    return (f"The model with the tile's values against the realised model, state bits: "
+            f"{layers(twin['agreement'])} % in layers 0 / 1.\n\n"
+            + table(("utterances where", "utterances", "tile layer 1, mean", "least",
+                     "below 99 %"), rows) + "\n\n" + caption(twin, tile))
+
+
 @region("compare_errors.hum", "compare_errors_keepers_hum_tuning.json")
 def compare_errors_hum(r: Results) -> str:
     """The keeper tile on the tuning sample's hum clips, one row each (docs/compare.md, One
