@@ -194,7 +194,6 @@ STALE: dict[str, tuple[str, tuple[str, ...]]] = {
     "pvt_pex_4gate_levels_tuning.json": ("982db7a81ce5", (ONE_RESET, INITIAL_STATES)),
     "pvt_pex_4gate_sealed.json": ("10610a2b5d2e", (ONE_RESET, OFF_REST, INITIAL_STATES)),
     "pvt_pex_4gate_tuning.json": ("8c4d77e98fc2", (ONE_RESET, INITIAL_STATES)),
-    "pvt_pex_bundled.json": ("a57b41f0e0f2", (INITIAL_STATES,)),
     "pvt_pex_cascoded_sealed.json": ("6affacf9b4d7", (INITIAL_STATES,)),
     "pvt_pex_cascodes.json": ("c332de798da0", (ONE_RESET, WHOLE_UNIT, OFF_REST, INITIAL_STATES)),
     "pvt_pex_cascodes3_tuning.json": ("9766eee88f27", (INITIAL_STATES,)),
