@@ -221,7 +221,8 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
                         help="of the --n utterances, run these (named as the results name "
                              "them; bench_fragility.py names the fragile ones)")
-    parser.add_argument("--out", default="compare_errors.json", help="results file name")
+    parser.add_argument("--out", type=provenance.results_name, default="compare_errors.json",
+                        help="results file name (in benchmarks/results)")
     provenance.network_options(parser)
     provenance.rail_options(parser)
     args = parser.parse_args()
